@@ -1,0 +1,327 @@
+//! The node state machine.
+//!
+//! # Driving a [`Node`]
+//!
+//! A node owns no clock and no socket. Its driver (the simulator or
+//! hw-bridge) must:
+//!
+//! 1. create it with [`Node::new`] at the current time;
+//! 2. call [`Node::handle_frame`] for every frame its transport delivers and
+//!    [`Node::handle_timeout`] whenever the time returned by
+//!    [`Node::poll_timeout`] has been reached;
+//! 3. after every `handle_*` call, drain [`Node::poll_event`] and read
+//!    [`Node::poll_timeout`] again, because either call may have changed it.
+//!
+//! Outgoing frames go straight to the [`Transport`] passed into each
+//! `handle_*` call. Times passed in must never decrease.
+
+use std::collections::VecDeque;
+
+use crate::id::NodeId;
+use crate::rng::Rng;
+use crate::time::{Duration, Instant};
+use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
+use crate::wire::{CHAT_MIN_LEN, FrameRepr, WireError};
+
+/// Background traffic like Meshtastic chat or position reports: the node
+/// broadcasts fixed-size messages as a Poisson process.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct TrafficConfig {
+    /// Mean time between two messages from this node.
+    pub mean_period: Duration,
+    /// Size of each message's payload in bytes (at least [`CHAT_MIN_LEN`]).
+    pub payload_bytes: usize,
+    /// Hop limit each message is sent with.
+    pub hop_limit: u8,
+}
+
+/// Everything a node needs to start.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NodeConfig {
+    /// This node's id.
+    pub id: NodeId,
+    /// The run's root seed; the node derives its own stream from it.
+    pub root_seed: u64,
+    /// How many times this node has (re)started; a restarted node draws a
+    /// fresh random stream rather than replaying its first life's.
+    pub incarnation: u32,
+    /// Background traffic, if any.
+    pub traffic: Option<TrafficConfig>,
+}
+
+impl NodeConfig {
+    /// A node with no application load.
+    pub fn new(id: NodeId, root_seed: u64) -> Self {
+        NodeConfig {
+            id,
+            root_seed,
+            incarnation: 0,
+            traffic: None,
+        }
+    }
+}
+
+/// Something the driver should know about (logged in the simulator's trace).
+#[derive(Clone, PartialEq, Debug)]
+pub enum NodeEvent {
+    /// The transport refused a frame.
+    SendFailed {
+        /// Why.
+        error: SendError,
+    },
+    /// Bytes from the air could not be decoded; they were dropped.
+    FrameRejected {
+        /// The originator of the frame.
+        from: NodeId,
+        /// Why decoding failed.
+        error: WireError,
+    },
+}
+
+/// Counters a driver can report.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct NodeStats {
+    /// Chat messages handed to the transport.
+    pub chat_sent: u64,
+    /// Distinct chat messages received.
+    pub chat_received: u64,
+    /// Frames the transport refused.
+    pub send_failures: u64,
+    /// Undecodable frames dropped.
+    pub frames_rejected: u64,
+}
+
+/// Most events kept before the oldest are dropped (a driver that never polls
+/// must not grow the node without bound).
+const MAX_PENDING_EVENTS: usize = 1024;
+
+/// One okmesh node. See the module docs for the call order.
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    rng: Rng,
+    next_chat_at: Option<Instant>,
+    chat_seq: u32,
+    events: VecDeque<NodeEvent>,
+    stats: NodeStats,
+}
+
+impl Node {
+    /// Starts a node at `now`.
+    pub fn new(config: NodeConfig, now: Instant) -> Self {
+        let stream = (u64::from(config.incarnation) << 32) | u64::from(config.id.0);
+        let mut rng = Rng::derive(config.root_seed, "node", stream);
+        let next_chat_at = config.traffic.map(|t| now + next_gap(&mut rng, &t));
+        Node {
+            config,
+            rng,
+            next_chat_at,
+            chat_seq: 0,
+            events: VecDeque::new(),
+            stats: NodeStats::default(),
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> NodeStats {
+        self.stats
+    }
+
+    /// Handles a frame the transport received.
+    pub fn handle_frame<T: Transport>(&mut self, _now: Instant, frame: &RxFrame<'_>, _tx: &mut T) {
+        match FrameRepr::decode(frame.payload) {
+            Ok(FrameRepr::Chat { .. }) => self.stats.chat_received += 1,
+            Err(error) => {
+                self.stats.frames_rejected += 1;
+                self.push_event(NodeEvent::FrameRejected {
+                    from: frame.from,
+                    error,
+                });
+            }
+        }
+    }
+
+    /// Handles the timer returned by [`Node::poll_timeout`]; calling it early
+    /// does nothing.
+    pub fn handle_timeout<T: Transport>(&mut self, now: Instant, tx: &mut T) {
+        let (Some(at), Some(traffic)) = (self.next_chat_at, self.config.traffic) else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        let payload = FrameRepr::encode_chat(self.chat_seq, traffic.payload_bytes);
+        self.chat_seq = self.chat_seq.wrapping_add(1);
+        let frame = OutFrame {
+            dest: Destination::Broadcast,
+            hop_limit: traffic.hop_limit,
+            priority: Priority::Normal,
+            payload,
+        };
+        match tx.send(frame) {
+            Ok(()) => self.stats.chat_sent += 1,
+            Err(error) => {
+                self.stats.send_failures += 1;
+                self.push_event(NodeEvent::SendFailed { error });
+            }
+        }
+        self.next_chat_at = Some(now + next_gap(&mut self.rng, &traffic));
+    }
+
+    /// When the node next needs [`Node::handle_timeout`], if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_chat_at
+    }
+
+    /// The next event for the driver, oldest first.
+    pub fn poll_event(&mut self) -> Option<NodeEvent> {
+        self.events.pop_front()
+    }
+
+    fn push_event(&mut self, event: NodeEvent) {
+        if self.events.len() == MAX_PENDING_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+}
+
+/// Time to the next message of a Poisson process, at least 1 µs so that a
+/// node never schedules two messages at the same instant.
+fn next_gap(rng: &mut Rng, t: &TrafficConfig) -> Duration {
+    let us = rng.exponential(t.mean_period.as_micros() as f64);
+    Duration::from_micros((us as u64).max(1))
+}
+
+/// Smallest payload a [`TrafficConfig`] may ask for.
+pub const MIN_TRAFFIC_PAYLOAD_BYTES: usize = CHAT_MIN_LEN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Capabilities;
+
+    #[derive(Default)]
+    struct Capture {
+        sent: Vec<OutFrame>,
+        full: bool,
+    }
+
+    impl Transport for Capture {
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                max_payload_bytes: 233,
+                broadcast: true,
+                bitrate_bps: 1074,
+                max_hop_limit: 7,
+            }
+        }
+        fn airtime(&self, payload_bytes: usize) -> Duration {
+            Duration::from_millis(payload_bytes as u64 * 8)
+        }
+        fn queue_room(&self) -> usize {
+            if self.full { 0 } else { 16 }
+        }
+        fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
+            self.check(&frame)?;
+            if self.full {
+                return Err(SendError::QueueFull);
+            }
+            self.sent.push(frame);
+            Ok(())
+        }
+    }
+
+    fn chatty(id: u32) -> NodeConfig {
+        NodeConfig {
+            traffic: Some(TrafficConfig {
+                mean_period: Duration::from_secs(100),
+                payload_bytes: 40,
+                hop_limit: 3,
+            }),
+            ..NodeConfig::new(NodeId(id), 44)
+        }
+    }
+
+    /// Runs a node alone for `secs` and returns what it sent.
+    fn run_alone(config: NodeConfig, secs: u64, tx: &mut Capture) -> Node {
+        let mut node = Node::new(config, Instant::ZERO);
+        let end = Instant::ZERO + Duration::from_secs(secs);
+        while let Some(at) = node.poll_timeout() {
+            if at > end {
+                break;
+            }
+            node.handle_timeout(at, tx);
+        }
+        node
+    }
+
+    #[test]
+    fn traffic_follows_the_configured_rate_and_size() {
+        let mut tx = Capture::default();
+        let node = run_alone(chatty(1), 100 * 2_000, &mut tx);
+        let n = tx.sent.len() as f64;
+        assert!((n - 2_000.0).abs() < 150.0, "{n} messages in 2000 periods");
+        assert!(
+            tx.sent
+                .iter()
+                .all(|f| f.payload.len() == 40 && f.hop_limit == 3)
+        );
+        assert_eq!(node.stats().chat_sent, tx.sent.len() as u64);
+    }
+
+    #[test]
+    fn same_seed_same_schedule_other_node_other_schedule() {
+        let times = |id| {
+            let node = Node::new(chatty(id), Instant::ZERO);
+            node.poll_timeout()
+        };
+        assert_eq!(times(1), times(1));
+        assert_ne!(times(1), times(2));
+    }
+
+    #[test]
+    fn a_full_queue_is_reported_not_fatal() {
+        let mut tx = Capture {
+            full: true,
+            ..Capture::default()
+        };
+        let mut node = run_alone(chatty(3), 1_000, &mut tx);
+        assert!(node.stats().send_failures > 0);
+        assert_eq!(
+            node.poll_event(),
+            Some(NodeEvent::SendFailed {
+                error: SendError::QueueFull
+            })
+        );
+        assert!(node.poll_timeout().is_some(), "keeps its schedule");
+    }
+
+    #[test]
+    fn garbage_from_the_air_is_rejected_with_an_event() {
+        let mut tx = Capture::default();
+        let mut node = Node::new(NodeConfig::new(NodeId(0), 1), Instant::ZERO);
+        let frame = RxFrame {
+            from: NodeId(9),
+            dest: Destination::Broadcast,
+            hops_away: 0,
+            rssi_dbm: -100.0,
+            snr_db: 3.0,
+            payload: &[0xff, 0x00],
+        };
+        node.handle_frame(Instant::ZERO, &frame, &mut tx);
+        assert!(matches!(
+            node.poll_event(),
+            Some(NodeEvent::FrameRejected {
+                from: NodeId(9),
+                ..
+            })
+        ));
+        assert_eq!(node.poll_timeout(), None);
+    }
+}

@@ -1,0 +1,2 @@
+//! The `okmesh` command line (work in progress).
+fn main() {}
