@@ -1,1 +1,2 @@
+//! Simulator benchmarks (work in progress).
 fn main() {}
