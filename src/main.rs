@@ -1,2 +1,52 @@
-//! The `okmesh` command line (work in progress).
-fn main() {}
+//! The `okmesh` command line: parses arguments and dispatches to the crates.
+//!
+//! Exit codes: 0 success; 1 the run finished but an assertion or check failed;
+//! 2 bad input (a scenario, a file, an argument).
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Open-hardware knowledge over LoRa mesh networks, with no internet.
+#[derive(Parser, Debug)]
+#[command(name = "okmesh", version, about, long_about = None, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the run finished but an assertion or invariant check failed
+  2  bad input: scenario, file or argument (the message says where and why)";
+
+#[derive(Subcommand, Debug)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version on stdout with success; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match commands::dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
