@@ -18,7 +18,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use node_core::Duration;
+use crate::time::Duration;
 
 /// Preamble length Meshtastic uses, in symbols (firmware `RadioInterface`).
 pub const MESHTASTIC_PREAMBLE_SYMBOLS: u16 = 16;

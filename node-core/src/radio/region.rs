@@ -4,7 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use node_core::Duration;
+use crate::time::Duration;
 
 /// A Meshtastic region.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
