@@ -18,6 +18,9 @@
 //! * [`wire`] — the over-the-air frame format;
 //! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`catalog`] — identity and version order of catalogue items;
+//! * [`store`] — the offline knowledge base: event log, replay, snapshots,
+//!   eviction, and the [`Storage`](store::Storage) trait with its in-memory
+//!   backend;
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod catalog;
@@ -25,6 +28,7 @@ pub mod id;
 pub mod node;
 pub mod radio;
 pub mod rng;
+pub mod store;
 pub mod time;
 pub mod transport;
 pub mod wire;
