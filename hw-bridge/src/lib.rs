@@ -3,10 +3,12 @@
 //! The simulator drives node-core on simulated time; this crate drives the
 //! very same code on the wall clock, against real transports and a real disk:
 //!
-//! * the on-disk backend of node-core's `Storage` trait, used by field nodes and by the
-//!   command line's `import` / `match --db`;
+//! * [`store`] — the on-disk backend of node-core's `Storage` trait, used by
+//!   field nodes and by the command line's `import` / `match --db`;
 //! * a Meshtastic transport (serial and TCP) with its own stream framing;
 //! * a UDP transport for multi-process testbeds on one machine;
 //! * `okmesh node`, the field node with a local HTTP API.
 //!
 //! hw-bridge depends on node-core and never on the simulator.
+
+pub mod store;
