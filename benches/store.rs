@@ -134,6 +134,21 @@ fn replay(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The floor under replay: verifying every frame's checksum, no decoding.
+    group.bench_function("memory_checksums_only", |b| {
+        let image = mem.log_image();
+        b.iter(|| {
+            let scan = node_core::store::record::replay_frames(
+                image,
+                node_core::store::MAX_RECORD_BYTES,
+                &mut |p| {
+                    black_box(p);
+                    true
+                },
+            );
+            assert_eq!(scan.unwrap().frames, EVENTS as u64);
+        })
+    });
     group.bench_function("disk", |b| {
         b.iter_with_large_drop(|| {
             let storage = DiskStorage::open(dir.path()).unwrap();

@@ -14,8 +14,8 @@
 //! ```
 //!
 //! Every file is a sequence of node-core record frames (layout in
-//! [`node_core::store::record`]): 16-byte header `"okR1"`, u32 LE payload
-//! length, 8-byte keyed-BLAKE3 tag over length and payload; then the payload.
+//! [`node_core::store::record`]): a 12-byte header — `"okR1"`, u32 LE payload
+//! length, u32 LE CRC-32C over length and payload — then the payload.
 //!
 //! * `log-<gen>.okl`: a header frame whose payload is `"okmesh-log"`, format
 //!   version u16 LE (1), generation u64 LE; then one frame per log record

@@ -4,7 +4,7 @@
 //! # Layers
 //!
 //! * [`record`] — checksummed, length-prefixed frames (the byte layout and
-//!   the choice of BLAKE3 are documented there) and the recovery scan;
+//!   the choice of CRC-32C are documented there) and the recovery scan;
 //! * [`event`] — log events (an item version stored, an entry used, an entry
 //!   evicted, a package cached) and their binary encoding;
 //! * [`storage`] — the [`Storage`] trait, the seam between the store and the
