@@ -119,6 +119,16 @@ fn replay(c: &mut Criterion) {
         store.snapshot().unwrap();
     }
     drop(events);
+    #[allow(clippy::print_stderr)] // describes the workload next to the figures
+    {
+        eprintln!(
+            "store bench: {EVENTS} events, log {} bytes, snapshot {} bytes",
+            mem.log_image().len(),
+            std::fs::metadata(snap_dir.path().join("snapshot.oks"))
+                .unwrap()
+                .len()
+        );
+    }
 
     let mut group = c.benchmark_group("store_replay_100k");
     group.sample_size(10);

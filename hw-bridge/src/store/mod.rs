@@ -56,6 +56,7 @@
 //! unfinished install — they must hold no record, else opening fails); create
 //! `log-0` for a new store; refuse a directory that has logs but neither a
 //! snapshot nor `log-0` (a lost snapshot). Then [`Storage::replay`] reads the log,
+//! (in one piece, into memory: at most [`DiskOptions::max_log_bytes`]),
 //! verifies its header and every frame, and cuts a torn tail as node-core's
 //! [`replay_frames`] classifies it — truncate, `sync_data` — or fails with
 //! [`StorageError::CorruptLog`] on damage followed by valid records.
@@ -67,7 +68,9 @@ use std::path::{Path, PathBuf};
 use node_core::store::MAX_RECORD_BYTES;
 use node_core::store::record::{FRAME_HEADER_BYTES, decode_frame, encode_frame, replay_frames};
 use node_core::store::storage::recovery_action;
-use node_core::store::{Recovery, Storage, StorageError};
+use node_core::store::{
+    OpenReport, Recovery, Storage, StorageError, Store, StoreConfig, StoreError,
+};
 
 #[cfg(test)]
 mod tests;
@@ -233,6 +236,15 @@ fn lock(_file: &File, _path: &Path) -> Result<(), StorageError> {
     // Field nodes run Linux; elsewhere the store is not guarded against a
     // second process.
     Ok(())
+}
+
+/// Opens the catalogue store kept in `dir` (created if missing) with
+/// default disk limits: [`DiskStorage::open`] then [`Store::open`].
+pub fn open_store(
+    dir: impl AsRef<Path>,
+    config: StoreConfig,
+) -> Result<(Store<DiskStorage>, OpenReport), StoreError> {
+    Store::open(DiskStorage::open(dir)?, config)
 }
 
 impl DiskStorage {
@@ -452,11 +464,18 @@ fn read_snapshot_file(path: &Path, max_bytes: u64) -> Result<Option<(u64, Vec<u8
 
 impl Storage for DiskStorage {
     fn read_snapshot(&mut self) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.snapshot.clone())
+        // Hand over the copy read at open; read the file again if asked twice.
+        match self.snapshot.take() {
+            Some(bytes) => Ok(Some(bytes)),
+            None => Ok(read_snapshot_file(
+                &self.dir.join(SNAPSHOT_FILE),
+                self.options.max_snapshot_bytes,
+            )?
+            .map(|(_, bytes)| bytes)),
+        }
     }
 
     fn replay(&mut self, visit: &mut dyn FnMut(&[u8]) -> bool) -> Result<Recovery, StorageError> {
-        // The snapshot is decoded by now; do not keep a second copy.
         self.snapshot = None;
         let path = self.log_path.clone();
         let len = self.log.metadata().map_err(io_err(&path, "stat"))?.len();

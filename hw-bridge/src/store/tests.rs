@@ -37,8 +37,7 @@ fn draft(n: u32, version: u32) -> Draft {
 }
 
 fn open_store(dir: &Path, config: StoreConfig) -> Store<DiskStorage> {
-    let storage = DiskStorage::open(dir).expect("disk storage opens");
-    Store::open(storage, config).expect("store opens").0
+    super::open_store(dir, config).expect("store opens").0
 }
 
 fn file_len(path: &Path) -> u64 {

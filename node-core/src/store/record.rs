@@ -23,7 +23,8 @@
 //! 1–3 KB a record is too short for BLAKE3's SIMD parallelism (it spreads
 //! across 1 KB chunks), so it ran at ~355 MB/s. CRC-32C runs in the CPU's
 //! `crc32` instruction (SSE 4.2 on x86-64, the CRC extension on ARMv8 — the
-//! Raspberry Pi 4's Cortex-A72 has it) at several GB/s. What a log checksum
+//! Raspberry Pi 4's Cortex-A72 has it) at several GB/s: on the same
+//! benchmark the checksums take 12 ms and the whole replay 129 ms. What a log checksum
 //! must catch is a torn write or media damage, not an adversary: CRC-32C
 //! detects every burst of up to 32 bits and every error of up to 3 bits in
 //! records of this size, and misses random damage with probability 2⁻³²;
