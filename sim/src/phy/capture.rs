@@ -108,17 +108,26 @@ impl Heard {
 pub struct CaptureModel {
     /// Same-SF capture threshold in dB.
     pub capture_db: f64,
+    /// The same threshold as a power ratio, so the hot path compares
+    /// milliwatts instead of taking logarithms.
+    capture_ratio: f64,
 }
 
 impl Default for CaptureModel {
     fn default() -> Self {
-        CaptureModel {
-            capture_db: DEFAULT_CAPTURE_DB,
-        }
+        CaptureModel::new(DEFAULT_CAPTURE_DB)
     }
 }
 
 impl CaptureModel {
+    /// A model with the given same-SF capture threshold.
+    pub fn new(capture_db: f64) -> Self {
+        CaptureModel {
+            capture_db,
+            capture_ratio: libm::pow(10.0, capture_db / 10.0),
+        }
+    }
+
     /// Applies the rules to a pair: `later` starts while `earlier` is still
     /// on the air at the same receiver (callers guarantee
     /// `earlier.start <= later.start < earlier.end`).
@@ -137,15 +146,17 @@ impl CaptureModel {
         }
         earlier.interference_mw += later.rssi_mw;
         later.interference_mw += earlier.rssi_mw;
-        if earlier.demodulable {
+        if earlier.demodulable && earlier.start < later.start {
             later.collided = true; // the receiver is busy with the earlier one
         }
         self.check(earlier);
         self.check(later);
     }
 
+    /// Lost once the signal is less than `capture_db` above the sum of its
+    /// interferers (S/I < ratio, in the linear domain).
     fn check(&self, s: &mut Heard) {
-        if s.interference_mw > 0.0 && s.rssi_dbm - mw_to_dbm(s.interference_mw) < self.capture_db {
+        if s.rssi_mw < self.capture_ratio * s.interference_mw {
             s.collided = true;
         }
     }
@@ -202,6 +213,13 @@ mod tests {
         CaptureModel::default().overlap(&mut a, &mut b);
         assert!(!b.collided);
         assert!(a.collided);
+    }
+
+    #[test]
+    fn simultaneous_starts_are_decided_by_power_alone() {
+        let (mut a, mut b) = (sig(0, -90.0), sig(0, -100.0));
+        CaptureModel::default().overlap(&mut a, &mut b);
+        assert!(!a.collided && b.collided);
     }
 
     #[test]

@@ -8,16 +8,7 @@
 /// Distances below this are clamped, so co-located nodes get a finite loss.
 pub const MIN_DISTANCE_M: f64 = 1.0;
 
-/// Environment class for the empirical models.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Environment {
-    /// Dense city.
-    Urban,
-    /// Suburbs, small towns.
-    Suburban,
-    /// Open, rural land.
-    Rural,
-}
+pub use scenarios::Environment;
 
 /// A path-loss model.
 #[derive(Clone, Copy, PartialEq, Debug)]
