@@ -16,7 +16,7 @@
 //!
 //! The store never parses manifests: it holds [`StoredItem`]s whose `bytes`
 //! are the original files, identified by the caller-computed
-//! [`ItemId`](crate::catalog::ItemId) and [`VersionStamp`].
+//! [`ItemId`](crate::catalog::ItemId) and [`VersionStamp`](crate::catalog::VersionStamp).
 //!
 //! # Durability
 //!
@@ -43,7 +43,8 @@
 //!
 //! # Conflict rule
 //!
-//! Versions of one item are totally ordered by [`VersionStamp`]: the higher
+//! Versions of one item are totally ordered by
+//! [`VersionStamp`](crate::catalog::VersionStamp): the higher
 //! `seq` wins, equal `seq` (concurrent edits) is won by the larger content
 //! id. The current version is the highest stamp held. A local publish takes
 //! `seq` one above the highest held. Because the rule is an order and the

@@ -10,7 +10,7 @@
 //! * **Open, then replay once.** A backend refuses [`append`](Storage::append)
 //!   until [`replay`](Storage::replay) has run; replay visits the records
 //!   after the snapshot in append order and then cuts a torn tail (see
-//!   [`Tail`](super::record::Tail)). Damage inside the log is an error, not a
+//!   [`Tail`]). Damage inside the log is an error, not a
 //!   cut: acknowledged records are never dropped silently.
 //! * **Durable means synced.** `append` stages a record; it is durable only
 //!   once a later [`sync`](Storage::sync) has returned `Ok` (on disk:
