@@ -135,7 +135,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         bar.set_position((p.now - node_core::Instant::ZERO).as_micros());
-        bar.set_message(scenario::duration_text(p.now - node_core::Instant::ZERO));
+        bar.set_message((p.now - node_core::Instant::ZERO).to_string());
     };
     let result = {
         let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut hasher, &mut checks, &mut metrics];
