@@ -17,12 +17,15 @@
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air frame format;
 //! * [`catalog`] — identity and version order of catalogue items;
+//! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
+//!   substitutions) loaded from `data/taxonomy.toml`;
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod catalog;
 pub mod id;
 pub mod node;
 pub mod rng;
+pub mod taxonomy;
 pub mod time;
 pub mod transport;
 pub mod wire;
