@@ -17,13 +17,18 @@
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air frame format;
 //! * [`catalog`] — identity and version order of catalogue items;
+//! * [`document`] — reading JSON/TOML/YAML bytes into one tree, with
+//!   errors that name file, line and field;
+//! * [`okh`] — Open Know-How manifests of every dialect, one model;
 //! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
 //!   substitutions) loaded from `data/taxonomy.toml`;
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod catalog;
+pub mod document;
 pub mod id;
 pub mod node;
+pub mod okh;
 pub mod rng;
 pub mod taxonomy;
 pub mod time;
