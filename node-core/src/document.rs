@@ -287,10 +287,10 @@ pub fn detect_format(file: &str, text: &str) -> Format {
             return Format::Toml;
         }
         let key_end = l.find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '"'));
-        if let Some(i) = key_end {
-            if l[i..].trim_start().starts_with('=') {
-                return Format::Toml;
-            }
+        if let Some(i) = key_end
+            && l[i..].trim_start().starts_with('=')
+        {
+            return Format::Toml;
         }
         return Format::Yaml;
     }

@@ -20,6 +20,8 @@
 //! * [`document`] — reading JSON/TOML/YAML bytes into one tree, with
 //!   errors that name file, line and field;
 //! * [`okh`] — Open Know-How manifests of every dialect, one model;
+//! * [`okw`] — Open Know-Where facilities and informal capability profiles;
+//! * [`requirements`] — what a design needs and what a facility has;
 //! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
 //!   substitutions) loaded from `data/taxonomy.toml`;
 //! * [`node`] — the [`Node`] state machine.
@@ -29,6 +31,8 @@ pub mod document;
 pub mod id;
 pub mod node;
 pub mod okh;
+pub mod okw;
+pub mod requirements;
 pub mod rng;
 pub mod taxonomy;
 pub mod time;

@@ -768,16 +768,15 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
     let mut specs_extra = None;
     if let Some((Value::Object(specs), written)) = f.get("manufacturing-specs") {
         for (k, v) in specs {
-            if kebab(k) == "process-requirements" {
-                if let Value::Array(reqs) = v {
-                    for r in reqs {
-                        if let Some(p) = r.get("process_name").or_else(|| r.get("process-name")) {
-                            if let Ok(Some(p)) = scalar_text(p) {
-                                if !processes.contains(&p) {
-                                    processes.push(p);
-                                }
-                            }
-                        }
+            if kebab(k) == "process-requirements"
+                && let Value::Array(reqs) = v
+            {
+                for r in reqs {
+                    let name = r.get("process_name").or_else(|| r.get("process-name"));
+                    if let Some(Ok(Some(p))) = name.map(scalar_text)
+                        && !processes.contains(&p)
+                    {
+                        processes.push(p);
                     }
                 }
             }
