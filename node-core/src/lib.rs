@@ -22,6 +22,8 @@
 //! * [`okh`] — Open Know-How manifests of every dialect, one model;
 //! * [`okw`] — Open Know-Where facilities and informal capability profiles;
 //! * [`requirements`] — what a design needs and what a facility has;
+//! * [`matching`] — scores, ranking, reverse matching and multi-facility
+//!   plans over pre-compiled tables;
 //! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
 //!   substitutions) loaded from `data/taxonomy.toml`;
 //! * [`node`] — the [`Node`] state machine.
@@ -29,6 +31,7 @@
 pub mod catalog;
 pub mod document;
 pub mod id;
+pub mod matching;
 pub mod node;
 pub mod okh;
 pub mod okw;
