@@ -1,1 +1,2 @@
+//! Matching benchmarks (in progress).
 fn main() {}

@@ -719,6 +719,18 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
                     }
                 }
             }
+            Value::Array(_) => {
+                // Several licences: the first is the hardware licence.
+                let all = text_list(v).map_err(|m| f.error(&written, m))?;
+                for (i, t) in all.into_iter().enumerate() {
+                    let key = if i == 0 {
+                        "hardware".to_owned()
+                    } else {
+                        format!("alternative-{i}")
+                    };
+                    licenses.insert(key, t);
+                }
+            }
             other => match scalar_text(other) {
                 Ok(Some(t)) => {
                     licenses.insert("hardware".into(), t);
@@ -736,6 +748,10 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
     let licensor = match f.get("licensor") {
         None => None,
         Some((Value::Object(m), _)) => m.get("name").and_then(|v| scalar_text(v).ok().flatten()),
+        Some((v @ Value::Array(_), written)) => {
+            let names = text_list(v).map_err(|m| f.error(&written, m))?;
+            (!names.is_empty()).then(|| names.join(", "))
+        }
         Some((v, written)) => scalar_text(v).map_err(|found| {
             f.error(
                 &written,

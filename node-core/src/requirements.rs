@@ -23,9 +23,9 @@
 //! ## Domain
 //!
 //! A manifest is `cooking` when most of its *declared* requirements that
-//! the taxonomy knows are cooking concepts (ovens, baking sheets…), or —
-//! declaring none — when its text says `recipe` or its title names only
-//! cooking concepts. Everything else is `manufacturing`.
+//! the taxonomy knows are cooking concepts (ovens, baking sheets…).
+//! Prose alone never makes a manifest cooking: the corpus has appropriate-
+//! technology designs of stoves and kitchens, which are hardware.
 
 use std::collections::BTreeMap;
 
@@ -400,11 +400,11 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             }
         }
     }
-    set.domain = domain_of(m, &set.requirements[..declared_count], tax);
+    set.domain = domain_of(&set.requirements[..declared_count], tax);
     set
 }
 
-fn domain_of(m: &Manifest, declared: &[Requirement], tax: &Taxonomy) -> Domain {
+fn domain_of(declared: &[Requirement], tax: &Taxonomy) -> Domain {
     let (mut cook, mut make) = (0, 0);
     for r in declared {
         if let Some(c) = r.term.concept() {
@@ -414,29 +414,7 @@ fn domain_of(m: &Manifest, declared: &[Requirement], tax: &Taxonomy) -> Domain {
             }
         }
     }
-    if cook + make > 0 {
-        return if cook > make {
-            Domain::Cooking
-        } else {
-            Domain::Manufacturing
-        };
-    }
-    let prose = format!(
-        "{} {} {} {}",
-        m.title,
-        m.keywords.join(" "),
-        m.function.as_deref().unwrap_or(""),
-        m.description.as_deref().unwrap_or("")
-    );
-    if normalize_term(&prose).split(' ').any(|w| w == "recipe") {
-        return Domain::Cooking;
-    }
-    let in_title: Vec<Domain> = tax
-        .scan_text(&m.title)
-        .iter()
-        .map(|f| tax.concept(f.concept).domain)
-        .collect();
-    if !in_title.is_empty() && in_title.iter().all(|d| *d == Domain::Cooking) {
+    if cook > make {
         Domain::Cooking
     } else {
         Domain::Manufacturing
