@@ -24,7 +24,16 @@ Exit codes:
   2  bad input: scenario, file or argument (the message says where and why)";
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Simulate a scenario and write its results (summary, CSV) to a folder.
+    Run(commands::run::RunArgs),
+    /// Check a scenario file and print it fully resolved.
+    Validate(commands::validate::ValidateArgs),
+    /// LoRa time on air for a Meshtastic preset or explicit settings.
+    Airtime(commands::airtime::AirtimeArgs),
+    /// List the library of ready scenarios.
+    Scenarios,
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

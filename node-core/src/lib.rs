@@ -16,6 +16,7 @@
 //!   randomness derived from one root seed;
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air frame format;
+//! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`catalog`] — identity and version order of catalogue items;
 //! * [`document`] — reading JSON/TOML/YAML bytes into one tree, with
 //!   errors that name file, line and field;
@@ -35,6 +36,7 @@ pub mod matching;
 pub mod node;
 pub mod okh;
 pub mod okw;
+pub mod radio;
 pub mod requirements;
 pub mod rng;
 pub mod taxonomy;

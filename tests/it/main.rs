@@ -1,4 +1,8 @@
-//! Integration tests.
+//! okmesh integration tests: one binary, a module per topic.
 
+mod cli;
 mod corpus;
 mod matching;
+mod radio;
+mod simulation;
+mod util;
