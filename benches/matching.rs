@@ -12,6 +12,8 @@
 //! fixed lists; facility *j* is corpus facility `j mod m` plus a few tools
 //! drawn by *j* from the taxonomy's tool list. Everything is deterministic.
 
+#![allow(clippy::print_stderr, reason = "the bench prints its workload size")]
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -70,10 +72,10 @@ fn corpus_manifests() -> Vec<Manifest> {
 fn variant(base: &Manifest, i: usize) -> Manifest {
     let mut m = base.clone();
     m.title = format!("{} #{i}", base.title);
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         m.tsdc.push(PROCESSES[(i / 3) % PROCESSES.len()].to_owned());
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         m.materials
             .push(MATERIALS[(i / 2) % MATERIALS.len()].to_owned());
     }
