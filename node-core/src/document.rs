@@ -189,7 +189,13 @@ pub struct Document<'a> {
     pub root: Value,
     /// Warnings raised while reading (recovery).
     pub warnings: Vec<Warning>,
+    /// Line look-ups done so far (each scans the text; capped).
+    lookups: std::cell::Cell<u32>,
 }
+
+/// Most line look-ups per document: each scans the text, so a file with
+/// thousands of odd keys gets lines for the first ones only.
+pub const MAX_LINE_LOOKUPS: u32 = 256;
 
 impl Document<'_> {
     /// The 1-based line where the key path is written, following the path
@@ -197,6 +203,10 @@ impl Document<'_> {
     /// indentation, `- `, a quote or a TOML table header) from the line of
     /// its parent on. Array indices in the path are skipped.
     pub fn line_of(&self, path: &[&str]) -> Option<u32> {
+        if self.lookups.get() >= MAX_LINE_LOOKUPS {
+            return None;
+        }
+        self.lookups.set(self.lookups.get() + 1);
         let lines: Vec<&str> = self.text.lines().collect();
         let mut from = 0usize;
         let mut found = None;
@@ -392,6 +402,7 @@ pub fn parse_document<'a>(bytes: &'a [u8], file: &'a str) -> Result<Document<'a>
         format,
         root,
         warnings,
+        lookups: std::cell::Cell::new(0),
     })
 }
 
@@ -628,6 +639,14 @@ mod tests {
             "{:?}",
             doc.warnings
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        for (name, open) in [("d.json", "["), ("d.toml", "a = ["), ("d.yml", "[")] {
+            let text = format!("{open}{}", "[".repeat(100_000));
+            assert!(parse_document(text.as_bytes(), name).is_err(), "{name}");
+        }
     }
 
     #[test]
