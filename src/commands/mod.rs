@@ -1,6 +1,10 @@
 //! One module per subcommand; each exposes `run(args) -> Result<ExitCode, CliError>`.
 
 pub(crate) mod airtime;
+pub(crate) mod kb;
+pub(crate) mod matches;
+pub(crate) mod plan;
+pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
 pub(crate) mod validate;
@@ -38,6 +42,9 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Validate(args) => validate::run(args),
         Command::Airtime(args) => airtime::run(args),
         Command::Scenarios => scenario_list::run(),
+        Command::Match(args) => matches::run(args),
+        Command::Produce(args) => produce::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }
 
