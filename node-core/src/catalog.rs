@@ -52,6 +52,13 @@ impl fmt::Display for ItemId {
     }
 }
 
+impl serde::Serialize for ItemId {
+    /// As 32 hex digits.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Debug for ItemId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ItemId({self})")

@@ -28,6 +28,56 @@ impl FrameKind {
     }
 }
 
+/// What a frame is for, as drivers and reports see it (without decoding
+/// the body): the simulator tags every transmission with it so reports can
+/// split airtime and bytes by purpose.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameClass {
+    /// Background chat traffic.
+    Chat,
+    /// A sync summary (Trickle advertisement).
+    Summary,
+    /// A sync request (for a set sketch, or for missing items).
+    Request,
+    /// Item data (fragments of manifests or facilities).
+    Data,
+    /// Anything else, including undecodable bytes.
+    #[default]
+    Other,
+}
+
+impl FrameClass {
+    /// Every class, in a fixed order (for tables).
+    pub const ALL: [FrameClass; 5] = [
+        FrameClass::Chat,
+        FrameClass::Summary,
+        FrameClass::Request,
+        FrameClass::Data,
+        FrameClass::Other,
+    ];
+
+    /// The name used in CSV files and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameClass::Chat => "chat",
+            FrameClass::Summary => "summary",
+            FrameClass::Request => "request",
+            FrameClass::Data => "data",
+            FrameClass::Other => "other",
+        }
+    }
+}
+
+/// Classifies a frame from its header, with the 64-bit subject it concerns
+/// (the sync element id of the item a data frame carries; 0 when none).
+pub fn classify(bytes: &[u8]) -> (FrameClass, u64) {
+    match Frame::new_checked(bytes).map(|f| f.kind()) {
+        Ok(FrameKind::Chat) => (FrameClass::Chat, 0),
+        Err(_) => (FrameClass::Other, 0),
+    }
+}
+
 /// Why bytes could not be decoded as a frame.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum WireError {

@@ -6,6 +6,8 @@
 //! hundreds of millions of them, so nothing here stores the whole stream
 //! unless asked to.
 
+use node_core::catalog::ItemId;
+use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId};
 use serde::Serialize;
 
@@ -121,12 +123,33 @@ impl DropReason {
 
 /// Something the node-core state machine reported.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", tag = "kind")]
 pub enum NodeRecord {
     /// The radio refused a frame.
     SendFailed,
     /// An undecodable frame was dropped.
     FrameRejected,
+    /// The node published a new version of a catalogue item.
+    Published {
+        /// The item.
+        item: ItemId,
+        /// Its version number.
+        seq: u32,
+        /// The version's sync element id (data frames carry it as their subject).
+        element: u64,
+        /// Size of the item's bytes.
+        size_bytes: u32,
+    },
+    /// The node stored a version of an item it received from the mesh that
+    /// is newer than what it held.
+    Stored {
+        /// The item.
+        item: ItemId,
+        /// Its version number.
+        seq: u32,
+        /// The version's sync element id.
+        element: u64,
+    },
 }
 
 /// A fault taking effect.
@@ -202,6 +225,10 @@ pub enum Record {
         bytes_on_air: u16,
         /// When it will end.
         end: Instant,
+        /// What the frame is for.
+        class: FrameClass,
+        /// What it concerns (the item's sync element id for data; else 0).
+        subject: u64,
     },
     /// A transmission ends.
     TxEnd {
@@ -339,6 +366,8 @@ impl Record {
                 relay,
                 bytes_on_air,
                 end,
+                class,
+                subject,
             } => {
                 put(out, 2, at);
                 out.extend_from_slice(&node.0.to_le_bytes());
@@ -348,6 +377,8 @@ impl Record {
                 out.push(u8::from(relay));
                 out.extend_from_slice(&bytes_on_air.to_le_bytes());
                 out.extend_from_slice(&end.as_micros().to_le_bytes());
+                out.push(class as u8);
+                out.extend_from_slice(&subject.to_le_bytes());
             }
             Record::TxEnd { at, node, tx } => {
                 put(out, 3, at);
@@ -399,7 +430,28 @@ impl Record {
             Record::Node { at, node, event } => {
                 put(out, 9, at);
                 out.extend_from_slice(&node.0.to_le_bytes());
-                out.push(event as u8);
+                match event {
+                    NodeRecord::SendFailed => out.push(0),
+                    NodeRecord::FrameRejected => out.push(1),
+                    NodeRecord::Published {
+                        item,
+                        seq,
+                        element,
+                        size_bytes,
+                    } => {
+                        out.push(2);
+                        out.extend_from_slice(&item.0);
+                        out.extend_from_slice(&seq.to_le_bytes());
+                        out.extend_from_slice(&element.to_le_bytes());
+                        out.extend_from_slice(&size_bytes.to_le_bytes());
+                    }
+                    NodeRecord::Stored { item, seq, element } => {
+                        out.push(3);
+                        out.extend_from_slice(&item.0);
+                        out.extend_from_slice(&seq.to_le_bytes());
+                        out.extend_from_slice(&element.to_le_bytes());
+                    }
+                }
             }
             Record::Fault { at, fault } => {
                 put(out, 10, at);

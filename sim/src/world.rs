@@ -554,6 +554,7 @@ impl Simulation {
         let serial = self.next_serial;
         self.next_serial += 1;
         let bytes_on_air = node_core::radio::meshtastic_frame_bytes(q.packet.payload.len()) as u16;
+        let (class, subject) = node_core::wire::classify(&q.packet.payload);
         self.trace.push(Record::TxStart {
             at: now,
             node: NodeId(i),
@@ -563,6 +564,8 @@ impl Simulation {
             relay: q.relay,
             bytes_on_air,
             end,
+            class,
+            subject,
         });
         let sender = &mut self.nodes[i as usize];
         sender.tx_until = end;

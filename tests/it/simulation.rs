@@ -203,6 +203,8 @@ fn the_duty_cycle_checker_catches_a_violation() {
             relay: false,
             bytes_on_air: 255,
             end: at + Duration::from_secs(30),
+            class: node_core::wire::FrameClass::Other,
+            subject: 0,
         });
     }
     checks.observe(&batch);
