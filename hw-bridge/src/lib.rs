@@ -10,3 +10,8 @@
 //! * `okmesh node`, the field node with a local HTTP API.
 //!
 //! hw-bridge depends on node-core and never on the simulator.
+
+pub mod driver;
+pub mod lora;
+pub mod meshtastic;
+pub mod radio;
