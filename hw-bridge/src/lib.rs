@@ -15,3 +15,14 @@ pub mod driver;
 pub mod lora;
 pub mod meshtastic;
 pub mod radio;
+pub mod spec;
+pub mod udp;
+
+/// 32 bits the OS seeded, for packet ids that must differ across restarts
+/// (a radio mesh drops a packet whose `(from, id)` it has already seen).
+pub(crate) fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish() as u32
+}

@@ -19,11 +19,11 @@
 //! then stall, its writer does not loop on short writes, and its send helpers
 //! leave `hop_limit` at 0.
 
-// pub mod client;
-// pub mod link;
+pub mod client;
+pub mod link;
 pub mod proto;
 pub mod stream;
 
-// pub use client::{ClientConfig, ClientEvent, MeshtasticClient};
-// pub use link::{MeshtasticAddr, connect};
+pub use client::{ClientConfig, ClientEvent, MeshtasticClient};
+pub use link::{MeshtasticAddr, connect};
 pub use stream::{StreamDecoder, StreamError, StreamEvent, encode_frame};
