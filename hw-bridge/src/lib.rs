@@ -12,6 +12,7 @@
 //! hw-bridge depends on node-core and never on the simulator.
 
 pub mod driver;
+pub mod emulator;
 pub mod lora;
 pub mod meshtastic;
 pub mod radio;

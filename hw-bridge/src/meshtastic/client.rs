@@ -396,6 +396,30 @@ impl MeshtasticClient {
         }
     }
 
+    /// A `QueueStatus` refusing packet `id`. The firmware puts either a
+    /// Routing error (below 32) or one of its own `ERRNO_*` codes (32 and
+    /// up; a full queue gives `ERRNO_UNKNOWN` with `free = 0`) in `res`.
+    fn refused(&mut self, id: u32, res: i32, free: u32) {
+        if (0..32).contains(&res) {
+            self.report(id, res);
+            return;
+        }
+        let error = if free == 0 {
+            SendError::QueueFull
+        } else {
+            SendError::Unavailable(format!("radio refused the packet (error code {res})"))
+        };
+        if let Some(r) = self.recent.iter_mut().find(|r| r.id == id)
+            && !r.reported
+        {
+            r.reported = true;
+            self.push(ClientEvent::SendFailed {
+                packet_id: id,
+                error,
+            });
+        }
+    }
+
     fn handle_from_radio(&mut self, now: Instant, msg: pb::FromRadio) {
         use pb::from_radio::PayloadVariant as V;
         let Some(v) = msg.payload_variant else {
@@ -437,27 +461,7 @@ impl MeshtasticClient {
                 }
                 self.radio_free = Some(q.free);
                 if q.res != 0 && q.mesh_packet_id != 0 {
-                    // The firmware puts its Routing error code in `res`.
-                    let code = if q.free == 0 && pb::routing::Error::try_from(q.res).is_err() {
-                        None
-                    } else {
-                        Some(q.res)
-                    };
-                    match code {
-                        Some(code) => self.report(q.mesh_packet_id, code),
-                        None => {
-                            if let Some(r) =
-                                self.recent.iter_mut().find(|r| r.id == q.mesh_packet_id)
-                                && !r.reported
-                            {
-                                r.reported = true;
-                                self.push(ClientEvent::SendFailed {
-                                    packet_id: q.mesh_packet_id,
-                                    error: SendError::QueueFull,
-                                });
-                            }
-                        }
-                    }
+                    self.refused(q.mesh_packet_id, q.res, q.free);
                 }
             }
             V::Packet(p) => self.handle_packet(p),
