@@ -15,7 +15,8 @@
 //!   in `res`); a refused packet also gets a Routing NAK;
 //! * the transmit queue holds [`EmulatorConfig::queue_len`] packets; one more
 //!   is refused with `free = 0` and counted as an overflow (a client that
-//!   honours QueueStatus never causes one);
+//!   honours QueueStatus never causes one); after reporting `free = 0` the
+//!   device reports again, with packet id 0, once room frees up;
 //! * packets leave one at a time, each taking its LoRa time on air (scaled),
 //!   and reach every device that hears the sender, unless the seeded loss
 //!   draw drops them; devices relay while `hop_limit > 0`, once per
@@ -145,6 +146,9 @@ struct Device {
     seen_order: VecDeque<(u32, u32)>,
     rng: Rng,
     next_id: u32,
+    /// The last QueueStatus said the queue was full: report when it frees
+    /// (firmware `MeshService::loop`).
+    told_full: bool,
     stats: DeviceStats,
 }
 
@@ -207,6 +211,7 @@ impl Air {
                 seen_order: VecDeque::new(),
                 rng: Rng::derive(config.seed, "emulator-air", i as u64),
                 next_id: (i as u32 + 1) << 24,
+                told_full: false,
                 stats: DeviceStats::default(),
             })
             .collect();
@@ -388,9 +393,10 @@ impl Air {
     }
 
     fn queue_status(&mut self, device: usize, res: i32, id: u32) {
-        let d = &self.devices[device];
+        let d = &mut self.devices[device];
         let used = d.queue.len() as u32;
         let free = self.config.queue_len.saturating_sub(used);
+        d.told_full = free == 0;
         self.send_to_client(
             device,
             pb::from_radio::PayloadVariant::QueueStatus(pb::QueueStatus {
@@ -525,6 +531,9 @@ impl Air {
             let Some(q) = self.devices[i].queue.pop_front() else {
                 continue;
             };
+            if self.devices[i].told_full {
+                self.queue_status(i, 0, 0);
+            }
             let airtime = self.scaled(self.airtime_of(&q.packet));
             let d = &mut self.devices[i];
             d.stats.transmissions += 1;
@@ -963,14 +972,25 @@ mod tests {
             vec![(1, 0, 1), (2, 0, 1), (3, 0, 0), (4, ERRNO_UNKNOWN, 0)]
         );
         assert_eq!(air.stats(0).queue_overflows, 1);
+        // When the queue frees up the device says so unasked.
+        let t = air.poll_timeout().unwrap();
+        air.handle_timeout(t);
+        let mut out = drain(&mut air);
+        assert!(out.contains(&(
+            0,
+            F::QueueStatus(pb::QueueStatus {
+                res: 0,
+                free: 1,
+                maxlen: 2,
+                mesh_packet_id: 0
+            })
+        )));
         // Time passes: everything queued is sent and delivered in order.
         while let Some(t) = air.poll_timeout() {
             air.handle_timeout(t);
         }
-        let ids: Vec<u32> = delivered(&drain(&mut air), 1)
-            .iter()
-            .map(|p| p.id)
-            .collect();
+        out.extend(drain(&mut air));
+        let ids: Vec<u32> = delivered(&out, 1).iter().map(|p| p.id).collect();
         assert_eq!(ids, vec![1, 2, 3]);
     }
 

@@ -123,6 +123,8 @@ pub struct MeshtasticClient {
     in_flight: VecDeque<(u32, Instant)>,
     /// `free` of the last QueueStatus; `None` before the first.
     radio_free: Option<u32>,
+    /// When the last QueueStatus arrived.
+    last_status: Instant,
     recent: VecDeque<Recent>,
     next_id: u32,
     my_info: Option<pb::MyNodeInfo>,
@@ -145,6 +147,7 @@ impl MeshtasticClient {
             pending: VecDeque::new(),
             in_flight: VecDeque::new(),
             radio_free: None,
+            last_status: now,
             recent: VecDeque::new(),
             next_id: config.first_packet_id,
             my_info: None,
@@ -245,6 +248,9 @@ impl MeshtasticClient {
         if let Some(&(_, sent)) = self.in_flight.front() {
             at(sent + QUEUE_STATUS_TIMEOUT);
         }
+        if self.radio_free == Some(0) && !self.pending.is_empty() {
+            at(self.last_status + QUEUE_STATUS_TIMEOUT);
+        }
         t
     }
 
@@ -280,6 +286,15 @@ impl MeshtasticClient {
                 packet_id = id,
                 "no QueueStatus for packet, freeing its slot"
             );
+        }
+        // The radio said it was full and has been silent since: probe with
+        // one packet rather than wait forever for a QueueStatus.
+        if self.radio_free == Some(0)
+            && !self.pending.is_empty()
+            && now >= self.last_status + QUEUE_STATUS_TIMEOUT
+        {
+            self.radio_free = Some(1);
+            self.last_status = now;
         }
         self.pump(now);
     }
@@ -460,6 +475,7 @@ impl MeshtasticClient {
                     self.in_flight.remove(pos);
                 }
                 self.radio_free = Some(q.free);
+                self.last_status = now;
                 if q.res != 0 && q.mesh_packet_id != 0 {
                     self.refused(q.mesh_packet_id, q.res, q.free);
                 }
@@ -668,7 +684,7 @@ mod tests {
     fn never_more_in_flight_than_the_radio_has_room_for() {
         let mut c = ready_client(false);
         let t = Instant::ZERO;
-        let ids: Vec<u32> = (0..6)
+        let ids: Vec<u32> = (0..8)
             .map(|_| c.send(t, frame(Destination::Broadcast, 10, 3)).unwrap())
             .collect();
         // Before any QueueStatus: one at a time.
@@ -682,18 +698,55 @@ mod tests {
                 .collect::<Vec<_>>(),
             ids[1..3]
         );
-        // One status for ids[1] saying the queue is now full: nothing more.
+        // ids[1]'s status says the queue is now full: nothing more.
         c.handle_bytes(t, &queue_status(ids[1], 0, 0));
         assert!(sent_packets(&mut c).is_empty());
         // ids[2]'s status frees one slot.
         c.handle_bytes(t, &queue_status(ids[2], 1, 0));
-        assert_eq!(sent_packets(&mut c).len(), 1);
-        // A lost QueueStatus frees its slot after the timeout, not before.
+        assert_eq!(
+            sent_packets(&mut c)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            ids[3..4]
+        );
+        // Full again, then the radio reports room unasked (packet id 0).
+        c.handle_bytes(t, &queue_status(ids[3], 0, 0));
+        assert!(sent_packets(&mut c).is_empty());
         c.handle_bytes(t, &queue_status(0, 1, 0));
-        let before = sent_packets(&mut c).len();
-        assert_eq!(before, 0, "ids[3] is still in flight");
+        assert_eq!(
+            sent_packets(&mut c)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            ids[4..5]
+        );
+        // A lost QueueStatus frees its slot after the timeout, not before.
+        let t1 = t + Duration::from_secs(1);
+        c.handle_timeout(t1);
+        assert!(sent_packets(&mut c).is_empty(), "ids[4] is still in flight");
         c.handle_timeout(t + QUEUE_STATUS_TIMEOUT);
-        assert_eq!(sent_packets(&mut c).len(), 1);
+        assert_eq!(
+            sent_packets(&mut c)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            ids[5..6]
+        );
+        // A radio that stays silent after saying "full" is probed with one
+        // packet after the timeout.
+        let t2 = t + QUEUE_STATUS_TIMEOUT + Duration::from_secs(1);
+        c.handle_bytes(t2, &queue_status(ids[5], 0, 0));
+        assert!(sent_packets(&mut c).is_empty());
+        assert_eq!(c.poll_timeout(), Some(t2 + QUEUE_STATUS_TIMEOUT));
+        c.handle_timeout(t2 + QUEUE_STATUS_TIMEOUT);
+        assert_eq!(
+            sent_packets(&mut c)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            ids[6..7]
+        );
         assert_eq!(c.queue_room(), MAX_PENDING - 1);
     }
 

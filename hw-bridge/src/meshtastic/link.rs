@@ -388,3 +388,164 @@ async fn serve(conn: &mut Conn, ends: &mut RadioEnds) -> Ended {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::{Emulator, EmulatorConfig};
+    use node_core::{Destination, OutFrame, Priority};
+    use std::net::SocketAddr;
+
+    fn any_port() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    fn tcp(addr: SocketAddr) -> MeshtasticAddr {
+        MeshtasticAddr::Tcp {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        }
+    }
+
+    async fn start_emulator(
+        config: EmulatorConfig,
+        addrs: &[SocketAddr],
+    ) -> (
+        Vec<SocketAddr>,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Vec<crate::emulator::DeviceStats>>,
+    ) {
+        let emu = Emulator::bind(config, addrs).await.unwrap();
+        let addrs = emu.local_addrs();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(emu.run(async {
+            let _ = stopped.await;
+        }));
+        (addrs, stop, task)
+    }
+
+    #[tokio::test]
+    async fn two_links_exchange_frames_through_the_emulator_without_overflowing_it() {
+        // 231-byte frames take ~2 s of LongFast air; scaled to ~4 ms so the
+        // radio queue really fills and QueueStatus flow control matters.
+        let mut config = EmulatorConfig::new(2, 0x0A00_0001, 0.002);
+        config.queue_len = 4;
+        let (addrs, stop, emu) = start_emulator(config, &[any_port(), any_port()]).await;
+        let timeout = StdDuration::from_secs(5);
+        let a = connect(tcp(addrs[0]), timeout).await.unwrap();
+        let mut b = connect(tcp(addrs[1]), timeout).await.unwrap();
+        assert_eq!(
+            (a.node_id, b.node_id),
+            (NodeId(0x0A00_0001), NodeId(0x0A00_0002))
+        );
+        const N: usize = 40;
+        let sender = tokio::spawn(async move {
+            for i in 0..N {
+                let mut payload = vec![0x94, 0xC3, 0x00, 0xE7];
+                payload.resize(231, i as u8);
+                a.frames
+                    .send(OutFrame {
+                        dest: Destination::Broadcast,
+                        hop_limit: 3,
+                        priority: Priority::Normal,
+                        payload,
+                    })
+                    .await
+                    .unwrap();
+            }
+            a
+        });
+        let mut got = Vec::new();
+        while got.len() < N {
+            let ev = tokio::time::timeout(StdDuration::from_secs(10), b.events.recv())
+                .await
+                .expect("frames keep coming")
+                .unwrap();
+            match ev {
+                RadioEvent::Received(rx) => {
+                    assert_eq!(rx.from, NodeId(0x0A00_0001));
+                    assert_eq!(&rx.payload[..4], &[0x94, 0xC3, 0x00, 0xE7]);
+                    got.push(rx.payload[230]);
+                }
+                RadioEvent::SendFailed { error, .. } => panic!("{error}"),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            got,
+            (0..N as u8).collect::<Vec<_>>(),
+            "all frames, in order"
+        );
+        let a = sender.await.unwrap();
+        drop((a, b));
+        stop.send(()).unwrap();
+        let stats = emu.await.unwrap();
+        assert_eq!(stats[0].from_client, N as u64);
+        assert_eq!(
+            stats[0].queue_overflows, 0,
+            "never more in flight than the radio has room for"
+        );
+        assert_eq!(stats[0].hop_limits.get(&3), Some(&(N as u64)));
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_fails_at_once_with_the_reason() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let err = connect(tcp(addr), StdDuration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::Open { .. }), "{err}");
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_serial_device_is_a_clear_error() {
+        let addr = MeshtasticAddr::Serial {
+            path: "/dev/okmesh-no-such-tty".into(),
+            baud: 115_200,
+        };
+        let err = connect(addr, StdDuration::from_secs(1)).await.unwrap_err();
+        assert!(err.to_string().contains("/dev/okmesh-no-such-tty"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_device_fails_the_handshake_in_bounded_time() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let _keep = tokio::spawn(async move {
+            let (_s, _) = l.accept().await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        let started = tokio::time::Instant::now();
+        let err = connect(tcp(addr), StdDuration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::Handshake { .. }), "{err}");
+        assert!(started.elapsed() <= StdDuration::from_secs(27));
+    }
+
+    #[tokio::test]
+    async fn the_link_reconnects_when_the_device_comes_back() {
+        let config = EmulatorConfig::new(1, 77, 0.0);
+        let (addrs, stop, emu) = start_emulator(config.clone(), &[any_port()]).await;
+        let mut link = connect(tcp(addrs[0]), StdDuration::from_secs(5))
+            .await
+            .unwrap();
+        stop.send(()).unwrap();
+        emu.await.unwrap();
+        let ev = tokio::time::timeout(StdDuration::from_secs(5), link.events.recv())
+            .await
+            .unwrap();
+        assert!(matches!(ev, Some(RadioEvent::Down { .. })), "{ev:?}");
+        assert!(!link.state.is_up());
+        let (_, stop2, _emu2) = start_emulator(config, &addrs).await;
+        let ev = tokio::time::timeout(StdDuration::from_secs(10), link.events.recv())
+            .await
+            .unwrap();
+        assert_eq!(ev, Some(RadioEvent::Up { node: NodeId(77) }));
+        assert!(link.state.is_up());
+        let _ = stop2.send(());
+    }
+}
