@@ -24,7 +24,13 @@ Exit codes:
   2  bad input: scenario, file or argument (the message says where and why)";
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
+    Node(commands::node::NodeArgs),
+    /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
+    #[command(hide = true)]
+    Emulate(commands::emulate::EmulateArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -1,5 +1,9 @@
 //! One module per subcommand; each exposes `run(args) -> Result<ExitCode, CliError>`.
 
+pub(crate) mod emulate;
+pub(crate) mod field;
+pub(crate) mod node;
+
 use std::process::ExitCode;
 
 use crate::Command;
@@ -25,5 +29,8 @@ impl CliError {
 }
 
 pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
-    match command {}
+    match command {
+        Command::Node(args) => node::run(args),
+        Command::Emulate(args) => emulate::run(args),
+    }
 }

@@ -1,1 +1,5 @@
 //! Integration tests.
+
+mod field_support;
+mod meshtastic_emulated;
+mod udp_testbed;
