@@ -1,5 +1,6 @@
 //! Integration tests.
 
 mod field_support;
+mod meshtastic_client;
 mod meshtastic_emulated;
 mod udp_testbed;
