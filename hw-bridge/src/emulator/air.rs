@@ -283,6 +283,8 @@ impl Air {
         match msg.payload_variant {
             Some(V::WantConfigId(id)) => self.handshake(device, conn, id),
             Some(V::Packet(p)) => self.packet_from_client(now, device, p),
+            // The client is done: stop queueing packets for it.
+            Some(V::Disconnect(true)) => self.disconnect(device, conn),
             // Heartbeats, disconnects and the rest need no answer here.
             _ => {}
         }

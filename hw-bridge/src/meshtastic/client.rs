@@ -3,8 +3,8 @@
 //! It does what the phone apps and the Python client do on connect, and what
 //! okmesh needs after:
 //!
-//! 1. on serial, [`WAKE_BYTES`](super::stream::WAKE_BYTES) first; then
-//!    `want_config_id` and, until the matching `config_complete_id` arrives
+//! 1. on serial, [`WAKE_BYTES`](super::stream::WAKE_BYTES) first and a
+//!    [`WAKE_SETTLE`] pause for a sleeping device; then `want_config_id` and, until the matching `config_complete_id` arrives
 //!    (within [`HANDSHAKE_TIMEOUT`]), the device's MyInfo, NodeInfos,
 //!    channels and config are read;
 //! 2. frames from [`MeshtasticClient::send`] wait in a bounded queue and go
@@ -36,6 +36,9 @@ use super::proto::{self, BROADCAST_NUM, MAX_PAYLOAD_BYTES, PRIVATE_APP, ROUTING_
 use super::stream::{self, StreamDecoder, StreamEvent, WAKE_BYTES};
 use crate::radio::RxOwned;
 
+/// Pause between the wake bytes and the handshake (the official clients
+/// wait the same 100 ms).
+pub const WAKE_SETTLE: Duration = Duration::from_millis(100);
 /// The device must finish the config handshake within this time.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A sent packet whose `QueueStatus` has not come after this long stops
@@ -98,6 +101,7 @@ pub enum ClientEvent {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
+    Waking { until: Instant },
     Handshake { deadline: Instant },
     Ready { my_node_num: u32 },
     Failed,
@@ -139,9 +143,7 @@ impl MeshtasticClient {
     pub fn new(config: ClientConfig, now: Instant) -> Self {
         let mut c = MeshtasticClient {
             config,
-            phase: Phase::Handshake {
-                deadline: now + HANDSHAKE_TIMEOUT,
-            },
+            phase: Phase::Waking { until: now },
             decoder: StreamDecoder::new(),
             out: Vec::new(),
             pending: VecDeque::new(),
@@ -158,14 +160,37 @@ impl MeshtasticClient {
         };
         if config.wake {
             c.out.extend_from_slice(&WAKE_BYTES);
+            c.phase = Phase::Waking {
+                until: now + WAKE_SETTLE,
+            };
+        } else {
+            c.start_handshake(now);
         }
-        c.write(
+        c
+    }
+
+    fn start_handshake(&mut self, now: Instant) {
+        self.phase = Phase::Handshake {
+            deadline: now + HANDSHAKE_TIMEOUT,
+        };
+        let id = self.config.config_id;
+        self.write(
             now,
             &pb::ToRadio {
-                payload_variant: Some(pb::to_radio::PayloadVariant::WantConfigId(config.config_id)),
+                payload_variant: Some(pb::to_radio::PayloadVariant::WantConfigId(id)),
             },
         );
-        c
+    }
+
+    /// Queues a `disconnect`, telling the device this client is done.
+    pub fn disconnect(&mut self, now: Instant) {
+        self.write(
+            now,
+            &pb::ToRadio {
+                payload_variant: Some(pb::to_radio::PayloadVariant::Disconnect(true)),
+            },
+        );
+        self.phase = Phase::Failed;
     }
 
     /// The device's node number once the handshake is done.
@@ -241,6 +266,7 @@ impl MeshtasticClient {
         let mut t = self.decoder.poll_timeout();
         let mut at = |x: Instant| t = Some(t.map_or(x, |t: Instant| t.min(x)));
         match self.phase {
+            Phase::Waking { until } => at(until),
             Phase::Handshake { deadline } => at(deadline),
             Phase::Ready { .. } => at(self.last_write + HEARTBEAT_INTERVAL),
             Phase::Failed => {}
@@ -259,6 +285,7 @@ impl MeshtasticClient {
         self.decoder.handle_timeout(now);
         self.handle_bytes(now, &[]);
         match self.phase {
+            Phase::Waking { until } if now >= until => self.start_handshake(now),
             Phase::Handshake { deadline } if now >= deadline => {
                 self.fail(format!(
                     "no config_complete_id from the device within {HANDSHAKE_TIMEOUT}"
@@ -557,9 +584,12 @@ mod tests {
             },
             Instant::ZERO,
         );
-        let hello = c.poll_transmit().unwrap();
+        let mut hello = c.poll_transmit().unwrap();
         if wake {
-            assert_eq!(&hello[..32], &WAKE_BYTES);
+            assert_eq!(hello, WAKE_BYTES);
+            assert_eq!(c.poll_timeout(), Some(Instant::ZERO + WAKE_SETTLE));
+            c.handle_timeout(Instant::ZERO + WAKE_SETTLE);
+            hello = c.poll_transmit().unwrap();
         }
         let msgs = decode_to_radio(&hello);
         assert_eq!(

@@ -292,7 +292,8 @@ async fn run(
         ends.state.set_room(0);
         let reason = match ended {
             Ended::Shutdown => {
-                let _ = conn.flush().await;
+                conn.client.disconnect(conn.clock.now());
+                let _ = tokio::time::timeout(StdDuration::from_secs(1), conn.flush()).await;
                 return;
             }
             Ended::Lost(reason) => reason,
