@@ -25,6 +25,14 @@ Exit codes:
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Simulate a scenario and write its results (summary, CSV) to a folder.
+    Run(commands::run::RunArgs),
+    /// Check a scenario file and print it fully resolved.
+    Validate(commands::validate::ValidateArgs),
+    /// LoRa time on air for a Meshtastic preset or explicit settings.
+    Airtime(commands::airtime::AirtimeArgs),
+    /// List the library of ready scenarios.
+    Scenarios,
     /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
     Node(commands::node::NodeArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).

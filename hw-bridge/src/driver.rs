@@ -31,9 +31,9 @@ use node_core::{
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
-use crate::lora::LoraParams;
 use crate::meshtastic::proto::packet_airtime;
 use crate::radio::{LinkState, RadioEvent, RadioLink};
+use node_core::radio::LoraParams;
 
 /// How long sending stops after the radio reported its duty-cycle budget
 /// spent. The firmware's budget is hourly; a minute keeps the node from
@@ -348,7 +348,6 @@ pub fn format_heard(heard: &BTreeMap<NodeId, u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lora::LONG_FAST;
     use crate::meshtastic::proto::capabilities;
     use crate::radio::{RadioEnds, RxOwned, channels};
     use node_core::wire::FrameRepr;
@@ -360,7 +359,7 @@ mod tests {
         let link = RadioLink {
             node_id: NodeId(1),
             capabilities: capabilities(),
-            lora: LONG_FAST,
+            lora: crate::meshtastic::proto::DEFAULT_PRESET.params(),
             frames,
             events,
             state,

@@ -13,7 +13,6 @@
 
 pub mod driver;
 pub mod emulator;
-pub mod lora;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;

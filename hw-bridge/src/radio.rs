@@ -14,7 +14,7 @@ use node_core::{Capabilities, Destination, NodeId, OutFrame, RxFrame, SendError}
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::lora::LoraParams;
+use node_core::radio::LoraParams;
 
 /// Frames the driver may queue towards a radio task before `send` reports
 /// [`SendError::QueueFull`].

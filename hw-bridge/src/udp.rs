@@ -31,7 +31,6 @@ use std::net::SocketAddr;
 use node_core::{Destination, Duration, NodeId, OutFrame, Rng};
 use tokio::net::UdpSocket;
 
-use crate::lora::LONG_FAST;
 use crate::meshtastic::proto::{self, BROADCAST_NUM};
 use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned};
 
@@ -225,7 +224,7 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
     Ok(RadioLink {
         node_id,
         capabilities: proto::capabilities(),
-        lora: LONG_FAST,
+        lora: proto::DEFAULT_PRESET.params(),
         frames,
         events,
         state,

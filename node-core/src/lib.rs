@@ -16,12 +16,14 @@
 //!   randomness derived from one root seed;
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air frame format;
+//! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`catalog`] — identity and version order of catalogue items;
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod catalog;
 pub mod id;
 pub mod node;
+pub mod radio;
 pub mod rng;
 pub mod time;
 pub mod transport;

@@ -8,12 +8,38 @@ use core::fmt;
 use core::ops::{Add, AddAssign, Sub};
 
 /// A point in time, in microseconds since the start of the run (or since the
-/// driver's epoch on real hardware).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
+/// driver's epoch on real hardware). Serialises as the bare microsecond count.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Debug,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Instant(u64);
 
-/// A span of time in microseconds.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
+/// A span of time in microseconds. Serialises as the bare microsecond count.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Debug,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Duration(u64);
 
 impl Instant {

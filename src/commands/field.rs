@@ -27,9 +27,10 @@ pub(crate) fn init_logs(level: tracing::Level, format: LogFormat) {
     };
 }
 
-/// Parses a duration argument (`250ms`, `2s`, `1m`).
+/// Parses a duration argument the way scenario files write them (`250ms`,
+/// `2s`, `1m30s`).
 pub(crate) fn duration_arg(s: &str) -> Result<node_core::Duration, String> {
-    hw_bridge::spec::parse_duration(s)
+    scenarios::duration::parse(s)
 }
 
 /// Runs `f` on a single-threaded tokio runtime.

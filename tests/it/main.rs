@@ -1,6 +1,10 @@
-//! Integration tests.
+//! okmesh integration tests: one binary, a module per topic.
 
+mod cli;
 mod field_support;
 mod meshtastic_client;
 mod meshtastic_emulated;
+mod radio;
+mod simulation;
 mod udp_testbed;
+mod util;

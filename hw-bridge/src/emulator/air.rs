@@ -32,11 +32,11 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet, VecDeque};
 use node_core::{Duration, Instant, Rng};
 use prost::Message;
 
-use crate::lora::{LONG_FAST, MESHTASTIC_HEADER_BYTES};
 use crate::meshtastic::proto::{
     self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, NODELESS_WANT_CONFIG_ID, ROUTING_APP, pb,
 };
 use crate::meshtastic::stream::encode_frame;
+use node_core::radio::MESHTASTIC_HEADER_BYTES;
 
 /// Transmissions of a `want_ack` packet before `MAX_RETRANSMIT`
 /// (firmware `NUM_RELIABLE_RETX`).
@@ -500,7 +500,9 @@ impl Air {
             Some(pb::mesh_packet::PayloadVariant::Encrypted(e)) => e.len(),
             None => 0,
         };
-        LONG_FAST.airtime(MESHTASTIC_HEADER_BYTES + data_len)
+        proto::DEFAULT_PRESET
+            .params()
+            .airtime(MESHTASTIC_HEADER_BYTES + data_len)
     }
 
     fn scaled(&self, d: Duration) -> Duration {

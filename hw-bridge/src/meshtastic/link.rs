@@ -15,7 +15,6 @@ use tokio::net::TcpStream;
 use super::client::{ClientConfig, ClientEvent, HANDSHAKE_TIMEOUT, MeshtasticClient};
 use super::proto;
 use crate::driver::Clock;
-use crate::lora::LONG_FAST;
 use crate::radio::{self, RadioEnds, RadioEvent, RadioLink};
 
 /// First reconnect delay; doubled after each failure.
@@ -272,7 +271,7 @@ pub async fn connect(
     Ok(RadioLink {
         node_id: NodeId(my_node_num),
         capabilities: proto::capabilities(),
-        lora: LONG_FAST,
+        lora: proto::DEFAULT_PRESET.params(),
         frames,
         events,
         state,

@@ -7,7 +7,7 @@ use node_core::transport::MAX_HOP_LIMIT;
 use node_core::{Capabilities, Destination, NodeId, SendError};
 use prost::Message;
 
-use crate::lora::{LONG_FAST, LoraParams, MESHTASTIC_HEADER_BYTES};
+use node_core::radio::{LoraParams, MESHTASTIC_HEADER_BYTES, ModemPreset};
 
 pub use meshtastic::protobufs as pb;
 
@@ -28,19 +28,24 @@ pub const MAX_DATA_ENCODED_BYTES: usize = 255 - MESHTASTIC_HEADER_BYTES;
 /// Largest okmesh payload per packet. `Data` spends 3 bytes on
 /// `portnum = 256`, 3 on the payload's tag and length, and 2 on the
 /// `bitfield` the firmware adds (the OK-to-MQTT flag): 239 − 8 = 231, two
-/// bytes under the protobuf's `DATA_PAYLOAD_LEN` of 233.
+/// bytes under the protobuf's `DATA_PAYLOAD_LEN` of 233 (node-core's
+/// `meshtastic_frame_bytes` leaves the bitfield out).
 pub const MAX_PAYLOAD_BYTES: usize = 231;
 
 /// The firmware's transmit queue length (`MAX_TX_QUEUE`), used until the
 /// radio reports its own.
 pub const DEFAULT_TX_QUEUE_LEN: u32 = 16;
 
+/// The modem settings okmesh assumes for airtime estimates: Meshtastic's
+/// default preset, LongFast.
+pub const DEFAULT_PRESET: ModemPreset = ModemPreset::LongFast;
+
 /// What a Meshtastic transport offers a node (LongFast preset).
 pub fn capabilities() -> Capabilities {
     Capabilities {
         max_payload_bytes: MAX_PAYLOAD_BYTES,
         broadcast: true,
-        bitrate_bps: LONG_FAST.bitrate_bps(),
+        bitrate_bps: DEFAULT_PRESET.params().bitrate_bps().round() as u32,
         max_hop_limit: MAX_HOP_LIMIT,
     }
 }

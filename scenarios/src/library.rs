@@ -1,0 +1,29 @@
+//! The library of ready scenarios, embedded in the binary.
+
+/// `(name, YAML source)` of every library scenario.
+pub const LIBRARY: &[(&str, &str)] = &[
+    ("quickstart", include_str!("../library/quickstart.yaml")),
+    (
+        "meshtastic-default",
+        include_str!("../library/meshtastic-default.yaml"),
+    ),
+    ("chain", include_str!("../library/chain.yaml")),
+    (
+        "partition-heal",
+        include_str!("../library/partition-heal.yaml"),
+    ),
+    (
+        "disaster-zone",
+        include_str!("../library/disaster-zone.yaml"),
+    ),
+];
+
+/// The source of a library scenario.
+pub fn get(name: &str) -> Option<&'static str> {
+    LIBRARY.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// The names in the library.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    LIBRARY.iter().map(|(n, _)| *n)
+}

@@ -1,0 +1,624 @@
+//! The scenario schema: every key a scenario file may contain.
+//!
+//! Unknown keys are rejected. Defaults are applied here, so a parsed
+//! [`Scenario`] is fully resolved and can be written back out as the exact
+//! run configuration.
+
+use node_core::Duration;
+use node_core::radio::{ModemPreset, Region};
+use serde::{Deserialize, Serialize};
+
+use crate::duration;
+
+/// A whole simulation scenario.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used for output folders (`[a-z0-9_-]`).
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// The root seed; one seed reproduces the run bit for bit.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run.
+    #[serde(with = "duration")]
+    pub duration: Duration,
+    /// Radio and propagation.
+    #[serde(default)]
+    pub radio: Radio,
+    /// Where the nodes are.
+    pub topology: Topology,
+    /// Which nodes are routers or muted clients.
+    #[serde(default)]
+    pub roles: Roles,
+    /// The Meshtastic link layer.
+    #[serde(default)]
+    pub mesh: Mesh,
+    /// What the nodes do.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Faults injected at given times.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Conditions the run's results must meet.
+    #[serde(default)]
+    pub assertions: Vec<Assertion>,
+    /// Bounds that stop a run that would otherwise go on too long.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// Radio settings shared by every node; missing keys take the defaults.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Radio {
+    /// Regulatory region: frequency, power limit and duty cycle.
+    #[serde(with = "by_name")]
+    pub region: Region,
+    /// A Meshtastic modem preset; ignored when `lora` is given.
+    #[serde(with = "by_name")]
+    pub preset: ModemPreset,
+    /// Explicit LoRa settings instead of a preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraSettings>,
+    /// Transmit power in dBm (default: the region's maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_power_dbm: Option<f64>,
+    /// Antenna gain in dBi, applied at both ends.
+    pub antenna_gain_dbi: f64,
+    /// Antenna height above ground in metres, unless a node has its own.
+    pub antenna_height_m: f64,
+    /// Receiver noise figure in dB.
+    pub noise_figure_db: f64,
+    /// Centre frequency in MHz (default: the region's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_mhz: Option<f64>,
+    /// The path-loss model.
+    pub path_loss: PathLoss,
+    /// Per-link shadowing.
+    pub shadowing: Shadowing,
+    /// Same-SF capture threshold in dB.
+    pub capture_db: f64,
+    /// Channel activity detection before transmitting (listen before talk).
+    pub listen_before_talk: bool,
+    /// Duty-cycle limit in percent (default: the region's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_cycle_pct: Option<f64>,
+}
+
+impl Default for Radio {
+    fn default() -> Self {
+        Radio {
+            region: Region::EU868,
+            preset: ModemPreset::LongFast,
+            lora: None,
+            tx_power_dbm: None,
+            antenna_gain_dbi: 0.0,
+            antenna_height_m: 1.5,
+            noise_figure_db: 6.0,
+            frequency_mhz: None,
+            path_loss: PathLoss::default(),
+            shadowing: Shadowing::default(),
+            capture_db: 6.0,
+            listen_before_talk: true,
+            duty_cycle_pct: None,
+        }
+    }
+}
+
+/// Explicit LoRa modulation settings.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoraSettings {
+    /// Spreading factor 6..=12.
+    pub sf: u8,
+    /// Bandwidth in kHz (e.g. 125, 250, 500).
+    pub bandwidth_khz: f64,
+    /// Coding rate denominator: 5..=8 for 4/5..4/8.
+    pub coding_rate: u8,
+    /// Preamble length in symbols.
+    #[serde(default = "default_preamble")]
+    pub preamble_symbols: u16,
+}
+
+fn default_preamble() -> u16 {
+    node_core::radio::lora::MESHTASTIC_PREAMBLE_SYMBOLS
+}
+
+/// How signals weaken with distance.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PathLoss {
+    /// PL(d) = PL0 + 10·n·log10(d/d0); defaults are LoRaSim's.
+    LogDistance {
+        /// Loss at the reference distance, dB.
+        #[serde(default = "lorasim_pl0")]
+        pl0_db: f64,
+        /// Reference distance, m.
+        #[serde(default = "lorasim_d0")]
+        d0_m: f64,
+        /// Path-loss exponent.
+        #[serde(default = "lorasim_exponent")]
+        exponent: f64,
+    },
+    /// Free-space loss.
+    FreeSpace,
+    /// Okumura–Hata.
+    OkumuraHata {
+        /// urban, suburban or rural.
+        #[serde(default)]
+        environment: Environment,
+    },
+    /// Meshtasticator's "3GPP macro" model.
+    #[serde(rename = "3gpp_macro")]
+    ThreeGppMacro {
+        /// urban or suburban.
+        #[serde(default)]
+        environment: Environment,
+    },
+}
+
+fn lorasim_pl0() -> f64 {
+    127.41
+}
+fn lorasim_d0() -> f64 {
+    40.0
+}
+fn lorasim_exponent() -> f64 {
+    2.08
+}
+
+impl Default for PathLoss {
+    fn default() -> Self {
+        PathLoss::LogDistance {
+            pl0_db: lorasim_pl0(),
+            d0_m: lorasim_d0(),
+            exponent: lorasim_exponent(),
+        }
+    }
+}
+
+/// Environment class for the empirical path-loss models.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Dense city.
+    Urban,
+    /// Suburbs and towns.
+    #[default]
+    Suburban,
+    /// Open country.
+    Rural,
+}
+
+/// Per-link log-normal shadowing, drawn once per link from the seed.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Shadowing {
+    /// Standard deviation in dB (0 turns shadowing off).
+    pub sigma_db: f64,
+    /// One draw per pair of nodes (true) or per direction (false, as
+    /// Meshtasticator does, so links can be asymmetric).
+    pub reciprocal: bool,
+}
+
+impl Default for Shadowing {
+    fn default() -> Self {
+        // FLoRa's default σ for the LoRaSim log-distance model.
+        Shadowing {
+            sigma_db: 3.57,
+            reciprocal: true,
+        }
+    }
+}
+
+/// Node placement.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Topology {
+    /// Nodes placed uniformly at random in a rectangle.
+    Random {
+        /// How many nodes.
+        nodes: u32,
+        /// Width and height of the area in metres.
+        area_m: [f64; 2],
+        /// Smallest distance between two nodes.
+        #[serde(default = "default_spacing")]
+        min_spacing_m: f64,
+        /// Place each node within radio range of one already placed, so the
+        /// mesh is connected (as Meshtasticator does).
+        #[serde(default = "yes")]
+        ensure_connected: bool,
+    },
+    /// Nodes on a square-ish grid, row by row.
+    Grid {
+        /// How many nodes.
+        nodes: u32,
+        /// Distance between neighbours in metres.
+        spacing_m: f64,
+    },
+    /// Towns: nodes gathered around random centres, a share spread
+    /// uniformly in between.
+    Clusters {
+        /// How many nodes.
+        nodes: u32,
+        /// Width and height of the area in metres.
+        area_m: [f64; 2],
+        /// How many towns.
+        towns: u32,
+        /// Standard deviation of a town's spread, metres.
+        town_radius_m: f64,
+        /// Share of nodes placed uniformly outside towns, 0..=1.
+        #[serde(default)]
+        rural_share: f64,
+        /// Place each node within radio range of one already placed.
+        #[serde(default = "yes")]
+        ensure_connected: bool,
+    },
+    /// Nodes on a straight line (hop tests).
+    Chain {
+        /// How many nodes.
+        nodes: u32,
+        /// Distance between neighbours in metres.
+        spacing_m: f64,
+    },
+    /// Positions from a CSV file with header `x_m,y_m[,z_m][,role]`.
+    Csv {
+        /// The file, relative to the scenario file.
+        path: String,
+        /// The rows, read when the scenario is loaded.
+        #[serde(skip)]
+        nodes: Vec<CsvNode>,
+    },
+}
+
+fn default_spacing() -> f64 {
+    10.0
+}
+fn yes() -> bool {
+    true
+}
+
+/// One row of a positions CSV file.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct CsvNode {
+    /// East, metres.
+    pub x_m: f64,
+    /// North, metres.
+    pub y_m: f64,
+    /// Antenna height, metres (default: `radio.antenna_height_m`).
+    pub z_m: Option<f64>,
+    /// Role, if the file gives one.
+    pub role: Option<Role>,
+}
+
+/// A node's Meshtastic role.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Relays, and cancels its relay when it overhears another.
+    #[default]
+    Client,
+    /// Never relays.
+    ClientMute,
+    /// Always relays and never cancels.
+    Router,
+}
+
+impl core::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "" | "client" => Ok(Role::Client),
+            "client_mute" | "mute" => Ok(Role::ClientMute),
+            "router" => Ok(Role::Router),
+            other => Err(format!(
+                "unknown role `{other}` (expected client, client_mute or router)"
+            )),
+        }
+    }
+}
+
+impl Role {
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::ClientMute => "client_mute",
+            Role::Router => "router",
+        }
+    }
+}
+
+/// Node roles (Meshtastic `Config.DeviceConfig.Role`).
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Roles {
+    /// Routers: always relay, never cancel a relay on overhearing.
+    pub routers: NodeSelection,
+    /// Muted clients: receive but never relay.
+    pub client_mute: NodeSelection,
+}
+
+/// Which nodes something applies to.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NodeSelection {
+    /// This many nodes, chosen by the simulator (routers: best connected first).
+    Count(u32),
+    /// These node ids.
+    Nodes(Vec<u32>),
+}
+
+impl Default for NodeSelection {
+    fn default() -> Self {
+        NodeSelection::Nodes(Vec::new())
+    }
+}
+
+/// The Meshtastic link layer.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mesh {
+    /// Default hop limit (Meshtastic: 3, at most 7).
+    pub hop_limit: u8,
+    /// Frames a radio's transmit queue holds (firmware: 16).
+    pub queue_capacity: u32,
+    /// Longest a frame waits in the queue (for the channel, the duty-cycle
+    /// budget or its contention delay) before it is dropped.
+    #[serde(with = "duration")]
+    pub max_queue_delay: Duration,
+}
+
+impl Default for Mesh {
+    fn default() -> Self {
+        Mesh {
+            hop_limit: node_core::transport::DEFAULT_HOP_LIMIT,
+            queue_capacity: 16,
+            max_queue_delay: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the nodes do.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Background chat/position-like traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+}
+
+/// Background broadcast traffic: every sending node originates messages as a
+/// Poisson process.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Mean time between two messages of one node.
+    #[serde(with = "duration")]
+    pub period: Duration,
+    /// Application payload per message in bytes (the Meshtastic header and
+    /// `Data` wrapper add 21–22 bytes on air).
+    pub payload_bytes: usize,
+    /// Hop limit (default: `mesh.hop_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
+    /// Which nodes send (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senders: Option<Vec<u32>>,
+}
+
+/// A fault injected into the run. In YAML each fault is a one-key mapping
+/// naming its kind: `- crash: {at: 10m, node: 4}`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(try_from = "FaultRepr", into = "FaultRepr")]
+pub enum Fault {
+    /// Split the mesh: no signal crosses between groups.
+    Partition(Partition),
+    /// End every partition.
+    Heal(Heal),
+    /// A node stops (losing its queue and volatile state) and maybe restarts.
+    Crash(Crash),
+    /// Received frames are dropped with a probability.
+    Loss(Loss),
+    /// A node is switched off from the start and joins late.
+    Join(Join),
+}
+
+/// The YAML shape of a [`Fault`]: serde_norway reads externally tagged
+/// enums only from `!tags`, so the one-key mapping is spelled out here.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    partition: Option<Partition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    heal: Option<Heal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crash: Option<Crash>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loss: Option<Loss>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    join: Option<Join>,
+}
+
+impl TryFrom<FaultRepr> for Fault {
+    type Error = &'static str;
+    fn try_from(r: FaultRepr) -> Result<Self, Self::Error> {
+        let mut found = [
+            r.partition.map(Fault::Partition),
+            r.heal.map(Fault::Heal),
+            r.crash.map(Fault::Crash),
+            r.loss.map(Fault::Loss),
+            r.join.map(Fault::Join),
+        ]
+        .into_iter()
+        .flatten();
+        match (found.next(), found.next()) {
+            (Some(f), None) => Ok(f),
+            _ => Err("a fault is exactly one of `partition`, `heal`, `crash`, `loss`, `join`"),
+        }
+    }
+}
+
+impl From<Fault> for FaultRepr {
+    fn from(f: Fault) -> Self {
+        let mut r = FaultRepr::default();
+        match f {
+            Fault::Partition(p) => r.partition = Some(p),
+            Fault::Heal(h) => r.heal = Some(h),
+            Fault::Crash(c) => r.crash = Some(c),
+            Fault::Loss(l) => r.loss = Some(l),
+            Fault::Join(j) => r.join = Some(j),
+        }
+        r
+    }
+}
+
+/// Ends every partition.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heal {
+    /// When.
+    #[serde(with = "duration")]
+    pub at: Duration,
+}
+
+/// A node crash.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crash {
+    /// When.
+    #[serde(with = "duration")]
+    pub at: Duration,
+    /// Which node.
+    pub node: u32,
+    /// Restart this long after the crash (default: never).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub restart_after: Option<Duration>,
+}
+
+/// Random frame loss at receivers.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Loss {
+    /// From when.
+    #[serde(with = "duration", default)]
+    pub from: Duration,
+    /// Until when (default: the end of the run).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<Duration>,
+    /// Probability of losing a frame, 0..=1.
+    pub probability: f64,
+    /// Only these links (pairs of node ids, both directions); default all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<[u32; 2]>>,
+}
+
+/// A late joiner.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// When the node is switched on.
+    #[serde(with = "duration")]
+    pub at: Duration,
+    /// Which node.
+    pub node: u32,
+}
+
+/// How to split the mesh.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// When the partition starts.
+    #[serde(with = "duration")]
+    pub at: Duration,
+    /// When it heals (default: at a `heal` fault or never).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub heal_at: Option<Duration>,
+    /// Explicit groups of node ids; unlisted nodes form one more group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Vec<u32>>>,
+    /// A line across the area, from one point to another, in metres;
+    /// nodes left of it and right of it are cut apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<[[f64; 2]; 2]>,
+}
+
+/// A condition on a result metric (a `summary.json` key).
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    /// The metric's name.
+    pub metric: String,
+    /// Smallest acceptable value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest acceptable value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Bounds on a run.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Stop with an error after this many events.
+    pub max_events: u64,
+    /// Largest `duration` accepted.
+    #[serde(with = "duration")]
+    pub max_sim_time: Duration,
+    /// Largest number of nodes accepted.
+    pub max_nodes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: 2_000_000_000,
+            max_sim_time: Duration::from_secs(30 * 86_400),
+            max_nodes: 20_000,
+        }
+    }
+}
+
+/// Serde adapter: (de)serialise through `FromStr`/`Display` (preset and
+/// region names).
+mod by_name {
+    use core::fmt::Display;
+    use core::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,433 @@
+//! Checks that need more than one field, or ranges serde cannot express.
+//! Every problem names the field path it is about.
+
+use node_core::radio::LoraParams;
+use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
+use node_core::wire::CHAT_MIN_LEN;
+
+use crate::METRICS;
+use crate::path::FieldPath;
+use crate::schema::{Crash, Fault, Heal, Join, Loss, NodeSelection, PathLoss, Scenario, Topology};
+
+/// A problem found at a path.
+pub type Found = (FieldPath, String);
+
+/// Checks a deserialised scenario; returns every problem found.
+pub fn validate(s: &Scenario) -> Vec<Found> {
+    let mut out = Vec::new();
+    let root = FieldPath::root();
+    let mut bad = |path: FieldPath, msg: String| out.push((path, msg));
+
+    if s.name.is_empty()
+        || s.name.len() > 64
+        || !s
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        bad(
+            root.key("name"),
+            format!(
+                "`{}` must be 1–64 characters of a-z, 0-9, `-` or `_` (it names output folders)",
+                s.name
+            ),
+        );
+    }
+    if s.duration.as_micros() == 0 {
+        bad(root.key("duration"), "must be longer than zero".into());
+    }
+    if s.duration > s.limits.max_sim_time {
+        bad(
+            root.key("duration"),
+            format!(
+                "{} exceeds limits.max_sim_time ({})",
+                crate::duration::format(s.duration),
+                crate::duration::format(s.limits.max_sim_time)
+            ),
+        );
+    }
+
+    // Radio.
+    let radio = root.key("radio");
+    if let Some(l) = &s.radio.lora {
+        let params = LoraParams {
+            preamble_symbols: l.preamble_symbols,
+            ..LoraParams::meshtastic(
+                l.sf,
+                (l.bandwidth_khz * 1000.0).round() as u32,
+                l.coding_rate.wrapping_sub(4),
+            )
+        };
+        if !(5..=8).contains(&l.coding_rate) {
+            bad(
+                radio.key("lora").key("coding_rate"),
+                format!("{} must be 5..=8 (for 4/5..4/8)", l.coding_rate),
+            );
+        } else if !l.bandwidth_khz.is_finite() {
+            bad(
+                radio.key("lora").key("bandwidth_khz"),
+                "must be a number".into(),
+            );
+        } else if let Err(e) = params.validate() {
+            let field = match e {
+                node_core::radio::LoraParamsError::SpreadingFactor(_) => "sf",
+                node_core::radio::LoraParamsError::Bandwidth(_) => "bandwidth_khz",
+                node_core::radio::LoraParamsError::CodingRate(_) => "coding_rate",
+                node_core::radio::LoraParamsError::Preamble(_) => "preamble_symbols",
+            };
+            bad(radio.key("lora").key(field), e.to_string());
+        }
+    }
+    if let Some(p) = s.radio.tx_power_dbm {
+        let max = s.radio.region.max_power_dbm();
+        if !(-10.0..=max).contains(&p) {
+            bad(
+                radio.key("tx_power_dbm"),
+                format!(
+                    "{p} dBm is outside -10..={max} dBm allowed in {}",
+                    s.radio.region
+                ),
+            );
+        }
+    }
+    if !(0.0..=30.0).contains(&s.radio.antenna_gain_dbi) {
+        bad(
+            radio.key("antenna_gain_dbi"),
+            "must be within 0..=30 dBi".into(),
+        );
+    }
+    if !(0.1..=500.0).contains(&s.radio.antenna_height_m) {
+        bad(
+            radio.key("antenna_height_m"),
+            "must be within 0.1..=500 m".into(),
+        );
+    }
+    if !(0.0..=30.0).contains(&s.radio.noise_figure_db) {
+        bad(
+            radio.key("noise_figure_db"),
+            "must be within 0..=30 dB".into(),
+        );
+    }
+    if let Some(f) = s.radio.frequency_mhz
+        && !(100.0..=3000.0).contains(&f)
+    {
+        bad(
+            radio.key("frequency_mhz"),
+            format!("{f} MHz is outside 100..=3000 MHz"),
+        );
+    }
+    if let PathLoss::LogDistance {
+        pl0_db,
+        d0_m,
+        exponent,
+    } = s.radio.path_loss
+    {
+        let pl = radio.key("path_loss");
+        if !(0.0..=250.0).contains(&pl0_db) {
+            bad(pl.key("pl0_db"), "must be within 0..=250 dB".into());
+        }
+        if !(d0_m > 0.0 && d0_m.is_finite()) {
+            bad(pl.key("d0_m"), "must be positive".into());
+        }
+        if !(1.0..=8.0).contains(&exponent) {
+            bad(pl.key("exponent"), "must be within 1..=8".into());
+        }
+    }
+    if !(0.0..=20.0).contains(&s.radio.shadowing.sigma_db) {
+        bad(
+            radio.key("shadowing").key("sigma_db"),
+            "must be within 0..=20 dB".into(),
+        );
+    }
+    if !(0.0..=30.0).contains(&s.radio.capture_db) {
+        bad(radio.key("capture_db"), "must be within 0..=30 dB".into());
+    }
+    if let Some(d) = s.radio.duty_cycle_pct
+        && !(d > 0.0 && d <= 100.0)
+    {
+        bad(
+            radio.key("duty_cycle_pct"),
+            "must be within (0, 100] percent".into(),
+        );
+    }
+
+    // Topology.
+    let topo = root.key("topology");
+    let n = s.node_count();
+    if n < 2 || n > s.limits.max_nodes {
+        let field = if matches!(s.topology, Topology::Csv { .. }) {
+            "path"
+        } else {
+            "nodes"
+        };
+        bad(
+            topo.key(field),
+            format!(
+                "{n} nodes; need 2..={} (limits.max_nodes)",
+                s.limits.max_nodes
+            ),
+        );
+    }
+    let positive = |v: f64| v > 0.0 && v.is_finite() && v <= 1e7;
+    match &s.topology {
+        Topology::Random {
+            area_m,
+            min_spacing_m,
+            ..
+        } => {
+            if !(positive(area_m[0]) && positive(area_m[1])) {
+                bad(
+                    topo.key("area_m"),
+                    "width and height must be positive metres".into(),
+                );
+            }
+            if !(0.0..=10_000.0).contains(min_spacing_m) {
+                bad(
+                    topo.key("min_spacing_m"),
+                    "must be within 0..=10000 m".into(),
+                );
+            } else if positive(area_m[0]) && positive(area_m[1]) {
+                // Leave room: each node needs a disc of the spacing.
+                let needed = f64::from(n) * min_spacing_m * min_spacing_m;
+                if needed > area_m[0] * area_m[1] / 2.0 {
+                    bad(
+                        topo.key("min_spacing_m"),
+                        format!("{n} nodes {min_spacing_m} m apart do not fit in the area"),
+                    );
+                }
+            }
+        }
+        Topology::Clusters {
+            area_m,
+            towns,
+            town_radius_m,
+            rural_share,
+            ..
+        } => {
+            if !(positive(area_m[0]) && positive(area_m[1])) {
+                bad(
+                    topo.key("area_m"),
+                    "width and height must be positive metres".into(),
+                );
+            }
+            if *towns == 0 || *towns > n {
+                bad(topo.key("towns"), format!("{towns} towns; need 1..={n}"));
+            }
+            if !positive(*town_radius_m) {
+                bad(topo.key("town_radius_m"), "must be positive metres".into());
+            }
+            if !(0.0..=1.0).contains(rural_share) {
+                bad(topo.key("rural_share"), "must be within 0..=1".into());
+            }
+        }
+        Topology::Grid { spacing_m, .. } | Topology::Chain { spacing_m, .. } => {
+            if !positive(*spacing_m) {
+                bad(topo.key("spacing_m"), "must be positive metres".into());
+            }
+        }
+        Topology::Csv { .. } => {}
+    }
+
+    // Roles.
+    let roles = root.key("roles");
+    for (name, sel) in [
+        ("routers", &s.roles.routers),
+        ("client_mute", &s.roles.client_mute),
+    ] {
+        match sel {
+            NodeSelection::Count(k) if *k > n => {
+                bad(roles.key(name), format!("{k} exceeds the {n} nodes"));
+            }
+            NodeSelection::Nodes(ids) => check_ids(ids, n, &roles.key(name), &mut bad),
+            NodeSelection::Count(_) => {}
+        }
+    }
+
+    // Mesh.
+    let mesh = root.key("mesh");
+    if s.mesh.hop_limit > MAX_HOP_LIMIT {
+        bad(
+            mesh.key("hop_limit"),
+            format!(
+                "{} exceeds Meshtastic's maximum of {MAX_HOP_LIMIT}",
+                s.mesh.hop_limit
+            ),
+        );
+    }
+    if !(1..=1024).contains(&s.mesh.queue_capacity) {
+        bad(
+            mesh.key("queue_capacity"),
+            "must be within 1..=1024 frames".into(),
+        );
+    }
+
+    // Workload.
+    if let Some(t) = &s.workload.traffic {
+        let p = root.key("workload").key("traffic");
+        if t.period.as_micros() < 1_000 {
+            bad(p.key("period"), "must be at least 1ms".into());
+        }
+        if !(CHAT_MIN_LEN..=MESHTASTIC_MAX_PAYLOAD_BYTES).contains(&t.payload_bytes) {
+            bad(
+                p.key("payload_bytes"),
+                format!(
+                    "{} must be within {CHAT_MIN_LEN}..={MESHTASTIC_MAX_PAYLOAD_BYTES}",
+                    t.payload_bytes
+                ),
+            );
+        }
+        if let Some(h) = t.hop_limit
+            && h > MAX_HOP_LIMIT
+        {
+            bad(
+                p.key("hop_limit"),
+                format!("{h} exceeds Meshtastic's maximum of {MAX_HOP_LIMIT}"),
+            );
+        }
+        if let Some(ids) = &t.senders {
+            check_ids(ids, n, &p.key("senders"), &mut bad);
+        }
+    }
+
+    // Faults.
+    for (i, fault) in s.faults.iter().enumerate() {
+        let f = root.key("faults").index(i);
+        let within = |at: node_core::Duration| at <= s.duration;
+        match fault {
+            Fault::Partition(p) => {
+                let f = f.key("partition");
+                if !within(p.at) {
+                    bad(f.key("at"), "is after the end of the run".into());
+                }
+                if let Some(h) = p.heal_at
+                    && h <= p.at
+                {
+                    bad(f.key("heal_at"), "must be after `at`".into());
+                }
+                match (&p.groups, &p.line) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        bad(f.clone(), "give exactly one of `groups` or `line`".into());
+                    }
+                    (Some(groups), None) => {
+                        let mut seen = std::collections::BTreeSet::new();
+                        for (g, ids) in groups.iter().enumerate() {
+                            check_ids(ids, n, &f.key("groups").index(g), &mut bad);
+                            for id in ids {
+                                if !seen.insert(*id) {
+                                    bad(
+                                        f.key("groups").index(g),
+                                        format!("node {id} is in two groups"),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    (None, Some([a, b])) => {
+                        if a == b || !a.iter().chain(b).all(|v| v.is_finite()) {
+                            bad(f.key("line"), "needs two distinct finite points".into());
+                        }
+                    }
+                }
+            }
+            Fault::Heal(Heal { at }) => {
+                if !within(*at) {
+                    bad(
+                        f.key("heal").key("at"),
+                        "is after the end of the run".into(),
+                    );
+                }
+            }
+            Fault::Crash(Crash { at, node, .. }) => {
+                if !within(*at) {
+                    bad(
+                        f.key("crash").key("at"),
+                        "is after the end of the run".into(),
+                    );
+                }
+                if *node >= n {
+                    bad(
+                        f.key("crash").key("node"),
+                        format!("node {node} does not exist (0..{n})"),
+                    );
+                }
+            }
+            Fault::Loss(Loss {
+                from,
+                until,
+                probability,
+                links,
+            }) => {
+                let f = f.key("loss");
+                if !(0.0..=1.0).contains(probability) {
+                    bad(
+                        f.key("probability"),
+                        format!("{probability} must be within 0..=1"),
+                    );
+                }
+                if let Some(u) = until
+                    && u <= from
+                {
+                    bad(f.key("until"), "must be after `from`".into());
+                }
+                for (k, [a, b]) in links.iter().flatten().enumerate() {
+                    if *a >= n || *b >= n || a == b {
+                        bad(
+                            f.key("links").index(k),
+                            format!("[{a}, {b}] is not a link between two existing nodes"),
+                        );
+                    }
+                }
+            }
+            Fault::Join(Join { at, node }) => {
+                if !within(*at) {
+                    bad(
+                        f.key("join").key("at"),
+                        "is after the end of the run".into(),
+                    );
+                }
+                if *node >= n {
+                    bad(
+                        f.key("join").key("node"),
+                        format!("node {node} does not exist (0..{n})"),
+                    );
+                }
+            }
+        }
+    }
+
+    // Assertions.
+    for (i, a) in s.assertions.iter().enumerate() {
+        let p = root.key("assertions").index(i);
+        if !METRICS.iter().any(|(m, _)| *m == a.metric) {
+            let names: Vec<&str> = METRICS.iter().map(|(m, _)| *m).collect();
+            bad(
+                p.key("metric"),
+                format!(
+                    "unknown metric `{}` (known: {})",
+                    a.metric,
+                    names.join(", ")
+                ),
+            );
+        }
+        match (a.min, a.max) {
+            (None, None) => bad(p.clone(), "give `min`, `max` or both".into()),
+            (Some(lo), Some(hi)) if lo > hi => bad(p.key("min"), "is greater than `max`".into()),
+            _ => {}
+        }
+    }
+    if s.limits.max_events == 0 {
+        bad(
+            root.key("limits").key("max_events"),
+            "must be positive".into(),
+        );
+    }
+    out
+}
+
+fn check_ids(ids: &[u32], n: u32, path: &FieldPath, bad: &mut impl FnMut(FieldPath, String)) {
+    for (k, id) in ids.iter().enumerate() {
+        if *id >= n {
+            bad(path.index(k), format!("node {id} does not exist (0..{n})"));
+        }
+    }
+}

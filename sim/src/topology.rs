@@ -1,0 +1,524 @@
+//! Where the nodes are and who hears whom.
+//!
+//! Placement generators (uniform random, grid, clustered towns, chain, CSV)
+//! give positions; the link budget (transmit power, antenna gains, path loss
+//! and per-link shadowing drawn once from the seed) gives every directed
+//! link a received power. Links that carry a decodable signal form the mesh
+//! graph (petgraph) used for statistics; links down to the interference
+//! floor are kept for the engine, which only ever looks at a sender's own
+//! list — interference is never computed all-pairs.
+
+use petgraph::graph::{NodeIndex, UnGraph};
+use scenarios::{NodeSelection, Role, Scenario, Topology as Placement};
+use serde::Serialize;
+
+use crate::phy::capture::dbm_to_mw;
+use crate::radio::RadioSetup;
+
+/// One node's site.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize)]
+pub struct Site {
+    /// East, metres.
+    pub x_m: f64,
+    /// North, metres.
+    pub y_m: f64,
+    /// Antenna height, metres.
+    pub z_m: f64,
+    /// Meshtastic role.
+    #[serde(serialize_with = "role_name")]
+    pub role: Role,
+}
+
+fn role_name<S: serde::Serializer>(r: &Role, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.name())
+}
+
+/// A directed link as the receiver hears the sender.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Link {
+    /// The receiver.
+    pub to: u32,
+    /// Received power, dBm.
+    pub rssi_dbm: f64,
+    /// Received power, mW (cached for interference sums).
+    pub rssi_mw: f64,
+    /// Whether the signal is at or above the receiver's sensitivity.
+    pub decodable: bool,
+}
+
+/// Connectivity statistics of the mesh graph (links decodable in at least
+/// one direction).
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct TopologyStats {
+    /// Nodes.
+    pub nodes: u32,
+    /// Undirected links.
+    pub links: u64,
+    /// Links decodable in one direction only.
+    pub asymmetric_links: u64,
+    /// Smallest degree.
+    pub degree_min: u32,
+    /// Mean degree.
+    pub degree_mean: f64,
+    /// Largest degree.
+    pub degree_max: u32,
+    /// Connected components.
+    pub components: u32,
+    /// Nodes in the largest component.
+    pub largest_component: u32,
+    /// Longest shortest path in hops within the largest component (exact up
+    /// to 3,000 nodes, a lower bound from 64 sources above).
+    pub diameter_hops: u32,
+    /// Whether `diameter_hops` is exact.
+    pub diameter_exact: bool,
+    /// Interference links per sender kept for the engine (mean).
+    pub interference_links_mean: f64,
+}
+
+/// Why a topology could not be built.
+#[derive(Clone, PartialEq, Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// Random placement could not satisfy spacing or connectivity.
+    #[error(
+        "topology: could not place node {node} after {tries} tries ({why}); enlarge the area, reduce the spacing or set ensure_connected: false"
+    )]
+    Placement {
+        /// The node that did not fit.
+        node: u32,
+        /// How many positions were tried.
+        tries: u32,
+        /// What failed.
+        why: &'static str,
+    },
+}
+
+/// Positions, roles and the link lists of a mesh.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    sites: Vec<Site>,
+    /// `links[link_start[i]..link_start[i + 1]]` are node i's outgoing links,
+    /// sorted by receiver.
+    link_start: Vec<u32>,
+    links: Vec<Link>,
+    graph: UnGraph<u32, ()>,
+    /// The mesh graph's adjacency as flat lists, for fast breadth-first search.
+    adjacency: Vec<Vec<u32>>,
+}
+
+const MAX_PLACEMENT_TRIES: u32 = 10_000;
+
+impl Topology {
+    /// Builds the topology a scenario describes.
+    pub fn build(s: &Scenario, radio: &RadioSetup) -> Result<Self, TopologyError> {
+        let n = s.node_count() as usize;
+        let height = s.radio.antenna_height_m;
+        let mut rng = node_core::Rng::derive(s.seed, "topology", 0);
+        let site = |x_m: f64, y_m: f64| Site {
+            x_m,
+            y_m,
+            z_m: height,
+            role: Role::Client,
+        };
+        let mut sites: Vec<Site> = Vec::with_capacity(n);
+        match &s.topology {
+            Placement::Chain { spacing_m, .. } => {
+                sites.extend((0..n).map(|i| site(i as f64 * spacing_m, 0.0)));
+            }
+            Placement::Grid { spacing_m, .. } => {
+                let cols = (n as f64).sqrt().ceil() as usize;
+                sites.extend(
+                    (0..n).map(|i| {
+                        site((i % cols) as f64 * spacing_m, (i / cols) as f64 * spacing_m)
+                    }),
+                );
+            }
+            Placement::Csv { nodes, .. } => {
+                sites.extend(nodes.iter().map(|c| Site {
+                    x_m: c.x_m,
+                    y_m: c.y_m,
+                    z_m: c.z_m.unwrap_or(height),
+                    role: c.role.unwrap_or_default(),
+                }));
+            }
+            Placement::Random {
+                area_m,
+                min_spacing_m,
+                ensure_connected,
+                ..
+            } => {
+                let [w, h] = *area_m;
+                place(
+                    &mut sites,
+                    n,
+                    *min_spacing_m,
+                    *ensure_connected,
+                    radio,
+                    height,
+                    |rng| (rng.unit_f64() * w, rng.unit_f64() * h),
+                    &mut rng,
+                )?;
+            }
+            Placement::Clusters {
+                area_m,
+                towns,
+                town_radius_m,
+                rural_share,
+                ensure_connected,
+                ..
+            } => {
+                let [w, h] = *area_m;
+                let centres: Vec<(f64, f64)> = (0..*towns)
+                    .map(|_| {
+                        (
+                            w * (0.1 + 0.8 * rng.unit_f64()),
+                            h * (0.1 + 0.8 * rng.unit_f64()),
+                        )
+                    })
+                    .collect();
+                let (share, r) = (*rural_share, *town_radius_m);
+                place(
+                    &mut sites,
+                    n,
+                    1.0,
+                    *ensure_connected,
+                    radio,
+                    height,
+                    |rng| {
+                        if rng.chance(share) {
+                            (rng.unit_f64() * w, rng.unit_f64() * h)
+                        } else {
+                            let (cx, cy) = centres[rng.below(centres.len() as u64) as usize];
+                            (
+                                rng.normal(cx, r).clamp(0.0, w),
+                                rng.normal(cy, r).clamp(0.0, h),
+                            )
+                        }
+                    },
+                    &mut rng,
+                )?;
+            }
+        }
+
+        let (link_start, links) = compute_links(&sites, radio);
+        let mut topo = Topology {
+            sites,
+            link_start,
+            links,
+            graph: UnGraph::default(),
+            adjacency: Vec::new(),
+        };
+        topo.graph = topo.mesh_graph();
+        topo.adjacency = (0..topo.len())
+            .map(|i| {
+                let mut v: Vec<u32> = topo
+                    .graph
+                    .neighbors(NodeIndex::new(i))
+                    .map(|w| w.index() as u32)
+                    .collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        topo.assign_roles(s);
+        Ok(topo)
+    }
+
+    /// Node sites, indexed by node id.
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// The links on which `node`'s transmissions reach the interference floor
+    /// or better, sorted by receiver.
+    pub fn links_from(&self, node: u32) -> &[Link] {
+        let i = node as usize;
+        &self.links[self.link_start[i] as usize..self.link_start[i + 1] as usize]
+    }
+
+    /// The directed link from `a` to `b`, if `b` hears `a` at all.
+    pub fn link(&self, a: u32, b: u32) -> Option<&Link> {
+        let l = self.links_from(a);
+        l.binary_search_by_key(&b, |k| k.to).ok().map(|i| &l[i])
+    }
+
+    /// The mesh graph: an edge where a link is decodable in either direction.
+    pub fn graph(&self) -> &UnGraph<u32, ()> {
+        &self.graph
+    }
+
+    /// Hop distance from `from` to every node over the mesh graph
+    /// (`u32::MAX` where unreachable).
+    pub fn hops_from(&self, from: u32) -> Vec<u32> {
+        let mut dist = vec![u32::MAX; self.len()];
+        let mut queue = std::collections::VecDeque::new();
+        dist[from as usize] = 0;
+        queue.push_back(from);
+        while let Some(v) = queue.pop_front() {
+            let d = dist[v as usize];
+            for &w in &self.adjacency[v as usize] {
+                if dist[w as usize] == u32::MAX {
+                    dist[w as usize] = d + 1;
+                    queue.push_back(w);
+                }
+            }
+        }
+        dist
+    }
+
+    /// Degree, component and diameter statistics.
+    pub fn stats(&self) -> TopologyStats {
+        let n = self.len();
+        let degrees: Vec<u32> = self.adjacency.iter().map(|a| a.len() as u32).collect();
+        let mut asymmetric = 0;
+        for a in 0..n as u32 {
+            for l in self.links_from(a) {
+                let back = self.link(l.to, a).is_some_and(|b| b.decodable);
+                if l.to > a && l.decodable != back {
+                    asymmetric += 1;
+                }
+            }
+        }
+        // Components by BFS, remembering the largest.
+        let mut component = vec![u32::MAX; n];
+        let mut sizes = Vec::new();
+        for start in 0..n {
+            if component[start] != u32::MAX {
+                continue;
+            }
+            let id = sizes.len() as u32;
+            let dist = self.hops_from(start as u32);
+            let mut size = 0;
+            for (v, d) in dist.iter().enumerate() {
+                if *d != u32::MAX {
+                    component[v] = id;
+                    size += 1;
+                }
+            }
+            sizes.push(size);
+        }
+        let (largest_id, largest) = sizes
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, s)| (**s, usize::MAX - i))
+            .map_or((0, 0), |(i, s)| (i as u32, *s));
+        let members: Vec<u32> = (0..n as u32)
+            .filter(|v| component[*v as usize] == largest_id)
+            .collect();
+        let exact = members.len() <= 3_000;
+        let sources: Vec<u32> = if exact {
+            members.clone()
+        } else {
+            let step = members.len() / 64;
+            members
+                .iter()
+                .step_by(step.max(1))
+                .copied()
+                .take(64)
+                .collect()
+        };
+        let diameter = sources
+            .iter()
+            .map(|s| {
+                self.hops_from(*s)
+                    .into_iter()
+                    .filter(|d| *d != u32::MAX)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0);
+        TopologyStats {
+            nodes: n as u32,
+            links: self.graph.edge_count() as u64,
+            asymmetric_links: asymmetric,
+            degree_min: degrees.iter().copied().min().unwrap_or(0),
+            degree_mean: degrees.iter().map(|d| f64::from(*d)).sum::<f64>() / n.max(1) as f64,
+            degree_max: degrees.iter().copied().max().unwrap_or(0),
+            components: sizes.len() as u32,
+            largest_component: largest,
+            diameter_hops: diameter,
+            diameter_exact: exact,
+            interference_links_mean: self.links.len() as f64 / n.max(1) as f64,
+        }
+    }
+
+    fn mesh_graph(&self) -> UnGraph<u32, ()> {
+        let n = self.len();
+        let mut g = UnGraph::with_capacity(n, self.links.len() / 2);
+        for i in 0..n {
+            g.add_node(i as u32);
+        }
+        for a in 0..n as u32 {
+            for l in self.links_from(a) {
+                let back = self.link(l.to, a).is_some_and(|b| b.decodable);
+                // Add each undirected edge once, from its lower end.
+                if (l.decodable || back) && a < l.to {
+                    g.add_edge(
+                        NodeIndex::new(a as usize),
+                        NodeIndex::new(l.to as usize),
+                        (),
+                    );
+                }
+            }
+        }
+        g
+    }
+
+    fn assign_roles(&mut self, s: &Scenario) {
+        let n = self.len() as u32;
+        let pick = |sel: &NodeSelection, topo: &Topology| -> Vec<u32> {
+            match sel {
+                NodeSelection::Nodes(ids) => ids.clone(),
+                NodeSelection::Count(k) => {
+                    // Best-connected sites first: where a planner would put routers.
+                    let mut by_degree: Vec<u32> = (0..n).collect();
+                    by_degree.sort_by_key(|v| {
+                        (
+                            std::cmp::Reverse(
+                                topo.graph.neighbors(NodeIndex::new(*v as usize)).count(),
+                            ),
+                            *v,
+                        )
+                    });
+                    by_degree.truncate(*k as usize);
+                    by_degree
+                }
+            }
+        };
+        for v in pick(&s.roles.routers, self) {
+            self.sites[v as usize].role = Role::Router;
+        }
+        for v in pick(&s.roles.client_mute, self) {
+            self.sites[v as usize].role = Role::ClientMute;
+        }
+    }
+}
+
+/// Places `n` nodes one by one, each at least `spacing_m` from the others
+/// and, if `connected`, decodable to or from one already placed.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    sites: &mut Vec<Site>,
+    n: usize,
+    spacing_m: f64,
+    connected: bool,
+    radio: &RadioSetup,
+    height: f64,
+    mut draw: impl FnMut(&mut node_core::Rng) -> (f64, f64),
+    rng: &mut node_core::Rng,
+) -> Result<(), TopologyError> {
+    let spacing2 = spacing_m * spacing_m;
+    for i in 0..n {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            if tries > MAX_PLACEMENT_TRIES {
+                let why = if connected {
+                    "no position within radio range of the mesh"
+                } else {
+                    "no room at the minimum spacing"
+                };
+                return Err(TopologyError::Placement {
+                    node: i as u32,
+                    tries: MAX_PLACEMENT_TRIES,
+                    why,
+                });
+            }
+            let (x, y) = draw(rng);
+            let cand = Site {
+                x_m: x,
+                y_m: y,
+                z_m: height,
+                role: Role::Client,
+            };
+            if sites.iter().any(|s| dist2(s, &cand) < spacing2) {
+                continue;
+            }
+            if connected && i > 0 {
+                let reach2 = radio.max_decodable_range_m * radio.max_decodable_range_m;
+                let heard = sites.iter().enumerate().any(|(j, s)| {
+                    dist2(s, &cand) <= reach2
+                        && (radio.rssi_dbm(s, &cand, j as u32, i as u32) >= radio.sensitivity_dbm
+                            || radio.rssi_dbm(&cand, s, i as u32, j as u32)
+                                >= radio.sensitivity_dbm)
+                });
+                if !heard {
+                    continue;
+                }
+            }
+            sites.push(cand);
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn dist2(a: &Site, b: &Site) -> f64 {
+    let (dx, dy) = (a.x_m - b.x_m, a.y_m - b.y_m);
+    dx * dx + dy * dy
+}
+
+/// All directed links at or above the interference floor, found through a
+/// uniform grid of cells as wide as the longest possible link.
+fn compute_links(sites: &[Site], radio: &RadioSetup) -> (Vec<u32>, Vec<Link>) {
+    let n = sites.len();
+    let cell = radio.max_interference_range_m.max(1.0);
+    let (min_x, min_y) = sites.iter().fold((f64::MAX, f64::MAX), |(x, y), s| {
+        (x.min(s.x_m), y.min(s.y_m))
+    });
+    let key = |s: &Site| {
+        (
+            ((s.x_m - min_x) / cell) as i64,
+            ((s.y_m - min_y) / cell) as i64,
+        )
+    };
+    let mut cells: std::collections::BTreeMap<(i64, i64), Vec<u32>> =
+        std::collections::BTreeMap::new();
+    for (i, s) in sites.iter().enumerate() {
+        cells.entry(key(s)).or_default().push(i as u32);
+    }
+    let range2 = cell * cell;
+    let mut link_start = Vec::with_capacity(n + 1);
+    let mut links = Vec::new();
+    let mut near = Vec::new();
+    for (a, sa) in sites.iter().enumerate() {
+        link_start.push(links.len() as u32);
+        let (cx, cy) = key(sa);
+        near.clear();
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                if let Some(v) = cells.get(&(cx + dx, cy + dy)) {
+                    near.extend_from_slice(v);
+                }
+            }
+        }
+        near.sort_unstable();
+        for &b in &near {
+            let sb = &sites[b as usize];
+            if b as usize == a || dist2(sa, sb) > range2 {
+                continue;
+            }
+            let rssi = radio.rssi_dbm(sa, sb, a as u32, b);
+            if rssi >= radio.interference_floor_dbm {
+                links.push(Link {
+                    to: b,
+                    rssi_dbm: rssi,
+                    rssi_mw: dbm_to_mw(rssi),
+                    decodable: rssi >= radio.sensitivity_dbm,
+                });
+            }
+        }
+    }
+    link_start.push(links.len() as u32);
+    (link_start, links)
+}

@@ -1,0 +1,525 @@
+//! The trace: one stream of typed records, everything the simulation did.
+//!
+//! The engine only emits records; checkers and metrics only observe them
+//! (through [`TraceSink`]), so what is measured is exactly what happened.
+//! Records are delivered in batches; a run of a thousand nodes produces
+//! hundreds of millions of them, so nothing here stores the whole stream
+//! unless asked to.
+
+use node_core::{Duration, Instant, NodeId};
+use serde::Serialize;
+
+pub use crate::check::CheckOutcome;
+pub use crate::topology::{Site, TopologyStats};
+
+/// What a run was, for the reports: everything they need besides the
+/// records themselves.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// Root seed.
+    pub seed: u64,
+    /// Simulated time.
+    pub sim_time: Duration,
+    /// Node sites, by node id.
+    pub sites: Vec<Site>,
+    /// Mesh-graph degree of each node.
+    pub degrees: Vec<u32>,
+    /// Connectivity statistics.
+    pub topology: TopologyStats,
+    /// For each node, how many other nodes its traffic can reach within the
+    /// traffic's hop limit over the mesh graph (hop limit + 1 links), at
+    /// the start of the run.
+    pub within_hop_limit: Vec<u32>,
+    /// The radio, in brief.
+    pub radio: RadioSummary,
+}
+
+/// The radio configuration in brief.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct RadioSummary {
+    /// Region name.
+    pub region: String,
+    /// Preset name, or `custom`.
+    pub preset: String,
+    /// Spreading factor.
+    pub sf: u8,
+    /// Bandwidth, kHz.
+    pub bandwidth_khz: f64,
+    /// Coding rate as 4/x.
+    pub coding_rate: String,
+    /// Centre frequency, MHz.
+    pub frequency_mhz: f64,
+    /// Transmit power, dBm.
+    pub tx_power_dbm: f64,
+    /// Receiver sensitivity, dBm.
+    pub sensitivity_dbm: f64,
+    /// Path-loss model name.
+    pub path_loss: String,
+    /// Duty-cycle limit, percent.
+    pub duty_cycle_limit_pct: f64,
+    /// Duty-cycle window.
+    pub duty_cycle_window: Duration,
+    /// Airtime of one background-traffic frame, ms (0 without traffic).
+    pub traffic_frame_airtime_ms: f64,
+}
+
+/// A packet's identity on the mesh: its originator and the originator's id.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+pub struct PacketKey {
+    /// The node that originated it.
+    pub origin: NodeId,
+    /// The originator's packet counter.
+    pub id: u32,
+}
+
+/// A transmission's serial number, unique within a run.
+pub type TxId = u64;
+
+/// Why a frame was dropped.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// The transmit queue was full.
+    QueueFull,
+    /// The frame waited longer than `mesh.max_queue_delay`.
+    Stale,
+    /// The duty-cycle budget would not allow it within `mesh.max_queue_delay`.
+    DutyCycle,
+    /// A queued relay was cancelled because another relay was overheard.
+    RelayCancelled,
+    /// Injected loss (a `loss` fault) discarded a decoded frame.
+    InjectedLoss,
+    /// The node crashed with the frame in its queue.
+    NodeDown,
+}
+
+impl DropReason {
+    /// Every reason, in a fixed order (for tables).
+    pub const ALL: [DropReason; 6] = [
+        DropReason::QueueFull,
+        DropReason::Stale,
+        DropReason::DutyCycle,
+        DropReason::RelayCancelled,
+        DropReason::InjectedLoss,
+        DropReason::NodeDown,
+    ];
+
+    /// The name used in CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::Stale => "stale",
+            DropReason::DutyCycle => "duty_cycle",
+            DropReason::RelayCancelled => "relay_cancelled",
+            DropReason::InjectedLoss => "injected_loss",
+            DropReason::NodeDown => "node_down",
+        }
+    }
+}
+
+/// Something the node-core state machine reported.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRecord {
+    /// The radio refused a frame.
+    SendFailed,
+    /// An undecodable frame was dropped.
+    FrameRejected,
+}
+
+/// A fault taking effect.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultRecord {
+    /// The mesh was split into this many groups.
+    Partition {
+        /// Number of groups.
+        groups: u32,
+    },
+    /// Every partition ended.
+    Heal,
+    /// A node went down.
+    Crash {
+        /// Which.
+        node: NodeId,
+    },
+    /// A crashed node came back.
+    Restart {
+        /// Which.
+        node: NodeId,
+    },
+    /// A late node switched on.
+    Join {
+        /// Which.
+        node: NodeId,
+    },
+    /// A loss rule started.
+    LossStart {
+        /// Index of the fault in the scenario.
+        rule: u32,
+    },
+    /// A loss rule ended.
+    LossEnd {
+        /// Index of the fault in the scenario.
+        rule: u32,
+    },
+}
+
+/// One thing that happened.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// The node handed a new message to its radio.
+    Originate {
+        /// When.
+        at: Instant,
+        /// Which node.
+        node: NodeId,
+        /// The new packet.
+        packet: PacketKey,
+        /// Application payload, bytes.
+        payload_bytes: u16,
+        /// Hop limit it was sent with.
+        hop_limit: u8,
+    },
+    /// A transmission starts.
+    TxStart {
+        /// When.
+        at: Instant,
+        /// The transmitter.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+        /// The packet carried.
+        packet: PacketKey,
+        /// Hop limit in the header of this copy.
+        hop_limit: u8,
+        /// Whether this is a relay (not the originator's copy).
+        relay: bool,
+        /// LoRa payload bytes on air.
+        bytes_on_air: u16,
+        /// When it will end.
+        end: Instant,
+    },
+    /// A transmission ends.
+    TxEnd {
+        /// When.
+        at: Instant,
+        /// The transmitter.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+    },
+    /// A receiver decoded a transmission.
+    RxOk {
+        /// When (the end of the transmission).
+        at: Instant,
+        /// The receiver.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+        /// The transmitter of this copy.
+        sender: NodeId,
+        /// The packet.
+        packet: PacketKey,
+        /// Relays between the originator and this receiver.
+        hops_away: u8,
+        /// Received power, centi-dBm.
+        rssi_cdbm: i16,
+        /// Whether the receiver had already seen the packet.
+        duplicate: bool,
+    },
+    /// A decodable signal was destroyed by interference.
+    Collision {
+        /// When.
+        at: Instant,
+        /// The receiver.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+    },
+    /// A signal arrived too weak to decode.
+    BelowSensitivity {
+        /// When.
+        at: Instant,
+        /// The receiver.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+    },
+    /// A decodable signal was missed because the receiver was transmitting.
+    HalfDuplexMiss {
+        /// When.
+        at: Instant,
+        /// The receiver.
+        node: NodeId,
+        /// Transmission serial.
+        tx: TxId,
+    },
+    /// A frame was dropped.
+    Drop {
+        /// When.
+        at: Instant,
+        /// Where.
+        node: NodeId,
+        /// Which packet.
+        packet: PacketKey,
+        /// Why.
+        reason: DropReason,
+    },
+    /// The node-core state machine reported something.
+    Node {
+        /// When.
+        at: Instant,
+        /// Which node.
+        node: NodeId,
+        /// What.
+        event: NodeRecord,
+    },
+    /// A fault took effect.
+    Fault {
+        /// When.
+        at: Instant,
+        /// What.
+        fault: FaultRecord,
+    },
+}
+
+impl Record {
+    /// When it happened.
+    pub fn at(&self) -> Instant {
+        match *self {
+            Record::Originate { at, .. }
+            | Record::TxStart { at, .. }
+            | Record::TxEnd { at, .. }
+            | Record::RxOk { at, .. }
+            | Record::Collision { at, .. }
+            | Record::BelowSensitivity { at, .. }
+            | Record::HalfDuplexMiss { at, .. }
+            | Record::Drop { at, .. }
+            | Record::Node { at, .. }
+            | Record::Fault { at, .. } => at,
+        }
+    }
+
+    /// Appends a fixed little-endian binary form (the input of the trace
+    /// hash; changing it changes every hash, so it is versioned with
+    /// [`TRACE_FORMAT_VERSION`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        fn put(out: &mut Vec<u8>, tag: u8, at: Instant) {
+            out.push(tag);
+            out.extend_from_slice(&at.as_micros().to_le_bytes());
+        }
+        fn key(out: &mut Vec<u8>, k: PacketKey) {
+            out.extend_from_slice(&k.origin.0.to_le_bytes());
+            out.extend_from_slice(&k.id.to_le_bytes());
+        }
+        match *self {
+            Record::Originate {
+                at,
+                node,
+                packet,
+                payload_bytes,
+                hop_limit,
+            } => {
+                put(out, 1, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                key(out, packet);
+                out.extend_from_slice(&payload_bytes.to_le_bytes());
+                out.push(hop_limit);
+            }
+            Record::TxStart {
+                at,
+                node,
+                tx,
+                packet,
+                hop_limit,
+                relay,
+                bytes_on_air,
+                end,
+            } => {
+                put(out, 2, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                out.extend_from_slice(&tx.to_le_bytes());
+                key(out, packet);
+                out.push(hop_limit);
+                out.push(u8::from(relay));
+                out.extend_from_slice(&bytes_on_air.to_le_bytes());
+                out.extend_from_slice(&end.as_micros().to_le_bytes());
+            }
+            Record::TxEnd { at, node, tx } => {
+                put(out, 3, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                out.extend_from_slice(&tx.to_le_bytes());
+            }
+            Record::RxOk {
+                at,
+                node,
+                tx,
+                sender,
+                packet,
+                hops_away,
+                rssi_cdbm,
+                duplicate,
+            } => {
+                put(out, 4, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                out.extend_from_slice(&tx.to_le_bytes());
+                out.extend_from_slice(&sender.0.to_le_bytes());
+                key(out, packet);
+                out.push(hops_away);
+                out.extend_from_slice(&rssi_cdbm.to_le_bytes());
+                out.push(u8::from(duplicate));
+            }
+            Record::Collision { at, node, tx }
+            | Record::BelowSensitivity { at, node, tx }
+            | Record::HalfDuplexMiss { at, node, tx } => {
+                let tag = match self {
+                    Record::Collision { .. } => 5,
+                    Record::BelowSensitivity { .. } => 6,
+                    _ => 7,
+                };
+                put(out, tag, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                out.extend_from_slice(&tx.to_le_bytes());
+            }
+            Record::Drop {
+                at,
+                node,
+                packet,
+                reason,
+            } => {
+                put(out, 8, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                key(out, packet);
+                out.push(reason as u8);
+            }
+            Record::Node { at, node, event } => {
+                put(out, 9, at);
+                out.extend_from_slice(&node.0.to_le_bytes());
+                out.push(event as u8);
+            }
+            Record::Fault { at, fault } => {
+                put(out, 10, at);
+                match fault {
+                    FaultRecord::Partition { groups } => {
+                        out.push(0);
+                        out.extend_from_slice(&groups.to_le_bytes());
+                    }
+                    FaultRecord::Heal => out.push(1),
+                    FaultRecord::Crash { node }
+                    | FaultRecord::Restart { node }
+                    | FaultRecord::Join { node } => {
+                        out.push(match fault {
+                            FaultRecord::Crash { .. } => 2,
+                            FaultRecord::Restart { .. } => 3,
+                            _ => 4,
+                        });
+                        out.extend_from_slice(&node.0.to_le_bytes());
+                    }
+                    FaultRecord::LossStart { rule } | FaultRecord::LossEnd { rule } => {
+                        out.push(if matches!(fault, FaultRecord::LossStart { .. }) {
+                            5
+                        } else {
+                            6
+                        });
+                        out.extend_from_slice(&rule.to_le_bytes());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Version of [`Record::encode`]'s layout.
+pub const TRACE_FORMAT_VERSION: u32 = 1;
+
+/// Something that observes the trace. Sinks see every record, in order, in
+/// batches; they must not influence the run.
+pub trait TraceSink {
+    /// Observes the next records.
+    fn observe(&mut self, batch: &[Record]);
+}
+
+/// Hashes the trace: equal hashes mean equal runs.
+#[derive(Clone, Debug)]
+pub struct TraceHasher {
+    hasher: blake3::Hasher,
+    buf: Vec<u8>,
+    records: u64,
+}
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"okmesh trace");
+        hasher.update(&TRACE_FORMAT_VERSION.to_le_bytes());
+        TraceHasher {
+            hasher,
+            buf: Vec::with_capacity(1 << 16),
+            records: 0,
+        }
+    }
+}
+
+impl TraceHasher {
+    /// The hash of everything observed so far, as 64 hex digits.
+    pub fn hex(&self) -> String {
+        self.hasher.finalize().to_hex().to_string()
+    }
+
+    /// Records observed.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+}
+
+impl TraceSink for TraceHasher {
+    fn observe(&mut self, batch: &[Record]) {
+        self.buf.clear();
+        for r in batch {
+            r.encode(&mut self.buf);
+        }
+        self.hasher.update(&self.buf);
+        self.records += batch.len() as u64;
+    }
+}
+
+/// Writes the trace as JSON Lines (one record per line).
+pub struct JsonLinesWriter<W: std::io::Write> {
+    out: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> JsonLinesWriter<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        JsonLinesWriter { out, error: None }
+    }
+
+    /// Flushes and returns the first write error, if any.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: std::io::Write> TraceSink for JsonLinesWriter<W> {
+    fn observe(&mut self, batch: &[Record]) {
+        if self.error.is_some() {
+            return;
+        }
+        for r in batch {
+            let line = serde_json::to_string(r).expect("records always serialise");
+            if let Err(e) = writeln!(self.out, "{line}") {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! `okmesh run`: simulate a scenario and write its results.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant as WallClock;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reports::{AssertionSpec, Metrics, RunFacts, Summary};
+use sim::Simulation;
+use sim::check::Checks;
+use sim::trace::{JsonLinesWriter, TraceHasher, TraceSink};
+
+use super::{CliError, load_scenario, scenario};
+
+/// Arguments of `okmesh run`.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// A scenario file, or the name of a library scenario (see `okmesh scenarios`).
+    scenario: String,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a scenario field, e.g. `--set topology.nodes=400` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the whole trace as JSON Lines (`trace.jsonl`; large).
+    #[arg(long)]
+    trace: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print `summary.json` to stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
+    let mut sets = args.set.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let scenario = load_scenario(&args.scenario, &sets)?;
+    let chatty = !args.quiet && !args.json;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    fs::create_dir_all(&out_dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
+    let write = |name: &str, text: &str| -> Result<(), CliError> {
+        let path = out_dir.join(name);
+        fs::write(&path, text)
+            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+    };
+    write("scenario.resolved.yaml", &scenario::to_yaml(&scenario))?;
+
+    let mut simulation =
+        Simulation::new(&scenario).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let info = simulation.run_info(&scenario);
+    write(
+        "topology.json",
+        &serde_json::to_string_pretty(&info.topology).expect("serialisable"),
+    )?;
+    if chatty {
+        let t = &info.topology;
+        println!(
+            "okmesh run {} · seed {} · {} nodes · {} simulated · {} {} ({} {} kHz 4/{}), {} dBm",
+            scenario.name,
+            scenario.seed,
+            t.nodes,
+            scenario::duration_text(scenario.duration),
+            info.radio.region,
+            info.radio.preset,
+            format_args!("SF{}", info.radio.sf),
+            info.radio.bandwidth_khz,
+            info.radio.coding_rate.trim_start_matches("4/"),
+            info.radio.tx_power_dbm,
+        );
+        println!(
+            "topology: {} links, degree {}/{:.1}/{} (min/mean/max), {} component{}, diameter {}{} hops",
+            t.links,
+            t.degree_min,
+            t.degree_mean,
+            t.degree_max,
+            t.components,
+            if t.components == 1 { "" } else { "s" },
+            if t.diameter_exact { "" } else { "≥" },
+            t.diameter_hops,
+        );
+        println!(
+            "resolved scenario: {}",
+            out_dir.join("scenario.resolved.yaml").display()
+        );
+    }
+
+    let mut hasher = TraceHasher::default();
+    let mut checks = Checks::new(
+        info.sites.len(),
+        info.radio.duty_cycle_limit_pct,
+        info.radio.duty_cycle_window,
+    );
+    let mut metrics = Metrics::new(&info);
+    let mut trace_file = if args.trace {
+        let path = out_dir.join("trace.jsonl");
+        let file = fs::File::create(&path)
+            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", path.display())))?;
+        Some(JsonLinesWriter::new(std::io::BufWriter::new(file)))
+    } else {
+        None
+    };
+
+    let bar = ProgressBar::with_draw_target(
+        Some(scenario.duration.as_micros()),
+        ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} simulated {msg} [{bar:30}] {percent}% · {elapsed} elapsed, ~{eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let show_bar = !args.quiet && std::io::stderr().is_terminal();
+    let started = WallClock::now();
+    let mut progress = |p: sim::Progress| {
+        // Only runs that take more than a second get a bar.
+        if show_bar && bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_position((p.now - node_core::Instant::ZERO).as_micros());
+        bar.set_message(scenario::duration_text(p.now - node_core::Instant::ZERO));
+    };
+    let result = {
+        let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut hasher, &mut checks, &mut metrics];
+        if let Some(w) = trace_file.as_mut() {
+            sinks.push(w);
+        }
+        simulation.run(&mut sinks, &mut progress)
+    };
+    let wall_time_s = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let stats = result.map_err(|e| CliError::Failed(e.to_string()))?;
+    if let Some(w) = trace_file {
+        w.finish()
+            .map_err(|e| CliError::Io(format!("cannot write the trace: {e}")))?;
+    }
+
+    let assertions: Vec<AssertionSpec> = scenario
+        .assertions
+        .iter()
+        .map(|a| AssertionSpec {
+            metric: a.metric.clone(),
+            min: a.min,
+            max: a.max,
+        })
+        .collect();
+    let summary = Summary::new(
+        &info,
+        &metrics,
+        checks.duty_meter(),
+        RunFacts {
+            events: stats.events,
+            trace_records: stats.records,
+            trace_hash: hasher.hex(),
+            wall_time_s,
+        },
+        checks.outcomes(),
+        &assertions,
+    );
+    write("summary.json", &summary.to_json())?;
+    write(
+        "nodes.csv",
+        &reports::nodes_csv(&info, &metrics, checks.duty_meter()),
+    )?;
+
+    if args.json {
+        println!("{}", summary.to_json());
+    } else if chatty {
+        print_summary(&summary, &out_dir);
+    }
+    Ok(if summary.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn print_summary(s: &Summary, out_dir: &Path) {
+    println!();
+    println!(
+        "  events            {:>12}   ({:.0} events/s, {:.2} s wall)",
+        s.events, s.events_per_s, s.wall_time_s
+    );
+    println!(
+        "  messages          {:>12}   reach {:.1} %, max {} hops away",
+        s.messages_originated, s.reach_pct, s.max_hops_away
+    );
+    println!(
+        "  frames sent       {:>12}   of which relays {}",
+        s.frames_sent, s.relays
+    );
+    println!(
+        "  frames received   {:>12}   usefulness {:.1} %",
+        s.frames_received, s.usefulness_pct
+    );
+    println!(
+        "  collisions        {:>12}   half-duplex misses {}",
+        s.collisions, s.half_duplex_misses
+    );
+    println!(
+        "  drops             {:>12}   {}",
+        s.drops,
+        s.drops_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  air utilisation   {:>11.2} %   busiest node {:.2} % of any hour (limit {} %)",
+        s.air_utilisation_pct, s.duty_cycle_max_pct, s.radio.duty_cycle_limit_pct
+    );
+    println!(
+        "  trace             {:>12}   records, hash {}",
+        s.trace_records,
+        &s.trace_hash[..16]
+    );
+    println!();
+    for c in &s.checks {
+        println!("  {} check {:<12} {}", mark(c.passed), c.name, c.detail);
+    }
+    for a in &s.assertions {
+        let bounds = match (a.min, a.max) {
+            (Some(lo), Some(hi)) => format!("within {lo}..={hi}"),
+            (Some(lo), None) => format!(">= {lo}"),
+            (None, Some(hi)) => format!("<= {hi}"),
+            (None, None) => String::new(),
+        };
+        let value = a
+            .value
+            .map_or("unknown metric".into(), |v| format!("{v:.3}"));
+        println!(
+            "  {} assert {} {} (got {})",
+            mark(a.passed),
+            a.metric,
+            bounds,
+            value
+        );
+    }
+    println!();
+    println!("results: {}", out_dir.display());
+    println!("{}", if s.passed { "PASSED" } else { "FAILED" });
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "ok  " } else { "FAIL" }
+}
