@@ -449,4 +449,51 @@ mod tests {
         assert_eq!(report.stats.heard.get(&NodeId(2)), Some(&1));
         assert!(report.uptime >= Duration::from_secs(1));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_duty_cycle_nak_holds_sending_and_is_counted() {
+        let (l, mut ends) = link(true, 16);
+        let clock = Clock::start();
+        let config = NodeConfig {
+            traffic: Some(TrafficConfig {
+                mean_period: Duration::from_secs(1),
+                payload_bytes: 20,
+                hop_limit: 3,
+            }),
+            ..NodeConfig::new(NodeId(1), 3)
+        };
+        let node = Node::new(config, clock.now());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let driver = tokio::spawn(run(node, l, clock, DriverConfig::default(), async {
+            let _ = stop_rx.await;
+        }));
+        ends.frames.recv().await.unwrap();
+        ends.events
+            .send(RadioEvent::SendFailed {
+                packet_id: Some(7),
+                error: SendError::DutyCycle,
+            })
+            .await
+            .unwrap();
+        // During the hold nothing reaches the radio; the node sees refusals.
+        let held = tokio::time::timeout(
+            std::time::Duration::from_micros(DUTY_CYCLE_HOLD.as_micros() - 1_000_000),
+            ends.frames.recv(),
+        )
+        .await;
+        assert!(held.is_err(), "a frame left during the duty-cycle hold");
+        // After it, traffic flows again.
+        tokio::time::timeout(std::time::Duration::from_secs(30), ends.frames.recv())
+            .await
+            .expect("sending resumes")
+            .unwrap();
+        stop_tx.send(()).unwrap();
+        let report = driver.await.unwrap();
+        assert_eq!(report.stats.late_send_failures, 1);
+        assert!(
+            report.node_stats.send_failures >= 30,
+            "{:?}",
+            report.node_stats
+        );
+    }
 }
