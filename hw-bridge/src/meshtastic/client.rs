@@ -3,7 +3,7 @@
 //! It does what the phone apps and the Python client do on connect, and what
 //! okmesh needs after:
 //!
-//! 1. on serial, [`WAKE_BYTES`](super::stream::WAKE_BYTES) first and a
+//! 1. on serial, [`WAKE_BYTES`] first and a
 //!    [`WAKE_SETTLE`] pause for a sleeping device; then `want_config_id` and, until the matching `config_complete_id` arrives
 //!    (within [`HANDSHAKE_TIMEOUT`]), the device's MyInfo, NodeInfos,
 //!    channels and config are read;
