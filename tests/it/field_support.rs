@@ -121,3 +121,9 @@ pub(crate) fn free_udp_ports(n: usize) -> Vec<u16> {
         .map(|s| s.local_addr().expect("addr").port())
         .collect()
 }
+
+/// Whether this runs under CI (`CI` set to anything but "", "0" or "false"),
+/// where a missing tool is a failure rather than a skip.
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}

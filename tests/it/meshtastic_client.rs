@@ -10,17 +10,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::field_support::Proc;
+use crate::field_support::{Proc, in_ci};
 use crate::meshtastic_emulated::emulator;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/meshtastic_client_check.py"
 );
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
 
 fn python_client_available() -> Result<(), String> {
     let out = Command::new("python3")

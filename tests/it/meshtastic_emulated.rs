@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::field_support::Proc;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::field_support::{Proc, in_ci};
 
 /// Starts `okmesh emulate` with `devices` devices on free ports; returns the
 /// process and each device's (node number, address).
@@ -63,4 +66,63 @@ fn two_nodes_exchange_frames_through_emulated_devices() {
     assert_eq!(d0["queue_overflows"], 0, "{d0}");
     assert_eq!(d0["hop_limits"]["2"], d0["from_client"], "{d0}");
     assert!(d0["from_client"].as_u64().unwrap() >= 10, "{d0}");
+}
+
+/// Kills the bridge when the test ends, however it ends.
+struct Bridge(std::process::Child);
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_node_on_a_serial_port_talks_to_a_node_on_tcp() {
+    // The serial side is a pseudo-terminal bridged to emulated device 0 by
+    // tests/serial_pty_bridge.py (python3 standard library only).
+    if let Err(e) = Command::new("python3").arg("--version").output() {
+        assert!(!in_ci(), "CI must run the serial test: python3: {e}");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIPPED the serial test: python3 cannot be run: {e}");
+        }
+        return;
+    }
+    let (_emu, devs) = emulator(2, &["--time-scale", "0.01"]);
+    let (host, port) = devs[0].1.rsplit_once(':').expect("HOST:PORT");
+    let mut bridge = Bridge(
+        Command::new("python3")
+            .args([
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serial_pty_bridge.py"),
+                host,
+                port,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run python3"),
+    );
+    let mut path = String::new();
+    BufReader::new(bridge.0.stdout.take().expect("piped"))
+        .read_line(&mut path)
+        .expect("bridge prints its serial path");
+    let path = path.trim();
+    assert!(path.starts_with("/dev/"), "{path}");
+    let traffic = [
+        "--traffic",
+        "every=100ms,bytes=60,hops=1",
+        "--run-for",
+        "3s",
+    ];
+    let serial = format!("serial:{path}");
+    let tcp = format!("tcp:{}", devs[1].1);
+    let mut a = Proc::okmesh(&[&["node", "--radio", &serial][..], &traffic].concat());
+    let mut b = Proc::okmesh(&[&["node", "--radio", &tcp][..], &traffic].concat());
+    let sa = a.summary(Duration::from_secs(30));
+    let sb = b.summary(Duration::from_secs(30));
+    assert_eq!(sa["node"].as_u64(), Some(devs[0].0), "{sa}");
+    let heard = |s: &serde_json::Value, n: u64| s["heard"][n.to_string()].as_u64().unwrap_or(0);
+    assert!(heard(&sa, devs[1].0) >= 5, "{sa}");
+    assert!(heard(&sb, devs[0].0) >= 5, "{sb}");
 }

@@ -111,11 +111,14 @@ fn open_serial(path: &str, baud: u32) -> Result<Box<dyn Io>, String> {
         .open_native_async()
         .map_err(|e| e.to_string())?;
     // The levels the official clients use: DTR up, RTS down (RTS resets
-    // many ESP32 boards).
-    port.write_data_terminal_ready(true)
-        .map_err(|e| format!("setting DTR: {e}"))?;
-    port.write_request_to_send(false)
-        .map_err(|e| format!("setting RTS: {e}"))?;
+    // many ESP32 boards). Ports without modem-control lines (pseudo
+    // terminals, some bridges) refuse; the data path works without them.
+    if let Err(e) = port.write_data_terminal_ready(true) {
+        tracing::warn!(path, error = %e, "cannot set DTR on the serial port");
+    }
+    if let Err(e) = port.write_request_to_send(false) {
+        tracing::warn!(path, error = %e, "cannot set RTS on the serial port");
+    }
     Ok(Box::new(port))
 }
 
