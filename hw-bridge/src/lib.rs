@@ -7,6 +7,7 @@
 //!   command line's `import` / `match --db`;
 //! * a Meshtastic transport (serial and TCP) with its own stream framing;
 //! * a UDP transport for multi-process testbeds on one machine;
+//! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
 //! * `okmesh node`, the field node with a local HTTP API.
 //!
 //! hw-bridge depends on node-core and never on the simulator.
