@@ -1,2 +1,59 @@
-//! Simulator benchmarks (work in progress).
-fn main() {}
+//! Simulator benchmarks.
+//!
+//! * `meshtastic-default` at 100 nodes (Meshtasticator's default setup; the
+//!   Python reference takes over five minutes for it): a whole run, build
+//!   included, with the sinks `okmesh run` uses (trace hash, checks, metrics).
+//! * `disaster-zone` scaled to 1,000 nodes with a 15-minute chat period,
+//!   for one simulated hour: the hot path at scale. The full 24-hour figure
+//!   comes from `okmesh run` (see the README), since one iteration takes
+//!   tens of seconds.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use reports::Metrics;
+use sim::Simulation;
+use sim::check::Checks;
+use sim::trace::TraceHasher;
+
+fn run(s: &scenarios::Scenario) -> u64 {
+    let mut sim = Simulation::new(s).expect("builds");
+    let info = sim.run_info(s);
+    let mut hasher = TraceHasher::default();
+    let mut checks = Checks::new(
+        info.sites.len(),
+        info.radio.duty_cycle_limit_pct,
+        info.radio.duty_cycle_window,
+    );
+    let mut metrics = Metrics::new(&info);
+    let stats = sim
+        .run(&mut [&mut hasher, &mut checks, &mut metrics], &mut |_| {})
+        .expect("runs");
+    stats.events
+}
+
+fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {
+    let overrides: Vec<scenarios::Override> =
+        sets.iter().map(|s| s.parse().expect("valid")).collect();
+    scenarios::resolve(name, &overrides).expect("loads")
+}
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sim");
+    g.sample_size(10);
+    let md = scenario("meshtastic-default", &[]);
+    g.bench_function("meshtastic-default 100 nodes 30 min", |b| {
+        b.iter(|| run(&md))
+    });
+    let dz = scenario(
+        "disaster-zone",
+        &[
+            "topology.nodes=1000",
+            "duration=1h",
+            "workload.traffic.period=15m",
+        ],
+    );
+    g.bench_function("disaster-zone 1000 nodes 1 h", |b| b.iter(|| run(&dz)));
+    g.finish();
+}
+
+criterion_group!(sim_benches, benches);
+criterion_main!(sim_benches);

@@ -33,6 +33,12 @@ enum Command {
     Airtime(commands::airtime::AirtimeArgs),
     /// List the library of ready scenarios.
     Scenarios,
+    /// Rank the designs you can build with what you have (--have) or a facility has.
+    Match(commands::matches::MatchArgs),
+    /// Reverse matching: the designs a facility can produce outright.
+    Produce(commands::produce::ProduceArgs),
+    /// Make one design across several facilities, naming the gaps.
+    Plan(commands::plan::PlanArgs),
     /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
     Node(commands::node::NodeArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).

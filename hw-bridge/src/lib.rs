@@ -3,8 +3,8 @@
 //! The simulator drives node-core on simulated time; this crate drives the
 //! very same code on the wall clock, against real transports and a real disk:
 //!
-//! * the on-disk backend of node-core's `Storage` trait, used by field nodes and by the
-//!   command line's `import` / `match --db`;
+//! * [`store`] — the on-disk backend of node-core's `Storage` trait, used by
+//!   field nodes and by the command line's `import` / `match --db`;
 //! * a Meshtastic transport (serial and TCP) with its own stream framing;
 //! * a UDP transport for multi-process testbeds on one machine;
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
@@ -17,6 +17,7 @@ pub mod emulator;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;
+pub mod store;
 pub mod udp;
 
 /// 32 bits the OS seeded, for packet ids that must differ across restarts

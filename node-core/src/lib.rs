@@ -18,13 +18,32 @@
 //! * [`wire`] — the over-the-air frame format;
 //! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`catalog`] — identity and version order of catalogue items;
+//! * [`store`] — the offline knowledge base: event log, replay, snapshots,
+//!   eviction, and the [`Storage`](store::Storage) trait with its in-memory
+//!   backend;
+//! * [`document`] — reading JSON/TOML/YAML bytes into one tree, with
+//!   errors that name file, line and field;
+//! * [`okh`] — Open Know-How manifests of every dialect, one model;
+//! * [`okw`] — Open Know-Where facilities and informal capability profiles;
+//! * [`requirements`] — what a design needs and what a facility has;
+//! * [`matching`] — scores, ranking, reverse matching and multi-facility
+//!   plans over pre-compiled tables;
+//! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
+//!   substitutions) loaded from `data/taxonomy.toml`;
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod catalog;
+pub mod document;
 pub mod id;
+pub mod matching;
 pub mod node;
+pub mod okh;
+pub mod okw;
 pub mod radio;
+pub mod requirements;
 pub mod rng;
+pub mod store;
+pub mod taxonomy;
 pub mod time;
 pub mod transport;
 pub mod wire;

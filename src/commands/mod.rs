@@ -3,7 +3,11 @@
 pub(crate) mod airtime;
 pub(crate) mod emulate;
 pub(crate) mod field;
+pub(crate) mod kb;
+pub(crate) mod matches;
 pub(crate) mod node;
+pub(crate) mod plan;
+pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
 pub(crate) mod validate;
@@ -41,6 +45,9 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Validate(args) => validate::run(args),
         Command::Airtime(args) => airtime::run(args),
         Command::Scenarios => scenario_list::run(),
+        Command::Match(args) => matches::run(args),
+        Command::Produce(args) => produce::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Node(args) => node::run(args),
         Command::Emulate(args) => emulate::run(args),
     }

@@ -135,7 +135,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         bar.set_position((p.now - node_core::Instant::ZERO).as_micros());
-        bar.set_message(scenario::duration_text(p.now - node_core::Instant::ZERO));
+        bar.set_message((p.now - node_core::Instant::ZERO).to_string());
     };
     let result = {
         let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut hasher, &mut checks, &mut metrics];
@@ -200,8 +200,8 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         s.events, s.events_per_s, s.wall_time_s
     );
     println!(
-        "  messages          {:>12}   reach {:.1} %, max {} hops away",
-        s.messages_originated, s.reach_pct, s.max_hops_away
+        "  messages          {:>12}   reach {:.1} % of all nodes, {:.1} % of those within the hop limit; max {} hops away",
+        s.messages_originated, s.reach_pct, s.reach_within_hop_limit_pct, s.max_hops_away
     );
     println!(
         "  frames sent       {:>12}   of which relays {}",

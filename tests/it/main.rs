@@ -1,7 +1,10 @@
 //! okmesh integration tests: one binary, a module per topic.
 
 mod cli;
+mod corpus;
 mod field_support;
+mod match_cli;
+mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod radio;

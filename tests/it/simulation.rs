@@ -343,3 +343,33 @@ fn every_metric_an_assertion_may_name_exists() {
         );
     }
 }
+
+#[test]
+fn muted_clients_never_relay_and_routers_relay_despite_overhearing() {
+    // On the chain a muted node 2 stops the flood from node 0 at node 2.
+    let o = run(&library("chain", &["roles.client_mute=[2]"]));
+    let got = first_receptions(&o.records);
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    assert!(
+        !o.records
+            .iter()
+            .any(|r| matches!(r, Record::TxStart { node, .. } if node.0 == 2))
+    );
+
+    // On a dense grid, clients cancel relays they overhear; routers never do.
+    let grid = "name: dense\nduration: 1h\nseed: 12\nradio: {shadowing: {sigma_db: 0}}\n\
+                topology: {kind: grid, nodes: 16, spacing_m: 150}\n\
+                workload: {traffic: {period: 2m, payload_bytes: 40, senders: [0]}}\n";
+    let clients = run(&scenario(grid));
+    let routers = run(&scenario(&format!("{grid}roles: {{routers: 16}}\n")));
+    let cancelled = |o: &crate::util::Outcome| {
+        o.summary
+            .drops_by_reason
+            .get("relay_cancelled")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert!(cancelled(&clients) > 0, "clients cancel");
+    assert_eq!(cancelled(&routers), 0, "routers never cancel");
+    assert!(routers.summary.relays > clients.summary.relays);
+}

@@ -1,0 +1,237 @@
+//! Loading manifests and facilities from files for the matching commands,
+//! and printing match results.
+
+use std::path::{Path, PathBuf};
+
+use node_core::document::MAX_DOCUMENT_BYTES;
+use node_core::matching::{MatchIndex, Profile, Via};
+use node_core::okh::{Manifest, parse_manifest};
+use node_core::okw::{Facility, parse_facilities};
+use node_core::requirements::{RequirementSet, derive};
+use node_core::taxonomy::Taxonomy;
+use serde_json::{Value, json};
+
+use super::CliError;
+
+/// Most files one directory walk reads.
+pub(crate) const MAX_FILES: usize = 200_000;
+
+/// Manifests loaded for matching, with what could not be loaded.
+pub(crate) struct Designs {
+    pub(crate) manifests: Vec<Manifest>,
+    pub(crate) sets: Vec<RequirementSet>,
+    /// `file: reason` for every file that was not loaded.
+    pub(crate) skipped: Vec<String>,
+}
+
+fn is_data_file(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("toml" | "yml" | "yaml" | "json")
+    )
+}
+
+/// Files under `path` (or `path` itself), sorted, data files only.
+pub(crate) fn data_files(path: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir)
+            .map_err(|e| CliError::BadInput(format!("{}: {e}", dir.display())))?;
+        for entry in rd {
+            let p = entry
+                .map_err(|e| CliError::Io(format!("{}: {e}", dir.display())))?
+                .path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_data_file(&p) {
+                out.push(p);
+                if out.len() > MAX_FILES {
+                    return Err(CliError::BadInput(format!(
+                        "{}: more than {MAX_FILES} files",
+                        path.display()
+                    )));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a file, refusing ones over the document size limit.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))?;
+    if meta.len() > MAX_DOCUMENT_BYTES as u64 {
+        return Err(CliError::BadInput(format!(
+            "{}: {} bytes is over the limit of {MAX_DOCUMENT_BYTES} bytes",
+            path.display(),
+            meta.len()
+        )));
+    }
+    std::fs::read(path).map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))
+}
+
+/// True for paths that hold facility records rather than designs
+/// (an `okw` or `atoms` folder, or `okw` in the file name) in a corpus.
+fn looks_like_facility(p: &Path) -> bool {
+    p.components()
+        .any(|c| matches!(c.as_os_str().to_str(), Some("okw" | "atoms")))
+        || p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.to_ascii_lowercase().contains("okw"))
+}
+
+/// Loads every design under a corpus folder. Facility files are left out;
+/// a file that does not parse is listed in `skipped` with its error.
+pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
+    let mut d = Designs {
+        manifests: Vec::new(),
+        sets: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for p in data_files(dir)? {
+        if looks_like_facility(&p) {
+            continue;
+        }
+        let name = p.display().to_string();
+        match read(&p)
+            .and_then(|b| parse_manifest(&b, &name).map_err(|e| CliError::BadInput(e.to_string())))
+        {
+            Ok(m) => {
+                d.sets.push(derive(&m, tax));
+                d.manifests.push(m);
+            }
+            Err(e) => d.skipped.push(e.to_string()),
+        }
+    }
+    Ok(d)
+}
+
+/// Loads facilities from a file or folder; any bad file is an error.
+pub(crate) fn load_facilities(path: &Path) -> Result<Vec<Facility>, CliError> {
+    let mut out = Vec::new();
+    for p in data_files(path)? {
+        let name = p.display().to_string();
+        let bytes = read(&p)?;
+        out.extend(parse_facilities(&bytes, &name).map_err(|e| CliError::BadInput(e.to_string()))?);
+    }
+    if out.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "{}: no facility files found",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// Loads exactly one facility from a file.
+pub(crate) fn load_one_facility(path: &Path) -> Result<Facility, CliError> {
+    let mut fs = load_facilities(path)?;
+    if fs.len() != 1 {
+        let names: Vec<&str> = fs.iter().map(|f| f.name.as_str()).collect();
+        return Err(CliError::BadInput(format!(
+            "{}: holds {} facilities ({}); give a file with one",
+            path.display(),
+            fs.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(fs.remove(0))
+}
+
+/// Checks a `--threshold` value.
+pub(crate) fn check_threshold(t: f32) -> Result<f32, CliError> {
+    if (0.0..=1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(CliError::BadInput(format!(
+            "--threshold {t}: must be between 0 and 1"
+        )))
+    }
+}
+
+/// Missing requirements, substitutions and inferred requirements of a
+/// design for a profile, as labels.
+pub(crate) struct Detail {
+    pub(crate) missing: Vec<String>,
+    pub(crate) substitutions: Vec<String>,
+    pub(crate) inferred: Vec<String>,
+    pub(crate) skill: Vec<String>,
+    pub(crate) json: Value,
+}
+
+/// Explains one design for a profile.
+pub(crate) fn detail(idx: &MatchIndex<'_>, p: &Profile, set: &RequirementSet) -> Detail {
+    let tax = idx.taxonomy();
+    let mut d = Detail {
+        missing: Vec::new(),
+        substitutions: Vec::new(),
+        inferred: Vec::new(),
+        skill: Vec::new(),
+        json: Value::Null,
+    };
+    let mut reqs = Vec::new();
+    for (r, (q, via, short)) in set.requirements.iter().zip(idx.explain(p, set)) {
+        let label = r.term.label(tax);
+        let (how, with) = match via {
+            Via::Missing => ("missing", None),
+            Via::Direct => ("direct", None),
+            Via::Generic(c) => ("generic", Some(tax.concept(c).name.clone())),
+            Via::Substitute(c, _) => ("substitute", Some(tax.concept(c).name.clone())),
+        };
+        if q == 0.0 {
+            d.missing.push(if r.critical {
+                label.clone()
+            } else {
+                format!("({label})")
+            });
+        }
+        if let Some(w) = &with {
+            d.substitutions.push(format!("{w} for {label} ({q:.2})"));
+        }
+        if r.inferred {
+            d.inferred.push(label.clone());
+        }
+        if short > 0 {
+            d.skill.push(format!("{label} (-{short} skill)"));
+        }
+        reqs.push(json!({
+            "requirement": label, "kind": r.kind.as_str(), "critical": r.critical,
+            "inferred": r.inferred, "confidence": r.confidence, "from": r.origin.as_str(),
+            "text": r.text, "met": how, "with": with, "quality": q, "skill_levels_short": short,
+        }));
+    }
+    d.json = Value::Array(reqs);
+    d
+}
+
+/// `a, b, c` or `-`.
+pub(crate) fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Shortens text to `n` characters for tables.
+pub(crate) fn clip(s: &str, n: usize) -> String {
+    let s = s.replace(['\n', '\t'], " ");
+    if s.chars().count() <= n {
+        s
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,129 @@
+//! `okmesh plan`: make one design across several facilities (greedy cover),
+//! naming what no facility covers.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use node_core::matching::MatchIndex;
+use node_core::okh::parse_manifest;
+use node_core::requirements::derive;
+use node_core::taxonomy::Taxonomy;
+use serde_json::json;
+
+use super::CliError;
+use super::kb;
+
+/// Most facilities a plan may use.
+const MAX_PLAN_FACILITIES: usize = 64;
+
+/// Arguments of `okmesh plan`.
+#[derive(Args, Debug)]
+pub(crate) struct PlanArgs {
+    /// The OKH manifest to make.
+    manifest: PathBuf,
+    /// Facility file or folder of OKW files.
+    #[arg(long)]
+    facilities: PathBuf,
+    /// Use at most this many facilities (1..=64).
+    #[arg(long, default_value_t = 3)]
+    max_facilities: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
+    if !(1..=MAX_PLAN_FACILITIES).contains(&a.max_facilities) {
+        return Err(CliError::BadInput(format!(
+            "--max-facilities {}: must be between 1 and {MAX_PLAN_FACILITIES}",
+            a.max_facilities
+        )));
+    }
+    let tax = Taxonomy::builtin();
+    let name = a.manifest.display().to_string();
+    let m = parse_manifest(&kb::read(&a.manifest)?, &name)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let set = derive(&m, tax);
+    if set.requirements.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "{name}: no requirement could be derived; nothing to plan"
+        )));
+    }
+    let facilities = kb::load_facilities(&a.facilities)?;
+    let idx = MatchIndex::new(tax);
+    let profiles: Vec<_> = facilities
+        .iter()
+        .map(|f| idx.profile(&f.capabilities(tax)))
+        .collect();
+    let plan = idx.plan(&set, &profiles, a.max_facilities);
+    let label = |r: usize| set.requirements[r].term.label(tax);
+    if a.json {
+        let out = json!({
+            "design": m.title, "file": m.file, "complete": plan.complete,
+            "steps": plan.steps.iter().map(|s| json!({
+                "facility": facilities[s.facility].name, "file": facilities[s.facility].file,
+                "covers": s.covers.iter().map(|&r| label(r)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "parts": set.parts.iter().zip(&plan.parts).map(|(p, f)| json!({
+                "part": p.name, "facility": f.map(|f| facilities[f].name.clone()),
+            })).collect::<Vec<_>>(),
+            "gaps": plan.gaps.iter().map(|&r| json!({
+                "requirement": label(r), "critical": set.requirements[r].critical,
+                "inferred": set.requirements[r].inferred,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} with {} of {} facilities (at most {})",
+        m.title,
+        if plan.complete {
+            "every critical requirement covered"
+        } else {
+            "NOT fully covered"
+        },
+        plan.steps.len(),
+        facilities.len(),
+        a.max_facilities
+    );
+    for (i, s) in plan.steps.iter().enumerate() {
+        let covers: Vec<String> = s.covers.iter().map(|&r| label(r)).collect();
+        println!(
+            "  {}. {} — {}",
+            i + 1,
+            facilities[s.facility].name,
+            kb::list(&covers)
+        );
+    }
+    if !set.parts.is_empty() {
+        println!("parts:");
+        for (p, f) in set.parts.iter().zip(&plan.parts) {
+            println!(
+                "  {} → {}",
+                p.name,
+                f.map_or("(no facility)", |f| facilities[f].name.as_str())
+            );
+        }
+    }
+    let crit: Vec<String> = plan
+        .gaps
+        .iter()
+        .filter(|&&r| set.requirements[r].critical)
+        .map(|&r| label(r))
+        .collect();
+    let opt: Vec<String> = plan
+        .gaps
+        .iter()
+        .filter(|&&r| !set.requirements[r].critical)
+        .map(|&r| label(r))
+        .collect();
+    println!("gaps (critical): {}", kb::list(&crit));
+    println!("gaps (optional): {}", kb::list(&opt));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,46 @@
+//! `okmesh produce`: reverse matching — the designs a facility can make
+//! outright (every critical requirement met, directly or by substitution).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use node_core::matching::{MatchIndex, RankOptions};
+use node_core::taxonomy::Taxonomy;
+
+use super::CliError;
+use super::kb;
+use super::matches::{capabilities, print_ranked};
+
+/// Arguments of `okmesh produce`.
+#[derive(Args, Debug)]
+pub(crate) struct ProduceArgs {
+    /// An OKW facility file (YAML or JSON) holding one facility.
+    #[arg(long)]
+    facility: PathBuf,
+    /// Folder of OKH manifests (read recursively; `okw` folders are skipped).
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Show at most this many designs.
+    #[arg(long, default_value_t = 50)]
+    top: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(a: ProduceArgs) -> Result<ExitCode, CliError> {
+    let tax = Taxonomy::builtin();
+    let input = capabilities(None, Some(&a.facility), tax)?;
+    let designs = kb::load_designs(&a.corpus, tax)?;
+    let mut idx = MatchIndex::new(tax);
+    for s in &designs.sets {
+        idx.add(s).map_err(|e| CliError::Failed(e.to_string()))?;
+    }
+    let opts = RankOptions {
+        threshold: 0.0,
+        full_only: true,
+        top: a.top,
+    };
+    print_ranked(&designs, &idx, &input, &opts, a.json)
+}
