@@ -39,6 +39,11 @@ enum Command {
     Produce(commands::produce::ProduceArgs),
     /// Make one design across several facilities, naming the gaps.
     Plan(commands::plan::PlanArgs),
+    /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
+    Node(commands::node::NodeArgs),
+    /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
+    #[command(hide = true)]
+    Emulate(commands::emulate::EmulateArgs),
 }
 
 fn main() -> ExitCode {

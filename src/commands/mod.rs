@@ -1,8 +1,11 @@
 //! One module per subcommand; each exposes `run(args) -> Result<ExitCode, CliError>`.
 
 pub(crate) mod airtime;
+pub(crate) mod emulate;
+pub(crate) mod field;
 pub(crate) mod kb;
 pub(crate) mod matches;
+pub(crate) mod node;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
@@ -45,6 +48,8 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Match(args) => matches::run(args),
         Command::Produce(args) => produce::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Node(args) => node::run(args),
+        Command::Emulate(args) => emulate::run(args),
     }
 }
 

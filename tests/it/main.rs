@@ -2,8 +2,12 @@
 
 mod cli;
 mod corpus;
+mod field_support;
 mod match_cli;
 mod matching;
+mod meshtastic_client;
+mod meshtastic_emulated;
 mod radio;
 mod simulation;
+mod udp_testbed;
 mod util;
