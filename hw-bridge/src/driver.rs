@@ -261,9 +261,8 @@ pub async fn run(
                         if error == SendError::DutyCycle {
                             tx.hold_until(now + DUTY_CYCLE_HOLD);
                         }
-                        // node-core has no input for failures reported after
-                        // `send` returned; they are logged and counted here.
                         tracing::warn!(node = %id, packet_id, %error, "radio refused a frame");
+                        node.handle_send_failed(now, error, &mut tx);
                     }
                     RadioEvent::Up { node: radio } => {
                         tracing::info!(node = %id, radio = %radio, "radio link up");

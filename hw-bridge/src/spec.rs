@@ -209,21 +209,10 @@ fn parse_udp(rest: &str) -> Result<UdpSpec, String> {
     Ok(spec)
 }
 
-/// Parses `250ms`, `2s`, `1m`, `500us` (a bare number is seconds).
+/// Parses `250ms`, `2s`, `1m`, `500us`, `1h30m` (a bare number is seconds),
+/// with node-core's shared duration syntax.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 250ms, 2s or 1m"))?;
-    match unit {
-        "us" => Ok(Duration::from_micros(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
-        _ => Err(format!("'{s}': unknown unit '{unit}' (us, ms, s, m, h)")),
-    }
+    node_core::time::parse_duration(s)
 }
 
 #[cfg(test)]

@@ -146,6 +146,19 @@ impl Node {
         }
     }
 
+    /// Reports that a frame the transport had accepted was refused later by
+    /// the radio (a Meshtastic Routing NAK: `TOO_LARGE`, `DUTY_CYCLE_LIMIT`,
+    /// `MAX_RETRANSMIT`).
+    pub fn handle_send_failed<T: Transport>(
+        &mut self,
+        _now: Instant,
+        error: SendError,
+        _tx: &mut T,
+    ) {
+        self.stats.send_failures += 1;
+        self.push_event(NodeEvent::SendFailed { error });
+    }
+
     /// Handles the timer returned by [`Node::poll_timeout`]; calling it early
     /// does nothing.
     pub fn handle_timeout<T: Transport>(&mut self, now: Instant, tx: &mut T) {

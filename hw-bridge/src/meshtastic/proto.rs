@@ -25,12 +25,9 @@ pub const NODELESS_WANT_CONFIG_ID: u32 = 69_420;
 /// `TOO_LARGE`).
 pub const MAX_DATA_ENCODED_BYTES: usize = 255 - MESHTASTIC_HEADER_BYTES;
 
-/// Largest okmesh payload per packet. `Data` spends 3 bytes on
-/// `portnum = 256`, 3 on the payload's tag and length, and 2 on the
-/// `bitfield` the firmware adds (the OK-to-MQTT flag): 239 − 8 = 231, two
-/// bytes under the protobuf's `DATA_PAYLOAD_LEN` of 233 (node-core's
-/// `meshtastic_frame_bytes` leaves the bitfield out).
-pub const MAX_PAYLOAD_BYTES: usize = 231;
+/// Largest okmesh payload per packet (node-core's constant; the unit test
+/// below re-derives it from the protobuf encoding).
+pub const MAX_PAYLOAD_BYTES: usize = node_core::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
 
 /// The firmware's transmit queue length (`MAX_TX_QUEUE`), used until the
 /// radio reports its own.
