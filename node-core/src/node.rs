@@ -136,6 +136,7 @@ impl Node {
     pub fn handle_frame<T: Transport>(&mut self, _now: Instant, frame: &RxFrame<'_>, _tx: &mut T) {
         match FrameRepr::decode(frame.payload) {
             Ok(FrameRepr::Chat { .. }) => self.stats.chat_received += 1,
+            Ok(_) => {}
             Err(error) => {
                 self.stats.frames_rejected += 1;
                 self.push_event(NodeEvent::FrameRejected {
