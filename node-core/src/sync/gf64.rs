@@ -160,7 +160,7 @@ impl Poly {
                 out[i + j] ^= mul(*a, *b);
             }
         }
-        Poly(out).trim().rem(m)
+        Poly(out).trim().modulo(m)
     }
 
     /// `self² mod m`; squaring is linear in characteristic 2, so only the
@@ -170,7 +170,7 @@ impl Poly {
         for (i, a) in self.0.iter().enumerate() {
             out[2 * i] = square(*a);
         }
-        Poly(out).trim().rem(m)
+        Poly(out).trim().modulo(m)
     }
 
     /// Greatest common divisor, monic.
