@@ -84,6 +84,49 @@ impl ContentId {
     }
 }
 
+/// One catalogue item found in a file.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Identified {
+    /// Manifest or facility.
+    pub kind: ItemKind,
+    /// Its stable id.
+    pub id: ItemId,
+    /// Its content id.
+    pub content: ContentId,
+    /// Its human title.
+    pub name: String,
+}
+
+/// Parses `bytes` as `kind` and names the items they hold: one manifest,
+/// or one or more facilities (a list file). `source` names the bytes in
+/// errors.
+pub fn identify(
+    kind: ItemKind,
+    bytes: &[u8],
+    source: &str,
+) -> Result<Vec<Identified>, crate::document::ParseError> {
+    Ok(match kind {
+        ItemKind::Manifest => {
+            let m = crate::okh::parse_manifest(bytes, source)?;
+            vec![Identified {
+                kind,
+                id: m.derive_item_id(),
+                content: m.derive_content_id(),
+                name: m.display_title().to_string(),
+            }]
+        }
+        ItemKind::Facility => crate::okw::parse_facilities(bytes, source)?
+            .into_iter()
+            .map(|f| Identified {
+                kind,
+                id: f.item_id,
+                content: f.content_id,
+                name: f.name,
+            })
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

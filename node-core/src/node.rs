@@ -17,8 +17,12 @@
 
 use std::collections::VecDeque;
 
+use crate::catalog::{ItemId, ItemKind, identify};
+use crate::document::ParseError;
 use crate::id::NodeId;
 use crate::rng::Rng;
+use crate::store::{Change, Draft, MemStorage, Storage, Store, StoreConfig, StoreError};
+use crate::sync::{Sync, SyncConfig, SyncEvent, SyncStats};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
 use crate::wire::{CHAT_MIN_LEN, FrameRepr, WireError};
@@ -47,16 +51,22 @@ pub struct NodeConfig {
     pub incarnation: u32,
     /// Background traffic, if any.
     pub traffic: Option<TrafficConfig>,
+    /// Catalogue sync.
+    pub sync: SyncConfig,
+    /// The store's limits and policies.
+    pub store: StoreConfig,
 }
 
 impl NodeConfig {
-    /// A node with no application load.
+    /// A node with no application load and default sync and store settings.
     pub fn new(id: NodeId, root_seed: u64) -> Self {
         NodeConfig {
             id,
             root_seed,
             incarnation: 0,
             traffic: None,
+            sync: SyncConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -76,6 +86,58 @@ pub enum NodeEvent {
         /// Why decoding failed.
         error: WireError,
     },
+    /// This node published a new version of an item.
+    Published {
+        /// The item.
+        item: ItemId,
+        /// Its version number.
+        seq: u32,
+        /// Its sync element.
+        element: u64,
+        /// Size of its bytes.
+        size_bytes: u32,
+    },
+    /// A newer version of an item arrived from the mesh and is now current.
+    Stored {
+        /// The item.
+        item: ItemId,
+        /// Its version number.
+        seq: u32,
+        /// Its sync element.
+        element: u64,
+    },
+    /// An item transfer failed verification and was dropped.
+    ItemRejected {
+        /// The element that was asked for.
+        element: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why an item could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The bytes are not a manifest / facility.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The file holds no item (an empty facility list).
+    #[error("{0}: no item in the file")]
+    Empty(String),
+    /// The store refused it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One item a publish call stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Published {
+    /// The item.
+    pub item: ItemId,
+    /// The version now current.
+    pub seq: u32,
+    /// Whether this was a new version (false: the same content was current).
+    pub new_version: bool,
 }
 
 /// Counters a driver can report.
@@ -96,29 +158,137 @@ pub struct NodeStats {
 const MAX_PENDING_EVENTS: usize = 1024;
 
 /// One okmesh node. See the module docs for the call order.
+///
+/// The node owns its catalogue [`Store`] over a [`Storage`] backend: the
+/// in-memory one in the simulator (see [`Node::new`]), the on-disk one on
+/// field nodes ([`Node::with_storage`]).
 #[derive(Debug)]
-pub struct Node {
+pub struct Node<S: Storage = MemStorage> {
     config: NodeConfig,
     rng: Rng,
     next_chat_at: Option<Instant>,
     chat_seq: u32,
     events: VecDeque<NodeEvent>,
     stats: NodeStats,
+    store: Store<S>,
+    sync: Sync,
 }
 
-impl Node {
-    /// Starts a node at `now`.
+impl Node<MemStorage> {
+    /// Starts a node with an empty in-memory store at `now`.
     pub fn new(config: NodeConfig, now: Instant) -> Self {
+        Node::with_storage(config, MemStorage::new(), now)
+            .expect("an empty in-memory store always opens")
+    }
+}
+
+impl<S: Storage> Node<S> {
+    /// Starts a node at `now` on a storage backend, replaying whatever it
+    /// holds (a restart keeps every acknowledged item).
+    pub fn with_storage(config: NodeConfig, storage: S, now: Instant) -> Result<Self, StoreError> {
+        let (store, _) = Store::open(storage, config.store.clone())?;
         let stream = (u64::from(config.incarnation) << 32) | u64::from(config.id.0);
         let mut rng = Rng::derive(config.root_seed, "node", stream);
         let next_chat_at = config.traffic.map(|t| now + next_gap(&mut rng, &t));
-        Node {
+        let sync_rng = Rng::derive(config.root_seed, "sync", stream);
+        let sync = Sync::new(config.id, config.sync, &store, sync_rng, now);
+        Ok(Node {
             config,
             rng,
             next_chat_at,
             chat_seq: 0,
             events: VecDeque::new(),
             stats: NodeStats::default(),
+            store,
+            sync,
+        })
+    }
+
+    /// The catalogue.
+    pub fn store(&self) -> &Store<S> {
+        &self.store
+    }
+
+    /// Sync counters.
+    pub fn sync_stats(&self) -> SyncStats {
+        self.sync.stats()
+    }
+
+    /// The catalogue's sync fingerprint and size (equal fingerprints mean
+    /// equal catalogues).
+    pub fn catalogue_summary(&self) -> (u64, u32) {
+        self.sync.summary()
+    }
+
+    /// Stops the node and hands back its storage (to reopen after a
+    /// simulated crash or a restart).
+    pub fn into_storage(self) -> S {
+        self.store.into_storage()
+    }
+
+    /// Publishes the items in a manifest or facility file (`source` names it
+    /// in errors): each becomes a new version here, unless its content is
+    /// already current, and sync spreads it.
+    pub fn publish<T: Transport>(
+        &mut self,
+        now: Instant,
+        kind: ItemKind,
+        bytes: &[u8],
+        source: &str,
+        tx: &mut T,
+    ) -> Result<Vec<Published>, PublishError> {
+        let found = identify(kind, bytes, source)?;
+        if found.is_empty() {
+            return Err(PublishError::Empty(source.to_string()));
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for it in found {
+            let outcome = self.store.publish(Draft {
+                kind,
+                id: it.id,
+                content: it.content,
+                name: it.name,
+                bytes: bytes.to_vec(),
+            })?;
+            let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
+            if new_version {
+                let stored = self.store.get(it.id).expect("just published").clone();
+                let element = self.sync.local_item(now, &stored);
+                self.push_event(NodeEvent::Published {
+                    item: it.id,
+                    seq: outcome.stamp.seq,
+                    element,
+                    size_bytes: bytes.len() as u32,
+                });
+            }
+            out.push(Published {
+                item: it.id,
+                seq: outcome.stamp.seq,
+                new_version,
+            });
+        }
+        self.sync.handle_timeout(now, &mut self.store, tx);
+        self.drain_sync_events();
+        Ok(out)
+    }
+
+    fn drain_sync_events(&mut self) {
+        for e in self.sync.take_events() {
+            let event = match e {
+                SyncEvent::Stored {
+                    item,
+                    stamp,
+                    element,
+                } => NodeEvent::Stored {
+                    item,
+                    seq: stamp.seq,
+                    element,
+                },
+                SyncEvent::Rejected { element, reason } => {
+                    NodeEvent::ItemRejected { element, reason }
+                }
+            };
+            self.push_event(event);
         }
     }
 
@@ -133,10 +303,14 @@ impl Node {
     }
 
     /// Handles a frame the transport received.
-    pub fn handle_frame<T: Transport>(&mut self, _now: Instant, frame: &RxFrame<'_>, _tx: &mut T) {
+    pub fn handle_frame<T: Transport>(&mut self, now: Instant, frame: &RxFrame<'_>, tx: &mut T) {
         match FrameRepr::decode(frame.payload) {
             Ok(FrameRepr::Chat { .. }) => self.stats.chat_received += 1,
-            Ok(_) => {}
+            Ok(repr) => {
+                self.sync
+                    .handle_frame(now, frame, repr, &mut self.store, tx);
+                self.drain_sync_events();
+            }
             Err(error) => {
                 self.stats.frames_rejected += 1;
                 self.push_event(NodeEvent::FrameRejected {
@@ -163,6 +337,14 @@ impl Node {
     /// Handles the timer returned by [`Node::poll_timeout`]; calling it early
     /// does nothing.
     pub fn handle_timeout<T: Transport>(&mut self, now: Instant, tx: &mut T) {
+        if self.sync.poll_timeout().is_some_and(|t| t <= now) {
+            self.sync.handle_timeout(now, &mut self.store, tx);
+            self.drain_sync_events();
+        }
+        self.chat(now, tx);
+    }
+
+    fn chat<T: Transport>(&mut self, now: Instant, tx: &mut T) {
         let (Some(at), Some(traffic)) = (self.next_chat_at, self.config.traffic) else {
             return;
         };
@@ -189,7 +371,10 @@ impl Node {
 
     /// When the node next needs [`Node::handle_timeout`], if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_chat_at
+        match (self.next_chat_at, self.sync.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next event for the driver, oldest first.
@@ -252,14 +437,16 @@ mod tests {
     }
 
     fn chatty(id: u32) -> NodeConfig {
-        NodeConfig {
+        let mut config = NodeConfig {
             traffic: Some(TrafficConfig {
                 mean_period: Duration::from_secs(100),
                 payload_bytes: 40,
                 hop_limit: 3,
             }),
             ..NodeConfig::new(NodeId(id), 44)
-        }
+        };
+        config.sync.strategy = crate::sync::Strategy::Off;
+        config
     }
 
     /// Runs a node alone for `secs` and returns what it sent.
@@ -336,6 +523,6 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(node.poll_timeout(), None);
+        assert!(tx.sent.is_empty(), "nothing is answered to garbage");
     }
 }

@@ -28,6 +28,15 @@ pub fn derive_seed(root_seed: u64, label: &str, index: u64) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// SplitMix64's output function: a fast, well-mixed 64-bit hash of a
+/// 64-bit value (for stateless draws and set fingerprints).
+pub fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A deterministic random stream with the few distributions okmesh needs.
 #[derive(Clone, Debug)]
 pub struct Rng(ChaCha8Rng);

@@ -3,6 +3,7 @@
 
 use node_core::Duration;
 use node_core::radio::{LoraParams, Region};
+use node_core::rng::mix64;
 use scenarios::{PathLoss, Scenario};
 
 use crate::phy::capture::CaptureModel;
@@ -139,8 +140,8 @@ impl RadioSetup {
         } else {
             (a, b)
         };
-        let h1 = splitmix64(self.shadow_key ^ ((u64::from(x) << 32) | u64::from(y)));
-        let h2 = splitmix64(h1);
+        let h1 = mix64(self.shadow_key ^ ((u64::from(x) << 32) | u64::from(y)));
+        let h2 = mix64(h1);
         let u1 = ((h1 >> 11) as f64 + 1.0) / (1u64 << 53) as f64; // (0, 1]
         let u2 = (h2 >> 11) as f64 / (1u64 << 53) as f64;
         let z = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2);
@@ -181,12 +182,4 @@ impl RadioSetup {
         }
         hi
     }
-}
-
-/// SplitMix64's output function: a fast, well-mixed 64-bit hash.
-pub fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

@@ -1,0 +1,419 @@
+//! Sync between real nodes over an ideal broadcast medium: every frame a
+//! node sends reaches its neighbours after a fixed airtime, optionally lost.
+//! The simulator checks the same protocol under LoRa physics; these tests
+//! pin the protocol's logic and its byte costs.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::NodeId;
+use crate::catalog::ItemKind;
+use crate::node::{Node, NodeConfig, NodeEvent};
+use crate::rng::Rng;
+use crate::sync::Strategy;
+use crate::time::{Duration, Instant};
+use crate::transport::{Capabilities, Destination, OutFrame, RxFrame, SendError, Transport};
+use crate::wire::{FrameKind, FrameRepr};
+
+/// A synthetic OKH v1 manifest, distinct for each `i`.
+pub(crate) fn manifest(i: usize, revision: u32) -> Vec<u8> {
+    format!(
+        "title: Synthetic design {i}\n\
+         description: A test design number {i}, revision {revision}, for sync tests.\n\
+         license: CC0-1.0\n\
+         project-link: https://example.org/designs/{i}\n\
+         version: {revision}.0\n"
+    )
+    .into_bytes()
+}
+
+struct Outbox {
+    frames: Vec<OutFrame>,
+    room: usize,
+}
+
+impl Transport for Outbox {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_payload_bytes: crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES,
+            broadcast: true,
+            bitrate_bps: 1074,
+            max_hop_limit: 7,
+        }
+    }
+    fn airtime(&self, payload_bytes: usize) -> Duration {
+        Duration::from_millis(200 + 4 * payload_bytes as u64)
+    }
+    fn queue_room(&self) -> usize {
+        self.room.saturating_sub(self.frames.len())
+    }
+    fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
+        self.check(&frame)?;
+        if self.queue_room() == 0 {
+            return Err(SendError::QueueFull);
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+}
+
+/// Bytes sent, by frame kind.
+#[derive(Default, Debug)]
+pub(crate) struct Sent {
+    pub(crate) by_kind: BTreeMap<u8, (u64, u64)>,
+}
+
+impl Sent {
+    fn add(&mut self, payload: &[u8]) {
+        let kind = payload.get(1).copied().unwrap_or(0);
+        let e = self.by_kind.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += payload.len() as u64;
+    }
+    pub(crate) fn bytes(&self, kind: FrameKind) -> u64 {
+        self.by_kind.get(&(kind as u8)).map_or(0, |e| e.1)
+    }
+    pub(crate) fn frames(&self, kind: FrameKind) -> u64 {
+        self.by_kind.get(&(kind as u8)).map_or(0, |e| e.0)
+    }
+}
+
+/// Nodes on a graph; each transmission takes `airtime` and is heard by all
+/// neighbours (minus `loss`).
+pub(crate) struct Net {
+    pub(crate) nodes: Vec<Node>,
+    links: Vec<Vec<usize>>,
+    now: Instant,
+    in_flight: VecDeque<(Instant, usize, Vec<u8>)>,
+    busy_until: Vec<Instant>,
+    queues: Vec<VecDeque<Vec<u8>>>,
+    loss: f64,
+    rng: Rng,
+    pub(crate) sent: Sent,
+    pub(crate) events: Vec<(usize, NodeEvent)>,
+}
+
+const AIRTIME: Duration = Duration::from_millis(500);
+
+impl Net {
+    pub(crate) fn new(links: Vec<Vec<usize>>, strategy: Strategy, loss: f64) -> Self {
+        let nodes = (0..links.len())
+            .map(|i| {
+                let mut c = NodeConfig::new(NodeId(i as u32), 7);
+                c.sync.strategy = strategy;
+                Node::new(c, Instant::ZERO)
+            })
+            .collect();
+        Net {
+            nodes,
+            queues: vec![VecDeque::new(); links.len()],
+            busy_until: vec![Instant::ZERO; links.len()],
+            links,
+            now: Instant::ZERO,
+            in_flight: VecDeque::new(),
+            loss,
+            rng: Rng::derive(9, "net", 0),
+            sent: Sent::default(),
+            events: Vec::new(),
+        }
+    }
+
+    pub(crate) fn line(n: usize, strategy: Strategy) -> Self {
+        let links = (0..n)
+            .map(|i| {
+                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+            .collect();
+        Net::new(links, strategy, 0.0)
+    }
+
+    pub(crate) fn publish(&mut self, node: usize, bytes: &[u8]) {
+        let mut out = Outbox {
+            frames: Vec::new(),
+            room: usize::MAX,
+        };
+        self.nodes[node]
+            .publish(self.now, ItemKind::Manifest, bytes, "test.yml", &mut out)
+            .expect("publishes");
+        self.take(node, out);
+    }
+
+    fn take(&mut self, node: usize, out: Outbox) {
+        for f in out.frames {
+            assert_eq!(f.hop_limit, 0, "sync frames stay with neighbours");
+            assert!(f.payload.len() <= crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES);
+            self.queues[node].push_back(f.payload);
+        }
+        while let Some(e) = self.nodes[node].poll_event() {
+            self.events.push((node, e));
+        }
+    }
+
+    /// One node's radio starts its next frame if it is idle.
+    fn start_tx(&mut self, node: usize) {
+        if self.busy_until[node] > self.now {
+            return;
+        }
+        if let Some(p) = self.queues[node].pop_front() {
+            self.sent.add(&p);
+            self.busy_until[node] = self.now + AIRTIME;
+            self.in_flight.push_back((self.now + AIRTIME, node, p));
+        }
+    }
+
+    /// Runs until `until`; returns early when `done` holds.
+    pub(crate) fn run_until(&mut self, until: Instant, mut done: impl FnMut(&Net) -> bool) -> bool {
+        loop {
+            if done(self) {
+                return true;
+            }
+            for i in 0..self.nodes.len() {
+                self.start_tx(i);
+            }
+            let next_rx = self.in_flight.iter().map(|f| f.0).min();
+            let next_timer = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
+            let next_radio = (0..self.nodes.len())
+                .filter(|i| !self.queues[*i].is_empty())
+                .map(|i| self.busy_until[i])
+                .min();
+            let Some(next) = [next_rx, next_timer, next_radio]
+                .into_iter()
+                .flatten()
+                .min()
+            else {
+                return done(self);
+            };
+            if next > until {
+                return done(self);
+            }
+            self.now = next.max(self.now);
+            // Deliveries.
+            let mut arrived = Vec::new();
+            self.in_flight.retain(|f| {
+                if f.0 <= next {
+                    arrived.push(f.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            for (_, from, payload) in arrived {
+                for to in self.links[from].clone() {
+                    if self.loss > 0.0 && self.rng.chance(self.loss) {
+                        continue;
+                    }
+                    let rx = RxFrame {
+                        from: NodeId(from as u32),
+                        dest: Destination::Broadcast,
+                        hops_away: 0,
+                        rssi_dbm: -100.0,
+                        snr_db: 0.0,
+                        payload: &payload,
+                    };
+                    let mut out = Outbox {
+                        frames: Vec::new(),
+                        room: 16usize.saturating_sub(self.queues[to].len()),
+                    };
+                    self.nodes[to].handle_frame(self.now, &rx, &mut out);
+                    self.take(to, out);
+                }
+            }
+            // Timers.
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].poll_timeout().is_some_and(|t| t <= self.now) {
+                    let mut out = Outbox {
+                        frames: Vec::new(),
+                        room: 16usize.saturating_sub(self.queues[i].len()),
+                    };
+                    self.nodes[i].handle_timeout(self.now, &mut out);
+                    self.take(i, out);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn converged(&self) -> bool {
+        let first = self.nodes[0].catalogue_summary();
+        self.nodes.iter().all(|n| n.catalogue_summary() == first)
+    }
+
+    pub(crate) fn at(&self, secs: u64) -> Instant {
+        Instant::ZERO + Duration::from_secs(secs)
+    }
+}
+
+#[test]
+fn an_item_published_at_one_end_reaches_the_other() {
+    let mut net = Net::line(5, Strategy::Reconcile);
+    net.run_until(net.at(120), |_| false);
+    net.publish(0, &manifest(1, 1));
+    assert!(net.run_until(net.at(3600), |n| n.converged()), "converges");
+    for n in &net.nodes {
+        assert_eq!(n.store().len(), 1);
+    }
+    let stored = net
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, NodeEvent::Stored { .. }))
+        .count();
+    assert_eq!(stored, 4);
+    // Each node but the last serves it once: 4 broadcasts of its fragments.
+    let data = net.sent.frames(FrameKind::Data);
+    assert!(
+        data <= 4 * 2,
+        "{data} data frames for a 1-fragment item over 4 hops"
+    );
+}
+
+#[test]
+fn a_new_version_replaces_the_old_everywhere() {
+    let mut net = Net::line(4, Strategy::Reconcile);
+    net.publish(0, &manifest(1, 1));
+    assert!(net.run_until(net.at(3600), |n| n.converged()));
+    net.publish(3, &manifest(1, 2)); // another node edits the same design
+    assert!(net.run_until(net.at(7200), |n| n.converged()));
+    for n in &net.nodes {
+        let item = n.store().items().next().expect("one item");
+        assert_eq!(item.stamp.seq, 2);
+        assert!(String::from_utf8_lossy(&item.bytes).contains("revision 2"));
+    }
+}
+
+#[test]
+fn lossy_links_still_converge() {
+    let links = vec![vec![1, 2], vec![0, 2, 3], vec![0, 1, 3], vec![1, 2]];
+    let mut net = Net::new(links, Strategy::Reconcile, 0.3);
+    for i in 0..12 {
+        net.publish(i % 4, &manifest(i, 1));
+    }
+    assert!(
+        net.run_until(net.at(4 * 3600), |n| n.converged()),
+        "30 % loss"
+    );
+    assert!(net.nodes.iter().all(|n| n.store().len() == 12));
+}
+
+#[test]
+fn in_sync_nodes_only_exchange_small_summaries_and_back_off() {
+    let mut net = Net::line(3, Strategy::Reconcile);
+    net.publish(1, &manifest(1, 1));
+    assert!(net.run_until(net.at(3600), |n| n.converged()));
+    let before = net.sent.frames(FrameKind::Summary);
+    let from = net.now;
+    net.run_until(from + Duration::from_secs(6 * 3600), |_| false);
+    let summaries = net.sent.frames(FrameKind::Summary) - before;
+    // Trickle's interval reaches Imax (32 min): under one summary per node
+    // per Imax once backed off; nothing else is sent.
+    let per_node_per_imax = summaries as f64 / 3.0 / (6.0 * 60.0 / 32.0);
+    assert!(
+        per_node_per_imax <= 1.0,
+        "{per_node_per_imax:.2} summaries per node per Imax"
+    );
+    assert_eq!(
+        net.sent.frames(FrameKind::Data),
+        1,
+        "no data moves once in sync"
+    );
+    let bytes = net.sent.bytes(FrameKind::Summary) / net.sent.frames(FrameKind::Summary).max(1);
+    assert!(bytes <= 40, "summary of {bytes} bytes");
+}
+
+#[test]
+fn flooding_sends_every_item_from_every_node() {
+    let mut net = Net::line(5, Strategy::Flood);
+    net.publish(0, &manifest(1, 1));
+    net.run_until(net.at(600), |_| false);
+    assert!(net.converged());
+    assert_eq!(net.sent.frames(FrameKind::Summary), 0);
+    // All five nodes broadcast the (one-fragment) item once.
+    assert_eq!(net.sent.frames(FrameKind::Data), 5);
+}
+
+/// Bytes spent finding `d` differences between two 1,000-item stores: the
+/// syndrome bytes decoded (in summaries and sketch frames) and all
+/// reconciliation frames (summaries, sketch requests, sketches).
+pub(crate) fn reconciliation_cost(d: usize, two_sided: bool) -> (u64, u64, u64) {
+    let mut net = Net::new(vec![vec![1], vec![0]], Strategy::Reconcile, 0.0);
+    for i in 0..1000 {
+        let bytes = manifest(i, 1);
+        if !(two_sided && i < d / 2) {
+            net.publish(0, &bytes);
+        }
+        let b_lacks = if two_sided {
+            (d / 2..d).contains(&i)
+        } else {
+            i < d
+        };
+        if !b_lacks {
+            net.publish(1, &bytes);
+        }
+    }
+    net.sent = Sent::default();
+    net.queues.iter_mut().for_each(VecDeque::clear);
+    // Stop as soon as node 1 has asked for everything it lacks.
+    let done = net.run_until(net.at(3600), |n| n.nodes[1].sync_stats().wants_sent > 0);
+    assert!(done, "difference found");
+    let syndromes = net.nodes[1].sync_stats().syndromes_used;
+    let control = net.sent.bytes(FrameKind::SketchRequest) + net.sent.bytes(FrameKind::Sketch);
+    let summaries = net.sent.bytes(FrameKind::Summary);
+    (syndromes * 8, control, summaries)
+}
+
+#[test]
+fn finding_d_differences_costs_about_eight_bytes_each() {
+    for d in [1usize, 10, 100] {
+        let (syndrome_bytes, control, summaries) = reconciliation_cost(d, false);
+        let bound = 1.5 * d as f64 * 8.0;
+        assert!(
+            (syndrome_bytes as f64) <= bound,
+            "d = {d}: {syndrome_bytes} syndrome bytes (bound {bound}); control {control}, summaries {summaries}"
+        );
+    }
+}
+
+#[test]
+fn frames_from_the_air_never_break_a_node() {
+    // Random and truncated sync frames: the node keeps working.
+    let mut net = Net::line(2, Strategy::Reconcile);
+    let mut rng = Rng::derive(11, "garbage", 0);
+    let mut out = Outbox {
+        frames: Vec::new(),
+        room: 16,
+    };
+    for _ in 0..5000 {
+        let len = rng.below(240) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
+        if bytes.len() >= 2 {
+            bytes[0] = crate::wire::WIRE_VERSION;
+            bytes[1] = 2 + (rng.below(5) as u8);
+        }
+        let rx = RxFrame {
+            from: NodeId(1),
+            dest: Destination::Broadcast,
+            hops_away: 0,
+            rssi_dbm: -90.0,
+            snr_db: 1.0,
+            payload: &bytes,
+        };
+        net.nodes[0].handle_frame(Instant::ZERO, &rx, &mut out);
+        let _ = FrameRepr::decode(&bytes);
+    }
+    net.publish(1, &manifest(3, 1));
+    assert!(net.run_until(net.at(3600), |n| n.converged()));
+}
+
+#[test]
+#[ignore = "prints the reconciliation cost table (cargo test -- --ignored --nocapture)"]
+#[allow(clippy::print_stdout)]
+fn print_reconciliation_costs() {
+    for two_sided in [false, true] {
+        for d in [1usize, 2, 10, 100] {
+            let (syn, control, summaries) = reconciliation_cost(d, two_sided);
+            println!(
+                "two_sided={two_sided} d={d}: syndrome bytes {syn}, sketch req+sketch frame bytes {control}, summary bytes {summaries}"
+            );
+        }
+    }
+}
