@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod import_cli;
 mod match_cli;
 mod matching;
 mod radio;
