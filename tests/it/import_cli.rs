@@ -252,9 +252,11 @@ fn modified_manifest_becomes_a_new_version_with_history() {
     assert_eq!(m["results"][0]["content_id"], current.to_string(), "{m}");
 }
 
-/// Results of a match as (item id, content id) → (score, missing), plus the
-/// scores in rank order.
-fn results(v: &Value) -> (BTreeMap<(String, String), (f64, Value)>, Vec<f64>) {
+/// Match results by (item id, content id): (score, missing).
+type ByItem = BTreeMap<(String, String), (f64, Value)>;
+
+/// Results of a match by item, plus the scores in rank order.
+fn results(v: &Value) -> (ByItem, Vec<f64>) {
     let mut by_item = BTreeMap::new();
     let mut scores = Vec::new();
     for r in v["results"].as_array().unwrap() {
