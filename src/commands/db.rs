@@ -268,7 +268,7 @@ pub(crate) fn find_manifest(
 #[derive(clap::Args, Debug)]
 #[group(required = true, multiple = false)]
 pub(crate) struct DesignSource {
-    /// Folder of OKH manifests to match against (read recursively; `okw` folders are skipped).
+    /// Folder of OKH manifests to match against (read recursively; facility files are left out).
     #[arg(long, value_name = "DIR")]
     corpus: Option<std::path::PathBuf>,
     /// Store made by `okmesh import`: match against the current version of every manifest in it.

@@ -23,7 +23,7 @@
 //! manifests nor facilities: they are `ignored`, which is reported but is not
 //! an error.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 
 use super::CliError;
 use super::db;
-use super::kb;
+use super::kb::{self, Kind};
 
 /// Most items in one published batch (one fsync each).
 pub(crate) const BATCH_ITEMS: usize = 1024;
@@ -64,70 +64,14 @@ pub(crate) struct ImportArgs {
 /// `--kind`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum KindArg {
-    /// A folder or file name `okw`/`okh` decides, else a list is facilities
-    /// and a mapping a manifest; `atoms` folders are ignored.
+    /// By path and content (see `kb::classify`): an `okw`/`okh` folder or
+    /// file name decides, else a list is facilities and a mapping a
+    /// manifest; files in `atoms` folders are ignored.
     Auto,
     /// Every file is an OKH manifest.
     Okh,
     /// Every file holds OKW facilities.
     Okw,
-}
-
-/// How a file is treated.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Manifest,
-    Facility,
-    /// Not a catalogue item; the reason.
-    Ignored(&'static str),
-}
-
-/// Auto classification (see [`KindArg::Auto`]): the path first — a folder
-/// named `atoms`, `okw` or `okh`, then `okw`/`okh` in the file name — and
-/// for other paths the content: a top-level list is a makerspace list.
-fn classify(path: &Path, bytes: &[u8]) -> Kind {
-    let dirs: Vec<&str> = path
-        .parent()
-        .into_iter()
-        .flat_map(Path::components)
-        .filter_map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    if dirs.contains(&"atoms") {
-        return Kind::Ignored(
-            "Wikidata atom definitions (an `atoms` folder), not a manifest or facility",
-        );
-    }
-    // The innermost okw/okh folder wins (a corpus may nest one in the other).
-    for d in dirs.iter().rev() {
-        match *d {
-            "okw" => return Kind::Facility,
-            "okh" => return Kind::Manifest,
-            _ => {}
-        }
-    }
-    let file = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if file.contains("okw") {
-        return Kind::Facility;
-    }
-    if file.contains("okh") {
-        return Kind::Manifest;
-    }
-    let head = bytes
-        .strip_prefix("\u{feff}".as_bytes())
-        .unwrap_or(bytes)
-        .trim_ascii_start();
-    if head.starts_with(b"[") && !file.ends_with(".toml") {
-        Kind::Facility
-    } else {
-        Kind::Manifest
-    }
 }
 
 /// What happened to one item.
@@ -262,7 +206,7 @@ fn read_file(path: &Path, kind_arg: KindArg) -> (FileReport, Vec<Draft>) {
     let kind = match kind_arg {
         KindArg::Okh => Kind::Manifest,
         KindArg::Okw => Kind::Facility,
-        KindArg::Auto => classify(path, &bytes),
+        KindArg::Auto => kb::classify(path, &bytes),
     };
     let mut drafts = Vec::new();
     match kind {
@@ -657,4 +601,46 @@ fn print_text(
         "store {}: {manifests} manifests, {facilities} facilities",
         dbdir.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::kb::{Kind, classify};
+    use super::store_name;
+    use node_core::store::MAX_NAME_BYTES;
+
+    #[test]
+    fn classify_by_folder_then_file_name_then_content() {
+        let map = b"title: x\n";
+        let list = b"  [{\"name\": \"a\"}]";
+        let cases: [(&str, &[u8], Kind); 8] = [
+            ("lib/okw/shop.yml", map, Kind::Facility),
+            ("lib/okh/chair.yml", map, Kind::Manifest),
+            // The innermost folder decides.
+            ("okw/x/okh/chair.yml", map, Kind::Manifest),
+            ("okh/x/okw/shop.json", map, Kind::Facility),
+            ("designs/shop.okw.yml", map, Kind::Facility),
+            ("designs/okh-chair.toml", list, Kind::Manifest),
+            ("exports/spaces.json", list, Kind::Facility),
+            ("exports/chair.json", map, Kind::Manifest),
+        ];
+        for (path, bytes, kind) in cases {
+            assert_eq!(classify(Path::new(path), bytes), kind, "{path}");
+        }
+        assert!(matches!(
+            classify(Path::new("lib/okw/atoms/QH1.yaml"), map),
+            Kind::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let title = "é".repeat(MAX_NAME_BYTES);
+        let name = store_name(&title);
+        assert!(name.len() <= MAX_NAME_BYTES && name.len() >= MAX_NAME_BYTES - 1);
+        assert!(title.starts_with(&name));
+        assert_eq!(store_name("Chair"), "Chair");
+    }
 }
