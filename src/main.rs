@@ -41,6 +41,11 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     /// Store OKH manifests and OKW facilities from files or folders in a --db store.
     Import(commands::import::ImportArgs),
+    /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
+    Node(commands::node::NodeArgs),
+    /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
+    #[command(hide = true)]
+    Emulate(commands::emulate::EmulateArgs),
 }
 
 fn main() -> ExitCode {

@@ -43,6 +43,7 @@ pub mod radio;
 pub mod requirements;
 pub mod rng;
 pub mod store;
+pub mod sync;
 pub mod taxonomy;
 pub mod time;
 pub mod transport;

@@ -136,6 +136,7 @@ impl Node {
     pub fn handle_frame<T: Transport>(&mut self, _now: Instant, frame: &RxFrame<'_>, _tx: &mut T) {
         match FrameRepr::decode(frame.payload) {
             Ok(FrameRepr::Chat { .. }) => self.stats.chat_received += 1,
+            Ok(_) => {}
             Err(error) => {
                 self.stats.frames_rejected += 1;
                 self.push_event(NodeEvent::FrameRejected {
@@ -144,6 +145,19 @@ impl Node {
                 });
             }
         }
+    }
+
+    /// Reports that a frame the transport had accepted was refused later by
+    /// the radio (a Meshtastic Routing NAK: `TOO_LARGE`, `DUTY_CYCLE_LIMIT`,
+    /// `MAX_RETRANSMIT`).
+    pub fn handle_send_failed<T: Transport>(
+        &mut self,
+        _now: Instant,
+        error: SendError,
+        _tx: &mut T,
+    ) {
+        self.stats.send_failures += 1;
+        self.push_event(NodeEvent::SendFailed { error });
     }
 
     /// Handles the timer returned by [`Node::poll_timeout`]; calling it early

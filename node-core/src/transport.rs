@@ -8,9 +8,12 @@
 use crate::id::NodeId;
 use crate::time::Duration;
 
-/// The largest application payload of one Meshtastic packet
-/// (`DATA_PAYLOAD_LEN`, firmware `mesh.pb.h`).
-pub const MESHTASTIC_MAX_PAYLOAD_BYTES: usize = 233;
+/// The largest okmesh payload one Meshtastic packet carries on
+/// `PRIVATE_APP`: a LoRa frame holds 255 bytes; the radio header takes 16
+/// and the `Data` protobuf 8 (portnum 256: 3, the payload's tag and length:
+/// 3, the `bitfield` the firmware adds: 2), leaving 231 — two under the
+/// protobuf's `DATA_PAYLOAD_LEN` of 233.
+pub const MESHTASTIC_MAX_PAYLOAD_BYTES: usize = 231;
 
 /// The Meshtastic default hop limit.
 pub const DEFAULT_HOP_LIMIT: u8 = 3;

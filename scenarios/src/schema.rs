@@ -403,8 +403,8 @@ pub struct Traffic {
     /// Mean time between two messages of one node.
     #[serde(with = "duration")]
     pub period: Duration,
-    /// Application payload per message in bytes (the Meshtastic header and
-    /// `Data` wrapper add 21–22 bytes on air).
+    /// Application payload per message in bytes, at most 231 (the
+    /// Meshtastic header and `Data` wrapper add 23–24 bytes on air).
     pub payload_bytes: usize,
     /// Hop limit (default: `mesh.hop_limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

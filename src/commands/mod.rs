@@ -2,9 +2,12 @@
 
 pub(crate) mod airtime;
 pub(crate) mod db;
+pub(crate) mod emulate;
+pub(crate) mod field;
 pub(crate) mod import;
 pub(crate) mod kb;
 pub(crate) mod matches;
+pub(crate) mod node;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
@@ -48,6 +51,8 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Produce(args) => produce::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Import(args) => import::run(args),
+        Command::Node(args) => node::run(args),
+        Command::Emulate(args) => emulate::run(args),
     }
 }
 

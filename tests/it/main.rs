@@ -2,9 +2,13 @@
 
 mod cli;
 mod corpus;
+mod field_support;
 mod import_cli;
 mod match_cli;
 mod matching;
+mod meshtastic_client;
+mod meshtastic_emulated;
 mod radio;
 mod simulation;
+mod udp_testbed;
 mod util;

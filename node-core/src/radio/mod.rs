@@ -17,11 +17,13 @@ pub const MESHTASTIC_HEADER_BYTES: usize = 16;
 
 /// Bytes on air of a Meshtastic packet carrying `payload_bytes` of
 /// application payload on `PRIVATE_APP`: the 16-byte header plus the `Data`
-/// protobuf (portnum 256 takes 3 bytes; the payload field's tag and length
-/// take 2 or 3). 233 bytes of payload make the 255-byte LoRa maximum.
+/// protobuf (portnum 256: 3 bytes; the firmware's `bitfield`: 2; the
+/// payload's tag and length: 2 or 3). The largest payload,
+/// [`MESHTASTIC_MAX_PAYLOAD_BYTES`](crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES),
+/// makes the 255-byte LoRa maximum.
 pub const fn meshtastic_frame_bytes(payload_bytes: usize) -> usize {
     let len_varint = if payload_bytes < 128 { 1 } else { 2 };
-    MESHTASTIC_HEADER_BYTES + 3 + 1 + len_varint + payload_bytes
+    MESHTASTIC_HEADER_BYTES + 3 + 2 + 1 + len_varint + payload_bytes
 }
 
 #[cfg(test)]
@@ -32,6 +34,6 @@ mod tests {
     #[test]
     fn the_largest_payload_fills_the_largest_lora_frame() {
         assert_eq!(meshtastic_frame_bytes(MESHTASTIC_MAX_PAYLOAD_BYTES), 255);
-        assert_eq!(meshtastic_frame_bytes(40), 61);
+        assert_eq!(meshtastic_frame_bytes(40), 63);
     }
 }

@@ -1,0 +1,167 @@
+//! The seam between the driver and a radio task.
+//!
+//! Every transport (a Meshtastic device, the UDP testbed) runs as its own
+//! tokio task and talks to the [driver](crate::driver) through a
+//! [`RadioLink`]: a bounded channel of frames to send, a bounded channel of
+//! [`RadioEvent`]s back, and a little shared state the node-side
+//! [`Transport`](node_core::Transport) reads without blocking (is the link
+//! up, how much room does the radio have).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use node_core::{Capabilities, Destination, NodeId, OutFrame, RxFrame, SendError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use node_core::radio::LoraParams;
+
+/// Frames the driver may queue towards a radio task before `send` reports
+/// [`SendError::QueueFull`].
+pub const OUT_QUEUE_FRAMES: usize = 16;
+/// Events a radio task may queue towards the driver before it waits.
+pub const EVENT_QUEUE: usize = 256;
+
+/// A received frame that owns its payload.
+#[derive(Clone, PartialEq, Debug)]
+pub struct RxOwned {
+    /// The originator.
+    pub from: NodeId,
+    /// Where the originator addressed it.
+    pub dest: Destination,
+    /// Relays between the originator and us.
+    pub hops_away: u8,
+    /// Received signal strength, dBm.
+    pub rssi_dbm: f32,
+    /// Signal-to-noise ratio, dB.
+    pub snr_db: f32,
+    /// The application payload.
+    pub payload: Vec<u8>,
+}
+
+impl RxOwned {
+    /// The borrowed form node-core takes.
+    pub fn as_rx(&self) -> RxFrame<'_> {
+        RxFrame {
+            from: self.from,
+            dest: self.dest,
+            hops_away: self.hops_away,
+            rssi_dbm: self.rssi_dbm,
+            snr_db: self.snr_db,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// What a radio task reports to the driver.
+#[derive(Clone, PartialEq, Debug)]
+pub enum RadioEvent {
+    /// A frame for the node.
+    Received(RxOwned),
+    /// A frame already accepted by `send` was refused later (a Routing NAK,
+    /// a lost connection).
+    SendFailed {
+        /// The radio's packet id, if it had one.
+        packet_id: Option<u32>,
+        /// Why.
+        error: SendError,
+    },
+    /// The link is (again) usable.
+    Up {
+        /// The radio's node number.
+        node: NodeId,
+    },
+    /// The link went down; the task is reconnecting.
+    Down {
+        /// Why.
+        reason: String,
+    },
+    /// A line of the device's own log.
+    DeviceLog(String),
+}
+
+/// State a radio task shares with the node-side transport.
+#[derive(Debug)]
+pub struct LinkState {
+    up: AtomicBool,
+    room: AtomicUsize,
+}
+
+impl LinkState {
+    /// A link that is up with `room` frames of radio room.
+    pub fn new(up: bool, room: usize) -> Self {
+        LinkState {
+            up: AtomicBool::new(up),
+            room: AtomicUsize::new(room),
+        }
+    }
+    /// Whether frames can be sent.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+    /// Marks the link up or down.
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::Relaxed);
+    }
+    /// Frames the radio itself can take right now (beyond the channel).
+    pub fn room(&self) -> usize {
+        self.room.load(Ordering::Relaxed)
+    }
+    /// Updates the radio's room.
+    pub fn set_room(&self, room: usize) {
+        self.room.store(room, Ordering::Relaxed);
+    }
+}
+
+/// The driver's end of a running radio task.
+#[derive(Debug)]
+pub struct RadioLink {
+    /// The node id this radio gives the node (the radio's node number).
+    pub node_id: NodeId,
+    /// What the radio carries.
+    pub capabilities: Capabilities,
+    /// Modem settings, for airtime estimates.
+    pub lora: LoraParams,
+    /// Frames to send.
+    pub frames: mpsc::Sender<OutFrame>,
+    /// Events from the radio.
+    pub events: mpsc::Receiver<RadioEvent>,
+    /// Shared link state.
+    pub state: Arc<LinkState>,
+    /// The radio task; it ends when `frames` is dropped.
+    pub task: JoinHandle<()>,
+}
+
+/// The radio task's end of the channels.
+#[derive(Debug)]
+pub struct RadioEnds {
+    /// Frames the node wants sent.
+    pub frames: mpsc::Receiver<OutFrame>,
+    /// Events for the driver.
+    pub events: mpsc::Sender<RadioEvent>,
+    /// Shared link state.
+    pub state: Arc<LinkState>,
+}
+
+/// Creates the channels between a driver and a radio task.
+pub fn channels(
+    up: bool,
+    room: usize,
+) -> (
+    mpsc::Sender<OutFrame>,
+    mpsc::Receiver<RadioEvent>,
+    RadioEnds,
+) {
+    let (ftx, frx) = mpsc::channel(OUT_QUEUE_FRAMES);
+    let (etx, erx) = mpsc::channel(EVENT_QUEUE);
+    let state = Arc::new(LinkState::new(up, room));
+    (
+        ftx,
+        erx,
+        RadioEnds {
+            frames: frx,
+            events: etx,
+            state,
+        },
+    )
+}

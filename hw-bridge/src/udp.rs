@@ -1,0 +1,566 @@
+//! The UDP testbed transport: several node processes on one machine, each
+//! hearing a configured list of neighbours, as if they shared radios.
+//!
+//! Each frame goes out as one datagram to every neighbour. A datagram from an
+//! address that is not in the neighbour list is not heard (links can be
+//! one-way). Like Meshtastic's managed flood, a receiver relays a frame
+//! whose hop limit is above zero and that is not addressed to it, once per
+//! `(originator, packet id)`; [`RxFrame::hops_away`](node_core::RxFrame) is
+//! counted the same way. Optional loss and delay are drawn per received
+//! datagram from a stream seeded by `(seed, node id)`, so a run's choices are
+//! reproducible given the seed and the order datagrams arrive in (which the
+//! OS, not the seed, decides). Signal figures are fixed nominal values: there
+//! is no radio.
+//!
+//! Datagram layout (little-endian), parsed with [`Datagram::new_checked`]:
+//!
+//! ```text
+//! 0  "OKU" + version 1
+//! 4  originator node id   u32
+//! 8  packet id            u32
+//! 12 destination node id  u32 (0xFFFF_FFFF: broadcast)
+//! 16 hop limit            u8
+//! 17 hop start            u8
+//! 18 payload              ≤ 231 bytes
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::net::SocketAddr;
+
+use node_core::{Destination, Duration, NodeId, OutFrame, Rng};
+use tokio::net::UdpSocket;
+
+use crate::meshtastic::proto::{self, BROADCAST_NUM};
+use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned};
+
+/// Datagram magic and version.
+pub const MAGIC: [u8; 4] = *b"OKU\x01";
+/// Bytes before the payload.
+pub const HEADER_BYTES: usize = 18;
+/// Most neighbours one node may list.
+pub const MAX_PEERS: usize = 64;
+/// `(originator, packet id)` pairs remembered for duplicate suppression.
+pub const SEEN_CAPACITY: usize = 4096;
+/// Datagrams held back for delay before new ones are dropped.
+pub const MAX_DELAYED: usize = 1024;
+/// Longest delay or jitter accepted.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// Signal strength reported for every frame (there is no radio).
+pub const NOMINAL_RSSI_DBM: f32 = -80.0;
+/// Signal-to-noise ratio reported for every frame.
+pub const NOMINAL_SNR_DB: f32 = 8.0;
+
+/// How a UDP testbed node is wired.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UdpConfig {
+    /// Local address to bind.
+    pub bind: SocketAddr,
+    /// Neighbours: where frames are sent and whom we hear.
+    pub peers: Vec<SocketAddr>,
+    /// This node's id.
+    pub node_id: NodeId,
+    /// Probability that a received datagram is lost, 0..=1.
+    pub loss: f64,
+    /// Fixed delay added to every received datagram.
+    pub delay: Duration,
+    /// Extra uniform random delay, 0..=jitter.
+    pub jitter: Duration,
+    /// Root seed for loss and jitter.
+    pub seed: u64,
+}
+
+/// Why a UDP transport could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum UdpError {
+    /// The socket could not be bound.
+    #[error("cannot bind UDP socket {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The configuration is out of range.
+    #[error("invalid UDP configuration: {0}")]
+    Config(String),
+}
+
+/// Why a datagram was not accepted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum DatagramError {
+    /// Shorter than the header.
+    #[error("datagram of {0} bytes is shorter than the {HEADER_BYTES}-byte header")]
+    Truncated(usize),
+    /// Wrong magic or version.
+    #[error("datagram does not start with the okmesh UDP magic")]
+    Magic,
+    /// Payload above the maximum.
+    #[error("datagram payload of {0} bytes exceeds the maximum")]
+    TooLarge(usize),
+    /// Hop limit above hop start or above the maximum.
+    #[error("datagram hop fields are inconsistent (limit {limit}, start {start})")]
+    Hops {
+        /// Hop limit.
+        limit: u8,
+        /// Hop start.
+        start: u8,
+    },
+}
+
+/// A validated view of a datagram.
+#[derive(Clone, Copy, Debug)]
+pub struct Datagram<'a> {
+    bytes: &'a [u8],
+}
+
+/// A decoded datagram.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DatagramRepr {
+    /// Originator.
+    pub from: NodeId,
+    /// Packet id chosen by the originator.
+    pub packet_id: u32,
+    /// Destination.
+    pub dest: Destination,
+    /// Relays left.
+    pub hop_limit: u8,
+    /// Hop limit the originator set.
+    pub hop_start: u8,
+    /// Application payload.
+    pub payload: Vec<u8>,
+}
+
+impl<'a> Datagram<'a> {
+    /// Validates the header and sizes of untrusted bytes.
+    pub fn new_checked(bytes: &'a [u8]) -> Result<Self, DatagramError> {
+        if bytes.len() < HEADER_BYTES {
+            return Err(DatagramError::Truncated(bytes.len()));
+        }
+        if bytes[..4] != MAGIC {
+            return Err(DatagramError::Magic);
+        }
+        let payload = bytes.len() - HEADER_BYTES;
+        if payload > proto::MAX_PAYLOAD_BYTES {
+            return Err(DatagramError::TooLarge(payload));
+        }
+        let (limit, start) = (bytes[16], bytes[17]);
+        if limit > start || start > node_core::transport::MAX_HOP_LIMIT {
+            return Err(DatagramError::Hops { limit, start });
+        }
+        Ok(Datagram { bytes })
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let mut b = [0; 4];
+        b.copy_from_slice(&self.bytes[at..at + 4]);
+        u32::from_le_bytes(b)
+    }
+}
+
+impl DatagramRepr {
+    /// Reads a checked datagram.
+    pub fn parse(d: &Datagram<'_>) -> Self {
+        DatagramRepr {
+            from: NodeId(d.u32_at(4)),
+            packet_id: d.u32_at(8),
+            dest: proto::from_node_num(d.u32_at(12)),
+            hop_limit: d.bytes[16],
+            hop_start: d.bytes[17],
+            payload: d.bytes[HEADER_BYTES..].to_vec(),
+        }
+    }
+
+    /// Decodes untrusted bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DatagramError> {
+        Ok(Self::parse(&Datagram::new_checked(bytes)?))
+    }
+
+    /// Encodes the datagram.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_BYTES + self.payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.from.0.to_le_bytes());
+        out.extend_from_slice(&self.packet_id.to_le_bytes());
+        out.extend_from_slice(&proto::to_node_num(self.dest).to_le_bytes());
+        out.push(self.hop_limit);
+        out.push(self.hop_start);
+        out.extend_from_slice(&self.payload);
+        out
+    }
+}
+
+/// Binds the socket and starts the transport task.
+pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
+    if !(0.0..=1.0).contains(&config.loss) {
+        return Err(UdpError::Config(format!(
+            "loss {} is not in 0..=1",
+            config.loss
+        )));
+    }
+    if config.delay > MAX_DELAY || config.jitter > MAX_DELAY {
+        return Err(UdpError::Config(format!(
+            "delay and jitter must be at most {MAX_DELAY}"
+        )));
+    }
+    if config.peers.len() > MAX_PEERS {
+        return Err(UdpError::Config(format!("at most {MAX_PEERS} peers")));
+    }
+    if proto::to_node_num(Destination::Node(config.node_id)) == BROADCAST_NUM {
+        return Err(UdpError::Config(
+            "node id 0xFFFFFFFF is the broadcast address".into(),
+        ));
+    }
+    let socket = UdpSocket::bind(config.bind)
+        .await
+        .map_err(|source| UdpError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let (frames, events, ends) = radio::channels(true, radio::OUT_QUEUE_FRAMES);
+    let state = ends.state.clone();
+    let node_id = config.node_id;
+    let task = tokio::spawn(run(socket, config, ends));
+    Ok(RadioLink {
+        node_id,
+        capabilities: proto::capabilities(),
+        lora: proto::DEFAULT_PRESET.params(),
+        frames,
+        events,
+        state,
+        task,
+    })
+}
+
+struct Udp {
+    socket: UdpSocket,
+    config: UdpConfig,
+    rng: Rng,
+    next_id: u32,
+    seen: HashSet<(u32, u32)>,
+    seen_order: VecDeque<(u32, u32)>,
+    /// Datagrams waiting out their delay, earliest first.
+    delayed: BinaryHeap<Reverse<(tokio::time::Instant, u64, Vec<u8>)>>,
+    delayed_seq: u64,
+    events: tokio::sync::mpsc::Sender<RadioEvent>,
+}
+
+async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
+    // The link state stays "up" with constant room: UDP has no radio queue.
+    let RadioEnds {
+        mut frames, events, ..
+    } = ends;
+    let rng = Rng::derive(config.seed, "udp-link", u64::from(config.node_id.0));
+    let mut udp = Udp {
+        socket,
+        rng,
+        next_id: crate::random_u32(),
+        seen: HashSet::new(),
+        seen_order: VecDeque::new(),
+        delayed: BinaryHeap::new(),
+        delayed_seq: 0,
+        events,
+        config,
+    };
+    let _ = udp
+        .events
+        .send(RadioEvent::Up {
+            node: udp.config.node_id,
+        })
+        .await;
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let next_delayed = udp.delayed.peek().map(|Reverse((t, _, _))| *t);
+        tokio::select! {
+            f = frames.recv() => {
+                let Some(f) = f else { break };
+                udp.send_own(f).await;
+            }
+            r = udp.socket.recv_from(&mut buf) => {
+                match r {
+                    Ok((len, src)) => udp.arrive(src, buf[..len].to_vec()).await,
+                    // ICMP port-unreachable from a neighbour that is not up
+                    // yet surfaces here on some systems; it is not fatal.
+                    Err(e) => tracing::debug!(error = %e, "udp receive error"),
+                }
+            }
+            () = sleep_opt(next_delayed) => {
+                if let Some(Reverse((_, _, bytes))) = udp.delayed.pop() {
+                    udp.deliver(bytes).await;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Udp {
+    async fn send_own(&mut self, f: OutFrame) {
+        self.next_id = self.next_id.wrapping_add(1);
+        let d = DatagramRepr {
+            from: self.config.node_id,
+            packet_id: self.next_id,
+            dest: f.dest,
+            hop_limit: f.hop_limit,
+            hop_start: f.hop_limit,
+            payload: f.payload,
+        };
+        self.remember(d.from.0, d.packet_id);
+        self.broadcast(&d.encode()).await;
+    }
+
+    async fn broadcast(&self, bytes: &[u8]) {
+        for peer in &self.config.peers {
+            if let Err(e) = self.socket.send_to(bytes, peer).await {
+                tracing::debug!(%peer, error = %e, "udp send failed");
+            }
+        }
+    }
+
+    async fn arrive(&mut self, src: SocketAddr, bytes: Vec<u8>) {
+        if !self.config.peers.contains(&src) {
+            tracing::trace!(%src, "datagram from a non-neighbour ignored");
+            return;
+        }
+        if self.config.loss > 0.0 && self.rng.chance(self.config.loss) {
+            return;
+        }
+        let jitter_us = self.rng.range_inclusive(0, self.config.jitter.as_micros());
+        let delay_us = self.config.delay.as_micros() + jitter_us;
+        if delay_us == 0 {
+            self.deliver(bytes).await;
+            return;
+        }
+        if self.delayed.len() >= MAX_DELAYED {
+            tracing::warn!("udp delay queue full, datagram dropped");
+            return;
+        }
+        let at = tokio::time::Instant::now() + std::time::Duration::from_micros(delay_us);
+        self.delayed_seq += 1;
+        self.delayed.push(Reverse((at, self.delayed_seq, bytes)));
+    }
+
+    async fn deliver(&mut self, bytes: Vec<u8>) {
+        let d = match DatagramRepr::decode(&bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::debug!(error = %e, "datagram rejected");
+                return;
+            }
+        };
+        if !self.remember(d.from.0, d.packet_id) {
+            return; // a duplicate, or our own frame relayed back
+        }
+        let me = self.config.node_id;
+        let for_me = d.dest == Destination::Broadcast || d.dest == Destination::Node(me);
+        if d.hop_limit > 0 && d.dest != Destination::Node(me) {
+            let relay = DatagramRepr {
+                hop_limit: d.hop_limit - 1,
+                ..d.clone()
+            };
+            self.broadcast(&relay.encode()).await;
+        }
+        if for_me {
+            let rx = RxOwned {
+                from: d.from,
+                dest: d.dest,
+                hops_away: d.hop_start - d.hop_limit,
+                rssi_dbm: NOMINAL_RSSI_DBM,
+                snr_db: NOMINAL_SNR_DB,
+                payload: d.payload,
+            };
+            let _ = self.events.send(RadioEvent::Received(rx)).await;
+        }
+    }
+
+    /// Records a packet; false if it was already seen.
+    fn remember(&mut self, from: u32, id: u32) -> bool {
+        if !self.seen.insert((from, id)) {
+            return false;
+        }
+        self.seen_order.push_back((from, id));
+        if self.seen_order.len() > SEEN_CAPACITY
+            && let Some(old) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use node_core::Priority;
+    use proptest::prelude::*;
+
+    #[test]
+    fn datagrams_round_trip_and_reject_garbage() {
+        let d = DatagramRepr {
+            from: NodeId(7),
+            packet_id: 99,
+            dest: Destination::Node(NodeId(3)),
+            hop_limit: 1,
+            hop_start: 3,
+            payload: vec![1, 2, 3],
+        };
+        assert_eq!(DatagramRepr::decode(&d.encode()), Ok(d.clone()));
+        assert_eq!(
+            DatagramRepr::decode(&[0; 5]),
+            Err(DatagramError::Truncated(5))
+        );
+        let mut bad = d.encode();
+        bad[0] = b'X';
+        assert_eq!(DatagramRepr::decode(&bad), Err(DatagramError::Magic));
+        let mut bad = d.encode();
+        bad[16] = 4;
+        assert!(matches!(
+            DatagramRepr::decode(&bad),
+            Err(DatagramError::Hops { .. })
+        ));
+        let big = DatagramRepr {
+            payload: vec![0; 232],
+            ..d
+        };
+        assert_eq!(
+            DatagramRepr::decode(&big.encode()),
+            Err(DatagramError::TooLarge(232))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = DatagramRepr::decode(&bytes);
+        }
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    async fn free_ports(n: usize) -> Vec<u16> {
+        let mut socks = Vec::new();
+        for _ in 0..n {
+            socks.push(std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+        }
+        socks
+            .iter()
+            .map(|s| s.local_addr().unwrap().port())
+            .collect()
+    }
+
+    fn config(id: u32, port: u16, peers: &[u16]) -> UdpConfig {
+        UdpConfig {
+            bind: addr(port),
+            peers: peers.iter().map(|&p| addr(p)).collect(),
+            node_id: NodeId(id),
+            loss: 0.0,
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            seed: 1,
+        }
+    }
+
+    async fn next_rx(link: &mut RadioLink) -> RxOwned {
+        loop {
+            let ev = tokio::time::timeout(std::time::Duration::from_secs(5), link.events.recv())
+                .await
+                .expect("a frame within 5 s")
+                .expect("link open");
+            if let RadioEvent::Received(rx) = ev {
+                return rx;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_of_three_relays_once_and_counts_hops() {
+        // a — b — c: a and c do not hear each other.
+        let p = free_ports(3).await;
+        let mut a = spawn(config(1, p[0], &[p[1]])).await.unwrap();
+        let mut b = spawn(config(2, p[1], &[p[0], p[2]])).await.unwrap();
+        let mut c = spawn(config(3, p[2], &[p[1]])).await.unwrap();
+        a.frames
+            .send(OutFrame {
+                dest: Destination::Broadcast,
+                hop_limit: 3,
+                priority: Priority::Normal,
+                payload: b"hello".to_vec(),
+            })
+            .await
+            .unwrap();
+        let at_b = next_rx(&mut b).await;
+        assert_eq!(
+            (at_b.from, at_b.hops_away, &at_b.payload[..]),
+            (NodeId(1), 0, &b"hello"[..])
+        );
+        let at_c = next_rx(&mut c).await;
+        assert_eq!((at_c.from, at_c.hops_away), (NodeId(1), 1));
+        // c's relay reaches b again and a hears b's relay: both are duplicates.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(b.events.try_recv().is_err());
+        assert!(!matches!(a.events.try_recv(), Ok(RadioEvent::Received(_))));
+        // Zero hops: direct neighbours only.
+        a.frames
+            .send(OutFrame {
+                dest: Destination::Broadcast,
+                hop_limit: 0,
+                priority: Priority::Normal,
+                payload: b"near".to_vec(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(next_rx(&mut b).await.payload, b"near");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(c.events.try_recv().is_err(), "c is two hops away");
+    }
+
+    #[tokio::test]
+    async fn total_loss_hears_nothing_and_delay_holds_frames_back() {
+        let p = free_ports(3).await;
+        let a = spawn(config(1, p[0], &[p[1], p[2]])).await.unwrap();
+        let mut lossy = spawn(UdpConfig {
+            loss: 1.0,
+            ..config(2, p[1], &[p[0]])
+        })
+        .await
+        .unwrap();
+        let mut slow = spawn(UdpConfig {
+            delay: Duration::from_millis(300),
+            ..config(3, p[2], &[p[0]])
+        })
+        .await
+        .unwrap();
+        let sent = std::time::Instant::now();
+        a.frames
+            .send(OutFrame {
+                dest: Destination::Broadcast,
+                hop_limit: 0,
+                priority: Priority::Normal,
+                payload: b"x".to_vec(),
+            })
+            .await
+            .unwrap();
+        next_rx(&mut slow).await;
+        assert!(sent.elapsed() >= std::time::Duration::from_millis(300));
+        assert!(!matches!(
+            lossy.events.try_recv(),
+            Ok(RadioEvent::Received(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_a_clear_error() {
+        let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let err = spawn(config(1, port, &[])).await.unwrap_err();
+        assert!(err.to_string().contains("cannot bind"), "{err}");
+    }
+}

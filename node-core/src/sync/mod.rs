@@ -1,0 +1,4 @@
+//! Catalogue sync over the mesh.
+
+pub mod gf64;
+pub mod sketch;

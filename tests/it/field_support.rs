@@ -1,0 +1,129 @@
+//! Helpers for tests that run `okmesh node` / `okmesh emulate` processes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A child process killed when dropped (a failing test leaks nothing), with
+/// its stdout lines delivered through a channel.
+pub(crate) struct Proc {
+    pub(crate) child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Proc {
+    /// Starts `okmesh ARGS`.
+    pub(crate) fn okmesh(args: &[&str]) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_okmesh"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn okmesh");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        Proc {
+            child,
+            lines,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// The next stdout line as JSON, within `timeout`.
+    pub(crate) fn json_line(&self, timeout: Duration) -> serde_json::Value {
+        let line = self
+            .lines
+            .recv_timeout(timeout)
+            .unwrap_or_else(|e| panic!("no stdout line within {timeout:?}: {e}"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"))
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for exit within `timeout`; returns the exit code and stderr.
+    pub(crate) fn wait(&mut self, timeout: Duration) -> (i32, String) {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status.code().unwrap_or(-1), self.take_stderr());
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "okmesh did not exit within {timeout:?}; stderr:\n{}",
+                    self.take_stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn take_stderr(&mut self) -> String {
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Waits for a successful exit and returns the last stdout line as JSON
+    /// (the summary).
+    pub(crate) fn summary(&mut self, timeout: Duration) -> serde_json::Value {
+        let (code, stderr) = self.wait(timeout);
+        assert_eq!(code, 0, "okmesh failed; stderr:\n{stderr}");
+        // The reader thread ends at EOF; give it a moment to deliver.
+        let mut last = None;
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            last = Some(line);
+        }
+        let line = last.unwrap_or_else(|| panic!("no summary on stdout; stderr:\n{stderr}"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// UDP ports that were free a moment ago on 127.0.0.1.
+pub(crate) fn free_udp_ports(n: usize) -> Vec<u16> {
+    let socks: Vec<std::net::UdpSocket> = (0..n)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    socks
+        .iter()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// Whether this runs under CI (`CI` set to anything but "", "0" or "false"),
+/// where a missing tool is a failure rather than a skip.
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
