@@ -53,7 +53,7 @@ pub(crate) struct ImportArgs {
     /// The store folder (created if missing or empty).
     #[arg(long, value_name = "DIR")]
     db: PathBuf,
-    /// What the files are: `auto` tells by path and content (see `okmesh import --help`).
+    /// What the files are; `auto` tells by folder name, then file name, then content.
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
     kind: KindArg,
     /// Print the report as JSON.
@@ -64,9 +64,9 @@ pub(crate) struct ImportArgs {
 /// `--kind`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum KindArg {
-    /// By path and content (see `kb::classify`): an `okw`/`okh` folder or
-    /// file name decides, else a list is facilities and a mapping a
-    /// manifest; files in `atoms` folders are ignored.
+    /// The innermost `okw`/`okh` folder, else `okw`/`okh` in the file name,
+    /// else the content: a list is facilities, a mapping a manifest. Files
+    /// in `atoms` folders are ignored.
     Auto,
     /// Every file is an OKH manifest.
     Okh,
@@ -239,6 +239,7 @@ fn read_file(path: &Path, kind_arg: KindArg) -> (FileReport, Vec<Draft>) {
             });
             match parsed {
                 Ok((fs, entries)) => {
+                    assert_eq!(fs.len(), entries.len(), "one entry per facility");
                     for (f, entry) in fs.into_iter().zip(entries) {
                         report.warnings.extend(f.warnings);
                         drafts.push(Draft {
