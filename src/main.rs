@@ -39,6 +39,8 @@ enum Command {
     Produce(commands::produce::ProduceArgs),
     /// Make one design across several facilities, naming the gaps.
     Plan(commands::plan::PlanArgs),
+    /// Store OKH manifests and OKW facilities from files or folders in a --db store.
+    Import(commands::import::ImportArgs),
     /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
     Node(commands::node::NodeArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).

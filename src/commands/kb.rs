@@ -81,17 +81,68 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::BadInput(format!("{}: {e}", path.display())))
 }
 
-/// True for paths that hold facility records rather than designs
-/// (an `okw` or `atoms` folder, or `okw` in the file name) in a corpus.
-fn looks_like_facility(p: &Path) -> bool {
-    p.components()
-        .any(|c| matches!(c.as_os_str().to_str(), Some("okw" | "atoms")))
-        || p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.to_ascii_lowercase().contains("okw"))
+/// What a file in a corpus holds, as [`classify`] tells.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    /// An OKH manifest.
+    Manifest,
+    /// One OKW facility or a list of them.
+    Facility,
+    /// Neither (the reason).
+    Ignored(&'static str),
 }
 
-/// Loads every design under a corpus folder. Facility files are left out;
+/// Tells manifests from facilities by path, then content: a file in an
+/// `atoms` folder (Wikidata atom definitions) is neither; else the
+/// innermost folder named `okw` or `okh` decides; else `okw` or `okh` in
+/// the file name; else a top-level list is a list of facilities (a
+/// makerspace export) and anything else a manifest.
+pub(crate) fn classify(path: &Path, bytes: &[u8]) -> Kind {
+    let dirs: Vec<&str> = path
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    if dirs.contains(&"atoms") {
+        return Kind::Ignored(
+            "Wikidata atom definitions (an `atoms` folder), not a manifest or facility",
+        );
+    }
+    for d in dirs.iter().rev() {
+        match *d {
+            "okw" => return Kind::Facility,
+            "okh" => return Kind::Manifest,
+            _ => {}
+        }
+    }
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if file.contains("okw") {
+        return Kind::Facility;
+    }
+    if file.contains("okh") {
+        return Kind::Manifest;
+    }
+    let head = bytes
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(bytes)
+        .trim_ascii_start();
+    if head.starts_with(b"[") && !file.ends_with(".toml") {
+        Kind::Facility
+    } else {
+        Kind::Manifest
+    }
+}
+
+/// Loads every design under a corpus folder. Files that [`classify`] does
+/// not call manifests are left out;
 /// a file that does not parse is listed in `skipped` with its error.
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
     let mut d = Designs {
@@ -100,14 +151,18 @@ pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliErr
         skipped: Vec::new(),
     };
     for p in data_files(dir)? {
-        if looks_like_facility(&p) {
-            continue;
-        }
         let name = p.display().to_string();
-        match read(&p)
-            .and_then(|b| parse_manifest(&b, &name).map_err(|e| CliError::BadInput(e.to_string())))
-        {
-            Ok(m) => {
+        let manifest = read(&p).and_then(|b| {
+            if classify(&p, &b) != Kind::Manifest {
+                return Ok(None);
+            }
+            parse_manifest(&b, &name)
+                .map(Some)
+                .map_err(|e| CliError::BadInput(e.to_string()))
+        });
+        match manifest {
+            Ok(None) => {}
+            Ok(Some(m)) => {
                 d.sets.push(derive(&m, tax));
                 d.manifests.push(m);
             }

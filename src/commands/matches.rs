@@ -11,6 +11,7 @@ use node_core::taxonomy::Taxonomy;
 use serde_json::json;
 
 use super::CliError;
+use super::db::DesignSource;
 use super::kb::{self, Designs};
 
 /// Arguments of `okmesh match`.
@@ -26,9 +27,8 @@ pub(crate) struct MatchArgs {
     /// An OKW facility file (YAML or JSON) holding one facility.
     #[arg(long)]
     facility: Option<PathBuf>,
-    /// Folder of OKH manifests to match against (read recursively; `okw` folders are skipped).
-    #[arg(long)]
-    corpus: PathBuf,
+    #[command(flatten)]
+    source: DesignSource,
     /// Show at most this many designs.
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -186,7 +186,7 @@ pub(crate) fn run(a: MatchArgs) -> Result<ExitCode, CliError> {
     let tax = Taxonomy::builtin();
     let threshold = kb::check_threshold(a.threshold)?;
     let input = capabilities(a.have.as_deref(), a.facility.as_deref(), tax)?;
-    let designs = kb::load_designs(&a.corpus, tax)?;
+    let designs = a.source.load(tax)?;
     let mut idx = MatchIndex::new(tax);
     for s in &designs.sets {
         idx.add(s).map_err(|e| CliError::Failed(e.to_string()))?;

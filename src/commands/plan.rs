@@ -4,27 +4,31 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{ArgGroup, Args};
 use node_core::matching::MatchIndex;
-use node_core::okh::parse_manifest;
+use node_core::okh::{Manifest, parse_manifest};
 use node_core::requirements::derive;
 use node_core::taxonomy::Taxonomy;
 use serde_json::json;
 
 use super::CliError;
-use super::kb;
+use super::{db, kb};
 
 /// Most facilities a plan may use.
 const MAX_PLAN_FACILITIES: usize = 64;
 
 /// Arguments of `okmesh plan`.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("facility_source").required(true).multiple(true).args(["facilities", "db"])))]
 pub(crate) struct PlanArgs {
-    /// The OKH manifest to make.
+    /// The OKH manifest to make: a file, or with --db the title or item id of a design in the store.
     manifest: PathBuf,
-    /// Facility file or folder of OKW files.
+    /// Facility file or folder of OKW files (default with --db: every facility in the store).
     #[arg(long)]
-    facilities: PathBuf,
+    facilities: Option<PathBuf>,
+    /// Store made by `okmesh import`, for the design (when MANIFEST is not a file) and the facilities.
+    #[arg(long, value_name = "DIR")]
+    db: Option<PathBuf>,
     /// Use at most this many facilities (1..=64).
     #[arg(long, default_value_t = 3)]
     max_facilities: usize,
@@ -42,16 +46,49 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let tax = Taxonomy::builtin();
-    let name = a.manifest.display().to_string();
-    let m = parse_manifest(&kb::read(&a.manifest)?, &name)
-        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let store = a.db.as_deref().map(db::open_existing).transpose()?;
+    let m: Manifest = match (&store, a.db.as_deref()) {
+        (Some(store), Some(dir)) if !a.manifest.exists() => {
+            db::find_manifest(store, dir, &a.manifest.to_string_lossy())?
+        }
+        _ => {
+            let name = a.manifest.display().to_string();
+            parse_manifest(&kb::read(&a.manifest)?, &name)
+                .map_err(|e| CliError::BadInput(e.to_string()))?
+        }
+    };
     let set = derive(&m, tax);
     if set.requirements.is_empty() {
         return Err(CliError::BadInput(format!(
-            "{name}: no requirement could be derived; nothing to plan"
+            "{}: no requirement could be derived; nothing to plan",
+            m.file
         )));
     }
-    let facilities = kb::load_facilities(&a.facilities)?;
+    let facilities = match (&a.facilities, &store) {
+        (Some(path), _) => kb::load_facilities(path)?,
+        (None, Some(store)) => {
+            let (fs, notes) = db::facilities_in(store);
+            for n in &notes {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("skipped: {n}");
+                }
+            }
+            if fs.is_empty() {
+                return Err(CliError::BadInput(format!(
+                    "--db {}: the store holds no facility (import OKW files, or give --facilities)",
+                    a.db.as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display()
+                )));
+            }
+            fs
+        }
+        (None, None) => {
+            return Err(CliError::BadInput("give --facilities or --db".into()));
+        }
+    };
+    drop(store);
     let idx = MatchIndex::new(tax);
     let profiles: Vec<_> = facilities
         .iter()

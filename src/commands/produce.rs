@@ -9,7 +9,7 @@ use node_core::matching::{MatchIndex, RankOptions};
 use node_core::taxonomy::Taxonomy;
 
 use super::CliError;
-use super::kb;
+use super::db::DesignSource;
 use super::matches::{capabilities, print_ranked};
 
 /// Arguments of `okmesh produce`.
@@ -18,9 +18,8 @@ pub(crate) struct ProduceArgs {
     /// An OKW facility file (YAML or JSON) holding one facility.
     #[arg(long)]
     facility: PathBuf,
-    /// Folder of OKH manifests (read recursively; `okw` folders are skipped).
-    #[arg(long)]
-    corpus: PathBuf,
+    #[command(flatten)]
+    source: DesignSource,
     /// Show at most this many designs.
     #[arg(long, default_value_t = 50)]
     top: usize,
@@ -32,7 +31,7 @@ pub(crate) struct ProduceArgs {
 pub(crate) fn run(a: ProduceArgs) -> Result<ExitCode, CliError> {
     let tax = Taxonomy::builtin();
     let input = capabilities(None, Some(&a.facility), tax)?;
-    let designs = kb::load_designs(&a.corpus, tax)?;
+    let designs = a.source.load(tax)?;
     let mut idx = MatchIndex::new(tax);
     for s in &designs.sets {
         idx.add(s).map_err(|e| CliError::Failed(e.to_string()))?;

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod field_support;
+mod import_cli;
 mod match_cli;
 mod matching;
 mod meshtastic_client;

@@ -1,0 +1,647 @@
+//! `okmesh import`: OKH manifests and OKW facilities from files and folders
+//! into the on-disk catalogue store.
+//!
+//! Each file is read, classified (manifest or facility, see [`Kind`]),
+//! parsed, and turned into store drafts: one per manifest, one per facility —
+//! a makerspace list (a JSON array) gives one item per entry, whose bytes are
+//! that entry's own bytes in the file. Every draft is read back the way
+//! `--db` will read it ([`super::db`]) before it is published, so the store
+//! never holds an item that would come back different.
+//!
+//! Drafts are published in batches of [`BATCH_ITEMS`] items or
+//! [`BATCH_BYTES`] bytes, one fsync per batch. A file whose content the store
+//! already holds — as the current version or in history — is `unchanged` and
+//! not published again: importing the same files twice changes nothing, and
+//! an import never re-publishes an old version over a newer one. Files of one
+//! design (same item id) are published in path order, so the last one
+//! becomes the current version.
+//!
+//! A file that cannot be read or parsed is `skipped` with its reason (file,
+//! line, field), the others are still imported, and the exit code is 2. An
+//! item the store refuses (full, too large) is `rejected`, exit code 1.
+//! Files in an `atoms` folder (Wikidata atom definitions) are neither
+//! manifests nor facilities: they are `ignored`, which is reported but is not
+//! an error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use hw_bridge::store::DiskStorage;
+use node_core::catalog::{ContentId, ItemId, ItemKind};
+use node_core::document::{Format, ParseError, Warning, parse_document};
+use node_core::okh::parse_manifest;
+use node_core::okw::parse_facilities;
+use node_core::store::{Draft, MAX_NAME_BYTES, PutOutcome, Reject, Store, StoreError};
+use serde_json::{Value, json};
+
+use super::CliError;
+use super::db;
+use super::kb::{self, Kind};
+
+/// Most items in one published batch (one fsync each).
+pub(crate) const BATCH_ITEMS: usize = 1024;
+/// Most item bytes in one published batch.
+pub(crate) const BATCH_BYTES: usize = 32 << 20;
+
+/// Arguments of `okmesh import`.
+#[derive(Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// OKH / OKW files, or folders to read recursively (.toml, .yml, .yaml, .json).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The store folder (created if missing or empty).
+    #[arg(long, value_name = "DIR")]
+    db: PathBuf,
+    /// What the files are; `auto` tells by folder name, then file name, then content.
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    kind: KindArg,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--kind`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum KindArg {
+    /// The innermost `okw`/`okh` folder, else `okw`/`okh` in the file name,
+    /// else the content: a list is facilities, a mapping a manifest. Files
+    /// in `atoms` folders are ignored.
+    Auto,
+    /// Every file is an OKH manifest.
+    Okh,
+    /// Every file holds OKW facilities.
+    Okw,
+}
+
+/// What happened to one item.
+#[derive(Clone, Debug)]
+enum ItemOutcome {
+    /// First version stored.
+    New,
+    /// A new current version.
+    NewVersion,
+    /// Already held (as current or in history) at this seq.
+    Unchanged,
+    /// Refused by the store, or would not read back; the reason.
+    Rejected(String),
+    /// Waiting for its batch.
+    Pending,
+}
+
+impl ItemOutcome {
+    fn as_str(&self) -> &'static str {
+        match self {
+            ItemOutcome::New => "new",
+            ItemOutcome::NewVersion => "new version",
+            ItemOutcome::Unchanged => "unchanged",
+            ItemOutcome::Rejected(_) => "rejected",
+            ItemOutcome::Pending => "pending",
+        }
+    }
+}
+
+/// One item of a file.
+struct ItemReport {
+    name: String,
+    id: ItemId,
+    content: ContentId,
+    seq: Option<u32>,
+    outcome: ItemOutcome,
+}
+
+/// One file.
+struct FileReport {
+    file: String,
+    kind: Option<ItemKind>,
+    items: Vec<ItemReport>,
+    warnings: Vec<Warning>,
+    /// Why the file was not imported at all (bad input).
+    skipped: Option<Skip>,
+    /// Why the file was left out on purpose.
+    ignored: Option<&'static str>,
+}
+
+/// A bad file: the message and, when known, where.
+struct Skip {
+    message: String,
+    line: Option<u32>,
+    field: Option<String>,
+}
+
+impl Skip {
+    fn parse(e: &ParseError) -> Skip {
+        Skip {
+            message: e.to_string(),
+            line: e.line(),
+            field: e.field().map(str::to_owned),
+        }
+    }
+
+    fn other(e: CliError) -> Skip {
+        Skip {
+            message: e.to_string(),
+            line: None,
+            field: None,
+        }
+    }
+}
+
+/// Cuts a title to the store's name limit on a character boundary.
+fn store_name(title: &str) -> String {
+    if title.len() <= MAX_NAME_BYTES {
+        return title.to_owned();
+    }
+    let mut end = MAX_NAME_BYTES;
+    while !title.is_char_boundary(end) {
+        end -= 1;
+    }
+    title[..end].to_owned()
+}
+
+/// The bytes of each entry of a facility list: the entry's own text for a
+/// JSON list, else the entry re-written as JSON (YAML lists).
+fn list_entries(bytes: &[u8], file: &str, count: usize) -> Result<Vec<Vec<u8>>, ParseError> {
+    let doc = parse_document(bytes, file)?;
+    if doc.format == Format::Json
+        && let Ok(raw) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(doc.text)
+        && raw.len() == count
+    {
+        return Ok(raw.iter().map(|r| r.get().as_bytes().to_vec()).collect());
+    }
+    let Value::Array(items) = &doc.root else {
+        return Err(doc.field_error(&[], "expected a list of facilities"));
+    };
+    items
+        .iter()
+        .map(|v| serde_json::to_vec_pretty(v).map_err(|e| doc.field_error(&[], e.to_string())))
+        .collect()
+}
+
+/// A draft and where its outcome goes.
+struct Pending {
+    draft: Draft,
+    file: usize,
+    item: usize,
+}
+
+/// Parses one file into its report and drafts.
+fn read_file(path: &Path, kind_arg: KindArg) -> (FileReport, Vec<Draft>) {
+    let file = path.display().to_string();
+    let mut report = FileReport {
+        file: file.clone(),
+        kind: None,
+        items: Vec::new(),
+        warnings: Vec::new(),
+        skipped: None,
+        ignored: None,
+    };
+    let bytes = match kb::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            report.skipped = Some(Skip::other(e));
+            return (report, Vec::new());
+        }
+    };
+    let kind = match kind_arg {
+        KindArg::Okh => Kind::Manifest,
+        KindArg::Okw => Kind::Facility,
+        KindArg::Auto => kb::classify(path, &bytes),
+    };
+    let mut drafts = Vec::new();
+    match kind {
+        Kind::Ignored(why) => report.ignored = Some(why),
+        Kind::Manifest => {
+            report.kind = Some(ItemKind::Manifest);
+            match parse_manifest(&bytes, &file) {
+                Ok(m) => {
+                    report.warnings = m.warnings;
+                    drafts.push(Draft {
+                        kind: ItemKind::Manifest,
+                        id: m.item_id,
+                        content: m.content_id,
+                        name: store_name(&m.title),
+                        bytes,
+                    });
+                }
+                Err(e) => report.skipped = Some(Skip::parse(&e)),
+            }
+        }
+        Kind::Facility => {
+            report.kind = Some(ItemKind::Facility);
+            let parsed = parse_facilities(&bytes, &file).and_then(|fs| {
+                let entries = if fs.len() == 1 && !bytes.trim_ascii_start().starts_with(b"[") {
+                    vec![bytes.clone()]
+                } else {
+                    list_entries(&bytes, &file, fs.len())?
+                };
+                Ok((fs, entries))
+            });
+            match parsed {
+                Ok((fs, entries)) => {
+                    assert_eq!(fs.len(), entries.len(), "one entry per facility");
+                    for (f, entry) in fs.into_iter().zip(entries) {
+                        report.warnings.extend(f.warnings);
+                        drafts.push(Draft {
+                            kind: ItemKind::Facility,
+                            id: f.item_id,
+                            content: f.content_id,
+                            name: store_name(&f.name),
+                            bytes: entry,
+                        });
+                    }
+                }
+                Err(e) => report.skipped = Some(Skip::parse(&e)),
+            }
+        }
+    }
+    (report, drafts)
+}
+
+/// Whether a draft reads back from the store as itself (see [`super::db`]).
+fn reads_back(d: &Draft) -> bool {
+    match d.kind {
+        ItemKind::Manifest => matches!(
+            db::parse_stored_manifest(d.id, d.content, &d.name, &d.bytes),
+            Ok((_, true))
+        ),
+        ItemKind::Facility => matches!(
+            db::parse_stored_facility(d.id, d.content, &d.name, &d.bytes),
+            Ok((_, true))
+        ),
+    }
+}
+
+/// Publishes the pending batch and writes the outcomes into the reports.
+fn flush(
+    store: &mut Store<DiskStorage>,
+    batch: &mut Vec<Pending>,
+    reports: &mut [FileReport],
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<(usize, usize)> = batch.iter().map(|p| (p.file, p.item)).collect();
+    let outcomes = store.publish_batch(batch.drain(..).map(|p| p.draft))?;
+    assert_eq!(outcomes.len(), at.len(), "one outcome per draft");
+    for ((file, item), outcome) in at.into_iter().zip(outcomes) {
+        let r = &mut reports[file].items[item];
+        match outcome {
+            Ok(PutOutcome { stamp, change, .. }) => {
+                r.seq = Some(stamp.seq);
+                r.outcome = match change {
+                    node_core::store::Change::Added => ItemOutcome::New,
+                    node_core::store::Change::NewVersion => ItemOutcome::NewVersion,
+                    node_core::store::Change::History | node_core::store::Change::Unchanged => {
+                        ItemOutcome::Unchanged
+                    }
+                };
+            }
+            Err(reject) => r.outcome = ItemOutcome::Rejected(reject_text(&reject)),
+        }
+    }
+    Ok(())
+}
+
+fn reject_text(r: &Reject) -> String {
+    format!("the store refused it: {r}")
+}
+
+/// Totals over all files.
+#[derive(Default)]
+struct Totals {
+    files: usize,
+    imported_files: usize,
+    skipped_files: usize,
+    ignored_files: usize,
+    new: usize,
+    new_versions: usize,
+    unchanged: usize,
+    rejected: usize,
+    batches: usize,
+}
+
+pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
+    // Collect the files first: a missing path is reported like a bad file.
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut reports: Vec<FileReport> = Vec::new();
+    for p in &a.paths {
+        match kb::data_files(p) {
+            Ok(fs) => files.extend(fs),
+            Err(e) => reports.push(FileReport {
+                file: p.display().to_string(),
+                kind: None,
+                items: Vec::new(),
+                warnings: Vec::new(),
+                skipped: Some(Skip::other(e)),
+                ignored: None,
+            }),
+        }
+        if files.len() > kb::MAX_FILES {
+            return Err(CliError::BadInput(format!(
+                "more than {} files to import; import them in parts",
+                kb::MAX_FILES
+            )));
+        }
+    }
+    // A file named twice (overlapping folders) is read once.
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+
+    let mut store = db::open_or_create(&a.db)?;
+    let mut totals = Totals::default();
+    let mut batch: Vec<Pending> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut acknowledged_files = 0usize;
+    let write_failed = |e: StoreError, acked: usize| {
+        CliError::Io(format!(
+            "--db {}: writing the store failed after {acked} files were stored: {e}; \
+             nothing after them was acknowledged — run the same import again (it is idempotent)",
+            a.db.display()
+        ))
+    };
+    for path in &files {
+        let (mut report, drafts) = read_file(path, a.kind);
+        let file_index = reports.len();
+        for (item_index, draft) in drafts.into_iter().enumerate() {
+            let mut r = ItemReport {
+                name: draft.name.clone(),
+                id: draft.id,
+                content: draft.content,
+                seq: None,
+                outcome: ItemOutcome::Pending,
+            };
+            if let Some(held) = store
+                .history(draft.id)
+                .iter()
+                .find(|v| v.stamp.content == draft.content)
+            {
+                r.seq = Some(held.stamp.seq);
+                r.outcome = ItemOutcome::Unchanged;
+            } else if !reads_back(&draft) {
+                r.outcome = ItemOutcome::Rejected(
+                    "its bytes would not read back from the store as the same item".into(),
+                );
+            } else {
+                batch_bytes += draft.bytes.len();
+                batch.push(Pending {
+                    draft,
+                    file: file_index,
+                    item: item_index,
+                });
+            }
+            report.items.push(r);
+        }
+        reports.push(report);
+        if batch.len() >= BATCH_ITEMS || batch_bytes >= BATCH_BYTES {
+            flush(&mut store, &mut batch, &mut reports)
+                .map_err(|e| write_failed(e, acknowledged_files))?;
+            totals.batches += 1;
+            batch_bytes = 0;
+            acknowledged_files = reports.len();
+        }
+    }
+    if !batch.is_empty() {
+        flush(&mut store, &mut batch, &mut reports)
+            .map_err(|e| write_failed(e, acknowledged_files))?;
+        totals.batches += 1;
+    }
+
+    for r in &reports {
+        totals.files += 1;
+        if r.skipped.is_some() {
+            totals.skipped_files += 1;
+        } else if r.ignored.is_some() {
+            totals.ignored_files += 1;
+        } else {
+            totals.imported_files += 1;
+        }
+        for i in &r.items {
+            match i.outcome {
+                ItemOutcome::New => totals.new += 1,
+                ItemOutcome::NewVersion => totals.new_versions += 1,
+                ItemOutcome::Unchanged => totals.unchanged += 1,
+                ItemOutcome::Rejected(_) => totals.rejected += 1,
+                ItemOutcome::Pending => unreachable!("every batch was flushed"),
+            }
+        }
+    }
+    let manifests = store.items_of(ItemKind::Manifest).count();
+    let facilities = store.items_of(ItemKind::Facility).count();
+    if a.json {
+        print_json(&a.db, &reports, &totals, manifests, facilities)?;
+    } else {
+        print_text(&a.db, &reports, &totals, manifests, facilities);
+    }
+    Ok(if totals.skipped_files > 0 {
+        ExitCode::from(2)
+    } else if totals.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn kind_str(k: Option<ItemKind>) -> Option<&'static str> {
+    k.map(|k| match k {
+        ItemKind::Manifest => "manifest",
+        ItemKind::Facility => "facility",
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn print_json(
+    dbdir: &Path,
+    reports: &[FileReport],
+    t: &Totals,
+    manifests: usize,
+    facilities: usize,
+) -> Result<(), CliError> {
+    let files: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let status = if r.skipped.is_some() {
+                "skipped"
+            } else if r.ignored.is_some() {
+                "ignored"
+            } else if r
+                .items
+                .iter()
+                .any(|i| matches!(i.outcome, ItemOutcome::Rejected(_)))
+            {
+                "rejected"
+            } else {
+                "imported"
+            };
+            json!({
+                "file": r.file,
+                "status": status,
+                "kind": kind_str(r.kind),
+                "error": r.skipped.as_ref().map(|s| json!({
+                    "message": s.message, "line": s.line, "field": s.field,
+                })),
+                "ignored": r.ignored,
+                "warnings": r.warnings.iter().map(|w| json!({
+                    "line": w.line, "field": w.field, "message": w.message,
+                })).collect::<Vec<_>>(),
+                "items": r.items.iter().map(|i| json!({
+                    "name": i.name,
+                    "item_id": i.id.to_string(),
+                    "content_id": i.content.to_string(),
+                    "outcome": i.outcome.as_str(),
+                    "seq": i.seq,
+                    "reason": match &i.outcome { ItemOutcome::Rejected(why) => Some(why), _ => None },
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let out = json!({
+        "db": dbdir.display().to_string(),
+        "files": files,
+        "totals": {
+            "files": t.files, "imported_files": t.imported_files, "skipped_files": t.skipped_files,
+            "ignored_files": t.ignored_files, "new": t.new, "new_versions": t.new_versions,
+            "unchanged": t.unchanged, "rejected": t.rejected, "batches": t.batches,
+        },
+        "store": { "manifests": manifests, "facilities": facilities },
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
+    );
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn print_text(
+    dbdir: &Path,
+    reports: &[FileReport],
+    t: &Totals,
+    manifests: usize,
+    facilities: usize,
+) {
+    for r in reports {
+        let warn = match r.warnings.len() {
+            0 => String::new(),
+            1 => " (1 warning)".to_owned(),
+            n => format!(" ({n} warnings)"),
+        };
+        if let Some(s) = &r.skipped {
+            // The parse error already starts with the file name.
+            if s.message.starts_with(&r.file) {
+                println!("{:<12} {}", "skipped", s.message);
+            } else {
+                println!("{:<12} {}: {}", "skipped", r.file, s.message);
+            }
+            continue;
+        }
+        if let Some(why) = r.ignored {
+            println!("{:<12} {}: {why}", "ignored", r.file);
+            continue;
+        }
+        match r.items.as_slice() {
+            [i] => {
+                let seq = i.seq.map(|s| format!(" seq {s}")).unwrap_or_default();
+                match &i.outcome {
+                    ItemOutcome::Rejected(why) => {
+                        println!("{:<12} {}: \"{}\": {why}", "rejected", r.file, i.name);
+                    }
+                    o => println!(
+                        "{:<12} {}: \"{}\"{seq}{warn}",
+                        o.as_str(),
+                        r.file,
+                        kb::clip(&i.name, 60)
+                    ),
+                }
+            }
+            items => {
+                let count =
+                    |f: fn(&ItemOutcome) -> bool| items.iter().filter(|i| f(&i.outcome)).count();
+                let mut parts = Vec::new();
+                for (n, label) in [
+                    (count(|o| matches!(o, ItemOutcome::New)), "new"),
+                    (
+                        count(|o| matches!(o, ItemOutcome::NewVersion)),
+                        "new versions",
+                    ),
+                    (count(|o| matches!(o, ItemOutcome::Unchanged)), "unchanged"),
+                    (count(|o| matches!(o, ItemOutcome::Rejected(_))), "rejected"),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {label}"));
+                    }
+                }
+                println!(
+                    "{:<12} {}: {} facilities: {}{warn}",
+                    "list",
+                    r.file,
+                    items.len(),
+                    kb::list(&parts)
+                );
+                for i in items {
+                    if let ItemOutcome::Rejected(why) = &i.outcome {
+                        println!("{:<12}   \"{}\": {why}", "rejected", i.name);
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{} files: {} imported, {} skipped (bad input), {} ignored; items: {} new, {} new versions, {} unchanged, {} rejected; {} batches",
+        t.files,
+        t.imported_files,
+        t.skipped_files,
+        t.ignored_files,
+        t.new,
+        t.new_versions,
+        t.unchanged,
+        t.rejected,
+        t.batches
+    );
+    println!(
+        "store {}: {manifests} manifests, {facilities} facilities",
+        dbdir.display()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::kb::{Kind, classify};
+    use super::store_name;
+    use node_core::store::MAX_NAME_BYTES;
+
+    #[test]
+    fn classify_by_folder_then_file_name_then_content() {
+        let map = b"title: x\n";
+        let list = b"  [{\"name\": \"a\"}]";
+        let cases: [(&str, &[u8], Kind); 8] = [
+            ("lib/okw/shop.yml", map, Kind::Facility),
+            ("lib/okh/chair.yml", map, Kind::Manifest),
+            // The innermost folder decides.
+            ("okw/x/okh/chair.yml", map, Kind::Manifest),
+            ("okh/x/okw/shop.json", map, Kind::Facility),
+            ("designs/shop.okw.yml", map, Kind::Facility),
+            ("designs/okh-chair.toml", list, Kind::Manifest),
+            ("exports/spaces.json", list, Kind::Facility),
+            ("exports/chair.json", map, Kind::Manifest),
+        ];
+        for (path, bytes, kind) in cases {
+            assert_eq!(classify(Path::new(path), bytes), kind, "{path}");
+        }
+        assert!(matches!(
+            classify(Path::new("lib/okw/atoms/QH1.yaml"), map),
+            Kind::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let title = "é".repeat(MAX_NAME_BYTES);
+        let name = store_name(&title);
+        assert!(name.len() <= MAX_NAME_BYTES && name.len() >= MAX_NAME_BYTES - 1);
+        assert!(title.starts_with(&name));
+        assert_eq!(store_name("Chair"), "Chair");
+    }
+}
