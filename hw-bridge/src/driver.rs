@@ -415,6 +415,14 @@ mod tests {
             }),
             ..NodeConfig::new(NodeId(1), 7)
         };
+        // Chat only: catalogue sync would add its own summaries.
+        let config = NodeConfig {
+            sync: node_core::sync::SyncConfig {
+                strategy: node_core::sync::Strategy::Off,
+                ..config.sync
+            },
+            ..config
+        };
         let node = Node::new(config, clock.now());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let driver = tokio::spawn(run(node, l, clock, DriverConfig::default(), async {

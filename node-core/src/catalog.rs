@@ -127,6 +127,21 @@ pub fn identify(
     })
 }
 
+/// Identifies bytes that arrive without a file name (a transfer from the
+/// mesh): parses them as each format okmesh reads and returns every item
+/// any reading yields. Callers pick the one whose ids they expect.
+pub fn identify_unnamed(kind: ItemKind, bytes: &[u8]) -> Vec<Identified> {
+    let mut out: Vec<Identified> = Vec::new();
+    for label in ["item.json", "item.toml", "item.yml"] {
+        for it in identify(kind, bytes, label).unwrap_or_default() {
+            if !out.contains(&it) {
+                out.push(it);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

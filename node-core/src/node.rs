@@ -96,6 +96,8 @@ pub enum NodeEvent {
         element: u64,
         /// Size of its bytes.
         size_bytes: u32,
+        /// Data frames one transfer of it takes (after compression).
+        fragments: u16,
     },
     /// A newer version of an item arrived from the mesh and is now current.
     Stored {
@@ -253,12 +255,15 @@ impl<S: Storage> Node<S> {
             let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
             if new_version {
                 let stored = self.store.get(it.id).expect("just published").clone();
-                let element = self.sync.local_item(now, &stored);
+                let max_payload = tx.capabilities().max_payload_bytes;
+                let (element, fragments) =
+                    self.sync.local_item(now, &stored, &self.store, max_payload);
                 self.push_event(NodeEvent::Published {
                     item: it.id,
                     seq: outcome.stamp.seq,
                     element,
                     size_bytes: bytes.len() as u32,
+                    fragments,
                 });
             }
             out.push(Published {

@@ -34,6 +34,7 @@
 //! | `topology` | degree, component and diameter statistics |
 //! | `radio` | region, modulation, power, sensitivity, duty-cycle limit |
 //! | `checks` | invariant checks, each with `passed` and a detail |
+//! | `sync`, `baseline` | catalogue-sync figures of the run and of its flooding baseline (see [`sync`]) |
 //! | `assertions` | the scenario's assertions with the measured value |
 //! | `passed` | every check and assertion passed |
 //!
@@ -44,9 +45,12 @@
 //! collisions, below_sensitivity, half_duplex_misses, drops, airtime_s,
 //! duty_cycle_max_pct`.
 
+pub mod sync;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use node_core::wire::FrameClass;
 use serde::Serialize;
 use sim::check::{CheckOutcome, DutyCycleMeter};
 use sim::trace::{DropReason, RadioSummary, Record, RunInfo, TopologyStats, TraceSink};
@@ -54,8 +58,10 @@ use sim::trace::{DropReason, RadioSummary, Record, RunInfo, TopologyStats, Trace
 /// Per-node counters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct NodeMetrics {
-    /// Messages originated.
+    /// Chat messages originated.
     pub originated: u64,
+    /// First receptions of chat messages.
+    pub chat_received: u64,
     /// Transmissions, originals and relays.
     pub frames_sent: u64,
     /// Of which relays.
@@ -113,9 +119,11 @@ impl TraceSink for Metrics {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
             match *r {
-                Record::Originate { node, .. } => {
-                    self.nodes[node.index()].originated += 1;
-                    self.reachable_sum += u64::from(self.within_hop_limit[node.index()]);
+                Record::Originate { node, class, .. } => {
+                    if class == FrameClass::Chat {
+                        self.nodes[node.index()].originated += 1;
+                        self.reachable_sum += u64::from(self.within_hop_limit[node.index()]);
+                    }
                 }
                 Record::TxStart {
                     at,
@@ -133,6 +141,7 @@ impl TraceSink for Metrics {
                     node,
                     duplicate,
                     hops_away,
+                    class,
                     ..
                 } => {
                     let m = &mut self.nodes[node.index()];
@@ -140,7 +149,10 @@ impl TraceSink for Metrics {
                         m.duplicates += 1;
                     } else {
                         m.received += 1;
-                        self.max_hops_away = self.max_hops_away.max(hops_away);
+                        if class == FrameClass::Chat {
+                            m.chat_received += 1;
+                            self.max_hops_away = self.max_hops_away.max(hops_away);
+                        }
                     }
                 }
                 Record::Collision { node, .. } => self.nodes[node.index()].collisions += 1,
@@ -172,6 +184,15 @@ pub struct RunFacts {
     pub trace_hash: String,
     /// Wall-clock seconds the run took.
     pub wall_time_s: f64,
+}
+
+/// The sync figures of a run and, if asked for, of its flooding baseline.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct SyncReport {
+    /// This run's.
+    pub run: Option<sync::SyncSummary>,
+    /// The baseline's.
+    pub baseline: Option<sync::SyncSummary>,
 }
 
 /// An assertion to evaluate: a metric and its bounds.
@@ -260,6 +281,12 @@ pub struct Summary {
     pub radio: RadioSummary,
     /// Invariant checks.
     pub checks: Vec<CheckOutcome>,
+    /// Catalogue-sync figures (absent when sync is off or nothing was published).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<sync::SyncSummary>,
+    /// The same figures for the blind-flooding baseline run of the same scenario.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<sync::SyncSummary>,
     /// Scenario assertions.
     pub assertions: Vec<AssertionOutcome>,
     /// Whether every check and assertion passed.
@@ -274,11 +301,13 @@ impl Summary {
         duty: &DutyCycleMeter,
         facts: RunFacts,
         checks: Vec<CheckOutcome>,
+        sync: SyncReport,
         assertions: &[AssertionSpec],
     ) -> Self {
         let n = info.sites.len() as u64;
         let sim_time_s = info.sim_time.as_secs_f64();
         let messages = m.total(|x| x.originated);
+        let chat_first = m.total(|x| x.chat_received);
         let first = m.total(|x| x.received);
         let all_rx = first + m.total(|x| x.duplicates);
         let airtime_us = m.total(|x| x.airtime_us);
@@ -300,8 +329,8 @@ impl Summary {
             below_sensitivity: m.total(|x| x.below_sensitivity),
             half_duplex_misses: m.total(|x| x.half_duplex_misses),
             messages_originated: messages,
-            reach_pct: ratio_pct(first, messages * n.saturating_sub(1)),
-            reach_within_hop_limit_pct: ratio_pct(first, m.reachable_sum),
+            reach_pct: ratio_pct(chat_first, messages * n.saturating_sub(1)),
+            reach_within_hop_limit_pct: ratio_pct(chat_first, m.reachable_sum),
             usefulness_pct: ratio_pct(first, all_rx),
             air_utilisation_pct: 100.0 * airtime_us as f64 / (n as f64 * sim_time_s * 1e6).max(1.0),
             duty_cycle_max_pct: duty.overall_max_pct().0,
@@ -315,6 +344,8 @@ impl Summary {
             topology: info.topology.clone(),
             radio: info.radio.clone(),
             checks,
+            sync: sync.run,
+            baseline: sync.baseline,
             assertions: Vec::new(),
             passed: true,
         };
@@ -354,6 +385,18 @@ impl Summary {
             "messages_originated" => self.messages_originated as f64,
             "drops" => self.drops as f64,
             "duty_cycle_max_pct" => self.duty_cycle_max_pct,
+            "converged_at_s" => return self.sync.as_ref().and_then(|s| s.converged_at_s),
+            "efficiency_ratio" => return self.sync.as_ref().and_then(|s| s.efficiency_ratio),
+            "versions_complete_pct" => {
+                let s = self.sync.as_ref()?;
+                ratio_pct(u64::from(s.versions_complete), u64::from(s.versions))
+            }
+            "in_sync_summaries_per_node_per_imax" => {
+                return self
+                    .sync
+                    .as_ref()
+                    .and_then(|s| s.in_sync_summaries_per_node_per_imax);
+            }
             _ => return None,
         })
     }

@@ -14,6 +14,7 @@
 //! The parsed [`Scenario`] has every default filled in; [`to_yaml`] writes
 //! it back out as the fully resolved run configuration.
 
+pub mod catalogue;
 pub mod duration;
 pub mod library;
 pub mod path;
@@ -40,7 +41,11 @@ pub const METRICS: &[(&str, &str)] = &[
     ("collisions", "receptions lost to interference"),
     (
         "reach_pct",
-        "mean share of the other nodes that received each originated message",
+        "mean share of the other nodes that received each chat message",
+    ),
+    (
+        "reach_within_hop_limit_pct",
+        "chat first receptions per node within the hop limit of each message's originator",
     ),
     (
         "air_utilisation_pct",
@@ -48,11 +53,11 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "max_hops_away",
-        "largest number of relays any delivered message had passed",
+        "largest number of relays any delivered chat message had passed",
     ),
     (
         "messages_originated",
-        "messages the nodes handed to their radios",
+        "chat messages the nodes handed to their radios",
     ),
     (
         "drops",
@@ -61,6 +66,22 @@ pub const METRICS: &[(&str, &str)] = &[
     (
         "duty_cycle_max_pct",
         "highest share of any one-hour window a node transmitted",
+    ),
+    (
+        "converged_at_s",
+        "when every connected node that is up first held the newest version of every item (unset: never)",
+    ),
+    (
+        "efficiency_ratio",
+        "data transmissions per item version / (greedy CDS size x fragments per version)",
+    ),
+    (
+        "versions_complete_pct",
+        "share of published versions every connected, live node holds at the end",
+    ),
+    (
+        "in_sync_summaries_per_node_per_imax",
+        "summary frames per node per Trickle Imax after convergence",
     ),
 ];
 
@@ -294,14 +315,18 @@ pub fn load_str(
         .into_iter()
         .map(|(p, m)| problem(p, m))
         .collect();
-    if problems.is_empty() {
-        Ok(scenario)
-    } else {
-        Err(ScenarioError::Invalid {
+    if !problems.is_empty() {
+        return Err(ScenarioError::Invalid {
             origin: origin.to_string(),
             problems,
-        })
+        });
     }
+    // Only a valid scenario is worth reading the corpus for.
+    catalogue::resolve(&mut scenario, base_dir).map_err(|(p, m)| ScenarioError::Invalid {
+        origin: origin.to_string(),
+        problems: vec![problem(p, m)],
+    })?;
+    Ok(scenario)
 }
 
 /// serde_norway decorates its messages with its own (coarser) path and a

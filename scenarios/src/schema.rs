@@ -36,6 +36,9 @@ pub struct Scenario {
     /// The Meshtastic link layer.
     #[serde(default)]
     pub mesh: Mesh,
+    /// Catalogue sync.
+    #[serde(default)]
+    pub sync: SyncSettings,
     /// What the nodes do.
     #[serde(default)]
     pub workload: Workload,
@@ -386,6 +389,50 @@ impl Default for Mesh {
     }
 }
 
+/// How catalogues sync.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSettings {
+    /// `reconcile` (Trickle + sketches + wants), `flood` (the blind-flooding
+    /// baseline) or `off`.
+    pub strategy: SyncStrategy,
+    /// Also run the same scenario with `flood` and report both.
+    pub baseline: bool,
+    /// Trickle's smallest interval.
+    #[serde(with = "duration")]
+    pub imin: Duration,
+    /// Trickle's largest interval.
+    #[serde(with = "duration")]
+    pub imax: Duration,
+    /// Trickle's redundancy constant.
+    pub k: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            strategy: SyncStrategy::Reconcile,
+            baseline: false,
+            imin: Duration::from_secs(30),
+            imax: Duration::from_secs(32 * 60),
+            k: 1,
+        }
+    }
+}
+
+/// A sync strategy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStrategy {
+    /// Trickle summaries, sketch reconciliation, wants and data.
+    #[default]
+    Reconcile,
+    /// Every node broadcasts every new item once.
+    Flood,
+    /// No sync at all.
+    Off,
+}
+
 /// What the nodes do.
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -393,6 +440,91 @@ pub struct Workload {
     /// Background chat/position-like traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
+    /// Items published from a corpus.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<PublishSpec>,
+    /// New versions of items published earlier.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revise: Vec<ReviseSpec>,
+    /// The resolved schedule (read from the corpus when the scenario loads).
+    #[serde(skip)]
+    pub schedule: Vec<ScheduledPublish>,
+}
+
+/// Publish `items` files from a corpus at random times in `[from, until]`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSpec {
+    /// How many items.
+    pub items: u32,
+    /// `manifest` (OKH) or `facility` (OKW).
+    #[serde(default)]
+    pub kind: CatalogueKind,
+    /// The folder to draw files from (default: the shared corpus's `okh` or
+    /// `okw` folder; relative paths are relative to the scenario file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<String>,
+    /// Which nodes publish (default: any, drawn at random).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<u32>>,
+    /// Earliest publish time.
+    #[serde(with = "duration", default)]
+    pub from: Duration,
+    /// Latest publish time (default: `from`).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<Duration>,
+}
+
+/// Publish new versions of `items` already-published items at random times
+/// in `[from, until]`, each edited at a random node.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseSpec {
+    /// How many items get a new version.
+    pub items: u32,
+    /// Earliest time.
+    #[serde(with = "duration")]
+    pub from: Duration,
+    /// Latest time (default: `from`).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<Duration>,
+    /// Which nodes edit (default: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<u32>>,
+}
+
+/// Manifest or facility.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatalogueKind {
+    /// An OKH design manifest.
+    #[default]
+    Manifest,
+    /// An OKW facility.
+    Facility,
+}
+
+/// One publication the simulator will make.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ScheduledPublish {
+    /// When.
+    pub at: Duration,
+    /// At which node.
+    pub node: u32,
+    /// Manifest or facility.
+    pub kind: CatalogueKind,
+    /// Where the bytes came from (for messages).
+    pub source: String,
+    /// The file's bytes (a revision's edited bytes).
+    pub bytes: std::sync::Arc<[u8]>,
 }
 
 /// Background broadcast traffic: every sending node originates messages as a

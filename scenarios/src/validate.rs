@@ -289,6 +289,64 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
         }
     }
 
+    // Catalogue workload.
+    for (i, p) in s.workload.publish.iter().enumerate() {
+        let at = root.key("workload").key("publish").index(i);
+        if !(1..=10_000).contains(&p.items) {
+            bad(
+                at.key("items"),
+                format!("{} must be within 1..=10000", p.items),
+            );
+        }
+        if p.from > s.duration {
+            bad(at.key("from"), "is after the end of the run".into());
+        }
+        if let Some(u) = p.until {
+            if u < p.from {
+                bad(at.key("until"), "is before `from`".into());
+            } else if u > s.duration {
+                bad(at.key("until"), "is after the end of the run".into());
+            }
+        }
+        if let Some(ids) = &p.nodes {
+            check_ids(ids, n, &at.key("nodes"), &mut bad);
+        }
+    }
+    for (i, r) in s.workload.revise.iter().enumerate() {
+        let at = root.key("workload").key("revise").index(i);
+        if !(1..=10_000).contains(&r.items) {
+            bad(
+                at.key("items"),
+                format!("{} must be within 1..=10000", r.items),
+            );
+        }
+        if r.until.is_some_and(|u| u < r.from) {
+            bad(at.key("until"), "is before `from`".into());
+        }
+        if r.until.unwrap_or(r.from) > s.duration {
+            bad(at.key("from"), "is after the end of the run".into());
+        }
+        if let Some(ids) = &r.nodes {
+            check_ids(ids, n, &at.key("nodes"), &mut bad);
+        }
+    }
+    if !s.workload.revise.is_empty() && s.workload.publish.is_empty() {
+        bad(
+            root.key("workload").key("revise"),
+            "needs items published by `workload.publish`".into(),
+        );
+    }
+    let sync = root.key("sync");
+    if s.sync.imin.as_micros() < 1_000_000 {
+        bad(sync.key("imin"), "must be at least 1s".into());
+    }
+    if s.sync.imax < s.sync.imin {
+        bad(sync.key("imax"), "must be at least `imin`".into());
+    }
+    if !(1..=100).contains(&s.sync.k) {
+        bad(sync.key("k"), "must be within 1..=100".into());
+    }
+
     // Faults.
     for (i, fault) in s.faults.iter().enumerate() {
         let f = root.key("faults").index(i);

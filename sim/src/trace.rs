@@ -36,6 +36,18 @@ pub struct RunInfo {
     pub within_hop_limit: Vec<u32>,
     /// The radio, in brief.
     pub radio: RadioSummary,
+    /// Component of the mesh graph each node belongs to.
+    pub components: Vec<u32>,
+    /// Size of a greedy connected dominating set of the largest component.
+    pub cds_size: u32,
+    /// Nodes switched off at the start (they join later).
+    pub initially_off: Vec<u32>,
+    /// Items the workload publishes (new versions included).
+    pub scheduled_publications: u32,
+    /// The sync strategy (`reconcile`, `flood`, `off`).
+    pub sync_strategy: String,
+    /// Trickle's largest interval.
+    pub sync_imax: Duration,
 }
 
 /// The radio configuration in brief.
@@ -129,6 +141,8 @@ pub enum NodeRecord {
     SendFailed,
     /// An undecodable frame was dropped.
     FrameRejected,
+    /// An item transfer failed verification and was dropped.
+    ItemRejected,
     /// The node published a new version of a catalogue item.
     Published {
         /// The item.
@@ -139,6 +153,8 @@ pub enum NodeRecord {
         element: u64,
         /// Size of the item's bytes.
         size_bytes: u32,
+        /// Data frames one transfer of it takes (after compression).
+        fragments: u16,
     },
     /// The node stored a version of an item it received from the mesh that
     /// is newer than what it held.
@@ -206,6 +222,8 @@ pub enum Record {
         payload_bytes: u16,
         /// Hop limit it was sent with.
         hop_limit: u8,
+        /// What the frame is for.
+        class: FrameClass,
     },
     /// A transmission starts.
     TxStart {
@@ -257,6 +275,8 @@ pub enum Record {
         rssi_cdbm: i16,
         /// Whether the receiver had already seen the packet.
         duplicate: bool,
+        /// What the frame is for.
+        class: FrameClass,
     },
     /// A decodable signal was destroyed by interference.
     Collision {
@@ -350,12 +370,14 @@ impl Record {
                 packet,
                 payload_bytes,
                 hop_limit,
+                class,
             } => {
                 put(out, 1, at);
                 out.extend_from_slice(&node.0.to_le_bytes());
                 key(out, packet);
                 out.extend_from_slice(&payload_bytes.to_le_bytes());
                 out.push(hop_limit);
+                out.push(class as u8);
             }
             Record::TxStart {
                 at,
@@ -394,6 +416,7 @@ impl Record {
                 hops_away,
                 rssi_cdbm,
                 duplicate,
+                class,
             } => {
                 put(out, 4, at);
                 out.extend_from_slice(&node.0.to_le_bytes());
@@ -403,6 +426,7 @@ impl Record {
                 out.push(hops_away);
                 out.extend_from_slice(&rssi_cdbm.to_le_bytes());
                 out.push(u8::from(duplicate));
+                out.push(class as u8);
             }
             Record::Collision { at, node, tx }
             | Record::BelowSensitivity { at, node, tx }
@@ -433,17 +457,20 @@ impl Record {
                 match event {
                     NodeRecord::SendFailed => out.push(0),
                     NodeRecord::FrameRejected => out.push(1),
+                    NodeRecord::ItemRejected => out.push(4),
                     NodeRecord::Published {
                         item,
                         seq,
                         element,
                         size_bytes,
+                        fragments,
                     } => {
                         out.push(2);
                         out.extend_from_slice(&item.0);
                         out.extend_from_slice(&seq.to_le_bytes());
                         out.extend_from_slice(&element.to_le_bytes());
                         out.extend_from_slice(&size_bytes.to_le_bytes());
+                        out.extend_from_slice(&fragments.to_le_bytes());
                     }
                     NodeRecord::Stored { item, seq, element } => {
                         out.push(3);

@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use node_core::store::MemStorage;
 use node_core::transport::{
     Capabilities, Destination, MESHTASTIC_MAX_PAYLOAD_BYTES, OutFrame, SendError, Transport,
 };
@@ -91,6 +92,8 @@ enum Event {
     TxEnd { slot: u32 },
     /// A scheduled fault action.
     Fault { index: u32 },
+    /// A scheduled publication (index into the workload schedule).
+    Publish { index: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +117,8 @@ struct LossRule {
 
 struct SimNode {
     core: Option<Node>,
+    /// The store's storage while the node is down (it survives a crash).
+    parked: Option<MemStorage>,
     config: NodeConfig,
     alive: bool,
     timer_at: Instant,
@@ -161,6 +166,7 @@ pub struct Simulation {
     max_queue_delay: Duration,
     stale: Vec<Queued>,
     cad_time: Duration,
+    publications: Vec<scenarios::ScheduledPublish>,
 }
 
 impl Simulation {
@@ -203,12 +209,14 @@ impl Simulation {
                     .is_some_and(|(_, senders)| senders.as_ref().is_none_or(|l| l.contains(&i)));
                 SimNode {
                     core: None,
+                    parked: None,
                     config: NodeConfig {
                         traffic: if sends {
                             traffic.as_ref().map(|(t, _)| *t)
                         } else {
                             None
                         },
+                        sync: sync_config(s),
                         ..NodeConfig::new(NodeId(i), s.seed)
                     },
                     alive: false,
@@ -243,11 +251,21 @@ impl Simulation {
             max_queue_delay: s.mesh.max_queue_delay,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
+            publications: Vec::new(),
             radio,
             topo,
             nodes,
         };
         sim.schedule_faults(s);
+        sim.publications = s.workload.schedule.clone();
+        for (index, p) in sim.publications.iter().enumerate() {
+            sim.queue.schedule(
+                Instant::ZERO + p.at,
+                Event::Publish {
+                    index: index as u32,
+                },
+            );
+        }
         for i in 0..n {
             if !late.contains(&i) {
                 sim.boot(Instant::ZERO, i);
@@ -259,6 +277,12 @@ impl Simulation {
     /// The topology the run uses.
     pub fn topology(&self) -> &Topology {
         &self.topo
+    }
+
+    /// Node `i`'s node-core state machine, if it is up (for diagnostics and
+    /// tests; the trace is the record of what happened).
+    pub fn node(&self, i: u32) -> Option<&Node> {
+        self.nodes.get(i as usize)?.core.as_ref()
     }
 
     /// The resolved radio configuration.
@@ -280,6 +304,24 @@ impl Simulation {
                 .map(|v| graph.neighbors(v).count() as u32)
                 .collect(),
             topology: self.topo.stats(),
+            components: self.topo.components(),
+            cds_size: self.topo.greedy_cds_size(),
+            initially_off: s
+                .faults
+                .iter()
+                .filter_map(|f| match f {
+                    Fault::Join(j) => Some(j.node),
+                    _ => None,
+                })
+                .collect(),
+            scheduled_publications: s.workload.schedule.len() as u32,
+            sync_strategy: match s.sync.strategy {
+                scenarios::SyncStrategy::Reconcile => "reconcile",
+                scenarios::SyncStrategy::Flood => "flood",
+                scenarios::SyncStrategy::Off => "off",
+            }
+            .into(),
+            sync_imax: s.sync.imax,
             within_hop_limit: {
                 let hop_limit = s
                     .workload
@@ -357,6 +399,7 @@ impl Simulation {
                 Event::MacWake { node, generation } => self.on_mac_wake(now, node, generation),
                 Event::TxEnd { slot } => self.on_tx_end(now, slot),
                 Event::Fault { index } => self.on_fault(now, index),
+                Event::Publish { index } => self.on_publish(now, index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);
@@ -395,18 +438,27 @@ impl Simulation {
 
     // ---- nodes -------------------------------------------------------
 
-    /// Switches a node on with a fresh node-core state machine.
+    /// Switches a node on with a fresh node-core state machine over the
+    /// store it had (replayed, as after a reboot).
     fn boot(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
         node.alive = true;
-        node.core = Some(Node::new(node.config.clone(), now));
+        let storage = node.parked.take().unwrap_or_default();
+        let core = Node::with_storage(node.config.clone(), storage, now)
+            .expect("an in-memory store written by this run reopens");
+        node.core = Some(core);
         self.sync_node(now, i);
     }
 
     fn shut_down(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
         node.alive = false;
-        node.core = None;
+        if let Some(core) = node.core.take() {
+            // Power loss: acknowledged writes survive, anything unsynced is lost.
+            let mut storage = core.into_storage();
+            storage.crash(0);
+            node.parked = Some(storage);
+        }
         node.config.incarnation += 1;
         node.timer_gen += 1;
         node.timer_at = Instant::MAX;
@@ -433,6 +485,23 @@ impl Simulation {
             let event = match event {
                 NodeEvent::SendFailed { .. } => NodeRecord::SendFailed,
                 NodeEvent::FrameRejected { .. } => NodeRecord::FrameRejected,
+                NodeEvent::Published {
+                    item,
+                    seq,
+                    element,
+                    size_bytes,
+                    fragments,
+                } => NodeRecord::Published {
+                    item,
+                    seq,
+                    element,
+                    size_bytes,
+                    fragments,
+                },
+                NodeEvent::Stored { item, seq, element } => {
+                    NodeRecord::Stored { item, seq, element }
+                }
+                NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
             };
             self.trace.push(Record::Node {
                 at: now,
@@ -708,6 +777,7 @@ impl Simulation {
                 .round()
                 .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16,
             duplicate,
+            class: node_core::wire::classify(&p.payload).0,
         });
         if duplicate {
             // Someone else relayed it: a client need not (routers always do).
@@ -782,6 +852,41 @@ impl Simulation {
             }
         }
         lost
+    }
+
+    /// A scheduled publication. A node that is down cannot publish; the
+    /// next live node (by id, wrapping) does so instead, so the workload
+    /// stays the same size whatever the faults.
+    fn on_publish(&mut self, now: Instant, index: u32) {
+        let p = self.publications[index as usize].clone();
+        let n = self.nodes.len() as u32;
+        let Some(i) = (0..n)
+            .map(|k| (p.node + k) % n)
+            .find(|i| self.nodes[*i as usize].alive)
+        else {
+            return;
+        };
+        let node = &mut self.nodes[i as usize];
+        let Some(core) = node.core.as_mut() else {
+            return;
+        };
+        let kind = match p.kind {
+            scenarios::CatalogueKind::Manifest => node_core::catalog::ItemKind::Manifest,
+            scenarios::CatalogueKind::Facility => node_core::catalog::ItemKind::Facility,
+        };
+        let mut transport = SimTransport {
+            node: i,
+            now,
+            mac: &mut node.mac,
+            queue: &mut self.queue,
+            trace: &mut self.trace,
+            radio: &self.radio,
+            max_hop_limit: self.max_hop_limit,
+        };
+        // The schedule was checked when the scenario loaded; a refusal here
+        // (a full store) is reported by the node as an event.
+        let _ = core.publish(now, kind, &p.bytes, &p.source, &mut transport);
+        self.sync_node(now, i);
     }
 
     // ---- faults -----------------------------------------------------
@@ -907,6 +1012,24 @@ impl Simulation {
     }
 }
 
+/// node-core's sync settings for a scenario.
+fn sync_config(s: &Scenario) -> node_core::sync::SyncConfig {
+    let defaults = node_core::sync::SyncConfig::default();
+    node_core::sync::SyncConfig {
+        strategy: match s.sync.strategy {
+            scenarios::SyncStrategy::Reconcile => node_core::sync::Strategy::Reconcile,
+            scenarios::SyncStrategy::Flood => node_core::sync::Strategy::Flood,
+            scenarios::SyncStrategy::Off => node_core::sync::Strategy::Off,
+        },
+        trickle: node_core::sync::TrickleConfig {
+            imin: s.sync.imin,
+            imax: s.sync.imax,
+            k: s.sync.k,
+        },
+        ..defaults
+    }
+}
+
 /// Symbols a channel-activity detection needs to see before it reports a
 /// signal (SX126x CAD runs over 2 symbols by default): transmissions that
 /// start less than this apart cannot hear each other.
@@ -979,6 +1102,7 @@ impl Transport for SimTransport<'_> {
             payload: Arc::from(frame.payload),
         };
         let payload_bytes = packet.payload.len() as u16;
+        let class = node_core::wire::classify(&packet.payload).0;
         let delay = self.mac.tx_delay(self.now, self.radio.slot_time);
         let ready_at = self.now + delay;
         if self.mac.enqueue(packet, false, self.now, ready_at).is_err() {
@@ -996,6 +1120,7 @@ impl Transport for SimTransport<'_> {
             packet: key,
             payload_bytes,
             hop_limit: frame.hop_limit,
+            class,
         });
         arm_wake(self.queue, self.node, self.mac, ready_at);
         Ok(())

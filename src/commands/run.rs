@@ -8,7 +8,8 @@ use std::time::Instant as WallClock;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::{AssertionSpec, Metrics, RunFacts, Summary};
+use reports::sync::SyncMetrics;
+use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
 use sim::Simulation;
 use sim::check::Checks;
 use sim::trace::{JsonLinesWriter, TraceHasher, TraceSink};
@@ -107,6 +108,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         info.radio.duty_cycle_window,
     );
     let mut metrics = Metrics::new(&info);
+    let mut sync_metrics = SyncMetrics::new(&info);
     let mut trace_file = if args.trace {
         let path = out_dir.join("trace.jsonl");
         let file = fs::File::create(&path)
@@ -138,7 +140,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         bar.set_message((p.now - node_core::Instant::ZERO).to_string());
     };
     let result = {
-        let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut hasher, &mut checks, &mut metrics];
+        let mut sinks: Vec<&mut dyn TraceSink> =
+            vec![&mut hasher, &mut checks, &mut metrics, &mut sync_metrics];
         if let Some(w) = trace_file.as_mut() {
             sinks.push(w);
         }
@@ -151,6 +154,24 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         w.finish()
             .map_err(|e| CliError::Io(format!("cannot write the trace: {e}")))?;
     }
+
+    // The blind-flooding baseline: the same scenario and seed with `flood`.
+    let baseline =
+        if scenario.sync.baseline && scenario.sync.strategy != scenarios::SyncStrategy::Flood {
+            if chatty {
+                println!("running the flooding baseline of the same scenario…");
+            }
+            let mut flood = scenario.clone();
+            flood.sync.strategy = scenarios::SyncStrategy::Flood;
+            let mut sim = Simulation::new(&flood).map_err(|e| CliError::BadInput(e.to_string()))?;
+            let info = sim.run_info(&flood);
+            let mut m = SyncMetrics::new(&info);
+            sim.run(&mut [&mut m], &mut |_| {})
+                .map_err(|e| CliError::Failed(format!("baseline: {e}")))?;
+            Some((info, m))
+        } else {
+            None
+        };
 
     let assertions: Vec<AssertionSpec> = scenario
         .assertions
@@ -172,6 +193,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             wall_time_s,
         },
         checks.outcomes(),
+        SyncReport {
+            run: sync_figures(&info, &sync_metrics),
+            baseline: baseline.as_ref().and_then(|(i, m)| sync_figures(i, m)),
+        },
         &assertions,
     );
     write("summary.json", &summary.to_json())?;
@@ -262,4 +287,10 @@ fn print_summary(s: &Summary, out_dir: &Path) {
 
 fn mark(ok: bool) -> &'static str {
     if ok { "ok  " } else { "FAIL" }
+}
+
+/// The sync figures, when the run published anything with sync on.
+fn sync_figures(info: &sim::trace::RunInfo, m: &SyncMetrics) -> Option<reports::sync::SyncSummary> {
+    let s = m.summary(info);
+    (info.sync_strategy != "off" && s.versions > 0).then_some(s)
 }

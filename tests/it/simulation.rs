@@ -232,7 +232,18 @@ fn same_seed_same_trace_other_seed_other_trace() {
 fn quickstart_delivers_and_keeps_its_invariants() {
     let o = run(&library("quickstart", &[]));
     assert!(o.summary.passed, "{:?}", o.summary.assertions);
-    assert!(o.summary.reach_pct >= 70.0, "reach {}", o.summary.reach_pct);
+    assert!(o.summary.reach_pct >= 60.0, "reach {}", o.summary.reach_pct);
+    let sync = o
+        .summary
+        .sync
+        .as_ref()
+        .expect("quickstart publishes manifests");
+    assert_eq!(
+        (sync.items, sync.versions_complete),
+        (10, 10),
+        "every manifest everywhere"
+    );
+    assert!(sync.converged_at_s.is_some_and(|t| t < 7200.0));
     assert!(o.summary.frames_received > o.summary.frames_sent);
     // Relays happened and some were cancelled by overhearing.
     assert!(o.summary.relays > 0);
@@ -337,7 +348,8 @@ fn injected_loss_drops_about_the_configured_share() {
 
 #[test]
 fn every_metric_an_assertion_may_name_exists() {
-    let o = run(&library("chain", &[]));
+    // quickstart has chat, relays and synced manifests, so every metric has a value.
+    let o = run(&library("quickstart", &[]));
     for (name, _) in scenarios::METRICS {
         assert!(
             o.summary.metric(name).is_some(),

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use reports::{AssertionSpec, Metrics, RunFacts, Summary};
+use reports::sync::SyncMetrics;
+use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
 use sim::Simulation;
 use sim::check::Checks;
 use sim::trace::{Record, RunInfo, TraceHasher, TraceSink};
@@ -36,10 +37,17 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
         info.radio.duty_cycle_window,
     );
     let mut metrics = Metrics::new(&info);
+    let mut sync_metrics = SyncMetrics::new(&info);
     let mut recorder = Recorder::default();
     let stats = sim
         .run(
-            &mut [&mut hasher, &mut checks, &mut metrics, &mut recorder],
+            &mut [
+                &mut hasher,
+                &mut checks,
+                &mut metrics,
+                &mut sync_metrics,
+                &mut recorder,
+            ],
             &mut |_| {},
         )
         .expect("run completes");
@@ -63,6 +71,11 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
             wall_time_s: 1.0,
         },
         checks.outcomes(),
+        SyncReport {
+            run: (s.sync.strategy != scenarios::SyncStrategy::Off)
+                .then(|| sync_metrics.summary(&info)),
+            baseline: None,
+        },
         &assertions,
     );
     Outcome {

@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use super::compress;
 use super::sketch;
 use super::trickle::{Trickle, TrickleConfig};
-use crate::catalog::{ItemId, ItemKind, VersionStamp, identify};
+use crate::catalog::{ItemId, ItemKind, VersionStamp, identify_unnamed};
 use crate::id::NodeId;
 use crate::rng::{Rng, mix64};
 use crate::store::{Change, Storage, Store, StoredItem};
@@ -227,6 +227,8 @@ struct Peer {
     syndromes: Vec<u64>,
     last_heard: Instant,
     resolved: bool,
+    /// Syndromes needed to try decoding again (0: none needed).
+    needs: usize,
     /// A sketch request we will send (or have sent): syndromes up to `upto`.
     request: Option<SketchAsk>,
 }
@@ -286,6 +288,10 @@ pub struct SyncStats {
     pub syndromes_used: u64,
     /// Want frames sent.
     pub wants_sent: u64,
+    /// Sketch requests sent.
+    pub sketch_requests_sent: u64,
+    /// Sketch frames sent.
+    pub sketches_sent: u64,
     /// Data frames queued.
     pub data_sent: u64,
     /// Items stored from the mesh.
@@ -372,10 +378,21 @@ impl Sync {
         std::mem::take(&mut self.events)
     }
 
-    /// A local item version became current (published here).
-    pub fn local_item(&mut self, now: Instant, item: &StoredItem) -> u64 {
+    /// A local item version became current (published here). Returns its
+    /// element and how many data frames of `max_payload_bytes` carry it.
+    pub fn local_item<S: Storage>(
+        &mut self,
+        now: Instant,
+        item: &StoredItem,
+        store: &Store<S>,
+        max_payload_bytes: usize,
+    ) -> (u64, u16) {
         let element = element_of(item.kind, item.id, item.stamp);
         self.set.insert(element, item.id, now);
+        let chunk = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
+        let fragments = self
+            .stream(element, store)
+            .map_or(0, |s| s.len().div_ceil(chunk)) as u16;
         self.wanted.remove(&element);
         if let Some(t) = self.trickle.as_mut() {
             t.hear_inconsistent(now, &mut self.rng);
@@ -383,7 +400,7 @@ impl Sync {
         if self.config.strategy == Strategy::Flood {
             self.serve(now, element, 0, Duration::ZERO);
         }
-        element
+        (element, fragments)
     }
 
     /// When sync next needs [`Sync::handle_timeout`].
@@ -525,6 +542,7 @@ impl Sync {
             syndromes: Vec::new(),
             last_heard: now,
             resolved: false,
+            needs: 0,
             request: None,
         });
         peer.last_heard = now;
@@ -533,6 +551,7 @@ impl Sync {
             peer.fingerprint = fingerprint;
             peer.syndromes = syndromes.iter().collect();
             peer.resolved = false;
+            peer.needs = 0;
             peer.request = None;
         }
         if fingerprint == self.set.fingerprint {
@@ -543,7 +562,12 @@ impl Sync {
             return;
         }
         let idle = peer.request.is_none();
-        if let Some(t) = self.trickle.as_mut() {
+        // Our summary helps a neighbour that may lack what we hold; one that
+        // is strictly ahead of us needs nothing from us (if the difference
+        // turns out two-sided, decoding it resets the timer then).
+        if count <= self.set.len()
+            && let Some(t) = self.trickle.as_mut()
+        {
             t.hear_inconsistent(now, &mut self.rng);
         }
         if idle {
@@ -581,7 +605,14 @@ impl Sync {
                 self.stats.syndromes_used += theirs.len() as u64;
                 if let Some(p) = self.peers.get_mut(&from) {
                     p.resolved = true;
+                    p.needs = 0;
                     p.request = None;
+                }
+                if missing.len() < elements.len() {
+                    // The neighbour lacks some of ours: tell it soon.
+                    if let Some(t) = self.trickle.as_mut() {
+                        t.hear_inconsistent(now, &mut self.rng);
+                    }
                 }
                 for e in missing {
                     self.want(now, e, from);
@@ -603,28 +634,62 @@ impl Sync {
         if upto <= have {
             return; // beyond what sketches can do; the summary exchange will retry
         }
-        let jitter = self.jitter(self.config.ask_jitter);
         if let Some(p) = self.peers.get_mut(&from) {
-            let already = p.request.is_some_and(|r| r.upto >= upto);
-            if !already {
-                p.request = Some(SketchAsk {
-                    upto,
-                    due: now + jitter,
-                    sent: None,
-                });
-            }
+            p.needs = upto;
+            p.request = None;
+        }
+        self.schedule_request(now);
+    }
+
+    /// Reconciles with one neighbour at a time: if no sketch request is
+    /// outstanding, asks the neighbour most likely to hold what we lack (the
+    /// largest set, then the most recently heard) for the syndromes it
+    /// needs. A neighbour with fewer items than us is left to pull from us.
+    fn schedule_request(&mut self, now: Instant) {
+        if self.peers.values().any(|p| p.request.is_some()) {
+            return;
+        }
+        let mine = self.set.len();
+        let best = self
+            .peers
+            .iter()
+            .filter(|(_, p)| !p.resolved && p.needs > p.syndromes.len() && p.count >= mine)
+            .max_by_key(|(id, p)| (p.count, p.last_heard, std::cmp::Reverse(**id)))
+            .map(|(id, _)| *id);
+        let Some(id) = best else { return };
+        let jitter = self.jitter(self.config.ask_jitter);
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.request = Some(SketchAsk {
+                upto: p.needs,
+                due: now + jitter,
+                sent: None,
+            });
         }
     }
 
     fn send_due_sketch_requests(&mut self, now: Instant) {
         let mut frames = Vec::new();
         let timeout = self.config.want_timeout;
+        // An unanswered request is given up (the neighbour may have changed or
+        // gone); the next summary starts over.
+        let mut expired = false;
+        for p in self.peers.values_mut() {
+            if p.request
+                .is_some_and(|a| a.sent.is_some_and(|at| now >= at + timeout))
+            {
+                p.request = None;
+                p.needs = 0;
+                expired = true;
+            }
+        }
+        if expired {
+            self.schedule_request(now);
+        }
         for (id, p) in &mut self.peers {
             let Some(ask) = p.request.as_mut() else {
                 continue;
             };
-            // Not due yet, or sent and still within its time to answer.
-            if ask.due > now || ask.sent.is_some_and(|at| now < at + timeout) {
+            if ask.due > now || ask.sent.is_some() {
                 continue;
             }
             ask.sent = Some(now);
@@ -641,6 +706,7 @@ impl Sync {
             );
         }
         for f in frames {
+            self.stats.sketch_requests_sent += 1;
             self.queue(f, Priority::High);
         }
     }
@@ -699,6 +765,7 @@ impl Sync {
                 first: at as u16,
                 syndromes: Syndromes::from_bytes(&bytes).expect("whole syndromes"),
             };
+            self.stats.sketches_sent += 1;
             self.queue(frame.encode(), Priority::High);
             at = stop;
         }
@@ -733,6 +800,7 @@ impl Sync {
         }
         if p.request.is_none() {
             self.try_resolve(now, from);
+            self.schedule_request(now);
         }
     }
 
@@ -1038,8 +1106,7 @@ impl Sync {
             .ok_or("item too large")?;
         let (&codec, body) = rest.split_first().ok_or("missing codec")?;
         let bytes = compress::decompress(codec, body, len).map_err(|e| e.to_string())?;
-        let found = identify(kind, &bytes, "received item").map_err(|e| e.to_string())?;
-        let it = found
+        let it = identify_unnamed(kind, &bytes)
             .into_iter()
             .find(|i| {
                 element_of(
