@@ -240,7 +240,7 @@ impl Plot for MapPlot {
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(62)
             .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
             .map_err(err)?;
         chart
@@ -413,7 +413,7 @@ impl Plot for CoveragePlot {
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(62)
             .build_cartesian_2d(0f64..self.end_s / u.secs, 0f64..100f64)
             .map_err(err)?;
         chart
@@ -502,7 +502,7 @@ impl Plot for ChannelPlot {
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(62)
             .build_cartesian_2d(0f64..end, 0f64..top * 1.1)
             .map_err(err)?;
         chart
@@ -581,13 +581,14 @@ impl Plot for AirtimePlot {
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(62)
             .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top * 1.1)
             .map_err(err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_desc("node")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("transmitting (%)")
             .label_style((FAMILY, 14))
             .draw()
@@ -658,7 +659,7 @@ impl Plot for LatencyPlot {
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(62)
             .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
             .map_err(err)?;
         chart

@@ -3,6 +3,7 @@
 pub(crate) mod airtime;
 pub(crate) mod kb;
 pub(crate) mod matches;
+pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;

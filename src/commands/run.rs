@@ -8,11 +8,10 @@ use std::time::Instant as WallClock;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::{AssertionSpec, Metrics, RunFacts, Summary};
-use sim::Simulation;
-use sim::check::Checks;
-use sim::trace::{JsonLinesWriter, TraceHasher, TraceSink};
+use reports::Summary;
+use sim::trace::{JsonLinesWriter, TraceSink};
 
+use super::pipeline::Prepared;
 use super::{CliError, load_scenario, scenario};
 
 /// Arguments of `okmesh run`.
@@ -38,6 +37,9 @@ pub(crate) struct RunArgs {
     /// Print `summary.json` to stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write only the summary and the CSV tables: no plots, `report.html` or `summary.md`.
+    #[arg(long)]
+    no_report: bool,
 }
 
 #[allow(clippy::print_stdout)]
@@ -61,9 +63,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     };
     write("scenario.resolved.yaml", &scenario::to_yaml(&scenario))?;
 
-    let mut simulation =
-        Simulation::new(&scenario).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let info = simulation.run_info(&scenario);
+    let prepared = Prepared::new(&scenario)?;
+    let info = &prepared.info;
     write(
         "topology.json",
         &serde_json::to_string_pretty(&info.topology).expect("serialisable"),
@@ -100,13 +101,6 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         );
     }
 
-    let mut hasher = TraceHasher::default();
-    let mut checks = Checks::new(
-        info.sites.len(),
-        info.radio.duty_cycle_limit_pct,
-        info.radio.duty_cycle_window,
-    );
-    let mut metrics = Metrics::new(&info);
     let mut trace_file = if args.trace {
         let path = out_dir.join("trace.jsonl");
         let file = fs::File::create(&path)
@@ -137,53 +131,36 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         bar.set_position((p.now - node_core::Instant::ZERO).as_micros());
         bar.set_message((p.now - node_core::Instant::ZERO).to_string());
     };
-    let result = {
-        let mut sinks: Vec<&mut dyn TraceSink> = vec![&mut hasher, &mut checks, &mut metrics];
-        if let Some(w) = trace_file.as_mut() {
-            sinks.push(w);
-        }
-        simulation.run(&mut sinks, &mut progress)
-    };
-    let wall_time_s = started.elapsed().as_secs_f64();
+    let result = prepared.run(
+        trace_file.as_mut().map(|w| w as &mut dyn TraceSink),
+        &mut progress,
+    );
     bar.finish_and_clear();
-    let stats = result.map_err(|e| CliError::Failed(e.to_string()))?;
+    let output = result?;
     if let Some(w) = trace_file {
         w.finish()
             .map_err(|e| CliError::Io(format!("cannot write the trace: {e}")))?;
     }
-
-    let assertions: Vec<AssertionSpec> = scenario
-        .assertions
-        .iter()
-        .map(|a| AssertionSpec {
-            metric: a.metric.clone(),
-            min: a.min,
-            max: a.max,
-        })
-        .collect();
-    let summary = Summary::new(
-        &info,
-        &metrics,
-        checks.duty_meter(),
-        RunFacts {
-            events: stats.events,
-            trace_records: stats.records,
-            trace_hash: hasher.hex(),
-            wall_time_s,
-        },
-        checks.outcomes(),
-        &assertions,
-    );
+    let summary = &output.summary;
     write("summary.json", &summary.to_json())?;
-    write(
-        "nodes.csv",
-        &reports::nodes_csv(&info, &metrics, checks.duty_meter()),
-    )?;
+    let report = output.report();
+    let report_err = |e: reports::report::ReportError| CliError::Io(e.to_string());
+    let report_path = if args.no_report {
+        report.write_tables(&out_dir).map_err(report_err)?;
+        None
+    } else {
+        let made = WallClock::now();
+        let path = report.write_all(&out_dir).map_err(report_err)?;
+        Some((path, made.elapsed().as_secs_f64()))
+    };
 
     if args.json {
         println!("{}", summary.to_json());
     } else if chatty {
-        print_summary(&summary, &out_dir);
+        print_summary(summary, &out_dir);
+        if let Some((path, secs)) = report_path {
+            println!("report: {} (made in {secs:.2} s)", path.display());
+        }
     }
     Ok(if summary.passed {
         ExitCode::SUCCESS
