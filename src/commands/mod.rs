@@ -3,11 +3,13 @@
 pub(crate) mod airtime;
 pub(crate) mod kb;
 pub(crate) mod matches;
+pub(crate) mod merge;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
+pub(crate) mod sweep;
 pub(crate) mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ impl CliError {
 pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Airtime(args) => airtime::run(args),
         Command::Scenarios => scenario_list::run(),
