@@ -5,5 +5,6 @@ mod corpus;
 mod match_cli;
 mod matching;
 mod radio;
+mod reports;
 mod simulation;
 mod util;
