@@ -36,13 +36,74 @@
 //! | `checks` | invariant checks, each with `passed` and a detail |
 //! | `assertions` | the scenario's assertions with the measured value |
 //! | `passed` | every check and assertion passed |
+//! | `message_latency` | chat delivery latency (origination → first decoding at each node): `count, mean_s, p50_s, p90_s, p99_s, max_s`, or `null` |
+//! | `item_latency` | item propagation latency (publication of a version → its storing at each node), same fields |
+//! | `items`, `items_published` | catalogue items seen, and published during the run |
+//! | `items_complete_s` | when the last item's newest version was held by every node up at the end (`null` without items or while one is incomplete) |
+//! | `nodes_holding_all_pct` | share of the nodes up at the end that hold every item's newest version |
+//! | `nodes_up_at_end` | nodes not down at the end (crashed without restart) |
+//! | `channel_busy_mean_pct`, `channel_busy_max_pct` | share of time with at least one transmission on the air: over the run, and in the busiest bucket of `channel.csv` |
+//! | `airtime_by_class_s` | airtime by frame class (`chat`, `summary`, `request`, `data`, `other`) |
+//!
+//! Every number in the tables below has a fixed number of decimals and
+//! every table a fixed row order: the same scenario and seed give the same
+//! bytes. Times are seconds from the start of the run; an empty cell means
+//! "never" or "none".
 //!
 //! ## `nodes.csv`
 //!
 //! One row per node: `node, x_m, y_m, z_m, role, degree, originated,
 //! frames_sent, relays, received` (first receptions), `duplicates,
 //! collisions, below_sensitivity, half_duplex_misses, drops, airtime_s,
-//! duty_cycle_max_pct`.
+//! duty_cycle_max_pct` (largest share of any duty-cycle window, from the
+//! checker's exact meter), `crashes, up_at_end` (1/0), `items_held` (items
+//! it holds some version of at the end), `converged_s` (the first time it
+//! held the newest version of every item, counted after the last
+//! publication; empty if never or without items).
+//!
+//! ## `items.csv`
+//!
+//! One row per catalogue item, in order of first appearance: `item` (32 hex
+//! digits), `seq` (newest version), `publisher` (of the newest version),
+//! `first_published_s, published_s` (first and newest version),
+//! `size_bytes, holders_end, coverage_end_pct` (nodes holding the newest
+//! version at the end, and their share of all nodes), `completed_s` (when
+//! every node up at the end held it), `propagation_s` (completed −
+//! published), `data_frames, data_airtime_s, data_bytes` (transmissions of
+//! class `data` whose subject is one of the item's elements).
+//!
+//! ## `coverage.csv`
+//!
+//! Long format, one row per time bucket and item known by then: `t_s` (end
+//! of the bucket), `item, holders, coverage_pct` (share of all nodes
+//! holding the newest version at that time). Buckets are 1 s … 1 d wide,
+//! at most 240 per run ([`timeline`]).
+//!
+//! ## `channel.csv`
+//!
+//! One row per time bucket: `t_start_s, t_end_s, busy_pct` (share of the
+//! bucket with at least one transmission on the air anywhere), `frames`
+//! (transmissions starting in it), `airtime_chat_s, airtime_summary_s,
+//! airtime_request_s, airtime_data_s, airtime_other_s` (airtime of each
+//! frame class within the bucket; the sum may exceed the bucket when
+//! distant nodes transmit at once).
+//!
+//! ## `latency.csv`
+//!
+//! Two rows, `message` and `item`: `kind, count, mean_s, p50_s, p90_s,
+//! p99_s, max_s`, from HDR histograms (3 significant digits); empty cells
+//! when nothing was recorded.
+//!
+//! ## Plots and the report
+//!
+//! [`plot`] draws the map, coverage, channel, airtime and latency plots as
+//! PNG and SVG with an embedded font; [`report`] writes them with the
+//! tables, `report.html` (self-contained) and `summary.md`. [`sweep`] holds
+//! the grid, `runs.csv` and `aggregate.csv` of `okmesh sweep`.
+//!
+//! Memory is bounded whatever the trace's length: per node, per item, per
+//! time bucket, and at most [`latency::MAX_TRACKED_MESSAGES`] messages in
+//! flight.
 
 pub mod channel;
 pub mod items;

@@ -180,6 +180,22 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         "  messages          {:>12}   reach {:.1} % of all nodes, {:.1} % of those within the hop limit; max {} hops away",
         s.messages_originated, s.reach_pct, s.reach_within_hop_limit_pct, s.max_hops_away
     );
+    if let Some(l) = s.message_latency {
+        println!(
+            "  delivery latency  {:>10.2} s   median; p90 {:.2} s, p99 {:.2} s, max {:.2} s",
+            l.p50_s, l.p90_s, l.p99_s, l.max_s
+        );
+    }
+    if s.items > 0 {
+        println!(
+            "  items             {:>12}   {}",
+            s.items,
+            s.items_complete_s
+                .map_or("not all complete".to_string(), |t| format!(
+                    "all held by every node up at {t:.1} s"
+                ))
+        );
+    }
     println!(
         "  frames sent       {:>12}   of which relays {}",
         s.frames_sent, s.relays
@@ -204,6 +220,18 @@ fn print_summary(s: &Summary, out_dir: &Path) {
     println!(
         "  air utilisation   {:>11.2} %   busiest node {:.2} % of any hour (limit {} %)",
         s.air_utilisation_pct, s.duty_cycle_max_pct, s.radio.duty_cycle_limit_pct
+    );
+    println!(
+        "  channel busy      {:>11.2} %   busiest {} bucket {:.2} %",
+        s.channel_busy_mean_pct,
+        reports::report::duration_text(
+            reports::timeline::Timeline::new(node_core::Duration::from_micros(
+                (s.sim_time_s * 1e6) as u64
+            ))
+            .bucket_us as f64
+                / 1e6
+        ),
+        s.channel_busy_max_pct
     );
     println!(
         "  trace             {:>12}   records, hash {}",
