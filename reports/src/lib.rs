@@ -43,6 +43,7 @@
 //! | `nodes_holding_all_pct` | share of the nodes up at the end that hold every item's newest version |
 //! | `nodes_up_at_end` | nodes not down at the end (crashed without restart) |
 //! | `channel_busy_mean_pct`, `channel_busy_max_pct` | share of time with at least one transmission on the air: over the run, and in the busiest bucket of `channel.csv` |
+//! | `bucket_s` | width of the time buckets of `channel.csv` and `coverage.csv` |
 //! | `airtime_by_class_s` | airtime by frame class (`chat`, `summary`, `request`, `data`, `other`) |
 //!
 //! Every number in the tables below has a fixed number of decimals and
@@ -458,6 +459,8 @@ pub struct Summary {
     pub channel_busy_mean_pct: f64,
     /// Largest such share of any time bucket (see `channel.csv`), percent.
     pub channel_busy_max_pct: f64,
+    /// Width of the time buckets of `channel.csv` and `coverage.csv`, s.
+    pub bucket_s: f64,
     /// Airtime by frame class, s.
     pub airtime_by_class_s: BTreeMap<&'static str, f64>,
     /// Frames dropped.
@@ -540,6 +543,7 @@ impl Summary {
             nodes_up_at_end: up_count as u32,
             channel_busy_mean_pct: m.channel.busy_pct().0,
             channel_busy_max_pct: m.channel.busy_pct().1,
+            bucket_s: m.channel.timeline().bucket_us as f64 / 1e6,
             airtime_by_class_s: channel::CLASSES
                 .iter()
                 .zip(m.channel.totals())

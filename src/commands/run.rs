@@ -224,13 +224,7 @@ fn print_summary(s: &Summary, out_dir: &Path) {
     println!(
         "  channel busy      {:>11.2} %   busiest {} bucket {:.2} %",
         s.channel_busy_mean_pct,
-        reports::report::duration_text(
-            reports::timeline::Timeline::new(node_core::Duration::from_micros(
-                (s.sim_time_s * 1e6) as u64
-            ))
-            .bucket_us as f64
-                / 1e6
-        ),
+        reports::report::duration_text(s.bucket_s),
         s.channel_busy_max_pct
     );
     println!(
