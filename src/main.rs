@@ -27,6 +27,10 @@ Exit codes:
 enum Command {
     /// Simulate a scenario and write its results (summary, CSV) to a folder.
     Run(commands::run::RunArgs),
+    /// Run a scenario over a grid of --set values and seeds, in parallel; aggregate and plot.
+    Sweep(commands::sweep::SweepArgs),
+    /// Join the folders of a sharded sweep into the whole sweep's aggregate.
+    Merge(commands::merge::MergeArgs),
     /// Check a scenario file and print it fully resolved.
     Validate(commands::validate::ValidateArgs),
     /// LoRa time on air for a Meshtastic preset or explicit settings.

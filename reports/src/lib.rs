@@ -37,23 +37,102 @@
 //! | `sync`, `baseline` | catalogue-sync figures of the run and of its flooding baseline (see [`sync`]) |
 //! | `assertions` | the scenario's assertions with the measured value |
 //! | `passed` | every check and assertion passed |
+//! | `message_latency` | chat delivery latency (origination → first decoding at each node): `count, mean_s, p50_s, p90_s, p99_s, max_s`, or `null` |
+//! | `item_latency` | item propagation latency (publication of a version → its storing at each node), same fields |
+//! | `items`, `items_published` | catalogue items seen, and published during the run |
+//! | `items_complete_s` | when the last item's newest version was held by every node up at the end (`null` without items or while one is incomplete) |
+//! | `nodes_holding_all_pct` | share of the nodes up at the end that hold every item's newest version |
+//! | `nodes_up_at_end` | nodes not down at the end (crashed without restart) |
+//! | `channel_busy_mean_pct`, `channel_busy_max_pct` | share of time with at least one transmission on the air: over the run, and in the busiest bucket of `channel.csv` |
+//! | `bucket_s` | width of the time buckets of `channel.csv` and `coverage.csv` |
+//! | `airtime_by_class_s` | airtime by frame class (`chat`, `summary`, `request`, `data`, `other`) |
+//!
+//! Every number in the tables below has a fixed number of decimals and
+//! every table a fixed row order: the same scenario and seed give the same
+//! bytes. Times are seconds from the start of the run; an empty cell means
+//! "never" or "none".
 //!
 //! ## `nodes.csv`
 //!
 //! One row per node: `node, x_m, y_m, z_m, role, degree, originated,
 //! frames_sent, relays, received` (first receptions), `duplicates,
 //! collisions, below_sensitivity, half_duplex_misses, drops, airtime_s,
-//! duty_cycle_max_pct`.
+//! duty_cycle_max_pct` (largest share of any duty-cycle window, from the
+//! checker's exact meter), `crashes, up_at_end` (1/0), `items_held` (items
+//! it holds some version of at the end), `converged_s` (the first time it
+//! held the newest version of every item, counted after the last
+//! publication; empty if never or without items).
+//!
+//! ## `items.csv`
+//!
+//! One row per catalogue item, in order of first appearance: `item` (32 hex
+//! digits), `seq` (newest version), `publisher` (of the newest version),
+//! `first_published_s, published_s` (first and newest version),
+//! `size_bytes, holders_end, coverage_end_pct` (nodes holding the newest
+//! version at the end, and their share of all nodes), `completed_s` (when
+//! every node up at the end held it), `propagation_s` (completed −
+//! published), `data_frames, data_airtime_s, data_bytes` (transmissions of
+//! class `data` whose subject is one of the item's elements).
+//!
+//! ## `coverage.csv`
+//!
+//! Long format, one row per time bucket and item known by then: `t_s` (end
+//! of the bucket), `item, holders, coverage_pct` (share of all nodes
+//! holding the newest version at that time). Buckets are 1 s … 1 d wide,
+//! at most 240 per run ([`timeline`]).
+//!
+//! ## `channel.csv`
+//!
+//! One row per time bucket: `t_start_s, t_end_s, busy_pct` (share of the
+//! bucket with at least one transmission on the air anywhere), `frames`
+//! (transmissions starting in it), `airtime_chat_s, airtime_summary_s,
+//! airtime_request_s, airtime_data_s, airtime_other_s` (airtime of each
+//! frame class within the bucket; the sum may exceed the bucket when
+//! distant nodes transmit at once).
+//!
+//! ## `latency.csv`
+//!
+//! Two rows, `message` and `item`: `kind, count, mean_s, p50_s, p90_s,
+//! p99_s, max_s`, from HDR histograms (3 significant digits); empty cells
+//! when nothing was recorded.
+//!
+//! ## Plots and the report
+//!
+//! [`plot`] draws the map, coverage, channel, airtime and latency plots as
+//! PNG and SVG with an embedded font; [`report`] writes them with the
+//! tables, `report.html` (self-contained) and `summary.md`. [`sweep`] holds
+//! the grid, `runs.csv` and `aggregate.csv` of `okmesh sweep`.
+//!
+//! Memory is bounded whatever the trace's length: per node, per item, per
+//! time bucket, and at most [`latency::MAX_TRACKED_MESSAGES`] messages in
+//! flight.
+
+pub mod channel;
+pub mod items;
+pub mod latency;
+pub mod plot;
+pub mod report;
+pub mod sweep;
+pub mod tables;
+pub mod timeline;
 
 pub mod sync;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use node_core::wire::FrameClass;
 use serde::Serialize;
 use sim::check::{CheckOutcome, DutyCycleMeter};
-use sim::trace::{DropReason, RadioSummary, Record, RunInfo, TopologyStats, TraceSink};
+use sim::trace::{
+    DropReason, FaultRecord, NodeRecord, RadioSummary, Record, RunInfo, TopologyStats, TraceSink,
+};
+
+use crate::channel::ChannelMeter;
+use crate::items::ItemTracker;
+use crate::latency::{LatencySummary, MessageLatency};
+use crate::timeline::Timeline;
+
+pub use tables::nodes_csv;
 
 /// Per-node counters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
@@ -80,6 +159,8 @@ pub struct NodeMetrics {
     pub drops: u64,
     /// Time spent transmitting, µs.
     pub airtime_us: u64,
+    /// Times the node crashed.
+    pub crashes: u32,
 }
 
 /// Accumulates the metrics from the trace as it streams past (duty-cycle
@@ -91,23 +172,80 @@ pub struct Metrics {
     max_hops_away: u8,
     within_hop_limit: Vec<u32>,
     reachable_sum: u64,
+    up: Vec<bool>,
+    items: ItemTracker,
+    channel: ChannelMeter,
+    messages: MessageLatency,
 }
 
 impl Metrics {
     /// Metrics for a run described by `info`.
     pub fn new(info: &RunInfo) -> Self {
+        let n = info.sites.len();
+        let timeline = Timeline::new(info.sim_time);
         Metrics {
-            nodes: vec![NodeMetrics::default(); info.sites.len()],
+            nodes: vec![NodeMetrics::default(); n],
             drops_by_reason: BTreeMap::new(),
             max_hops_away: 0,
             within_hop_limit: info.within_hop_limit.clone(),
             reachable_sum: 0,
+            up: vec![true; n],
+            items: ItemTracker::new(n, timeline),
+            channel: ChannelMeter::new(timeline),
+            messages: MessageLatency::default(),
         }
     }
 
     /// Per-node counters.
     pub fn nodes(&self) -> &[NodeMetrics] {
         &self.nodes
+    }
+
+    /// Whether each node is up at the end (crashed nodes that did not
+    /// restart are down).
+    pub fn up(&self) -> &[bool] {
+        &self.up
+    }
+
+    /// Catalogue items and who holds them.
+    pub fn items(&self) -> &ItemTracker {
+        &self.items
+    }
+
+    /// Channel utilisation over time.
+    pub fn channel(&self) -> &ChannelMeter {
+        &self.channel
+    }
+
+    /// Chat message delivery latencies.
+    pub fn messages(&self) -> &MessageLatency {
+        &self.messages
+    }
+
+    /// A limit the metrics hit, if any (the figures are then incomplete).
+    pub fn limit_hit(&self) -> Option<String> {
+        self.items.overflowed().then(|| {
+            format!(
+                "more than {} distinct catalogue items: the rest are not in the item figures",
+                items::MAX_ITEMS
+            )
+        })
+    }
+
+    /// When every item's newest version was held by every node up at the
+    /// end (the last item completion); `None` without items or while some
+    /// item is incomplete.
+    pub fn items_complete_at(&self) -> Option<f64> {
+        let items = self.items.items();
+        if items.is_empty() {
+            return None;
+        }
+        let mut last = 0f64;
+        for i in 0..items.len() {
+            let t = self.items.completed_at(i, &self.up)?;
+            last = last.max((t - node_core::Instant::ZERO).as_secs_f64());
+        }
+        Some(last)
     }
 
     fn total(&self, f: impl Fn(&NodeMetrics) -> u64) -> u64 {
@@ -118,8 +256,16 @@ impl Metrics {
 impl TraceSink for Metrics {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
+            self.items.advance(r.at());
             match *r {
-                Record::Originate { node, class, .. } => {
+                Record::Originate {
+                    at,
+                    node,
+                    packet,
+                    class,
+                    ..
+                } => {
+                    self.messages.on_originate(at, packet);
                     if class == FrameClass::Chat {
                         self.nodes[node.index()].originated += 1;
                         self.reachable_sum += u64::from(self.within_hop_limit[node.index()]);
@@ -128,17 +274,32 @@ impl TraceSink for Metrics {
                 Record::TxStart {
                     at,
                     node,
+                    packet,
                     relay,
                     end,
+                    class,
+                    subject,
+                    bytes_on_air,
                     ..
                 } => {
+                    let airtime_us = (end - at).as_micros();
                     let m = &mut self.nodes[node.index()];
                     m.frames_sent += 1;
                     m.relays += u64::from(relay);
-                    m.airtime_us += (end - at).as_micros();
+                    m.airtime_us += airtime_us;
+                    self.channel
+                        .on_tx(at.as_micros(), end.as_micros(), class, bytes_on_air);
+                    if !relay {
+                        self.messages.on_first_tx(packet, class);
+                    }
+                    if class == node_core::wire::FrameClass::Data {
+                        self.items.on_data_tx(subject, airtime_us, bytes_on_air);
+                    }
                 }
                 Record::RxOk {
+                    at,
                     node,
+                    packet,
                     duplicate,
                     hops_away,
                     class,
@@ -153,6 +314,7 @@ impl TraceSink for Metrics {
                             m.chat_received += 1;
                             self.max_hops_away = self.max_hops_away.max(hops_away);
                         }
+                        self.messages.on_first_rx(at, packet);
                     }
                 }
                 Record::Collision { node, .. } => self.nodes[node.index()].collisions += 1,
@@ -166,7 +328,41 @@ impl TraceSink for Metrics {
                     self.nodes[node.index()].drops += 1;
                     *self.drops_by_reason.entry(reason).or_default() += 1;
                 }
-                Record::TxEnd { .. } | Record::Node { .. } | Record::Fault { .. } => {}
+                Record::Node { at, node, event } => match event {
+                    NodeRecord::Published {
+                        item,
+                        seq,
+                        element,
+                        size_bytes,
+                        ..
+                    } => self
+                        .items
+                        .on_published(at, node, item, seq, element, size_bytes),
+                    NodeRecord::Stored { item, seq, element } => {
+                        self.items.on_stored(at, node, item, seq, element)
+                    }
+                    NodeRecord::SendFailed
+                    | NodeRecord::FrameRejected
+                    | NodeRecord::ItemRejected => {}
+                },
+                Record::Fault { fault, .. } => match fault {
+                    FaultRecord::Crash { node } => {
+                        if let Some(up) = self.up.get_mut(node.index()) {
+                            *up = false;
+                            self.nodes[node.index()].crashes += 1;
+                        }
+                    }
+                    FaultRecord::Restart { node } | FaultRecord::Join { node } => {
+                        if let Some(up) = self.up.get_mut(node.index()) {
+                            *up = true;
+                        }
+                    }
+                    FaultRecord::Partition { .. }
+                    | FaultRecord::Heal
+                    | FaultRecord::LossStart { .. }
+                    | FaultRecord::LossEnd { .. } => {}
+                },
+                Record::TxEnd { .. } => {}
             }
         }
     }
@@ -271,6 +467,30 @@ pub struct Summary {
     pub duty_cycle_max_pct: f64,
     /// Most relays any delivered message passed.
     pub max_hops_away: u8,
+    /// Chat delivery latency: origination to first decoding at each node.
+    pub message_latency: Option<LatencySummary>,
+    /// Item propagation latency: publication to storing at each node.
+    pub item_latency: Option<LatencySummary>,
+    /// Catalogue items seen (published, or stored from the mesh).
+    pub items: u32,
+    /// Items published during the run.
+    pub items_published: u32,
+    /// When the last item's newest version was held by every node up at
+    /// the end, s (`null` without items or while one is incomplete).
+    pub items_complete_s: Option<f64>,
+    /// Share of the nodes up at the end that hold every item's newest
+    /// version, percent (`null` without items).
+    pub nodes_holding_all_pct: Option<f64>,
+    /// Nodes up at the end.
+    pub nodes_up_at_end: u32,
+    /// Mean share of time with at least one transmission on the air, percent.
+    pub channel_busy_mean_pct: f64,
+    /// Largest such share of any time bucket (see `channel.csv`), percent.
+    pub channel_busy_max_pct: f64,
+    /// Width of the time buckets of `channel.csv` and `coverage.csv`, s.
+    pub bucket_s: f64,
+    /// Airtime by frame class, s.
+    pub airtime_by_class_s: BTreeMap<&'static str, f64>,
     /// Frames dropped.
     pub drops: u64,
     /// Frames dropped, by reason.
@@ -311,6 +531,7 @@ impl Summary {
         let first = m.total(|x| x.received);
         let all_rx = first + m.total(|x| x.duplicates);
         let airtime_us = m.total(|x| x.airtime_us);
+        let up_count = m.up.iter().filter(|u| **u).count() as u64;
         let mut s = Summary {
             scenario: info.scenario.clone(),
             seed: info.seed,
@@ -335,6 +556,35 @@ impl Summary {
             air_utilisation_pct: 100.0 * airtime_us as f64 / (n as f64 * sim_time_s * 1e6).max(1.0),
             duty_cycle_max_pct: duty.overall_max_pct().0,
             max_hops_away: m.max_hops_away,
+            message_latency: LatencySummary::of(m.messages.histogram()),
+            item_latency: LatencySummary::of(m.items.latency()),
+            items: m.items.items().len() as u32,
+            items_published: m
+                .items
+                .items()
+                .iter()
+                .filter(|i| i.first_published_at.is_some())
+                .count() as u32,
+            items_complete_s: m.items_complete_at(),
+            nodes_holding_all_pct: (!m.items.items().is_empty()).then(|| {
+                let item_count = m.items.items().len();
+                let full = (0..m.up.len())
+                    .filter(|&node| {
+                        m.up[node]
+                            && (0..item_count).all(|i| m.items.holds_newest(node, i).is_some())
+                    })
+                    .count();
+                ratio_pct(full as u64, up_count)
+            }),
+            nodes_up_at_end: up_count as u32,
+            channel_busy_mean_pct: m.channel.busy_pct().0,
+            channel_busy_max_pct: m.channel.busy_pct().1,
+            bucket_s: m.channel.timeline().bucket_us as f64 / 1e6,
+            airtime_by_class_s: channel::CLASSES
+                .iter()
+                .zip(m.channel.totals())
+                .map(|(c, t)| (c.name(), t.1 as f64 / 1e6))
+                .collect(),
             drops: m.total(|x| x.drops),
             drops_by_reason: m
                 .drops_by_reason
@@ -397,6 +647,23 @@ impl Summary {
                     .as_ref()
                     .and_then(|s| s.in_sync_summaries_per_node_per_imax);
             }
+            "relays" => self.relays as f64,
+            "duplicates" => self.duplicates as f64,
+            "usefulness_pct" => self.usefulness_pct,
+            "message_latency_p50_s" => self.message_latency?.p50_s,
+            "message_latency_p90_s" => self.message_latency?.p90_s,
+            "message_latency_p99_s" => self.message_latency?.p99_s,
+            "message_latency_max_s" => self.message_latency?.max_s,
+            "item_latency_p50_s" => self.item_latency?.p50_s,
+            "item_latency_p90_s" => self.item_latency?.p90_s,
+            "item_latency_p99_s" => self.item_latency?.p99_s,
+            "item_latency_max_s" => self.item_latency?.max_s,
+            "items_published" => f64::from(self.items_published),
+            "items_complete_s" => self.items_complete_s?,
+            "nodes_holding_all_pct" => self.nodes_holding_all_pct?,
+            "nodes_up_at_end" => f64::from(self.nodes_up_at_end),
+            "channel_busy_mean_pct" => self.channel_busy_mean_pct,
+            "channel_busy_max_pct" => self.channel_busy_max_pct,
             _ => return None,
         })
     }
@@ -413,34 +680,4 @@ fn ratio_pct(num: u64, den: u64) -> f64 {
     } else {
         100.0 * num as f64 / den as f64
     }
-}
-
-/// `nodes.csv`'s text (columns in the crate docs).
-pub fn nodes_csv(info: &RunInfo, m: &Metrics, duty: &DutyCycleMeter) -> String {
-    let mut out = String::from(
-        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct\n",
-    );
-    for (i, (site, x)) in info.sites.iter().zip(&m.nodes).enumerate() {
-        let _ = writeln!(
-            out,
-            "{i},{:.1},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3}",
-            site.x_m,
-            site.y_m,
-            site.z_m,
-            site.role.name(),
-            info.degrees[i],
-            x.originated,
-            x.frames_sent,
-            x.relays,
-            x.received,
-            x.duplicates,
-            x.collisions,
-            x.below_sensitivity,
-            x.half_duplex_misses,
-            x.drops,
-            x.airtime_us as f64 / 1e6,
-            duty.max_pct(i),
-        );
-    }
-    out
 }

@@ -83,6 +83,34 @@ pub const METRICS: &[(&str, &str)] = &[
         "in_sync_summaries_per_node_per_imax",
         "summary frames per node per Trickle Imax after convergence",
     ),
+    (
+        "usefulness_pct",
+        "first receptions as a share of all receptions",
+    ),
+    (
+        "message_latency_p50_s",
+        "median chat delivery latency, origination to first decoding",
+    ),
+    (
+        "message_latency_p90_s",
+        "90th percentile chat delivery latency",
+    ),
+    (
+        "message_latency_p99_s",
+        "99th percentile chat delivery latency",
+    ),
+    (
+        "channel_busy_mean_pct",
+        "share of time with at least one transmission on the air",
+    ),
+    (
+        "channel_busy_max_pct",
+        "that share in the busiest time bucket of channel.csv",
+    ),
+    (
+        "items_published",
+        "catalogue items published during the run",
+    ),
 ];
 
 /// One problem in a scenario.

@@ -938,7 +938,9 @@ impl Simulation {
         }
     }
 
-    fn partition_groups(&self, p: &scenarios::Partition) -> Vec<u16> {
+    /// Each node's group under partition `p` (0: in no listed group; for a
+    /// line, 0 and 1 are its two sides). Reports draw partitions with it.
+    pub fn partition_groups(&self, p: &scenarios::Partition) -> Vec<u16> {
         let n = self.topo.len();
         match (&p.groups, &p.line) {
             (Some(groups), _) => {

@@ -7,11 +7,14 @@ pub(crate) mod field;
 pub(crate) mod import;
 pub(crate) mod kb;
 pub(crate) mod matches;
+pub(crate) mod merge;
 pub(crate) mod node;
+pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
+pub(crate) mod sweep;
 pub(crate) mod validate;
 
 use std::process::ExitCode;
@@ -44,6 +47,8 @@ impl CliError {
 pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Airtime(args) => airtime::run(args),
         Command::Scenarios => scenario_list::run(),

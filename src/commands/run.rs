@@ -8,12 +8,10 @@ use std::time::Instant as WallClock;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::sync::SyncMetrics;
-use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
-use sim::Simulation;
-use sim::check::Checks;
-use sim::trace::{JsonLinesWriter, TraceHasher, TraceSink};
+use reports::Summary;
+use sim::trace::{JsonLinesWriter, TraceSink};
 
+use super::pipeline::Prepared;
 use super::{CliError, load_scenario, scenario};
 
 /// Arguments of `okmesh run`.
@@ -39,6 +37,9 @@ pub(crate) struct RunArgs {
     /// Print `summary.json` to stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write only the summary and the CSV tables: no plots, `report.html` or `summary.md`.
+    #[arg(long)]
+    no_report: bool,
 }
 
 #[allow(clippy::print_stdout)]
@@ -62,9 +63,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     };
     write("scenario.resolved.yaml", &scenario::to_yaml(&scenario))?;
 
-    let mut simulation =
-        Simulation::new(&scenario).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let info = simulation.run_info(&scenario);
+    let prepared = Prepared::new(&scenario)?.with_baseline(&scenario)?;
+    let info = &prepared.info;
     write(
         "topology.json",
         &serde_json::to_string_pretty(&info.topology).expect("serialisable"),
@@ -101,14 +101,6 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         );
     }
 
-    let mut hasher = TraceHasher::default();
-    let mut checks = Checks::new(
-        info.sites.len(),
-        info.radio.duty_cycle_limit_pct,
-        info.radio.duty_cycle_window,
-    );
-    let mut metrics = Metrics::new(&info);
-    let mut sync_metrics = SyncMetrics::new(&info);
     let mut trace_file = if args.trace {
         let path = out_dir.join("trace.jsonl");
         let file = fs::File::create(&path)
@@ -139,76 +131,36 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         bar.set_position((p.now - node_core::Instant::ZERO).as_micros());
         bar.set_message((p.now - node_core::Instant::ZERO).to_string());
     };
-    let result = {
-        let mut sinks: Vec<&mut dyn TraceSink> =
-            vec![&mut hasher, &mut checks, &mut metrics, &mut sync_metrics];
-        if let Some(w) = trace_file.as_mut() {
-            sinks.push(w);
-        }
-        simulation.run(&mut sinks, &mut progress)
-    };
-    let wall_time_s = started.elapsed().as_secs_f64();
+    let result = prepared.run(
+        trace_file.as_mut().map(|w| w as &mut dyn TraceSink),
+        &mut progress,
+    );
     bar.finish_and_clear();
-    let stats = result.map_err(|e| CliError::Failed(e.to_string()))?;
+    let output = result?;
     if let Some(w) = trace_file {
         w.finish()
             .map_err(|e| CliError::Io(format!("cannot write the trace: {e}")))?;
     }
-
-    // The blind-flooding baseline: the same scenario and seed with `flood`.
-    let baseline =
-        if scenario.sync.baseline && scenario.sync.strategy != scenarios::SyncStrategy::Flood {
-            if chatty {
-                println!("running the flooding baseline of the same scenario…");
-            }
-            let mut flood = scenario.clone();
-            flood.sync.strategy = scenarios::SyncStrategy::Flood;
-            let mut sim = Simulation::new(&flood).map_err(|e| CliError::BadInput(e.to_string()))?;
-            let info = sim.run_info(&flood);
-            let mut m = SyncMetrics::new(&info);
-            sim.run(&mut [&mut m], &mut |_| {})
-                .map_err(|e| CliError::Failed(format!("baseline: {e}")))?;
-            Some((info, m))
-        } else {
-            None
-        };
-
-    let assertions: Vec<AssertionSpec> = scenario
-        .assertions
-        .iter()
-        .map(|a| AssertionSpec {
-            metric: a.metric.clone(),
-            min: a.min,
-            max: a.max,
-        })
-        .collect();
-    let summary = Summary::new(
-        &info,
-        &metrics,
-        checks.duty_meter(),
-        RunFacts {
-            events: stats.events,
-            trace_records: stats.records,
-            trace_hash: hasher.hex(),
-            wall_time_s,
-        },
-        checks.outcomes(),
-        SyncReport {
-            run: sync_figures(&info, &sync_metrics),
-            baseline: baseline.as_ref().and_then(|(i, m)| sync_figures(i, m)),
-        },
-        &assertions,
-    );
+    let summary = &output.summary;
     write("summary.json", &summary.to_json())?;
-    write(
-        "nodes.csv",
-        &reports::nodes_csv(&info, &metrics, checks.duty_meter()),
-    )?;
+    let report = output.report();
+    let report_err = |e: reports::report::ReportError| CliError::Io(e.to_string());
+    let report_path = if args.no_report {
+        report.write_tables(&out_dir).map_err(report_err)?;
+        None
+    } else {
+        let made = WallClock::now();
+        let path = report.write_all(&out_dir).map_err(report_err)?;
+        Some((path, made.elapsed().as_secs_f64()))
+    };
 
     if args.json {
         println!("{}", summary.to_json());
     } else if chatty {
-        print_summary(&summary, &out_dir);
+        print_summary(summary, &out_dir);
+        if let Some((path, secs)) = report_path {
+            println!("report: {} (made in {secs:.2} s)", path.display());
+        }
     }
     Ok(if summary.passed {
         ExitCode::SUCCESS
@@ -228,6 +180,22 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         "  messages          {:>12}   reach {:.1} % of all nodes, {:.1} % of those within the hop limit; max {} hops away",
         s.messages_originated, s.reach_pct, s.reach_within_hop_limit_pct, s.max_hops_away
     );
+    if let Some(l) = s.message_latency {
+        println!(
+            "  delivery latency  {:>10.2} s   median; p90 {:.2} s, p99 {:.2} s, max {:.2} s",
+            l.p50_s, l.p90_s, l.p99_s, l.max_s
+        );
+    }
+    if s.items > 0 {
+        println!(
+            "  items             {:>12}   {}",
+            s.items,
+            s.items_complete_s
+                .map_or("not all complete".to_string(), |t| format!(
+                    "all held by every node up at {t:.1} s"
+                ))
+        );
+    }
     println!(
         "  frames sent       {:>12}   of which relays {}",
         s.frames_sent, s.relays
@@ -252,6 +220,12 @@ fn print_summary(s: &Summary, out_dir: &Path) {
     println!(
         "  air utilisation   {:>11.2} %   busiest node {:.2} % of any hour (limit {} %)",
         s.air_utilisation_pct, s.duty_cycle_max_pct, s.radio.duty_cycle_limit_pct
+    );
+    println!(
+        "  channel busy      {:>11.2} %   busiest {} bucket {:.2} %",
+        s.channel_busy_mean_pct,
+        reports::report::duration_text(s.bucket_s),
+        s.channel_busy_max_pct
     );
     println!(
         "  trace             {:>12}   records, hash {}",
@@ -287,10 +261,4 @@ fn print_summary(s: &Summary, out_dir: &Path) {
 
 fn mark(ok: bool) -> &'static str {
     if ok { "ok  " } else { "FAIL" }
-}
-
-/// The sync figures, when the run published anything with sync on.
-fn sync_figures(info: &sim::trace::RunInfo, m: &SyncMetrics) -> Option<reports::sync::SyncSummary> {
-    let s = m.summary(info);
-    (info.sync_strategy != "off" && s.versions > 0).then_some(s)
 }

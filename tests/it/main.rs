@@ -9,6 +9,7 @@ mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod radio;
+mod reports;
 mod simulation;
 mod udp_testbed;
 mod util;

@@ -1,0 +1,821 @@
+//! Plots of a run (and of a sweep), drawn with plotters to SVG and PNG.
+//!
+//! Text is laid out and rasterised with the DejaVu Sans font embedded in
+//! this crate (`fonts/`, Bitstream Vera licence), through plotters'
+//! `ab_glyph` feature: no system font library is involved, and the same
+//! data gives the same picture on any machine. SVG text is left as
+//! `<text>` elements for the viewer to render.
+//!
+//! | file | what |
+//! |---|---|
+//! | `map` | nodes at their sites, mesh links in grey; colour = when the node first held every item (or, without items, the share of others' chat messages it received); red cross = up at the end but never converged; grey with a black cross = down at the end; black ring = crashed at some time; coloured ring = partition group |
+//! | `coverage` | share of nodes holding each item's newest version over time, one thin line per item and their mean in bold |
+//! | `channel` | share of time with a transmission on the air, and airtime by frame class (stacked; may pass 100 % when distant nodes transmit at once) |
+//! | `airtime` | each node's airtime as a share of the run (bars) and its largest share of any duty-cycle window (dots), with the regional limit |
+//! | `latency` | cumulative distribution of chat delivery and item propagation latency (log time axis) |
+
+use std::ops::Range;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The embedded font (DejaVu Sans 2.37, unmodified; licence in `fonts/`).
+const FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+
+/// Font family name the plots use.
+const FAMILY: &str = "sans-serif";
+
+static REGISTER: Once = Once::new();
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        if plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+            panic!("the embedded font is a valid TrueType font");
+        }
+    });
+}
+
+/// Why a plot could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The drawing backend failed.
+    #[error("drawing failed: {0}")]
+    Draw(String),
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    Png(String),
+}
+
+fn err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> PlotError {
+    PlotError::Draw(e.to_string())
+}
+
+/// Something that can be drawn on any plotters backend.
+pub trait Plot {
+    /// Picture size, pixels.
+    fn size(&self) -> (u32, u32) {
+        (900, 560)
+    }
+    /// Draws on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+}
+
+/// The plot as an SVG document.
+pub fn to_svg(p: &impl Plot) -> Result<String, PlotError> {
+    register_font();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, p.size()).into_drawing_area();
+        p.draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// The plot as a PNG image (RGB, 8 bits).
+pub fn to_png(p: &impl Plot) -> Result<Vec<u8>, PlotError> {
+    register_font();
+    let (w, h) = p.size();
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        p.draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc
+        .write_header()
+        .map_err(|e| PlotError::Png(e.to_string()))?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| PlotError::Png(e.to_string()))?;
+    writer.finish().map_err(|e| PlotError::Png(e.to_string()))?;
+    Ok(out)
+}
+
+/// Distinct colours for lines and groups.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// Five steps from early/good (dark blue) to late/poor (yellow), viridis-like.
+const RAMP: [RGBColor; 5] = [
+    RGBColor(68, 1, 84),
+    RGBColor(59, 82, 139),
+    RGBColor(33, 145, 140),
+    RGBColor(94, 201, 98),
+    RGBColor(253, 231, 37),
+];
+
+const GREY: RGBColor = RGBColor(170, 170, 170);
+const LINK: RGBColor = RGBColor(215, 215, 215);
+
+/// How times are shown on an axis.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeUnit {
+    /// Seconds per unit.
+    pub secs: f64,
+    /// Unit name.
+    pub name: &'static str,
+}
+
+impl TimeUnit {
+    /// A readable unit for a span of `secs` seconds.
+    pub fn for_span(secs: f64) -> Self {
+        if secs >= 2.0 * 3600.0 {
+            TimeUnit {
+                secs: 3600.0,
+                name: "h",
+            }
+        } else if secs >= 120.0 {
+            TimeUnit {
+                secs: 60.0,
+                name: "min",
+            }
+        } else {
+            TimeUnit {
+                secs: 1.0,
+                name: "s",
+            }
+        }
+    }
+}
+
+fn message<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    text: &str,
+) -> Result<(), PlotError> {
+    root.fill(&WHITE).map_err(err)?;
+    let (w, h) = root.dim_in_pixel();
+    root.draw(&Text::new(
+        title.to_string(),
+        (20, 20),
+        (FAMILY, 22).into_font(),
+    ))
+    .map_err(err)?;
+    root.draw(&Text::new(
+        text.to_string(),
+        (w as i32 / 6, h as i32 / 2),
+        (FAMILY, 18).into_font().color(&RGBColor(90, 90, 90)),
+    ))
+    .map_err(err)?;
+    // A frame, so that an empty plot is still visibly a plot.
+    root.draw(&Rectangle::new(
+        [(10, 50), (w as i32 - 10, h as i32 - 10)],
+        GREY.stroke_width(1),
+    ))
+    .map_err(err)
+}
+
+fn padded(lo: f64, hi: f64) -> Range<f64> {
+    let span = (hi - lo).abs().max(1e-9);
+    (lo - 0.05 * span)..(hi + 0.05 * span)
+}
+
+/// One node on the map.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct MapNode {
+    /// East, m.
+    pub x_m: f64,
+    /// North, m.
+    pub y_m: f64,
+    /// The value the node is coloured by (`None`: never reached it).
+    pub value: Option<f64>,
+    /// Down at the end of the run.
+    pub down: bool,
+    /// Crashed at some time.
+    pub crashed: bool,
+    /// Partition group during the run's first partition (0: none).
+    pub group: u16,
+}
+
+/// The map of nodes and links.
+#[derive(Clone, Debug)]
+pub struct MapPlot {
+    /// Title.
+    pub title: String,
+    /// What the colour means, e.g. `converged`.
+    pub value_label: String,
+    /// Unit of the value, e.g. `h` or `%`.
+    pub value_unit: String,
+    /// Whether a low value is good (times) or bad (shares): decides the ramp direction.
+    pub low_is_good: bool,
+    /// The nodes, by id.
+    pub nodes: Vec<MapNode>,
+    /// Undirected mesh links (node ids).
+    pub links: Vec<(u32, u32)>,
+}
+
+impl Plot for MapPlot {
+    fn size(&self) -> (u32, u32) {
+        (900, 800)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        if self.nodes.is_empty() {
+            return message(root, &self.title, "no nodes");
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let km = |v: f64| v / 1000.0;
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for n in &self.nodes {
+            x0 = x0.min(km(n.x_m));
+            x1 = x1.max(km(n.x_m));
+            y0 = y0.min(km(n.y_m));
+            y1 = y1.max(km(n.y_m));
+        }
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("east (km)")
+            .y_desc("north (km)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        let at = |i: u32| {
+            let n = &self.nodes[i as usize];
+            (km(n.x_m), km(n.y_m))
+        };
+        chart
+            .draw_series(
+                self.links
+                    .iter()
+                    .map(|&(a, b)| PathElement::new(vec![at(a), at(b)], LINK.stroke_width(1))),
+            )
+            .map_err(err)?;
+
+        // Bins of the value: five equal steps from 0 to the largest value.
+        let max = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.value)
+            .fold(0f64, f64::max)
+            .max(1e-9);
+        let bin = |v: f64| ((v / max * 5.0) as usize).min(4);
+        for b in 0..5 {
+            let members: Vec<(f64, f64)> = self
+                .nodes
+                .iter()
+                .filter(|n| !n.down && n.value.is_some_and(|v| bin(v) == b))
+                .map(|n| (km(n.x_m), km(n.y_m)))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let colour = if self.low_is_good {
+                RAMP[b]
+            } else {
+                RAMP[4 - b]
+            };
+            let (lo, hi) = (max * b as f64 / 5.0, max * (b + 1) as f64 / 5.0);
+            chart
+                .draw_series(
+                    members
+                        .into_iter()
+                        .map(move |p| Circle::new(p, 5, colour.filled())),
+                )
+                .map_err(err)?
+                .label(format!(
+                    "{} {:.1}–{:.1} {}",
+                    self.value_label, lo, hi, self.value_unit
+                ))
+                .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
+        }
+        let never: Vec<(f64, f64)> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.down && n.value.is_none())
+            .map(|n| (km(n.x_m), km(n.y_m)))
+            .collect();
+        if !never.is_empty() {
+            chart
+                .draw_series(
+                    never
+                        .into_iter()
+                        .map(|p| Cross::new(p, 6, RED.stroke_width(3))),
+                )
+                .map_err(err)?
+                .label(format!("never {}", self.value_label))
+                .legend(|(x, y)| Cross::new((x, y), 6, RED.stroke_width(3)));
+        }
+        let down: Vec<(f64, f64)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.down)
+            .map(|n| (km(n.x_m), km(n.y_m)))
+            .collect();
+        if !down.is_empty() {
+            chart
+                .draw_series(down.into_iter().map(|p| {
+                    EmptyElement::at(p)
+                        + Circle::new((0, 0), 5, GREY.filled())
+                        + Cross::new((0, 0), 5, BLACK.stroke_width(2))
+                }))
+                .map_err(err)?
+                .label("down at the end")
+                .legend(|(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Circle::new((0, 0), 5, GREY.filled())
+                        + Cross::new((0, 0), 5, BLACK.stroke_width(2))
+                });
+        }
+        let crashed: Vec<(f64, f64)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.crashed)
+            .map(|n| (km(n.x_m), km(n.y_m)))
+            .collect();
+        if !crashed.is_empty() {
+            chart
+                .draw_series(
+                    crashed
+                        .into_iter()
+                        .map(|p| Circle::new(p, 8, BLACK.stroke_width(2))),
+                )
+                .map_err(err)?
+                .label("crashed during the run")
+                .legend(|(x, y)| Circle::new((x, y), 8, BLACK.stroke_width(2)));
+        }
+        let groups: std::collections::BTreeSet<u16> = self
+            .nodes
+            .iter()
+            .map(|n| n.group)
+            .filter(|g| *g > 0)
+            .collect();
+        for g in groups {
+            let colour = PALETTE[(g as usize - 1) % PALETTE.len()];
+            chart
+                .draw_series(
+                    self.nodes
+                        .iter()
+                        .filter(|n| n.group == g)
+                        .map(|n| Circle::new((km(n.x_m), km(n.y_m)), 10, colour.stroke_width(2))),
+                )
+                .map_err(err)?
+                .label(format!("partition group {g}"))
+                .legend(move |(x, y)| Circle::new((x, y), 8, colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}
+
+/// Share of nodes holding each item over time.
+#[derive(Clone, Debug)]
+pub struct CoveragePlot {
+    /// Title.
+    pub title: String,
+    /// Time axis unit.
+    pub unit: TimeUnit,
+    /// Run length, s.
+    pub end_s: f64,
+    /// Per item: (t s, coverage %) points.
+    pub items: Vec<Vec<(f64, f64)>>,
+}
+
+impl Plot for CoveragePlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        if self.items.is_empty() {
+            return message(
+                root,
+                &self.title,
+                "no catalogue items were published in this run",
+            );
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let u = self.unit;
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(0f64..self.end_s / u.secs, 0f64..100f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("time ({})", u.name))
+            .y_desc("nodes holding the newest version (%)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        let thin = PALETTE[0].mix(0.35);
+        for item in &self.items {
+            chart
+                .draw_series(LineSeries::new(
+                    item.iter().map(|(t, c)| (t / u.secs, *c)),
+                    thin.stroke_width(1),
+                ))
+                .map_err(err)?;
+        }
+        // The mean over items, on the items' common time points.
+        let points = self.items.iter().map(Vec::len).max().unwrap_or(0);
+        let mean: Vec<(f64, f64)> = (0..points)
+            .filter_map(|k| {
+                let t = self.items.iter().find_map(|i| i.get(k))?.0;
+                let sum: f64 = self
+                    .items
+                    .iter()
+                    .map(|i| i.get(k).map_or(0.0, |p| p.1))
+                    .sum();
+                Some((t / u.secs, sum / self.items.len() as f64))
+            })
+            .collect();
+        chart
+            .draw_series(LineSeries::new(mean, BLACK.stroke_width(3)))
+            .map_err(err)?
+            .label(format!("mean over {} items", self.items.len()))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}
+
+/// Channel utilisation over time.
+#[derive(Clone, Debug)]
+pub struct ChannelPlot {
+    /// Title.
+    pub title: String,
+    /// Time axis unit.
+    pub unit: TimeUnit,
+    /// Bucket ends, s.
+    pub t_s: Vec<f64>,
+    /// Share of time busy per bucket, %.
+    pub busy_pct: Vec<f64>,
+    /// Per class: (name, airtime share per bucket, %).
+    pub classes: Vec<(String, Vec<f64>)>,
+}
+
+impl Plot for ChannelPlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        if self.t_s.is_empty() {
+            return message(root, &self.title, "no time buckets");
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let u = self.unit;
+        let n = self.t_s.len();
+        let stacked: Vec<Vec<f64>> = (0..self.classes.len())
+            .map(|c| {
+                (0..n)
+                    .map(|k| self.classes[..=c].iter().map(|(_, v)| v[k]).sum())
+                    .collect()
+            })
+            .collect();
+        let top = stacked
+            .last()
+            .into_iter()
+            .flatten()
+            .chain(&self.busy_pct)
+            .fold(1f64, |a, b| a.max(*b));
+        let end = self.t_s.last().copied().unwrap_or(1.0) / u.secs;
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(0f64..end, 0f64..top * 1.1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("time ({})", u.name))
+            .y_desc("share of time (%)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        // Widest band first, so each narrower one is drawn over it.
+        for c in (0..self.classes.len()).rev() {
+            let colour = PALETTE[(c + 1) % PALETTE.len()];
+            let points: Vec<(f64, f64)> = self
+                .t_s
+                .iter()
+                .zip(&stacked[c])
+                .map(|(t, v)| (t / u.secs, *v))
+                .collect();
+            chart
+                .draw_series(AreaSeries::new(points, 0.0, colour.mix(0.55)))
+                .map_err(err)?
+                .label(format!("airtime: {}", self.classes[c].0))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], colour.mix(0.55).filled())
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(
+                self.t_s
+                    .iter()
+                    .zip(&self.busy_pct)
+                    .map(|(t, v)| (t / u.secs, *v)),
+                BLACK.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("channel busy (≥ 1 transmission on air)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}
+
+/// Airtime per node.
+#[derive(Clone, Debug)]
+pub struct AirtimePlot {
+    /// Title.
+    pub title: String,
+    /// Per node: airtime share of the run, %.
+    pub share_pct: Vec<f64>,
+    /// Per node: largest share of any duty-cycle window, %.
+    pub window_max_pct: Vec<f64>,
+    /// The regional limit, % (0: none).
+    pub limit_pct: f64,
+}
+
+impl Plot for AirtimePlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        if self.share_pct.is_empty() {
+            return message(root, &self.title, "no nodes");
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let n = self.share_pct.len() as f64;
+        let top = self
+            .share_pct
+            .iter()
+            .chain(&self.window_max_pct)
+            .fold(self.limit_pct, |a, b| a.max(*b))
+            .max(0.1);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top * 1.1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("node")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_desc("transmitting (%)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        let bar = PALETTE[0];
+        chart
+            .draw_series(self.share_pct.iter().enumerate().map(|(i, v)| {
+                let x = i as f64;
+                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *v)], bar.filled())
+            }))
+            .map_err(err)?
+            .label("airtime, share of the run")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], bar.filled()));
+        let dot = PALETTE[1];
+        chart
+            .draw_series(
+                self.window_max_pct
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Circle::new((i as f64, *v), 2, dot.filled())),
+            )
+            .map_err(err)?
+            .label("largest share of any duty-cycle window")
+            .legend(move |(x, y)| Circle::new((x, y), 3, dot.filled()));
+        if self.limit_pct > 0.0 {
+            chart
+                .draw_series(LineSeries::new(
+                    [(-0.5, self.limit_pct), (n - 0.5, self.limit_pct)],
+                    RED.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("duty-cycle limit {} %", self.limit_pct))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}
+
+/// Cumulative distributions of latencies.
+#[derive(Clone, Debug)]
+pub struct LatencyPlot {
+    /// Title.
+    pub title: String,
+    /// Per kind: (label, (latency s, cumulative share)).
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl Plot for LatencyPlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let points = self.series.iter().flat_map(|(_, p)| p.iter());
+        let (lo, hi) = points.fold((f64::MAX, 0f64), |(lo, hi), (x, _)| {
+            (lo.min(*x), hi.max(*x))
+        });
+        if hi <= 0.0 {
+            return message(root, &self.title, "no latencies were recorded");
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let lo = (lo * 0.8).max(1e-3);
+        let hi = (hi * 1.25).max(lo * 10.0);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (s, log scale)")
+            .y_desc("share of deliveries within (%)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        for (k, (label, pts)) in self.series.iter().enumerate() {
+            if pts.is_empty() {
+                continue;
+            }
+            let colour = PALETTE[k % PALETTE.len()];
+            // A step function: the share holds until the next value.
+            let mut steps = Vec::with_capacity(pts.len() * 2 + 1);
+            steps.push((lo, 0.0));
+            let mut prev = 0.0;
+            for (x, q) in pts {
+                steps.push((*x, prev));
+                steps.push((*x, 100.0 * q));
+                prev = 100.0 * q;
+            }
+            steps.push((hi, prev));
+            chart
+                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
+                .map_err(err)?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}
+
+/// One line of a sweep plot: per x position, (median, min, max).
+#[derive(Clone, Debug)]
+pub struct SweepLine {
+    /// Legend label (the second parameter's value).
+    pub label: String,
+    /// (x position, median, min, max).
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A metric against the first swept parameter, one line per value of the
+/// second, median with a min–max band across seeds.
+#[derive(Clone, Debug)]
+pub struct SweepPlot {
+    /// Title.
+    pub title: String,
+    /// X axis name.
+    pub x_desc: String,
+    /// Y axis name.
+    pub y_desc: String,
+    /// Labels of categorical x positions (empty: x is numeric).
+    pub x_labels: Vec<String>,
+    /// The lines.
+    pub lines: Vec<SweepLine>,
+}
+
+impl Plot for SweepPlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let all = self.lines.iter().flat_map(|l| l.points.iter());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for (x, _, lo, hi) in all {
+            x0 = x0.min(*x);
+            x1 = x1.max(*x);
+            y0 = y0.min(*lo);
+            y1 = y1.max(*hi);
+        }
+        if x0 > x1 {
+            return message(root, &self.title, "no values of this metric in the sweep");
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let y_range = padded(y0.min(0.0), y1);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(padded(x0, x1), y_range)
+            .map_err(err)?;
+        let labels = self.x_labels.clone();
+        let fmt_x = move |x: &f64| {
+            if labels.is_empty() {
+                format!("{x}")
+            } else {
+                let k = x.round();
+                if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+                    labels[k as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(self.x_desc.clone())
+            .y_desc(self.y_desc.clone())
+            .label_style((FAMILY, 14))
+            .x_label_formatter(&fmt_x);
+        if !self.x_labels.is_empty() {
+            mesh.x_labels(self.x_labels.len().max(2) * 4 + 1);
+        }
+        mesh.draw().map_err(err)?;
+        for (k, line) in self.lines.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            if line.points.len() > 1 {
+                let band: Vec<(f64, f64)> = line
+                    .points
+                    .iter()
+                    .map(|p| (p.0, p.3))
+                    .chain(line.points.iter().rev().map(|p| (p.0, p.2)))
+                    .collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
+                    .map_err(err)?;
+            } else {
+                chart
+                    .draw_series(line.points.iter().map(|p| {
+                        PathElement::new(vec![(p.0, p.2), (p.0, p.3)], colour.stroke_width(2))
+                    }))
+                    .map_err(err)?;
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().map(|p| (p.0, p.1)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(line.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    line.points
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+                )
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 13))
+            .draw()
+            .map_err(err)
+    }
+}

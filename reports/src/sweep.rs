@@ -1,0 +1,640 @@
+//! Parameter sweeps: the grid, its runs table and its aggregate.
+//!
+//! A sweep is a list of dimensions (a scenario field and its values) and a
+//! number of seeds. Its *jobs* are every combination of values (the first
+//! dimension varying slowest) times every seed, numbered in that order; a
+//! shard `I/N` runs the jobs whose number is `I − 1` modulo `N`. Each job
+//! gives one row of `runs.csv`; `aggregate.csv` has, per grid point and
+//! metric, the median, min and max across seeds.
+//!
+//! The aggregate is always computed from the *text* of `runs.csv` (a whole
+//! sweep formats its rows and parses them back), so a sweep run whole and
+//! the same sweep run as shards and merged give byte-identical files.
+//!
+//! ## `runs.csv`
+//!
+//! `job, point,` one column per dimension (named by its path), `seed_index,
+//! seed,` then one column per metric in [`SWEEP_METRICS`] (empty when a run
+//! has no value, e.g. no item was published).
+//!
+//! ## `aggregate.csv`
+//!
+//! `point,` one column per dimension, `metric, runs, present, median, min,
+//! max` — one row per grid point and metric; `present` counts the seeds
+//! that had a value.
+//!
+//! ## `sweep.json`
+//!
+//! The grid ([`SweepSpec`]) and which shard the folder holds; `okmesh
+//! merge` checks that the shards it joins come from the same grid.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Summary;
+use crate::plot::{SweepLine, SweepPlot};
+
+/// The metrics recorded for every run of a sweep (names as in `summary.json`).
+pub const SWEEP_METRICS: &[&str] = &[
+    "nodes",
+    "reach_pct",
+    "reach_within_hop_limit_pct",
+    "usefulness_pct",
+    "message_latency_p50_s",
+    "message_latency_p90_s",
+    "message_latency_p99_s",
+    "frames_sent",
+    "relays",
+    "collisions",
+    "drops",
+    "air_utilisation_pct",
+    "channel_busy_mean_pct",
+    "channel_busy_max_pct",
+    "duty_cycle_max_pct",
+    "items_published",
+    "items_complete_s",
+    "nodes_holding_all_pct",
+    "item_latency_p50_s",
+    "item_latency_p90_s",
+    "item_latency_p99_s",
+    "converged_at_s",
+    "efficiency_ratio",
+    "passed",
+];
+
+/// Most jobs a sweep may have.
+pub const MAX_JOBS: usize = 100_000;
+
+/// A metric of a finished run, as a sweep records it.
+pub fn run_metric(s: &Summary, name: &str) -> Option<f64> {
+    match name {
+        "passed" => Some(if s.passed { 1.0 } else { 0.0 }),
+        _ => s.metric(name),
+    }
+}
+
+/// One swept field.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Dim {
+    /// Scenario field path, as `--set` takes it.
+    pub path: String,
+    /// Its values, as written.
+    pub values: Vec<String>,
+}
+
+/// A sweep's grid.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SweepSpec {
+    /// The scenario (file or library name), as given.
+    pub scenario: String,
+    /// The dimensions, in command-line order.
+    pub dims: Vec<Dim>,
+    /// Seeds per grid point (seed k is the point's scenario seed + k).
+    pub seeds: u32,
+    /// The metric columns of `runs.csv`.
+    pub metrics: Vec<String>,
+}
+
+/// A slice of a sweep: jobs numbered `index − 1` modulo `count`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Shard {
+    /// From 1.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl core::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("--shard {s}: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// What a sweep folder holds (`sweep.json`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SweepManifest {
+    /// The grid.
+    pub spec: SweepSpec,
+    /// The slice this folder holds (`null`: all of it).
+    pub shard: Option<Shard>,
+}
+
+/// One job: a grid point and a seed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Job {
+    /// Job number.
+    pub index: usize,
+    /// Grid point number.
+    pub point: usize,
+    /// Per dimension, the index of its value.
+    pub values: Vec<usize>,
+    /// Which seed of the point (0-based).
+    pub seed_index: u32,
+}
+
+impl SweepSpec {
+    /// Grid points.
+    pub fn points(&self) -> usize {
+        self.dims.iter().map(|d| d.values.len()).product()
+    }
+
+    /// Per dimension, the index of its value at grid point `point`.
+    pub fn point_values(&self, point: usize) -> Vec<usize> {
+        let mut rest = point;
+        let mut out = vec![0; self.dims.len()];
+        for (k, d) in self.dims.iter().enumerate().rev() {
+            out[k] = rest % d.values.len();
+            rest /= d.values.len();
+        }
+        out
+    }
+
+    /// The `--set PATH=VALUE` overrides of grid point `point`.
+    pub fn point_sets(&self, point: usize) -> Vec<String> {
+        self.dims
+            .iter()
+            .zip(self.point_values(point))
+            .map(|(d, v)| format!("{}={}", d.path, d.values[v]))
+            .collect()
+    }
+
+    /// Every job, or only those of `shard`.
+    pub fn jobs(&self, shard: Option<Shard>) -> Vec<Job> {
+        let seeds = self.seeds.max(1) as usize;
+        (0..self.points() * seeds)
+            .filter(|j| shard.is_none_or(|s| j % s.count as usize == s.index as usize - 1))
+            .map(|j| Job {
+                index: j,
+                point: j / seeds,
+                values: self.point_values(j / seeds),
+                seed_index: (j % seeds) as u32,
+            })
+            .collect()
+    }
+}
+
+/// One row of `runs.csv`.
+#[derive(Clone, PartialEq, Debug)]
+pub struct RunRow {
+    /// Job number.
+    pub job: usize,
+    /// Grid point.
+    pub point: usize,
+    /// The seed used.
+    pub seed: u64,
+    /// Which seed of the point.
+    pub seed_index: u32,
+    /// Metric values, in the spec's metric order.
+    pub metrics: Vec<Option<f64>>,
+}
+
+/// Why a sweep's files could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file is not what a sweep writes.
+    #[error("{}:{line}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Line, from 1 (0: the whole file).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Shards of different sweeps.
+    #[error("{}: not the same sweep as {}: {what} differ", path.display(), first.display())]
+    Mismatch {
+        /// The odd one out.
+        path: PathBuf,
+        /// The first folder.
+        first: PathBuf,
+        /// What differs.
+        what: &'static str,
+    },
+    /// Some jobs are in no folder.
+    #[error(
+        "{missing} of {total} runs are missing (first: job {first}, grid point {point}, seed {seed_index}); merge every shard"
+    )]
+    Missing {
+        /// How many.
+        missing: usize,
+        /// Jobs in the grid.
+        total: usize,
+        /// The first missing job.
+        first: usize,
+        /// Its grid point.
+        point: usize,
+        /// Its seed index.
+        seed_index: u32,
+    },
+    /// A job is in two folders.
+    #[error("{}: job {job} is also in another folder (the same shard given twice?)", path.display())]
+    Duplicate {
+        /// The second folder.
+        path: PathBuf,
+        /// The job.
+        job: usize,
+    },
+    /// The metric to plot is not recorded.
+    #[error("--metric {0}: unknown metric (known: {1})")]
+    UnknownMetric(String, String),
+    /// A plot could not be drawn.
+    #[error("plot: {0}")]
+    Plot(#[from] crate::plot::PlotError),
+}
+
+/// A number as the sweep tables write it: integers plainly, others with
+/// six decimals.
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded newlines).
+fn csv_split(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if cur.is_empty() => quoted = true,
+            (false, ',') => out.push(std::mem::take(&mut cur)),
+            (_, c) => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("unterminated quoted field".into());
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// `runs.csv`'s header.
+fn runs_header(spec: &SweepSpec) -> String {
+    let mut cols = vec!["job".to_string(), "point".into()];
+    cols.extend(spec.dims.iter().map(|d| csv_field(&d.path)));
+    cols.push("seed_index".into());
+    cols.push("seed".into());
+    cols.extend(spec.metrics.iter().map(|m| csv_field(m)));
+    cols.join(",")
+}
+
+/// `runs.csv`'s text for `rows` (sorted by job).
+pub fn runs_csv(spec: &SweepSpec, rows: &[RunRow]) -> String {
+    let mut rows: Vec<&RunRow> = rows.iter().collect();
+    rows.sort_by_key(|r| r.job);
+    let mut out = runs_header(spec);
+    out.push('\n');
+    for r in rows {
+        let _ = write!(out, "{},{}", r.job, r.point);
+        for (d, v) in spec.dims.iter().zip(spec.point_values(r.point)) {
+            let _ = write!(out, ",{}", csv_field(&d.values[v]));
+        }
+        let _ = write!(out, ",{},{}", r.seed_index, r.seed);
+        for m in &r.metrics {
+            let _ = write!(out, ",{}", m.map_or(String::new(), fmt_num));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parses `runs.csv` text written for `spec`.
+pub fn parse_runs(spec: &SweepSpec, text: &str, path: &Path) -> Result<Vec<RunRow>, SweepError> {
+    let err = |line: usize, message: String| SweepError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    if header != runs_header(spec) {
+        return Err(err(1, "header does not match the sweep's grid".into()));
+    }
+    let seeds = spec.seeds.max(1) as usize;
+    let total = spec.points() * seeds;
+    let width = 4 + spec.dims.len() + spec.metrics.len();
+    let mut rows = Vec::new();
+    for (k, line) in lines.enumerate() {
+        let n = k + 2;
+        let cells = csv_split(line).map_err(|m| err(n, m))?;
+        if cells.len() != width {
+            return Err(err(n, format!("{} fields, expected {width}", cells.len())));
+        }
+        let int = |i: usize, what: &str| -> Result<u64, SweepError> {
+            cells[i]
+                .parse::<u64>()
+                .map_err(|_| err(n, format!("{what}: `{}` is not a whole number", cells[i])))
+        };
+        let job = int(0, "job")? as usize;
+        let point = int(1, "point")? as usize;
+        let seed_index = int(2 + spec.dims.len(), "seed_index")? as u32;
+        let seed = int(3 + spec.dims.len(), "seed")?;
+        if job >= total || point != job / seeds || seed_index as usize != job % seeds {
+            return Err(err(n, format!("job {job} is not part of this grid")));
+        }
+        for (d, (dim, v)) in spec.dims.iter().zip(spec.point_values(point)).enumerate() {
+            if cells[2 + d] != dim.values[v] {
+                return Err(err(
+                    n,
+                    format!(
+                        "{}: `{}` is not grid point {point}'s value",
+                        dim.path,
+                        cells[2 + d]
+                    ),
+                ));
+            }
+        }
+        let metrics = cells[4 + spec.dims.len()..]
+            .iter()
+            .zip(&spec.metrics)
+            .map(|(c, m)| {
+                if c.is_empty() {
+                    Ok(None)
+                } else {
+                    c.parse::<f64>()
+                        .map(Some)
+                        .map_err(|_| err(n, format!("{m}: `{c}` is not a number")))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.push(RunRow {
+            job,
+            point,
+            seed,
+            seed_index,
+            metrics,
+        });
+    }
+    Ok(rows)
+}
+
+/// Median, min and max of some values.
+fn stats(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    Some((median, values[0], values[n - 1]))
+}
+
+/// Per grid point and metric: (runs, median/min/max of the present values).
+pub type Aggregate = BTreeMap<(usize, usize), (usize, Vec<f64>)>;
+
+fn collect(spec: &SweepSpec, rows: &[RunRow]) -> Aggregate {
+    let mut agg: Aggregate = BTreeMap::new();
+    for r in rows {
+        for (m, v) in r.metrics.iter().enumerate().take(spec.metrics.len()) {
+            let e = agg.entry((r.point, m)).or_default();
+            e.0 += 1;
+            if let Some(v) = v {
+                e.1.push(*v);
+            }
+        }
+    }
+    agg
+}
+
+/// `aggregate.csv`'s text for the rows of a complete sweep.
+pub fn aggregate_csv(spec: &SweepSpec, rows: &[RunRow]) -> String {
+    let mut out = String::from("point");
+    for d in &spec.dims {
+        let _ = write!(out, ",{}", csv_field(&d.path));
+    }
+    out.push_str(",metric,runs,present,median,min,max\n");
+    for ((point, m), (runs, mut values)) in collect(spec, rows) {
+        let _ = write!(out, "{point}");
+        for (d, v) in spec.dims.iter().zip(spec.point_values(point)) {
+            let _ = write!(out, ",{}", csv_field(&d.values[v]));
+        }
+        let _ = write!(out, ",{},{runs},{}", spec.metrics[m], values.len());
+        match stats(&mut values) {
+            Some((med, lo, hi)) => {
+                let _ = writeln!(out, ",{},{},{}", fmt_num(med), fmt_num(lo), fmt_num(hi));
+            }
+            None => out.push_str(",,,\n"),
+        }
+    }
+    out
+}
+
+/// The metric a sweep plots by default: `converged_at_s` when some run has
+/// it, else `reach_pct`.
+pub fn default_metric(spec: &SweepSpec, rows: &[RunRow]) -> String {
+    let has = |name: &str| {
+        spec.metrics
+            .iter()
+            .position(|m| m == name)
+            .is_some_and(|k| {
+                rows.iter()
+                    .any(|r| r.metrics.get(k).copied().flatten().is_some())
+            })
+    };
+    if has("converged_at_s") {
+        "converged_at_s".into()
+    } else {
+        "reach_pct".into()
+    }
+}
+
+/// The plot of `metric` against the first dimension with more than one
+/// value, one line per combination of the other dimensions' values.
+pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: &str) -> Result<SweepPlot, SweepError> {
+    let m = spec
+        .metrics
+        .iter()
+        .position(|x| x == metric)
+        .ok_or_else(|| SweepError::UnknownMetric(metric.to_string(), spec.metrics.join(", ")))?;
+    let x_dim = spec
+        .dims
+        .iter()
+        .position(|d| d.values.len() > 1)
+        .unwrap_or(0);
+    let numeric = spec
+        .dims
+        .get(x_dim)
+        .is_some_and(|d| d.values.iter().all(|v| v.parse::<f64>().is_ok()));
+    let agg = collect(spec, rows);
+    let mut lines: BTreeMap<Vec<usize>, SweepLine> = BTreeMap::new();
+    for point in 0..spec.points() {
+        let Some((_, values)) = agg.get(&(point, m)) else {
+            continue;
+        };
+        let Some((med, lo, hi)) = stats(&mut values.clone()) else {
+            continue;
+        };
+        let pv = spec.point_values(point);
+        let x = match spec.dims.get(x_dim) {
+            Some(d) if numeric => d.values[pv[x_dim]].parse::<f64>().unwrap_or(0.0),
+            Some(_) => pv[x_dim] as f64,
+            None => 0.0,
+        };
+        let key: Vec<usize> = pv
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != x_dim)
+            .map(|(_, v)| *v)
+            .collect();
+        let label = spec
+            .dims
+            .iter()
+            .zip(&pv)
+            .enumerate()
+            .filter(|(k, _)| *k != x_dim)
+            .map(|(_, (d, v))| format!("{}={}", d.path, d.values[*v]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        lines
+            .entry(key)
+            .or_insert_with(|| SweepLine {
+                label: if label.is_empty() {
+                    metric.to_string()
+                } else {
+                    label
+                },
+                points: Vec::new(),
+            })
+            .points
+            .push((x, med, lo, hi));
+    }
+    let mut lines: Vec<SweepLine> = lines.into_values().collect();
+    for l in &mut lines {
+        l.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    Ok(SweepPlot {
+        title: format!(
+            "{} · {metric} (median, min–max over {} seed{})",
+            spec.scenario,
+            spec.seeds,
+            if spec.seeds == 1 { "" } else { "s" }
+        ),
+        x_desc: spec
+            .dims
+            .get(x_dim)
+            .map_or(String::new(), |d| d.path.clone()),
+        y_desc: metric.to_string(),
+        x_labels: match spec.dims.get(x_dim) {
+            Some(d) if !numeric => d.values.clone(),
+            _ => Vec::new(),
+        },
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SweepSpec {
+        SweepSpec {
+            scenario: "s".into(),
+            dims: vec![
+                Dim {
+                    path: "topology.nodes".into(),
+                    values: vec!["10".into(), "20".into(), "30".into()],
+                },
+                Dim {
+                    path: "topology.area_m".into(),
+                    values: vec!["[1000,1000]".into(), "[2000, 2000]".into()],
+                },
+            ],
+            seeds: 3,
+            metrics: vec!["reach_pct".into(), "converged_at_s".into()],
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_jobs() {
+        let s = spec();
+        let all = s.jobs(None);
+        assert_eq!(all.len(), 18);
+        let mut joined: Vec<usize> = (1..=4)
+            .flat_map(|i| s.jobs(Some(Shard { index: i, count: 4 })))
+            .map(|j| j.index)
+            .collect();
+        joined.sort_unstable();
+        assert_eq!(joined, (0..18).collect::<Vec<_>>());
+        assert_eq!(all[7].values, vec![1, 0]);
+        assert_eq!(all[7].seed_index, 1);
+        assert_eq!(
+            s.point_sets(2),
+            ["topology.nodes=20", "topology.area_m=[1000,1000]"]
+        );
+    }
+
+    #[test]
+    fn runs_round_trip_through_text() {
+        let s = spec();
+        let rows: Vec<RunRow> = s
+            .jobs(None)
+            .into_iter()
+            .map(|j| RunRow {
+                job: j.index,
+                point: j.point,
+                seed: 7 + u64::from(j.seed_index),
+                seed_index: j.seed_index,
+                metrics: vec![
+                    Some(j.index as f64 / 3.0),
+                    (j.seed_index != 1).then_some(100.0),
+                ],
+            })
+            .collect();
+        let text = runs_csv(&s, &rows);
+        let back = parse_runs(&s, &text, Path::new("runs.csv")).expect("parses");
+        assert_eq!(runs_csv(&s, &back), text);
+        let agg = aggregate_csv(&s, &back);
+        assert_eq!(agg.lines().count(), 1 + 6 * 2);
+        assert!(agg.contains("\"[2000, 2000]\""));
+        assert!(agg.contains(",converged_at_s,3,2,100,100,100\n"));
+    }
+
+    #[test]
+    fn bad_shards_are_refused() {
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+    }
+}

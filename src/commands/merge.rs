@@ -1,0 +1,147 @@
+//! `okmesh merge`: join the folders of a sharded sweep into the aggregate
+//! a single run of the whole sweep would have written.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use reports::sweep::{self, RunRow, SweepError, SweepManifest};
+
+use super::CliError;
+use super::sweep::{default_out, finish, write};
+
+/// Arguments of `okmesh merge`.
+#[derive(Args, Debug)]
+pub(crate) struct MergeArgs {
+    /// The shard folders (`okmesh sweep --shard I/N --out DIR`), every one of them.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory [default: out/sweep-<scenario>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Metric to plot [default: converged_at_s when present, else reach_pct].
+    #[arg(long)]
+    metric: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn bad(e: SweepError) -> CliError {
+    CliError::BadInput(e.to_string())
+}
+
+fn read(path: PathBuf) -> Result<String, CliError> {
+    fs::read_to_string(&path).map_err(|source| bad(SweepError::Io { path, source }))
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
+    let mut first: Option<(PathBuf, SweepManifest)> = None;
+    let mut rows: BTreeMap<usize, RunRow> = BTreeMap::new();
+    for dir in &args.dirs {
+        let json_path = dir.join("sweep.json");
+        let manifest: SweepManifest =
+            serde_json::from_str(&read(json_path.clone())?).map_err(|e| {
+                bad(SweepError::Parse {
+                    path: json_path.clone(),
+                    line: e.line(),
+                    message: e.to_string(),
+                })
+            })?;
+        if let Some((first_dir, m)) = &first {
+            let what = if m.spec.scenario != manifest.spec.scenario {
+                Some("the scenarios")
+            } else if m.spec.dims != manifest.spec.dims {
+                Some("the swept fields or values")
+            } else if m.spec.seeds != manifest.spec.seeds {
+                Some("the seed counts")
+            } else if m.spec.metrics != manifest.spec.metrics {
+                Some("the metric columns (another okmesh version?)")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(bad(SweepError::Mismatch {
+                    path: dir.clone(),
+                    first: first_dir.clone(),
+                    what,
+                }));
+            }
+        }
+        let runs_path = dir.join("runs.csv");
+        let text = read(runs_path.clone())?;
+        for row in sweep::parse_runs(&manifest.spec, &text, &runs_path).map_err(bad)? {
+            let job = row.job;
+            if rows.insert(job, row).is_some() {
+                return Err(bad(SweepError::Duplicate {
+                    path: dir.clone(),
+                    job,
+                }));
+            }
+        }
+        if first.is_none() {
+            first = Some((dir.clone(), manifest));
+        }
+    }
+    let (_, manifest) = first.expect("clap requires at least one folder");
+    let spec = manifest.spec;
+    if let Some(m) = &args.metric
+        && !spec.metrics.contains(m)
+    {
+        return Err(bad(SweepError::UnknownMetric(
+            m.clone(),
+            spec.metrics.join(", "),
+        )));
+    }
+    let all = spec.jobs(None);
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|j| !rows.contains_key(&j.index))
+        .collect();
+    if let Some(j) = missing.first() {
+        return Err(bad(SweepError::Missing {
+            missing: missing.len(),
+            total: all.len(),
+            first: j.index,
+            point: j.point,
+            seed_index: j.seed_index,
+        }));
+    }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&spec.scenario));
+    fs::create_dir_all(&out_dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
+    let rows: Vec<RunRow> = rows.into_values().collect();
+    let merged = SweepManifest {
+        spec: spec.clone(),
+        shard: None,
+    };
+    write(
+        &out_dir,
+        "sweep.json",
+        &serde_json::to_string_pretty(&merged).expect("serialisable"),
+    )?;
+    let runs_text = sweep::runs_csv(&spec, &rows);
+    write(&out_dir, "runs.csv", &runs_text)?;
+    if !args.quiet {
+        println!(
+            "merged {} folders: {} runs of {}",
+            args.dirs.len(),
+            rows.len(),
+            spec.scenario
+        );
+    }
+    finish(
+        &out_dir,
+        &spec,
+        &runs_text,
+        args.metric.as_deref(),
+        !args.quiet,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

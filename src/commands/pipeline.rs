@@ -1,0 +1,171 @@
+//! The run pipeline shared by `okmesh run` and `okmesh sweep`: build the
+//! simulation, run it with the hasher, the checkers and the metrics
+//! observing the trace, and assemble the summary.
+
+use std::collections::BTreeSet;
+use std::time::Instant as WallClock;
+
+use reports::report::{MapOverlay, RunReport};
+use reports::sync::{SyncMetrics, SyncSummary};
+use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
+use scenarios::{Fault, Scenario, SyncStrategy};
+use sim::check::Checks;
+use sim::trace::{RunInfo, TraceHasher, TraceSink};
+use sim::{Progress, Simulation};
+
+use super::CliError;
+
+/// A simulation built and ready to run.
+pub(crate) struct Prepared {
+    simulation: Simulation,
+    /// What the run is, for the reports.
+    pub(crate) info: RunInfo,
+    overlay: MapOverlay,
+    assertions: Vec<AssertionSpec>,
+    baseline: Option<SyncSummary>,
+}
+
+/// A finished run.
+pub(crate) struct RunOutput {
+    pub(crate) info: RunInfo,
+    pub(crate) metrics: Metrics,
+    pub(crate) checks: Checks,
+    pub(crate) summary: Summary,
+    pub(crate) overlay: MapOverlay,
+}
+
+impl RunOutput {
+    /// The run's report (tables, plots, HTML).
+    pub(crate) fn report(&self) -> RunReport<'_> {
+        RunReport {
+            info: &self.info,
+            metrics: &self.metrics,
+            duty: self.checks.duty_meter(),
+            summary: &self.summary,
+            overlay: &self.overlay,
+        }
+    }
+}
+
+impl Prepared {
+    /// Builds the simulation of `scenario` (topology, radio, faults).
+    pub(crate) fn new(scenario: &Scenario) -> Result<Self, CliError> {
+        let simulation =
+            Simulation::new(scenario).map_err(|e| CliError::BadInput(e.to_string()))?;
+        let info = simulation.run_info(scenario);
+        let topo = simulation.topology();
+        let mut links = BTreeSet::new();
+        for a in 0..topo.len() as u32 {
+            for l in topo.links_from(a) {
+                if l.decodable && l.to != a {
+                    links.insert((a.min(l.to), a.max(l.to)));
+                }
+            }
+        }
+        let partition_groups = scenario
+            .faults
+            .iter()
+            .find_map(|f| match f {
+                Fault::Partition(p) => Some(simulation.partition_groups(p)),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(Prepared {
+            info,
+            overlay: MapOverlay {
+                links: links.into_iter().collect(),
+                partition_groups,
+            },
+            assertions: scenario
+                .assertions
+                .iter()
+                .map(|a| AssertionSpec {
+                    metric: a.metric.clone(),
+                    min: a.min,
+                    max: a.max,
+                })
+                .collect(),
+            simulation,
+            baseline: None,
+        })
+    }
+
+    /// Runs the blind-flooding baseline of `scenario` first (the same
+    /// scenario and seed with `sync.strategy: flood`) when the scenario asks
+    /// for it with `sync.baseline`, so the summary shows both.
+    pub(crate) fn with_baseline(mut self, scenario: &Scenario) -> Result<Self, CliError> {
+        if !scenario.sync.baseline || scenario.sync.strategy == SyncStrategy::Flood {
+            return Ok(self);
+        }
+        let mut flood = scenario.clone();
+        flood.sync.strategy = SyncStrategy::Flood;
+        let mut sim = Simulation::new(&flood).map_err(|e| CliError::BadInput(e.to_string()))?;
+        let info = sim.run_info(&flood);
+        let mut m = SyncMetrics::new(&info);
+        sim.run(&mut [&mut m], &mut |_| {})
+            .map_err(|e| CliError::Failed(format!("flooding baseline: {e}")))?;
+        self.baseline = sync_figures(&info, &m);
+        Ok(self)
+    }
+
+    /// Runs to the end; `extra` also observes the trace (e.g. a trace file).
+    pub(crate) fn run(
+        mut self,
+        extra: Option<&mut dyn TraceSink>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunOutput, CliError> {
+        let info = self.info;
+        let mut hasher = TraceHasher::default();
+        let mut checks = Checks::new(
+            info.sites.len(),
+            info.radio.duty_cycle_limit_pct,
+            info.radio.duty_cycle_window,
+        );
+        let mut metrics = Metrics::new(&info);
+        let mut sync = SyncMetrics::new(&info);
+        let started = WallClock::now();
+        let result = {
+            let mut sinks: Vec<&mut dyn TraceSink> =
+                vec![&mut hasher, &mut checks, &mut metrics, &mut sync];
+            if let Some(w) = extra {
+                sinks.push(w);
+            }
+            self.simulation.run(&mut sinks, progress)
+        };
+        let wall_time_s = started.elapsed().as_secs_f64();
+        let stats = result.map_err(|e| CliError::Failed(e.to_string()))?;
+        if let Some(limit) = metrics.limit_hit() {
+            return Err(CliError::Failed(limit));
+        }
+        let summary = Summary::new(
+            &info,
+            &metrics,
+            checks.duty_meter(),
+            RunFacts {
+                events: stats.events,
+                trace_records: stats.records,
+                trace_hash: hasher.hex(),
+                wall_time_s,
+            },
+            checks.outcomes(),
+            SyncReport {
+                run: sync_figures(&info, &sync),
+                baseline: self.baseline,
+            },
+            &self.assertions,
+        );
+        Ok(RunOutput {
+            info,
+            metrics,
+            checks,
+            summary,
+            overlay: self.overlay,
+        })
+    }
+}
+
+/// The sync figures, when the run published anything with sync on.
+fn sync_figures(info: &RunInfo, m: &SyncMetrics) -> Option<SyncSummary> {
+    let s = m.summary(info);
+    (info.sync_strategy != "off" && s.versions > 0).then_some(s)
+}

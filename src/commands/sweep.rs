@@ -1,0 +1,339 @@
+//! `okmesh sweep`: run a scenario over a grid of `--set` values and seeds,
+//! in parallel, and aggregate the results (see `reports::sweep`).
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use reports::sweep::{self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepManifest, SweepSpec};
+
+use super::pipeline::Prepared;
+use super::{CliError, load_scenario};
+
+/// Arguments of `okmesh sweep`.
+#[derive(Args, Debug)]
+pub(crate) struct SweepArgs {
+    /// A scenario file, or the name of a library scenario.
+    scenario: String,
+    /// A swept field and its values, e.g. `--set topology.nodes=50,100,200`
+    /// (repeatable; commas inside brackets belong to one value).
+    #[arg(long = "set", value_name = "PATH=V1,V2,…")]
+    set: Vec<String>,
+    /// Seeds per grid point: the point's scenario seed, +1, +2, …
+    #[arg(long, default_value_t = 1)]
+    seeds: u32,
+    /// Runs at once [default: the number of CPUs].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only slice I of N (1 <= I <= N) of the jobs, for job arrays; join with `okmesh merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Output directory [default: out/sweep-<scenario name>, or …-shard-I-of-N].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Metric to plot [default: converged_at_s when present, else reach_pct].
+    #[arg(long)]
+    metric: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Splits `a,b,[c,d]` at the commas outside brackets and quotes.
+fn split_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// The grid from the command line.
+fn parse_dims(sets: &[String]) -> Result<Vec<Dim>, CliError> {
+    let mut dims: Vec<Dim> = Vec::new();
+    for text in sets {
+        let (path, values) = text.split_once('=').ok_or_else(|| {
+            CliError::BadInput(format!(
+                "--set {text}: expected PATH=V1,V2,…, e.g. topology.nodes=50,100"
+            ))
+        })?;
+        let path = path.trim().to_string();
+        let values = split_values(values);
+        if values.iter().any(String::is_empty) {
+            return Err(CliError::BadInput(format!("--set {path}: an empty value")));
+        }
+        if dims.iter().any(|d| d.path == path) {
+            return Err(CliError::BadInput(format!(
+                "--set {path}: given twice (list every value in one --set)"
+            )));
+        }
+        dims.push(Dim { path, values });
+    }
+    Ok(dims)
+}
+
+/// Default output folder of a sweep of scenario `spec` (a file or library name).
+pub(crate) fn default_out(spec: &str) -> PathBuf {
+    let stem = Path::new(spec)
+        .file_stem()
+        .map_or_else(|| spec.to_string(), |s| s.to_string_lossy().into_owned());
+    Path::new("out").join(format!("sweep-{stem}"))
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
+    let dims = parse_dims(&args.set)?;
+    if args.seeds == 0 {
+        return Err(CliError::BadInput("--seeds: at least 1".into()));
+    }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(str::parse::<Shard>)
+        .transpose()
+        .map_err(CliError::BadInput)?;
+    if args.jobs == Some(0) {
+        return Err(CliError::BadInput("--jobs: at least 1".into()));
+    }
+    let spec = SweepSpec {
+        scenario: args.scenario.clone(),
+        dims,
+        seeds: args.seeds,
+        metrics: SWEEP_METRICS.iter().map(|m| m.to_string()).collect(),
+    };
+    if let Some(m) = &args.metric
+        && !spec.metrics.contains(m)
+    {
+        return Err(CliError::BadInput(format!(
+            "--metric {m}: unknown metric (known: {})",
+            spec.metrics.join(", ")
+        )));
+    }
+    let total = spec.points().saturating_mul(spec.seeds as usize);
+    if total > MAX_JOBS {
+        return Err(CliError::BadInput(format!(
+            "the grid has {total} runs; at most {MAX_JOBS}"
+        )));
+    }
+
+    // Every value alone, then every grid point, before anything runs.
+    for d in &spec.dims {
+        for v in &d.values {
+            load_scenario(&spec.scenario, &[format!("{}={v}", d.path)])
+                .map_err(|e| CliError::BadInput(format!("sweep value {}={v}: {e}", d.path)))?;
+        }
+    }
+    let points = (0..spec.points())
+        .map(|p| {
+            let sets = spec.point_sets(p);
+            load_scenario(&spec.scenario, &sets).map_err(|e| {
+                CliError::BadInput(format!("sweep grid point {p} ({}): {e}", sets.join(" ")))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        let base = default_out(&spec.scenario);
+        match shard {
+            Some(s) => base.with_file_name(format!(
+                "{}-shard-{}-of-{}",
+                base.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                s.index,
+                s.count
+            )),
+            None => base,
+        }
+    });
+    fs::create_dir_all(&out_dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
+
+    let jobs = spec.jobs(shard);
+    let threads = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let chatty = !args.quiet;
+    if chatty {
+        println!(
+            "okmesh sweep {} · {} grid point{} × {} seed{} = {total} runs{} · {threads} at once",
+            spec.scenario,
+            spec.points(),
+            if spec.points() == 1 { "" } else { "s" },
+            spec.seeds,
+            if spec.seeds == 1 { "" } else { "s" },
+            shard.map_or(String::new(), |s| format!(
+                " · shard {}/{}: {} runs",
+                s.index,
+                s.count,
+                jobs.len()
+            )),
+        );
+    }
+    let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} runs {pos}/{len} [{bar:30}] {elapsed} elapsed, ~{eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    if chatty && std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start {threads} threads: {e}")))?;
+    let stop = AtomicBool::new(false);
+    // `None`: skipped because an earlier job failed.
+    let results: Vec<Result<Option<RunRow>, CliError>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                let mut scenario = points[job.point].clone();
+                scenario.seed = scenario.seed.wrapping_add(u64::from(job.seed_index));
+                let result = Prepared::new(&scenario)
+                    .and_then(|p| p.with_baseline(&scenario))
+                    .and_then(|p| p.run(None, &mut |_| {}))
+                    .map(|out| {
+                        Some(RunRow {
+                            job: job.index,
+                            point: job.point,
+                            seed: scenario.seed,
+                            seed_index: job.seed_index,
+                            metrics: spec
+                                .metrics
+                                .iter()
+                                .map(|m| sweep::run_metric(&out.summary, m))
+                                .collect(),
+                        })
+                    })
+                    .map_err(|e| {
+                        stop.store(true, Ordering::Relaxed);
+                        let at = format!(
+                            "grid point {} ({}), seed {}",
+                            job.point,
+                            spec.point_sets(job.point).join(" "),
+                            scenario.seed
+                        );
+                        match e {
+                            CliError::BadInput(m) => CliError::BadInput(format!("{at}: {m}")),
+                            CliError::Io(m) => CliError::Io(format!("{at}: {m}")),
+                            CliError::Failed(m) => CliError::Failed(format!("{at}: {m}")),
+                        }
+                    });
+                bar.inc(1);
+                result
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    // The first error in job order; skipped jobs only follow an error.
+    let rows: Vec<RunRow> = results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        rows.len(),
+        jobs.len(),
+        "jobs are only skipped after an error"
+    );
+
+    let manifest = SweepManifest {
+        spec: spec.clone(),
+        shard,
+    };
+    write(
+        &out_dir,
+        "sweep.json",
+        &serde_json::to_string_pretty(&manifest).expect("serialisable"),
+    )?;
+    let runs_text = sweep::runs_csv(&spec, &rows);
+    write(&out_dir, "runs.csv", &runs_text)?;
+    let failed = rows
+        .iter()
+        .filter(|r| {
+            spec.metrics
+                .iter()
+                .position(|m| m == "passed")
+                .is_some_and(|k| r.metrics[k] == Some(0.0))
+        })
+        .count();
+    if chatty && failed > 0 {
+        println!(
+            "{failed} of {} runs failed a check or assertion (column `passed` of runs.csv)",
+            rows.len()
+        );
+    }
+    if shard.is_some() {
+        if chatty {
+            println!(
+                "shard written to {} (join the shards with `okmesh merge`)",
+                out_dir.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    finish(&out_dir, &spec, &runs_text, args.metric.as_deref(), chatty)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> Result<(), CliError> {
+    let path = dir.join(name);
+    fs::write(&path, text)
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes the aggregate and the plot of a complete sweep from the text of
+/// its `runs.csv` (so whole and merged sweeps agree byte for byte).
+#[allow(clippy::print_stdout)]
+pub(crate) fn finish(
+    out_dir: &Path,
+    spec: &SweepSpec,
+    runs_text: &str,
+    metric: Option<&str>,
+    chatty: bool,
+) -> Result<(), CliError> {
+    let rows = sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))
+        .map_err(|e| CliError::Failed(format!("internal: runs.csv does not read back: {e}")))?;
+    write(out_dir, "aggregate.csv", &sweep::aggregate_csv(spec, &rows))?;
+    let metric = metric.map_or_else(|| sweep::default_metric(spec, &rows), str::to_string);
+    let plot = sweep::plot(spec, &rows, &metric).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let svg = reports::plot::to_svg(&plot).map_err(|e| CliError::Io(e.to_string()))?;
+    let png = reports::plot::to_png(&plot).map_err(|e| CliError::Io(e.to_string()))?;
+    write(out_dir, &format!("sweep-{metric}.svg"), &svg)?;
+    let png_path = out_dir.join(format!("sweep-{metric}.png"));
+    fs::write(&png_path, png)
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", png_path.display())))?;
+    if chatty {
+        println!("runs:      {}", out_dir.join("runs.csv").display());
+        println!("aggregate: {}", out_dir.join("aggregate.csv").display());
+        println!("plot:      {}", png_path.display());
+    }
+    Ok(())
+}
