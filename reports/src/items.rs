@@ -40,6 +40,11 @@ pub struct ItemState {
     pub first_published_at: Option<Instant>,
     /// Size of the newest version, bytes.
     pub size_bytes: u32,
+    /// Versions published.
+    pub versions_published: u32,
+    /// Data frames one transfer of each published version takes, summed
+    /// over the versions (the CDS bound's "frames per item").
+    pub fragments_published: u64,
     /// Versions published: seq → publish time (for propagation latency).
     versions: BTreeMap<u32, Instant>,
     /// Nodes holding the newest version now.
@@ -50,6 +55,21 @@ pub struct ItemState {
     pub data_airtime_us: u64,
     /// Their LoRa payload bytes.
     pub data_bytes: u64,
+}
+
+/// What a `Published` record says about the version.
+#[derive(Clone, Copy, Debug)]
+pub struct PublishedVersion {
+    /// The item.
+    pub item: ItemId,
+    /// Its version number.
+    pub seq: u32,
+    /// Its sync element.
+    pub element: u64,
+    /// Size of its bytes.
+    pub size_bytes: u32,
+    /// Data frames one transfer takes.
+    pub fragments: u16,
 }
 
 /// One node's copy of one item: the version held and since when.
@@ -180,20 +200,23 @@ impl ItemTracker {
     }
 
     /// `node` published version `seq` of `item`.
-    pub fn on_published(
-        &mut self,
-        at: Instant,
-        node: NodeId,
-        item: ItemId,
-        seq: u32,
-        element: u64,
-        size_bytes: u32,
-    ) {
+    pub fn on_published(&mut self, at: Instant, node: NodeId, v: PublishedVersion) {
+        let PublishedVersion {
+            item,
+            seq,
+            element,
+            size_bytes,
+            fragments,
+        } = v;
         let Some(i) = self.item_index(item) else {
             return;
         };
         self.elements.insert(element, i);
         let s = &mut self.items[i];
+        if !s.versions.contains_key(&seq) {
+            s.versions_published += 1;
+            s.fragments_published += u64::from(fragments);
+        }
         s.versions.entry(seq).or_insert(at);
         s.first_published_at.get_or_insert(at);
         if seq >= s.newest_seq {
@@ -241,6 +264,8 @@ impl ItemTracker {
             published_at: None,
             first_published_at: None,
             size_bytes: 0,
+            versions_published: 0,
+            fragments_published: 0,
             versions: BTreeMap::new(),
             holders: 0,
             data_frames: 0,

@@ -189,7 +189,14 @@ impl Metrics {
             max_hops_away: 0,
             within_hop_limit: info.within_hop_limit.clone(),
             reachable_sum: 0,
-            up: vec![true; n],
+            up: {
+                // Late joiners are down until their Join record.
+                let mut up = vec![true; n];
+                for v in &info.initially_off {
+                    up[*v as usize] = false;
+                }
+                up
+            },
             items: ItemTracker::new(n, timeline),
             channel: ChannelMeter::new(timeline),
             messages: MessageLatency::default(),
@@ -334,10 +341,18 @@ impl TraceSink for Metrics {
                         seq,
                         element,
                         size_bytes,
-                        ..
-                    } => self
-                        .items
-                        .on_published(at, node, item, seq, element, size_bytes),
+                        fragments,
+                    } => self.items.on_published(
+                        at,
+                        node,
+                        items::PublishedVersion {
+                            item,
+                            seq,
+                            element,
+                            size_bytes,
+                            fragments,
+                        },
+                    ),
                     NodeRecord::Stored { item, seq, element } => {
                         self.items.on_stored(at, node, item, seq, element)
                     }
@@ -637,9 +652,9 @@ impl Summary {
             "duty_cycle_max_pct" => self.duty_cycle_max_pct,
             "converged_at_s" => return self.sync.as_ref().and_then(|s| s.converged_at_s),
             "efficiency_ratio" => return self.sync.as_ref().and_then(|s| s.efficiency_ratio),
-            "versions_complete_pct" => {
+            "items_complete_pct" => {
                 let s = self.sync.as_ref()?;
-                ratio_pct(u64::from(s.versions_complete), u64::from(s.versions))
+                ratio_pct(u64::from(s.items_complete), u64::from(s.items))
             }
             "in_sync_summaries_per_node_per_imax" => {
                 return self

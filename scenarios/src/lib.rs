@@ -76,8 +76,8 @@ pub const METRICS: &[(&str, &str)] = &[
         "data transmissions per item version / (greedy CDS size x fragments per version)",
     ),
     (
-        "versions_complete_pct",
-        "share of published versions every connected, live node holds at the end",
+        "items_complete_pct",
+        "share of published items whose newest version every connected, live node holds at the end",
     ),
     (
         "in_sync_summaries_per_node_per_imax",

@@ -101,10 +101,10 @@ impl Prepared {
         flood.sync.strategy = SyncStrategy::Flood;
         let mut sim = Simulation::new(&flood).map_err(|e| CliError::BadInput(e.to_string()))?;
         let info = sim.run_info(&flood);
-        let mut m = SyncMetrics::new(&info);
-        sim.run(&mut [&mut m], &mut |_| {})
+        let (mut metrics, mut sync) = (Metrics::new(&info), SyncMetrics::default());
+        sim.run(&mut [&mut metrics, &mut sync], &mut |_| {})
             .map_err(|e| CliError::Failed(format!("flooding baseline: {e}")))?;
-        self.baseline = sync_figures(&info, &m);
+        self.baseline = sync.summary(&info, &metrics);
         Ok(self)
     }
 
@@ -122,7 +122,7 @@ impl Prepared {
             info.radio.duty_cycle_window,
         );
         let mut metrics = Metrics::new(&info);
-        let mut sync = SyncMetrics::new(&info);
+        let mut sync = SyncMetrics::default();
         let started = WallClock::now();
         let result = {
             let mut sinks: Vec<&mut dyn TraceSink> =
@@ -149,7 +149,7 @@ impl Prepared {
             },
             checks.outcomes(),
             SyncReport {
-                run: sync_figures(&info, &sync),
+                run: sync.summary(&info, &metrics),
                 baseline: self.baseline,
             },
             &self.assertions,
@@ -162,10 +162,4 @@ impl Prepared {
             overlay: self.overlay,
         })
     }
-}
-
-/// The sync figures, when the run published anything with sync on.
-fn sync_figures(info: &RunInfo, m: &SyncMetrics) -> Option<SyncSummary> {
-    let s = m.summary(info);
-    (info.sync_strategy != "off" && s.versions > 0).then_some(s)
 }

@@ -239,7 +239,7 @@ fn quickstart_delivers_and_keeps_its_invariants() {
         .as_ref()
         .expect("quickstart publishes manifests");
     assert_eq!(
-        (sync.items, sync.versions_complete),
+        (sync.items, sync.items_complete),
         (10, 10),
         "every manifest everywhere"
     );

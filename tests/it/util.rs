@@ -37,7 +37,7 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
         info.radio.duty_cycle_window,
     );
     let mut metrics = Metrics::new(&info);
-    let mut sync_metrics = SyncMetrics::new(&info);
+    let mut sync_metrics = SyncMetrics::default();
     let mut recorder = Recorder::default();
     let stats = sim
         .run(
@@ -72,8 +72,7 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
         },
         checks.outcomes(),
         SyncReport {
-            run: (s.sync.strategy != scenarios::SyncStrategy::Off)
-                .then(|| sync_metrics.summary(&info)),
+            run: sync_metrics.summary(&info, &metrics),
             baseline: None,
         },
         &assertions,
