@@ -137,6 +137,13 @@ pub trait Transport {
     /// Queues a frame for transmission.
     fn send(&mut self, frame: OutFrame) -> Result<(), SendError>;
 
+    /// How busy the channel has been lately, in percent of time (Meshtastic
+    /// radios report this as `channel_utilization`), if the transport knows.
+    /// Nodes hold back optional traffic on a busy channel.
+    fn channel_utilisation_pct(&self) -> Option<f64> {
+        None
+    }
+
     /// Checks `frame` against [`Transport::capabilities`]; transports call this
     /// first in `send` so that every implementation rejects the same frames.
     fn check(&self, frame: &OutFrame) -> Result<(), SendError> {

@@ -9,7 +9,7 @@
 //! | 1 chat | seq u32, filler |
 //! | 2 summary | fingerprint u64, count varint, syndromes u64… |
 //! | 3 sketch request | target u32, fingerprint u32 (low half), first varint, count u8 |
-//! | 4 sketch | fingerprint u64, first varint, syndromes u64… |
+//! | 4 sketch | fingerprint u64, count varint, first varint, syndromes u64… |
 //! | 5 want | target u32, n u8 (≤ 24), n × (element u64, fragment bitmap varint) |
 //! | 6 data | element u64, index u8, total u8, chunk |
 //!
@@ -211,6 +211,8 @@ pub enum FrameRepr<'a> {
     Sketch {
         /// The sender's fingerprint (which set these syndromes describe).
         fingerprint: u64,
+        /// The size of that set.
+        count: u32,
         /// Index of the first syndrome carried.
         first: u16,
         /// The syndromes.
@@ -298,10 +300,12 @@ impl<'a> FrameRepr<'a> {
             },
             FrameKind::Sketch => {
                 let fingerprint = r.u64("fingerprint")?;
+                let count = u32::try_from(r.varint("count")?).map_err(|_| r.bad("count"))?;
                 let first = u16::try_from(r.varint("first")?).map_err(|_| r.bad("first"))?;
                 let syndromes = r.syndromes()?;
                 FrameRepr::Sketch {
                     fingerprint,
+                    count,
                     first,
                     syndromes,
                 }
@@ -375,11 +379,13 @@ impl<'a> FrameRepr<'a> {
             }
             FrameRepr::Sketch {
                 fingerprint,
+                count,
                 first,
                 syndromes,
             } => {
                 out.push(FrameKind::Sketch as u8);
                 out.extend_from_slice(&fingerprint.to_le_bytes());
+                put_varint(&mut out, u64::from(*count));
                 put_varint(&mut out, u64::from(*first));
                 out.extend_from_slice(syndromes.0);
             }
@@ -541,6 +547,7 @@ mod tests {
         // Syndromes must come in whole 8-byte units.
         let mut sk = FrameRepr::Sketch {
             fingerprint: 1,
+            count: 3,
             first: 0,
             syndromes: Syndromes(&[0; 8]),
         }
@@ -567,6 +574,7 @@ mod tests {
             },
             FrameRepr::Sketch {
                 fingerprint: 5,
+                count: 9,
                 first: 2,
                 syndromes: Syndromes::from_bytes(&syn).unwrap(),
             },

@@ -16,6 +16,13 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "disaster-zone",
         include_str!("../library/disaster-zone.yaml"),
     ),
+    (
+        "crash-restart",
+        include_str!("../library/crash-restart.yaml"),
+    ),
+    ("lossy", include_str!("../library/lossy.yaml")),
+    ("late-joiner", include_str!("../library/late-joiner.yaml")),
+    ("new-version", include_str!("../library/new-version.yaml")),
 ];
 
 /// The source of a library scenario.

@@ -413,7 +413,7 @@ impl Default for SyncSettings {
         SyncSettings {
             strategy: SyncStrategy::Reconcile,
             baseline: false,
-            imin: Duration::from_secs(30),
+            imin: Duration::from_secs(180),
             imax: Duration::from_secs(32 * 60),
             k: 1,
         }

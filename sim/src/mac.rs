@@ -229,6 +229,19 @@ impl Mac {
         (busy * 100 / (UTIL_PERIOD_US * UTIL_PERIODS as u64)).min(100)
     }
 
+    /// Channel utilisation over the last minute, as [`Mac::channel_util_pct`]
+    /// but read-only (buckets older than the window are left out rather
+    /// than cleared), percent.
+    pub fn channel_util_now_pct(&self, now: Instant) -> f64 {
+        let period = now.as_micros() / UTIL_PERIOD_US;
+        let oldest = period.saturating_sub(UTIL_PERIODS as u64 - 1);
+        let first = oldest.max(self.util_period.saturating_sub(UTIL_PERIODS as u64 - 1));
+        let busy: u64 = (first..=self.util_period)
+            .map(|p| self.util_busy_us[(p % UTIL_PERIODS as u64) as usize])
+            .sum();
+        (busy as f64 * 100.0 / (UTIL_PERIOD_US * UTIL_PERIODS as u64) as f64).min(100.0)
+    }
+
     fn roll(&mut self, period: u64) {
         if period <= self.util_period {
             return;

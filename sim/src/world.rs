@@ -1089,6 +1089,10 @@ impl Transport for SimTransport<'_> {
         self.mac.queue_room()
     }
 
+    fn channel_utilisation_pct(&self) -> Option<f64> {
+        Some(self.mac.channel_util_now_pct(self.now))
+    }
+
     fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
         self.check(&frame)?;
         let key = PacketKey {

@@ -11,5 +11,6 @@ mod meshtastic_emulated;
 mod radio;
 mod reports;
 mod simulation;
+mod sync_scenarios;
 mod udp_testbed;
 mod util;

@@ -558,6 +558,8 @@ fn same_seed_gives_byte_identical_tables_and_plots() {
                 "topology.nodes=25",
                 "--set",
                 "duration=40m",
+                "--set",
+                "assertions=[]",
                 "-q",
                 "--out",
                 out.to_str().unwrap(),

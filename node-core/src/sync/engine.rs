@@ -53,10 +53,18 @@ use crate::time::{Duration, Instant};
 use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
 use crate::wire::{self, DATA_OVERHEAD, FrameRepr, MAX_WANTS_PER_FRAME, Syndromes};
 
-/// Syndromes carried in every summary: capacity 1, so a neighbour that
-/// lacks one new item identifies it from the summary alone (8 bytes); a new
-/// version (two differences) takes one more syndrome on request.
+/// Syndromes a summary carries when the set has not changed lately:
+/// capacity 1, so a neighbour that lacks one new item identifies it from
+/// the summary alone (8 bytes), and an in-sync summary stays under 40 bytes.
 pub const SUMMARY_SYNDROMES: usize = 1;
+
+/// Most syndromes a summary carries while the set is changing: one more
+/// than the elements added lately, so that during dissemination neighbours
+/// decode small differences straight from summaries instead of asking.
+pub const MAX_SUMMARY_SYNDROMES: usize = 8;
+
+/// How long an added element counts as "lately" for the summary's size.
+const RECENT_WINDOW: Duration = Duration::from_secs(600);
 
 /// Most fragments one item's stream may have (the want bitmap is 64 bits).
 pub const MAX_FRAGMENTS: usize = 64;
@@ -102,18 +110,19 @@ pub struct SyncConfig {
 }
 
 impl Default for SyncConfig {
-    /// Tuned for LongFast: Imin 30 s, Imax 32 min, k = 1.
+    /// Tuned for LongFast meshes of a few hundred nodes: Imin 3 min,
+    /// Imax 32 min, k = 1.
     fn default() -> Self {
         SyncConfig {
             strategy: Strategy::Reconcile,
             trickle: TrickleConfig {
-                imin: Duration::from_secs(30),
+                imin: Duration::from_secs(180),
                 imax: Duration::from_secs(32 * 60),
                 k: 1,
             },
-            ask_jitter: Duration::from_secs(4),
-            serve_delay: Duration::from_secs(2),
-            want_timeout: Duration::from_secs(90),
+            ask_jitter: Duration::from_secs(8),
+            serve_delay: Duration::from_secs(6),
+            want_timeout: Duration::from_secs(60),
             fresh_window: Duration::from_secs(600),
             max_outbox: 128,
             max_partials: 32,
@@ -269,11 +278,29 @@ const MAX_PEERS: usize = 256;
 /// Most elements wanted at once.
 const MAX_WANTED: usize = 4096;
 /// How long an overheard want for an element keeps us from asking for it.
-const OVERHEARD_WANT_HOLD: Duration = Duration::from_secs(60);
+const OVERHEARD_WANT_HOLD: Duration = Duration::from_secs(30);
+/// Elements asked for and not yet received, at most.
+const WANT_WINDOW: usize = 8;
+
+/// The time to wait for data after the `attempts`-th want: longer with
+/// each retry (up to four times the base), so a congested holder is not
+/// asked faster than it can answer.
+fn want_timeout(base: Duration, attempts: u32) -> Duration {
+    base.saturating_mul(u64::from(attempts.min(3)) + 1)
+}
+
 /// Requests for one element before it is given up.
-const MAX_WANT_ATTEMPTS: u32 = 5;
+const MAX_WANT_ATTEMPTS: u32 = 12;
 /// How often to try the radio again when its queue was full.
 const FLUSH_RETRY: Duration = Duration::from_secs(2);
+
+/// Channel utilisation above which only urgent sync frames go out and no
+/// summary is sent (Meshtastic's "polite" level for optional traffic).
+const POLITE_UTILISATION_PCT: f64 = 25.0;
+
+/// Channel utilisation above which no sync frame goes out at all
+/// (Meshtastic stops optional traffic at 40 %).
+const HOLD_UTILISATION_PCT: f64 = 40.0;
 
 /// Counters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -316,6 +343,10 @@ pub struct Sync {
     sketch_reply: Option<(usize, usize, Instant)>,
     partials: BTreeMap<u64, Partial>,
     streams: BTreeMap<u64, Vec<u8>>,
+    /// Data fragments in the outbox, so a repeated want does not queue them twice.
+    queued_data: std::collections::BTreeSet<(u64, u8)>,
+    /// When elements were added lately (bounded by the largest summary).
+    recent: std::collections::VecDeque<Instant>,
     outbox: BTreeMap<(std::cmp::Reverse<Priority>, u64), OutFrame>,
     next_seq: u64,
     retry_at: Option<Instant>,
@@ -355,6 +386,8 @@ impl Sync {
             sketch_reply: None,
             partials: BTreeMap::new(),
             streams: BTreeMap::new(),
+            recent: std::collections::VecDeque::new(),
+            queued_data: std::collections::BTreeSet::new(),
             outbox: BTreeMap::new(),
             next_seq: 0,
             retry_at: None,
@@ -389,6 +422,7 @@ impl Sync {
     ) -> (u64, u16) {
         let element = element_of(item.kind, item.id, item.stamp);
         self.set.insert(element, item.id, now);
+        self.note_recent(now);
         let chunk = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
         let fragments = self
             .stream(element, store)
@@ -407,11 +441,15 @@ impl Sync {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next = self.trickle.as_ref().map(Trickle::poll_timeout);
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        let in_flight = self.wanted.values().filter(|w| w.asked.is_some()).count();
         for w in self.wanted.values() {
-            consider(match w.asked {
-                Some((_, at)) => at + self.config.want_timeout,
-                None => w.due,
-            });
+            match w.asked {
+                Some((_, at)) => consider(at + want_timeout(self.config.want_timeout, w.attempts)),
+                // Waiting ones wake when due, unless the window is full (an
+                // arrival or a timeout frees it).
+                None if in_flight < WANT_WINDOW => consider(w.due),
+                None => {}
+            }
         }
         for s in self.serving.values() {
             consider(s.due);
@@ -440,11 +478,14 @@ impl Sync {
         store: &mut Store<S>,
         tx: &mut T,
     ) {
+        let busy = tx.channel_utilisation_pct().unwrap_or(0.0) >= POLITE_UTILISATION_PCT;
         if let Some(t) = self.trickle.as_mut()
             && now >= t.poll_timeout()
             && t.handle_timeout(now, &mut self.rng)
+            && !busy
         {
-            self.send_summary();
+            // On a busy channel the summary is skipped, as if suppressed.
+            self.send_summary(now);
         }
         self.send_due_sketch_requests(now);
         self.send_due_sketch_reply(now);
@@ -483,9 +524,10 @@ impl Sync {
             } => self.on_sketch_request(now, from, target, fingerprint, first, count),
             FrameRepr::Sketch {
                 fingerprint,
+                count,
                 first,
                 syndromes,
-            } => self.on_sketch(now, from, fingerprint, first, syndromes),
+            } => self.on_sketch(now, from, fingerprint, count, first, syndromes),
             FrameRepr::Want { target, wants } => self.on_want(now, target, &wants),
             FrameRepr::Data {
                 element,
@@ -500,11 +542,20 @@ impl Sync {
 
     // ---- summaries and sketches ------------------------------------
 
-    fn send_summary(&mut self) {
+    fn send_summary(&mut self, now: Instant) {
         if self.config.strategy != Strategy::Reconcile {
             return;
         }
-        let head = wire::syndrome_bytes(&self.set.head);
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.saturating_since(*t) > RECENT_WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        let k = (self.recent.len() + SUMMARY_SYNDROMES).min(MAX_SUMMARY_SYNDROMES);
+        let syndromes = self.set.syndromes(k);
+        let head = wire::syndrome_bytes(&syndromes);
         let frame = FrameRepr::Summary {
             fingerprint: self.set.fingerprint,
             count: self.set.len(),
@@ -762,6 +813,7 @@ impl Sync {
             let bytes = wire::syndrome_bytes(&all[at..stop]);
             let frame = FrameRepr::Sketch {
                 fingerprint: self.set.fingerprint,
+                count: self.set.len(),
                 first: at as u16,
                 syndromes: Syndromes::from_bytes(&bytes).expect("whole syndromes"),
             };
@@ -776,16 +828,29 @@ impl Sync {
         now: Instant,
         from: NodeId,
         fingerprint: u64,
+        count: u32,
         first: u16,
         syndromes: Syndromes<'_>,
     ) {
         let Some(p) = self.peers.get_mut(&from) else {
             return;
         };
-        if p.fingerprint != fingerprint || p.resolved {
+        let first = usize::from(first);
+        if p.fingerprint != fingerprint {
+            // The neighbour's set changed; a sketch from the start describes
+            // the new set completely, so adopt it.
+            if first != 0 {
+                return;
+            }
+            p.fingerprint = fingerprint;
+            p.count = count;
+            p.syndromes.clear();
+            p.resolved = fingerprint == self.set.fingerprint;
+            p.needs = 0;
+        }
+        if p.resolved {
             return;
         }
-        let first = usize::from(first);
         if first > p.syndromes.len() {
             return; // a gap: wait for the frames before it (or ask again)
         }
@@ -825,11 +890,12 @@ impl Sync {
     }
 
     fn send_due_wants(&mut self, now: Instant) {
-        // Wants whose request timed out go back to waiting.
-        let timeout = self.config.want_timeout;
+        // Wants whose request timed out go back to waiting; each retry waits
+        // twice as long, so a congested channel is not made busier.
+        let base = self.config.want_timeout;
         for w in self.wanted.values_mut() {
             if let Some((holder, at)) = w.asked
-                && now >= at + timeout
+                && now >= at + want_timeout(base, w.attempts)
             {
                 w.asked = None;
                 w.attempts += 1;
@@ -845,9 +911,15 @@ impl Sync {
         // exchange finds it again if it still matters (the holder may have
         // moved on to a newer version).
         self.wanted.retain(|_, w| w.attempts < MAX_WANT_ATTEMPTS);
+        // A window of elements in flight, like a transport's: more would
+        // only queue up at the holders and time out.
+        let mut in_flight = self.wanted.values().filter(|w| w.asked.is_some()).count();
         for (element, w) in &mut self.wanted {
             if w.asked.is_some() || w.due > now {
                 continue;
+            }
+            if in_flight >= WANT_WINDOW {
+                break;
             }
             if let Some(until) = self.overheard.get(element)
                 && *until > now
@@ -865,6 +937,7 @@ impl Sync {
             let fragments = self.partials.get(element).map_or(0, missing_bitmap);
             batch.push((*element, fragments));
             w.asked = Some((holder, now));
+            in_flight += 1;
         }
         self.overheard.retain(|_, until| *until > now);
         for (target, wants) in batches {
@@ -877,7 +950,11 @@ impl Sync {
         if target == self.me {
             for (element, fragments) in wants {
                 if self.set.elements.contains_key(element) {
-                    self.serve(now, *element, *fragments, self.config.serve_delay);
+                    // A random delay lets wants batch up and lets one of
+                    // several asked holders go first and suppress the rest.
+                    let quarter = self.config.serve_delay.as_micros() / 4;
+                    let delay = Duration::from_micros(quarter + self.rng.below(3 * quarter.max(1)));
+                    self.serve(now, *element, *fragments, delay);
                 }
             }
             return;
@@ -923,7 +1000,11 @@ impl Sync {
             .max(1);
         for (element, fragments) in due {
             if self.outbox.len() >= self.config.max_outbox {
-                break; // the rest stay due and go when the queue drains
+                // The rest wait until the queue has drained a little.
+                if let Some(s) = self.serving.get_mut(&element) {
+                    s.due = now + FLUSH_RETRY;
+                }
+                continue;
             }
             self.serving.remove(&element);
             let Some(stream) = self.stream(element, store) else {
@@ -944,9 +1025,12 @@ impl Sync {
                 Priority::Background
             };
             for (index, chunk) in stream.chunks(chunk_len).enumerate() {
-                if fragments & (1u64 << index) == 0 {
-                    continue;
+                if fragments & (1u64 << index) == 0
+                    || self.queued_data.contains(&(element, index as u8))
+                {
+                    continue; // not asked for, or already waiting to go
                 }
+                self.queued_data.insert((element, index as u8));
                 let frame = FrameRepr::Data {
                     element,
                     index: index as u8,
@@ -990,8 +1074,15 @@ impl Sync {
         store: &mut Store<S>,
     ) {
         if self.set.elements.contains_key(&element) {
-            // We hold it; if we were about to send the same fragment, the
-            // neighbours who asked us may have just heard it.
+            // We hold it. If we were about to send this fragment, someone
+            // else just did: the neighbours who asked us most likely heard
+            // it, and ask again for whatever they still miss.
+            if let Some(s) = self.serving.get_mut(&element) {
+                s.fragments &= !(1u64 << u32::from(index).min(63));
+                if s.fragments == 0 {
+                    self.serving.remove(&element);
+                }
+            }
             return;
         }
         let total = usize::from(total);
@@ -1060,6 +1151,7 @@ impl Sync {
                         self.stats.items_received += 1;
                         if matches!(outcome.change, Change::Added | Change::NewVersion) {
                             self.set.insert(element, id, now);
+                            self.note_recent(now);
                             self.streams.insert(element, stream);
                             self.events.push(SyncEvent::Stored {
                                 item: id,
@@ -1080,6 +1172,13 @@ impl Sync {
             }
             Err(reason) => self.reject(element, reason),
         }
+    }
+
+    fn note_recent(&mut self, now: Instant) {
+        if self.recent.len() == MAX_SUMMARY_SYNDROMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
     }
 
     fn reject(&mut self, element: u64, reason: String) {
@@ -1140,9 +1239,13 @@ impl Sync {
                 return;
             };
             if key.0.0 >= priority {
+                // Dropped: a data fragment may be asked for again.
+                self.forget_queued(&payload);
                 return;
             }
-            self.outbox.remove(&key);
+            if let Some(dropped) = self.outbox.remove(&key) {
+                self.forget_queued(&dropped.payload);
+            }
         }
         let frame = OutFrame {
             dest: Destination::Broadcast,
@@ -1157,20 +1260,25 @@ impl Sync {
 
     /// Hands queued frames to the radio while it has room.
     fn flush<T: Transport>(&mut self, now: Instant, tx: &mut T) {
+        let util = tx.channel_utilisation_pct().unwrap_or(0.0);
         while let Some(entry) = self.outbox.first_entry() {
-            if tx.queue_room() == 0 {
+            if tx.queue_room() == 0 || util >= HOLD_UTILISATION_PCT {
+                break;
+            }
+            // A busy channel gets only the urgent control frames.
+            if util >= POLITE_UTILISATION_PCT && entry.key().0.0 < Priority::High {
                 break;
             }
             let frame = entry.remove();
             match tx.send(frame.clone()) {
-                Ok(()) => {}
+                Ok(()) => self.forget_queued(&frame.payload),
                 Err(SendError::QueueFull | SendError::DutyCycle | SendError::Unavailable(_)) => {
                     self.outbox
                         .insert((std::cmp::Reverse(frame.priority), self.next_seq), frame);
                     self.next_seq += 1;
                     break;
                 }
-                Err(_) => {} // malformed for this transport: drop it
+                Err(_) => self.forget_queued(&frame.payload), // malformed for this transport: drop it
             }
         }
         if !self.outbox.is_empty() {
@@ -1178,6 +1286,13 @@ impl Sync {
                 self.retry_at
                     .map_or(now + FLUSH_RETRY, |t| t.min(now + FLUSH_RETRY)),
             );
+        }
+    }
+
+    /// A data frame left the outbox (to the radio, or dropped).
+    fn forget_queued(&mut self, payload: &[u8]) {
+        if let Ok(FrameRepr::Data { element, index, .. }) = FrameRepr::decode(payload) {
+            self.queued_data.remove(&(element, index));
         }
     }
 
