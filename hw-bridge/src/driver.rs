@@ -12,27 +12,36 @@
 //!   [`Transport`] implemented by a non-blocking push into the radio task's
 //!   bounded channel: a full channel, a full radio or a link that is down
 //!   is an immediate [`SendError`];
+//! * requests from outside the loop (the local HTTP API) arrive as
+//!   [`Request`]s through a [`NodeHandle`]: node-core is single-threaded and
+//!   sans-IO, so nothing but this loop ever touches the node; a request is
+//!   answered between two node calls;
+//! * publish and store events are logged as structured `tracing` events
+//!   (`item`, `seq`, `name` fields);
 //! * the loop ends when the `shutdown` future completes (SIGTERM, ctrl-c or
 //!   a test's signal) and hands the node back, so whoever owns persistence
-//!   can flush it.
+//!   can flush it ([`Node::flush_store`]).
 //!
-//! The driver only knows the node's generic API (`handle_*`, `poll_*`,
-//! `stats`): new node features (sync, store) change the node and the code
-//! that builds it, not this loop.
+//! The driver is generic over the node's [`Storage`] backend: the on-disk
+//! store on field nodes, the in-memory one without `--data-dir`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use node_core::catalog::{ItemId, ItemKind, VersionStamp};
+use node_core::node::{PublishError, Published};
+use node_core::store::{Storage, StoredItem};
+use node_core::sync::SyncStats;
 use node_core::{
     Capabilities, Duration, Instant, Node, NodeEvent, NodeId, NodeStats, OutFrame, SendError,
     Transport,
 };
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::meshtastic::proto::packet_airtime;
-use crate::radio::{LinkState, RadioEvent, RadioLink};
+use crate::radio::{LinkState, RadioEvent, RadioLink, RxOwned};
 use node_core::radio::LoraParams;
 
 /// How long sending stops after the radio reported its duty-cycle budget
@@ -42,6 +51,16 @@ pub const DUTY_CYCLE_HOLD: Duration = Duration::from_secs(60);
 
 /// Distinct senders remembered for the status report.
 pub const MAX_HEARD_NODES: usize = 1024;
+
+/// Requests from outside (the HTTP API) queued before senders wait.
+pub const REQUEST_QUEUE: usize = 32;
+
+/// The window the transmit duty cycle is measured over (EU868 rules count
+/// airtime per hour).
+pub const DUTY_CYCLE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Buckets of the duty-cycle window (one a minute).
+const AIRTIME_BUCKETS: usize = 60;
 
 /// Maps tokio's monotonic clock to node-core time.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +93,55 @@ impl Clock {
     }
 }
 
+/// Airtime of the frames sent over the last [`DUTY_CYCLE_WINDOW`], in
+/// one-minute buckets (bounded memory whatever the traffic).
+#[derive(Clone, Debug)]
+pub struct AirtimeMeter {
+    /// Per bucket: the minute it holds and its airtime in µs.
+    buckets: [(u64, u64); AIRTIME_BUCKETS],
+}
+
+impl Default for AirtimeMeter {
+    fn default() -> Self {
+        AirtimeMeter {
+            buckets: [(u64::MAX, 0); AIRTIME_BUCKETS],
+        }
+    }
+}
+
+impl AirtimeMeter {
+    fn minute(at: Instant) -> u64 {
+        at.as_micros() / 60_000_000
+    }
+
+    /// Counts `airtime` sent at `now`.
+    pub fn add(&mut self, now: Instant, airtime: Duration) {
+        let m = Self::minute(now);
+        let b = &mut self.buckets[(m % AIRTIME_BUCKETS as u64) as usize];
+        if b.0 != m {
+            *b = (m, 0);
+        }
+        b.1 = b.1.saturating_add(airtime.as_micros());
+    }
+
+    /// Airtime sent in the window ending at `now`.
+    pub fn last_window(&self, now: Instant) -> Duration {
+        let m = Self::minute(now);
+        let us = self
+            .buckets
+            .iter()
+            .filter(|(bm, _)| *bm <= m && m - bm < AIRTIME_BUCKETS as u64)
+            .map(|(_, us)| us)
+            .sum();
+        Duration::from_micros(us)
+    }
+
+    /// The share of the window spent transmitting, in percent.
+    pub fn duty_cycle_pct(&self, now: Instant) -> f64 {
+        self.last_window(now).as_micros() as f64 * 100.0 / DUTY_CYCLE_WINDOW.as_micros() as f64
+    }
+}
+
 /// node-core's [`Transport`] over a radio task's bounded channel.
 #[derive(Debug)]
 pub struct ChannelTransport {
@@ -84,6 +152,7 @@ pub struct ChannelTransport {
     now: Instant,
     hold_until: Instant,
     queued: u64,
+    airtime: AirtimeMeter,
 }
 
 impl ChannelTransport {
@@ -102,7 +171,15 @@ impl ChannelTransport {
             now: Instant::ZERO,
             hold_until: Instant::ZERO,
             queued: 0,
+            airtime: AirtimeMeter::default(),
         }
+    }
+
+    /// Airtime of the frames accepted lately (the node's own estimate of
+    /// its transmit duty cycle: LoRa time on air at the link's modem
+    /// settings, relays by the radio not included).
+    pub fn airtime_meter(&self) -> &AirtimeMeter {
+        &self.airtime
     }
 
     /// Sets the time `send` sees (the driver calls it before each node call).
@@ -137,6 +214,10 @@ impl Transport for ChannelTransport {
         self.frames.capacity().min(self.state.room())
     }
 
+    fn channel_utilisation_pct(&self) -> Option<f64> {
+        self.state.channel_utilisation_pct()
+    }
+
     fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
         self.check(&frame)?;
         if !self.state.is_up() {
@@ -145,9 +226,11 @@ impl Transport for ChannelTransport {
         if self.now < self.hold_until {
             return Err(SendError::DutyCycle);
         }
+        let airtime = packet_airtime(&self.lora, frame.payload.len());
         match self.frames.try_send(frame) {
             Ok(()) => {
                 self.queued += 1;
+                self.airtime.add(self.now, airtime);
                 Ok(())
             }
             Err(TrySendError::Full(_)) => Err(SendError::QueueFull),
@@ -175,9 +258,9 @@ pub struct DriverStats {
 
 /// The outcome of a driver run.
 #[derive(Debug)]
-pub struct DriverReport {
+pub struct DriverReport<S: Storage> {
     /// The node, handed back for flushing or inspection.
-    pub node: Node,
+    pub node: Node<S>,
     /// Node counters at shutdown.
     pub node_stats: NodeStats,
     /// Driver counters.
@@ -201,15 +284,356 @@ impl Default for DriverConfig {
     }
 }
 
-/// Runs `node` (created at `clock.now()`) over `link` until `shutdown`
-/// completes or the radio task ends.
-pub async fn run(
-    mut node: Node,
+/// One catalogue item as listings show it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ItemSummary {
+    /// Manifest or facility.
+    pub kind: ItemKind,
+    /// The item.
+    pub id: ItemId,
+    /// Its current version.
+    pub stamp: VersionStamp,
+    /// Its title.
+    pub name: String,
+    /// Size of its file.
+    pub size_bytes: usize,
+}
+
+impl ItemSummary {
+    fn of(item: &StoredItem) -> Self {
+        ItemSummary {
+            kind: item.kind,
+            id: item.id,
+            stamp: item.stamp,
+            name: item.name.clone(),
+            size_bytes: item.bytes.len(),
+        }
+    }
+}
+
+/// One item with its file and the versions the store keeps.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ItemDetail {
+    /// The current version, bytes included.
+    pub item: StoredItem,
+    /// Every version kept, oldest first.
+    pub history: Vec<VersionStamp>,
+}
+
+/// A sender heard by the radio.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Neighbour {
+    /// Frames received from it.
+    pub frames: u64,
+    /// Relays between it and us on its last frame (0: a direct neighbour).
+    pub hops_away: u8,
+    /// Signal strength of its last frame, dBm.
+    pub rssi_dbm: f32,
+    /// Signal-to-noise ratio of its last frame, dB.
+    pub snr_db: f32,
+    /// When its last frame arrived.
+    pub last_heard: Instant,
+}
+
+/// The catalogue's size and fingerprint.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CatalogueStatus {
+    /// Sync fingerprint (equal fingerprints: equal catalogues).
+    pub fingerprint: u64,
+    /// Items held.
+    pub items: u32,
+    /// Manifests held.
+    pub manifests: usize,
+    /// Facilities held.
+    pub facilities: usize,
+    /// Bytes charged against the store's capacity.
+    pub used_bytes: u64,
+}
+
+/// Everything the status report shows.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NodeStatus {
+    /// The node.
+    pub node: NodeId,
+    /// When the status was taken (driver time).
+    pub now: Instant,
+    /// Whether the radio link is up.
+    pub link_up: bool,
+    /// Frames the transport can take right now.
+    pub queue_room: usize,
+    /// Senders heard, by originator.
+    pub neighbours: BTreeMap<NodeId, Neighbour>,
+    /// Driver counters (`heard` included).
+    pub driver: DriverStats,
+    /// Node counters.
+    pub node_stats: NodeStats,
+    /// Sync counters.
+    pub sync: SyncStats,
+    /// The catalogue.
+    pub catalogue: CatalogueStatus,
+    /// Airtime of the frames this node queued over the last [`DUTY_CYCLE_WINDOW`].
+    pub airtime_last_window: Duration,
+    /// That airtime as a share of the window, in percent.
+    pub duty_cycle_pct: f64,
+    /// The radio's own transmit duty cycle, if it reports one.
+    pub radio_air_util_tx_pct: Option<f64>,
+    /// The channel utilisation the radio reports, if it does.
+    pub channel_utilisation_pct: Option<f64>,
+}
+
+/// A request to the driver loop; each carries the channel its answer goes
+/// back on. Built by [`NodeHandle`].
+#[derive(Debug)]
+pub enum Request {
+    /// Publish a manifest or facility file.
+    Publish {
+        /// What the file holds.
+        kind: ItemKind,
+        /// The file.
+        bytes: Vec<u8>,
+        /// Its name (the format comes from its extension; errors name it).
+        source: String,
+        /// The outcome, once durable.
+        reply: oneshot::Sender<Result<Vec<Published>, PublishError>>,
+    },
+    /// List the catalogue.
+    List {
+        /// Only this kind, or every item.
+        kind: Option<ItemKind>,
+        /// Items in id order.
+        reply: oneshot::Sender<Vec<ItemSummary>>,
+    },
+    /// Fetch the items whose id starts with a hex prefix.
+    Find {
+        /// Lowercase hex digits.
+        prefix: String,
+        /// Matching items (at most [`MAX_FOUND`]).
+        reply: oneshot::Sender<Vec<ItemDetail>>,
+    },
+    /// Every current item of a kind, bytes included (for matching).
+    Items {
+        /// The kind.
+        kind: ItemKind,
+        /// The catalogue fingerprint and the items.
+        reply: oneshot::Sender<(u64, Vec<StoredItem>)>,
+    },
+    /// The status report.
+    Status {
+        /// The report.
+        reply: oneshot::Sender<NodeStatus>,
+    },
+}
+
+/// Most items one [`Request::Find`] returns (a short prefix is ambiguous).
+pub const MAX_FOUND: usize = 8;
+
+/// The driver loop has stopped; no request can be served.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("the node is shutting down")]
+pub struct Stopped;
+
+/// A cloneable way into a running driver: every call is a [`Request`]
+/// answered by the loop.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+/// The driver's end of the request channel, passed to [`run`].
+#[derive(Debug)]
+pub struct Requests {
+    rx: mpsc::Receiver<Request>,
+}
+
+impl Requests {
+    /// A request channel nobody can send on (a driver without an API).
+    pub fn none() -> Requests {
+        handle().1
+    }
+}
+
+/// A new request channel: the handle for the API, the receiver for [`run`].
+pub fn handle() -> (NodeHandle, Requests) {
+    let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+    (NodeHandle { tx }, Requests { rx })
+}
+
+impl NodeHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, Stopped> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| Stopped)?;
+        answer.await.map_err(|_| Stopped)
+    }
+
+    /// Publishes a file; answers once the new versions are durable.
+    pub async fn publish(
+        &self,
+        kind: ItemKind,
+        bytes: Vec<u8>,
+        source: String,
+    ) -> Result<Result<Vec<Published>, PublishError>, Stopped> {
+        self.ask(|reply| Request::Publish {
+            kind,
+            bytes,
+            source,
+            reply,
+        })
+        .await
+    }
+
+    /// The catalogue (one kind or all) in id order.
+    pub async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<ItemSummary>, Stopped> {
+        self.ask(|reply| Request::List { kind, reply }).await
+    }
+
+    /// The items whose id starts with `prefix` (hex, any case).
+    pub async fn find(&self, prefix: &str) -> Result<Vec<ItemDetail>, Stopped> {
+        let prefix = prefix.to_ascii_lowercase();
+        self.ask(|reply| Request::Find { prefix, reply }).await
+    }
+
+    /// Every current item of `kind` with the catalogue's fingerprint.
+    pub async fn items(&self, kind: ItemKind) -> Result<(u64, Vec<StoredItem>), Stopped> {
+        self.ask(|reply| Request::Items { kind, reply }).await
+    }
+
+    /// The status report.
+    pub async fn status(&self) -> Result<NodeStatus, Stopped> {
+        self.ask(|reply| Request::Status { reply }).await
+    }
+}
+
+/// What the loop keeps besides the node and the transport.
+struct Loop {
+    id: NodeId,
+    stats: DriverStats,
+    neighbours: BTreeMap<NodeId, Neighbour>,
+}
+
+impl Loop {
+    fn heard(&mut self, now: Instant, rx: &RxOwned) {
+        self.stats.frames_received += 1;
+        if let Some(n) = self.stats.heard.get_mut(&rx.from) {
+            *n += 1;
+        } else if self.stats.heard.len() < MAX_HEARD_NODES {
+            self.stats.heard.insert(rx.from, 1);
+        }
+        let known = self.neighbours.contains_key(&rx.from);
+        if known || self.neighbours.len() < MAX_HEARD_NODES {
+            let n = self.neighbours.entry(rx.from).or_insert(Neighbour {
+                frames: 0,
+                hops_away: rx.hops_away,
+                rssi_dbm: rx.rssi_dbm,
+                snr_db: rx.snr_db,
+                last_heard: now,
+            });
+            n.frames += 1;
+            n.hops_away = rx.hops_away;
+            n.rssi_dbm = rx.rssi_dbm;
+            n.snr_db = rx.snr_db;
+            n.last_heard = now;
+        }
+    }
+
+    fn serve<S: Storage>(
+        &self,
+        req: Request,
+        node: &mut Node<S>,
+        tx: &mut ChannelTransport,
+        now: Instant,
+    ) {
+        // A requester that gave up (closed connection) is no error.
+        match req {
+            Request::Publish {
+                kind,
+                bytes,
+                source,
+                reply,
+            } => {
+                let outcome = node.publish(now, kind, &bytes, &source, tx);
+                if let Err(e) = &outcome {
+                    tracing::warn!(node = %self.id, source = %source, error = %e, "publish refused");
+                }
+                let _ = reply.send(outcome);
+            }
+            Request::List { kind, reply } => {
+                let items = node
+                    .store()
+                    .items()
+                    .filter(|i| kind.is_none_or(|k| i.kind == k))
+                    .map(ItemSummary::of)
+                    .collect();
+                let _ = reply.send(items);
+            }
+            Request::Find { prefix, reply } => {
+                let store = node.store();
+                let found = store
+                    .items()
+                    .filter(|i| i.id.to_string().starts_with(&prefix))
+                    .take(MAX_FOUND)
+                    .map(|i| ItemDetail {
+                        item: i.clone(),
+                        history: store.history(i.id).iter().map(|v| v.stamp).collect(),
+                    })
+                    .collect();
+                let _ = reply.send(found);
+            }
+            Request::Items { kind, reply } => {
+                let items = node.store().items_of(kind).cloned().collect();
+                let _ = reply.send((node.catalogue_summary().0, items));
+            }
+            Request::Status { reply } => {
+                let _ = reply.send(self.status(node, tx, now));
+            }
+        }
+    }
+
+    fn status<S: Storage>(
+        &self,
+        node: &Node<S>,
+        tx: &ChannelTransport,
+        now: Instant,
+    ) -> NodeStatus {
+        let (fingerprint, items) = node.catalogue_summary();
+        let store = node.store();
+        let meter = tx.airtime_meter();
+        NodeStatus {
+            node: self.id,
+            now,
+            link_up: tx.state.is_up(),
+            queue_room: tx.queue_room(),
+            neighbours: self.neighbours.clone(),
+            driver: DriverStats {
+                frames_queued: tx.queued(),
+                ..self.stats.clone()
+            },
+            node_stats: node.stats(),
+            sync: node.sync_stats(),
+            catalogue: CatalogueStatus {
+                fingerprint,
+                items,
+                manifests: store.items_of(ItemKind::Manifest).count(),
+                facilities: store.items_of(ItemKind::Facility).count(),
+                used_bytes: store.used_bytes(),
+            },
+            airtime_last_window: meter.last_window(now),
+            duty_cycle_pct: meter.duty_cycle_pct(now),
+            radio_air_util_tx_pct: tx.state.air_util_tx_pct(),
+            channel_utilisation_pct: tx.state.channel_utilisation_pct(),
+        }
+    }
+}
+
+/// Runs `node` (created at `clock.now()`) over `link`, answering
+/// `requests`, until `shutdown` completes or the radio task ends.
+pub async fn run<S: Storage>(
+    mut node: Node<S>,
     link: RadioLink,
     clock: Clock,
     config: DriverConfig,
+    requests: Requests,
     shutdown: impl Future<Output = ()>,
-) -> DriverReport {
+) -> DriverReport<S> {
     let RadioLink {
         node_id: _,
         capabilities,
@@ -220,13 +644,21 @@ pub async fn run(
         task,
     } = link;
     let mut tx = ChannelTransport::new(frames, state, capabilities, lora);
-    let mut stats = DriverStats::default();
+    let Requests { rx: mut requests } = requests;
+    let mut requests_open = true;
     let id = node.id();
+    let mut lp = Loop {
+        id,
+        stats: DriverStats::default(),
+        neighbours: BTreeMap::new(),
+    };
     let status_every = std::time::Duration::from_micros(config.status_interval.as_micros().max(1));
     let mut status =
         tokio::time::interval_at(tokio::time::Instant::now() + status_every, status_every);
     tokio::pin!(shutdown);
-    tracing::info!(node = %id, "driver started");
+    let (fingerprint, items) = node.catalogue_summary();
+    tracing::info!(node = %id, items, fingerprint = %format_args!("{fingerprint:016x}"),
+        "driver started");
 
     loop {
         let timer = node.poll_timeout().and_then(|at| clock.deadline(at));
@@ -245,19 +677,14 @@ pub async fn run(
                 tx.set_now(now);
                 match ev {
                     RadioEvent::Received(rx) => {
-                        stats.frames_received += 1;
-                        if let Some(n) = stats.heard.get_mut(&rx.from) {
-                            *n += 1;
-                        } else if stats.heard.len() < MAX_HEARD_NODES {
-                            stats.heard.insert(rx.from, 1);
-                        }
+                        lp.heard(now, &rx);
                         tracing::debug!(node = %id, from = %rx.from, len = rx.payload.len(),
                             hops_away = rx.hops_away, rssi_dbm = rx.rssi_dbm, snr_db = rx.snr_db,
                             "frame received");
                         node.handle_frame(now, &rx.as_rx(), &mut tx);
                     }
                     RadioEvent::SendFailed { packet_id, error } => {
-                        stats.late_send_failures += 1;
+                        lp.stats.late_send_failures += 1;
                         if error == SendError::DutyCycle {
                             tx.hold_until(now + DUTY_CYCLE_HOLD);
                         }
@@ -272,7 +699,7 @@ pub async fn run(
                         }
                     }
                     RadioEvent::Down { reason } => {
-                        stats.link_downs += 1;
+                        lp.stats.link_downs += 1;
                         tracing::warn!(node = %id, %reason, "radio link down, reconnecting");
                     }
                     RadioEvent::DeviceLog(line) => {
@@ -285,23 +712,36 @@ pub async fn run(
                 tx.set_now(now);
                 node.handle_timeout(now, &mut tx);
             }
+            req = requests.recv(), if requests_open => {
+                match req {
+                    Some(req) => {
+                        let now = clock.now();
+                        tx.set_now(now);
+                        lp.serve(req, &mut node, &mut tx, now);
+                    }
+                    None => requests_open = false,
+                }
+            }
             _ = status.tick() => {
-                log_status(id, &node, &tx, &stats, clock.now());
+                log_status(&lp, &node, &tx, clock.now());
             }
         }
         drain_events(id, &mut node);
     }
 
+    let mut stats = lp.stats;
     stats.frames_queued = tx.queued();
     drop(tx); // closes the frame channel: the radio task winds down
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     let uptime = clock.now() - Instant::ZERO;
     let node_stats = node.stats();
+    let (fingerprint, items) = node.catalogue_summary();
     tracing::info!(node = %id, uptime = %uptime,
         chat_sent = node_stats.chat_sent, chat_received = node_stats.chat_received,
         send_failures = node_stats.send_failures, frames_rejected = node_stats.frames_rejected,
         frames_queued = stats.frames_queued, frames_received = stats.frames_received,
         late_send_failures = stats.late_send_failures, link_downs = stats.link_downs,
+        items, fingerprint = %format_args!("{fingerprint:016x}"),
         heard = %format_heard(&stats.heard),
         "node stopped");
     DriverReport {
@@ -319,20 +759,55 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn drain_events(id: NodeId, node: &mut Node) {
+/// Logs the node's events: publish and store events with their item, seq
+/// and title as fields.
+fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>) {
     while let Some(event) = node.poll_event() {
+        let name = |item: ItemId| {
+            node.store()
+                .get(item)
+                .map(|i| i.name.clone())
+                .unwrap_or_default()
+        };
         match &event {
-            NodeEvent::SendFailed { .. } => tracing::warn!(node = %id, ?event, "node event"),
-            _ => tracing::info!(node = %id, ?event, "node event"),
+            NodeEvent::Published {
+                item,
+                seq,
+                element,
+                size_bytes,
+                fragments,
+            } => tracing::info!(node = %id, item = %item, seq, name = %name(*item),
+                element = %format_args!("{element:016x}"), size_bytes, fragments,
+                "published"),
+            NodeEvent::Stored { item, seq, element } => {
+                tracing::info!(node = %id, item = %item, seq, name = %name(*item),
+                    element = %format_args!("{element:016x}"), "stored from the mesh");
+            }
+            NodeEvent::ItemRejected { element, reason } => {
+                tracing::warn!(node = %id, element = %format_args!("{element:016x}"),
+                    reason = %reason, "item transfer rejected");
+            }
+            NodeEvent::SendFailed { error } => {
+                tracing::debug!(node = %id, error = %error, "send refused");
+            }
+            NodeEvent::FrameRejected { from, error } => {
+                tracing::warn!(node = %id, from = %from, error = %error, "frame rejected");
+            }
         }
     }
 }
 
-fn log_status(id: NodeId, node: &Node, tx: &ChannelTransport, stats: &DriverStats, now: Instant) {
+fn log_status<S: Storage>(lp: &Loop, node: &Node<S>, tx: &ChannelTransport, now: Instant) {
     let s = node.stats();
-    tracing::info!(node = %id, %now, chat_sent = s.chat_sent, chat_received = s.chat_received,
-        queue_room = tx.queue_room(), frames_received = stats.frames_received,
-        neighbours = %format_heard(&stats.heard), "status");
+    let sync = node.sync_stats();
+    let (fingerprint, items) = node.catalogue_summary();
+    tracing::info!(node = %lp.id, %now, chat_sent = s.chat_sent, chat_received = s.chat_received,
+        queue_room = tx.queue_room(), frames_received = lp.stats.frames_received,
+        items, fingerprint = %format_args!("{fingerprint:016x}"),
+        summaries_sent = sync.summaries_sent, data_sent = sync.data_sent,
+        items_received = sync.items_received,
+        duty_cycle_pct = tx.airtime_meter().duty_cycle_pct(now),
+        neighbours = %format_heard(&lp.stats.heard), "status");
 }
 
 /// `n1:12,n2:7` — who was heard and how often.
@@ -425,9 +900,16 @@ mod tests {
         };
         let node = Node::new(config, clock.now());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let driver = tokio::spawn(run(node, l, clock, DriverConfig::default(), async {
-            let _ = stop_rx.await;
-        }));
+        let driver = tokio::spawn(run(
+            node,
+            l,
+            clock,
+            DriverConfig::default(),
+            Requests::none(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
         // The node's chat traffic arrives at the radio end on the paused clock.
         let mut sent = 0;
         while sent < 5 {
@@ -471,9 +953,16 @@ mod tests {
         };
         let node = Node::new(config, clock.now());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let driver = tokio::spawn(run(node, l, clock, DriverConfig::default(), async {
-            let _ = stop_rx.await;
-        }));
+        let driver = tokio::spawn(run(
+            node,
+            l,
+            clock,
+            DriverConfig::default(),
+            Requests::none(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
         ends.frames.recv().await.unwrap();
         ends.events
             .send(RadioEvent::SendFailed {

@@ -8,12 +8,16 @@
 //! * a Meshtastic transport (serial and TCP) with its own stream framing;
 //! * a UDP transport for multi-process testbeds on one machine;
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
-//! * `okmesh node`, the field node with a local HTTP API.
+//! * [`driver`], the loop that runs a node on the wall clock, and [`http`],
+//!   its local JSON API;
+//! * [`kb`], the catalogue read back for matching (shared with the CLI).
 //!
 //! hw-bridge depends on node-core and never on the simulator.
 
 pub mod driver;
 pub mod emulator;
+pub mod http;
+pub mod kb;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;
@@ -22,7 +26,7 @@ pub mod udp;
 
 /// 32 bits the OS seeded, for packet ids that must differ across restarts
 /// (a radio mesh drops a packet whose `(from, id)` it has already seen).
-pub(crate) fn random_u32() -> u32 {
+pub fn random_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id().into());

@@ -8,7 +8,7 @@
 //! up, how much room does the radio have).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use node_core::{Capabilities, Destination, NodeId, OutFrame, RxFrame, SendError};
 use tokio::sync::mpsc;
@@ -85,6 +85,10 @@ pub enum RadioEvent {
 pub struct LinkState {
     up: AtomicBool,
     room: AtomicUsize,
+    /// Bits of an `f64` percentage; NaN until the radio reported one.
+    channel_util: AtomicU64,
+    /// Bits of an `f64` percentage; NaN until the radio reported one.
+    air_util_tx: AtomicU64,
 }
 
 impl LinkState {
@@ -93,6 +97,29 @@ impl LinkState {
         LinkState {
             up: AtomicBool::new(up),
             room: AtomicUsize::new(room),
+            channel_util: AtomicU64::new(f64::NAN.to_bits()),
+            air_util_tx: AtomicU64::new(f64::NAN.to_bits()),
+        }
+    }
+    /// The channel utilisation the radio last reported (percent of time
+    /// the channel was busy, all senders), if it reports one.
+    pub fn channel_utilisation_pct(&self) -> Option<f64> {
+        let v = f64::from_bits(self.channel_util.load(Ordering::Relaxed));
+        v.is_finite().then_some(v)
+    }
+    /// The radio's own transmit duty cycle over the last hour, as it last
+    /// reported it (percent), if it reports one.
+    pub fn air_util_tx_pct(&self) -> Option<f64> {
+        let v = f64::from_bits(self.air_util_tx.load(Ordering::Relaxed));
+        v.is_finite().then_some(v)
+    }
+    /// Records the radio's channel figures (non-finite values are ignored).
+    pub fn set_utilisation(&self, channel_pct: Option<f64>, air_tx_pct: Option<f64>) {
+        if let Some(v) = channel_pct.filter(|v| v.is_finite()) {
+            self.channel_util.store(v.to_bits(), Ordering::Relaxed);
+        }
+        if let Some(v) = air_tx_pct.filter(|v| v.is_finite()) {
+            self.air_util_tx.store(v.to_bits(), Ordering::Relaxed);
         }
     }
     /// Whether frames can be sent.

@@ -222,6 +222,17 @@ impl<S: Storage> Node<S> {
         self.sync.summary()
     }
 
+    /// Makes everything the store has logged durable (the few writes it
+    /// does not sync at once, such as LRU touches) and, with `snapshot`,
+    /// compacts the log into a snapshot: a driver's clean shutdown.
+    pub fn flush_store(&mut self, snapshot: bool) -> Result<(), StoreError> {
+        if snapshot {
+            self.store.snapshot()
+        } else {
+            self.store.sync()
+        }
+    }
+
     /// Stops the node and hands back its storage (to reopen after a
     /// simulated crash or a restart).
     pub fn into_storage(self) -> S {

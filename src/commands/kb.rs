@@ -1,28 +1,19 @@
 //! Loading manifests and facilities from files for the matching commands,
-//! and printing match results.
+//! and table helpers. What the field node shares (stored items read back,
+//! `--have` profiles, match explanations and JSON) is in [`hw_bridge::kb`].
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use hw_bridge::kb::Designs;
 use node_core::document::MAX_DOCUMENT_BYTES;
-use node_core::matching::{MatchIndex, Profile, Via};
-use node_core::okh::{Manifest, parse_manifest};
+use node_core::okh::parse_manifest;
 use node_core::okw::{Facility, parse_facilities};
-use node_core::requirements::{RequirementSet, derive};
 use node_core::taxonomy::Taxonomy;
-use serde_json::{Value, json};
 
 use super::CliError;
 
 /// Most files one directory walk reads.
 pub(crate) const MAX_FILES: usize = 200_000;
-
-/// Manifests loaded for matching, with what could not be loaded.
-pub(crate) struct Designs {
-    pub(crate) manifests: Vec<Manifest>,
-    pub(crate) sets: Vec<RequirementSet>,
-    /// `file: reason` for every file that was not loaded.
-    pub(crate) skipped: Vec<String>,
-}
 
 fn is_data_file(p: &Path) -> bool {
     matches!(
@@ -145,11 +136,7 @@ pub(crate) fn classify(path: &Path, bytes: &[u8]) -> Kind {
 /// not call manifests are left out;
 /// a file that does not parse is listed in `skipped` with its error.
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
-    let mut d = Designs {
-        manifests: Vec::new(),
-        sets: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut d = Designs::default();
     for p in data_files(dir)? {
         let name = p.display().to_string();
         let manifest = read(&p).and_then(|b| {
@@ -162,10 +149,7 @@ pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliErr
         });
         match manifest {
             Ok(None) => {}
-            Ok(Some(m)) => {
-                d.sets.push(derive(&m, tax));
-                d.manifests.push(m);
-            }
+            Ok(Some(m)) => d.push(m, tax),
             Err(e) => d.skipped.push(e.to_string()),
         }
     }
@@ -213,61 +197,6 @@ pub(crate) fn check_threshold(t: f32) -> Result<f32, CliError> {
             "--threshold {t}: must be between 0 and 1"
         )))
     }
-}
-
-/// Missing requirements, substitutions and inferred requirements of a
-/// design for a profile, as labels.
-pub(crate) struct Detail {
-    pub(crate) missing: Vec<String>,
-    pub(crate) substitutions: Vec<String>,
-    pub(crate) inferred: Vec<String>,
-    pub(crate) skill: Vec<String>,
-    pub(crate) json: Value,
-}
-
-/// Explains one design for a profile.
-pub(crate) fn detail(idx: &MatchIndex<'_>, p: &Profile, set: &RequirementSet) -> Detail {
-    let tax = idx.taxonomy();
-    let mut d = Detail {
-        missing: Vec::new(),
-        substitutions: Vec::new(),
-        inferred: Vec::new(),
-        skill: Vec::new(),
-        json: Value::Null,
-    };
-    let mut reqs = Vec::new();
-    for (r, (q, via, short)) in set.requirements.iter().zip(idx.explain(p, set)) {
-        let label = r.term.label(tax);
-        let (how, with) = match via {
-            Via::Missing => ("missing", None),
-            Via::Direct => ("direct", None),
-            Via::Generic(c) => ("generic", Some(tax.concept(c).name.clone())),
-            Via::Substitute(c, _) => ("substitute", Some(tax.concept(c).name.clone())),
-        };
-        if q == 0.0 {
-            d.missing.push(if r.critical {
-                label.clone()
-            } else {
-                format!("({label})")
-            });
-        }
-        if let Some(w) = &with {
-            d.substitutions.push(format!("{w} for {label} ({q:.2})"));
-        }
-        if r.inferred {
-            d.inferred.push(label.clone());
-        }
-        if short > 0 {
-            d.skill.push(format!("{label} (-{short} skill)"));
-        }
-        reqs.push(json!({
-            "requirement": label, "kind": r.kind.as_str(), "critical": r.critical,
-            "inferred": r.inferred, "confidence": r.confidence, "from": r.origin.as_str(),
-            "text": r.text, "met": how, "with": with, "quality": q, "skill_levels_short": short,
-        }));
-    }
-    d.json = Value::Array(reqs);
-    d
 }
 
 /// `a, b, c` or `-`.

@@ -4,11 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use hw_bridge::kb::{Input, assessed, detail, ranked_json};
 use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
-use node_core::okw::build_profile;
-use node_core::requirements::Capabilities;
 use node_core::taxonomy::Taxonomy;
-use serde_json::json;
 
 use super::CliError;
 use super::db::DesignSource;
@@ -40,61 +38,17 @@ pub(crate) struct MatchArgs {
     json: bool,
 }
 
-/// The maker's or facility's capabilities, with notes on the input.
-pub(crate) struct Input {
-    pub(crate) name: String,
-    pub(crate) caps: Capabilities,
-    pub(crate) notes: Vec<String>,
-    pub(crate) json: serde_json::Value,
-}
-
+/// The maker's (`--have`) or facility's (`--facility`) capabilities.
 pub(crate) fn capabilities(
     have: Option<&str>,
     facility: Option<&std::path::Path>,
     tax: &Taxonomy,
 ) -> Result<Input, CliError> {
     if let Some(text) = have {
-        let d = build_profile(text, tax);
-        if d.recognised.is_empty() && d.unrecognised.is_empty() {
-            return Err(CliError::BadInput("--have: nothing given".into()));
-        }
-        let mut notes = Vec::new();
-        for u in &d.unrecognised {
-            let hint = if u.suggestions.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean: {}?)", u.suggestions.join(", "))
-            };
-            notes.push(format!(
-                "not recognised: \"{}\"{hint}; kept as free text",
-                u.phrase
-            ));
-        }
-        let json = json!({
-            "recognised": d.recognised.iter().map(|(p, c)| json!({"phrase": p, "as": tax.concept(*c).key})).collect::<Vec<_>>(),
-            "unrecognised": d.unrecognised.iter().map(|u| json!({"phrase": u.phrase, "suggestions": u.suggestions})).collect::<Vec<_>>(),
-        });
-        return Ok(Input {
-            name: "your profile".into(),
-            caps: d.capabilities,
-            notes,
-            json,
-        });
+        return Input::from_text(text, tax).map_err(|e| CliError::BadInput(format!("--have: {e}")));
     }
     let path = facility.ok_or_else(|| CliError::BadInput("give --have or --facility".into()))?;
-    let f = kb::load_one_facility(path)?;
-    let notes = f
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {w}", f.file))
-        .collect();
-    let json = json!({"facility": f.name, "file": f.file, "item_id": f.item_id.to_string()});
-    Ok(Input {
-        name: f.name.clone(),
-        caps: f.capabilities(tax),
-        notes,
-        json,
-    })
+    Ok(Input::from_facility(&kb::load_one_facility(path)?, tax))
 }
 
 /// Prints ranked designs as a table or JSON.
@@ -106,40 +60,17 @@ pub(crate) fn print_ranked(
     opts: &RankOptions,
     as_json: bool,
 ) -> Result<ExitCode, CliError> {
-    let p = idx.profile(&input.caps);
-    let ranked = idx.rank(&p, opts);
-    let assessed = designs
-        .sets
-        .iter()
-        .filter(|s| !s.requirements.is_empty())
-        .count();
     if as_json {
-        let results: Vec<_> = ranked
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let m = &designs.manifests[r.design];
-                let d = kb::detail(idx, &p, &designs.sets[r.design]);
-                json!({
-                    "rank": i + 1, "title": m.title, "file": m.file, "item_id": m.item_id.to_string(),
-                    "content_id": m.content_id.to_string(), "domain": designs.sets[r.design].domain.as_str(),
-                    "score": r.score.score, "full": r.score.full,
-                    "critical_met": r.score.critical_met, "critical_total": r.score.critical_total,
-                    "missing": d.missing, "substitutions": d.substitutions, "inferred": d.inferred,
-                    "skill": d.skill, "requirements": d.json,
-                })
-            })
-            .collect();
-        let out = json!({
-            "input": input.json, "notes": input.notes, "designs": designs.manifests.len(),
-            "assessed": assessed, "skipped": designs.skipped, "threshold": opts.threshold, "results": results,
-        });
+        let out = ranked_json(designs, idx, input, opts);
         println!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let p = idx.profile(&input.caps);
+    let ranked = idx.rank(&p, opts);
+    let assessed = assessed(designs);
     for n in &input.notes {
         eprintln!("note: {n}");
     }
@@ -160,7 +91,7 @@ pub(crate) fn print_ranked(
     );
     for (i, r) in ranked.iter().enumerate() {
         let m = &designs.manifests[r.design];
-        let d = kb::detail(idx, &p, &designs.sets[r.design]);
+        let d = detail(idx, &p, &designs.sets[r.design]);
         let mut notes = Vec::new();
         if !d.inferred.is_empty() {
             notes.push(format!("inferred: {}", d.inferred.join(", ")));
@@ -187,10 +118,9 @@ pub(crate) fn run(a: MatchArgs) -> Result<ExitCode, CliError> {
     let threshold = kb::check_threshold(a.threshold)?;
     let input = capabilities(a.have.as_deref(), a.facility.as_deref(), tax)?;
     let designs = a.source.load(tax)?;
-    let mut idx = MatchIndex::new(tax);
-    for s in &designs.sets {
-        idx.add(s).map_err(|e| CliError::Failed(e.to_string()))?;
-    }
+    let idx = designs
+        .index(tax)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     let opts = RankOptions {
         threshold,
         full_only: false,

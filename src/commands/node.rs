@@ -1,9 +1,16 @@
 //! `okmesh node`: one field node on a real radio or the UDP testbed.
 //!
-//! Logs go to stderr (`--log-format json` for one JSON object per line); when
-//! the node stops (SIGTERM, ctrl-c or `--run-for`) one JSON summary line is
-//! printed on stdout.
+//! The node keeps its catalogue in memory, or on disk with `--data-dir`
+//! (a restart, even after SIGKILL, keeps every acknowledged item). With
+//! `--http ADDR` it serves the local JSON API of [`hw_bridge::http`].
+//!
+//! Logs go to stderr (`--log-format json` for one JSON object per line). On
+//! stdout: `{"http":"ADDR"}` once the API listens (the bound address, so
+//! port 0 works), and one JSON summary line when the node stops (SIGTERM,
+//! ctrl-c or `--run-for`), after the store was flushed.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration as StdDuration;
 
@@ -11,25 +18,39 @@ use hw_bridge::driver::{self, Clock, DriverConfig};
 use hw_bridge::meshtastic::{self, MeshtasticAddr};
 use hw_bridge::radio::RadioLink;
 use hw_bridge::spec::RadioSpec;
+use hw_bridge::store::DiskStorage;
 use hw_bridge::udp::{self, UdpConfig};
 use node_core::node::MIN_TRAFFIC_PAYLOAD_BYTES;
+use node_core::store::Storage;
+use node_core::sync::SyncConfig;
 use node_core::transport::MAX_HOP_LIMIT;
-use node_core::{Duration, Node, NodeConfig, NodeId, TrafficConfig};
+use node_core::{Duration, Node, NodeConfig, TrafficConfig};
 
 use crate::commands::CliError;
+use crate::commands::db;
 use crate::commands::field::{self, LogFormat, duration_arg};
 
 /// Arguments of `okmesh node`.
-//
-// Seam for the store and sync work: `--data-dir DIR` (the on-disk store
-// loaded in `build_node` and flushed after `driver::run` returns the node)
-// and `--http ADDR` (served next to the driver) are added here.
 #[derive(clap::Args, Debug)]
 pub(crate) struct NodeArgs {
     /// The radio: serial:/dev/ttyUSB0[@BAUD], tcp:HOST[:4403], or
     /// udp:BIND,peers=ADDR+ADDR[,id=N][,loss=P][,delay=D][,jitter=D].
     #[arg(long)]
     radio: String,
+    /// Keep the catalogue in this folder (created if missing; a restart
+    /// keeps everything). Default: in memory, lost when the node stops.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Serve the local JSON API on this address, e.g. 127.0.0.1:8080 (port 0:
+    /// any free port; the address is printed on stdout as {"http":"…"}).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Trickle's smallest summary interval. The other sync timers (largest
+    /// interval, request jitter, serve delay, want timeout) keep their
+    /// ratio to it. The default suits LongFast meshes; the UDP testbed and
+    /// emulated radios want a few seconds.
+    #[arg(long, default_value = "3m", value_parser = duration_arg)]
+    sync_imin: Duration,
     /// Root seed of the node's randomness (and of UDP loss draws).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -144,48 +165,101 @@ async fn open_radio(
     }
 }
 
-/// The node this process runs; the store will be opened here.
-fn build_node(id: NodeId, seed: u64, traffic: Option<TrafficConfig>, clock: &Clock) -> Node {
-    let config = NodeConfig {
-        traffic,
-        ..NodeConfig::new(id, seed)
+/// Sync settings with Trickle's Imin set to `imin` and every other timer
+/// scaled by the same factor relative to the defaults (tuned for LongFast:
+/// Imin 3 min), so that a fast testbed keeps the protocol's proportions.
+fn sync_config(imin: Duration) -> Result<SyncConfig, CliError> {
+    let d = SyncConfig::default();
+    if imin < Duration::from_millis(100) || imin > Duration::from_secs(24 * 3600) {
+        return Err(bad(format!(
+            "--sync-imin {imin}: must be between 100ms and 24h"
+        )));
+    }
+    let scale = |x: Duration| {
+        let us = u128::from(x.as_micros()) * u128::from(imin.as_micros())
+            / u128::from(d.trickle.imin.as_micros());
+        Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX).max(1))
     };
-    Node::new(config, clock.now())
+    let mut c = d;
+    c.trickle.imin = imin;
+    c.trickle.imax = scale(d.trickle.imax).max(imin);
+    c.ask_jitter = scale(d.ask_jitter);
+    c.serve_delay = scale(d.serve_delay);
+    c.want_timeout = scale(d.want_timeout);
+    c.fresh_window = scale(d.fresh_window);
+    c.partial_timeout = scale(d.partial_timeout);
+    Ok(c)
 }
 
-pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
-    let spec: RadioSpec = args
-        .radio
-        .parse()
-        .map_err(|e: hw_bridge::spec::SpecError| bad(e.to_string()))?;
-    let traffic = args.traffic.as_deref().map(parse_traffic).transpose()?;
-    field::init_logs(args.log, args.log_format);
-    let report = field::block_on(async {
-        let link = open_radio(spec, args.seed, args.connect_timeout).await?;
-        let clock = Clock::start();
-        let node = build_node(link.node_id, args.seed, traffic, &clock);
-        let config = DriverConfig {
-            status_interval: args.status_every,
-        };
-        Ok::<_, CliError>(
-            driver::run(
-                node,
-                link,
-                clock,
-                config,
-                field::shutdown_signal(args.run_for),
-            )
-            .await,
-        )
-    })??;
+/// Opens the on-disk store of `--data-dir`.
+fn open_data_dir(dir: &std::path::Path) -> Result<DiskStorage, CliError> {
+    db::check_store_folder(dir, "--data-dir")?;
+    DiskStorage::open(dir).map_err(|e| db::store_error(dir, e.into()))
+}
+
+/// Everything `serve` needs besides the node.
+struct Run {
+    link: RadioLink,
+    clock: Clock,
+    driver: DriverConfig,
+    run_for: Option<Duration>,
+    listener: Option<tokio::net::TcpListener>,
+    persistent: bool,
+}
+
+/// Runs the node with its API until shutdown, flushes its store and returns
+/// the summary line.
+async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, CliError> {
+    let (handle, requests) = driver::handle();
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = match r.listener {
+        Some(listener) => {
+            let addr = listener
+                .local_addr()
+                .map_err(|e| CliError::Io(format!("--http: {e}")))?;
+            let task = tokio::spawn(hw_bridge::http::serve(listener, handle, async {
+                let _ = http_stopped.await;
+            }));
+            tracing::info!(%addr, "http api listening");
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", serde_json::json!({ "http": addr.to_string() }));
+            }
+            Some(task)
+        }
+        None => {
+            drop(handle);
+            None
+        }
+    };
+    let mut report = driver::run(
+        node,
+        r.link,
+        r.clock,
+        r.driver,
+        requests,
+        field::shutdown_signal(r.run_for),
+    )
+    .await;
+    let _ = stop_http.send(());
+    if let Some(task) = http {
+        let _ = tokio::time::timeout(StdDuration::from_secs(2), task).await;
+    }
+    let node = &mut report.node;
+    if r.persistent {
+        node.flush_store(true)
+            .map_err(|e| CliError::Failed(format!("--data-dir: flushing the store failed: {e}")))?;
+        tracing::info!(node = %node.id(), "store flushed");
+    }
     let heard: serde_json::Map<String, serde_json::Value> = report
         .stats
         .heard
         .iter()
         .map(|(n, c)| (n.0.to_string(), (*c).into()))
         .collect();
-    let summary = serde_json::json!({
-        "node": report.node.id().0,
+    let (fingerprint, items) = node.catalogue_summary();
+    Ok(serde_json::json!({
+        "node": node.id().0,
         "uptime_s": report.uptime.as_secs_f64(),
         "chat_sent": report.node_stats.chat_sent,
         "chat_received": report.node_stats.chat_received,
@@ -196,7 +270,70 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         "late_send_failures": report.stats.late_send_failures,
         "link_downs": report.stats.link_downs,
         "heard": heard,
-    });
+        "items": items,
+        "fingerprint": format!("{fingerprint:016x}"),
+        "sync": hw_bridge::http::sync_json(&node.sync_stats()),
+        "persistent": r.persistent,
+    }))
+}
+
+pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
+    let spec: RadioSpec = args
+        .radio
+        .parse()
+        .map_err(|e: hw_bridge::spec::SpecError| bad(e.to_string()))?;
+    let traffic = args.traffic.as_deref().map(parse_traffic).transpose()?;
+    let sync = sync_config(args.sync_imin)?;
+    field::init_logs(args.log, args.log_format);
+    let summary = field::block_on(async {
+        // The store and the API address first: a bad --data-dir or a taken
+        // port fails before the radio is touched.
+        let storage = args.data_dir.as_deref().map(open_data_dir).transpose()?;
+        let listener = match args.http {
+            Some(addr) => {
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(%addr, "the HTTP API has no authentication; anyone who can reach this address can publish");
+                }
+                Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .map_err(|e| bad(format!("--http {addr}: cannot listen: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        let link = open_radio(spec, args.seed, args.connect_timeout).await?;
+        let clock = Clock::start();
+        let config = NodeConfig {
+            traffic,
+            sync,
+            // A restart draws a fresh random stream (timers, packet choices).
+            incarnation: hw_bridge::random_u32(),
+            ..NodeConfig::new(link.node_id, args.seed)
+        };
+        let r = Run {
+            link,
+            clock,
+            driver: DriverConfig {
+                status_interval: args.status_every,
+            },
+            run_for: args.run_for,
+            listener,
+            persistent: storage.is_some(),
+        };
+        match storage {
+            Some(disk) => {
+                let dir = args
+                    .data_dir
+                    .as_deref()
+                    .expect("storage comes from --data-dir");
+                let node = Node::with_storage(config, disk, clock.now())
+                    .map_err(|e| db::store_error(dir, e))?;
+                serve(node, r).await
+            }
+            None => serve(Node::new(config, clock.now()), r).await,
+        }
+    })??;
     #[allow(clippy::print_stdout)]
     {
         println!("{summary}");

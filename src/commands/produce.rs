@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use node_core::matching::{MatchIndex, RankOptions};
+use node_core::matching::RankOptions;
 use node_core::taxonomy::Taxonomy;
 
 use super::CliError;
@@ -32,10 +32,9 @@ pub(crate) fn run(a: ProduceArgs) -> Result<ExitCode, CliError> {
     let tax = Taxonomy::builtin();
     let input = capabilities(None, Some(&a.facility), tax)?;
     let designs = a.source.load(tax)?;
-    let mut idx = MatchIndex::new(tax);
-    for s in &designs.sets {
-        idx.add(s).map_err(|e| CliError::Failed(e.to_string()))?;
-    }
+    let idx = designs
+        .index(tax)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     let opts = RankOptions {
         threshold: 0.0,
         full_only: true,

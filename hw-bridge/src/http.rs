@@ -1,0 +1,501 @@
+//! The field node's local JSON API (`okmesh node --http 127.0.0.1:PORT`).
+//!
+//! A small HTTP/1.1 server on hyper. Handlers never touch the node: they
+//! send [`Request`](crate::driver::Request)s through a [`NodeHandle`] and the
+//! driver loop answers between two node calls (node-core is single-threaded
+//! and sans-IO). Matching runs on a blocking thread so that a large
+//! catalogue never holds up the radio.
+//!
+//! | method and path | what |
+//! |---|---|
+//! | `GET /status` | neighbours heard, queue, duty cycle used, catalogue size and fingerprint, sync counters |
+//! | `GET /items[?kind=manifest\|facility]` | the catalogue: `id`, `kind`, `seq`, `content`, `name`, `size_bytes` |
+//! | `GET /manifests`, `GET /facilities` | the same for one kind |
+//! | `GET /items/{id}` | one item's metadata and version history (`id`: 32 hex digits, or a prefix of at least 8) |
+//! | `GET /items/{id}/raw` | the item's original file |
+//! | `POST /manifests?name=FILE` | publish a manifest (body: the file; `name` gives the format by its extension) |
+//! | `POST /facilities?name=FILE` | register or update a facility |
+//! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
+//! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
+//!
+//! Errors are JSON objects `{"error": "…"}`: 400 for bad input (a parse
+//! error names the file, line and field), 404 for an unknown item or path,
+//! 405 for a wrong method, 413 for a body over the document limit, 503
+//! while the node shuts down. Every connection is bounded: at most
+//! [`MAX_CONNECTIONS`] at once, one request each, [`CONNECTION_TIMEOUT`]
+//! in all.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request as HttpRequest, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use node_core::catalog::ItemKind;
+use node_core::document::MAX_DOCUMENT_BYTES;
+use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
+use node_core::node::PublishError;
+use node_core::store::StoreError;
+use node_core::sync::SyncStats;
+use node_core::taxonomy::Taxonomy;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::driver::{ItemDetail, ItemSummary, NodeHandle, NodeStatus, Stopped};
+use crate::kb::{Designs, Input, facilities_from_stored, ranked_json};
+
+/// Connections served at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 32;
+/// Longest a connection may take, request and answer.
+pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Most results a match returns.
+pub const MAX_TOP: usize = 1000;
+/// Shortest item id prefix accepted.
+pub const MIN_ID_PREFIX: usize = 8;
+
+/// The lowercase name of a kind, as the API writes it.
+pub fn kind_name(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Manifest => "manifest",
+        ItemKind::Facility => "facility",
+    }
+}
+
+fn parse_kind(s: &str) -> Option<ItemKind> {
+    match s {
+        "manifest" | "manifests" => Some(ItemKind::Manifest),
+        "facility" | "facilities" => Some(ItemKind::Facility),
+        _ => None,
+    }
+}
+
+/// One catalogue entry as JSON.
+pub fn item_json(i: &ItemSummary) -> Value {
+    json!({
+        "id": i.id.to_string(), "kind": kind_name(i.kind), "seq": i.stamp.seq,
+        "content": i.stamp.content.to_string(), "name": i.name, "size_bytes": i.size_bytes,
+    })
+}
+
+/// Sync counters as JSON.
+pub fn sync_json(s: &SyncStats) -> Value {
+    json!({
+        "summaries_sent": s.summaries_sent, "decodes": s.decodes, "decode_misses": s.decode_misses,
+        "syndromes_used": s.syndromes_used, "wants_sent": s.wants_sent,
+        "sketch_requests_sent": s.sketch_requests_sent, "sketches_sent": s.sketches_sent,
+        "data_sent": s.data_sent, "items_received": s.items_received, "rejected": s.rejected,
+    })
+}
+
+/// The status report as JSON (`GET /status`).
+pub fn status_json(s: &NodeStatus) -> Value {
+    let neighbours: Vec<Value> = s
+        .neighbours
+        .iter()
+        .map(|(id, n)| {
+            json!({
+                "node": id.0, "frames": n.frames, "hops_away": n.hops_away,
+                "rssi_dbm": n.rssi_dbm, "snr_db": n.snr_db,
+                "last_heard_s_ago": (s.now - n.last_heard).as_secs_f64(),
+            })
+        })
+        .collect();
+    let c = &s.catalogue;
+    json!({
+        "node": s.node.0,
+        "uptime_s": s.now.as_micros() as f64 / 1e6,
+        "link_up": s.link_up,
+        "neighbours": neighbours,
+        "queue": {
+            "room": s.queue_room, "frames_queued": s.driver.frames_queued,
+            "frames_received": s.driver.frames_received, "send_failures": s.node_stats.send_failures,
+            "late_send_failures": s.driver.late_send_failures, "link_downs": s.driver.link_downs,
+        },
+        "duty_cycle": {
+            "window_s": crate::driver::DUTY_CYCLE_WINDOW.as_secs_f64(),
+            "airtime_s": s.airtime_last_window.as_secs_f64(),
+            "used_pct": s.duty_cycle_pct,
+            "radio_air_util_tx_pct": s.radio_air_util_tx_pct,
+            "channel_utilisation_pct": s.channel_utilisation_pct,
+        },
+        "catalogue": {
+            "items": c.items, "manifests": c.manifests, "facilities": c.facilities,
+            "fingerprint": format!("{:016x}", c.fingerprint), "used_bytes": c.used_bytes,
+        },
+        "sync": sync_json(&s.sync),
+        "chat": {"sent": s.node_stats.chat_sent, "received": s.node_stats.chat_received},
+        "frames_rejected": s.node_stats.frames_rejected,
+    })
+}
+
+type Body = Full<Bytes>;
+
+/// An answer that is not a success.
+struct Failure {
+    status: StatusCode,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+    fn bad(message: impl Into<String>) -> Self {
+        Failure::new(StatusCode::BAD_REQUEST, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Failure::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+impl From<Stopped> for Failure {
+    fn from(e: Stopped) -> Self {
+        Failure::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+    }
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string() + "\n")));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn failure_response(f: Failure) -> Response<Body> {
+    json_response(f.status, &json!({ "error": f.message }))
+}
+
+/// The parsed designs of the catalogue with the fingerprint they were read
+/// at, kept between matches.
+type DesignCache = Option<(u64, Arc<(Designs, MatchIndex<'static>)>)>;
+
+/// What every connection shares.
+struct Server {
+    node: NodeHandle,
+    designs: Mutex<DesignCache>,
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, node: NodeHandle, shutdown: impl Future<Output = ()>) {
+    let server = Arc::new(Server {
+        node,
+        designs: Mutex::new(None),
+    });
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => return,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "http accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(CONNECTION_TIMEOUT, conn).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "http connection failed"),
+                Err(_) => tracing::debug!(%peer, "http connection timed out"),
+            }
+        });
+    }
+}
+
+/// The query string's pairs.
+fn query(req: &HttpRequest<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn check_params(q: &[(String, String)], allowed: &[&str]) -> Result<(), Failure> {
+    match q.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        Some((k, _)) => Err(Failure::bad(format!(
+            "unknown query parameter '{k}' (expected {})",
+            allowed.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl Server {
+    async fn handle(&self, req: HttpRequest<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let result = self.route(req).await;
+        let status = match &result {
+            Ok(r) => r.status(),
+            Err(f) => f.status,
+        };
+        tracing::debug!(%peer, %method, path = %path, status = status.as_u16(), "http");
+        result.unwrap_or_else(failure_response)
+    }
+
+    async fn route(&self, req: HttpRequest<Incoming>) -> Result<Response<Body>, Failure> {
+        let q = query(&req);
+        let path = req.uri().path().trim_end_matches('/').to_owned();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let method = req.method().clone();
+        let wrong = || {
+            Err(Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}"),
+            ))
+        };
+        match parts.as_slice() {
+            ["status"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                let s = self.node.status().await?;
+                Ok(json_response(StatusCode::OK, &status_json(&s)))
+            }
+            ["items"] if method == Method::GET => {
+                check_params(&q, &["kind"])?;
+                let kind = match param(&q, "kind") {
+                    None => None,
+                    Some(k) => Some(parse_kind(k).ok_or_else(|| {
+                        Failure::bad(format!("kind '{k}': expected manifest or facility"))
+                    })?),
+                };
+                self.list(kind).await
+            }
+            [k @ ("manifests" | "facilities")] => {
+                let kind = parse_kind(k).expect("matched");
+                if method == Method::GET {
+                    check_params(&q, &[])?;
+                    self.list(Some(kind)).await
+                } else if method == Method::POST {
+                    check_params(&q, &["name"])?;
+                    let name = param(&q, "name").unwrap_or("upload").to_owned();
+                    self.publish(kind, name, req.into_body()).await
+                } else {
+                    wrong()
+                }
+            }
+            ["items", id] if method == Method::GET => {
+                check_params(&q, &[])?;
+                let d = self.find(id).await?;
+                let history: Vec<Value> = d
+                    .history
+                    .iter()
+                    .map(|s| json!({"seq": s.seq, "content": s.content.to_string()}))
+                    .collect();
+                let mut v = item_json(&summary_of(&d));
+                v["history"] = Value::Array(history);
+                v["raw"] = Value::String(format!("/items/{}/raw", d.item.id));
+                Ok(json_response(StatusCode::OK, &v))
+            }
+            ["items", id, "raw"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                let d = self.find(id).await?;
+                let mut r = Response::new(Full::new(Bytes::from(d.item.bytes)));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                Ok(r)
+            }
+            ["match"] if method == Method::GET => {
+                check_params(&q, &["have", "facility", "top", "threshold"])?;
+                self.matches(&q).await
+            }
+            ["status" | "items" | "match"] | ["items", _] | ["items", _, "raw"] => wrong(),
+            _ => Err(Failure::not_found(format!("no such path: {path}"))),
+        }
+    }
+
+    async fn list(&self, kind: Option<ItemKind>) -> Result<Response<Body>, Failure> {
+        let items = self.node.list(kind).await?;
+        let v: Vec<Value> = items.iter().map(item_json).collect();
+        Ok(json_response(StatusCode::OK, &Value::Array(v)))
+    }
+
+    async fn find(&self, id: &str) -> Result<ItemDetail, Failure> {
+        if id.len() < MIN_ID_PREFIX || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Failure::bad(format!(
+                "item id '{id}': give the item's 32 hex digits or a prefix of at least {MIN_ID_PREFIX}"
+            )));
+        }
+        let mut found = self.node.find(id).await?;
+        match found.len() {
+            0 => Err(Failure::not_found(format!("no item with id {id}"))),
+            1 => Ok(found.remove(0)),
+            n => Err(Failure::bad(format!(
+                "item id '{id}': {n}{} items start with it; give more digits",
+                if n >= crate::driver::MAX_FOUND {
+                    " or more"
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+
+    async fn publish(
+        &self,
+        kind: ItemKind,
+        name: String,
+        body: Incoming,
+    ) -> Result<Response<Body>, Failure> {
+        let bytes = match Limited::new(body, MAX_DOCUMENT_BYTES).collect().await {
+            Ok(b) => b.to_bytes().to_vec(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("{name}: over the limit of {MAX_DOCUMENT_BYTES} bytes"),
+                ));
+            }
+            Err(e) => return Err(Failure::bad(format!("{name}: reading the body: {e}"))),
+        };
+        if bytes.is_empty() {
+            return Err(Failure::bad(format!(
+                "{name}: empty body; POST the file's bytes"
+            )));
+        }
+        let published = self.node.publish(kind, bytes, name).await?.map_err(|e| {
+            let status = match &e {
+                PublishError::Parse(_) | PublishError::Empty(_) => StatusCode::BAD_REQUEST,
+                PublishError::Store(StoreError::Rejected(_)) => StatusCode::CONFLICT,
+                PublishError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Failure::new(status, e.to_string())
+        })?;
+        let any_new = published.iter().any(|p| p.new_version);
+        let v: Vec<Value> = published
+            .iter()
+            .map(|p| json!({"id": p.item.to_string(), "seq": p.seq, "new_version": p.new_version}))
+            .collect();
+        let status = if any_new {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok(json_response(status, &json!({ "published": v })))
+    }
+
+    /// The catalogue's designs, parsed and indexed, re-read only when the
+    /// catalogue changed.
+    async fn designs(&self) -> Result<Arc<(Designs, MatchIndex<'static>)>, Failure> {
+        let (fingerprint, items) = self.node.items(ItemKind::Manifest).await?;
+        if let Some((fp, d)) = &*self.designs.lock().expect("not poisoned")
+            && *fp == fingerprint
+        {
+            return Ok(d.clone());
+        }
+        let built = tokio::task::spawn_blocking(move || {
+            let tax = Taxonomy::builtin();
+            let designs = Designs::from_stored(&items, tax);
+            designs.index(tax).map(|idx| Arc::new((designs, idx)))
+        })
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        *self.designs.lock().expect("not poisoned") = Some((fingerprint, built.clone()));
+        Ok(built)
+    }
+
+    async fn matches(&self, q: &[(String, String)]) -> Result<Response<Body>, Failure> {
+        let tax = Taxonomy::builtin();
+        let top = match param(q, "top") {
+            None => 20,
+            Some(t) => t
+                .parse::<usize>()
+                .ok()
+                .filter(|t| (1..=MAX_TOP).contains(t))
+                .ok_or_else(|| Failure::bad(format!("top '{t}': expected 1..={MAX_TOP}")))?,
+        };
+        let threshold = match param(q, "threshold") {
+            None => PARTIAL_MATCH_THRESHOLD,
+            Some(t) => t
+                .parse::<f32>()
+                .ok()
+                .filter(|t| (0.0..=1.0).contains(t))
+                .ok_or_else(|| {
+                    Failure::bad(format!("threshold '{t}': expected a number from 0 to 1"))
+                })?,
+        };
+        let input = match (param(q, "have"), param(q, "facility")) {
+            (Some(text), None) => {
+                Input::from_text(text, tax).map_err(|e| Failure::bad(format!("have: {e}")))?
+            }
+            (None, Some(id)) => {
+                let d = self.find(id).await?;
+                if d.item.kind != ItemKind::Facility {
+                    return Err(Failure::bad(format!("item {id} is not a facility")));
+                }
+                let (mut fs, notes) = facilities_from_stored([&d.item]);
+                if fs.is_empty() {
+                    return Err(Failure::bad(notes.join("; ")));
+                }
+                Input::from_facility(&fs.remove(0), tax)
+            }
+            _ => {
+                return Err(Failure::bad(
+                    "give exactly one of have=TEXT (what you have) and facility=ID",
+                ));
+            }
+        };
+        let designs = self.designs().await?;
+        let opts = RankOptions {
+            threshold,
+            full_only: false,
+            top,
+        };
+        let out = tokio::task::spawn_blocking(move || {
+            let (d, idx) = &*designs;
+            ranked_json(d, idx, &input, &opts)
+        })
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        Ok(json_response(StatusCode::OK, &out))
+    }
+}
+
+fn summary_of(d: &ItemDetail) -> ItemSummary {
+    ItemSummary {
+        kind: d.item.kind,
+        id: d.item.id,
+        stamp: d.item.stamp,
+        name: d.item.name.clone(),
+        size_bytes: d.item.bytes.len(),
+    }
+}
