@@ -1,6 +1,7 @@
 //! okmesh integration tests: one binary, a module per topic.
 
 mod cli;
+mod conformance;
 mod corpus;
 mod field_support;
 mod import_cli;

@@ -1,0 +1,790 @@
+//! Conformance: the same node-level test bodies run against every
+//! transport a node can use:
+//!
+//! * the simulated LoRa mesh (`sim`, nodes fed by the library's publish
+//!   workload, in simulated time);
+//! * the UDP testbed (real `okmesh node` processes on loopback, published
+//!   to and read through `--http`);
+//! * emulated Meshtastic radios (`okmesh emulate` and `okmesh node --radio
+//!   tcp:…`, through `--http` as well).
+//!
+//! Each body is written once against [`Mesh`] (publish / holdings /
+//! wait-until). Waits poll for the condition with generous deadlines, so a
+//! loaded machine makes a test slower, never flaky; every wait is bounded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use node_core::Duration;
+use node_core::catalog::{ItemKind, identify};
+use scenarios::{CatalogueKind, Fault, Join, Scenario, ScheduledPublish};
+use sim::Simulation;
+
+use crate::corpus::CORPUS;
+use crate::field_support::{Proc, free_udp_ports, http, http_json};
+use crate::meshtastic_emulated::emulator;
+
+/// What a node holds: item id (hex) → (seq, content id hex).
+type Holdings = BTreeMap<String, (u32, String)>;
+
+/// A mesh of nodes the bodies can drive.
+trait Mesh {
+    /// Names the transport in messages.
+    fn label(&self) -> &'static str;
+    /// Switches on a node that was left down (a late joiner).
+    fn start(&mut self, node: usize);
+    /// Publishes a manifest file at `node`; returns (item id, seq) per item.
+    fn publish(&mut self, node: usize, file: &str, bytes: &[u8]) -> Vec<(String, u32)>;
+    /// What `node` holds now (empty while it is down).
+    fn holdings(&mut self, node: usize) -> Holdings;
+    /// Lets time pass until `cond` holds for the holdings of every node
+    /// (index = node); panics with the holdings if the deadline passes.
+    fn wait_until(&mut self, what: &str, cond: &dyn Fn(&[Holdings]) -> bool) -> Vec<Holdings>;
+}
+
+/// `(file name, bytes)` of `n` corpus manifests, one design each.
+fn corpus_manifests(n: usize) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(CORPUS).join("okh/in-the-wild");
+    let out: Vec<(String, Vec<u8>)> = [
+        "Wakoma__nimble",
+        "PlanktoScope__PlanktoScope",
+        "FairITYourself__assembly-kit",
+        "OPEN-NEXT__LOSH-dummy-MOSH-A",
+    ]
+    .iter()
+    .take(n)
+    .map(|d| {
+        let p = root.join(d).join("okh.toml");
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        (format!("{d}.toml"), bytes)
+    })
+    .collect();
+    assert_eq!(out.len(), n, "corpus manifests available");
+    out
+}
+
+fn describe(h: &[Holdings]) -> String {
+    h.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let items: Vec<String> = x
+                .iter()
+                .map(|(id, (seq, _))| format!("{}@{seq}", &id[..8]))
+                .collect();
+            format!("node {i}: [{}]", items.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// ---- the bodies ------------------------------------------------------
+
+/// Manifests published at node 0 reach every node, same versions.
+fn publish_here_see_there(m: &mut dyn Mesh, nodes: usize) {
+    for (file, bytes) in corpus_manifests(3) {
+        let published = m.publish(0, &file, &bytes);
+        assert_eq!(published.len(), 1, "{}: {file}", m.label());
+        assert_eq!(published[0].1, 1, "{}: a new item is seq 1", m.label());
+    }
+    let want = m.holdings(0);
+    assert_eq!(
+        want.len(),
+        3,
+        "{}: node 0 holds what it published",
+        m.label()
+    );
+    let got = m.wait_until("every node holds the three manifests of node 0", &|h| {
+        h.iter().all(|x| *x == want)
+    });
+    assert_eq!(got.len(), nodes);
+}
+
+/// A new version published at another node replaces the old one
+/// everywhere.
+fn new_version_replaces_the_old(m: &mut dyn Mesh) {
+    let (file, bytes) = corpus_manifests(1).remove(0);
+    let (id, seq) = m.publish(0, &file, &bytes).remove(0);
+    assert_eq!(seq, 1);
+    let first = m.holdings(0)[&id].clone();
+    m.wait_until("every node holds version 1", &|h| {
+        h.iter().all(|x| x.get(&id) == Some(&first))
+    });
+    let item = identify(ItemKind::Manifest, &bytes, &file).expect("corpus manifest")[0].id;
+    let revised = scenarios::catalogue::revise(&bytes, &file, ItemKind::Manifest, item, 2)
+        .expect("the manifest can be revised");
+    // Node 1 edits: it has seen seq 1, so its version is seq 2.
+    let (id2, seq2) = m.publish(1, &file, &revised).remove(0);
+    assert_eq!((id2.as_str(), seq2), (id.as_str(), 2), "{}", m.label());
+    let second = m.holdings(1)[&id].clone();
+    assert_ne!(second.1, first.1, "{}: new content", m.label());
+    m.wait_until("every node holds version 2 and only it", &|h| {
+        h.iter()
+            .all(|x| x.len() == 1 && x.get(&id) == Some(&second))
+    });
+}
+
+/// A node switched on after the mesh settled catches up on everything.
+/// The mesh's last node starts down.
+fn a_late_joiner_catches_up(m: &mut dyn Mesh, nodes: usize) {
+    let late = nodes - 1;
+    for (file, bytes) in corpus_manifests(3) {
+        m.publish(0, &file, &bytes);
+    }
+    let want = m.holdings(0);
+    assert_eq!(want.len(), 3);
+    m.wait_until("the running nodes hold everything", &|h| {
+        h[..late].iter().all(|x| *x == want) && h[late].is_empty()
+    });
+    m.start(late);
+    m.wait_until("the late joiner holds everything", &|h| {
+        h.iter().all(|x| *x == want)
+    });
+}
+
+// ---- (a) the simulated mesh ------------------------------------------
+
+/// Nodes in a simulated LoRa mesh. The simulator runs a scenario start to
+/// end, so "let time pass" re-runs it from zero to the new time with every
+/// publication made so far in its publish workload: the run is
+/// deterministic, so each re-run extends the last one exactly.
+struct SimMesh {
+    base: Scenario,
+    /// When each node is switched on (`None`: not yet).
+    up_at: Vec<Option<Duration>>,
+    schedule: Vec<ScheduledPublish>,
+    now: Duration,
+    sim: Option<Simulation>,
+}
+
+impl SimMesh {
+    /// `nodes` nodes 100 m apart on LongFast (each hears every other);
+    /// the `late` ones start down.
+    fn new(nodes: usize, late: &[usize]) -> SimMesh {
+        let yaml = format!(
+            "name: conformance\nseed: 5\nduration: 1s\n\
+             radio: {{region: EU868, preset: LongFast, shadowing: {{sigma_db: 0}}}}\n\
+             topology: {{kind: chain, nodes: {nodes}, spacing_m: 100}}\n\
+             sync: {{imin: 30s, imax: 10m}}\n"
+        );
+        let base = scenarios::load_str(&yaml, "conformance", None, &[]).expect("scenario");
+        let up_at = (0..nodes)
+            .map(|i| (!late.contains(&i)).then_some(Duration::ZERO))
+            .collect();
+        let mut m = SimMesh {
+            base,
+            up_at,
+            schedule: Vec::new(),
+            now: Duration::ZERO,
+            sim: None,
+        };
+        m.run_to(Duration::from_secs(1));
+        m
+    }
+
+    fn run_to(&mut self, t: Duration) {
+        let mut s = self.base.clone();
+        s.duration = t;
+        s.workload.schedule = self.schedule.clone();
+        s.faults = self
+            .up_at
+            .iter()
+            .enumerate()
+            .filter(|(_, at)| **at != Some(Duration::ZERO))
+            .map(|(i, at)| {
+                Fault::Join(Join {
+                    // Not started yet: a join after the end of the run.
+                    at: at.unwrap_or(t + Duration::from_secs(3600)),
+                    node: i as u32,
+                })
+            })
+            .collect();
+        let mut sim = Simulation::new(&s).expect("the scenario builds");
+        sim.run(&mut [], &mut |_| {}).expect("the run completes");
+        self.sim = Some(sim);
+        self.now = t;
+    }
+
+    fn all(&mut self) -> Vec<Holdings> {
+        (0..self.up_at.len()).map(|i| self.holdings(i)).collect()
+    }
+}
+
+impl Mesh for SimMesh {
+    fn label(&self) -> &'static str {
+        "sim"
+    }
+
+    fn start(&mut self, node: usize) {
+        assert!(self.up_at[node].is_none(), "node {node} is already up");
+        self.up_at[node] = Some(self.now + Duration::from_millis(1));
+        self.run_to(self.now + Duration::from_millis(2));
+    }
+
+    fn publish(&mut self, node: usize, file: &str, bytes: &[u8]) -> Vec<(String, u32)> {
+        let at = self.now + Duration::from_millis(1);
+        self.schedule.push(ScheduledPublish {
+            at,
+            node: node as u32,
+            kind: CatalogueKind::Manifest,
+            source: file.to_owned(),
+            bytes: bytes.into(),
+        });
+        self.run_to(at + Duration::from_millis(1));
+        let held = self.holdings(node);
+        identify(ItemKind::Manifest, bytes, file)
+            .expect("a manifest")
+            .iter()
+            .map(|it| {
+                let id = it.id.to_string();
+                let seq = held.get(&id).expect("published").0;
+                (id, seq)
+            })
+            .collect()
+    }
+
+    fn holdings(&mut self, node: usize) -> Holdings {
+        let sim = self.sim.as_ref().expect("has run");
+        match sim.node(node as u32) {
+            Some(n) => n
+                .store()
+                .items()
+                .map(|i| (i.id.to_string(), (i.stamp.seq, i.stamp.content.to_string())))
+                .collect(),
+            None => Holdings::new(),
+        }
+    }
+
+    fn wait_until(&mut self, what: &str, cond: &dyn Fn(&[Holdings]) -> bool) -> Vec<Holdings> {
+        // Simulated time: 30 s steps, at most 3 h.
+        let limit = self.now + Duration::from_secs(3 * 3600);
+        loop {
+            let h = self.all();
+            if cond(&h) {
+                return h;
+            }
+            assert!(
+                self.now < limit,
+                "sim: not within 3 h of simulated time: {what}; {}",
+                describe(&h)
+            );
+            self.run_to(self.now + Duration::from_secs(30));
+        }
+    }
+}
+
+// ---- (b), (c) real node processes --------------------------------------
+
+/// Trickle Imin of the process meshes (the defaults suit LongFast; loopback
+/// wants seconds).
+const SYNC_IMIN: &str = "2s";
+/// How long a process mesh may take to meet a condition.
+const PROCESS_DEADLINE: StdDuration = StdDuration::from_secs(120);
+/// How often a process mesh is polled.
+const POLL_EVERY: StdDuration = StdDuration::from_millis(250);
+
+/// `okmesh node` processes with `--http` and `--data-dir`, one per radio.
+struct ProcessMesh {
+    label: &'static str,
+    radios: Vec<String>,
+    dirs: tempfile::TempDir,
+    nodes: Vec<Option<(Proc, String)>>,
+    /// The emulator, kept alive for the mesh's lifetime.
+    _emulator: Option<Proc>,
+}
+
+impl ProcessMesh {
+    fn new(label: &'static str, radios: Vec<String>, late: &[usize], emu: Option<Proc>) -> Self {
+        let mut m = ProcessMesh {
+            label,
+            nodes: radios.iter().map(|_| None).collect(),
+            radios,
+            dirs: tempfile::tempdir().expect("temp dir"),
+            _emulator: emu,
+        };
+        for i in 0..m.radios.len() {
+            if !late.contains(&i) {
+                m.start(i);
+            }
+        }
+        m
+    }
+
+    /// `nodes` UDP testbed nodes, each hearing every other.
+    fn udp(nodes: usize, late: &[usize]) -> Self {
+        let ports = free_udp_ports(nodes);
+        let radios = (0..nodes)
+            .map(|i| {
+                let peers: Vec<String> = (0..nodes)
+                    .filter(|&j| j != i)
+                    .map(|j| format!("127.0.0.1:{}", ports[j]))
+                    .collect();
+                format!("udp:127.0.0.1:{},peers={}", ports[i], peers.join("+"))
+            })
+            .collect();
+        ProcessMesh::new("udp", radios, late, None)
+    }
+
+    /// `nodes` nodes on emulated Meshtastic devices sharing one air
+    /// (LongFast time on air scaled by 1/100).
+    fn meshtastic(nodes: usize, late: &[usize]) -> Self {
+        let (emu, devices) = emulator(nodes, &["--time-scale", "0.01"]);
+        let radios = devices.iter().map(|(_, a)| format!("tcp:{a}")).collect();
+        ProcessMesh::new("meshtastic", radios, late, Some(emu))
+    }
+
+    fn addr(&self, node: usize) -> &str {
+        &self.nodes[node]
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: node {node} is down", self.label))
+            .1
+    }
+
+    fn all(&mut self) -> Vec<Holdings> {
+        (0..self.nodes.len()).map(|i| self.holdings(i)).collect()
+    }
+}
+
+/// Starts `okmesh node` on `radio` with its API on a free port and its store
+/// in `dir`; returns the process and the API address.
+fn start_node(radio: &str, dir: &Path, extra: &[&str]) -> (Proc, String) {
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "node",
+        "--radio",
+        radio,
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+        "--sync-imin",
+        SYNC_IMIN,
+        "--connect-timeout",
+        "20s",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::okmesh(&args);
+    let line = p.json_line(StdDuration::from_secs(60));
+    let addr = line["http"].as_str().expect("http address").to_owned();
+    (p, addr)
+}
+
+/// Holdings from `GET /items`.
+fn items(addr: &str) -> Holdings {
+    let (code, v) = http_json(addr, "GET", "/items", b"");
+    assert_eq!(code, 200, "{v}");
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().expect("id").to_owned(),
+                (
+                    i["seq"].as_u64().expect("seq") as u32,
+                    i["content"].as_str().expect("content").to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Publishes a manifest over the API; returns (id, seq) per item.
+fn publish_http(addr: &str, file: &str, bytes: &[u8]) -> Vec<(String, u32)> {
+    let (code, v) = http_json(addr, "POST", &format!("/manifests?name={file}"), bytes);
+    assert!(code == 201 || code == 200, "{code}: {v}");
+    v["published"]
+        .as_array()
+        .expect("published")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().expect("id").to_owned(),
+                p["seq"].as_u64().expect("seq") as u32,
+            )
+        })
+        .collect()
+}
+
+/// Polls `cond` on every node's holdings until it holds or `deadline`.
+fn poll(
+    label: &str,
+    what: &str,
+    deadline: StdDuration,
+    every: StdDuration,
+    mut all: impl FnMut() -> Vec<Holdings>,
+    cond: &dyn Fn(&[Holdings]) -> bool,
+) -> Vec<Holdings> {
+    let start = StdInstant::now();
+    loop {
+        let h = all();
+        if cond(&h) {
+            return h;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "{label}: not within {deadline:?}: {what}; {}",
+            describe(&h)
+        );
+        std::thread::sleep(every);
+    }
+}
+
+impl Mesh for ProcessMesh {
+    fn label(&self) -> &'static str {
+        self.label
+    }
+
+    fn start(&mut self, node: usize) {
+        assert!(self.nodes[node].is_none(), "node {node} is already up");
+        let dir = self.dirs.path().join(format!("node{node}"));
+        self.nodes[node] = Some(start_node(&self.radios[node], &dir, &[]));
+    }
+
+    fn publish(&mut self, node: usize, file: &str, bytes: &[u8]) -> Vec<(String, u32)> {
+        publish_http(self.addr(node), file, bytes)
+    }
+
+    fn holdings(&mut self, node: usize) -> Holdings {
+        match &self.nodes[node] {
+            Some((_, addr)) => items(addr),
+            None => Holdings::new(),
+        }
+    }
+
+    fn wait_until(&mut self, what: &str, cond: &dyn Fn(&[Holdings]) -> bool) -> Vec<Holdings> {
+        let label = self.label;
+        poll(
+            label,
+            what,
+            PROCESS_DEADLINE,
+            POLL_EVERY,
+            || self.all(),
+            cond,
+        )
+    }
+}
+
+impl Drop for ProcessMesh {
+    fn drop(&mut self) {
+        // A clean stop first (flushes the stores); Proc's drop kills anything left.
+        for (p, _) in self.nodes.iter_mut().flatten() {
+            p.terminate();
+        }
+        for (p, _) in self.nodes.iter_mut().flatten() {
+            let _ = p.child.wait();
+        }
+    }
+}
+
+// ---- the matrix ------------------------------------------------------
+
+#[test]
+fn sim_publish_here_see_there() {
+    publish_here_see_there(&mut SimMesh::new(3, &[]), 3);
+}
+
+#[test]
+fn udp_publish_here_see_there() {
+    // Three `okmesh node` processes over UDP loopback converge on manifests
+    // published at one of them.
+    publish_here_see_there(&mut ProcessMesh::udp(3, &[]), 3);
+}
+
+#[test]
+fn meshtastic_publish_here_see_there() {
+    // okmesh nodes through emulated Meshtastic devices converge.
+    publish_here_see_there(&mut ProcessMesh::meshtastic(3, &[]), 3);
+}
+
+#[test]
+fn sim_new_version_replaces_the_old() {
+    new_version_replaces_the_old(&mut SimMesh::new(3, &[]));
+}
+
+#[test]
+fn udp_new_version_replaces_the_old() {
+    new_version_replaces_the_old(&mut ProcessMesh::udp(3, &[]));
+}
+
+#[test]
+fn meshtastic_new_version_replaces_the_old() {
+    new_version_replaces_the_old(&mut ProcessMesh::meshtastic(2, &[]));
+}
+
+#[test]
+fn sim_a_late_joiner_catches_up() {
+    a_late_joiner_catches_up(&mut SimMesh::new(3, &[2]), 3);
+}
+
+#[test]
+fn udp_a_late_joiner_catches_up() {
+    a_late_joiner_catches_up(&mut ProcessMesh::udp(3, &[2]), 3);
+}
+
+#[test]
+fn meshtastic_a_late_joiner_catches_up() {
+    a_late_joiner_catches_up(&mut ProcessMesh::meshtastic(3, &[2]), 3);
+}
+
+// ---- field-node specifics over UDP -----------------------------------
+
+/// Sends SIGKILL and reaps the process.
+fn kill9(p: &mut Proc) {
+    p.child.kill().expect("SIGKILL");
+    p.child.wait().expect("reaped");
+}
+
+#[test]
+fn a_node_killed_mid_sync_keeps_every_acknowledged_item_and_converges() {
+    let ports = free_udp_ports(3);
+    let dirs = tempfile::tempdir().unwrap();
+    let at = |i: usize| format!("127.0.0.1:{}", ports[i]);
+    let dir = |i: usize| dirs.path().join(format!("node{i}"));
+    // Node 2 hears 0 and 1 through a slow, lossy link (300 ms ± 300 ms per
+    // datagram, 30 % lost), so its catch-up takes long enough to be cut.
+    let radio = |i: usize, extra: &str| {
+        let peers: Vec<String> = (0..3).filter(|&j| j != i).map(at).collect();
+        format!("udp:{},peers={}{extra}", at(i), peers.join("+"))
+    };
+    let slow = ",delay=300ms,jitter=300ms,loss=0.3";
+    let (_a, a) = start_node(&radio(0, ""), &dir(0), &[]);
+    let (_b, _) = start_node(&radio(1, ""), &dir(1), &[]);
+    let files: Vec<(String, Vec<u8>)> = corpus_manifests(4)
+        .into_iter()
+        .chain(
+            // More items: the facilities of the corpus's kitchens.
+            [
+                "james-kitchen.yml",
+                "RobDessertKitchen.yml",
+                "TimsTastyTreatsKitchen.yml",
+            ]
+            .iter()
+            .map(|f| {
+                let p = Path::new(CORPUS)
+                    .join("okw/helpfulengineering-library/beta/okw")
+                    .join(f);
+                (f.to_string(), std::fs::read(&p).expect("corpus facility"))
+            }),
+        )
+        .collect();
+    for (file, bytes) in &files {
+        let kind = if file.ends_with(".yml") {
+            "facilities"
+        } else {
+            "manifests"
+        };
+        let (code, v) = http_json(&a, "POST", &format!("/{kind}?name={file}"), bytes);
+        assert_eq!(code, 201, "{v}");
+    }
+    let want = items(&a);
+    assert_eq!(want.len(), files.len());
+    let (mut c, c_addr) = start_node(&radio(2, slow), &dir(2), &[]);
+    // Kill node 2 with SIGKILL once it has acknowledged some items but not all.
+    let held = poll(
+        "udp",
+        "node 2 holds part of the catalogue",
+        PROCESS_DEADLINE,
+        StdDuration::from_millis(20),
+        || vec![items(&c_addr)],
+        &|h| !h[0].is_empty(),
+    )
+    .remove(0);
+    kill9(&mut c);
+    assert!(
+        held.len() < want.len(),
+        "the kill came after sync finished ({} of {} items); the slow link should prevent that",
+        held.len(),
+        want.len()
+    );
+    for (id, v) in &held {
+        assert_eq!(want.get(id), Some(v), "node 2 stored a version node 0 has");
+    }
+    // Restarted alone (its peers' ports point nowhere that answers): what it
+    // acknowledged before the kill is all there, read from its store.
+    let nowhere = free_udp_ports(1)[0];
+    let alone = format!("udp:{},peers=127.0.0.1:{nowhere}", at(2));
+    let (mut c, c_addr) = start_node(&alone, &dir(2), &[]);
+    let after = items(&c_addr);
+    for (id, v) in &held {
+        assert_eq!(
+            after.get(id),
+            Some(v),
+            "acknowledged item {id} survived SIGKILL"
+        );
+    }
+    c.terminate();
+    let s = c.summary(StdDuration::from_secs(30));
+    assert_eq!(s["sync"]["items_received"], 0, "{s}");
+    // Back in the mesh it converges.
+    let (_c, c_addr) = start_node(&radio(2, ""), &dir(2), &[]);
+    poll(
+        "udp",
+        "the restarted node holds everything",
+        PROCESS_DEADLINE,
+        POLL_EVERY,
+        || vec![items(&c_addr)],
+        &|h| h[0] == want,
+    );
+}
+
+#[test]
+fn the_http_api_publishes_lists_fetches_matches_and_explains_bad_input() {
+    let ports = free_udp_ports(2);
+    let dirs = tempfile::tempdir().unwrap();
+    let radio = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", ports[0], ports[1]);
+    let (mut p, a) = start_node(&radio, &dirs.path().join("n"), &[]);
+    let files = corpus_manifests(4);
+    for (file, bytes) in &files {
+        publish_http(&a, file, bytes);
+    }
+    // The same file again is no new version.
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        &format!("/manifests?name={}", files[0].0),
+        &files[0].1,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["published"][0]["new_version"], false, "{v}");
+    // A facility.
+    let kitchen = std::fs::read(
+        Path::new(CORPUS).join("okw/helpfulengineering-library/beta/okw/james-kitchen.yml"),
+    )
+    .unwrap();
+    let (code, v) = http_json(&a, "POST", "/facilities?name=james-kitchen.yml", &kitchen);
+    assert_eq!(code, 201, "{v}");
+    let kitchen_id = v["published"][0]["id"].as_str().unwrap().to_owned();
+    // Listings by kind.
+    let (_, m) = http_json(&a, "GET", "/manifests", b"");
+    let (_, f) = http_json(&a, "GET", "/items?kind=facility", b"");
+    assert_eq!(m.as_array().unwrap().len(), 4, "{m}");
+    assert_eq!(f.as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f[0]["name"], "James Kitchen", "{f}");
+    assert_eq!(f[0]["kind"], "facility");
+    // Fetch: metadata by an id prefix, and the original bytes.
+    let (code, meta) = http_json(&a, "GET", &format!("/items/{}", &kitchen_id[..10]), b"");
+    assert_eq!(code, 200, "{meta}");
+    assert_eq!(meta["id"], kitchen_id.as_str());
+    assert_eq!(meta["history"].as_array().unwrap().len(), 1);
+    let (code, raw) = http(&a, "GET", &format!("/items/{kitchen_id}/raw"), b"").unwrap();
+    assert_eq!((code, raw), (200, kitchen.clone()));
+    // Bad input: a parse error names file, line and field; unknown ids,
+    // paths, kinds and parameters are refused with a reason.
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        "/manifests?name=broken.json",
+        b"{\"title\": 3,\n",
+    );
+    assert_eq!(code, 400, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("broken.json:2"), "{e}");
+    let (code, v) = http_json(&a, "POST", "/manifests?name=untitled.yaml", b"version: 1\n");
+    assert_eq!(code, 400, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("untitled.yaml:1: field `title`"),
+        "{v}"
+    );
+    for (method, path, want) in [
+        ("GET", "/items/00000000000000000000000000000000", 404),
+        ("GET", "/items/xyz", 400),
+        ("GET", "/items?kind=recipe", 400),
+        ("GET", "/nowhere", 404),
+        ("DELETE", "/manifests", 405),
+        ("GET", "/match", 400),
+        ("GET", "/match?have=", 400),
+        ("GET", "/match?have=lathe&top=0", 400),
+        ("GET", "/status?verbose=1", 400),
+    ] {
+        let (code, v) = http_json(&a, method, path, b"");
+        assert_eq!(code, want, "{method} {path}: {v}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    }
+    // Status: the catalogue and the radio side.
+    let (code, s) = http_json(&a, "GET", "/status", b"");
+    assert_eq!(code, 200, "{s}");
+    assert_eq!(s["catalogue"]["items"], 5, "{s}");
+    assert_eq!(s["catalogue"]["manifests"], 4, "{s}");
+    assert_eq!(s["node"], u64::from(ports[0]), "{s}");
+    assert!(s["duty_cycle"]["used_pct"].as_f64().is_some(), "{s}");
+    assert!(s["queue"]["room"].as_u64().is_some(), "{s}");
+    // A match over the API ranks as `okmesh match --db` on the same store.
+    let have = "3d printer, PLA, soldering iron, electronics, hand tools";
+    let query = format!(
+        "/match?have={}&top=10",
+        have.replace(' ', "%20").replace(',', "%2C")
+    );
+    let (code, api) = http_json(&a, "GET", &query, b"");
+    assert_eq!(code, 200, "{api}");
+    assert_eq!(api["designs"], 4, "{api}");
+    // Matching a stored facility works too.
+    let (code, v) = http_json(&a, "GET", &format!("/match?facility={kitchen_id}"), b"");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["input"]["facility"], "James Kitchen", "{v}");
+    p.terminate();
+    let s = p.summary(StdDuration::from_secs(30));
+    assert_eq!(s["items"], 5, "{s}");
+    assert_eq!(s["persistent"], true, "{s}");
+    let dir = dirs.path().join("n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okmesh"))
+        .args([
+            "match",
+            "--have",
+            have,
+            "--db",
+            dir.to_str().unwrap(),
+            "--top",
+            "10",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(api["results"], cli["results"]);
+    assert_eq!(api["assessed"], cli["assessed"]);
+}
+
+#[test]
+fn bad_data_dirs_and_http_addresses_exit_2_with_a_reason() {
+    let ports = free_udp_ports(2);
+    let radio = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", ports[0], ports[1]);
+    let dirs = tempfile::tempdir().unwrap();
+    let other = dirs.path().join("photos");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("cat.jpg"), b"meow").unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    // A store in use by a running node.
+    let (_running, _) = start_node(&radio, &dirs.path().join("busy"), &[]);
+    let radio2 = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", ports[1], ports[0]);
+    let busy = dirs.path().join("busy");
+    for (args, needle) in [
+        (
+            vec!["--data-dir", other.to_str().unwrap()],
+            "not an okmesh store",
+        ),
+        (
+            vec!["--data-dir", busy.to_str().unwrap()],
+            "in use by another process",
+        ),
+        (vec!["--http", taken.as_str()], "cannot listen"),
+        (vec!["--http", "localhost"], "invalid value"),
+        (vec!["--sync-imin", "1ms"], "between 100ms and 24h"),
+    ] {
+        let mut full = vec!["node", "--radio", radio2.as_str()];
+        full.extend_from_slice(&args);
+        let mut p = Proc::okmesh(&full);
+        let (code, stderr) = p.wait(StdDuration::from_secs(30));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
