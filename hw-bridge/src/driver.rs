@@ -851,6 +851,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_airtime_meter_keeps_one_hour() {
+        let mut m = AirtimeMeter::default();
+        let at = |s: u64| Instant::ZERO + Duration::from_secs(s);
+        m.add(at(10), Duration::from_secs(36));
+        m.add(at(70), Duration::from_secs(36));
+        assert_eq!(m.last_window(at(100)), Duration::from_secs(72));
+        assert!((m.duty_cycle_pct(at(100)) - 2.0).abs() < 1e-9);
+        // The first minute leaves the window after an hour, the second a
+        // minute later; a bucket reused for a new minute starts from zero.
+        assert_eq!(m.last_window(at(3600 + 10)), Duration::from_secs(36));
+        m.add(at(3600 + 20), Duration::from_secs(1));
+        assert_eq!(m.last_window(at(3600 + 30)), Duration::from_secs(37));
+        assert_eq!(m.last_window(at(2 * 3600 - 1)), Duration::from_secs(1));
+        assert_eq!(m.last_window(at(2 * 3600)), Duration::ZERO);
+        assert_eq!(m.last_window(at(3 * 3600)), Duration::ZERO);
+    }
+
     #[tokio::test]
     async fn the_transport_never_blocks_and_reports_why_it_refuses() {
         let (l, mut ends) = link(true, 2);
@@ -876,6 +894,16 @@ mod tests {
         drop(ends);
         l.state.set_up(true);
         assert!(tx.airtime(231) > tx.airtime(10));
+        // Accepted frames count towards the duty cycle, refused ones do not.
+        assert_eq!(
+            tx.airtime_meter().last_window(Instant::from_micros(5)),
+            tx.airtime(10)
+                .saturating_mul(crate::radio::OUT_QUEUE_FRAMES as u64 + 1)
+        );
+        assert_eq!(tx.channel_utilisation_pct(), None);
+        l.state.set_utilisation(Some(12.5), Some(f64::NAN));
+        assert_eq!(tx.channel_utilisation_pct(), Some(12.5));
+        assert_eq!(l.state.air_util_tx_pct(), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -346,6 +346,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sync_timers_scale_with_imin() {
+        let d = SyncConfig::default();
+        assert_eq!(sync_config(d.trickle.imin).unwrap(), d);
+        let c = sync_config(Duration::from_secs(2)).unwrap();
+        assert_eq!(c.trickle.imin, Duration::from_secs(2));
+        // 2 s is 1/90 of the default 3 min.
+        assert_eq!(
+            c.trickle.imax,
+            Duration::from_micros(d.trickle.imax.as_micros() / 90)
+        );
+        assert_eq!(
+            c.serve_delay,
+            Duration::from_micros(d.serve_delay.as_micros() / 90)
+        );
+        assert_eq!(
+            c.want_timeout,
+            Duration::from_micros(d.want_timeout.as_micros() / 90)
+        );
+        assert_eq!((c.strategy, c.max_outbox), (d.strategy, d.max_outbox));
+        assert!(sync_config(Duration::from_millis(99)).is_err());
+        assert!(sync_config(Duration::from_secs(25 * 3600)).is_err());
+    }
+
+    #[test]
     fn traffic_values_are_checked() {
         let t = parse_traffic("every=2s,bytes=60,hops=1").unwrap();
         assert_eq!(

@@ -32,7 +32,9 @@ use std::collections::VecDeque;
 use node_core::{Duration, Instant, NodeId, OutFrame, SendError};
 use prost::Message;
 
-use super::proto::{self, BROADCAST_NUM, MAX_PAYLOAD_BYTES, PRIVATE_APP, ROUTING_APP, pb};
+use super::proto::{
+    self, BROADCAST_NUM, MAX_PAYLOAD_BYTES, PRIVATE_APP, ROUTING_APP, TELEMETRY_APP, pb,
+};
 use super::stream::{self, StreamDecoder, StreamEvent, WAKE_BYTES};
 use crate::radio::RxOwned;
 
@@ -90,6 +92,14 @@ pub enum ClientEvent {
     Acked {
         /// The packet's id.
         packet_id: u32,
+    },
+    /// The device reported its own channel figures (its NodeInfo or a
+    /// DeviceMetrics telemetry packet about itself).
+    Utilisation {
+        /// Share of time the channel was busy, all senders, percent.
+        channel_pct: Option<f64>,
+        /// The device's own transmit duty cycle over the last hour, percent.
+        air_tx_pct: Option<f64>,
     },
     /// A device log line (console text or a `LogRecord`).
     DeviceLog(String),
@@ -469,7 +479,17 @@ impl MeshtasticClient {
         };
         match v {
             V::MyInfo(info) => self.my_info = Some(info),
-            V::NodeInfo(_) => self.known_nodes += 1,
+            V::NodeInfo(n) => {
+                self.known_nodes += 1;
+                if self
+                    .my_info
+                    .as_ref()
+                    .is_some_and(|m| m.my_node_num == n.num)
+                    && let Some(m) = n.device_metrics
+                {
+                    self.metrics(&m);
+                }
+            }
             V::Metadata(m) => self.firmware = m.firmware_version,
             V::ConfigCompleteId(id) => {
                 if !matches!(self.phase, Phase::Handshake { .. }) || id != self.config.config_id {
@@ -514,11 +534,32 @@ impl MeshtasticClient {
         }
     }
 
+    fn metrics(&mut self, m: &pb::DeviceMetrics) {
+        let channel_pct = m.channel_utilization.map(f64::from);
+        let air_tx_pct = m.air_util_tx.map(f64::from);
+        if channel_pct.is_some() || air_tx_pct.is_some() {
+            self.push(ClientEvent::Utilisation {
+                channel_pct,
+                air_tx_pct,
+            });
+        }
+    }
+
     fn handle_packet(&mut self, p: pb::MeshPacket) {
         let Some(pb::mesh_packet::PayloadVariant::Decoded(data)) = p.payload_variant else {
             return; // still encrypted: not for a channel we have
         };
         let me = self.my_node_num();
+        if data.portnum == TELEMETRY_APP {
+            // Only the device's figures about itself describe our channel.
+            if Some(p.from) == me
+                && let Ok(t) = pb::Telemetry::decode(data.payload.as_slice())
+                && let Some(pb::telemetry::Variant::DeviceMetrics(m)) = t.variant
+            {
+                self.metrics(&m);
+            }
+            return;
+        }
         if data.portnum == ROUTING_APP && data.request_id != 0 {
             if let Ok(routing) = pb::Routing::decode(data.payload.as_slice())
                 && let Some(pb::routing::Variant::ErrorReason(code)) = routing.variant
@@ -646,6 +687,56 @@ mod tests {
                 mesh_packet_id: id,
             },
         ))
+    }
+
+    #[test]
+    fn the_device_s_own_metrics_report_channel_utilisation() {
+        use pb::from_radio::PayloadVariant as V;
+        let mut c = ready_client(false);
+        events(&mut c);
+        let telemetry = |from: u32, channel: f32, air: f32| {
+            from_radio(V::Packet(pb::MeshPacket {
+                from,
+                to: BROADCAST_NUM,
+                payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(pb::Data {
+                    portnum: TELEMETRY_APP,
+                    payload: pb::Telemetry {
+                        time: 0,
+                        variant: Some(pb::telemetry::Variant::DeviceMetrics(pb::DeviceMetrics {
+                            channel_utilization: Some(channel),
+                            air_util_tx: Some(air),
+                            ..Default::default()
+                        })),
+                    }
+                    .encode_to_vec(),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }))
+        };
+        // Another node's telemetry says nothing about our channel.
+        c.handle_bytes(Instant::ZERO, &telemetry(ME + 1, 50.0, 9.0));
+        c.handle_bytes(Instant::ZERO, &telemetry(ME, 12.5, 1.5));
+        // Garbage on the telemetry port is dropped.
+        c.handle_bytes(
+            Instant::ZERO,
+            &from_radio(V::Packet(pb::MeshPacket {
+                from: ME,
+                payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(pb::Data {
+                    portnum: TELEMETRY_APP,
+                    payload: vec![0xff; 7],
+                    ..Default::default()
+                })),
+                ..Default::default()
+            })),
+        );
+        assert_eq!(
+            events(&mut c),
+            vec![ClientEvent::Utilisation {
+                channel_pct: Some(12.5),
+                air_tx_pct: Some(1.5)
+            }]
+        );
     }
 
     #[test]

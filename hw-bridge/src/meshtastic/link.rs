@@ -384,6 +384,13 @@ async fn serve(conn: &mut Conn, ends: &mut RadioEnds) -> Ended {
                     continue;
                 }
                 ClientEvent::Ready { .. } => continue,
+                ClientEvent::Utilisation {
+                    channel_pct,
+                    air_tx_pct,
+                } => {
+                    ends.state.set_utilisation(channel_pct, air_tx_pct);
+                    continue;
+                }
             };
             if ends.events.send(out).await.is_err() {
                 return Ended::Shutdown;

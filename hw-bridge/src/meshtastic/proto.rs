@@ -15,6 +15,9 @@ pub use meshtastic::protobufs as pb;
 pub const PRIVATE_APP: i32 = pb::PortNum::PrivateApp as i32;
 /// The port of Routing ACK/NAKs (`PortNum.ROUTING_APP`).
 pub const ROUTING_APP: i32 = pb::PortNum::RoutingApp as i32;
+/// The port of telemetry (`PortNum.TELEMETRY_APP`): the device sends its own
+/// DeviceMetrics (channel utilisation, transmit duty cycle) to its client.
+pub const TELEMETRY_APP: i32 = pb::PortNum::TelemetryApp as i32;
 /// The node number that means "everybody".
 pub const BROADCAST_NUM: u32 = 0xFFFF_FFFF;
 /// The `want_config_id` the official clients use to skip the node database.
