@@ -24,7 +24,7 @@ use node_core::okw::{build_profile, parse_facilities};
 use node_core::requirements::{Capabilities, RequirementSet, Term, derive};
 use node_core::taxonomy::{ConceptKind, Taxonomy};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
 const PROCESSES: &[&str] = &["3DP", "LAS", "CNC", "PCB", "ASM", "MEC", "WEL", "CIR"];
 const MATERIALS: &[&str] = &[
     "PLA",

@@ -9,23 +9,15 @@
 //!   tens of seconds.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use reports::Metrics;
+use reports::observe::Observers;
 use sim::Simulation;
-use sim::check::Checks;
-use sim::trace::TraceHasher;
 
 fn run(s: &scenarios::Scenario) -> u64 {
     let mut sim = Simulation::new(s).expect("builds");
     let info = sim.run_info(s);
-    let mut hasher = TraceHasher::default();
-    let mut checks = Checks::new(
-        info.sites.len(),
-        info.radio.duty_cycle_limit_pct,
-        info.radio.duty_cycle_window,
-    );
-    let mut metrics = Metrics::new(&info);
+    let mut observers = Observers::new(&info);
     let stats = sim
-        .run(&mut [&mut hasher, &mut checks, &mut metrics], &mut |_| {})
+        .run(&mut observers.sinks(Vec::new()), &mut |_| {})
         .expect("runs");
     stats.events
 }

@@ -2,7 +2,7 @@
 """Trains the zstd dictionary okmesh uses to compress catalogue items on air.
 
 Usage: python3 scripts/train-dictionary.py [CORPUS_DIR] [OUT]
-  CORPUS_DIR  default ../shared/corpus (OKH and OKW files)
+  CORPUS_DIR  default corpus (OKH and OKW files)
   OUT         default node-core/data/okmesh-v1.dict
 
 Needs `pip install zstandard`. The dictionary is part of the wire format
@@ -18,7 +18,7 @@ import sys
 
 import zstandard
 
-corpus = sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus"
+corpus = sys.argv[1] if len(sys.argv) > 1 else "corpus"
 out = sys.argv[2] if len(sys.argv) > 2 else "node-core/data/okmesh-v1.dict"
 samples = []
 for sub in ("okh", "okw"):

@@ -116,6 +116,7 @@ pub mod sweep;
 pub mod tables;
 pub mod timeline;
 
+pub mod observe;
 pub mod sync;
 
 use std::collections::BTreeMap;

@@ -544,16 +544,51 @@ impl RunReport<'_> {
                 ]);
             }
         }
-        // Sync efficiency (issue 4) fills these; until then they are marked.
-        for name in ["converged_at_s", "efficiency_ratio"] {
+        // Catalogue sync, and its flooding baseline when the scenario ran one.
+        for (label, sync) in [("sync", &s.sync), ("flooding baseline", &s.baseline)] {
+            let Some(y) = sync else { continue };
+            let opt = |v: Option<f64>, unit: &str| {
+                v.map_or("never".to_string(), |v| format!("{v:.3}{unit}"))
+            };
             eff.push(vec![
-                name.to_string(),
-                s.metric(name)
-                    .map_or(PENDING.to_string(), |v| format!("{v:.3}")),
+                format!("{label}: converged at"),
+                opt(y.converged_at_s, " s"),
             ]);
-        }
-        for name in ["bytes_by_class", "baseline"] {
-            eff.push(vec![name.to_string(), PENDING.to_string()]);
+            eff.push(vec![
+                format!("{label}: items complete"),
+                format!(
+                    "{} of {} ({} versions)",
+                    y.items_complete, y.items, y.versions
+                ),
+            ]);
+            eff.push(vec![
+                format!("{label}: efficiency ratio"),
+                format!(
+                    "{} ({:.1} data frames per version / (CDS {} x {:.2} fragments))",
+                    opt(y.efficiency_ratio, ""),
+                    y.data_tx_per_version,
+                    y.cds_size,
+                    y.fragments_per_version
+                ),
+            ]);
+            let bytes: Vec<String> = y
+                .bytes_on_air
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            eff.push(vec![
+                format!("{label}: bytes on air by class"),
+                bytes.join(", "),
+            ]);
+            if let Some(v) = y.in_sync_summaries_per_node_per_imax {
+                eff.push(vec![
+                    format!("{label}: in-sync overhead"),
+                    format!(
+                        "{v:.3} summaries per node per Imax, {:.1} B per node per hour",
+                        y.in_sync_bytes_per_node_hour.unwrap_or(0.0)
+                    ),
+                ]);
+            }
         }
         doc.sections.push(Section {
             title: "Efficiency".into(),
@@ -603,9 +638,6 @@ impl RunReport<'_> {
         doc
     }
 }
-
-/// Shown where a figure the sync work will add is not computed yet.
-pub const PENDING: &str = "pending (sync efficiency, issue 4)";
 
 fn mark(ok: bool) -> &'static str {
     if ok { "ok" } else { "FAIL" }

@@ -21,11 +21,12 @@ const MAX_CORPUS_FILES: usize = 100_000;
 /// Largest corpus file read.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// The default corpus: `$OKMESH_CORPUS`, else the `shared/corpus` folder
-/// beside the repository this binary was built from.
+/// The default corpus: `$OKMESH_CORPUS`, else the `corpus` folder
+/// of the repository this binary was built from (a copy of the shared
+/// OKH/OKW corpus, see `corpus/SOURCES.md`).
 pub fn default_corpus() -> PathBuf {
     std::env::var_os(CORPUS_ENV).map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"),
         PathBuf::from,
     )
 }

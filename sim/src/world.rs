@@ -372,9 +372,9 @@ impl Simulation {
 
     /// Runs to the end of the scenario, handing every trace record to
     /// `sinks` and calling `progress` now and then.
-    pub fn run(
+    pub fn run<'s>(
         &mut self,
-        sinks: &mut [&mut dyn TraceSink],
+        sinks: &mut [&mut (dyn TraceSink + 's)],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<RunStats, RunError> {
         let mut events: u64 = 0;
@@ -425,7 +425,7 @@ impl Simulation {
         })
     }
 
-    fn flush(&mut self, sinks: &mut [&mut dyn TraceSink]) {
+    fn flush<'s>(&mut self, sinks: &mut [&mut (dyn TraceSink + 's)]) {
         if self.trace.is_empty() {
             return;
         }

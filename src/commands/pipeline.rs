@@ -5,12 +5,13 @@
 use std::collections::BTreeSet;
 use std::time::Instant as WallClock;
 
+use reports::observe::Observers;
 use reports::report::{MapOverlay, RunReport};
 use reports::sync::{SyncMetrics, SyncSummary};
-use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
+use reports::{AssertionSpec, Metrics, Summary};
 use scenarios::{Fault, Scenario, SyncStrategy};
 use sim::check::Checks;
-use sim::trace::{RunInfo, TraceHasher, TraceSink};
+use sim::trace::{RunInfo, TraceSink};
 use sim::{Progress, Simulation};
 
 use super::CliError;
@@ -115,45 +116,23 @@ impl Prepared {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<RunOutput, CliError> {
         let info = self.info;
-        let mut hasher = TraceHasher::default();
-        let mut checks = Checks::new(
-            info.sites.len(),
-            info.radio.duty_cycle_limit_pct,
-            info.radio.duty_cycle_window,
-        );
-        let mut metrics = Metrics::new(&info);
-        let mut sync = SyncMetrics::default();
+        let mut observers = Observers::new(&info);
         let started = WallClock::now();
         let result = {
-            let mut sinks: Vec<&mut dyn TraceSink> =
-                vec![&mut hasher, &mut checks, &mut metrics, &mut sync];
-            if let Some(w) = extra {
-                sinks.push(w);
-            }
+            let extra: Vec<_> = extra.into_iter().map(|w| &mut *w).collect();
+            let mut sinks = observers.sinks(extra);
             self.simulation.run(&mut sinks, progress)
         };
         let wall_time_s = started.elapsed().as_secs_f64();
         let stats = result.map_err(|e| CliError::Failed(e.to_string()))?;
-        if let Some(limit) = metrics.limit_hit() {
+        if let Some(limit) = observers.metrics.limit_hit() {
             return Err(CliError::Failed(limit));
         }
-        let summary = Summary::new(
-            &info,
-            &metrics,
-            checks.duty_meter(),
-            RunFacts {
-                events: stats.events,
-                trace_records: stats.records,
-                trace_hash: hasher.hex(),
-                wall_time_s,
-            },
-            checks.outcomes(),
-            SyncReport {
-                run: sync.summary(&info, &metrics),
-                baseline: self.baseline,
-            },
-            &self.assertions,
-        );
+        let summary =
+            observers.summary(&info, &stats, wall_time_s, self.baseline, &self.assertions);
+        let Observers {
+            metrics, checks, ..
+        } = observers;
         Ok(RunOutput {
             info,
             metrics,

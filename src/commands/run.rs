@@ -196,6 +196,21 @@ fn print_summary(s: &Summary, out_dir: &Path) {
                 ))
         );
     }
+    for (label, sync) in [("sync", &s.sync), ("flood baseline", &s.baseline)] {
+        if let Some(y) = sync {
+            println!(
+                "  {:<17} {:>12}   efficiency {} ({:.1} data frames per version, CDS {}); {} of {} items complete",
+                label,
+                y.converged_at_s
+                    .map_or("never".into(), |t| format!("{t:.0} s")),
+                y.efficiency_ratio.map_or("-".into(), |e| format!("{e:.2}")),
+                y.data_tx_per_version,
+                y.cds_size,
+                y.items_complete,
+                y.items,
+            );
+        }
+    }
     println!(
         "  frames sent       {:>12}   of which relays {}",
         s.frames_sent, s.relays

@@ -10,7 +10,7 @@ use node_core::taxonomy::{Domain, Taxonomy};
 use proptest::prelude::*;
 
 /// The corpus shared by every worktree.
-pub(crate) const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+pub(crate) const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -1,4 +1,4 @@
-//! Every outcome in `shared/corpus/EXPECTED_MATCHES.md` (supply-graph-ai's
+//! Every outcome in `corpus/EXPECTED_MATCHES.md` (supply-graph-ai's
 //! own assertions on its fixtures), as tests.
 
 use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, Profile, Via};

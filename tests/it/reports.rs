@@ -425,7 +425,7 @@ fn run_writes_plots_and_a_self_contained_report() {
         &yaml,
         "name: faults\nseed: 4\nduration: 30m\n\
          topology: {kind: random, nodes: 30, area_m: [3000, 3000]}\n\
-         workload: {traffic: {period: 5m, payload_bytes: 40}}\n\
+         workload: {traffic: {period: 5m, payload_bytes: 40}, publish: [{items: 3, from: 0s, until: 5m}]}\n\
          faults:\n  - partition: {at: 5m, heal_at: 15m, line: [[1500, 0], [1500, 3000]]}\n  - crash: {at: 10m, node: 3}\n  - crash: {at: 12m, node: 4, restart_after: 5m}\n",
     )
     .unwrap();
@@ -495,7 +495,8 @@ fn run_writes_plots_and_a_self_contained_report() {
         assert!(html.contains(section), "report.html lacks {section}");
     }
     assert!(html.contains("check duty_cycle"));
-    assert!(html.contains("converged_at_s"));
+    assert!(html.contains("sync: converged at"));
+    assert!(html.contains("sync: efficiency ratio"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| ok | check half_duplex |"), "{md}");
     assert!(md.contains("![Channel utilisation over time](channel.png)"));

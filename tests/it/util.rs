@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use reports::sync::SyncMetrics;
-use reports::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
+use reports::observe::Observers;
+use reports::{AssertionSpec, Summary};
 use sim::Simulation;
-use sim::check::Checks;
-use sim::trace::{Record, RunInfo, TraceHasher, TraceSink};
+use sim::trace::{Record, RunInfo, TraceSink};
 
 /// Keeps every record (for small scenarios only).
 #[derive(Default)]
@@ -30,26 +29,10 @@ pub(crate) struct Outcome {
 pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
     let mut sim = Simulation::new(s).expect("scenario builds");
     let info = sim.run_info(s);
-    let mut hasher = TraceHasher::default();
-    let mut checks = Checks::new(
-        info.sites.len(),
-        info.radio.duty_cycle_limit_pct,
-        info.radio.duty_cycle_window,
-    );
-    let mut metrics = Metrics::new(&info);
-    let mut sync_metrics = SyncMetrics::default();
+    let mut observers = Observers::new(&info);
     let mut recorder = Recorder::default();
     let stats = sim
-        .run(
-            &mut [
-                &mut hasher,
-                &mut checks,
-                &mut metrics,
-                &mut sync_metrics,
-                &mut recorder,
-            ],
-            &mut |_| {},
-        )
+        .run(&mut observers.sinks(vec![&mut recorder]), &mut |_| {})
         .expect("run completes");
     let assertions: Vec<AssertionSpec> = s
         .assertions
@@ -60,23 +43,7 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
             max: a.max,
         })
         .collect();
-    let summary = Summary::new(
-        &info,
-        &metrics,
-        checks.duty_meter(),
-        RunFacts {
-            events: stats.events,
-            trace_records: stats.records,
-            trace_hash: hasher.hex(),
-            wall_time_s: 1.0,
-        },
-        checks.outcomes(),
-        SyncReport {
-            run: sync_metrics.summary(&info, &metrics),
-            baseline: None,
-        },
-        &assertions,
-    );
+    let summary = observers.summary(&info, &stats, 1.0, None, &assertions);
     Outcome {
         info,
         summary,

@@ -612,6 +612,12 @@ impl Sync {
             }
             return;
         }
+        // Still different from a neighbour we had worked out: decode again
+        // (cheap, from the syndromes we kept) so that wants given up on
+        // are made again.
+        if peer.resolved {
+            peer.resolved = false;
+        }
         let idle = peer.request.is_none();
         // Our summary helps a neighbour that may lack what we hold; one that
         // is strictly ahead of us needs nothing from us (if the difference
