@@ -407,17 +407,6 @@ pub struct SyncReport {
     pub baseline: Option<sync::SyncSummary>,
 }
 
-/// An assertion to evaluate: a metric and its bounds.
-#[derive(Clone, PartialEq, Debug)]
-pub struct AssertionSpec {
-    /// Metric name (a `summary.json` key).
-    pub metric: String,
-    /// Smallest acceptable value.
-    pub min: Option<f64>,
-    /// Largest acceptable value.
-    pub max: Option<f64>,
-}
-
 /// An evaluated assertion.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct AssertionOutcome {
@@ -538,7 +527,7 @@ impl Summary {
         facts: RunFacts,
         checks: Vec<CheckOutcome>,
         sync: SyncReport,
-        assertions: &[AssertionSpec],
+        assertions: &[scenarios::Assertion],
     ) -> Self {
         let n = info.sites.len() as u64;
         let sim_time_s = info.sim_time.as_secs_f64();

@@ -7,7 +7,7 @@ use sim::check::Checks;
 use sim::trace::{RunInfo, TraceHasher, TraceSink};
 
 use crate::sync::{SyncMetrics, SyncSummary};
-use crate::{AssertionSpec, Metrics, RunFacts, Summary, SyncReport};
+use crate::{Metrics, RunFacts, Summary, SyncReport};
 
 /// Everything that watches one run's trace.
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ impl Observers {
         stats: &RunStats,
         wall_time_s: f64,
         baseline: Option<SyncSummary>,
-        assertions: &[AssertionSpec],
+        assertions: &[scenarios::Assertion],
     ) -> Summary {
         Summary::new(
             info,

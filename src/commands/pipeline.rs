@@ -8,7 +8,7 @@ use std::time::Instant as WallClock;
 use reports::observe::Observers;
 use reports::report::{MapOverlay, RunReport};
 use reports::sync::{SyncMetrics, SyncSummary};
-use reports::{AssertionSpec, Metrics, Summary};
+use reports::{Metrics, Summary};
 use scenarios::{Fault, Scenario, SyncStrategy};
 use sim::check::Checks;
 use sim::trace::{RunInfo, TraceSink};
@@ -22,7 +22,7 @@ pub(crate) struct Prepared {
     /// What the run is, for the reports.
     pub(crate) info: RunInfo,
     overlay: MapOverlay,
-    assertions: Vec<AssertionSpec>,
+    assertions: Vec<scenarios::Assertion>,
     baseline: Option<SyncSummary>,
 }
 
@@ -77,15 +77,7 @@ impl Prepared {
                 links: links.into_iter().collect(),
                 partition_groups,
             },
-            assertions: scenario
-                .assertions
-                .iter()
-                .map(|a| AssertionSpec {
-                    metric: a.metric.clone(),
-                    min: a.min,
-                    max: a.max,
-                })
-                .collect(),
+            assertions: scenario.assertions.clone(),
             simulation,
             baseline: None,
         })

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use reports::Summary;
 use reports::observe::Observers;
-use reports::{AssertionSpec, Summary};
 use sim::Simulation;
 use sim::trace::{Record, RunInfo, TraceSink};
 
@@ -34,16 +34,7 @@ pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
     let stats = sim
         .run(&mut observers.sinks(vec![&mut recorder]), &mut |_| {})
         .expect("run completes");
-    let assertions: Vec<AssertionSpec> = s
-        .assertions
-        .iter()
-        .map(|a| AssertionSpec {
-            metric: a.metric.clone(),
-            min: a.min,
-            max: a.max,
-        })
-        .collect();
-    let summary = observers.summary(&info, &stats, 1.0, None, &assertions);
+    let summary = observers.summary(&info, &stats, 1.0, None, &s.assertions);
     Outcome {
         info,
         summary,
