@@ -1,6 +1,7 @@
 //! Checks that need more than one field, or ranges serde cannot express.
 //! Every problem names the field path it is about.
 
+use node_core::Duration;
 use node_core::radio::LoraParams;
 use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
 use node_core::wire::CHAT_MIN_LEN;
@@ -292,40 +293,14 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
     // Catalogue workload.
     for (i, p) in s.workload.publish.iter().enumerate() {
         let at = root.key("workload").key("publish").index(i);
-        if !(1..=10_000).contains(&p.items) {
-            bad(
-                at.key("items"),
-                format!("{} must be within 1..=10000", p.items),
-            );
-        }
-        if p.from > s.duration {
-            bad(at.key("from"), "is after the end of the run".into());
-        }
-        if let Some(u) = p.until {
-            if u < p.from {
-                bad(at.key("until"), "is before `from`".into());
-            } else if u > s.duration {
-                bad(at.key("until"), "is after the end of the run".into());
-            }
-        }
+        check_batch(&at, p.items, p.from, p.until, s.duration, &mut bad);
         if let Some(ids) = &p.nodes {
             check_ids(ids, n, &at.key("nodes"), &mut bad);
         }
     }
     for (i, r) in s.workload.revise.iter().enumerate() {
         let at = root.key("workload").key("revise").index(i);
-        if !(1..=10_000).contains(&r.items) {
-            bad(
-                at.key("items"),
-                format!("{} must be within 1..=10000", r.items),
-            );
-        }
-        if r.until.is_some_and(|u| u < r.from) {
-            bad(at.key("until"), "is before `from`".into());
-        }
-        if r.until.unwrap_or(r.from) > s.duration {
-            bad(at.key("from"), "is after the end of the run".into());
-        }
+        check_batch(&at, r.items, r.from, r.until, s.duration, &mut bad);
         if let Some(ids) = &r.nodes {
             check_ids(ids, n, &at.key("nodes"), &mut bad);
         }
@@ -470,6 +445,30 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
         );
     }
     out
+}
+
+/// A publish or revise batch: how many items, and a window inside the run.
+fn check_batch(
+    at: &FieldPath,
+    items: u32,
+    from: Duration,
+    until: Option<Duration>,
+    run: Duration,
+    bad: &mut impl FnMut(FieldPath, String),
+) {
+    if !(1..=10_000).contains(&items) {
+        bad(at.key("items"), format!("{items} must be within 1..=10000"));
+    }
+    if from > run {
+        bad(at.key("from"), "is after the end of the run".into());
+    }
+    if let Some(u) = until {
+        if u < from {
+            bad(at.key("until"), "is before `from`".into());
+        } else if u > run {
+            bad(at.key("until"), "is after the end of the run".into());
+        }
+    }
 }
 
 fn check_ids(ids: &[u32], n: u32, path: &FieldPath, bad: &mut impl FnMut(FieldPath, String)) {

@@ -109,6 +109,11 @@ const BAD: &[(&str, &str, &str)] = &[
         "duration: 90d exceeds limits.max_sim_time",
     ),
     (
+        "revision window ending after the run",
+        "name: t\nduration: 10m\ntopology: {kind: chain, nodes: 5, spacing_m: 500}\nworkload:\n  publish: [{items: 1}]\n  revise: [{items: 1, from: 1m, until: 20m}]\n",
+        "workload.revise[0].until: is after the end of the run",
+    ),
+    (
         "CSV file missing",
         "name: t\nduration: 10m\ntopology: {kind: csv, path: nowhere.csv}\n",
         "topology.path: cannot read",
