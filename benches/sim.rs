@@ -7,6 +7,8 @@
 //!   for one simulated hour: the hot path at scale. The full 24-hour figure
 //!   comes from `okmesh run` (see the README), since one iteration takes
 //!   tens of seconds.
+//! * `disaster-zone` as in the library for its first two hours: 220 nodes
+//!   reconciling 50 manifests, where set-sketch decoding is the hot path.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use reports::observe::Observers;
@@ -44,6 +46,10 @@ fn benches(c: &mut Criterion) {
         ],
     );
     g.bench_function("disaster-zone 1000 nodes 1 h", |b| b.iter(|| run(&dz)));
+    let sync = scenario("disaster-zone", &["duration=2h"]);
+    g.bench_function("disaster-zone catalogue sync 2 h", |b| {
+        b.iter(|| run(&sync))
+    });
     g.finish();
 }
 

@@ -7,41 +7,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use node_core::catalog::ItemKind;
-use node_core::transport::{Capabilities, Destination, OutFrame, RxFrame, SendError, Transport};
+use node_core::testing::Outbox;
+use node_core::transport::{Destination, RxFrame};
 use node_core::wire::FrameRepr;
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId};
-
-struct Radio(Vec<OutFrame>);
-
-impl Transport for Radio {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_payload_bytes: node_core::transport::MESHTASTIC_MAX_PAYLOAD_BYTES,
-            broadcast: true,
-            bitrate_bps: 1074,
-            max_hop_limit: 7,
-        }
-    }
-    fn airtime(&self, payload_bytes: usize) -> Duration {
-        Duration::from_millis(payload_bytes as u64 * 8)
-    }
-    fn queue_room(&self) -> usize {
-        16usize.saturating_sub(self.0.len())
-    }
-    fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
-        self.check(&frame)?;
-        if self.0.len() >= 64 {
-            return Err(SendError::QueueFull);
-        }
-        self.0.push(frame);
-        Ok(())
-    }
-}
 
 const MANIFEST: &[u8] = b"title: Fuzz lamp\ndescription: a lamp\nlicense: CC0-1.0\nproject-link: https://example.org/lamp\n";
 
 fuzz_target!(|data: &[u8]| {
-    let mut radio = Radio(Vec::new());
+    let mut radio = Outbox::new(16);
     let mut node = Node::new(NodeConfig::new(NodeId(0), 1), Instant::ZERO);
     node.publish(Instant::ZERO, ItemKind::Manifest, MANIFEST, "lamp.yml", &mut radio)
         .expect("a valid manifest publishes");
@@ -68,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now, &mut radio);
         }
-        radio.0.clear();
+        radio.frames.clear();
         while node.poll_event().is_some() {}
     }
     assert_eq!(node.store().len(), 1, "the published item is still held");

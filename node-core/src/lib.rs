@@ -46,6 +46,8 @@ pub mod rng;
 pub mod store;
 pub mod sync;
 pub mod taxonomy;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod transport;
 pub mod wire;

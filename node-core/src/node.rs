@@ -419,38 +419,7 @@ pub const MIN_TRAFFIC_PAYLOAD_BYTES: usize = CHAT_MIN_LEN;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Capabilities;
-
-    #[derive(Default)]
-    struct Capture {
-        sent: Vec<OutFrame>,
-        full: bool,
-    }
-
-    impl Transport for Capture {
-        fn capabilities(&self) -> Capabilities {
-            Capabilities {
-                max_payload_bytes: 233,
-                broadcast: true,
-                bitrate_bps: 1074,
-                max_hop_limit: 7,
-            }
-        }
-        fn airtime(&self, payload_bytes: usize) -> Duration {
-            Duration::from_millis(payload_bytes as u64 * 8)
-        }
-        fn queue_room(&self) -> usize {
-            if self.full { 0 } else { 16 }
-        }
-        fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
-            self.check(&frame)?;
-            if self.full {
-                return Err(SendError::QueueFull);
-            }
-            self.sent.push(frame);
-            Ok(())
-        }
-    }
+    use crate::testing::Outbox;
 
     fn chatty(id: u32) -> NodeConfig {
         let mut config = NodeConfig {
@@ -466,7 +435,7 @@ mod tests {
     }
 
     /// Runs a node alone for `secs` and returns what it sent.
-    fn run_alone(config: NodeConfig, secs: u64, tx: &mut Capture) -> Node {
+    fn run_alone(config: NodeConfig, secs: u64, tx: &mut Outbox) -> Node {
         let mut node = Node::new(config, Instant::ZERO);
         let end = Instant::ZERO + Duration::from_secs(secs);
         while let Some(at) = node.poll_timeout() {
@@ -480,16 +449,17 @@ mod tests {
 
     #[test]
     fn traffic_follows_the_configured_rate_and_size() {
-        let mut tx = Capture::default();
+        // Chat ignores queue room; a queue that never fills keeps every frame.
+        let mut tx = Outbox::new(usize::MAX);
         let node = run_alone(chatty(1), 100 * 2_000, &mut tx);
-        let n = tx.sent.len() as f64;
+        let n = tx.frames.len() as f64;
         assert!((n - 2_000.0).abs() < 150.0, "{n} messages in 2000 periods");
         assert!(
-            tx.sent
+            tx.frames
                 .iter()
                 .all(|f| f.payload.len() == 40 && f.hop_limit == 3)
         );
-        assert_eq!(node.stats().chat_sent, tx.sent.len() as u64);
+        assert_eq!(node.stats().chat_sent, tx.frames.len() as u64);
     }
 
     #[test]
@@ -504,10 +474,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_is_reported_not_fatal() {
-        let mut tx = Capture {
-            full: true,
-            ..Capture::default()
-        };
+        let mut tx = Outbox::new(0);
         let mut node = run_alone(chatty(3), 1_000, &mut tx);
         assert!(node.stats().send_failures > 0);
         assert_eq!(
@@ -521,7 +488,7 @@ mod tests {
 
     #[test]
     fn garbage_from_the_air_is_rejected_with_an_event() {
-        let mut tx = Capture::default();
+        let mut tx = Outbox::new(16);
         let mut node = Node::new(NodeConfig::new(NodeId(0), 1), Instant::ZERO);
         let frame = RxFrame {
             from: NodeId(9),
@@ -539,6 +506,6 @@ mod tests {
                 ..
             })
         ));
-        assert!(tx.sent.is_empty(), "nothing is answered to garbage");
+        assert!(tx.frames.is_empty(), "nothing is answered to garbage");
     }
 }

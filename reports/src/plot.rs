@@ -17,7 +17,9 @@
 use std::ops::Range;
 use std::sync::Once;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
 /// The embedded font (DejaVu Sans 2.37, unmodified; licence in `fonts/`).
@@ -83,17 +85,14 @@ pub fn to_png(p: &impl Plot) -> Result<Vec<u8>, PlotError> {
         p.draw(&root)?;
         root.present().map_err(err)?;
     }
+    let png_err = |e: png::EncodingError| PlotError::Png(e.to_string());
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc
-        .write_header()
-        .map_err(|e| PlotError::Png(e.to_string()))?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| PlotError::Png(e.to_string()))?;
-    writer.finish().map_err(|e| PlotError::Png(e.to_string()))?;
+    let mut writer = enc.write_header().map_err(png_err)?;
+    writer.write_image_data(&pixels).map_err(png_err)?;
+    writer.finish().map_err(png_err)?;
     Ok(out)
 }
 
@@ -184,6 +183,59 @@ fn padded(lo: f64, hi: f64) -> Range<f64> {
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }
 
+/// A white canvas with the title, margins and room for axis labels: every
+/// plot's frame, to be given its coordinates with `build_cartesian_2d`.
+fn canvas<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<ChartBuilder<'a, 'static, DB>, PlotError> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(62);
+    Ok(builder)
+}
+
+/// The chart's axes with their names in the plots' label font; the caller
+/// adds what its axes need and draws them.
+fn axes<'a, 'b, DB, X, Y>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    x_desc: impl Into<String>,
+    y_desc: impl Into<String>,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(y_desc).label_style((FAMILY, 14));
+    mesh
+}
+
+/// Draws the legend of the labelled series at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), PlotError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, 13))
+        .draw()
+        .map_err(err)
+}
+
+/// The legend key of a line series: a short stroke in its style.
+fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
+}
+
 /// One node on the map.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub struct MapNode {
@@ -199,6 +251,13 @@ pub struct MapNode {
     pub crashed: bool,
     /// Partition group during the run's first partition (0: none).
     pub group: u16,
+}
+
+impl MapNode {
+    /// Where the node stands on the map: km east, km north.
+    fn at_km(&self) -> (f64, f64) {
+        (self.x_m / 1000.0, self.y_m / 1000.0)
+    }
 }
 
 /// The map of nodes and links.
@@ -218,6 +277,17 @@ pub struct MapPlot {
     pub links: Vec<(u32, u32)>,
 }
 
+impl MapPlot {
+    /// Where the nodes that `keep` accepts stand, km.
+    fn sites(&self, keep: impl Fn(&MapNode) -> bool) -> Vec<(f64, f64)> {
+        self.nodes
+            .iter()
+            .filter(|n| keep(n))
+            .map(MapNode::at_km)
+            .collect()
+    }
+}
+
 impl Plot for MapPlot {
     fn size(&self) -> (u32, u32) {
         (900, 800)
@@ -227,34 +297,21 @@ impl Plot for MapPlot {
         if self.nodes.is_empty() {
             return message(root, &self.title, "no nodes");
         }
-        root.fill(&WHITE).map_err(err)?;
-        let km = |v: f64| v / 1000.0;
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for n in &self.nodes {
-            x0 = x0.min(km(n.x_m));
-            x1 = x1.max(km(n.x_m));
-            y0 = y0.min(km(n.y_m));
-            y1 = y1.max(km(n.y_m));
+        for (x, y) in self.nodes.iter().map(MapNode::at_km) {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
         }
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
+        let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        axes(&mut chart, "east (km)", "north (km)")
             .disable_mesh()
-            .x_desc("east (km)")
-            .y_desc("north (km)")
-            .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
-        let at = |i: u32| {
-            let n = &self.nodes[i as usize];
-            (km(n.x_m), km(n.y_m))
-        };
+        let at = |i: u32| self.nodes[i as usize].at_km();
         chart
             .draw_series(
                 self.links
@@ -272,12 +329,7 @@ impl Plot for MapPlot {
             .max(1e-9);
         let bin = |v: f64| ((v / max * 5.0) as usize).min(4);
         for b in 0..5 {
-            let members: Vec<(f64, f64)> = self
-                .nodes
-                .iter()
-                .filter(|n| !n.down && n.value.is_some_and(|v| bin(v) == b))
-                .map(|n| (km(n.x_m), km(n.y_m)))
-                .collect();
+            let members = self.sites(|n| !n.down && n.value.is_some_and(|v| bin(v) == b));
             if members.is_empty() {
                 continue;
             }
@@ -300,12 +352,7 @@ impl Plot for MapPlot {
                 ))
                 .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
         }
-        let never: Vec<(f64, f64)> = self
-            .nodes
-            .iter()
-            .filter(|n| !n.down && n.value.is_none())
-            .map(|n| (km(n.x_m), km(n.y_m)))
-            .collect();
+        let never = self.sites(|n| !n.down && n.value.is_none());
         if !never.is_empty() {
             chart
                 .draw_series(
@@ -317,12 +364,7 @@ impl Plot for MapPlot {
                 .label(format!("never {}", self.value_label))
                 .legend(|(x, y)| Cross::new((x, y), 6, RED.stroke_width(3)));
         }
-        let down: Vec<(f64, f64)> = self
-            .nodes
-            .iter()
-            .filter(|n| n.down)
-            .map(|n| (km(n.x_m), km(n.y_m)))
-            .collect();
+        let down = self.sites(|n| n.down);
         if !down.is_empty() {
             chart
                 .draw_series(down.into_iter().map(|p| {
@@ -338,12 +380,7 @@ impl Plot for MapPlot {
                         + Cross::new((0, 0), 5, BLACK.stroke_width(2))
                 });
         }
-        let crashed: Vec<(f64, f64)> = self
-            .nodes
-            .iter()
-            .filter(|n| n.crashed)
-            .map(|n| (km(n.x_m), km(n.y_m)))
-            .collect();
+        let crashed = self.sites(|n| n.crashed);
         if !crashed.is_empty() {
             chart
                 .draw_series(
@@ -368,20 +405,13 @@ impl Plot for MapPlot {
                     self.nodes
                         .iter()
                         .filter(|n| n.group == g)
-                        .map(|n| Circle::new((km(n.x_m), km(n.y_m)), 10, colour.stroke_width(2))),
+                        .map(|n| Circle::new(n.at_km(), 10, colour.stroke_width(2))),
                 )
                 .map_err(err)?
                 .label(format!("partition group {g}"))
                 .legend(move |(x, y)| Circle::new((x, y), 8, colour.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -407,22 +437,17 @@ impl Plot for CoveragePlot {
                 "no catalogue items were published in this run",
             );
         }
-        root.fill(&WHITE).map_err(err)?;
         let u = self.unit;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
+        let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d(0f64..self.end_s / u.secs, 0f64..100f64)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("time ({})", u.name))
-            .y_desc("nodes holding the newest version (%)")
-            .label_style((FAMILY, 14))
-            .draw()
-            .map_err(err)?;
+        axes(
+            &mut chart,
+            format!("time ({})", u.name),
+            "nodes holding the newest version (%)",
+        )
+        .draw()
+        .map_err(err)?;
         let thin = PALETTE[0].mix(0.35);
         for item in &self.items {
             chart
@@ -449,15 +474,8 @@ impl Plot for CoveragePlot {
             .draw_series(LineSeries::new(mean, BLACK.stroke_width(3)))
             .map_err(err)?
             .label(format!("mean over {} items", self.items.len()))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+            .legend(line_key(BLACK.stroke_width(3)));
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 
@@ -481,7 +499,6 @@ impl Plot for ChannelPlot {
         if self.t_s.is_empty() {
             return message(root, &self.title, "no time buckets");
         }
-        root.fill(&WHITE).map_err(err)?;
         let u = self.unit;
         let n = self.t_s.len();
         let stacked: Vec<Vec<f64>> = (0..self.classes.len())
@@ -498,20 +515,16 @@ impl Plot for ChannelPlot {
             .chain(&self.busy_pct)
             .fold(1f64, |a, b| a.max(*b));
         let end = self.t_s.last().copied().unwrap_or(1.0) / u.secs;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
+        let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d(0f64..end, 0f64..top * 1.1)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("time ({})", u.name))
-            .y_desc("share of time (%)")
-            .label_style((FAMILY, 14))
-            .draw()
-            .map_err(err)?;
+        axes(
+            &mut chart,
+            format!("time ({})", u.name),
+            "share of time (%)",
+        )
+        .draw()
+        .map_err(err)?;
         // Widest band first, so each narrower one is drawn over it.
         for c in (0..self.classes.len()).rev() {
             let colour = PALETTE[(c + 1) % PALETTE.len()];
@@ -539,15 +552,8 @@ impl Plot for ChannelPlot {
             ))
             .map_err(err)?
             .label("channel busy (≥ 1 transmission on air)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+            .legend(line_key(BLACK.stroke_width(2)));
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -569,7 +575,6 @@ impl Plot for AirtimePlot {
         if self.share_pct.is_empty() {
             return message(root, &self.title, "no nodes");
         }
-        root.fill(&WHITE).map_err(err)?;
         let n = self.share_pct.len() as f64;
         let top = self
             .share_pct
@@ -577,20 +582,12 @@ impl Plot for AirtimePlot {
             .chain(&self.window_max_pct)
             .fold(self.limit_pct, |a, b| a.max(*b))
             .max(0.1);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
+        let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top * 1.1)
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        axes(&mut chart, "node", "transmitting (%)")
             .disable_x_mesh()
-            .x_desc("node")
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_desc("transmitting (%)")
-            .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
         let bar = PALETTE[0];
@@ -621,16 +618,9 @@ impl Plot for AirtimePlot {
                 ))
                 .map_err(err)?
                 .label(format!("duty-cycle limit {} %", self.limit_pct))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+                .legend(line_key(RED.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -652,23 +642,18 @@ impl Plot for LatencyPlot {
         if hi <= 0.0 {
             return message(root, &self.title, "no latencies were recorded");
         }
-        root.fill(&WHITE).map_err(err)?;
         let lo = (lo * 0.8).max(1e-3);
         let hi = (hi * 1.25).max(lo * 10.0);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
+        let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("latency (s, log scale)")
-            .y_desc("share of deliveries within (%)")
-            .label_style((FAMILY, 14))
-            .draw()
-            .map_err(err)?;
+        axes(
+            &mut chart,
+            "latency (s, log scale)",
+            "share of deliveries within (%)",
+        )
+        .draw()
+        .map_err(err)?;
         for (k, (label, pts)) in self.series.iter().enumerate() {
             if pts.is_empty() {
                 continue;
@@ -688,18 +673,9 @@ impl Plot for LatencyPlot {
                 .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
                 .map_err(err)?
                 .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+                .legend(line_key(colour.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 
@@ -741,17 +717,13 @@ impl Plot for SweepPlot {
         if x0 > x1 {
             return message(root, &self.title, "no values of this metric in the sweep");
         }
-        root.fill(&WHITE).map_err(err)?;
-        let y_range = padded(y0.min(0.0), y1);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(40)
+        // Narrower label area than the other plots' (kept as first drawn).
+        let mut chart = canvas(root, &self.title)?
             .y_label_area_size(60)
-            .build_cartesian_2d(padded(x0, x1), y_range)
+            .build_cartesian_2d(padded(x0, x1), padded(y0.min(0.0), y1))
             .map_err(err)?;
-        let labels = self.x_labels.clone();
-        let fmt_x = move |x: &f64| {
+        let labels = &self.x_labels;
+        let fmt_x = |x: &f64| {
             if labels.is_empty() {
                 format!("{x}")
             } else {
@@ -763,11 +735,8 @@ impl Plot for SweepPlot {
                 }
             }
         };
-        let mut mesh = chart.configure_mesh();
-        mesh.x_desc(self.x_desc.clone())
-            .y_desc(self.y_desc.clone())
-            .label_style((FAMILY, 14))
-            .x_label_formatter(&fmt_x);
+        let mut mesh = axes(&mut chart, &self.x_desc, &self.y_desc);
+        mesh.x_label_formatter(&fmt_x);
         if !self.x_labels.is_empty() {
             mesh.x_labels(self.x_labels.len().max(2) * 4 + 1);
         }
@@ -798,9 +767,7 @@ impl Plot for SweepPlot {
                 ))
                 .map_err(err)?
                 .label(line.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+                .legend(line_key(colour.stroke_width(2)));
             chart
                 .draw_series(
                     line.points
@@ -809,13 +776,6 @@ impl Plot for SweepPlot {
                 )
                 .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 13))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }

@@ -18,7 +18,7 @@ use crate::plot::{
     AirtimePlot, ChannelPlot, CoveragePlot, LatencyPlot, MapNode, MapPlot, Plot, PlotError,
     TimeUnit, to_png, to_svg,
 };
-use crate::{Metrics, Summary, tables};
+use crate::{AssertionOutcome, Metrics, Summary, tables};
 
 /// Largest number of links drawn on the map (beyond it every k-th link is
 /// drawn, so that the SVG stays a few megabytes at most).
@@ -498,15 +498,9 @@ impl RunReport<'_> {
             ]);
         }
         for a in &s.assertions {
-            let bounds = match (a.min, a.max) {
-                (Some(lo), Some(hi)) => format!("within {lo}..={hi}"),
-                (Some(lo), None) => format!(">= {lo}"),
-                (None, Some(hi)) => format!("<= {hi}"),
-                (None, None) => String::new(),
-            };
             rows.push(vec![
                 mark(a.passed).into(),
-                format!("assert {} {bounds}", a.metric),
+                format!("assert {} {}", a.metric, bounds_text(a)),
                 a.value
                     .map_or("unknown metric".into(), |v| format!("got {v:.3}")),
             ]);
@@ -654,6 +648,16 @@ fn latency_text(l: Option<LatencySummary>) -> String {
             l.count
         )
     })
+}
+
+/// An assertion's bounds as text, e.g. `within 1..=5` or `>= 90`.
+pub fn bounds_text(a: &AssertionOutcome) -> String {
+    match (a.min, a.max) {
+        (Some(lo), Some(hi)) => format!("within {lo}..={hi}"),
+        (Some(lo), None) => format!(">= {lo}"),
+        (None, Some(hi)) => format!("<= {hi}"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Seconds in a readable unit.

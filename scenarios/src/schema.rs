@@ -68,10 +68,10 @@ pub struct Radio {
     #[serde(with = "by_name")]
     pub preset: ModemPreset,
     /// Explicit LoRa settings instead of a preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lora: Option<LoraSettings>,
     /// Transmit power in dBm (default: the region's maximum).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_power_dbm: Option<f64>,
     /// Antenna gain in dBi, applied at both ends.
     pub antenna_gain_dbi: f64,
@@ -80,7 +80,7 @@ pub struct Radio {
     /// Receiver noise figure in dB.
     pub noise_figure_db: f64,
     /// Centre frequency in MHz (default: the region's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_mhz: Option<f64>,
     /// The path-loss model.
     pub path_loss: PathLoss,
@@ -91,7 +91,7 @@ pub struct Radio {
     /// Channel activity detection before transmitting (listen before talk).
     pub listen_before_talk: bool,
     /// Duty-cycle limit in percent (default: the region's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duty_cycle_pct: Option<f64>,
 }
 

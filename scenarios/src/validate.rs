@@ -402,12 +402,7 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
                         "is after the end of the run".into(),
                     );
                 }
-                if *node >= n {
-                    bad(
-                        f.key("crash").key("node"),
-                        format!("node {node} does not exist (0..{n})"),
-                    );
-                }
+                check_node(*node, n, f.key("crash").key("node"), &mut bad);
             }
             Fault::Loss(Loss {
                 from,
@@ -443,12 +438,7 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
                         "is after the end of the run".into(),
                     );
                 }
-                if *node >= n {
-                    bad(
-                        f.key("join").key("node"),
-                        format!("node {node} does not exist (0..{n})"),
-                    );
-                }
+                check_node(*node, n, f.key("join").key("node"), &mut bad);
             }
         }
     }
@@ -484,8 +474,12 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
 
 fn check_ids(ids: &[u32], n: u32, path: &FieldPath, bad: &mut impl FnMut(FieldPath, String)) {
     for (k, id) in ids.iter().enumerate() {
-        if *id >= n {
-            bad(path.index(k), format!("node {id} does not exist (0..{n})"));
-        }
+        check_node(*id, n, path.index(k), bad);
+    }
+}
+
+fn check_node(id: u32, n: u32, path: FieldPath, bad: &mut impl FnMut(FieldPath, String)) {
+    if id >= n {
+        bad(path, format!("node {id} does not exist (0..{n})"));
     }
 }

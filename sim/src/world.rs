@@ -19,6 +19,7 @@ use node_core::store::MemStorage;
 use node_core::transport::{
     Capabilities, Destination, MESHTASTIC_MAX_PAYLOAD_BYTES, OutFrame, SendError, Transport,
 };
+use node_core::wire::FrameClass;
 use node_core::{
     Duration, Instant, Node, NodeConfig, NodeEvent, NodeId, Rng, RxFrame, TrafficConfig,
 };
@@ -132,6 +133,8 @@ struct Transmission {
     serial: TxId,
     sender: u32,
     packet: Packet,
+    /// What the payload is, classified once for every reception's record.
+    class: FrameClass,
     start: Instant,
     end: Instant,
 }
@@ -531,9 +534,24 @@ impl Simulation {
             return;
         }
         node.timer_at = Instant::MAX;
-        let Some(core) = node.core.as_mut() else {
-            return;
-        };
+        if self
+            .drive(now, i, |core, t| core.handle_timeout(now, t))
+            .is_some()
+        {
+            self.sync_node(now, i);
+        }
+    }
+
+    /// Runs `f` on node `i`'s node-core with its simulated radio as the
+    /// transport; `None` (and nothing run) while the node is down.
+    fn drive<R>(
+        &mut self,
+        now: Instant,
+        i: u32,
+        f: impl FnOnce(&mut Node, &mut SimTransport<'_>) -> R,
+    ) -> Option<R> {
+        let node = &mut self.nodes[i as usize];
+        let core = node.core.as_mut()?;
         let mut transport = SimTransport {
             node: i,
             now,
@@ -543,8 +561,7 @@ impl Simulation {
             radio: &self.radio,
             max_hop_limit: self.max_hop_limit,
         };
-        core.handle_timeout(now, &mut transport);
-        self.sync_node(now, i);
+        Some(f(core, &mut transport))
     }
 
     // ---- radio: transmit --------------------------------------------
@@ -583,10 +600,11 @@ impl Simulation {
                 node.mac.queued_mut(pick).ready_at = now + delay.max(Duration::from_micros(1));
                 break;
             }
-            let airtime = self
-                .radio
-                .airtime(node.mac.queued_mut(pick).packet.payload.len());
-            let enqueued_at = node.mac.queued_mut(pick).enqueued_at;
+            let picked = node.mac.queued_mut(pick);
+            let (airtime, enqueued_at) = (
+                self.radio.airtime(picked.packet.payload.len()),
+                picked.enqueued_at,
+            );
             match node
                 .mac
                 .duty_allowed_at(now, airtime, self.radio.duty_cycle_pct)
@@ -688,6 +706,7 @@ impl Simulation {
             serial,
             sender: i,
             packet: q.packet,
+            class,
             start: now,
             end,
         });
@@ -777,7 +796,7 @@ impl Simulation {
                 .round()
                 .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16,
             duplicate,
-            class: node_core::wire::classify(&p.payload).0,
+            class: tx.class,
         });
         if duplicate {
             // Someone else relayed it: a client need not (routers always do).
@@ -796,7 +815,7 @@ impl Simulation {
             Destination::Broadcast => true,
             Destination::Node(d) => d.0 == r,
         };
-        if for_me && let Some(core) = node.core.as_mut() {
+        if for_me {
             let frame = RxFrame {
                 from: p.key.origin,
                 dest: p.dest,
@@ -805,16 +824,7 @@ impl Simulation {
                 snr_db: snr_db as f32,
                 payload: &p.payload,
             };
-            let mut transport = SimTransport {
-                node: r,
-                now,
-                mac: &mut node.mac,
-                queue: &mut self.queue,
-                trace: &mut self.trace,
-                radio: &self.radio,
-                max_hop_limit: self.max_hop_limit,
-            };
-            core.handle_frame(now, &frame, &mut transport);
+            self.drive(now, r, |core, t| core.handle_frame(now, &frame, t));
         }
         let to_me_only = p.dest == Destination::Node(NodeId(r));
         let node = &mut self.nodes[r as usize];
@@ -866,27 +876,18 @@ impl Simulation {
         else {
             return;
         };
-        let node = &mut self.nodes[i as usize];
-        let Some(core) = node.core.as_mut() else {
-            return;
-        };
         let kind = match p.kind {
             scenarios::CatalogueKind::Manifest => node_core::catalog::ItemKind::Manifest,
             scenarios::CatalogueKind::Facility => node_core::catalog::ItemKind::Facility,
         };
-        let mut transport = SimTransport {
-            node: i,
-            now,
-            mac: &mut node.mac,
-            queue: &mut self.queue,
-            trace: &mut self.trace,
-            radio: &self.radio,
-            max_hop_limit: self.max_hop_limit,
-        };
         // The schedule was checked when the scenario loaded; a refusal here
         // (a full store) is reported by the node as an event.
-        let _ = core.publish(now, kind, &p.bytes, &p.source, &mut transport);
-        self.sync_node(now, i);
+        let published = self.drive(now, i, |core, t| {
+            let _ = core.publish(now, kind, &p.bytes, &p.source, t);
+        });
+        if published.is_some() {
+            self.sync_node(now, i);
+        }
     }
 
     // ---- faults -----------------------------------------------------

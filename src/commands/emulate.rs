@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use hw_bridge::emulator::{Emulator, EmulatorConfig};
 use node_core::Duration;
 
-use crate::commands::CliError;
-use crate::commands::field::{self, LogFormat, duration_arg};
+use crate::commands::field::{self, LogArgs, duration_arg};
+use crate::commands::{CliError, bad};
 
 /// Arguments of `okmesh emulate`.
 #[derive(clap::Args, Debug)]
@@ -51,16 +51,8 @@ pub(crate) struct EmulateArgs {
     /// Stop after this long (default: until SIGTERM or ctrl-c).
     #[arg(long, value_parser = duration_arg)]
     run_for: Option<Duration>,
-    /// Log level.
-    #[arg(long, default_value = "info")]
-    log: tracing::Level,
-    /// Log line format.
-    #[arg(long, value_enum, default_value = "text")]
-    log_format: LogFormat,
-}
-
-fn bad(msg: impl Into<String>) -> CliError {
-    CliError::BadInput(msg.into())
+    #[command(flatten)]
+    logs: LogArgs,
 }
 
 fn parse_links(s: &str, n: usize) -> Result<Vec<(usize, usize)>, CliError> {
@@ -116,7 +108,7 @@ pub(crate) fn run(args: EmulateArgs) -> Result<ExitCode, CliError> {
             Ok(a)
         })
         .collect::<Result<_, CliError>>()?;
-    field::init_logs(args.log, args.log_format);
+    args.logs.init();
     let node_nums: Vec<u32> = config.devices.iter().map(|d| d.node_num).collect();
     let stats = field::block_on(async {
         let emu = Emulator::bind(config, &addrs)

@@ -14,17 +14,30 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Installs the process-wide `tracing` subscriber.
-pub(crate) fn init_logs(level: tracing::Level, format: LogFormat) {
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false);
-    // Only the first call wins; a second one is harmless.
-    let _ = match format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+/// The log arguments of a long-running command.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LogArgs {
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info")]
+    log: tracing::Level,
+    /// Log line format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+impl LogArgs {
+    /// Installs the process-wide `tracing` subscriber.
+    pub(crate) fn init(&self) {
+        let builder = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(self.log)
+            .with_target(false);
+        // Only the first call wins; a second one is harmless.
+        let _ = match self.log_format {
+            LogFormat::Text => builder.with_ansi(false).try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        };
+    }
 }
 
 /// Parses a duration argument the way scenario files write them (`250ms`,

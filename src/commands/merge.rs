@@ -10,7 +10,7 @@ use clap::Args;
 use reports::sweep::{self, RunRow, SweepError, SweepManifest};
 
 use super::CliError;
-use super::sweep::{default_out, finish, write};
+use super::sweep::{check_metric, create_out, default_out, finish, write_runs};
 
 /// Arguments of `okmesh merge`.
 #[derive(Args, Debug)]
@@ -88,14 +88,7 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     }
     let (_, manifest) = first.expect("clap requires at least one folder");
     let spec = manifest.spec;
-    if let Some(m) = &args.metric
-        && !spec.metrics.contains(m)
-    {
-        return Err(bad(SweepError::UnknownMetric(
-            m.clone(),
-            spec.metrics.join(", "),
-        )));
-    }
+    check_metric(&spec, args.metric.as_deref())?;
     let all = spec.jobs(None);
     let missing: Vec<_> = all
         .iter()
@@ -114,20 +107,9 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&spec.scenario));
-    fs::create_dir_all(&out_dir)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
+    create_out(&out_dir)?;
     let rows: Vec<RunRow> = rows.into_values().collect();
-    let merged = SweepManifest {
-        spec: spec.clone(),
-        shard: None,
-    };
-    write(
-        &out_dir,
-        "sweep.json",
-        &serde_json::to_string_pretty(&merged).expect("serialisable"),
-    )?;
-    let runs_text = sweep::runs_csv(&spec, &rows);
-    write(&out_dir, "runs.csv", &runs_text)?;
+    let runs_text = write_runs(&out_dir, &spec, None, &rows)?;
     if !args.quiet {
         println!(
             "merged {} folders: {} runs of {}",

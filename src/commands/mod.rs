@@ -35,6 +35,11 @@ pub(crate) enum CliError {
     Failed(String),
 }
 
+/// Bad input with this message.
+pub(crate) fn bad(msg: impl Into<String>) -> CliError {
+    CliError::BadInput(msg.into())
+}
+
 impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {

@@ -26,9 +26,9 @@ use node_core::sync::SyncConfig;
 use node_core::transport::MAX_HOP_LIMIT;
 use node_core::{Duration, Node, NodeConfig, TrafficConfig};
 
-use crate::commands::CliError;
 use crate::commands::db;
-use crate::commands::field::{self, LogFormat, duration_arg};
+use crate::commands::field::{self, LogArgs, duration_arg};
+use crate::commands::{CliError, bad};
 
 /// Arguments of `okmesh node`.
 #[derive(clap::Args, Debug)]
@@ -67,16 +67,8 @@ pub(crate) struct NodeArgs {
     /// How often a status line is logged.
     #[arg(long, default_value = "60s", value_parser = duration_arg)]
     status_every: Duration,
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, default_value = "info")]
-    log: tracing::Level,
-    /// Log line format.
-    #[arg(long, value_enum, default_value = "text")]
-    log_format: LogFormat,
-}
-
-fn bad(msg: impl Into<String>) -> CliError {
-    CliError::BadInput(msg.into())
+    #[command(flatten)]
+    logs: LogArgs,
 }
 
 /// Parses `every=30s,bytes=40,hops=3`.
@@ -284,7 +276,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         .map_err(|e: hw_bridge::spec::SpecError| bad(e.to_string()))?;
     let traffic = args.traffic.as_deref().map(parse_traffic).transpose()?;
     let sync = sync_config(args.sync_imin)?;
-    field::init_logs(args.log, args.log_format);
+    args.logs.init();
     let summary = field::block_on(async {
         // The store and the API address first: a bad --data-dir or a taken
         // port fails before the radio is touched.

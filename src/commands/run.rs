@@ -252,12 +252,6 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         println!("  {} check {:<12} {}", mark(c.passed), c.name, c.detail);
     }
     for a in &s.assertions {
-        let bounds = match (a.min, a.max) {
-            (Some(lo), Some(hi)) => format!("within {lo}..={hi}"),
-            (Some(lo), None) => format!(">= {lo}"),
-            (None, Some(hi)) => format!("<= {hi}"),
-            (None, None) => String::new(),
-        };
         let value = a
             .value
             .map_or("unknown metric".into(), |v| format!("{v:.3}"));
@@ -265,7 +259,7 @@ fn print_summary(s: &Summary, out_dir: &Path) {
             "  {} assert {} {} (got {})",
             mark(a.passed),
             a.metric,
-            bounds,
+            reports::report::bounds_text(a),
             value
         );
     }

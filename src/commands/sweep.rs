@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use reports::sweep::{self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepManifest, SweepSpec};
+use reports::sweep::{
+    self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepError, SweepManifest, SweepSpec,
+};
 
 use super::pipeline::Prepared;
 use super::{CliError, load_scenario};
@@ -123,14 +125,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         seeds: args.seeds,
         metrics: SWEEP_METRICS.iter().map(|m| m.to_string()).collect(),
     };
-    if let Some(m) = &args.metric
-        && !spec.metrics.contains(m)
-    {
-        return Err(CliError::BadInput(format!(
-            "--metric {m}: unknown metric (known: {})",
-            spec.metrics.join(", ")
-        )));
-    }
+    check_metric(&spec, args.metric.as_deref())?;
     let total = spec.points().saturating_mul(spec.seeds as usize);
     if total > MAX_JOBS {
         return Err(CliError::BadInput(format!(
@@ -166,8 +161,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
             None => base,
         }
     });
-    fs::create_dir_all(&out_dir)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
+    create_out(&out_dir)?;
 
     let jobs = spec.jobs(shard);
     let threads = args.jobs.unwrap_or_else(|| {
@@ -264,17 +258,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         "jobs are only skipped after an error"
     );
 
-    let manifest = SweepManifest {
-        spec: spec.clone(),
-        shard,
-    };
-    write(
-        &out_dir,
-        "sweep.json",
-        &serde_json::to_string_pretty(&manifest).expect("serialisable"),
-    )?;
-    let runs_text = sweep::runs_csv(&spec, &rows);
-    write(&out_dir, "runs.csv", &runs_text)?;
+    let runs_text = write_runs(&out_dir, &spec, shard, &rows)?;
     let failed = rows
         .iter()
         .filter(|r| {
@@ -303,10 +287,50 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn write(dir: &Path, name: &str, text: &str) -> Result<(), CliError> {
+/// Rejects a `--metric` the sweep does not record, before anything is written.
+pub(crate) fn check_metric(spec: &SweepSpec, metric: Option<&str>) -> Result<(), CliError> {
+    match metric {
+        Some(m) if !spec.metrics.iter().any(|known| known == m) => Err(CliError::BadInput(
+            SweepError::UnknownMetric(m.to_string(), spec.metrics.join(", ")).to_string(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Creates the output folder.
+pub(crate) fn create_out(dir: &Path) -> Result<(), CliError> {
+    fs::create_dir_all(dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Writes `name` in `dir`; returns its path.
+fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> Result<PathBuf, CliError> {
     let path = dir.join(name);
-    fs::write(&path, text)
-        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+    fs::write(&path, contents)
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+/// Writes `sweep.json` and `runs.csv` of a sweep (or of one shard of it);
+/// returns the text of `runs.csv`.
+pub(crate) fn write_runs(
+    out_dir: &Path,
+    spec: &SweepSpec,
+    shard: Option<Shard>,
+    rows: &[RunRow],
+) -> Result<String, CliError> {
+    let manifest = SweepManifest {
+        spec: spec.clone(),
+        shard,
+    };
+    write(
+        out_dir,
+        "sweep.json",
+        serde_json::to_string_pretty(&manifest).expect("serialisable"),
+    )?;
+    let runs_text = sweep::runs_csv(spec, rows);
+    write(out_dir, "runs.csv", &runs_text)?;
+    Ok(runs_text)
 }
 
 /// Writes the aggregate and the plot of a complete sweep from the text of
@@ -321,15 +345,13 @@ pub(crate) fn finish(
 ) -> Result<(), CliError> {
     let rows = sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))
         .map_err(|e| CliError::Failed(format!("internal: runs.csv does not read back: {e}")))?;
-    write(out_dir, "aggregate.csv", &sweep::aggregate_csv(spec, &rows))?;
+    write(out_dir, "aggregate.csv", sweep::aggregate_csv(spec, &rows))?;
     let metric = metric.map_or_else(|| sweep::default_metric(spec, &rows), str::to_string);
     let plot = sweep::plot(spec, &rows, &metric).map_err(|e| CliError::BadInput(e.to_string()))?;
     let svg = reports::plot::to_svg(&plot).map_err(|e| CliError::Io(e.to_string()))?;
     let png = reports::plot::to_png(&plot).map_err(|e| CliError::Io(e.to_string()))?;
-    write(out_dir, &format!("sweep-{metric}.svg"), &svg)?;
-    let png_path = out_dir.join(format!("sweep-{metric}.png"));
-    fs::write(&png_path, png)
-        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", png_path.display())))?;
+    write(out_dir, &format!("sweep-{metric}.svg"), svg)?;
+    let png_path = write(out_dir, &format!("sweep-{metric}.png"), png)?;
     if chatty {
         println!("runs:      {}", out_dir.join("runs.csv").display());
         println!("aggregate: {}", out_dir.join("aggregate.csv").display());

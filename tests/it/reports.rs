@@ -79,6 +79,18 @@ fn column<'a>(table: &'a [Vec<String>], name: &str) -> Vec<&'a str> {
     table[1..].iter().map(|r| r[k].as_str()).collect()
 }
 
+/// The sum of a numeric column.
+fn column_sum<T>(table: &[Vec<String>], name: &str) -> T
+where
+    T: std::str::FromStr + std::iter::Sum,
+    T::Err: std::fmt::Debug,
+{
+    column(table, name)
+        .iter()
+        .map(|v| v.parse::<T>().unwrap())
+        .sum()
+}
+
 #[test]
 fn tables_match_the_trace_of_a_real_run() {
     let o = run(&library(
@@ -96,26 +108,12 @@ fn tables_match_the_trace_of_a_real_run() {
         nodes[0].join(","),
         "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s"
     );
-    let sent: u64 = column(&nodes, "frames_sent")
-        .iter()
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum();
-    let tx_starts = o
-        .records
-        .iter()
-        .filter(|r| matches!(r, Record::TxStart { .. }))
-        .count() as u64;
-    assert_eq!(sent, tx_starts);
-    let collisions: u64 = column(&nodes, "collisions")
-        .iter()
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum();
+    let count = |of: fn(&Record) -> bool| o.records.iter().filter(|r| of(r)).count() as u64;
+    let tx_starts = count(|r| matches!(r, Record::TxStart { .. }));
+    assert_eq!(column_sum::<u64>(&nodes, "frames_sent"), tx_starts);
     assert_eq!(
-        collisions,
-        o.records
-            .iter()
-            .filter(|r| matches!(r, Record::Collision { .. }))
-            .count() as u64
+        column_sum::<u64>(&nodes, "collisions"),
+        count(|r| matches!(r, Record::Collision { .. }))
     );
 
     let channel = lines(&tables::channel_csv(&ob.metrics));
@@ -125,11 +123,7 @@ fn tables_match_the_trace_of_a_real_run() {
         channel[0].join(","),
         "t_start_s,t_end_s,busy_pct,frames,airtime_chat_s,airtime_summary_s,airtime_request_s,airtime_data_s,airtime_other_s"
     );
-    let frames: u64 = column(&channel, "frames")
-        .iter()
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum();
-    assert_eq!(frames, tx_starts);
+    assert_eq!(column_sum::<u64>(&channel, "frames"), tx_starts);
     for busy in column(&channel, "busy_pct") {
         let b: f64 = busy.parse().unwrap();
         assert!((0.0..=100.0).contains(&b), "busy {b}");
@@ -261,6 +255,18 @@ fn synthetic() -> Observed {
         origin: NodeId(1),
         id: 7,
     };
+    // Node 1's chat message heard by `node` at 21.5 s.
+    let chat_rx = |node: u32| Record::RxOk {
+        at: at(21.5),
+        node: NodeId(node),
+        tx: 3,
+        sender: NodeId(1),
+        packet: chat,
+        hops_away: 0,
+        rssi_cdbm: -9000,
+        duplicate: false,
+        class: FrameClass::Chat,
+    };
     let records = vec![
         published(1.0, 0, 1, 1, 11, 500),
         tx(2.0, 0, 1, FrameClass::Data, 11, 1),
@@ -286,28 +292,8 @@ fn synthetic() -> Observed {
             class: FrameClass::Chat,
         },
         tx(20.5, 1, 3, FrameClass::Chat, 0, 7),
-        Record::RxOk {
-            at: at(21.5),
-            node: NodeId(0),
-            tx: 3,
-            sender: NodeId(1),
-            packet: chat,
-            hops_away: 0,
-            rssi_cdbm: -9000,
-            duplicate: false,
-            class: FrameClass::Chat,
-        },
-        Record::RxOk {
-            at: at(21.5),
-            node: NodeId(3),
-            tx: 3,
-            sender: NodeId(1),
-            packet: chat,
-            hops_away: 0,
-            rssi_cdbm: -9000,
-            duplicate: false,
-            class: FrameClass::Chat,
-        },
+        chat_rx(0),
+        chat_rx(3),
     ];
     observe(info, &records)
 }
@@ -361,10 +347,7 @@ fn item_tables_follow_publications_and_stores() {
     assert_eq!(s.nodes_up_at_end, 3);
     assert_eq!(s.metric("items_complete_s"), Some(13.0));
     let channel = lines(&tables::channel_csv(&ob.metrics));
-    let data: f64 = column(&channel, "airtime_data_s")
-        .iter()
-        .map(|v| v.parse::<f64>().unwrap())
-        .sum();
+    let data: f64 = column_sum(&channel, "airtime_data_s");
     assert!((data - 2.0).abs() < 1e-9);
 }
 

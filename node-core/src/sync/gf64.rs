@@ -111,39 +111,41 @@ impl Poly {
     }
 
     /// `self mod m` (`m` nonzero).
-    pub fn modulo(mut self, m: &Poly) -> Poly {
+    pub fn modulo(self, m: &Poly) -> Poly {
+        self.divide(m, None)
+    }
+
+    /// `(self / m, self mod m)` (`m` nonzero).
+    pub fn div_rem(self, m: &Poly) -> (Poly, Poly) {
+        let mut q = vec![0u64; self.0.len().saturating_sub(m.0.len() - 1)];
+        let r = self.divide(m, Some(&mut q));
+        (Poly(q).trim(), r)
+    }
+
+    /// Long division by `m`: returns the remainder and, if asked, writes the
+    /// quotient's coefficients into `quotient` (long enough, zeroed).
+    fn divide(mut self, m: &Poly, mut quotient: Option<&mut Vec<u64>>) -> Poly {
         let dm = m.degree().expect("division by the zero polynomial");
-        let lead_inv = inv(m.0[dm]);
+        // Root finding divides by monic polynomials over and over; an
+        // inversion costs 127 multiplications, more than a small division.
+        let lead_inv = match m.0[dm] {
+            1 => 1,
+            lead => inv(lead),
+        };
         while let Some(d) = self.degree() {
             if d < dm {
                 break;
             }
             let k = mul(self.0[d], lead_inv);
+            if let Some(q) = quotient.as_deref_mut() {
+                q[d - dm] = k;
+            }
             for (i, c) in m.0.iter().enumerate() {
                 self.0[d - dm + i] ^= mul(*c, k);
             }
             self = self.trim();
         }
         self
-    }
-
-    /// `(self / m, self mod m)` (`m` nonzero).
-    pub fn div_rem(mut self, m: &Poly) -> (Poly, Poly) {
-        let dm = m.degree().expect("division by the zero polynomial");
-        let lead_inv = inv(m.0[dm]);
-        let mut q = vec![0u64; self.0.len().saturating_sub(dm)];
-        while let Some(d) = self.degree() {
-            if d < dm {
-                break;
-            }
-            let k = mul(self.0[d], lead_inv);
-            q[d - dm] = k;
-            for (i, c) in m.0.iter().enumerate() {
-                self.0[d - dm + i] ^= mul(*c, k);
-            }
-            self = self.trim();
-        }
-        (Poly(q).trim(), self)
     }
 
     /// `self · other mod m`.

@@ -10,8 +10,9 @@ use crate::catalog::ItemKind;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::rng::Rng;
 use crate::sync::Strategy;
+use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
-use crate::transport::{Capabilities, Destination, OutFrame, RxFrame, SendError, Transport};
+use crate::transport::{Destination, RxFrame};
 use crate::wire::{FrameKind, FrameRepr};
 
 /// A synthetic OKH v1 manifest, distinct for each `i`.
@@ -24,36 +25,6 @@ pub(crate) fn manifest(i: usize, revision: u32) -> Vec<u8> {
          version: {revision}.0\n"
     )
     .into_bytes()
-}
-
-struct Outbox {
-    frames: Vec<OutFrame>,
-    room: usize,
-}
-
-impl Transport for Outbox {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_payload_bytes: crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES,
-            broadcast: true,
-            bitrate_bps: 1074,
-            max_hop_limit: 7,
-        }
-    }
-    fn airtime(&self, payload_bytes: usize) -> Duration {
-        Duration::from_millis(200 + 4 * payload_bytes as u64)
-    }
-    fn queue_room(&self) -> usize {
-        self.room.saturating_sub(self.frames.len())
-    }
-    fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
-        self.check(&frame)?;
-        if self.queue_room() == 0 {
-            return Err(SendError::QueueFull);
-        }
-        self.frames.push(frame);
-        Ok(())
-    }
 }
 
 /// Bytes sent, by frame kind.
