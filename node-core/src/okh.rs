@@ -445,6 +445,22 @@ pub(crate) fn parse_atoms(
     Ok(out)
 }
 
+/// Reads the atom lists under `keys`, each with the role its atoms play.
+pub(crate) fn read_atom_lists(
+    doc: &Document<'_>,
+    f: &mut Fields<'_, '_>,
+    keys: &[(&str, AtomRole)],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Atom>, ParseError> {
+    let mut atoms = Vec::new();
+    for &(key, role) in keys {
+        if let Some((v, written)) = f.get(key) {
+            atoms.extend(parse_atoms(doc, &written, v, role, warnings)?);
+        }
+    }
+    Ok(atoms)
+}
+
 /// Parses one manifest. See the module docs.
 pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> {
     let doc = parse_document(bytes, file)?;
@@ -620,17 +636,17 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
         }
     }
     let mut atom_warnings = Vec::new();
-    let mut atoms = Vec::new();
-    for (key, role) in [
-        ("bom-atoms", AtomRole::Input),
-        ("tool-list-atoms", AtomRole::Tool),
-        ("product-atom", AtomRole::Product),
-        ("bom-output-atoms", AtomRole::Output),
-    ] {
-        if let Some((v, written)) = f.get(key) {
-            atoms.extend(parse_atoms(&doc, &written, v, role, &mut atom_warnings)?);
-        }
-    }
+    let atoms = read_atom_lists(
+        &doc,
+        &mut f,
+        &[
+            ("bom-atoms", AtomRole::Input),
+            ("tool-list-atoms", AtomRole::Tool),
+            ("product-atom", AtomRole::Product),
+            ("bom-output-atoms", AtomRole::Output),
+        ],
+        &mut atom_warnings,
+    )?;
     let mut warnings = doc.warnings.clone();
     let (mut extra, w) = f.finish(KNOWN_KEYS);
     warnings.extend(w);

@@ -40,7 +40,7 @@ use crate::fields::{
     Fields, canonical_bytes, clean_text, derive_item_id, entry_text, loose_text, not_a_mapping,
     put_extra, put_list, put_opt, split_list,
 };
-use crate::okh::{Atom, AtomRole, parse_atoms};
+use crate::okh::{Atom, AtomRole, parse_atoms, read_atom_lists};
 use crate::requirements::{Capabilities, Term};
 use crate::taxonomy::{ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, normalize_term};
 
@@ -277,17 +277,18 @@ fn parse_one(
             processes.extend(f.texts(v, &written)?);
         }
     }
-    for (key, role) in [
-        ("tool-list-atoms", AtomRole::Tool),
-        ("inventory-atoms", AtomRole::Input),
-        ("supply-atoms", AtomRole::Input),
-        ("supplies-atom", AtomRole::Input),
-        ("product-atoms", AtomRole::Product),
-    ] {
-        if let Some((v, written)) = f.get(key) {
-            atoms.extend(parse_atoms(doc, &written, v, role, &mut atom_warnings)?);
-        }
-    }
+    atoms.extend(read_atom_lists(
+        doc,
+        &mut f,
+        &[
+            ("tool-list-atoms", AtomRole::Tool),
+            ("inventory-atoms", AtomRole::Input),
+            ("supply-atoms", AtomRole::Input),
+            ("supplies-atom", AtomRole::Input),
+            ("product-atoms", AtomRole::Product),
+        ],
+        &mut atom_warnings,
+    )?);
     let mut equipment = Vec::new();
     if let Some((v, written)) = f.get("equipment") {
         let items: Vec<&Value> = match v {
