@@ -52,6 +52,20 @@ def wait_for(pred, timeout_s: float) -> bool:
     return pred()
 
 
+def routing_reply(iface, payload: bytes, **send_args):
+    """Sends `payload` on PRIVATE_APP with want_ack and waits up to 10 s for
+    the Routing reply: its errorReason ("NONE" for an ACK), or None."""
+    replies = []
+    iface.sendData(
+        payload,
+        portNum=PRIVATE_APP,
+        wantAck=True,
+        onResponse=lambda p: replies.append(p["decoded"].get("routing", {}).get("errorReason", "NONE")),
+        **send_args,
+    )
+    return replies[0] if wait_for(lambda: replies, 10) else None
+
+
 def main() -> int:
     host, port, okmesh_node = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     result = {"ok": False, "step": "connect"}
@@ -87,35 +101,23 @@ def main() -> int:
         for seq in range(1000, 1005):
             iface.sendData(chat_frame(seq), portNum=PRIVATE_APP, wantAck=False)
 
-        result["step"] = "too_large"
-        naks = []
-        iface.sendData(
-            bytes(232),
-            portNum=PRIVATE_APP,
-            wantAck=True,
-            onResponse=lambda p: naks.append(p["decoded"].get("routing", {}).get("errorReason")),
-        )
-        if not wait_for(lambda: naks, 10):
-            return finish(result)
-        result["too_large_nak"] = naks[0]
-        if naks[0] != "TOO_LARGE":
-            return finish(result)
-
-        result["step"] = "ack"
-        acks = []
-        iface.sendData(
-            chat_frame(2000),
-            destinationId=okmesh_node,
-            portNum=PRIVATE_APP,
-            wantAck=True,
-            onResponse=lambda p: acks.append(p["decoded"].get("routing", {}).get("errorReason", "NONE")),
-            onResponseAckPermitted=True,
-        )
-        if not wait_for(lambda: acks, 10):
-            return finish(result)
-        result["unicast_ack"] = acks[0]
-        if acks[0] != "NONE":
-            return finish(result)
+        for step, key, payload, send_args, want in [
+            ("too_large", "too_large_nak", bytes(232), {}, "TOO_LARGE"),
+            (
+                "ack",
+                "unicast_ack",
+                chat_frame(2000),
+                {"destinationId": okmesh_node, "onResponseAckPermitted": True},
+                "NONE",
+            ),
+        ]:
+            result["step"] = step
+            reply = routing_reply(iface, payload, **send_args)
+            if reply is None:
+                return finish(result)
+            result[key] = reply
+            if reply != want:
+                return finish(result)
 
         result["step"] = "done"
         result["ok"] = True

@@ -506,32 +506,42 @@ impl NodeHandle {
 /// What the loop keeps besides the node and the transport.
 struct Loop {
     id: NodeId,
+    /// The loop's own counters; `frames_queued` and `heard` stay empty here
+    /// and are filled in by [`Loop::stats`].
     stats: DriverStats,
+    /// Senders heard (at most [`MAX_HEARD_NODES`]); the source of `heard`.
     neighbours: BTreeMap<NodeId, Neighbour>,
 }
 
 impl Loop {
     fn heard(&mut self, now: Instant, rx: &RxOwned) {
         self.stats.frames_received += 1;
-        if let Some(n) = self.stats.heard.get_mut(&rx.from) {
-            *n += 1;
-        } else if self.stats.heard.len() < MAX_HEARD_NODES {
-            self.stats.heard.insert(rx.from, 1);
+        let frames = self.neighbours.get(&rx.from).map_or(0, |n| n.frames);
+        if frames > 0 || self.neighbours.len() < MAX_HEARD_NODES {
+            self.neighbours.insert(
+                rx.from,
+                Neighbour {
+                    frames: frames + 1,
+                    hops_away: rx.hops_away,
+                    rssi_dbm: rx.rssi_dbm,
+                    snr_db: rx.snr_db,
+                    last_heard: now,
+                },
+            );
         }
-        let known = self.neighbours.contains_key(&rx.from);
-        if known || self.neighbours.len() < MAX_HEARD_NODES {
-            let n = self.neighbours.entry(rx.from).or_insert(Neighbour {
-                frames: 0,
-                hops_away: rx.hops_away,
-                rssi_dbm: rx.rssi_dbm,
-                snr_db: rx.snr_db,
-                last_heard: now,
-            });
-            n.frames += 1;
-            n.hops_away = rx.hops_away;
-            n.rssi_dbm = rx.rssi_dbm;
-            n.snr_db = rx.snr_db;
-            n.last_heard = now;
+    }
+
+    /// The driver counters: the loop's own, the transport's and the frames
+    /// heard per sender.
+    fn stats(&self, tx: &ChannelTransport) -> DriverStats {
+        DriverStats {
+            frames_queued: tx.queued(),
+            heard: self
+                .neighbours
+                .iter()
+                .map(|(node, n)| (*node, n.frames))
+                .collect(),
+            ..self.stats.clone()
         }
     }
 
@@ -603,10 +613,7 @@ impl Loop {
             link_up: tx.state.is_up(),
             queue_room: tx.queue_room(),
             neighbours: self.neighbours.clone(),
-            driver: DriverStats {
-                frames_queued: tx.queued(),
-                ..self.stats.clone()
-            },
+            driver: self.stats(tx),
             node_stats: node.stats(),
             sync: node.sync_stats(),
             catalogue: CatalogueStatus {
@@ -707,7 +714,7 @@ pub async fn run<S: Storage>(
                     }
                 }
             }
-            () = sleep_until(timer) => {
+            () = crate::sleep_until_or_forever(timer) => {
                 let now = clock.now();
                 tx.set_now(now);
                 node.handle_timeout(now, &mut tx);
@@ -729,8 +736,7 @@ pub async fn run<S: Storage>(
         drain_events(id, &mut node);
     }
 
-    let mut stats = lp.stats;
-    stats.frames_queued = tx.queued();
+    let stats = lp.stats(&tx);
     drop(tx); // closes the frame channel: the radio task winds down
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     let uptime = clock.now() - Instant::ZERO;
@@ -749,13 +755,6 @@ pub async fn run<S: Storage>(
         node_stats,
         stats,
         uptime,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -807,7 +806,7 @@ fn log_status<S: Storage>(lp: &Loop, node: &Node<S>, tx: &ChannelTransport, now:
         summaries_sent = sync.summaries_sent, data_sent = sync.data_sent,
         items_received = sync.items_received,
         duty_cycle_pct = tx.airtime_meter().duty_cycle_pct(now),
-        neighbours = %format_heard(&lp.stats.heard), "status");
+        neighbours = %format_heard(&lp.stats(tx).heard), "status");
 }
 
 /// `n1:12,n2:7` — who was heard and how often.
@@ -849,6 +848,43 @@ mod tests {
             priority: Priority::Normal,
             payload: vec![0; len],
         }
+    }
+
+    /// A node that sends 20-byte chat frames every `mean_period`.
+    fn chat_config(mean_period: Duration, hop_limit: u8, seed: u64) -> NodeConfig {
+        NodeConfig {
+            traffic: Some(TrafficConfig {
+                mean_period,
+                payload_bytes: 20,
+                hop_limit,
+            }),
+            ..NodeConfig::new(NodeId(1), seed)
+        }
+    }
+
+    /// Runs a node made from `config` over `l` until the returned sender
+    /// fires.
+    fn spawn_driver(
+        l: RadioLink,
+        config: NodeConfig,
+    ) -> (
+        tokio::task::JoinHandle<DriverReport<node_core::store::MemStorage>>,
+        oneshot::Sender<()>,
+    ) {
+        let clock = Clock::start();
+        let node = Node::new(config, clock.now());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let driver = tokio::spawn(run(
+            node,
+            l,
+            clock,
+            DriverConfig::default(),
+            Requests::none(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        (driver, stop_tx)
     }
 
     #[test]
@@ -909,15 +945,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_node_runs_on_the_clock_and_stops_on_shutdown() {
         let (l, mut ends) = link(true, 16);
-        let clock = Clock::start();
-        let config = NodeConfig {
-            traffic: Some(TrafficConfig {
-                mean_period: Duration::from_secs(10),
-                payload_bytes: 20,
-                hop_limit: 2,
-            }),
-            ..NodeConfig::new(NodeId(1), 7)
-        };
+        let config = chat_config(Duration::from_secs(10), 2, 7);
         // Chat only: catalogue sync would add its own summaries.
         let config = NodeConfig {
             sync: node_core::sync::SyncConfig {
@@ -926,18 +954,7 @@ mod tests {
             },
             ..config
         };
-        let node = Node::new(config, clock.now());
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let driver = tokio::spawn(run(
-            node,
-            l,
-            clock,
-            DriverConfig::default(),
-            Requests::none(),
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let (driver, stop_tx) = spawn_driver(l, config);
         // The node's chat traffic arrives at the radio end on the paused clock.
         let mut sent = 0;
         while sent < 5 {
@@ -970,27 +987,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_duty_cycle_nak_holds_sending_and_is_counted() {
         let (l, mut ends) = link(true, 16);
-        let clock = Clock::start();
-        let config = NodeConfig {
-            traffic: Some(TrafficConfig {
-                mean_period: Duration::from_secs(1),
-                payload_bytes: 20,
-                hop_limit: 3,
-            }),
-            ..NodeConfig::new(NodeId(1), 3)
-        };
-        let node = Node::new(config, clock.now());
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let driver = tokio::spawn(run(
-            node,
-            l,
-            clock,
-            DriverConfig::default(),
-            Requests::none(),
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let (driver, stop_tx) = spawn_driver(l, chat_config(Duration::from_secs(1), 3, 3));
         ends.frames.recv().await.unwrap();
         ends.events
             .send(RadioEvent::SendFailed {

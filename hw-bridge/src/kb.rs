@@ -41,6 +41,29 @@ pub fn stored_label(id: ItemId, name: &str, ext: &str) -> String {
     format!("db:{}/{name}{ext}", &id[..8])
 }
 
+/// Tries `read` under the label of each of [`EXTENSIONS`]: the first
+/// reading of the item's own identity (`Ok((_, true))`) wins; else the first
+/// that parsed; else the first error. `None` when every reading was skipped.
+fn read_back<T>(
+    id: ItemId,
+    name: &str,
+    mut read: impl FnMut(&str) -> Option<Result<(T, bool), ParseError>>,
+) -> Option<Result<(T, bool), ParseError>> {
+    let mut first: Option<Result<(T, bool), ParseError>> = None;
+    for ext in EXTENSIONS {
+        let Some(reading) = read(&stored_label(id, name, ext)) else {
+            continue;
+        };
+        if matches!(reading, Ok((_, true))) {
+            return Some(reading);
+        }
+        if first.as_ref().is_none_or(|f| f.is_err() && reading.is_ok()) {
+            first = Some(reading);
+        }
+    }
+    first
+}
+
 /// Reads stored manifest bytes back. `Ok((m, true))` when `m` has the
 /// given id and content id; `Ok((m, false))` when the bytes parse but to
 /// another identity (an item made by another parser version); the error of
@@ -51,18 +74,13 @@ pub fn parse_stored_manifest(
     name: &str,
     bytes: &[u8],
 ) -> Result<(Manifest, bool), ParseError> {
-    let mut first: Option<Result<Manifest, ParseError>> = None;
-    for ext in EXTENSIONS {
-        match parse_manifest(bytes, &stored_label(id, name, ext)) {
-            Ok(m) if m.item_id == id && m.content_id == content => return Ok((m, true)),
-            other => {
-                if first.as_ref().is_none_or(|f| f.is_err() && other.is_ok()) {
-                    first = Some(other);
-                }
-            }
-        }
-    }
-    first.expect("EXTENSIONS is not empty").map(|m| (m, false))
+    read_back(id, name, |label| {
+        Some(parse_manifest(bytes, label).map(|m| {
+            let own = m.item_id == id && m.content_id == content;
+            (m, own)
+        }))
+    })
+    .expect("EXTENSIONS is not empty")
 }
 
 /// As [`parse_stored_manifest`], for a facility. Stored bytes hold one
@@ -73,39 +91,28 @@ pub fn parse_stored_facility(
     name: &str,
     bytes: &[u8],
 ) -> Result<(Facility, bool), ParseError> {
-    let mut first: Option<Result<Facility, ParseError>> = None;
-    for ext in EXTENSIONS {
-        let parsed = parse_facilities(bytes, &stored_label(id, name, ext));
-        let parsed = match parsed {
-            Ok(mut fs) => {
-                if let Some(at) = fs
-                    .iter()
-                    .position(|f| f.item_id == id && f.content_id == content)
-                {
-                    return Ok((fs.swap_remove(at), true));
-                }
-                let at = fs.iter().position(|f| f.item_id == id).unwrap_or(0);
-                // parse_facilities never returns an empty list for a mapping,
-                // but a stored `[]` would be one.
-                if fs.is_empty() {
-                    continue;
-                }
-                Ok(fs.swap_remove(at))
-            }
-            Err(e) => Err(e),
-        };
-        if first.as_ref().is_none_or(|f| f.is_err() && parsed.is_ok()) {
-            first = Some(parsed);
+    let found = read_back(id, name, |label| match parse_facilities(bytes, label) {
+        Err(e) => Some(Err(e)),
+        // parse_facilities never returns an empty list for a mapping, but a
+        // stored `[]` would be one.
+        Ok(fs) if fs.is_empty() => None,
+        Ok(mut fs) => {
+            let own = fs
+                .iter()
+                .position(|f| f.item_id == id && f.content_id == content);
+            let at = own
+                .or_else(|| fs.iter().position(|f| f.item_id == id))
+                .unwrap_or(0);
+            Some(Ok((fs.swap_remove(at), own.is_some())))
         }
-    }
-    match first {
-        Some(r) => r.map(|f| (f, false)),
-        None => Err(ParseError::NotAMapping {
+    });
+    found.unwrap_or_else(|| {
+        Err(ParseError::NotAMapping {
             file: stored_label(id, name, ""),
             line: 1,
             found: "an empty list",
-        }),
-    }
+        })
+    })
 }
 
 /// The note for a stored item that parses, but not to its own identity.

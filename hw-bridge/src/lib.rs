@@ -24,6 +24,15 @@ pub mod spec;
 pub mod store;
 pub mod udp;
 
+/// Sleeps until `deadline`, or forever when there is none (a `select!`
+/// branch for a timer that may be unset).
+pub(crate) async fn sleep_until_or_forever(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// 32 bits the OS seeded, for packet ids that must differ across restarts
 /// (a radio mesh drops a packet whose `(from, id)` it has already seen).
 pub fn random_u32() -> u32 {

@@ -7,6 +7,8 @@
 //! [`Transport`](node_core::Transport) reads without blocking (is the link
 //! up, how much room does the radio have).
 
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -15,6 +17,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use node_core::radio::LoraParams;
+
+use crate::meshtastic::proto;
 
 /// Frames the driver may queue towards a radio task before `send` reports
 /// [`SendError::QueueFull`].
@@ -159,6 +163,33 @@ pub struct RadioLink {
     pub task: JoinHandle<()>,
 }
 
+impl RadioLink {
+    /// Starts `task` on the radio end of new channels (link up, `room`
+    /// frames of radio room) and returns the driver's end, for a radio that
+    /// carries Meshtastic frames at the default preset (a Meshtastic device,
+    /// or the UDP testbed that mimics one).
+    pub(crate) fn spawn_meshtastic<F>(
+        node_id: NodeId,
+        room: usize,
+        task: impl FnOnce(RadioEnds) -> F,
+    ) -> RadioLink
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (frames, events, ends) = channels(true, room);
+        let state = ends.state.clone();
+        RadioLink {
+            node_id,
+            capabilities: proto::capabilities(),
+            lora: proto::DEFAULT_PRESET.params(),
+            frames,
+            events,
+            state,
+            task: tokio::spawn(task(ends)),
+        }
+    }
+}
+
 /// The radio task's end of the channels.
 #[derive(Debug)]
 pub struct RadioEnds {
@@ -191,4 +222,39 @@ pub fn channels(
             state,
         },
     )
+}
+
+/// The `(originator, packet id)` pairs a managed-flood receiver has seen,
+/// the oldest forgotten beyond a capacity: a packet seen before is a
+/// duplicate (or our own, relayed back) and is neither delivered nor relayed.
+#[derive(Debug)]
+pub(crate) struct SeenPackets {
+    set: HashSet<(u32, u32)>,
+    order: VecDeque<(u32, u32)>,
+    capacity: usize,
+}
+
+impl SeenPackets {
+    /// Remembers at most `capacity` packets.
+    pub(crate) fn new(capacity: usize) -> Self {
+        SeenPackets {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    /// Records a packet; false if it was already seen.
+    pub(crate) fn insert(&mut self, from: u32, id: u32) -> bool {
+        if !self.set.insert((from, id)) {
+            return false;
+        }
+        self.order.push_back((from, id));
+        if self.order.len() > self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
 }

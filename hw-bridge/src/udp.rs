@@ -25,14 +25,14 @@
 //! ```
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
 use node_core::{Destination, Duration, NodeId, OutFrame, Rng};
 use tokio::net::UdpSocket;
 
 use crate::meshtastic::proto::{self, BROADCAST_NUM};
-use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned};
+use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned, SeenPackets};
 
 /// Datagram magic and version.
 pub const MAGIC: [u8; 4] = *b"OKU\x01";
@@ -217,19 +217,11 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
             addr: config.bind,
             source,
         })?;
-    let (frames, events, ends) = radio::channels(true, radio::OUT_QUEUE_FRAMES);
-    let state = ends.state.clone();
-    let node_id = config.node_id;
-    let task = tokio::spawn(run(socket, config, ends));
-    Ok(RadioLink {
-        node_id,
-        capabilities: proto::capabilities(),
-        lora: proto::DEFAULT_PRESET.params(),
-        frames,
-        events,
-        state,
-        task,
-    })
+    Ok(RadioLink::spawn_meshtastic(
+        config.node_id,
+        radio::OUT_QUEUE_FRAMES,
+        |ends| run(socket, config, ends),
+    ))
 }
 
 struct Udp {
@@ -237,8 +229,7 @@ struct Udp {
     config: UdpConfig,
     rng: Rng,
     next_id: u32,
-    seen: HashSet<(u32, u32)>,
-    seen_order: VecDeque<(u32, u32)>,
+    seen: SeenPackets,
     /// Datagrams waiting out their delay, earliest first.
     delayed: BinaryHeap<Reverse<(tokio::time::Instant, u64, Vec<u8>)>>,
     delayed_seq: u64,
@@ -255,8 +246,7 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
         socket,
         rng,
         next_id: crate::random_u32(),
-        seen: HashSet::new(),
-        seen_order: VecDeque::new(),
+        seen: SeenPackets::new(SEEN_CAPACITY),
         delayed: BinaryHeap::new(),
         delayed_seq: 0,
         events,
@@ -284,19 +274,12 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
                     Err(e) => tracing::debug!(error = %e, "udp receive error"),
                 }
             }
-            () = sleep_opt(next_delayed) => {
+            () = crate::sleep_until_or_forever(next_delayed) => {
                 if let Some(Reverse((_, _, bytes))) = udp.delayed.pop() {
                     udp.deliver(bytes).await;
                 }
             }
         }
-    }
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -311,7 +294,7 @@ impl Udp {
             hop_start: f.hop_limit,
             payload: f.payload,
         };
-        self.remember(d.from.0, d.packet_id);
+        self.seen.insert(d.from.0, d.packet_id);
         self.broadcast(&d.encode()).await;
     }
 
@@ -354,7 +337,7 @@ impl Udp {
                 return;
             }
         };
-        if !self.remember(d.from.0, d.packet_id) {
+        if !self.seen.insert(d.from.0, d.packet_id) {
             return; // a duplicate, or our own frame relayed back
         }
         let me = self.config.node_id;
@@ -377,20 +360,6 @@ impl Udp {
             };
             let _ = self.events.send(RadioEvent::Received(rx)).await;
         }
-    }
-
-    /// Records a packet; false if it was already seen.
-    fn remember(&mut self, from: u32, id: u32) -> bool {
-        if !self.seen.insert((from, id)) {
-            return false;
-        }
-        self.seen_order.push_back((from, id));
-        if self.seen_order.len() > SEEN_CAPACITY
-            && let Some(old) = self.seen_order.pop_front()
-        {
-            self.seen.remove(&old);
-        }
-        true
     }
 }
 
@@ -468,6 +437,15 @@ mod tests {
         }
     }
 
+    fn broadcast(hop_limit: u8, payload: &[u8]) -> OutFrame {
+        OutFrame {
+            dest: Destination::Broadcast,
+            hop_limit,
+            priority: Priority::Normal,
+            payload: payload.to_vec(),
+        }
+    }
+
     async fn next_rx(link: &mut RadioLink) -> RxOwned {
         loop {
             let ev = tokio::time::timeout(std::time::Duration::from_secs(5), link.events.recv())
@@ -487,15 +465,7 @@ mod tests {
         let mut a = spawn(config(1, p[0], &[p[1]])).await.unwrap();
         let mut b = spawn(config(2, p[1], &[p[0], p[2]])).await.unwrap();
         let mut c = spawn(config(3, p[2], &[p[1]])).await.unwrap();
-        a.frames
-            .send(OutFrame {
-                dest: Destination::Broadcast,
-                hop_limit: 3,
-                priority: Priority::Normal,
-                payload: b"hello".to_vec(),
-            })
-            .await
-            .unwrap();
+        a.frames.send(broadcast(3, b"hello")).await.unwrap();
         let at_b = next_rx(&mut b).await;
         assert_eq!(
             (at_b.from, at_b.hops_away, &at_b.payload[..]),
@@ -508,15 +478,7 @@ mod tests {
         assert!(b.events.try_recv().is_err());
         assert!(!matches!(a.events.try_recv(), Ok(RadioEvent::Received(_))));
         // Zero hops: direct neighbours only.
-        a.frames
-            .send(OutFrame {
-                dest: Destination::Broadcast,
-                hop_limit: 0,
-                priority: Priority::Normal,
-                payload: b"near".to_vec(),
-            })
-            .await
-            .unwrap();
+        a.frames.send(broadcast(0, b"near")).await.unwrap();
         assert_eq!(next_rx(&mut b).await.payload, b"near");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(c.events.try_recv().is_err(), "c is two hops away");
@@ -539,15 +501,7 @@ mod tests {
         .await
         .unwrap();
         let sent = std::time::Instant::now();
-        a.frames
-            .send(OutFrame {
-                dest: Destination::Broadcast,
-                hop_limit: 0,
-                priority: Priority::Normal,
-                payload: b"x".to_vec(),
-            })
-            .await
-            .unwrap();
+        a.frames.send(broadcast(0, b"x")).await.unwrap();
         next_rx(&mut slow).await;
         assert!(sent.elapsed() >= std::time::Duration::from_millis(300));
         assert!(!matches!(

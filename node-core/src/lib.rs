@@ -34,6 +34,7 @@
 
 pub mod catalog;
 pub mod document;
+mod fields;
 pub mod id;
 pub mod matching;
 pub mod node;

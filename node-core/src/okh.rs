@@ -44,7 +44,12 @@ use crate::document::{
     Document, Format, MAX_LIST_ITEMS, ParseError, Warning, join_path, kebab, parse_document,
     type_name,
 };
-use crate::taxonomy::{edit_distance, normalize_term, wikidata_id};
+pub use crate::fields::split_list;
+use crate::fields::{
+    Fields, canonical_bytes, derive_item_id, did_you_mean, entry_text, loose_text, not_a_mapping,
+    put_extra, put_list, put_opt, scalar_text,
+};
+use crate::taxonomy::{normalize_term, wikidata_id};
 
 /// Which published schema a manifest follows.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -112,7 +117,8 @@ pub struct Atom {
 }
 
 impl Atom {
-    fn canonical(&self) -> Value {
+    /// The atom in the canonical form of a manifest or facility.
+    pub(crate) fn canonical(&self) -> Value {
         let mut m = Map::new();
         m.insert("role".into(), self.role.as_str().into());
         put_opt(&mut m, "identifier", &self.identifier);
@@ -323,210 +329,6 @@ const PART_KEYS: &[&str] = &[
 
 const ATOM_KEYS: &[&str] = &["identifier", "description", "link"];
 
-/// The closest known key to an unknown one, when within a typo's reach.
-pub(crate) fn did_you_mean<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
-    let limit = if key.len() >= 8 { 2 } else { 1 };
-    let mut best: Option<(usize, &'k str)> = None;
-    for &k in known {
-        let d = edit_distance(key, k, limit + 1);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, k));
-        }
-    }
-    best.map(|(_, k)| k)
-}
-
-/// Reads top-level fields by kebab-case name, remembering which were used.
-pub(crate) struct Fields<'d, 'a> {
-    pub(crate) doc: &'d Document<'a>,
-    /// kebab key → (key as written, value)
-    entries: BTreeMap<String, (String, &'d Value)>,
-    used: Vec<String>,
-    prefix: Vec<String>,
-    pub(crate) warnings: Vec<Warning>,
-}
-
-impl<'d, 'a> Fields<'d, 'a> {
-    pub(crate) fn new(
-        doc: &'d Document<'a>,
-        map: &'d Map<String, Value>,
-        prefix: Vec<String>,
-    ) -> Self {
-        let mut entries = BTreeMap::new();
-        let mut warnings = Vec::new();
-        for (k, v) in map {
-            let kk = kebab(k);
-            if entries.contains_key(&kk) {
-                let mut path: Vec<&str> = prefix.iter().map(String::as_str).collect();
-                path.push(k);
-                warnings.push(doc.warning(
-                    &path,
-                    format!("another spelling of `{kk}` is also present; kept in extra"),
-                ));
-                entries.insert(format!("{kk}~{k}"), (k.clone(), v));
-            } else {
-                entries.insert(kk, (k.clone(), v));
-            }
-        }
-        Fields {
-            doc,
-            entries,
-            used: Vec::new(),
-            prefix,
-            warnings,
-        }
-    }
-
-    fn path<'s>(&'s self, key: &'s str) -> Vec<&'s str> {
-        let mut p: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
-        p.push(key);
-        p
-    }
-
-    pub(crate) fn get(&mut self, key: &str) -> Option<(&'d Value, String)> {
-        let (written, v) = self.entries.get(key)?;
-        self.used.push(key.to_owned());
-        Some((*v, written.clone()))
-    }
-
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.entries.contains_key(key)
-    }
-
-    pub(crate) fn error(&self, written: &str, message: impl Into<String>) -> ParseError {
-        self.doc.field_error(&self.path(written), message)
-    }
-
-    /// A text field: text, number or boolean; a list or mapping is an error.
-    pub(crate) fn text(&mut self, key: &str) -> Result<Option<String>, ParseError> {
-        let Some((v, written)) = self.get(key) else {
-            return Ok(None);
-        };
-        match scalar_text(v) {
-            Ok(t) => Ok(t),
-            Err(found) => Err(self.error(&written, format!("expected text, found {found}"))),
-        }
-    }
-
-    /// A list of texts: a list of scalars, or one text split at commas
-    /// (and new lines).
-    pub(crate) fn list(&mut self, key: &str) -> Result<Vec<String>, ParseError> {
-        let Some((v, written)) = self.get(key) else {
-            return Ok(Vec::new());
-        };
-        let out = text_list(v).map_err(|m| self.error(&written, m))?;
-        if out.len() > MAX_LIST_ITEMS {
-            return Err(self.error(
-                &written,
-                format!("{} entries, at most {MAX_LIST_ITEMS}", out.len()),
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Every unused key, for `extra`; unknown ones also raise warnings.
-    pub(crate) fn finish(mut self, known: &[&str]) -> (BTreeMap<String, Value>, Vec<Warning>) {
-        let mut extra = BTreeMap::new();
-        let entries = std::mem::take(&mut self.entries);
-        for (kk, (written, v)) in entries {
-            if self.used.contains(&kk) {
-                continue;
-            }
-            let base = kk.split('~').next().unwrap_or(&kk).to_owned();
-            if !known.contains(&base.as_str()) {
-                let msg = match did_you_mean(&base, known) {
-                    Some(s) => format!("unknown key (did you mean `{s}`?); kept as is"),
-                    None => "unknown key; kept as is".to_owned(),
-                };
-                let w = self.doc.warning(&self.path(&written), msg);
-                self.warnings.push(w);
-            }
-            extra.insert(kk, v.clone());
-        }
-        (extra, self.warnings)
-    }
-}
-
-/// A scalar as text (`Ok(None)` for null or blank); `Err(type)` otherwise.
-pub(crate) fn scalar_text(v: &Value) -> Result<Option<String>, &'static str> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => {
-            let t = clean_text(s);
-            Ok((!t.is_empty()).then_some(t))
-        }
-        Value::Number(n) => Ok(Some(n.to_string())),
-        Value::Bool(b) => Ok(Some(b.to_string())),
-        other => Err(type_name(other)),
-    }
-}
-
-/// Trims whitespace and one pair of wrapping quotes.
-pub(crate) fn clean_text(s: &str) -> String {
-    let t = s.trim();
-    let t = t
-        .strip_prefix('"')
-        .and_then(|x| x.strip_suffix('"'))
-        .map_or(t, str::trim);
-    t.to_owned()
-}
-
-/// A list of texts from a list of scalars, a list of `{name: …}` mappings
-/// or one comma-separated text.
-pub(crate) fn text_list(v: &Value) -> Result<Vec<String>, String> {
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(split_list(s)),
-        Value::Number(_) | Value::Bool(_) => {
-            Ok(scalar_text(v).ok().flatten().into_iter().collect())
-        }
-        Value::Array(items) => {
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::Object(m) => {
-                        let name = ["name", "title", "description", "material-id", "material_id"]
-                            .iter()
-                            .find_map(|k| m.get(*k).and_then(|x| scalar_text(x).ok().flatten()));
-                        if let Some(n) = name {
-                            out.push(n);
-                        }
-                    }
-                    Value::Array(_) => {
-                        return Err(format!("entry {i}: expected text, found a list"));
-                    }
-                    other => out.extend(scalar_text(other).ok().flatten()),
-                }
-            }
-            Ok(out)
-        }
-        Value::Object(_) => Err("expected a list or text, found a mapping".into()),
-    }
-}
-
-/// Splits `a, b, c` (or new-line separated text) into trimmed entries.
-pub fn split_list(s: &str) -> Vec<String> {
-    s.split([',', '\n', ';'])
-        .map(clean_text)
-        .filter(|x| !x.is_empty())
-        .collect()
-}
-
-fn put_opt(m: &mut Map<String, Value>, k: &str, v: &Option<String>) {
-    if let Some(v) = v {
-        m.insert(k.into(), Value::String(v.clone()));
-    }
-}
-
-fn put_list(m: &mut Map<String, Value>, k: &str, v: &[String]) {
-    if !v.is_empty() {
-        m.insert(
-            k.into(),
-            Value::Array(v.iter().map(|s| Value::String(s.clone())).collect()),
-        );
-    }
-}
-
 /// Normalises a repository URL for [`ItemId`] derivation.
 pub fn normalize_repo(url: &str) -> String {
     let mut u = url.trim().to_lowercase();
@@ -545,19 +347,6 @@ pub fn normalize_repo(url: &str) -> String {
         u = rest.to_owned();
     }
     u
-}
-
-/// Derives an [`ItemId`] from a kind label and naming parts.
-pub(crate) fn derive_item_id(kind: &str, parts: &[&str]) -> ItemId {
-    let mut h = blake3::Hasher::new_derive_key("okmesh item id v1");
-    h.update(kind.as_bytes());
-    for p in parts {
-        h.update(b"\0");
-        h.update(p.as_bytes());
-    }
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
-    ItemId(out)
 }
 
 /// Parses atoms from a list (or a single mapping) of `{identifier,
@@ -591,7 +380,7 @@ pub(crate) fn parse_atoms(
     for (i, item) in items.into_iter().enumerate() {
         let idx = format!("[{i}]");
         let Value::Object(m) = item else {
-            if let Ok(Some(t)) = scalar_text(item) {
+            if let Some(t) = loose_text(item) {
                 out.push(Atom {
                     role,
                     identifier: None,
@@ -656,15 +445,27 @@ pub(crate) fn parse_atoms(
     Ok(out)
 }
 
+/// Reads the atom lists under `keys`, each with the role its atoms play.
+pub(crate) fn read_atom_lists(
+    doc: &Document<'_>,
+    f: &mut Fields<'_, '_>,
+    keys: &[(&str, AtomRole)],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Atom>, ParseError> {
+    let mut atoms = Vec::new();
+    for &(key, role) in keys {
+        if let Some((v, written)) = f.get(key) {
+            atoms.extend(parse_atoms(doc, &written, v, role, warnings)?);
+        }
+    }
+    Ok(atoms)
+}
+
 /// Parses one manifest. See the module docs.
 pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> {
     let doc = parse_document(bytes, file)?;
     let Value::Object(map) = &doc.root else {
-        return Err(ParseError::NotAMapping {
-            file: file.to_owned(),
-            line: 1,
-            found: type_name(&doc.root),
-        });
+        return Err(not_a_mapping(file, &doc.root));
     };
     let mut f = Fields::new(&doc, map, Vec::new());
     let dialect = match doc.format {
@@ -678,15 +479,8 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
             }
         }
     };
-    let okhv = match f.text("okhv")? {
-        Some(v) => Some(v),
-        None => f.text("okh-manifest-version")?,
-    };
-    let title = match f.text("title")? {
-        Some(t) => Some(t),
-        None => f.text("name")?,
-    };
-    let Some(title) = title else {
+    let okhv = f.first_text(&["okhv", "okh-manifest-version"])?;
+    let Some(title) = f.first_text(&["title", "name"])? else {
         return Err(ParseError::Missing {
             file: file.to_owned(),
             line: doc.text.lines().count().max(1) as u32,
@@ -695,10 +489,7 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
         });
     };
     let version = f.text("version")?;
-    let repo = match f.text("repo")? {
-        Some(r) => Some(r),
-        None => f.text("project-link")?,
-    };
+    let repo = f.first_text(&["repo", "project-link"])?;
     let documentation_home = f.text("documentation-home")?;
     let mut licenses = BTreeMap::new();
     if let Some((v, written)) = f.get("license") {
@@ -721,7 +512,7 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
             }
             Value::Array(_) => {
                 // Several licences: the first is the hardware licence.
-                let all = text_list(v).map_err(|m| f.error(&written, m))?;
+                let all = f.texts(v, &written)?;
                 for (i, t) in all.into_iter().enumerate() {
                     let key = if i == 0 {
                         "hardware".to_owned()
@@ -747,9 +538,9 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
     }
     let licensor = match f.get("licensor") {
         None => None,
-        Some((Value::Object(m), _)) => m.get("name").and_then(|v| scalar_text(v).ok().flatten()),
+        Some((Value::Object(m), _)) => entry_text(m, "name"),
         Some((v @ Value::Array(_), written)) => {
-            let names = text_list(v).map_err(|m| f.error(&written, m))?;
+            let names = f.texts(v, &written)?;
             (!names.is_empty()).then(|| names.join(", "))
         }
         Some((v, written)) => scalar_text(v).map_err(|found| {
@@ -768,14 +559,14 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
     let mut processes = f.list("manufacturing-processes")?;
     let mut materials = Vec::new();
     if let Some((v, written)) = f.get("materials") {
-        materials.extend(text_list(v).map_err(|m| f.error(&written, m))?);
+        materials.extend(f.texts(v, &written)?);
     }
     materials.extend(f.list("material")?);
     let mut tools = f.list("tool-list")?;
     let bom = match f.get("bom") {
         None => None,
         Some((v, written)) => match v {
-            Value::Array(_) => Some(text_list(v).map_err(|m| f.error(&written, m))?.join(", ")),
+            Value::Array(_) => Some(f.texts(v, &written)?.join(", ")),
             other => scalar_text(other)
                 .map_err(|found| f.error(&written, format!("expected text, found {found}")))?,
         },
@@ -845,17 +636,17 @@ pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> 
         }
     }
     let mut atom_warnings = Vec::new();
-    let mut atoms = Vec::new();
-    for (key, role) in [
-        ("bom-atoms", AtomRole::Input),
-        ("tool-list-atoms", AtomRole::Tool),
-        ("product-atom", AtomRole::Product),
-        ("bom-output-atoms", AtomRole::Output),
-    ] {
-        if let Some((v, written)) = f.get(key) {
-            atoms.extend(parse_atoms(&doc, &written, v, role, &mut atom_warnings)?);
-        }
-    }
+    let atoms = read_atom_lists(
+        &doc,
+        &mut f,
+        &[
+            ("bom-atoms", AtomRole::Input),
+            ("tool-list-atoms", AtomRole::Tool),
+            ("product-atom", AtomRole::Product),
+            ("bom-output-atoms", AtomRole::Output),
+        ],
+        &mut atom_warnings,
+    )?;
     let mut warnings = doc.warnings.clone();
     let (mut extra, w) = f.finish(KNOWN_KEYS);
     warnings.extend(w);
@@ -967,12 +758,7 @@ impl Manifest {
                     pm.insert("name".into(), Value::String(p.name.clone()));
                     put_list(&mut pm, "processes", &p.processes);
                     put_opt(&mut pm, "material", &p.material);
-                    if !p.extra.is_empty() {
-                        pm.insert(
-                            "extra".into(),
-                            Value::Object(p.extra.clone().into_iter().collect()),
-                        );
-                    }
+                    put_extra(&mut pm, &p.extra);
                     Value::Object(pm)
                 })
                 .collect();
@@ -984,12 +770,7 @@ impl Manifest {
                 Value::Array(self.atoms.iter().map(Atom::canonical).collect()),
             );
         }
-        if !self.extra.is_empty() {
-            m.insert(
-                "extra".into(),
-                Value::Object(self.extra.clone().into_iter().collect()),
-            );
-        }
+        put_extra(&mut m, &self.extra);
         Value::Object(m)
     }
 
@@ -1002,29 +783,6 @@ impl Manifest {
     pub fn derive_content_id(&self) -> ContentId {
         ContentId::of(&self.canonical_bytes())
     }
-}
-
-/// Prefix + compact JSON with sorted keys (objects are sorted recursively).
-pub(crate) fn canonical_bytes(prefix: &str, v: &Value) -> Vec<u8> {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let b: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
-                let mut out = Map::new();
-                for (k, v) in b {
-                    out.insert(k.clone(), v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            Value::String(s) => Value::String(s.trim().to_owned()),
-            other => other.clone(),
-        }
-    }
-    let mut out = prefix.as_bytes().to_vec();
-    // Serialising a Value into a Vec cannot fail.
-    out.extend(serde_json::to_vec(&sorted(v)).unwrap_or_default());
-    out
 }
 
 #[cfg(test)]

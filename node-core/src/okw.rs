@@ -36,10 +36,11 @@ use crate::catalog::{ContentId, ItemId};
 use crate::document::{
     Document, Format, MAX_LIST_ITEMS, ParseError, Warning, parse_document, type_name,
 };
-use crate::okh::{
-    Atom, AtomRole, Fields, canonical_bytes, clean_text, derive_item_id, parse_atoms, scalar_text,
-    split_list, text_list,
+use crate::fields::{
+    Fields, canonical_bytes, clean_text, derive_item_id, entry_text, loose_text, not_a_mapping,
+    put_extra, put_list, put_opt, split_list,
 };
+use crate::okh::{Atom, AtomRole, parse_atoms, read_atom_lists};
 use crate::requirements::{Capabilities, Term};
 use crate::taxonomy::{ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, normalize_term};
 
@@ -219,11 +220,7 @@ pub fn parse_facilities(bytes: &[u8], file: &str) -> Result<Vec<Facility>, Parse
             }
             Ok(out)
         }
-        other => Err(ParseError::NotAMapping {
-            file: file.to_owned(),
-            line: 1,
-            found: type_name(other),
-        }),
+        other => Err(not_a_mapping(file, other)),
     }
 }
 
@@ -244,20 +241,14 @@ fn parse_one(
     } else {
         FacilityDialect::OkwYaml
     };
-    let name = match f.text("name")? {
-        Some(n) => Some(n),
-        None => f.text("title")?,
-    };
+    let name = f.first_text(&["name", "title"])?;
     let space = f.text("space")?;
     let id = f.text("id")?;
     let mut city = f.text("city")?;
     let mut country = f.text("country")?;
     if let Some((Value::Object(loc), _)) = f.get("location") {
-        city = city.or_else(|| loc.get("city").and_then(|v| scalar_text(v).ok().flatten()));
-        country = country.or_else(|| {
-            loc.get("country")
-                .and_then(|v| scalar_text(v).ok().flatten())
-        });
+        city = city.or_else(|| entry_text(loc, "city"));
+        country = country.or_else(|| entry_text(loc, "country"));
         kept.insert("location".into(), Value::Object(loc.clone()));
     }
     let name = match name.or_else(|| space.clone()).or_else(|| id.clone()) {
@@ -283,20 +274,21 @@ fn parse_one(
                 &mut atom_warnings,
             )?);
         } else {
-            processes.extend(text_list(v).map_err(|m| f.error(&written, m))?);
+            processes.extend(f.texts(v, &written)?);
         }
     }
-    for (key, role) in [
-        ("tool-list-atoms", AtomRole::Tool),
-        ("inventory-atoms", AtomRole::Input),
-        ("supply-atoms", AtomRole::Input),
-        ("supplies-atom", AtomRole::Input),
-        ("product-atoms", AtomRole::Product),
-    ] {
-        if let Some((v, written)) = f.get(key) {
-            atoms.extend(parse_atoms(doc, &written, v, role, &mut atom_warnings)?);
-        }
-    }
+    atoms.extend(read_atom_lists(
+        doc,
+        &mut f,
+        &[
+            ("tool-list-atoms", AtomRole::Tool),
+            ("inventory-atoms", AtomRole::Input),
+            ("supply-atoms", AtomRole::Input),
+            ("supplies-atom", AtomRole::Input),
+            ("product-atoms", AtomRole::Product),
+        ],
+        &mut atom_warnings,
+    )?);
     let mut equipment = Vec::new();
     if let Some((v, written)) = f.get("equipment") {
         let items: Vec<&Value> = match v {
@@ -318,16 +310,15 @@ fn parse_one(
         for item in items {
             let e = match item {
                 Value::Object(m) => {
-                    let get = |k: &str| m.get(k).and_then(|v| scalar_text(v).ok().flatten());
+                    let get = |k: &str| entry_text(m, k);
                     let mut materials = Vec::new();
                     if let Some(Value::Array(ms)) = m.get("materials_worked") {
                         for mw in ms {
                             match mw {
-                                Value::Object(mm) => materials.extend(
-                                    mm.get("material_type")
-                                        .and_then(|v| scalar_text(v).ok().flatten()),
-                                ),
-                                other => materials.extend(scalar_text(other).ok().flatten()),
+                                Value::Object(mm) => {
+                                    materials.extend(entry_text(mm, "material_type"))
+                                }
+                                other => materials.extend(loose_text(other)),
                             }
                         }
                     }
@@ -341,7 +332,7 @@ fn parse_one(
                     }
                 }
                 other => Equipment {
-                    kind: scalar_text(other).ok().flatten(),
+                    kind: loose_text(other),
                     ..Equipment::default()
                 },
             };
@@ -351,7 +342,7 @@ fn parse_one(
     }
     let mut materials = f.list("typical-materials")?;
     if let Some((v, written)) = f.get("bom") {
-        materials.extend(text_list(v).map_err(|m| f.error(&written, m))?);
+        materials.extend(f.texts(v, &written)?);
     }
     let tools = f.list("tool-list")?;
     let (mut extra, mut warnings) = f.finish(KNOWN_KEYS);
@@ -402,66 +393,32 @@ impl Facility {
     /// The canonical form as a JSON value (see the module docs).
     pub fn canonical_value(&self) -> Value {
         let mut m = Map::new();
-        let s = |v: &str| Value::String(v.to_owned());
-        let list = |v: &[String]| Value::Array(v.iter().map(|x| s(x)).collect());
-        m.insert("kind".into(), s("okw"));
-        m.insert("name".into(), s(&self.name));
-        if let Some(c) = &self.city {
-            m.insert("city".into(), s(c));
-        }
-        if let Some(c) = &self.country {
-            m.insert("country".into(), s(c));
-        }
-        if !self.processes.is_empty() {
-            m.insert("processes".into(), list(&self.processes));
-        }
+        m.insert("kind".into(), "okw".into());
+        m.insert("name".into(), Value::String(self.name.clone()));
+        put_opt(&mut m, "city", &self.city);
+        put_opt(&mut m, "country", &self.country);
+        put_list(&mut m, "processes", &self.processes);
         if !self.equipment.is_empty() {
             let eq = self
                 .equipment
                 .iter()
                 .map(|e| {
                     let mut em = Map::new();
-                    if let Some(k) = &e.kind {
-                        em.insert("kind".into(), s(k));
-                    }
-                    if let Some(p) = &e.process {
-                        em.insert("process".into(), s(p));
-                    }
-                    if !e.materials.is_empty() {
-                        em.insert("materials".into(), list(&e.materials));
-                    }
+                    put_opt(&mut em, "kind", &e.kind);
+                    put_opt(&mut em, "process", &e.process);
+                    put_list(&mut em, "materials", &e.materials);
                     Value::Object(em)
                 })
                 .collect();
             m.insert("equipment".into(), Value::Array(eq));
         }
-        if !self.materials.is_empty() {
-            m.insert("materials".into(), list(&self.materials));
-        }
-        if !self.tools.is_empty() {
-            m.insert("tools".into(), list(&self.tools));
-        }
+        put_list(&mut m, "materials", &self.materials);
+        put_list(&mut m, "tools", &self.tools);
         if !self.atoms.is_empty() {
-            let atoms = self
-                .atoms
-                .iter()
-                .map(|a| {
-                    let mut am = Map::new();
-                    am.insert("role".into(), s(a.role.as_str()));
-                    for (k, v) in [
-                        ("identifier", &a.identifier),
-                        ("wikidata", &a.wikidata),
-                        ("description", &a.description),
-                        ("link", &a.link),
-                    ] {
-                        if let Some(v) = v {
-                            am.insert(k.into(), s(v));
-                        }
-                    }
-                    Value::Object(am)
-                })
-                .collect();
-            m.insert("atoms".into(), Value::Array(atoms));
+            m.insert(
+                "atoms".into(),
+                Value::Array(self.atoms.iter().map(Atom::canonical).collect()),
+            );
         }
         if !self.skills.is_empty() {
             m.insert(
@@ -469,17 +426,12 @@ impl Facility {
                 Value::Object(
                     self.skills
                         .iter()
-                        .map(|(k, v)| (k.clone(), s(v.as_str())))
+                        .map(|(k, v)| (k.clone(), v.as_str().into()))
                         .collect(),
                 ),
             );
         }
-        if !self.extra.is_empty() {
-            m.insert(
-                "extra".into(),
-                Value::Object(self.extra.clone().into_iter().collect()),
-            );
-        }
+        put_extra(&mut m, &self.extra);
         Value::Object(m)
     }
 

@@ -482,15 +482,19 @@ mod tests {
             .collect()
     }
 
+    /// A manifest parsed from `bytes` and what it requires.
+    fn derived(bytes: &[u8], file: &str) -> (Manifest, RequirementSet) {
+        let m = parse_manifest(bytes, file).unwrap();
+        let set = derive(&m, Taxonomy::builtin());
+        (m, set)
+    }
+
     #[test]
     fn losh_tsdc_and_parts_are_declared() {
-        let tax = Taxonomy::builtin();
-        let m = parse_manifest(
+        let (_, set) = derived(
             b"okhv = \"2.0\"\nname = \"Loom\"\nlicense = \"MIT\"\nfunction = \"A wooden loom\"\ntsdc = \"MEC\"\n[[part]]\nname = \"Clamp\"\ntsdc = \"3DP\"\nmaterial = \"PLA\"\n",
             "l.toml",
-        )
-        .unwrap();
-        let set = derive(&m, tax);
+        );
         let k = keys(&set);
         assert!(
             k.contains(&("Mechanical parts fabrication".into(), true, false)),
@@ -509,12 +513,10 @@ mod tests {
     #[test]
     fn prose_only_manifests_get_inferred_requirements() {
         let tax = Taxonomy::builtin();
-        let m = parse_manifest(
+        let (_, set) = derived(
             b"okhv = \"OKH-LOSHv1.0\"\nname = \"Tube photometer\"\nlicense = \"MIT\"\nfunction = \"A 3D printed photometer built around an Arduino\"\n",
             "p.toml",
-        )
-        .unwrap();
-        let set = derive(&m, tax);
+        );
         let r = set
             .requirements
             .iter()
@@ -530,13 +532,10 @@ mod tests {
 
     #[test]
     fn supply_graph_stray_tsdc_is_not_a_requirement() {
-        let tax = Taxonomy::builtin();
-        let m = parse_manifest(
+        let (m, set) = derived(
             br#"{"title":"Hand","manufacturing_processes":["3DP","Assembly"],"tsdc":["PCB"],"tool_list":["Reflow oven"]}"#,
             "h.json",
-        )
-        .unwrap();
-        let set = derive(&m, tax);
+        );
         let k = keys(&set);
         assert!(!k.iter().any(|(l, ..)| l == "PCB fabrication"), "{k:?}");
         assert!(

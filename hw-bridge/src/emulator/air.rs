@@ -27,15 +27,16 @@
 //!   `MAX_RETRANSMIT`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use node_core::{Duration, Instant, Rng};
 use prost::Message;
 
 use crate::meshtastic::proto::{
-    self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, NODELESS_WANT_CONFIG_ID, ROUTING_APP, pb,
+    self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, NODELESS_WANT_CONFIG_ID, pb,
 };
 use crate::meshtastic::stream::encode_frame;
+use crate::radio::SeenPackets;
 use node_core::radio::MESHTASTIC_HEADER_BYTES;
 
 /// Transmissions of a `want_ack` packet before `MAX_RETRANSMIT`
@@ -142,8 +143,7 @@ struct Device {
     on_air: Option<(Queued, Instant)>,
     /// Transmissions in the last hour: (end, airtime).
     airtime_log: VecDeque<(Instant, Duration)>,
-    seen: HashSet<(u32, u32)>,
-    seen_order: VecDeque<(u32, u32)>,
+    seen: SeenPackets,
     rng: Rng,
     next_id: u32,
     /// The last QueueStatus said the queue was full: report when it frees
@@ -207,8 +207,7 @@ impl Air {
                 queue: VecDeque::new(),
                 on_air: None,
                 airtime_log: VecDeque::new(),
-                seen: HashSet::new(),
-                seen_order: VecDeque::new(),
+                seen: SeenPackets::new(SEEN_CAPACITY),
                 rng: Rng::derive(config.seed, "emulator-air", i as u64),
                 next_id: (i as u32 + 1) << 24,
                 told_full: false,
@@ -421,15 +420,9 @@ impl Air {
             hop_limit: 0,
             hop_start: 0,
             priority: pb::mesh_packet::Priority::Ack as i32,
-            payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(pb::Data {
-                portnum: ROUTING_APP,
-                request_id: id,
-                payload: pb::Routing {
-                    variant: Some(pb::routing::Variant::ErrorReason(error as i32)),
-                }
-                .encode_to_vec(),
-                ..Default::default()
-            })),
+            payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(
+                proto::routing_reply(id, error),
+            )),
             ..Default::default()
         };
         self.send_to_client(device, pb::from_radio::PayloadVariant::Packet(packet), true);
@@ -485,7 +478,7 @@ impl Air {
             self.queue_status(device, ERRNO_UNKNOWN, p.id);
             return;
         }
-        self.remember(device, me, p.id);
+        self.devices[device].seen.insert(me, p.id);
         self.devices[device].queue.push_back(Queued {
             packet: p.clone(),
             own: true,
@@ -555,21 +548,6 @@ impl Air {
         }
     }
 
-    /// Records `(from, id)` at `device`; false if already seen.
-    fn remember(&mut self, device: usize, from: u32, id: u32) -> bool {
-        let d = &mut self.devices[device];
-        if !d.seen.insert((from, id)) {
-            return false;
-        }
-        d.seen_order.push_back((from, id));
-        if d.seen_order.len() > SEEN_CAPACITY
-            && let Some(old) = d.seen_order.pop_front()
-        {
-            d.seen.remove(&old);
-        }
-        true
-    }
-
     fn finish_transmission(&mut self, now: Instant, sender: usize, q: Queued) {
         let p = q.packet.clone();
         let mut heard_by_dest = false;
@@ -584,7 +562,7 @@ impl Air {
             if p.to == rnum {
                 heard_by_dest = true;
             }
-            if !self.remember(r, p.from, p.id) {
+            if !self.devices[r].seen.insert(p.from, p.id) {
                 continue;
             }
             if p.to == rnum || p.to == BROADCAST_NUM {
@@ -756,7 +734,7 @@ fn module_config_sections() -> Vec<pb::ModuleConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meshtastic::proto::PRIVATE_APP;
+    use crate::meshtastic::proto::{PRIVATE_APP, ROUTING_APP};
     use crate::meshtastic::stream::{StreamDecoder, StreamEvent, decode_all};
     use pb::from_radio::PayloadVariant as F;
 

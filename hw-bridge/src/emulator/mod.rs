@@ -150,7 +150,7 @@ impl Emulator {
                         }
                     }
                 }
-                () = sleep_opt(deadline) => air.handle_timeout(clock.now()),
+                () = crate::sleep_until_or_forever(deadline) => air.handle_timeout(clock.now()),
             }
             while let Some(out) = air.poll_output() {
                 let Some(tx) = clients.get(&out.conn) else {
@@ -169,13 +169,6 @@ impl Emulator {
         (0..air.device_count())
             .map(|i| air.stats(i).clone())
             .collect()
-    }
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -234,7 +227,7 @@ async fn serve_conn(
                     break;
                 }
             }
-            () = sleep_opt(deadline) => {
+            () = crate::sleep_until_or_forever(deadline) => {
                 decoder.handle_timeout(clock.now());
                 for msg in drain(&mut decoder, clock.now(), &[]) {
                     if in_tx.send(Input::ToRadio { device, conn, msg }).await.is_err() {

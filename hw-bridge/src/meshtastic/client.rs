@@ -674,6 +674,10 @@ mod tests {
             .collect()
     }
 
+    fn sent_ids(c: &mut MeshtasticClient) -> Vec<u32> {
+        sent_packets(c).iter().map(|p| p.id).collect()
+    }
+
     fn events(c: &mut MeshtasticClient) -> Vec<ClientEvent> {
         std::iter::from_fn(|| c.poll_event()).collect()
     }
@@ -812,48 +816,24 @@ mod tests {
         assert_eq!(sent_packets(&mut c).len(), 1);
         // The radio has room for 2 after the first.
         c.handle_bytes(t, &queue_status(ids[0], 2, 0));
-        assert_eq!(
-            sent_packets(&mut c)
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            ids[1..3]
-        );
+        assert_eq!(sent_ids(&mut c), ids[1..3]);
         // ids[1]'s status says the queue is now full: nothing more.
         c.handle_bytes(t, &queue_status(ids[1], 0, 0));
         assert!(sent_packets(&mut c).is_empty());
         // ids[2]'s status frees one slot.
         c.handle_bytes(t, &queue_status(ids[2], 1, 0));
-        assert_eq!(
-            sent_packets(&mut c)
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            ids[3..4]
-        );
+        assert_eq!(sent_ids(&mut c), ids[3..4]);
         // Full again, then the radio reports room unasked (packet id 0).
         c.handle_bytes(t, &queue_status(ids[3], 0, 0));
         assert!(sent_packets(&mut c).is_empty());
         c.handle_bytes(t, &queue_status(0, 1, 0));
-        assert_eq!(
-            sent_packets(&mut c)
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            ids[4..5]
-        );
+        assert_eq!(sent_ids(&mut c), ids[4..5]);
         // A lost QueueStatus frees its slot after the timeout, not before.
         let t1 = t + Duration::from_secs(1);
         c.handle_timeout(t1);
         assert!(sent_packets(&mut c).is_empty(), "ids[4] is still in flight");
         c.handle_timeout(t + QUEUE_STATUS_TIMEOUT);
-        assert_eq!(
-            sent_packets(&mut c)
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            ids[5..6]
-        );
+        assert_eq!(sent_ids(&mut c), ids[5..6]);
         // A radio that stays silent after saying "full" is probed with one
         // packet after the timeout.
         let t2 = t + QUEUE_STATUS_TIMEOUT + Duration::from_secs(1);
@@ -861,13 +841,7 @@ mod tests {
         assert!(sent_packets(&mut c).is_empty());
         assert_eq!(c.poll_timeout(), Some(t2 + QUEUE_STATUS_TIMEOUT));
         c.handle_timeout(t2 + QUEUE_STATUS_TIMEOUT);
-        assert_eq!(
-            sent_packets(&mut c)
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            ids[6..7]
-        );
+        assert_eq!(sent_ids(&mut c), ids[6..7]);
         assert_eq!(c.queue_room(), MAX_PENDING - 1);
     }
 
@@ -885,15 +859,9 @@ mod tests {
             from_radio(pb::from_radio::PayloadVariant::Packet(pb::MeshPacket {
                 from: ME,
                 to: ME,
-                payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(pb::Data {
-                    portnum: ROUTING_APP,
-                    request_id: id,
-                    payload: pb::Routing {
-                        variant: Some(pb::routing::Variant::ErrorReason(e as i32)),
-                    }
-                    .encode_to_vec(),
-                    ..Default::default()
-                })),
+                payload_variant: Some(pb::mesh_packet::PayloadVariant::Decoded(
+                    proto::routing_reply(id, e),
+                )),
                 ..Default::default()
             }))
         };

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::client::{ClientConfig, ClientEvent, HANDSHAKE_TIMEOUT, MeshtasticClient};
 use super::proto;
 use crate::driver::Clock;
-use crate::radio::{self, RadioEnds, RadioEvent, RadioLink};
+use crate::radio::{RadioEnds, RadioEvent, RadioLink};
 
 /// First reconnect delay; doubled after each failure.
 pub const MIN_BACKOFF: StdDuration = StdDuration::from_secs(1);
@@ -201,18 +201,11 @@ impl Conn {
                 }
             }
             f = recv_frame => Ok(f),
-            () = sleep_opt(deadline) => {
+            () = crate::sleep_until_or_forever(deadline) => {
                 self.client.handle_timeout(self.clock.now());
                 Ok(None)
             }
         }
-    }
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -268,18 +261,11 @@ pub async fn connect(
                 });
             }
         };
-    let (frames, events, ends) = radio::channels(true, conn.client.queue_room());
-    let state = ends.state.clone();
-    let task = tokio::spawn(run(addr, connect_timeout, conn, ends));
-    Ok(RadioLink {
-        node_id: NodeId(my_node_num),
-        capabilities: proto::capabilities(),
-        lora: proto::DEFAULT_PRESET.params(),
-        frames,
-        events,
-        state,
-        task,
-    })
+    Ok(RadioLink::spawn_meshtastic(
+        NodeId(my_node_num),
+        conn.client.queue_room(),
+        |ends| run(addr, connect_timeout, conn, ends),
+    ))
 }
 
 async fn run(

@@ -93,6 +93,20 @@ pub fn priority(p: node_core::Priority) -> pb::mesh_packet::Priority {
     }
 }
 
+/// The `Data` of the Routing reply a radio sends about packet `request_id`:
+/// an ACK for [`pb::routing::Error::None`], else a NAK.
+pub fn routing_reply(request_id: u32, error: pb::routing::Error) -> pb::Data {
+    pb::Data {
+        portnum: ROUTING_APP,
+        request_id,
+        payload: pb::Routing {
+            variant: Some(pb::routing::Variant::ErrorReason(error as i32)),
+        }
+        .encode_to_vec(),
+        ..Default::default()
+    }
+}
+
 /// Encodes a `ToRadio` message.
 pub fn encode_to_radio(msg: &pb::ToRadio) -> Vec<u8> {
     msg.encode_to_vec()

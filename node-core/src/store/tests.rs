@@ -58,6 +58,17 @@ fn open(storage: MemStorage, config: StoreConfig) -> Store<MemStorage> {
     Store::open(storage, config).expect("store opens").0
 }
 
+/// An empty store with room for exactly `slots` remote entries of `size`
+/// body bytes, and the footprint of one such entry.
+fn store_with_slots(slots: u64, size: usize) -> (Store<MemStorage>, u64) {
+    let unit = remote(0, 1, 0, size).footprint_bytes();
+    let config = StoreConfig {
+        capacity_bytes: unit * slots,
+        ..StoreConfig::default()
+    };
+    (open(MemStorage::new(), config), unit)
+}
+
 /// Closes `store` cleanly and opens a second store on a copy of its bytes.
 fn reopen_copy(store: &Store<MemStorage>) -> (Store<MemStorage>, OpenReport) {
     let mut storage = store.storage().clone();
@@ -315,12 +326,7 @@ fn equal_seq_is_won_by_the_larger_content_id() {
 #[test]
 fn eviction_takes_manifests_then_facilities_then_packages_lru_first() {
     // Each entry of 200 body bytes costs 200 + name + overhead.
-    let unit = remote(0, 1, 0, 200).footprint_bytes();
-    let config = StoreConfig {
-        capacity_bytes: unit * 6,
-        ..StoreConfig::default()
-    };
-    let mut store = open(MemStorage::new(), config);
+    let (mut store, unit) = store_with_slots(6, 200);
     store.publish(draft(9, 9, 200)).unwrap(); // local: pinned
     store.apply_remote(remote(0, 1, 0, 200)).unwrap(); // manifest
     store.apply_remote(remote(1, 1, 1, 200)).unwrap(); // manifest
@@ -366,12 +372,7 @@ fn eviction_takes_manifests_then_facilities_then_packages_lru_first() {
 
 #[test]
 fn pinned_items_are_never_evicted_and_a_full_store_rejects() {
-    let unit = remote(0, 1, 0, 100).footprint_bytes();
-    let config = StoreConfig {
-        capacity_bytes: unit * 2,
-        ..StoreConfig::default()
-    };
-    let mut store = open(MemStorage::new(), config);
+    let (mut store, _) = store_with_slots(2, 100);
     store.publish(draft(0, 0, 100)).unwrap();
     store.publish(draft(1, 1, 100)).unwrap();
     let digest = store.state_digest();
