@@ -7,7 +7,6 @@
 //! [`Transport`](node_core::Transport) reads without blocking (is the link
 //! up, how much room does the radio have).
 
-use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -222,39 +221,4 @@ pub fn channels(
             state,
         },
     )
-}
-
-/// The `(originator, packet id)` pairs a managed-flood receiver has seen,
-/// the oldest forgotten beyond a capacity: a packet seen before is a
-/// duplicate (or our own, relayed back) and is neither delivered nor relayed.
-#[derive(Debug)]
-pub(crate) struct SeenPackets {
-    set: HashSet<(u32, u32)>,
-    order: VecDeque<(u32, u32)>,
-    capacity: usize,
-}
-
-impl SeenPackets {
-    /// Remembers at most `capacity` packets.
-    pub(crate) fn new(capacity: usize) -> Self {
-        SeenPackets {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity,
-        }
-    }
-
-    /// Records a packet; false if it was already seen.
-    pub(crate) fn insert(&mut self, from: u32, id: u32) -> bool {
-        if !self.set.insert((from, id)) {
-            return false;
-        }
-        self.order.push_back((from, id));
-        if self.order.len() > self.capacity
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        true
-    }
 }

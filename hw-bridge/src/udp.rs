@@ -28,11 +28,12 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
+use node_core::radio::{SEEN_CAPACITY, SeenPackets};
 use node_core::{Destination, Duration, NodeId, OutFrame, Rng};
 use tokio::net::UdpSocket;
 
 use crate::meshtastic::proto::{self, BROADCAST_NUM};
-use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned, SeenPackets};
+use crate::radio::{self, RadioEnds, RadioEvent, RadioLink, RxOwned};
 
 /// Datagram magic and version.
 pub const MAGIC: [u8; 4] = *b"OKU\x01";
@@ -40,8 +41,6 @@ pub const MAGIC: [u8; 4] = *b"OKU\x01";
 pub const HEADER_BYTES: usize = 18;
 /// Most neighbours one node may list.
 pub const MAX_PEERS: usize = 64;
-/// `(originator, packet id)` pairs remembered for duplicate suppression.
-pub const SEEN_CAPACITY: usize = 4096;
 /// Datagrams held back for delay before new ones are dropped.
 pub const MAX_DELAYED: usize = 1024;
 /// Longest delay or jitter accepted.
@@ -229,7 +228,7 @@ struct Udp {
     config: UdpConfig,
     rng: Rng,
     next_id: u32,
-    seen: SeenPackets,
+    seen: SeenPackets<(u32, u32)>,
     /// Datagrams waiting out their delay, earliest first.
     delayed: BinaryHeap<Reverse<(tokio::time::Instant, u64, Vec<u8>)>>,
     delayed_seq: u64,
@@ -294,7 +293,7 @@ impl Udp {
             hop_start: f.hop_limit,
             payload: f.payload,
         };
-        self.seen.insert(d.from.0, d.packet_id);
+        self.seen.insert((d.from.0, d.packet_id));
         self.broadcast(&d.encode()).await;
     }
 
@@ -337,7 +336,7 @@ impl Udp {
                 return;
             }
         };
-        if !self.seen.insert(d.from.0, d.packet_id) {
+        if !self.seen.insert((d.from.0, d.packet_id)) {
             return; // a duplicate, or our own frame relayed back
         }
         let me = self.config.node_id;

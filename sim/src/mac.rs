@@ -7,9 +7,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use node_core::radio::{SEEN_CAPACITY, SeenPackets};
 use node_core::transport::{Destination, Priority};
 use node_core::{Duration, Instant, Rng};
-use rustc_hash::FxHashSet;
 use scenarios::Role;
 
 use crate::trace::PacketKey;
@@ -22,9 +22,6 @@ pub const CW_MAX: u32 = 8;
 const SNR_MIN_DB: i64 = -20;
 /// SNR mapped to `CW_MAX` (firmware `SNR_MAX`).
 const SNR_MAX_DB: i64 = 10;
-/// Packets a node remembers for duplicate suppression (bounded; the oldest
-/// is forgotten first).
-pub const SEEN_CAPACITY: usize = 4096;
 /// Channel utilisation is measured over 6 periods of 10 s (firmware
 /// `CHANNEL_UTILIZATION_PERIODS`).
 const UTIL_PERIODS: usize = 6;
@@ -72,8 +69,7 @@ pub struct Mac {
     capacity: usize,
     next_seq: u64,
     next_packet_id: u32,
-    seen: FxHashSet<PacketKey>,
-    seen_order: VecDeque<PacketKey>,
+    seen: SeenPackets<PacketKey>,
     duty: DutyWindow,
     util_busy_us: [u64; UTIL_PERIODS],
     util_period: u64,
@@ -93,8 +89,7 @@ impl Mac {
             capacity,
             next_seq: 0,
             next_packet_id: 1,
-            seen: FxHashSet::default(),
-            seen_order: VecDeque::new(),
+            seen: SeenPackets::new(SEEN_CAPACITY),
             duty: DutyWindow::new(duty_window),
             util_busy_us: [0; UTIL_PERIODS],
             util_period: 0,
@@ -196,23 +191,13 @@ impl Mac {
 
     /// Whether `key` was seen before; remembers it either way.
     pub fn check_and_mark_seen(&mut self, key: PacketKey) -> bool {
-        if !self.seen.insert(key) {
-            return true;
-        }
-        self.seen_order.push_back(key);
-        if self.seen_order.len() > SEEN_CAPACITY
-            && let Some(old) = self.seen_order.pop_front()
-        {
-            self.seen.remove(&old);
-        }
-        false
+        !self.seen.insert(key)
     }
 
     /// Forgets everything volatile (a reboot): the queue and the packet history.
     pub fn reboot(&mut self) {
         self.queue.clear();
         self.seen.clear();
-        self.seen_order.clear();
     }
 
     /// Records channel-busy time ending at `end` (for channel utilisation).

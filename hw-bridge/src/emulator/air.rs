@@ -36,16 +36,14 @@ use crate::meshtastic::proto::{
     self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, NODELESS_WANT_CONFIG_ID, pb,
 };
 use crate::meshtastic::stream::encode_frame;
-use crate::radio::SeenPackets;
 use node_core::radio::MESHTASTIC_HEADER_BYTES;
+use node_core::radio::{SEEN_CAPACITY, SeenPackets};
 
 /// Transmissions of a `want_ack` packet before `MAX_RETRANSMIT`
 /// (firmware `NUM_RELIABLE_RETX`).
 pub const MAX_TRANSMISSIONS: u32 = 3;
 /// FromRadio messages kept for a client that is not reading.
 pub const MAX_CLIENT_BACKLOG: usize = 256;
-/// `(from, id)` pairs remembered per device for duplicate suppression.
-pub const SEEN_CAPACITY: usize = 4096;
 /// The firmware's "unknown error" code, used in `QueueStatus.res` when the
 /// transmit queue is full.
 pub const ERRNO_UNKNOWN: i32 = 32;
@@ -143,7 +141,7 @@ struct Device {
     on_air: Option<(Queued, Instant)>,
     /// Transmissions in the last hour: (end, airtime).
     airtime_log: VecDeque<(Instant, Duration)>,
-    seen: SeenPackets,
+    seen: SeenPackets<(u32, u32)>,
     rng: Rng,
     next_id: u32,
     /// The last QueueStatus said the queue was full: report when it frees
@@ -478,7 +476,7 @@ impl Air {
             self.queue_status(device, ERRNO_UNKNOWN, p.id);
             return;
         }
-        self.devices[device].seen.insert(me, p.id);
+        self.devices[device].seen.insert((me, p.id));
         self.devices[device].queue.push_back(Queued {
             packet: p.clone(),
             own: true,
@@ -562,7 +560,7 @@ impl Air {
             if p.to == rnum {
                 heard_by_dest = true;
             }
-            if !self.devices[r].seen.insert(p.from, p.id) {
+            if !self.devices[r].seen.insert((p.from, p.id)) {
                 continue;
             }
             if p.to == rnum || p.to == BROADCAST_NUM {

@@ -7,9 +7,11 @@
 
 pub mod lora;
 pub mod region;
+pub mod seen;
 
 pub use lora::{LoraParams, LoraParamsError, ModemPreset, UnknownPreset};
 pub use region::{Region, UnknownRegion};
+pub use seen::{SEEN_CAPACITY, SeenPackets};
 
 /// Bytes of the Meshtastic packet header on air (to, from, id, flags,
 /// channel hash, next hop, relay node; firmware `RadioInterface.h`).
