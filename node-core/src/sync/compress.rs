@@ -13,6 +13,15 @@ pub const DICTIONARY: &[u8] = include_bytes!("../../data/okmesh-v1.dict");
 /// zstd level: items are compressed once, when published, so spend effort.
 const LEVEL: i32 = 19;
 
+/// The dictionary digested for decompression, once per process: every
+/// item received is decompressed, and digesting the dictionary cost more
+/// than decompressing a manifest.
+fn decoder_dictionary() -> &'static zstd::dict::DecoderDictionary<'static> {
+    static PREPARED: std::sync::OnceLock<zstd::dict::DecoderDictionary<'static>> =
+        std::sync::OnceLock::new();
+    PREPARED.get_or_init(|| zstd::dict::DecoderDictionary::copy(DICTIONARY))
+}
+
 /// How an item's bytes travel.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Codec {
@@ -57,7 +66,7 @@ pub fn compress(raw: &[u8]) -> (Codec, Vec<u8>) {
 pub fn decompress(codec: u8, bytes: &[u8], raw_len: usize) -> Result<Vec<u8>, DecompressError> {
     let out = match codec {
         0 => bytes.to_vec(),
-        1 => zstd::bulk::Decompressor::with_dictionary(DICTIONARY)
+        1 => zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
             .and_then(|mut d| d.decompress(bytes, raw_len))
             .map_err(|e| DecompressError::Corrupt(e.to_string()))?,
         other => return Err(DecompressError::Codec(other)),

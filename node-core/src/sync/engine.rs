@@ -240,6 +240,18 @@ struct Peer {
     needs: usize,
     /// A sketch request we will send (or have sent): syndromes up to `upto`.
     request: Option<SketchAsk>,
+    /// The last sketch difference decoded with this neighbour and its result.
+    /// Decoding is a pure function of the difference, and a neighbour that
+    /// is still different is decoded again at each of its summaries: with
+    /// nothing changed on either side that costs a comparison, not a decode.
+    last_decode: Option<LastDecode>,
+}
+
+/// A sketch difference and what decoding it gave.
+#[derive(Clone, Debug)]
+struct LastDecode {
+    diff: Vec<u64>,
+    result: Result<Vec<u64>, sketch::DecodeError>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -595,6 +607,7 @@ impl Sync {
             resolved: false,
             needs: 0,
             request: None,
+            last_decode: None,
         });
         peer.last_heard = now;
         peer.count = count;
@@ -645,7 +658,20 @@ impl Sync {
         let (their_fp, their_count) = (peer.fingerprint, peer.count);
         let mine = self.set.syndromes(theirs.len());
         let diff: Vec<u64> = theirs.iter().zip(&mine).map(|(a, b)| a ^ b).collect();
-        if let Ok(elements) = sketch::decode(&diff) {
+        let decoded = match &peer.last_decode {
+            Some(last) if last.diff == diff => last.result.clone(),
+            _ => {
+                let result = sketch::decode(&diff);
+                if let Some(p) = self.peers.get_mut(&from) {
+                    p.last_decode = Some(LastDecode {
+                        diff,
+                        result: result.clone(),
+                    });
+                }
+                result
+            }
+        };
+        if let Ok(elements) = decoded {
             // The difference must explain the neighbour's fingerprint.
             let mut fp = self.set.fingerprint;
             let mut missing = Vec::new();
