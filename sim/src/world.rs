@@ -121,12 +121,19 @@ struct SimNode {
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
     config: NodeConfig,
-    alive: bool,
     timer_at: Instant,
     timer_gen: u32,
     mac: Mac,
     tx_until: Instant,
     group: u16,
+}
+
+impl SimNode {
+    /// Switched on: a node-core runs (a crashed or not yet joined node has
+    /// only its parked storage).
+    fn alive(&self) -> bool {
+        self.core.is_some()
+    }
 }
 
 struct Transmission {
@@ -222,7 +229,6 @@ impl Simulation {
                         sync: sync_config(s),
                         ..NodeConfig::new(NodeId(i), s.seed)
                     },
-                    alive: false,
                     timer_at: Instant::MAX,
                     timer_gen: 0,
                     mac: Mac::new(
@@ -445,7 +451,6 @@ impl Simulation {
     /// store it had (replayed, as after a reboot).
     fn boot(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
-        node.alive = true;
         let storage = node.parked.take().unwrap_or_default();
         let core = Node::with_storage(node.config.clone(), storage, now)
             .expect("an in-memory store written by this run reopens");
@@ -455,7 +460,6 @@ impl Simulation {
 
     fn shut_down(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
-        node.alive = false;
         if let Some(core) = node.core.take() {
             // Power loss: acknowledged writes survive, anything unsynced is lost.
             let mut storage = core.into_storage();
@@ -530,7 +534,7 @@ impl Simulation {
 
     fn on_timer(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
-        if generation != node.timer_gen || !node.alive {
+        if generation != node.timer_gen || !node.alive() {
             return;
         }
         node.timer_at = Instant::MAX;
@@ -568,7 +572,7 @@ impl Simulation {
 
     fn on_mac_wake(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
-        if generation != node.mac.wake_gen || !node.alive {
+        if generation != node.mac.wake_gen || !node.alive() {
             return;
         }
         node.mac.wake_at = Instant::MAX;
@@ -669,7 +673,7 @@ impl Simulation {
         for link in self.topo.links_from(i) {
             let r = link.to as usize;
             let receiver = &self.nodes[r];
-            if !receiver.alive || receiver.group != group {
+            if !receiver.alive() || receiver.group != group {
                 continue;
             }
             let mut heard = Heard::new(
@@ -728,7 +732,7 @@ impl Simulation {
             };
             let s = signals.swap_remove(pos);
             let receiver = &mut self.nodes[r as usize];
-            if !receiver.alive {
+            if !receiver.alive() {
                 continue;
             }
             let node = NodeId(r);
@@ -774,7 +778,7 @@ impl Simulation {
             tx: tx.serial,
         });
         let sender = &mut self.nodes[tx.sender as usize];
-        if sender.alive && sender.mac.next_ready().is_some() {
+        if sender.alive() && sender.mac.next_ready().is_some() {
             arm_wake(&mut self.queue, tx.sender, &mut sender.mac, now);
         }
     }
@@ -872,7 +876,7 @@ impl Simulation {
         let n = self.nodes.len() as u32;
         let Some(i) = (0..n)
             .map(|k| (p.node + k) % n)
-            .find(|i| self.nodes[*i as usize].alive)
+            .find(|i| self.nodes[*i as usize].alive())
         else {
             return;
         };
@@ -984,13 +988,13 @@ impl Simulation {
                 FaultRecord::Heal
             }
             FaultAction::Crash(i) => {
-                if self.nodes[i as usize].alive {
+                if self.nodes[i as usize].alive() {
                     self.shut_down(now, i);
                 }
                 FaultRecord::Crash { node: NodeId(i) }
             }
             FaultAction::Restart(i) | FaultAction::Join(i) => {
-                if !self.nodes[i as usize].alive {
+                if !self.nodes[i as usize].alive() {
                     self.boot(now, i);
                 }
                 if matches!(action, FaultAction::Join(_)) {
