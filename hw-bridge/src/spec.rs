@@ -11,6 +11,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use node_core::time::parse_duration;
 use node_core::{Duration, NodeId};
 
 /// The Meshtastic TCP API port.
@@ -207,12 +208,6 @@ fn parse_udp(rest: &str) -> Result<UdpSpec, String> {
         return Err("peers=ADDR+ADDR is required (the neighbours this node hears)".into());
     }
     Ok(spec)
-}
-
-/// Parses `250ms`, `2s`, `1m`, `500us`, `1h30m` (a bare number is seconds),
-/// with node-core's shared duration syntax.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    node_core::time::parse_duration(s)
 }
 
 #[cfg(test)]
