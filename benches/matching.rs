@@ -17,12 +17,12 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+use catalogue::matching::{MatchIndex, RankOptions};
+use catalogue::okh::{Manifest, parse_manifest};
+use catalogue::okw::{build_profile, parse_facilities};
+use catalogue::requirements::{Capabilities, RequirementSet, Term, derive};
+use catalogue::taxonomy::{ConceptKind, Taxonomy};
 use criterion::{Criterion, criterion_group, criterion_main};
-use node_core::matching::{MatchIndex, RankOptions};
-use node_core::okh::{Manifest, parse_manifest};
-use node_core::okw::{build_profile, parse_facilities};
-use node_core::requirements::{Capabilities, RequirementSet, Term, derive};
-use node_core::taxonomy::{ConceptKind, Taxonomy};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
 const PROCESSES: &[&str] = &["3DP", "LAS", "CNC", "PCB", "ASM", "MEC", "WEL", "CIR"];

@@ -11,10 +11,12 @@
 
 use std::hint::black_box;
 
+use catalogue::Format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hw_bridge::store::DiskStorage;
 use node_core::Rng;
-use node_core::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use node_core::store::VersionStamp;
 use node_core::store::{
     CachedPackage, Draft, EntryKey, Event, MemStorage, Origin, Storage, Store, StoreConfig,
     StoredItem,
@@ -60,6 +62,7 @@ fn events() -> Vec<Event> {
                             content: ContentId::of(&bytes),
                         },
                         name: format!("Design number {n}"),
+                        format: Format::Yaml,
                         bytes,
                     },
                 }
@@ -185,6 +188,7 @@ fn draft(rng: &mut Rng, n: u64) -> Draft {
         id: item_id(n),
         content: ContentId::of(&bytes),
         name: format!("Design number {n}"),
+        format: Format::Yaml,
         bytes,
     }
 }

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use node_core::catalog::ItemKind;
+use node_core::ItemKind;
 use node_core::testing::Outbox;
 use node_core::transport::{Destination, RxFrame};
 use node_core::wire::FrameRepr;

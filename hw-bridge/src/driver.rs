@@ -29,8 +29,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use node_core::catalog::{ItemId, ItemKind, VersionStamp};
+use catalogue::id::{ItemId, ItemKind};
 use node_core::node::{PublishError, Published};
+use node_core::store::VersionStamp;
 use node_core::store::{Storage, StoredItem};
 use node_core::sync::SyncStats;
 use node_core::{

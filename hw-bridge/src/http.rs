@@ -30,24 +30,26 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use catalogue::document::MAX_DOCUMENT_BYTES;
+use catalogue::id::ItemKind;
+use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
+use catalogue::taxonomy::Taxonomy;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request as HttpRequest, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use node_core::catalog::ItemKind;
-use node_core::document::MAX_DOCUMENT_BYTES;
-use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
 use node_core::node::PublishError;
 use node_core::store::StoreError;
 use node_core::sync::SyncStats;
-use node_core::taxonomy::Taxonomy;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::driver::{ItemDetail, ItemSummary, NodeHandle, NodeStatus, Stopped};
-use crate::kb::{Designs, Input, facilities_from_stored, ranked_json};
+use catalogue::ranked::{Designs, Input, ranked_json};
+
+use crate::kb::{designs_from_stored, facilities_from_stored};
 
 /// Connections served at once; more wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 32;
@@ -393,7 +395,9 @@ impl Server {
         }
         let published = self.node.publish(kind, bytes, name).await?.map_err(|e| {
             let status = match &e {
-                PublishError::Parse(_) | PublishError::Empty(_) => StatusCode::BAD_REQUEST,
+                PublishError::Parse(_)
+                | PublishError::Empty(_)
+                | PublishError::WouldNotReadBack { .. } => StatusCode::BAD_REQUEST,
                 PublishError::Store(StoreError::Rejected(_)) => StatusCode::CONFLICT,
                 PublishError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
@@ -423,7 +427,7 @@ impl Server {
         }
         let built = tokio::task::spawn_blocking(move || {
             let tax = Taxonomy::builtin();
-            let designs = Designs::from_stored(&items, tax);
+            let designs = designs_from_stored(&items, tax);
             designs.index(tax).map(|idx| Arc::new((designs, idx)))
         })
         .await

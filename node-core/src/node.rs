@@ -17,11 +17,12 @@
 
 use std::collections::VecDeque;
 
-use crate::catalog::{ItemId, ItemKind, identify};
-use crate::document::ParseError;
+use catalogue::entry::entries;
+use catalogue::{ItemId, ItemKind, ParseError};
+
 use crate::id::NodeId;
 use crate::rng::Rng;
-use crate::store::{Change, Draft, MemStorage, Storage, Store, StoreConfig, StoreError};
+use crate::store::{Change, MemStorage, Storage, Store, StoreConfig, StoreError};
 use crate::sync::{Sync, SyncConfig, SyncEvent, SyncStats};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
@@ -126,6 +127,15 @@ pub enum PublishError {
     /// The file holds no item (an empty facility list).
     #[error("{0}: no item in the file")]
     Empty(String),
+    /// An item's bytes, read back alone in their format, would not give the
+    /// same item (its id or content would change), so it is not stored.
+    #[error("{file}: `{name}` would not read back from the store as the same item")]
+    WouldNotReadBack {
+        /// The file.
+        file: String,
+        /// The item's title.
+        name: String,
+    },
     /// The store refused it.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -241,7 +251,8 @@ impl<S: Storage> Node<S> {
 
     /// Publishes the items in a manifest or facility file (`source` names it
     /// in errors): each becomes a new version here, unless its content is
-    /// already current, and sync spreads it.
+    /// already current, and sync spreads it. A facility list gives one item
+    /// per facility, each with its own bytes ([`catalogue::entries`]).
     pub fn publish<T: Transport>(
         &mut self,
         now: Instant,
@@ -250,35 +261,36 @@ impl<S: Storage> Node<S> {
         source: &str,
         tx: &mut T,
     ) -> Result<Vec<Published>, PublishError> {
-        let found = identify(kind, bytes, source)?;
+        let found = entries(kind, bytes, source)?.entries;
         if found.is_empty() {
             return Err(PublishError::Empty(source.to_string()));
         }
+        if let Some(e) = found.iter().find(|e| !e.reads_back()) {
+            return Err(PublishError::WouldNotReadBack {
+                file: source.to_string(),
+                name: e.name.clone(),
+            });
+        }
         let mut out = Vec::with_capacity(found.len());
-        for it in found {
-            let outcome = self.store.publish(Draft {
-                kind,
-                id: it.id,
-                content: it.content,
-                name: it.name,
-                bytes: bytes.to_vec(),
-            })?;
+        for entry in found {
+            let (id, size_bytes) = (entry.id, entry.bytes.len() as u32);
+            let outcome = self.store.publish(entry)?;
             let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
             if new_version {
-                let stored = self.store.get(it.id).expect("just published").clone();
+                let stored = self.store.get(id).expect("just published").clone();
                 let max_payload = tx.capabilities().max_payload_bytes;
                 let (element, fragments) =
                     self.sync.local_item(now, &stored, &self.store, max_payload);
                 self.push_event(NodeEvent::Published {
-                    item: it.id,
+                    item: id,
                     seq: outcome.stamp.seq,
                     element,
-                    size_bytes: bytes.len() as u32,
+                    size_bytes,
                     fragments,
                 });
             }
             out.push(Published {
-                item: it.id,
+                item: id,
                 seq: outcome.stamp.seq,
                 new_version,
             });

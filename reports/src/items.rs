@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use node_core::catalog::ItemId;
+use node_core::ItemId;
 use node_core::{Instant, NodeId};
 use rustc_hash::FxHashMap;
 

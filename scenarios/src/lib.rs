@@ -14,12 +14,12 @@
 //! The parsed [`Scenario`] has every default filled in; [`to_yaml`] writes
 //! it back out as the fully resolved run configuration.
 
-pub mod catalogue;
 pub mod duration;
 pub mod library;
 pub mod path;
 pub mod schema;
 pub mod validate;
+pub mod workload;
 
 use core::fmt;
 use std::path::{Path, PathBuf};
@@ -350,7 +350,7 @@ pub fn load_str(
         });
     }
     // Only a valid scenario is worth reading the corpus for.
-    catalogue::resolve(&mut scenario, base_dir).map_err(|(p, m)| ScenarioError::Invalid {
+    workload::resolve(&mut scenario, base_dir).map_err(|(p, m)| ScenarioError::Invalid {
         origin: origin.to_string(),
         problems: vec![problem(p, m)],
     })?;

@@ -6,7 +6,7 @@
 //! hundreds of millions of them, so nothing here stores the whole stream
 //! unless asked to.
 
-use node_core::catalog::ItemId;
+use node_core::ItemId;
 use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId};
 use serde::Serialize;

@@ -881,8 +881,8 @@ impl Simulation {
             return;
         };
         let kind = match p.kind {
-            scenarios::CatalogueKind::Manifest => node_core::catalog::ItemKind::Manifest,
-            scenarios::CatalogueKind::Facility => node_core::catalog::ItemKind::Facility,
+            scenarios::CatalogueKind::Manifest => node_core::ItemKind::Manifest,
+            scenarios::CatalogueKind::Facility => node_core::ItemKind::Facility,
         };
         // The schedule was checked when the scenario loaded; a refusal here
         // (a full store) is reported by the node as an event.

@@ -5,14 +5,15 @@
 
 use std::path::Path;
 
-use hw_bridge::kb::{Designs, facilities_from_stored};
-pub(crate) use hw_bridge::kb::{parse_stored_facility, parse_stored_manifest};
+use catalogue::entry::read_manifest;
+use catalogue::id::ItemKind;
+use catalogue::okh::Manifest;
+use catalogue::okw::Facility;
+use catalogue::ranked::Designs;
+use catalogue::taxonomy::Taxonomy;
+use hw_bridge::kb::{designs_from_stored, facilities_from_stored};
 use hw_bridge::store::{DiskStorage, open_store};
-use node_core::catalog::ItemKind;
-use node_core::okh::Manifest;
-use node_core::okw::Facility;
 use node_core::store::{StorageError, Store, StoreConfig, StoreError, StoredItem};
-use node_core::taxonomy::Taxonomy;
 
 use super::CliError;
 
@@ -91,7 +92,7 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> 
 /// item id order. An item that does not parse is listed in `skipped`.
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
     let store = open_existing(dir)?;
-    let d = Designs::from_stored(store.items_of(ItemKind::Manifest), tax);
+    let d = designs_from_stored(store.items_of(ItemKind::Manifest), tax);
     if d.manifests.is_empty() {
         return Err(CliError::BadInput(format!(
             "--db {}: the store holds no manifest that parses (import some with `okmesh import`)",
@@ -126,9 +127,15 @@ pub(crate) fn find_manifest(
         })
         .collect();
     match hits.as_slice() {
-        [item] => parse_stored_manifest(item.id, item.stamp.content, &item.name, &item.bytes)
-            .map(|(m, _)| m)
-            .map_err(|e| CliError::BadInput(e.to_string())),
+        [item] => read_manifest(
+            item.id,
+            item.stamp.content,
+            &item.name,
+            item.format,
+            &item.bytes,
+        )
+        .map(|(m, _)| m)
+        .map_err(|e| CliError::BadInput(e.to_string())),
         [] => Err(CliError::BadInput(format!(
             "{query}: no such file, and no manifest in the store {} has this title or id",
             dir.display()

@@ -26,13 +26,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use catalogue::document::{ParseError, Warning};
+use catalogue::entry::entries;
+use catalogue::id::{ContentId, ItemId, ItemKind};
 use clap::{Args, ValueEnum};
 use hw_bridge::store::DiskStorage;
-use node_core::catalog::{ContentId, ItemId, ItemKind};
-use node_core::document::{Format, ParseError, Warning, parse_document};
-use node_core::okh::parse_manifest;
-use node_core::okw::parse_facilities;
-use node_core::store::{Draft, MAX_NAME_BYTES, PutOutcome, Reject, Store, StoreError};
+use node_core::store::{Draft, PutOutcome, Reject, Store, StoreError};
 use serde_json::{Value, json};
 
 use super::CliError;
@@ -147,37 +146,6 @@ impl Skip {
     }
 }
 
-/// Cuts a title to the store's name limit on a character boundary.
-fn store_name(title: &str) -> String {
-    if title.len() <= MAX_NAME_BYTES {
-        return title.to_owned();
-    }
-    let mut end = MAX_NAME_BYTES;
-    while !title.is_char_boundary(end) {
-        end -= 1;
-    }
-    title[..end].to_owned()
-}
-
-/// The bytes of each entry of a facility list: the entry's own text for a
-/// JSON list, else the entry re-written as JSON (YAML lists).
-fn list_entries(bytes: &[u8], file: &str, count: usize) -> Result<Vec<Vec<u8>>, ParseError> {
-    let doc = parse_document(bytes, file)?;
-    if doc.format == Format::Json
-        && let Ok(raw) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(doc.text)
-        && raw.len() == count
-    {
-        return Ok(raw.iter().map(|r| r.get().as_bytes().to_vec()).collect());
-    }
-    let Value::Array(items) = &doc.root else {
-        return Err(doc.field_error(&[], "expected a list of facilities"));
-    };
-    items
-        .iter()
-        .map(|v| serde_json::to_vec_pretty(v).map_err(|e| doc.field_error(&[], e.to_string())))
-        .collect()
-}
-
 /// A draft and where its outcome goes.
 struct Pending {
     draft: Draft,
@@ -208,67 +176,24 @@ fn read_file(path: &Path, kind_arg: KindArg) -> (FileReport, Vec<Draft>) {
         KindArg::Okw => Kind::Facility,
         KindArg::Auto => kb::classify(path, &bytes),
     };
-    let mut drafts = Vec::new();
-    match kind {
-        Kind::Ignored(why) => report.ignored = Some(why),
-        Kind::Manifest => {
-            report.kind = Some(ItemKind::Manifest);
-            match parse_manifest(&bytes, &file) {
-                Ok(m) => {
-                    report.warnings = m.warnings;
-                    drafts.push(Draft {
-                        kind: ItemKind::Manifest,
-                        id: m.item_id,
-                        content: m.content_id,
-                        name: store_name(&m.title),
-                        bytes,
-                    });
-                }
-                Err(e) => report.skipped = Some(Skip::parse(&e)),
-            }
+    let kind = match kind {
+        Kind::Ignored(why) => {
+            report.ignored = Some(why);
+            return (report, Vec::new());
         }
-        Kind::Facility => {
-            report.kind = Some(ItemKind::Facility);
-            let parsed = parse_facilities(&bytes, &file).and_then(|fs| {
-                let entries = if fs.len() == 1 && !bytes.trim_ascii_start().starts_with(b"[") {
-                    vec![bytes.clone()]
-                } else {
-                    list_entries(&bytes, &file, fs.len())?
-                };
-                Ok((fs, entries))
-            });
-            match parsed {
-                Ok((fs, entries)) => {
-                    assert_eq!(fs.len(), entries.len(), "one entry per facility");
-                    for (f, entry) in fs.into_iter().zip(entries) {
-                        report.warnings.extend(f.warnings);
-                        drafts.push(Draft {
-                            kind: ItemKind::Facility,
-                            id: f.item_id,
-                            content: f.content_id,
-                            name: store_name(&f.name),
-                            bytes: entry,
-                        });
-                    }
-                }
-                Err(e) => report.skipped = Some(Skip::parse(&e)),
-            }
+        Kind::Manifest => ItemKind::Manifest,
+        Kind::Facility => ItemKind::Facility,
+    };
+    report.kind = Some(kind);
+    match entries(kind, &bytes, &file) {
+        Ok(read) => {
+            report.warnings = read.warnings;
+            (report, read.entries)
         }
-    }
-    (report, drafts)
-}
-
-/// Whether a draft reads back from the store as itself (see [`super::db`]).
-fn reads_back(d: &Draft) -> bool {
-    match d.kind {
-        ItemKind::Manifest => matches!(
-            db::parse_stored_manifest(d.id, d.content, &d.name, &d.bytes),
-            Ok((_, true))
-        ),
-        ItemKind::Facility => matches!(
-            db::parse_stored_facility(d.id, d.content, &d.name, &d.bytes),
-            Ok((_, true))
-        ),
+        Err(e) => {
+            report.skipped = Some(Skip::parse(&e));
+            (report, Vec::new())
+        }
     }
 }
 
@@ -378,7 +303,7 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
             {
                 r.seq = Some(held.stamp.seq);
                 r.outcome = ItemOutcome::Unchanged;
-            } else if !reads_back(&draft) {
+            } else if !draft.reads_back() {
                 r.outcome = ItemOutcome::Rejected(
                     "its bytes would not read back from the store as the same item".into(),
                 );
@@ -609,8 +534,6 @@ mod tests {
     use std::path::Path;
 
     use super::kb::{Kind, classify};
-    use super::store_name;
-    use node_core::store::MAX_NAME_BYTES;
 
     #[test]
     fn classify_by_folder_then_file_name_then_content() {
@@ -634,14 +557,5 @@ mod tests {
             classify(Path::new("lib/okw/atoms/QH1.yaml"), map),
             Kind::Ignored(_)
         ));
-    }
-
-    #[test]
-    fn long_titles_are_cut_on_a_character_boundary() {
-        let title = "é".repeat(MAX_NAME_BYTES);
-        let name = store_name(&title);
-        assert!(name.len() <= MAX_NAME_BYTES && name.len() >= MAX_NAME_BYTES - 1);
-        assert!(title.starts_with(&name));
-        assert_eq!(store_name("Chair"), "Chair");
     }
 }

@@ -1,14 +1,14 @@
 //! Loading manifests and facilities from files for the matching commands,
 //! and table helpers. What the field node shares (stored items read back,
-//! `--have` profiles, match explanations and JSON) is in [`hw_bridge::kb`].
+//! `--have` profiles, match explanations and JSON) is in [`catalogue::ranked`] and [`hw_bridge::kb`].
 
 use std::path::{Path, PathBuf};
 
-pub(crate) use hw_bridge::kb::Designs;
-use node_core::document::MAX_DOCUMENT_BYTES;
-use node_core::okh::parse_manifest;
-use node_core::okw::{Facility, parse_facilities};
-use node_core::taxonomy::Taxonomy;
+use catalogue::document::MAX_DOCUMENT_BYTES;
+use catalogue::okh::parse_manifest;
+use catalogue::okw::{Facility, parse_facilities};
+pub(crate) use catalogue::ranked::Designs;
+use catalogue::taxonomy::Taxonomy;
 
 use super::CliError;
 

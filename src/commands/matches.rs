@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
+use catalogue::ranked::{Input, assessed, detail, ranked_json};
+use catalogue::taxonomy::Taxonomy;
 use clap::Args;
-use hw_bridge::kb::{Input, assessed, detail, ranked_json};
-use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
-use node_core::taxonomy::Taxonomy;
 
 use super::CliError;
 use super::db::DesignSource;

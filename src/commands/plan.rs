@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use catalogue::matching::MatchIndex;
+use catalogue::okh::{Manifest, parse_manifest};
+use catalogue::requirements::derive;
+use catalogue::taxonomy::Taxonomy;
 use clap::{ArgGroup, Args};
-use node_core::matching::MatchIndex;
-use node_core::okh::{Manifest, parse_manifest};
-use node_core::requirements::derive;
-use node_core::taxonomy::Taxonomy;
 use serde_json::json;
 
 use super::CliError;

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use catalogue::matching::RankOptions;
+use catalogue::taxonomy::Taxonomy;
 use clap::Args;
-use node_core::matching::RankOptions;
-use node_core::taxonomy::Taxonomy;
 
 use super::CliError;
 use super::db::DesignSource;

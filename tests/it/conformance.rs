@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
+use catalogue::id::{ItemKind, identify};
 use node_core::Duration;
-use node_core::catalog::{ItemKind, identify};
 use scenarios::{CatalogueKind, Fault, Join, Scenario, ScheduledPublish};
 use sim::Simulation;
 
@@ -110,8 +110,8 @@ fn new_version_replaces_the_old(m: &mut dyn Mesh) {
     m.wait_until("every node holds version 1", &|h| {
         h.iter().all(|x| x.get(&id) == Some(&first))
     });
-    let item = identify(ItemKind::Manifest, &bytes, &file).expect("corpus manifest")[0].id;
-    let revised = scenarios::catalogue::revise(&bytes, &file, ItemKind::Manifest, item, 2)
+    let item = identify(ItemKind::Manifest, &bytes, &file, None).expect("corpus manifest")[0].id;
+    let revised = scenarios::workload::revise(&bytes, &file, ItemKind::Manifest, item, 2)
         .expect("the manifest can be revised");
     // Node 1 edits: it has seen seq 1, so its version is seq 2.
     let (id2, seq2) = m.publish(1, &file, &revised).remove(0);
@@ -232,7 +232,7 @@ impl Mesh for SimMesh {
         });
         self.run_to(at + Duration::from_millis(1));
         let held = self.holdings(node);
-        identify(ItemKind::Manifest, bytes, file)
+        identify(ItemKind::Manifest, bytes, file, None)
             .expect("a manifest")
             .iter()
             .map(|it| {

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use node_core::document::ParseError;
-use node_core::okh::parse_manifest;
-use node_core::okw::parse_facilities;
-use node_core::requirements::derive;
-use node_core::taxonomy::{Domain, Taxonomy};
+use catalogue::document::ParseError;
+use catalogue::okh::parse_manifest;
+use catalogue::okw::parse_facilities;
+use catalogue::requirements::derive;
+use catalogue::taxonomy::{Domain, Taxonomy};
 use proptest::prelude::*;
 
 /// The corpus shared by every worktree.

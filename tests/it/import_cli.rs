@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Output;
 
+use catalogue::id::{ContentId, ItemId, ItemKind};
+use catalogue::okh::parse_manifest;
+use catalogue::okw::parse_facilities;
 use hw_bridge::store::open_store;
-use node_core::catalog::{ContentId, ItemId, ItemKind};
-use node_core::okh::parse_manifest;
-use node_core::okw::parse_facilities;
 use node_core::store::StoreConfig;
 use serde_json::Value;
 

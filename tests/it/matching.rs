@@ -1,11 +1,11 @@
 //! Every outcome in `corpus/EXPECTED_MATCHES.md` (supply-graph-ai's
 //! own assertions on its fixtures), as tests.
 
-use node_core::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, Profile, Via};
-use node_core::okh::parse_manifest;
-use node_core::okw::{Facility, parse_facilities};
-use node_core::requirements::{Capabilities, RequirementSet, Term, derive};
-use node_core::taxonomy::{SkillLevel, Taxonomy};
+use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, Profile, Via};
+use catalogue::okh::parse_manifest;
+use catalogue::okw::{Facility, parse_facilities};
+use catalogue::requirements::{Capabilities, RequirementSet, Term, derive};
+use catalogue::taxonomy::{SkillLevel, Taxonomy};
 
 use crate::corpus::CORPUS;
 

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use node_core::catalog::ItemId;
+use catalogue::id::ItemId;
 use node_core::wire::FrameClass;
 use node_core::{Instant, NodeId};
 use reports::report::{MapOverlay, RunReport};

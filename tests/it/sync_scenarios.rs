@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use node_core::catalog::ItemId;
+use catalogue::id::ItemId;
 use node_core::{Duration, Instant, NodeId};
 use sim::trace::{FaultRecord, NodeRecord, Record};
 

@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use node_core::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use catalogue::Format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
+use node_core::store::VersionStamp;
 use node_core::store::{Change, Draft, EntryKey, Store, StoreConfig, StoreError, StoredItem};
 
 use super::*;
@@ -32,6 +34,7 @@ fn draft(n: u32, version: u32) -> Draft {
         id: id(n),
         content: ContentId::of(&bytes),
         name: format!("design {n}"),
+        format: Format::Yaml,
         bytes,
     }
 }
@@ -446,6 +449,7 @@ fn items_survive_byte_for_byte() {
             content: ContentId([7; 32]),
         },
         name: "Ventilator — «ünïcode»".to_owned(),
+        format: Format::Toml,
         bytes: (0..=255u8).cycle().take(5_000).collect(),
     };
     {

@@ -10,7 +10,9 @@ use super::item::{
 };
 use super::state::{Change, KindConflict, NoRoom, State};
 use super::storage::{Recovery, Storage, StorageError};
-use crate::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use catalogue::id::{ContentId, ItemId, ItemKind};
+
+use super::item::VersionStamp;
 
 /// Limits and policies of a [`Store`].
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -599,6 +601,7 @@ impl<S: Storage> Store<S> {
                 content: draft.content,
             },
             name: draft.name,
+            format: draft.format,
             bytes: draft.bytes,
         };
         self.stage_put(item, Origin::Local)

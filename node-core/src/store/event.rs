@@ -4,8 +4,9 @@
 //! 32 bytes; strings are UTF-8.
 //!
 //! ```text
-//! tag 0x01 Put            origin u8 (0 local, 1 remote), kind u8 (0 manifest,
-//!                         1 facility), id, seq u32, content,
+//! tag 0x01 Put            origin u8 (0 local, 1 remote), kind u8 (low nibble:
+//!                         0 manifest, 1 facility; high nibble: the document
+//!                         format, 1 JSON, 2 TOML, 3 YAML), id, seq u32, content,
 //!                         name_len u16, name, bytes_len u32, bytes
 //! tag 0x02 Touch          key
 //! tag 0x03 Evict          key
@@ -13,13 +14,21 @@
 //! key                     0x00 id  (an item) | 0x01 content  (a package)
 //! ```
 //!
+//! A high nibble of 0 (records written before the format was kept) reads
+//! the format from the bytes themselves, as a file with no extension is
+//! read ([`catalogue::document::detect_format`]).
+//!
 //! Decoding checks every length against the bytes at hand and the store's
 //! hard limits, rejects unknown tags and trailing bytes, and never panics.
 
 use thiserror::Error;
 
 use super::item::{CachedPackage, EntryKey, MAX_ITEM_BYTES, MAX_NAME_BYTES, Origin, StoredItem};
-use crate::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use catalogue::Format;
+use catalogue::document::detect_format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
+
+use super::item::VersionStamp;
 
 /// One entry of the store's append-only log. State is the replay of these.
 ///
@@ -160,14 +169,27 @@ impl Event {
 }
 
 pub(crate) fn put_item(out: &mut Vec<u8>, item: &StoredItem) {
-    out.push(match item.kind {
-        ItemKind::Manifest => 0,
-        ItemKind::Facility => 1,
-    });
+    put_kind(out, item.kind, Some(item.format));
     out.extend_from_slice(&item.id.0);
     put_stamp(out, &item.stamp);
     put_name(out, &item.name);
     put_bytes(out, &item.bytes);
+}
+
+/// The kind byte: the kind in the low nibble, and the format code in the
+/// high one (none: 0).
+pub(crate) fn put_kind(out: &mut Vec<u8>, kind: ItemKind, format: Option<Format>) {
+    let kind = match kind {
+        ItemKind::Manifest => 0,
+        ItemKind::Facility => 1,
+    };
+    out.push(kind | format.map_or(0, |f| f.code() << 4));
+}
+
+/// The format of item bytes stored before formats were kept: what a file
+/// with no extension would be read as.
+pub(crate) fn legacy_format(bytes: &[u8]) -> Format {
+    std::str::from_utf8(bytes).map_or(Format::Yaml, |text| detect_format("", text))
 }
 
 pub(crate) fn put_stamp(out: &mut Vec<u8>, stamp: &VersionStamp) {
@@ -265,12 +287,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(crate) fn kind(&mut self) -> Result<ItemKind, DecodeError> {
-        match self.u8("kind")? {
-            0 => Ok(ItemKind::Manifest),
-            1 => Ok(ItemKind::Facility),
-            v => Err(self.invalid("kind", v as u64)),
-        }
+    /// A kind byte (see [`put_kind`]): the kind, and the format if the
+    /// byte names one.
+    pub(crate) fn kind(&mut self) -> Result<(ItemKind, Option<Format>), DecodeError> {
+        let v = self.u8("kind")?;
+        let kind = match v & 0x0f {
+            0 => ItemKind::Manifest,
+            1 => ItemKind::Facility,
+            _ => return Err(self.invalid("kind", v as u64)),
+        };
+        let format = match v >> 4 {
+            0 => None,
+            code => Some(Format::from_code(code).ok_or_else(|| self.invalid("format", v as u64))?),
+        };
+        Ok((kind, format))
     }
 
     pub(crate) fn stamp(&mut self) -> Result<VersionStamp, DecodeError> {
@@ -311,12 +341,18 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn item(&mut self) -> Result<StoredItem, DecodeError> {
+        let (kind, format) = self.kind()?;
+        let id = ItemId(self.array("item id")?);
+        let stamp = self.stamp()?;
+        let name = self.name()?;
+        let bytes = self.bytes("item bytes")?;
         Ok(StoredItem {
-            kind: self.kind()?,
-            id: ItemId(self.array("item id")?),
-            stamp: self.stamp()?,
-            name: self.name()?,
-            bytes: self.bytes("item bytes")?,
+            kind,
+            id,
+            stamp,
+            name,
+            format: format.unwrap_or_else(|| legacy_format(&bytes)),
+            bytes,
         })
     }
 

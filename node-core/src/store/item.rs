@@ -1,9 +1,24 @@
 //! What the store holds: catalogue items and cached design packages.
 
-use crate::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use catalogue::Format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
+
+/// Orders the versions of one item.
+///
+/// The rule, identical on every node: the higher `seq` wins; equal `seq`
+/// (two publishers edited concurrently) is broken by the larger content id,
+/// an arbitrary but deterministic choice.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct VersionStamp {
+    /// The publisher's version counter: 1 for the first version, then one
+    /// more than the highest version the publisher had seen.
+    pub seq: u32,
+    /// Content of this version.
+    pub content: ContentId,
+}
 
 /// Longest item name (human title) the store accepts, in bytes.
-pub const MAX_NAME_BYTES: usize = 1024;
+pub const MAX_NAME_BYTES: usize = catalogue::entry::MAX_NAME_BYTES;
 
 /// Largest item or package body the store accepts, in bytes (hard limit; a
 /// [`StoreConfig`](super::StoreConfig) may set a lower one).
@@ -27,7 +42,9 @@ pub struct StoredItem {
     pub stamp: VersionStamp,
     /// Human title, for listings.
     pub name: String,
-    /// The original file bytes.
+    /// The syntax of `bytes`, so they read back with no guessing.
+    pub format: Format,
+    /// The item's own document bytes, as published.
     pub bytes: Vec<u8>,
 }
 
@@ -38,21 +55,10 @@ impl StoredItem {
     }
 }
 
-/// A local item to publish: a [`StoredItem`] without a version counter, which
-/// the store assigns.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Draft {
-    /// Manifest or facility.
-    pub kind: ItemKind,
-    /// Stable identity across versions.
-    pub id: ItemId,
-    /// Content id of this version (BLAKE3 of its canonical form).
-    pub content: ContentId,
-    /// Human title, for listings.
-    pub name: String,
-    /// The original file bytes.
-    pub bytes: Vec<u8>,
-}
+/// A local item to publish: a catalogue entry (see
+/// [`catalogue::entry::entries`], the one way a file becomes entries); the
+/// store assigns its version counter.
+pub type Draft = catalogue::Entry;
 
 /// A cached design package (the files a manifest points to), kept as opaque
 /// bytes. Issue 4/5's package transfer decides what `bytes` hold; the store
@@ -125,4 +131,27 @@ pub enum EntryKey {
     Item(ItemId),
     /// A cached package.
     Package(ContentId),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_seq_wins_then_larger_content() {
+        let a = VersionStamp {
+            seq: 2,
+            content: ContentId([0; 32]),
+        };
+        let b = VersionStamp {
+            seq: 1,
+            content: ContentId([9; 32]),
+        };
+        let c = VersionStamp {
+            seq: 2,
+            content: ContentId([1; 32]),
+        };
+        assert!(a > b);
+        assert!(c > a);
+    }
 }

@@ -16,7 +16,7 @@
 //!
 //! The store never parses manifests: it holds [`StoredItem`]s whose `bytes`
 //! are the original files, identified by the caller-computed
-//! [`ItemId`](crate::catalog::ItemId) and [`VersionStamp`](crate::catalog::VersionStamp).
+//! [`ItemId`](catalogue::ItemId) and [`VersionStamp`].
 //!
 //! # Durability
 //!
@@ -44,7 +44,7 @@
 //! # Conflict rule
 //!
 //! Versions of one item are totally ordered by
-//! [`VersionStamp`](crate::catalog::VersionStamp): the higher
+//! [`VersionStamp`]: the higher
 //! `seq` wins, equal `seq` (concurrent edits) is won by the larger content
 //! id. The current version is the highest stamp held. A local publish takes
 //! `seq` one above the highest held. Because the rule is an order and the
@@ -97,7 +97,7 @@ pub use db::{CacheOutcome, OpenReport, PutOutcome, Reject, Store, StoreConfig, S
 pub use event::{DecodeError, Event};
 pub use item::{
     CachedPackage, Draft, ENTRY_OVERHEAD_BYTES, EntryKey, ItemClass, MAX_ITEM_BYTES,
-    MAX_NAME_BYTES, Origin, StoredItem,
+    MAX_NAME_BYTES, Origin, StoredItem, VersionStamp,
 };
 pub use memory::MemStorage;
 pub use record::{FrameError, Tail};

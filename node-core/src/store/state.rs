@@ -5,12 +5,14 @@
 //! little-endian, item fields as in [`event`](super::event)):
 //!
 //! ```text
-//! u8  format version (1)
+//! u8  format version (2; 1 had no per-version format byte, and its
+//!     versions' formats are read from their bytes)
 //! u64 logical clock
 //! u64 used bytes (checked against the entries on load)
 //! u32 item count, then per item in ascending id order:
 //!     kind u8, id, pinned u8 (0|1), last_used u64, version count u16,
 //!     per version in ascending stamp order: seq u32, content,
+//!         format u8 (1 JSON, 2 TOML, 3 YAML; version 2 only),
 //!         name_len u16, name, bytes_len u32, bytes
 //! u32 package count, then per package in ascending content order:
 //!     design id, content, last_used u64, bytes_len u32, bytes
@@ -19,11 +21,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::StoreConfig;
-use super::event::{DecodeError, Event, Reader, put_bytes, put_name, put_stamp};
+use super::event::{
+    DecodeError, Event, Reader, legacy_format, put_bytes, put_kind, put_name, put_stamp,
+};
 use super::item::{CachedPackage, EntryKey, ItemClass, Origin, StoredItem};
-use crate::catalog::{ContentId, ItemId, ItemKind};
+use catalogue::Format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
 
-const SNAPSHOT_VERSION: u8 = 1;
+const SNAPSHOT_VERSION: u8 = 2;
+/// The snapshot layout before each version kept its format.
+const SNAPSHOT_VERSION_1: u8 = 1;
 
 /// What a stored event did to the catalogue.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -388,16 +395,14 @@ impl State {
         out.extend_from_slice(&self.used_bytes.to_le_bytes());
         out.extend_from_slice(&(self.items.len() as u32).to_le_bytes());
         for (id, entry) in &self.items {
-            out.push(match entry.kind {
-                ItemKind::Manifest => 0,
-                ItemKind::Facility => 1,
-            });
+            put_kind(out, entry.kind, None);
             out.extend_from_slice(&id.0);
             out.push(u8::from(entry.pinned));
             out.extend_from_slice(&entry.last_used.to_le_bytes());
             out.extend_from_slice(&(entry.versions.len() as u16).to_le_bytes());
             for v in &entry.versions {
                 put_stamp(out, &v.stamp);
+                out.push(v.format.code());
                 put_name(out, &v.name);
                 put_bytes(out, &v.bytes);
             }
@@ -416,7 +421,7 @@ impl State {
     pub(crate) fn decode_snapshot(bytes: &[u8], max_versions: usize) -> Result<State, DecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("snapshot version")?;
-        if version != SNAPSHOT_VERSION {
+        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_1 {
             return Err(r.invalid("snapshot version", version as u64));
         }
         let mut state = State {
@@ -427,7 +432,7 @@ impl State {
         let mut total_used = 0u64;
         let items = r.u32("item count")?;
         for _ in 0..items {
-            let kind = r.kind()?;
+            let (kind, _) = r.kind()?;
             let id = ItemId(r.array("item id")?);
             let pinned = match r.u8("pinned")? {
                 0 => false,
@@ -441,12 +446,22 @@ impl State {
             }
             let mut versions: Vec<StoredItem> = Vec::new();
             for _ in 0..count {
+                let stamp = r.stamp()?;
+                let format = if version == SNAPSHOT_VERSION_1 {
+                    None
+                } else {
+                    let code = r.u8("format")?;
+                    Some(Format::from_code(code).ok_or_else(|| r.invalid("format", code as u64))?)
+                };
+                let name = r.name()?;
+                let bytes = r.bytes("item bytes")?;
                 let v = StoredItem {
                     kind,
                     id,
-                    stamp: r.stamp()?,
-                    name: r.name()?,
-                    bytes: r.bytes("item bytes")?,
+                    stamp,
+                    name,
+                    format: format.unwrap_or_else(|| legacy_format(&bytes)),
+                    bytes,
                 };
                 if versions.last().is_some_and(|last| last.stamp >= v.stamp) {
                     return Err(DecodeError::Inconsistent("versions out of order"));

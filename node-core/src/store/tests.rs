@@ -5,7 +5,10 @@ use proptest::prelude::*;
 
 use super::state::State;
 use super::*;
-use crate::catalog::{ContentId, ItemId, ItemKind, VersionStamp};
+use catalogue::Format;
+use catalogue::id::{ContentId, ItemId, ItemKind};
+
+use crate::store::VersionStamp;
 
 fn id(n: u8) -> ItemId {
     ItemId([n; 16])
@@ -23,12 +26,17 @@ fn kind_of(n: u8) -> ItemKind {
     }
 }
 
+fn format_of(n: u8) -> Format {
+    Format::ALL[usize::from(n) % Format::ALL.len()]
+}
+
 fn draft(n: u8, c: u8, size: usize) -> Draft {
     Draft {
         kind: kind_of(n),
         id: id(n),
         content: content(c),
         name: format!("design {n:03}"),
+        format: format_of(n),
         bytes: vec![c; size],
     }
 }
@@ -42,6 +50,7 @@ fn remote(n: u8, seq: u32, c: u8, size: usize) -> StoredItem {
             content: content(c),
         },
         name: format!("design {n:03}"),
+        format: format_of(n),
         bytes: vec![c; size],
     }
 }

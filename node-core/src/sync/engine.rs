@@ -45,13 +45,13 @@ use std::collections::BTreeMap;
 use super::compress;
 use super::sketch;
 use super::trickle::{Trickle, TrickleConfig};
-use crate::catalog::{ItemId, ItemKind, VersionStamp, identify_unnamed};
 use crate::id::NodeId;
 use crate::rng::{Rng, mix64};
-use crate::store::{Change, Storage, Store, StoredItem};
+use crate::store::{Change, Storage, Store, StoredItem, VersionStamp};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
 use crate::wire::{self, DATA_OVERHEAD, FrameRepr, MAX_WANTS_PER_FRAME, Syndromes};
+use catalogue::{Format, ItemId, ItemKind, identify};
 
 /// Syndromes a summary carries when the set has not changed lately:
 /// capacity 1, so a neighbour that lacks one new item identifies it from
@@ -1075,8 +1075,9 @@ impl Sync {
         }
     }
 
-    /// The transfer stream of an element we hold: `kind u8, seq varint,
-    /// length varint, codec u8`, then the (compressed) bytes.
+    /// The transfer stream of an element we hold: `kind u8` (the item kind
+    /// in the low nibble, its document format code in the high one), `seq
+    /// varint, length varint, codec u8`, then the (compressed) bytes.
     fn stream<S: Storage>(&mut self, element: u64, store: &Store<S>) -> Option<Vec<u8>> {
         if let Some(s) = self.streams.get(&element) {
             return Some(s.clone());
@@ -1087,7 +1088,7 @@ impl Sync {
             return None;
         }
         let (codec, body) = compress::compress(&stored.bytes);
-        let mut s = vec![stored.kind as u8];
+        let mut s = vec![stored.kind as u8 | stored.format.code() << 4];
         wire::put_varint(&mut s, u64::from(stored.stamp.seq));
         wire::put_varint(&mut s, stored.bytes.len() as u64);
         s.push(codec as u8);
@@ -1220,12 +1221,14 @@ impl Sync {
 
     /// Decodes and checks a transfer stream against the element it claims.
     fn verify(&self, element: u64, stream: &[u8]) -> Result<StoredItem, String> {
-        let (&kind, rest) = stream.split_first().ok_or("empty stream")?;
-        let kind = match kind {
+        let (&kind_byte, rest) = stream.split_first().ok_or("empty stream")?;
+        let kind = match kind_byte & 0x0f {
             0 => ItemKind::Manifest,
             1 => ItemKind::Facility,
             k => return Err(format!("unknown item kind {k}")),
         };
+        let format = Format::from_code(kind_byte >> 4)
+            .ok_or_else(|| format!("unknown document format {}", kind_byte >> 4))?;
         let (seq, used) = wire::get_varint(rest).ok_or("bad seq")?;
         let rest = &rest[used..];
         let (len, used) = wire::get_varint(rest).ok_or("bad length")?;
@@ -1237,7 +1240,10 @@ impl Sync {
             .ok_or("item too large")?;
         let (&codec, body) = rest.split_first().ok_or("missing codec")?;
         let bytes = compress::decompress(codec, body, len).map_err(|e| e.to_string())?;
-        let it = identify_unnamed(kind, &bytes)
+        // Received bytes have no file name: "item" names them in messages
+        // (and names an untitled facility, as on every receiver).
+        let it = identify(kind, &bytes, "item", Some(format))
+            .map_err(|e| e.to_string())?
             .into_iter()
             .find(|i| {
                 element_of(
@@ -1257,7 +1263,8 @@ impl Sync {
                 seq,
                 content: it.content,
             },
-            name: it.name,
+            name: catalogue::entry::cut_name(&it.name),
+            format,
             bytes,
         })
     }

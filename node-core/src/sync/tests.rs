@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::NodeId;
-use crate::catalog::ItemKind;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::rng::Rng;
 use crate::sync::Strategy;
@@ -14,6 +13,7 @@ use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, RxFrame};
 use crate::wire::{FrameKind, FrameRepr};
+use catalogue::ItemKind;
 
 /// A synthetic OKH v1 manifest, distinct for each `i`.
 pub(crate) fn manifest(i: usize, revision: u32) -> Vec<u8> {

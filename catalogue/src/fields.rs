@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::ItemId;
 use crate::document::{Document, MAX_LIST_ITEMS, ParseError, Warning, kebab, type_name};
+use crate::id::ItemId;
 use crate::taxonomy::edit_distance;
 
 /// The closest known key to an unknown one, when within a typo's reach.

@@ -27,7 +27,7 @@
 //! `3d-printer` and `3D Printer` are the same key). A trailing plural `s` is
 //! tolerated when the exact key is unknown.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -287,10 +287,10 @@ pub struct Taxonomy {
     concepts: Vec<Concept>,
     substitutions: Vec<Substitution>,
     // Look-up only (never iterated): deterministic results do not depend on them.
-    by_name: HashMap<String, ConceptId>,
-    by_hint: HashMap<String, ConceptId>,
-    by_tsdc: HashMap<String, ConceptId>,
-    by_wikidata: HashMap<String, ConceptId>,
+    by_name: BTreeMap<String, ConceptId>,
+    by_hint: BTreeMap<String, ConceptId>,
+    by_tsdc: BTreeMap<String, ConceptId>,
+    by_wikidata: BTreeMap<String, ConceptId>,
     /// Sorted list of (name key, concept), for suggestions.
     names_sorted: Vec<(String, ConceptId)>,
     subs_for: Vec<Vec<(ConceptId, f32)>>,
@@ -332,7 +332,7 @@ impl Taxonomy {
                 message: format!("{} entries, at most {MAX_CONCEPTS}", entries.len()),
             });
         }
-        let mut ids: HashMap<String, ConceptId> = HashMap::new();
+        let mut ids: BTreeMap<String, ConceptId> = BTreeMap::new();
         for (i, (_, c)) in entries.iter().enumerate() {
             let id = ConceptId(i as u16);
             if ids.insert(c.id.clone(), id).is_some() {
@@ -413,10 +413,10 @@ impl Taxonomy {
         let mut t = Taxonomy {
             concepts,
             substitutions,
-            by_name: HashMap::new(),
-            by_hint: HashMap::new(),
-            by_tsdc: HashMap::new(),
-            by_wikidata: HashMap::new(),
+            by_name: BTreeMap::new(),
+            by_hint: BTreeMap::new(),
+            by_tsdc: BTreeMap::new(),
+            by_wikidata: BTreeMap::new(),
             names_sorted: Vec::new(),
             subs_for: Vec::new(),
             provides: Vec::new(),
@@ -428,7 +428,7 @@ impl Taxonomy {
 
     fn index(&mut self) -> Result<(), TaxonomyError> {
         fn claim(
-            map: &mut HashMap<String, ConceptId>,
+            map: &mut BTreeMap<String, ConceptId>,
             concepts: &[Concept],
             key: String,
             id: ConceptId,
@@ -448,10 +448,10 @@ impl Taxonomy {
                 }
             }
         }
-        let mut by_name = HashMap::new();
-        let mut by_hint = HashMap::new();
-        let mut by_tsdc = HashMap::new();
-        let mut by_wikidata = HashMap::new();
+        let mut by_name = BTreeMap::new();
+        let mut by_hint = BTreeMap::new();
+        let mut by_tsdc = BTreeMap::new();
+        let mut by_wikidata = BTreeMap::new();
         let mut max_words = 1;
         for (i, c) in self.concepts.iter().enumerate() {
             let id = ConceptId(i as u16);

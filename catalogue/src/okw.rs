@@ -32,14 +32,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{ContentId, ItemId};
 use crate::document::{
-    Document, Format, MAX_LIST_ITEMS, ParseError, Warning, parse_document, type_name,
+    Document, Format, MAX_LIST_ITEMS, ParseError, Warning, parse_document_as, type_name,
 };
 use crate::fields::{
     Fields, canonical_bytes, clean_text, derive_item_id, entry_text, loose_text, not_a_mapping,
     put_extra, put_list, put_opt, split_list,
 };
+use crate::id::{ContentId, ItemId};
 use crate::okh::{Atom, AtomRole, parse_atoms, read_atom_lists};
 use crate::requirements::{Capabilities, Term};
 use crate::taxonomy::{ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, normalize_term};
@@ -183,7 +183,17 @@ pub const MAX_FACILITIES_PER_FILE: usize = 10_000;
 
 /// Parses a facility file: one facility, or a list of them.
 pub fn parse_facilities(bytes: &[u8], file: &str) -> Result<Vec<Facility>, ParseError> {
-    let doc = parse_document(bytes, file)?;
+    parse_facilities_as(bytes, file, None)
+}
+
+/// Parses facilities in a known format (see
+/// [`parse_document_as`](crate::document::parse_document_as)).
+pub fn parse_facilities_as(
+    bytes: &[u8],
+    file: &str,
+    format: Option<Format>,
+) -> Result<Vec<Facility>, ParseError> {
+    let doc = parse_document_as(bytes, file, format)?;
     match &doc.root {
         Value::Object(map) => Ok(vec![parse_one(
             &doc,

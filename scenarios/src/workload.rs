@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use node_core::catalog::{ItemId, ItemKind, identify};
+use catalogue::entry::entries;
+use catalogue::id::{ItemId, ItemKind, identify};
 use node_core::{Duration, Rng};
 
 use crate::path::FieldPath;
@@ -185,11 +186,13 @@ fn candidates(dir: &Path, kind: ItemKind) -> Result<Vec<Candidate>, String> {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
-        let Ok(found) = identify(kind, &bytes, &path.display().to_string()) else {
+        let Ok(found) = entries(kind, &bytes, &path.display().to_string()) else {
             continue;
         };
-        // One item per file, and one file per design.
-        if let [only] = found.as_slice()
+        // One item per file, one file per design, and only items a node
+        // will accept (they read back from its store as themselves).
+        if let [only] = found.entries.as_slice()
+            && only.reads_back()
             && ids.insert(only.id)
         {
             out.push(Candidate {
@@ -255,8 +258,8 @@ pub fn revise(
             out.push_str(&format!("version: {}\n", &tag[1..]));
         }
     }
-    let before = identify(kind, bytes, source).ok()?;
-    let after = identify(kind, out.as_bytes(), source).ok()?;
+    let before = identify(kind, bytes, source, None).ok()?;
+    let after = identify(kind, out.as_bytes(), source, None).ok()?;
     match (before.as_slice(), after.as_slice()) {
         ([b], [a]) if a.id == id && b.id == id && a.content != b.content => Some(out.into_bytes()),
         _ => None,

@@ -39,9 +39,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{ContentId, ItemId};
 use crate::document::{
-    Document, Format, MAX_LIST_ITEMS, ParseError, Warning, join_path, kebab, parse_document,
+    Document, Format, MAX_LIST_ITEMS, ParseError, Warning, join_path, kebab, parse_document_as,
     type_name,
 };
 pub use crate::fields::split_list;
@@ -49,6 +48,7 @@ use crate::fields::{
     Fields, canonical_bytes, derive_item_id, did_you_mean, entry_text, loose_text, not_a_mapping,
     put_extra, put_list, put_opt, scalar_text,
 };
+use crate::id::{ContentId, ItemId};
 use crate::taxonomy::{normalize_term, wikidata_id};
 
 /// Which published schema a manifest follows.
@@ -463,7 +463,17 @@ pub(crate) fn read_atom_lists(
 
 /// Parses one manifest. See the module docs.
 pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> {
-    let doc = parse_document(bytes, file)?;
+    parse_manifest_as(bytes, file, None)
+}
+
+/// Parses one manifest in a known format (see
+/// [`parse_document_as`](crate::document::parse_document_as)).
+pub fn parse_manifest_as(
+    bytes: &[u8],
+    file: &str,
+    format: Option<Format>,
+) -> Result<Manifest, ParseError> {
+    let doc = parse_document_as(bytes, file, format)?;
     let Value::Object(map) = &doc.root else {
         return Err(not_a_mapping(file, &doc.root));
     };

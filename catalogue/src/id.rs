@@ -1,11 +1,14 @@
-//! Identity and ordering of catalogue items (OKH manifests, OKW facilities).
+//! Identity of catalogue items (OKH manifests, OKW facilities).
 //!
-//! These few types are shared by the store, matching and sync: an item has a
-//! stable [`ItemId`] across its versions, every version has a [`ContentId`]
-//! (the BLAKE3 hash of its canonical form), and versions are totally ordered
-//! by [`VersionStamp`] so that every node picks the same winner.
+//! An item has a stable [`ItemId`] across its versions, and every version
+//! has a [`ContentId`] (the BLAKE3 hash of its canonical form). How versions
+//! are ordered is the mesh's business (`node_core::store::VersionStamp`).
 
 use core::fmt;
+
+use crate::document::{Format, ParseError};
+use crate::okh::parse_manifest_as;
+use crate::okw::parse_facilities_as;
 
 /// What an item is.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -24,20 +27,6 @@ pub struct ItemId(pub [u8; 16]);
 /// The identity of one version's content: BLAKE3 of its canonical form.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ContentId(pub [u8; 32]);
-
-/// Orders the versions of one item.
-///
-/// The rule, identical on every node: the higher `seq` wins; equal `seq`
-/// (two publishers edited concurrently) is broken by the larger content id,
-/// an arbitrary but deterministic choice.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
-pub struct VersionStamp {
-    /// The publisher's version counter: 1 for the first version, then one
-    /// more than the highest version the publisher had seen.
-    pub seq: u32,
-    /// Content of this version.
-    pub content: ContentId,
-}
 
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
     for b in bytes {
@@ -99,23 +88,25 @@ pub struct Identified {
 
 /// Parses `bytes` as `kind` and names the items they hold: one manifest,
 /// or one or more facilities (a list file). `source` names the bytes in
-/// errors.
+/// errors; `format` is the bytes' syntax when known (bytes from the store
+/// or the mesh), else it is told from `source`'s extension or the content.
 pub fn identify(
     kind: ItemKind,
     bytes: &[u8],
     source: &str,
-) -> Result<Vec<Identified>, crate::document::ParseError> {
+    format: Option<Format>,
+) -> Result<Vec<Identified>, ParseError> {
     Ok(match kind {
         ItemKind::Manifest => {
-            let m = crate::okh::parse_manifest(bytes, source)?;
+            let m = parse_manifest_as(bytes, source, format)?;
             vec![Identified {
                 kind,
-                id: m.derive_item_id(),
-                content: m.derive_content_id(),
+                id: m.item_id,
+                content: m.content_id,
                 name: m.display_title().to_string(),
             }]
         }
-        ItemKind::Facility => crate::okw::parse_facilities(bytes, source)?
+        ItemKind::Facility => parse_facilities_as(bytes, source, format)?
             .into_iter()
             .map(|f| Identified {
                 kind,
@@ -127,41 +118,13 @@ pub fn identify(
     })
 }
 
-/// Identifies bytes that arrive without a file name (a transfer from the
-/// mesh): parses them as each format okmesh reads and returns every item
-/// any reading yields. Callers pick the one whose ids they expect.
-pub fn identify_unnamed(kind: ItemKind, bytes: &[u8]) -> Vec<Identified> {
-    let mut out: Vec<Identified> = Vec::new();
-    for label in ["item.json", "item.toml", "item.yml"] {
-        for it in identify(kind, bytes, label).unwrap_or_default() {
-            if !out.contains(&it) {
-                out.push(it);
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn higher_seq_wins_then_larger_content() {
-        let a = VersionStamp {
-            seq: 2,
-            content: ContentId([0; 32]),
-        };
-        let b = VersionStamp {
-            seq: 1,
-            content: ContentId([9; 32]),
-        };
-        let c = VersionStamp {
-            seq: 2,
-            content: ContentId([1; 32]),
-        };
-        assert!(a > b);
-        assert!(c > a);
-        assert_eq!(ItemId([0xab; 16]).to_string().len(), 32);
+    fn ids_print_as_hex() {
+        assert_eq!(ItemId([0xab; 16]).to_string(), "ab".repeat(16));
+        assert_eq!(ContentId([1; 32]).to_string().len(), 64);
     }
 }

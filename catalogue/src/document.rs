@@ -35,6 +35,24 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in code order.
+    pub const ALL: [Format; 3] = [Format::Json, Format::Toml, Format::Yaml];
+
+    /// The format's one-byte code in the store's log and on the wire
+    /// (1 JSON, 2 TOML, 3 YAML; 0 is never a format).
+    pub fn code(self) -> u8 {
+        match self {
+            Format::Json => 1,
+            Format::Toml => 2,
+            Format::Yaml => 3,
+        }
+    }
+
+    /// The format with this [`code`](Format::code), if any.
+    pub fn from_code(code: u8) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.code() == code)
+    }
+
     /// Lower-case label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -320,8 +338,20 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
-/// Parses bytes into a [`Document`]. Never panics, whatever the bytes.
+/// Parses bytes into a [`Document`], in the format [`detect_format`] tells
+/// from the file name or the content. Never panics, whatever the bytes.
 pub fn parse_document<'a>(bytes: &'a [u8], file: &'a str) -> Result<Document<'a>, ParseError> {
+    parse_document_as(bytes, file, None)
+}
+
+/// Parses bytes into a [`Document`] in a known `format` (bytes that come
+/// with no file name: from the store or the mesh), or, with `None`, in the
+/// one [`detect_format`] tells. Never panics, whatever the bytes.
+pub fn parse_document_as<'a>(
+    bytes: &'a [u8],
+    file: &'a str,
+    format: Option<Format>,
+) -> Result<Document<'a>, ParseError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ParseError::TooLarge {
             file: file.to_owned(),
@@ -341,7 +371,7 @@ pub fn parse_document<'a>(bytes: &'a [u8], file: &'a str) -> Result<Document<'a>
         }
     })?;
     let text_body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let format = detect_format(file, text_body);
+    let format = format.unwrap_or_else(|| detect_format(file, text_body));
     let mut warnings = Vec::new();
     let root = match format {
         Format::Json => {

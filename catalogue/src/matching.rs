@@ -48,7 +48,7 @@
 //! that meets all its needs; what no chosen facility meets is the plan's
 //! gaps.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::requirements::{Capabilities, RequirementSet, Term};
 use crate::taxonomy::{ConceptId, ConceptKind, Domain, Taxonomy};
@@ -181,7 +181,7 @@ pub enum IndexError {
 pub struct MatchIndex<'t> {
     tax: &'t Taxonomy,
     // Look-up only; ids are handed out in insertion order.
-    terms: HashMap<Term, u32>,
+    terms: BTreeMap<Term, u32>,
     designs: Vec<DesignEntry>,
     req_term: Vec<u32>,
     req_weight: Vec<f32>,
@@ -202,7 +202,7 @@ impl<'t> MatchIndex<'t> {
     pub fn new(tax: &'t Taxonomy) -> Self {
         MatchIndex {
             tax,
-            terms: HashMap::new(),
+            terms: BTreeMap::new(),
             designs: Vec::new(),
             req_term: Vec::new(),
             req_weight: Vec::new(),
