@@ -141,6 +141,82 @@ fn events_round_trip() {
     }
 }
 
+#[test]
+fn records_written_before_formats_were_kept_read_the_format_from_the_bytes() {
+    // A Put record as okmesh wrote it before the format was kept: the kind
+    // byte's high nibble is 0.
+    let legacy = |text: &str| {
+        let mut item = remote(1, 1, 1, 0);
+        item.bytes = text.as_bytes().to_vec();
+        let mut bytes = Vec::new();
+        Event::Put {
+            origin: Origin::Remote,
+            item,
+        }
+        .encode(&mut bytes);
+        bytes[2] &= 0x0f; // tag, origin, then the kind byte
+        match Event::decode(&bytes) {
+            Ok(Event::Put { item, .. }) => item.format,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(legacy("{\"title\": \"Chair\"}"), Format::Json);
+    assert_eq!(legacy("title = \"Chair\"\n"), Format::Toml);
+    assert_eq!(legacy("title: Chair\n"), Format::Yaml);
+    // A high nibble that names no format is an error, not a guess.
+    let mut bytes = Vec::new();
+    Event::Put {
+        origin: Origin::Remote,
+        item: remote(1, 1, 1, 4),
+    }
+    .encode(&mut bytes);
+    bytes[2] = 0xf0;
+    assert!(matches!(
+        Event::decode(&bytes),
+        Err(DecodeError::Invalid {
+            field: "format",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_version_1_snapshot_still_opens_and_formats_come_from_the_bytes() {
+    let mut item = remote(4, 1, 4, 0);
+    item.bytes = b"title: Chair\n".to_vec();
+    item.format = Format::Yaml;
+    let mut state = State::default();
+    state
+        .apply(
+            Event::Put {
+                origin: Origin::Remote,
+                item,
+            },
+            3,
+        )
+        .unwrap();
+    let mut v2 = Vec::new();
+    state.encode_snapshot(&mut v2);
+    // Version 1 is version 2 without the per-version format byte, which
+    // follows the 4-byte seq and 32-byte content of the one version.
+    let item_start = 1 + 8 + 8 + 4;
+    let version_start = item_start + 1 + 16 + 1 + 8 + 2;
+    let mut v1 = v2.clone();
+    v1[0] = 1;
+    v1.remove(version_start + 4 + 32);
+    let back = State::decode_snapshot(&v1, 3).expect("version 1 decodes");
+    let item = back
+        .items
+        .values()
+        .next()
+        .expect("one item")
+        .current()
+        .clone();
+    assert_eq!(item.format, Format::Yaml);
+    assert_eq!(item.bytes, b"title: Chair\n");
+    assert_eq!(State::decode_snapshot(&v2, 3).unwrap().items.len(), 1);
+}
+
 proptest! {
     #[test]
     fn decoding_arbitrary_records_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
