@@ -122,6 +122,7 @@ pub mod sync;
 use std::collections::BTreeMap;
 
 use node_core::wire::FrameClass;
+use scenarios::Metric;
 use serde::Serialize;
 use sim::check::{CheckOutcome, DutyCycleMeter};
 use sim::trace::{
@@ -410,8 +411,8 @@ pub struct SyncReport {
 /// An evaluated assertion.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct AssertionOutcome {
-    /// Metric name.
-    pub metric: String,
+    /// The metric.
+    pub metric: Metric,
     /// Lower bound.
     pub min: Option<f64>,
     /// Upper bound.
@@ -607,12 +608,12 @@ impl Summary {
         s.assertions = assertions
             .iter()
             .map(|a| {
-                let value = s.metric(&a.metric);
+                let value = s.value(a.metric);
                 let passed = value.is_some_and(|v| {
                     a.min.is_none_or(|lo| v >= lo) && a.max.is_none_or(|hi| v <= hi)
                 });
                 AssertionOutcome {
-                    metric: a.metric.clone(),
+                    metric: a.metric,
                     min: a.min,
                     max: a.max,
                     value,
@@ -624,52 +625,57 @@ impl Summary {
         s
     }
 
-    /// The value of a named metric, as assertions see it.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "nodes" => f64::from(self.nodes),
-            "sim_time_s" => self.sim_time_s,
-            "events" => self.events as f64,
-            "frames_sent" => self.frames_sent as f64,
-            "frames_received" => self.frames_received as f64,
-            "collisions" => self.collisions as f64,
-            "reach_pct" => self.reach_pct,
-            "reach_within_hop_limit_pct" => self.reach_within_hop_limit_pct,
-            "air_utilisation_pct" => self.air_utilisation_pct,
-            "max_hops_away" => f64::from(self.max_hops_away),
-            "messages_originated" => self.messages_originated as f64,
-            "drops" => self.drops as f64,
-            "duty_cycle_max_pct" => self.duty_cycle_max_pct,
-            "converged_at_s" => return self.sync.as_ref().and_then(|s| s.converged_at_s),
-            "efficiency_ratio" => return self.sync.as_ref().and_then(|s| s.efficiency_ratio),
-            "items_complete_pct" => {
-                let s = self.sync.as_ref()?;
+    /// The value of a metric (`None`: the run has none, e.g. no item was
+    /// published or sync never converged).
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        let sync = self.sync.as_ref();
+        Some(match metric {
+            Metric::Nodes => f64::from(self.nodes),
+            Metric::SimTimeS => self.sim_time_s,
+            Metric::Events => self.events as f64,
+            Metric::FramesSent => self.frames_sent as f64,
+            Metric::FramesReceived => self.frames_received as f64,
+            Metric::Collisions => self.collisions as f64,
+            Metric::ReachPct => self.reach_pct,
+            Metric::ReachWithinHopLimitPct => self.reach_within_hop_limit_pct,
+            Metric::AirUtilisationPct => self.air_utilisation_pct,
+            Metric::MaxHopsAway => f64::from(self.max_hops_away),
+            Metric::MessagesOriginated => self.messages_originated as f64,
+            Metric::Drops => self.drops as f64,
+            Metric::DutyCycleMaxPct => self.duty_cycle_max_pct,
+            Metric::ConvergedAtS => return sync.and_then(|s| s.converged_at_s),
+            Metric::EfficiencyRatio => return sync.and_then(|s| s.efficiency_ratio),
+            Metric::ItemsCompletePct => {
+                let s = sync?;
                 ratio_pct(u64::from(s.items_complete), u64::from(s.items))
             }
-            "in_sync_summaries_per_node_per_imax" => {
-                return self
-                    .sync
-                    .as_ref()
-                    .and_then(|s| s.in_sync_summaries_per_node_per_imax);
+            Metric::InSyncSummariesPerNodePerImax => {
+                return sync.and_then(|s| s.in_sync_summaries_per_node_per_imax);
             }
-            "relays" => self.relays as f64,
-            "duplicates" => self.duplicates as f64,
-            "usefulness_pct" => self.usefulness_pct,
-            "message_latency_p50_s" => self.message_latency?.p50_s,
-            "message_latency_p90_s" => self.message_latency?.p90_s,
-            "message_latency_p99_s" => self.message_latency?.p99_s,
-            "message_latency_max_s" => self.message_latency?.max_s,
-            "item_latency_p50_s" => self.item_latency?.p50_s,
-            "item_latency_p90_s" => self.item_latency?.p90_s,
-            "item_latency_p99_s" => self.item_latency?.p99_s,
-            "item_latency_max_s" => self.item_latency?.max_s,
-            "items_published" => f64::from(self.items_published),
-            "items_complete_s" => self.items_complete_s?,
-            "nodes_holding_all_pct" => self.nodes_holding_all_pct?,
-            "nodes_up_at_end" => f64::from(self.nodes_up_at_end),
-            "channel_busy_mean_pct" => self.channel_busy_mean_pct,
-            "channel_busy_max_pct" => self.channel_busy_max_pct,
-            _ => return None,
+            Metric::Relays => self.relays as f64,
+            Metric::Duplicates => self.duplicates as f64,
+            Metric::UsefulnessPct => self.usefulness_pct,
+            Metric::MessageLatencyP50S => self.message_latency?.p50_s,
+            Metric::MessageLatencyP90S => self.message_latency?.p90_s,
+            Metric::MessageLatencyP99S => self.message_latency?.p99_s,
+            Metric::MessageLatencyMaxS => self.message_latency?.max_s,
+            Metric::ItemLatencyP50S => self.item_latency?.p50_s,
+            Metric::ItemLatencyP90S => self.item_latency?.p90_s,
+            Metric::ItemLatencyP99S => self.item_latency?.p99_s,
+            Metric::ItemLatencyMaxS => self.item_latency?.max_s,
+            Metric::ItemsPublished => f64::from(self.items_published),
+            Metric::ItemsCompleteS => self.items_complete_s?,
+            Metric::NodesHoldingAllPct => self.nodes_holding_all_pct?,
+            Metric::NodesUpAtEnd => f64::from(self.nodes_up_at_end),
+            Metric::ChannelBusyMeanPct => self.channel_busy_mean_pct,
+            Metric::ChannelBusyMaxPct => self.channel_busy_max_pct,
+            Metric::Passed => {
+                if self.passed {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
         })
     }
 

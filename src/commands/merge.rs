@@ -88,7 +88,7 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     }
     let (_, manifest) = first.expect("clap requires at least one folder");
     let spec = manifest.spec;
-    check_metric(&spec, args.metric.as_deref())?;
+    let metric = check_metric(&spec, args.metric.as_deref())?;
     let all = spec.jobs(None);
     let missing: Vec<_> = all
         .iter()
@@ -118,12 +118,6 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
             spec.scenario
         );
     }
-    finish(
-        &out_dir,
-        &spec,
-        &runs_text,
-        args.metric.as_deref(),
-        !args.quiet,
-    )?;
+    finish(&out_dir, &spec, &runs_text, metric, !args.quiet)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use reports::sweep::{
-    self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepError, SweepManifest, SweepSpec,
-};
+use reports::sweep::{self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepManifest, SweepSpec};
+use scenarios::Metric;
 
 use super::pipeline::Prepared;
 use super::{CliError, load_scenario};
@@ -123,9 +122,9 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         scenario: args.scenario.clone(),
         dims,
         seeds: args.seeds,
-        metrics: SWEEP_METRICS.iter().map(|m| m.to_string()).collect(),
+        metrics: SWEEP_METRICS.to_vec(),
     };
-    check_metric(&spec, args.metric.as_deref())?;
+    let metric = check_metric(&spec, args.metric.as_deref())?;
     let total = spec.points().saturating_mul(spec.seeds as usize);
     if total > MAX_JOBS {
         return Err(CliError::BadInput(format!(
@@ -218,11 +217,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
                             point: job.point,
                             seed: scenario.seed,
                             seed_index: job.seed_index,
-                            metrics: spec
-                                .metrics
-                                .iter()
-                                .map(|m| sweep::run_metric(&out.summary, m))
-                                .collect(),
+                            metrics: spec.metrics.iter().map(|m| out.summary.value(*m)).collect(),
                         })
                     })
                     .map_err(|e| {
@@ -264,7 +259,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         .filter(|r| {
             spec.metrics
                 .iter()
-                .position(|m| m == "passed")
+                .position(|m| *m == Metric::Passed)
                 .is_some_and(|k| r.metrics[k] == Some(0.0))
         })
         .count();
@@ -283,18 +278,19 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    finish(&out_dir, &spec, &runs_text, args.metric.as_deref(), chatty)?;
+    finish(&out_dir, &spec, &runs_text, metric, chatty)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Rejects a `--metric` the sweep does not record, before anything is written.
-pub(crate) fn check_metric(spec: &SweepSpec, metric: Option<&str>) -> Result<(), CliError> {
-    match metric {
-        Some(m) if !spec.metrics.iter().any(|known| known == m) => Err(CliError::BadInput(
-            SweepError::UnknownMetric(m.to_string(), spec.metrics.join(", ")).to_string(),
-        )),
-        _ => Ok(()),
-    }
+pub(crate) fn check_metric(
+    spec: &SweepSpec,
+    metric: Option<&str>,
+) -> Result<Option<Metric>, CliError> {
+    metric
+        .map(|m| spec.metric(m))
+        .transpose()
+        .map_err(|e| CliError::BadInput(e.to_string()))
 }
 
 /// Creates the output folder.
@@ -340,14 +336,14 @@ pub(crate) fn finish(
     out_dir: &Path,
     spec: &SweepSpec,
     runs_text: &str,
-    metric: Option<&str>,
+    metric: Option<Metric>,
     chatty: bool,
 ) -> Result<(), CliError> {
     let rows = sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))
         .map_err(|e| CliError::Failed(format!("internal: runs.csv does not read back: {e}")))?;
     write(out_dir, "aggregate.csv", sweep::aggregate_csv(spec, &rows))?;
-    let metric = metric.map_or_else(|| sweep::default_metric(spec, &rows), str::to_string);
-    let plot = sweep::plot(spec, &rows, &metric).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let metric = metric.unwrap_or_else(|| sweep::default_metric(spec, &rows));
+    let plot = sweep::plot(spec, &rows, metric).map_err(|e| CliError::BadInput(e.to_string()))?;
     let svg = reports::plot::to_svg(&plot).map_err(|e| CliError::Io(e.to_string()))?;
     let png = reports::plot::to_png(&plot).map_err(|e| CliError::Io(e.to_string()))?;
     write(out_dir, &format!("sweep-{metric}.svg"), svg)?;

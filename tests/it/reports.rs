@@ -345,7 +345,7 @@ fn item_tables_follow_publications_and_stores() {
     assert_eq!(s.items_complete_s, Some(13.0));
     assert_eq!(s.nodes_holding_all_pct, Some(100.0));
     assert_eq!(s.nodes_up_at_end, 3);
-    assert_eq!(s.metric("items_complete_s"), Some(13.0));
+    assert_eq!(s.value(scenarios::Metric::ItemsCompleteS), Some(13.0));
     let channel = lines(&tables::channel_csv(&ob.metrics));
     let data: f64 = column_sum(&channel, "airtime_data_s");
     assert!((data - 2.0).abs() < 1e-9);
