@@ -101,9 +101,9 @@ pub struct Shard {
 }
 
 impl core::str::FromStr for Shard {
-    type Err = String;
+    type Err = SweepError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("--shard {s}: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let bad = || SweepError::BadShard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -264,6 +264,9 @@ pub enum SweepError {
     /// recorded ones).
     #[error("--metric {0}: unknown metric (known: {1})")]
     UnknownMetric(String, String),
+    /// A `--shard` that is not `I/N` with 1 <= I <= N (as given).
+    #[error("--shard {0}: expected I/N with 1 <= I <= N, e.g. 2/8")]
+    BadShard(String),
     /// A plot could not be drawn.
     #[error("plot: {0}")]
     Plot(#[from] crate::plot::PlotError),
@@ -642,6 +645,11 @@ mod tests {
         for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
-        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            "2/3".parse::<Shard>().ok(),
+            Some(Shard { index: 2, count: 3 })
+        );
+        let e = "0/3".parse::<Shard>().unwrap_err().to_string();
+        assert_eq!(e, "--shard 0/3: expected I/N with 1 <= I <= N, e.g. 2/8");
     }
 }

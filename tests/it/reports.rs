@@ -23,11 +23,10 @@ const TABLES: [&str; 5] = [
     "latency.csv",
 ];
 
-/// Metrics, checks and summary of a record stream.
+/// Metrics and summary of a record stream.
 struct Observed {
     info: RunInfo,
     metrics: Metrics,
-    checks: Checks,
     summary: Summary,
 }
 
@@ -43,24 +42,31 @@ fn observe(info: RunInfo, records: &[Record]) -> Observed {
         metrics.observe(batch);
         checks.observe(batch);
     }
+    // The report measures duty cycles itself; the checker's separate
+    // measurement must agree exactly.
+    let (report_duty, checker_duty) = (metrics.duty(), checks.duty_meter());
+    for node in 0..info.sites.len() {
+        assert_eq!(report_duty.max_pct(node), checker_duty.max_pct(node));
+    }
+    assert_eq!(
+        report_duty.overall_max_pct(),
+        checker_duty.overall_max_pct()
+    );
     let summary = Summary::new(
         &info,
         &metrics,
-        checks.duty_meter(),
         RunFacts {
             events: 0,
             trace_records: records.len() as u64,
             trace_hash: "0".repeat(64),
             wall_time_s: 1.0,
         },
-        checks.outcomes(),
+        okmesh::observe::check_results(&checks),
         reports::SyncReport::default(),
-        &[],
     );
     Observed {
         info,
         metrics,
-        checks,
         summary,
     }
 }
@@ -98,11 +104,7 @@ fn tables_match_the_trace_of_a_real_run() {
         &["topology.nodes=20", "duration=30m"],
     ));
     let ob = observe(o.info.clone(), &o.records);
-    let nodes = lines(&tables::nodes_csv(
-        &ob.info,
-        &ob.metrics,
-        ob.checks.duty_meter(),
-    ));
+    let nodes = lines(&tables::nodes_csv(&ob.info, &ob.metrics));
     assert_eq!(nodes.len(), 1 + 20);
     assert_eq!(
         nodes[0].join(","),
@@ -312,11 +314,7 @@ fn item_tables_follow_publications_and_stores() {
              {b},1,3,5.000,5.000,300,3,75.00,8.000,3.000,0,0.000,0\n"
         )
     );
-    let nodes = lines(&tables::nodes_csv(
-        &ob.info,
-        &ob.metrics,
-        ob.checks.duty_meter(),
-    ));
+    let nodes = lines(&tables::nodes_csv(&ob.info, &ob.metrics));
     assert_eq!(
         column(&nodes, "converged_s"),
         ["9.000", "12.000", "", "13.000"]
@@ -510,7 +508,6 @@ fn item_plots_draw_coverage_and_convergence() {
     let report = RunReport {
         info: &ob.info,
         metrics: &ob.metrics,
-        duty: ob.checks.duty_meter(),
         summary: &ob.summary,
         overlay: &overlay,
     };
