@@ -70,6 +70,7 @@ pub struct Prepared {
 }
 
 /// A finished run.
+#[derive(Debug)]
 pub struct RunOutput {
     /// What ran.
     pub info: RunInfo,
@@ -173,4 +174,87 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, PipelineError> {
     Prepared::new(scenario)?
         .with_baseline()?
         .run(None, &mut |_| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(sets: &[&str]) -> Scenario {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        load_scenario("quickstart", &sets).expect("valid scenario")
+    }
+
+    #[test]
+    fn a_run_is_summarised_checked_and_asserted() {
+        let s = scenario(&["duration=30m", "topology.nodes=20"]);
+        let out = run(&s).expect("runs");
+        let summary = &out.summary;
+        assert_eq!(summary.nodes, 20);
+        assert_eq!(summary.trace_records, out.stats.records);
+        let checks: Vec<&str> = summary.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(checks, ["duty_cycle", "half_duplex", "hop_limit"]);
+        let asserted: Vec<_> = summary.assertions.iter().map(|a| a.metric).collect();
+        let wanted: Vec<_> = s.assertions.iter().map(|a| a.metric).collect();
+        assert_eq!(asserted, wanted);
+        assert_eq!(
+            summary.passed,
+            summary.checks.iter().all(|c| c.passed) && summary.assertions.iter().all(|a| a.passed)
+        );
+        // The same scenario through the pipeline again: the same trace.
+        assert_eq!(
+            run(&s).expect("runs").summary.trace_hash,
+            summary.trace_hash
+        );
+    }
+
+    #[test]
+    fn the_baseline_runs_only_when_the_scenario_asks() {
+        let asked = scenario(&["duration=30m", "topology.nodes=20", "sync.baseline=true"]);
+        let with = run(&asked).expect("runs");
+        let flood = with.summary.baseline.as_ref().expect("baseline figures");
+        assert_eq!(flood.strategy, "flood");
+        // Skipping `with_baseline` skips it.
+        let without = Prepared::new(&asked)
+            .expect("builds")
+            .run(None, &mut |_| {})
+            .expect("runs");
+        assert!(without.summary.baseline.is_none());
+        assert_eq!(without.summary.trace_hash, with.summary.trace_hash);
+        let plain = run(&scenario(&["duration=30m", "topology.nodes=20"])).expect("runs");
+        assert!(plain.summary.baseline.is_none());
+    }
+
+    #[test]
+    fn errors_say_whether_the_input_or_the_run_failed() {
+        let e = run(&scenario(&["limits.max_events=10"])).expect_err("limit hit");
+        assert!(matches!(e, PipelineError::Run(_)), "{e:?}");
+        assert!(!e.is_bad_input());
+        assert!(
+            e.to_string().starts_with("event limit of 10 reached"),
+            "{e}"
+        );
+        let build = PipelineError::Build(sim::BuildError::Topology(
+            sim::topology::TopologyError::Placement {
+                node: 3,
+                tries: 1,
+                why: "spacing",
+            },
+        ));
+        assert!(build.is_bad_input());
+        let in_sweep = PipelineError::SweepRun {
+            point: 1,
+            sets: "topology.nodes=5".into(),
+            seed: 9,
+            source: Box::new(build),
+        };
+        assert!(in_sweep.is_bad_input());
+        assert!(
+            in_sweep.to_string().starts_with(
+                "grid point 1 (topology.nodes=5), seed 9: topology: could not place node 3"
+            ),
+            "{in_sweep}"
+        );
+        assert!(load_scenario("quickstart", &["nodes".into()]).is_err());
+    }
 }

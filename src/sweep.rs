@@ -185,3 +185,54 @@ pub fn write_aggregate(
         metric,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use reports::sweep::Dim;
+
+    use super::*;
+
+    fn spec(values: &[&str], seeds: u32) -> SweepSpec {
+        SweepSpec {
+            scenario: "chain".into(),
+            dims: vec![Dim {
+                path: "topology.nodes".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            seeds,
+            metrics: vec![Metric::Nodes, Metric::Passed],
+        }
+    }
+
+    #[test]
+    fn jobs_run_in_job_order_whatever_the_threads() {
+        let spec = spec(&["4", "5"], 2);
+        let points = load_points(&spec).expect("valid grid");
+        let jobs = spec.jobs(None);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let count = || {
+            done.fetch_add(1, Ordering::Relaxed);
+        };
+        let one = run_jobs(&points, &spec, &jobs, 1, &count).expect("runs");
+        let two = run_jobs(&points, &spec, &jobs, 2, &count).expect("runs");
+        assert_eq!(one, two);
+        assert_eq!(done.load(Ordering::Relaxed), 8);
+        let nodes: Vec<_> = one.iter().map(|r| r.metrics[0]).collect();
+        assert_eq!(nodes, [Some(4.0), Some(4.0), Some(5.0), Some(5.0)]);
+        assert_eq!(one[1].seed, one[0].seed + 1);
+        // chain asserts max_hops_away = 3, which 4 nodes in a line cannot reach.
+        let passed: Vec<_> = one.iter().map(|r| r.metrics[1]).collect();
+        assert_eq!(passed, [Some(0.0), Some(0.0), Some(1.0), Some(1.0)]);
+        assert_eq!(failed_runs(&spec, &one), 2);
+    }
+
+    #[test]
+    fn a_bad_value_is_named_before_anything_runs() {
+        let e = load_points(&spec(&["4", "x"], 1)).expect_err("bad value");
+        assert!(e.is_bad_input());
+        assert!(
+            e.to_string().starts_with("sweep value topology.nodes=x: "),
+            "{e}"
+        );
+    }
+}
