@@ -11,17 +11,16 @@
 //!   reconciling 50 manifests, where set-sketch decoding is the hot path.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use reports::observe::Observers;
-use sim::Simulation;
 
+/// One run through the pipeline `okmesh run` uses (without the flooding
+/// baseline); the number of events.
 fn run(s: &scenarios::Scenario) -> u64 {
-    let mut sim = Simulation::new(s).expect("builds");
-    let info = sim.run_info(s);
-    let mut observers = Observers::new(&info);
-    let stats = sim
-        .run(&mut observers.sinks(Vec::new()), &mut |_| {})
-        .expect("runs");
-    stats.events
+    okmesh::Prepared::new(s)
+        .expect("builds")
+        .run(None, &mut |_| {})
+        .expect("runs")
+        .stats
+        .events
 }
 
 fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {

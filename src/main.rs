@@ -1,4 +1,6 @@
-//! The `okmesh` command line: parses arguments and dispatches to the crates.
+//! The `okmesh` command line: parses arguments, calls the `okmesh` library
+//! (the run pipeline shared with the tests and benchmarks) or the other
+//! crates, and prints. One module per subcommand in `commands`.
 //!
 //! Exit codes: 0 success; 1 the run finished but an assertion or check failed;
 //! 2 bad input (a scenario, a file, an argument).

@@ -4,7 +4,28 @@
 //! into the numbers a planner asks for. [`Metrics`] observes the trace as it
 //! is produced (it implements `sim::TraceSink`, so a run of a thousand nodes
 //! needs no stored trace) and [`Summary`] assembles the results with the
-//! run's description, checks and assertions.
+//! run's description, check results and assertions.
+//!
+//! ## Layer and imports
+//!
+//! `reports` sits after the simulator and reads only what a run emits:
+//!
+//! * from `sim`, the trace types only (`sim::trace`: records, `RunInfo`,
+//!   `TraceSink`) — never the engine, the checkers or other internals. The
+//!   duty-cycle figures are measured here ([`duty`]), independently of the
+//!   simulator's checker; check outcomes come in as plain [`CheckResult`]s
+//!   that the run pipeline converts;
+//! * from `node-core`, value types the records carry (time, frame class,
+//!   item ids);
+//! * from `scenarios`, only [`Metric`], the names of the result figures
+//!   (it lives there because the scenario schema's assertions name them and
+//!   `scenarios` must not depend on `reports`).
+//!
+//! Modules: [`metrics`] (the trace sink), [`duty`], [`items`], [`channel`],
+//! [`latency`], [`timeline`] and [`sync`] (what it accumulates),
+//! [`summary`] (`summary.json`), [`tables`] (the CSV files), [`plot`] (the
+//! pictures), [`report`] (writing a run's folder, `report.html`,
+//! `summary.md`), [`sweep`] (`okmesh sweep` and `merge` files).
 //!
 //! ## `summary.json`
 //!
@@ -57,8 +78,8 @@
 //! One row per node: `node, x_m, y_m, z_m, role, degree, originated,
 //! frames_sent, relays, received` (first receptions), `duplicates,
 //! collisions, below_sensitivity, half_duplex_misses, drops, airtime_s,
-//! duty_cycle_max_pct` (largest share of any duty-cycle window, from the
-//! checker's exact meter), `crashes, up_at_end` (1/0), `items_held` (items
+//! duty_cycle_max_pct` (largest share of any duty-cycle window, measured
+//! exactly by [`duty`]), `crashes, up_at_end` (1/0), `items_held` (items
 //! it holds some version of at the end), `converged_s` (the first time it
 //! held the newest version of every item, counted after the last
 //! publication; empty if never or without items).
@@ -98,591 +119,97 @@
 //!
 //! ## Plots and the report
 //!
-//! [`plot`] draws the map, coverage, channel, airtime and latency plots as
-//! PNG and SVG with an embedded font; [`report`] writes them with the
-//! tables, `report.html` (self-contained) and `summary.md`. [`sweep`] holds
-//! the grid, `runs.csv` and `aggregate.csv` of `okmesh sweep`.
+//! [`plot`] draws these as PNG and SVG with an embedded font (`<stem>.png`,
+//! `<stem>.svg`):
+//!
+//! | stem | what |
+//! |---|---|
+//! | `map` | nodes at their sites, mesh links in grey; colour = when the node first held every item (or, without items, the share of others' chat messages it received); red cross = up at the end but never converged; grey with a black cross = down at the end; black ring = crashed at some time; coloured ring = partition group |
+//! | `coverage` | share of nodes holding each item's newest version over time, one thin line per item and their mean in bold |
+//! | `channel` | share of time with a transmission on the air, and airtime by frame class (stacked; may pass 100 % when distant nodes transmit at once) |
+//! | `airtime` | each node's airtime as a share of the run (bars) and its largest share of any duty-cycle window (dots), with the regional limit |
+//! | `latency` | cumulative distribution of chat delivery and item propagation latency (log time axis) |
+//! | `sweep-<metric>` | (`okmesh sweep`) the metric against the first swept field with several values, one line per value of the others, median with a min–max band across seeds |
+//!
+//! [`report`] writes them with the tables, `report.html` (self-contained)
+//! and `summary.md`. [`sweep`] holds the grid, `runs.csv` and
+//! `aggregate.csv` of `okmesh sweep`.
 //!
 //! Memory is bounded whatever the trace's length: per node, per item, per
 //! time bucket, and at most [`latency::MAX_TRACKED_MESSAGES`] messages in
 //! flight.
 
 pub mod channel;
+pub mod duty;
 pub mod items;
 pub mod latency;
+pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod summary;
 pub mod sweep;
+pub mod sync;
 pub mod tables;
 pub mod timeline;
 
-pub mod observe;
-pub mod sync;
-
-use std::collections::BTreeMap;
-
-use node_core::wire::FrameClass;
-use serde::Serialize;
-use sim::check::{CheckOutcome, DutyCycleMeter};
-use sim::trace::{
-    DropReason, FaultRecord, NodeRecord, RadioSummary, Record, RunInfo, TopologyStats, TraceSink,
-};
-
-use crate::channel::ChannelMeter;
-use crate::items::ItemTracker;
-use crate::latency::{LatencySummary, MessageLatency};
-use crate::timeline::Timeline;
-
+pub use metrics::{LimitHit, Metrics, NodeMetrics};
+pub use scenarios::Metric;
+pub use summary::{AssertionOutcome, CheckResult, RunFacts, Summary, SyncReport};
 pub use tables::nodes_csv;
 
-/// Per-node counters.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
-pub struct NodeMetrics {
-    /// Chat messages originated.
-    pub originated: u64,
-    /// First receptions of chat messages.
-    pub chat_received: u64,
-    /// Transmissions, originals and relays.
-    pub frames_sent: u64,
-    /// Of which relays.
-    pub relays: u64,
-    /// First receptions of a packet.
-    pub received: u64,
-    /// Receptions of packets already seen.
-    pub duplicates: u64,
-    /// Receptions lost to interference.
-    pub collisions: u64,
-    /// Signals too weak to decode.
-    pub below_sensitivity: u64,
-    /// Receptions missed while transmitting.
-    pub half_duplex_misses: u64,
-    /// Frames dropped.
-    pub drops: u64,
-    /// Time spent transmitting, µs.
-    pub airtime_us: u64,
-    /// Times the node crashed.
-    pub crashes: u32,
-}
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
 
-/// Accumulates the metrics from the trace as it streams past (duty-cycle
-/// shares come from the checker's [`DutyCycleMeter`], measured once).
-#[derive(Clone, Debug)]
-pub struct Metrics {
-    nodes: Vec<NodeMetrics>,
-    drops_by_reason: BTreeMap<DropReason, u64>,
-    max_hops_away: u8,
-    within_hop_limit: Vec<u32>,
-    reachable_sum: u64,
-    up: Vec<bool>,
-    items: ItemTracker,
-    channel: ChannelMeter,
-    messages: MessageLatency,
-}
-
-impl Metrics {
-    /// Metrics for a run described by `info`.
-    pub fn new(info: &RunInfo) -> Self {
-        let n = info.sites.len();
-        let timeline = Timeline::new(info.sim_time);
-        Metrics {
-            nodes: vec![NodeMetrics::default(); n],
-            drops_by_reason: BTreeMap::new(),
-            max_hops_away: 0,
-            within_hop_limit: info.within_hop_limit.clone(),
-            reachable_sum: 0,
-            up: {
-                // Late joiners are down until their Join record.
-                let mut up = vec![true; n];
-                for v in &info.initially_off {
-                    up[*v as usize] = false;
-                }
-                up
-            },
-            items: ItemTracker::new(n, timeline),
-            channel: ChannelMeter::new(timeline),
-            messages: MessageLatency::default(),
-        }
-    }
-
-    /// Per-node counters.
-    pub fn nodes(&self) -> &[NodeMetrics] {
-        &self.nodes
-    }
-
-    /// Whether each node is up at the end (crashed nodes that did not
-    /// restart are down).
-    pub fn up(&self) -> &[bool] {
-        &self.up
-    }
-
-    /// Catalogue items and who holds them.
-    pub fn items(&self) -> &ItemTracker {
-        &self.items
-    }
-
-    /// Channel utilisation over time.
-    pub fn channel(&self) -> &ChannelMeter {
-        &self.channel
-    }
-
-    /// Chat message delivery latencies.
-    pub fn messages(&self) -> &MessageLatency {
-        &self.messages
-    }
-
-    /// A limit the metrics hit, if any (the figures are then incomplete).
-    pub fn limit_hit(&self) -> Option<String> {
-        self.items.overflowed().then(|| {
-            format!(
-                "more than {} distinct catalogue items: the rest are not in the item figures",
-                items::MAX_ITEMS
-            )
-        })
-    }
-
-    /// When every item's newest version was held by every node up at the
-    /// end (the last item completion); `None` without items or while some
-    /// item is incomplete.
-    pub fn items_complete_at(&self) -> Option<f64> {
-        let items = self.items.items();
-        if items.is_empty() {
-            return None;
-        }
-        let mut last = 0f64;
-        for i in 0..items.len() {
-            let t = self.items.completed_at(i, &self.up)?;
-            last = last.max((t - node_core::Instant::ZERO).as_secs_f64());
-        }
-        Some(last)
-    }
-
-    fn total(&self, f: impl Fn(&NodeMetrics) -> u64) -> u64 {
-        self.nodes.iter().map(f).sum()
-    }
-}
-
-impl TraceSink for Metrics {
-    fn observe(&mut self, batch: &[Record]) {
-        for r in batch {
-            self.items.advance(r.at());
-            match *r {
-                Record::Originate {
-                    at,
-                    node,
-                    packet,
-                    class,
-                    ..
-                } => {
-                    self.messages.on_originate(at, packet);
-                    if class == FrameClass::Chat {
-                        self.nodes[node.index()].originated += 1;
-                        self.reachable_sum += u64::from(self.within_hop_limit[node.index()]);
-                    }
-                }
-                Record::TxStart {
-                    at,
-                    node,
-                    packet,
-                    relay,
-                    end,
-                    class,
-                    subject,
-                    bytes_on_air,
-                    ..
-                } => {
-                    let airtime_us = (end - at).as_micros();
-                    let m = &mut self.nodes[node.index()];
-                    m.frames_sent += 1;
-                    m.relays += u64::from(relay);
-                    m.airtime_us += airtime_us;
-                    self.channel
-                        .on_tx(at.as_micros(), end.as_micros(), class, bytes_on_air);
-                    if !relay {
-                        self.messages.on_first_tx(packet, class);
-                    }
-                    if class == node_core::wire::FrameClass::Data {
-                        self.items.on_data_tx(subject, airtime_us, bytes_on_air);
-                    }
-                }
-                Record::RxOk {
-                    at,
-                    node,
-                    packet,
-                    duplicate,
-                    hops_away,
-                    class,
-                    ..
-                } => {
-                    let m = &mut self.nodes[node.index()];
-                    if duplicate {
-                        m.duplicates += 1;
-                    } else {
-                        m.received += 1;
-                        if class == FrameClass::Chat {
-                            m.chat_received += 1;
-                            self.max_hops_away = self.max_hops_away.max(hops_away);
-                        }
-                        self.messages.on_first_rx(at, packet);
-                    }
-                }
-                Record::Collision { node, .. } => self.nodes[node.index()].collisions += 1,
-                Record::BelowSensitivity { node, .. } => {
-                    self.nodes[node.index()].below_sensitivity += 1
-                }
-                Record::HalfDuplexMiss { node, .. } => {
-                    self.nodes[node.index()].half_duplex_misses += 1
-                }
-                Record::Drop { node, reason, .. } => {
-                    self.nodes[node.index()].drops += 1;
-                    *self.drops_by_reason.entry(reason).or_default() += 1;
-                }
-                Record::Node { at, node, event } => match event {
-                    NodeRecord::Published {
-                        item,
-                        seq,
-                        element,
-                        size_bytes,
-                        fragments,
-                    } => self.items.on_published(
-                        at,
-                        node,
-                        items::PublishedVersion {
-                            item,
-                            seq,
-                            element,
-                            size_bytes,
-                            fragments,
-                        },
-                    ),
-                    NodeRecord::Stored { item, seq, element } => {
-                        self.items.on_stored(at, node, item, seq, element)
-                    }
-                    NodeRecord::SendFailed
-                    | NodeRecord::FrameRejected
-                    | NodeRecord::ItemRejected => {}
-                },
-                Record::Fault { fault, .. } => match fault {
-                    FaultRecord::Crash { node } => {
-                        if let Some(up) = self.up.get_mut(node.index()) {
-                            *up = false;
-                            self.nodes[node.index()].crashes += 1;
-                        }
-                    }
-                    FaultRecord::Restart { node } | FaultRecord::Join { node } => {
-                        if let Some(up) = self.up.get_mut(node.index()) {
-                            *up = true;
-                        }
-                    }
-                    FaultRecord::Partition { .. }
-                    | FaultRecord::Heal
-                    | FaultRecord::LossStart { .. }
-                    | FaultRecord::LossEnd { .. } => {}
-                },
-                Record::TxEnd { .. } => {}
+    /// Every Rust source file of this crate.
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("src is readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source is text");
+                out.push((path.display().to_string(), text));
             }
         }
     }
-}
 
-/// Facts about the run besides the metrics: its size, its trace hash and
-/// how long it took on this machine (the only non-deterministic input).
-#[derive(Clone, PartialEq, Debug)]
-pub struct RunFacts {
-    /// Events the engine processed.
-    pub events: u64,
-    /// Trace records emitted.
-    pub trace_records: u64,
-    /// BLAKE3 of the trace, hex.
-    pub trace_hash: String,
-    /// Wall-clock seconds the run took.
-    pub wall_time_s: f64,
-}
-
-/// The sync figures of a run and, if asked for, of its flooding baseline.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct SyncReport {
-    /// This run's.
-    pub run: Option<sync::SyncSummary>,
-    /// The baseline's.
-    pub baseline: Option<sync::SyncSummary>,
-}
-
-/// An evaluated assertion.
-#[derive(Clone, PartialEq, Debug, Serialize)]
-pub struct AssertionOutcome {
-    /// Metric name.
-    pub metric: String,
-    /// Lower bound.
-    pub min: Option<f64>,
-    /// Upper bound.
-    pub max: Option<f64>,
-    /// Measured value (`null` for an unknown metric).
-    pub value: Option<f64>,
-    /// Whether the value is within the bounds.
-    pub passed: bool,
-}
-
-/// Everything `summary.json` holds.
-#[derive(Clone, PartialEq, Debug, Serialize)]
-pub struct Summary {
-    /// Scenario name.
-    pub scenario: String,
-    /// Root seed.
-    pub seed: u64,
-    /// Nodes.
-    pub nodes: u32,
-    /// Simulated seconds.
-    pub sim_time_s: f64,
-    /// Wall-clock seconds.
-    pub wall_time_s: f64,
-    /// Events processed.
-    pub events: u64,
-    /// Events per wall-clock second.
-    pub events_per_s: f64,
-    /// Trace records.
-    pub trace_records: u64,
-    /// BLAKE3 of the trace.
-    pub trace_hash: String,
-    /// Transmissions.
-    pub frames_sent: u64,
-    /// Relayed transmissions.
-    pub relays: u64,
-    /// Decoded frames, duplicates included.
-    pub frames_received: u64,
-    /// Decoded duplicates.
-    pub duplicates: u64,
-    /// Receptions lost to interference.
-    pub collisions: u64,
-    /// Signals too weak to decode.
-    pub below_sensitivity: u64,
-    /// Receptions missed while transmitting.
-    pub half_duplex_misses: u64,
-    /// Messages originated.
-    pub messages_originated: u64,
-    /// Mean share of other nodes reached per message, percent.
-    pub reach_pct: f64,
-    /// First receptions ÷ nodes within the hop limit of each message's
-    /// originator, percent: how well the flood covers what it may cover.
-    pub reach_within_hop_limit_pct: f64,
-    /// First receptions ÷ all receptions, percent.
-    pub usefulness_pct: f64,
-    /// Mean share of time transmitting, percent.
-    pub air_utilisation_pct: f64,
-    /// Largest transmit share of any window, percent.
-    pub duty_cycle_max_pct: f64,
-    /// Most relays any delivered message passed.
-    pub max_hops_away: u8,
-    /// Chat delivery latency: origination to first decoding at each node.
-    pub message_latency: Option<LatencySummary>,
-    /// Item propagation latency: publication to storing at each node.
-    pub item_latency: Option<LatencySummary>,
-    /// Catalogue items seen (published, or stored from the mesh).
-    pub items: u32,
-    /// Items published during the run.
-    pub items_published: u32,
-    /// When the last item's newest version was held by every node up at
-    /// the end, s (`null` without items or while one is incomplete).
-    pub items_complete_s: Option<f64>,
-    /// Share of the nodes up at the end that hold every item's newest
-    /// version, percent (`null` without items).
-    pub nodes_holding_all_pct: Option<f64>,
-    /// Nodes up at the end.
-    pub nodes_up_at_end: u32,
-    /// Mean share of time with at least one transmission on the air, percent.
-    pub channel_busy_mean_pct: f64,
-    /// Largest such share of any time bucket (see `channel.csv`), percent.
-    pub channel_busy_max_pct: f64,
-    /// Width of the time buckets of `channel.csv` and `coverage.csv`, s.
-    pub bucket_s: f64,
-    /// Airtime by frame class, s.
-    pub airtime_by_class_s: BTreeMap<&'static str, f64>,
-    /// Frames dropped.
-    pub drops: u64,
-    /// Frames dropped, by reason.
-    pub drops_by_reason: BTreeMap<&'static str, u64>,
-    /// Connectivity.
-    pub topology: TopologyStats,
-    /// The radio.
-    pub radio: RadioSummary,
-    /// Invariant checks.
-    pub checks: Vec<CheckOutcome>,
-    /// Catalogue-sync figures (absent when sync is off or nothing was published).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync: Option<sync::SyncSummary>,
-    /// The same figures for the blind-flooding baseline run of the same scenario.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<sync::SyncSummary>,
-    /// Scenario assertions.
-    pub assertions: Vec<AssertionOutcome>,
-    /// Whether every check and assertion passed.
-    pub passed: bool,
-}
-
-impl Summary {
-    /// Builds the summary of a finished run.
-    pub fn new(
-        info: &RunInfo,
-        m: &Metrics,
-        duty: &DutyCycleMeter,
-        facts: RunFacts,
-        checks: Vec<CheckOutcome>,
-        sync: SyncReport,
-        assertions: &[scenarios::Assertion],
-    ) -> Self {
-        let n = info.sites.len() as u64;
-        let sim_time_s = info.sim_time.as_secs_f64();
-        let messages = m.total(|x| x.originated);
-        let chat_first = m.total(|x| x.chat_received);
-        let first = m.total(|x| x.received);
-        let all_rx = first + m.total(|x| x.duplicates);
-        let airtime_us = m.total(|x| x.airtime_us);
-        let up_count = m.up.iter().filter(|u| **u).count() as u64;
-        let mut s = Summary {
-            scenario: info.scenario.clone(),
-            seed: info.seed,
-            nodes: n as u32,
-            sim_time_s,
-            wall_time_s: facts.wall_time_s,
-            events: facts.events,
-            events_per_s: facts.events as f64 / facts.wall_time_s.max(1e-9),
-            trace_records: facts.trace_records,
-            trace_hash: facts.trace_hash,
-            frames_sent: m.total(|x| x.frames_sent),
-            relays: m.total(|x| x.relays),
-            frames_received: all_rx,
-            duplicates: m.total(|x| x.duplicates),
-            collisions: m.total(|x| x.collisions),
-            below_sensitivity: m.total(|x| x.below_sensitivity),
-            half_duplex_misses: m.total(|x| x.half_duplex_misses),
-            messages_originated: messages,
-            reach_pct: ratio_pct(chat_first, messages * n.saturating_sub(1)),
-            reach_within_hop_limit_pct: ratio_pct(chat_first, m.reachable_sum),
-            usefulness_pct: ratio_pct(first, all_rx),
-            air_utilisation_pct: 100.0 * airtime_us as f64 / (n as f64 * sim_time_s * 1e6).max(1.0),
-            duty_cycle_max_pct: duty.overall_max_pct().0,
-            max_hops_away: m.max_hops_away,
-            message_latency: LatencySummary::of(m.messages.histogram()),
-            item_latency: LatencySummary::of(m.items.latency()),
-            items: m.items.items().len() as u32,
-            items_published: m
-                .items
-                .items()
-                .iter()
-                .filter(|i| i.first_published_at.is_some())
-                .count() as u32,
-            items_complete_s: m.items_complete_at(),
-            nodes_holding_all_pct: (!m.items.items().is_empty()).then(|| {
-                let item_count = m.items.items().len();
-                let full = (0..m.up.len())
-                    .filter(|&node| {
-                        m.up[node]
-                            && (0..item_count).all(|i| m.items.holds_newest(node, i).is_some())
-                    })
-                    .count();
-                ratio_pct(full as u64, up_count)
-            }),
-            nodes_up_at_end: up_count as u32,
-            channel_busy_mean_pct: m.channel.busy_pct().0,
-            channel_busy_max_pct: m.channel.busy_pct().1,
-            bucket_s: m.channel.timeline().bucket_us as f64 / 1e6,
-            airtime_by_class_s: channel::CLASSES
-                .iter()
-                .zip(m.channel.totals())
-                .map(|(c, t)| (c.name(), t.1 as f64 / 1e6))
-                .collect(),
-            drops: m.total(|x| x.drops),
-            drops_by_reason: m
-                .drops_by_reason
-                .iter()
-                .map(|(r, c)| (r.name(), *c))
-                .collect(),
-            topology: info.topology.clone(),
-            radio: info.radio.clone(),
-            checks,
-            sync: sync.run,
-            baseline: sync.baseline,
-            assertions: Vec::new(),
-            passed: true,
-        };
-        s.assertions = assertions
-            .iter()
-            .map(|a| {
-                let value = s.metric(&a.metric);
-                let passed = value.is_some_and(|v| {
-                    a.min.is_none_or(|lo| v >= lo) && a.max.is_none_or(|hi| v <= hi)
-                });
-                AssertionOutcome {
-                    metric: a.metric.clone(),
-                    min: a.min,
-                    max: a.max,
-                    value,
-                    passed,
+    #[test]
+    fn reports_reads_only_the_trace() {
+        let mut files = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        assert!(files.len() > 10);
+        for (path, text) in files {
+            // Code only: not the tests (this one names what it looks for).
+            let text = text.split("\n#[cfg(test)]").next().unwrap_or("");
+            for (k, _) in text.match_indices("sim::") {
+                let rest = &text[k + 5..];
+                // Prose in docs may name sim's modules; code may use only its trace types.
+                let line = text[..k].rsplit('\n').next().unwrap_or("");
+                if line.trim_start().starts_with("//") {
+                    continue;
                 }
-            })
-            .collect();
-        s.passed = s.checks.iter().all(|c| c.passed) && s.assertions.iter().all(|a| a.passed);
-        s
-    }
-
-    /// The value of a named metric, as assertions see it.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "nodes" => f64::from(self.nodes),
-            "sim_time_s" => self.sim_time_s,
-            "events" => self.events as f64,
-            "frames_sent" => self.frames_sent as f64,
-            "frames_received" => self.frames_received as f64,
-            "collisions" => self.collisions as f64,
-            "reach_pct" => self.reach_pct,
-            "reach_within_hop_limit_pct" => self.reach_within_hop_limit_pct,
-            "air_utilisation_pct" => self.air_utilisation_pct,
-            "max_hops_away" => f64::from(self.max_hops_away),
-            "messages_originated" => self.messages_originated as f64,
-            "drops" => self.drops as f64,
-            "duty_cycle_max_pct" => self.duty_cycle_max_pct,
-            "converged_at_s" => return self.sync.as_ref().and_then(|s| s.converged_at_s),
-            "efficiency_ratio" => return self.sync.as_ref().and_then(|s| s.efficiency_ratio),
-            "items_complete_pct" => {
-                let s = self.sync.as_ref()?;
-                ratio_pct(u64::from(s.items_complete), u64::from(s.items))
+                assert!(
+                    rest.starts_with("trace::"),
+                    "{path}: sim::{}",
+                    &rest[..rest.len().min(20)]
+                );
             }
-            "in_sync_summaries_per_node_per_imax" => {
-                return self
-                    .sync
-                    .as_ref()
-                    .and_then(|s| s.in_sync_summaries_per_node_per_imax);
+            for (k, _) in text.match_indices("scenarios::") {
+                let line = text[..k].rsplit('\n').next().unwrap_or("");
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                let rest = &text[k + 11..];
+                assert!(
+                    rest.starts_with("Metric") || rest.starts_with("metric::names"),
+                    "{path}: scenarios::{}",
+                    &rest[..rest.len().min(20)]
+                );
             }
-            "relays" => self.relays as f64,
-            "duplicates" => self.duplicates as f64,
-            "usefulness_pct" => self.usefulness_pct,
-            "message_latency_p50_s" => self.message_latency?.p50_s,
-            "message_latency_p90_s" => self.message_latency?.p90_s,
-            "message_latency_p99_s" => self.message_latency?.p99_s,
-            "message_latency_max_s" => self.message_latency?.max_s,
-            "item_latency_p50_s" => self.item_latency?.p50_s,
-            "item_latency_p90_s" => self.item_latency?.p90_s,
-            "item_latency_p99_s" => self.item_latency?.p99_s,
-            "item_latency_max_s" => self.item_latency?.max_s,
-            "items_published" => f64::from(self.items_published),
-            "items_complete_s" => self.items_complete_s?,
-            "nodes_holding_all_pct" => self.nodes_holding_all_pct?,
-            "nodes_up_at_end" => f64::from(self.nodes_up_at_end),
-            "channel_busy_mean_pct" => self.channel_busy_mean_pct,
-            "channel_busy_max_pct" => self.channel_busy_max_pct,
-            _ => return None,
-        })
-    }
-
-    /// `summary.json`'s text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("summaries always serialise")
-    }
-}
-
-fn ratio_pct(num: u64, den: u64) -> f64 {
-    if den == 0 {
-        0.0
-    } else {
-        100.0 * num as f64 / den as f64
+        }
     }
 }

@@ -34,47 +34,40 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Summary;
+use scenarios::Metric;
+
 use crate::plot::{SweepLine, SweepPlot};
 
-/// The metrics recorded for every run of a sweep (names as in `summary.json`).
-pub const SWEEP_METRICS: &[&str] = &[
-    "nodes",
-    "reach_pct",
-    "reach_within_hop_limit_pct",
-    "usefulness_pct",
-    "message_latency_p50_s",
-    "message_latency_p90_s",
-    "message_latency_p99_s",
-    "frames_sent",
-    "relays",
-    "collisions",
-    "drops",
-    "air_utilisation_pct",
-    "channel_busy_mean_pct",
-    "channel_busy_max_pct",
-    "duty_cycle_max_pct",
-    "items_published",
-    "items_complete_s",
-    "nodes_holding_all_pct",
-    "item_latency_p50_s",
-    "item_latency_p90_s",
-    "item_latency_p99_s",
-    "converged_at_s",
-    "efficiency_ratio",
-    "passed",
+/// The metrics recorded for every run of a sweep, in `runs.csv` column order.
+pub const SWEEP_METRICS: [Metric; 24] = [
+    Metric::Nodes,
+    Metric::ReachPct,
+    Metric::ReachWithinHopLimitPct,
+    Metric::UsefulnessPct,
+    Metric::MessageLatencyP50S,
+    Metric::MessageLatencyP90S,
+    Metric::MessageLatencyP99S,
+    Metric::FramesSent,
+    Metric::Relays,
+    Metric::Collisions,
+    Metric::Drops,
+    Metric::AirUtilisationPct,
+    Metric::ChannelBusyMeanPct,
+    Metric::ChannelBusyMaxPct,
+    Metric::DutyCycleMaxPct,
+    Metric::ItemsPublished,
+    Metric::ItemsCompleteS,
+    Metric::NodesHoldingAllPct,
+    Metric::ItemLatencyP50S,
+    Metric::ItemLatencyP90S,
+    Metric::ItemLatencyP99S,
+    Metric::ConvergedAtS,
+    Metric::EfficiencyRatio,
+    Metric::Passed,
 ];
 
 /// Most jobs a sweep may have.
 pub const MAX_JOBS: usize = 100_000;
-
-/// A metric of a finished run, as a sweep records it.
-pub fn run_metric(s: &Summary, name: &str) -> Option<f64> {
-    match name {
-        "passed" => Some(if s.passed { 1.0 } else { 0.0 }),
-        _ => s.metric(name),
-    }
-}
 
 /// One swept field.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -95,7 +88,7 @@ pub struct SweepSpec {
     /// Seeds per grid point (seed k is the point's scenario seed + k).
     pub seeds: u32,
     /// The metric columns of `runs.csv`.
-    pub metrics: Vec<String>,
+    pub metrics: Vec<Metric>,
 }
 
 /// A slice of a sweep: jobs numbered `index − 1` modulo `count`.
@@ -108,9 +101,9 @@ pub struct Shard {
 }
 
 impl core::str::FromStr for Shard {
-    type Err = String;
+    type Err = SweepError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("--shard {s}: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let bad = || SweepError::BadShard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -144,6 +137,19 @@ pub struct Job {
 }
 
 impl SweepSpec {
+    /// The recorded metric called `name` (as `--metric` gives it).
+    pub fn metric(&self, name: &str) -> Result<Metric, SweepError> {
+        name.parse::<Metric>()
+            .ok()
+            .filter(|m| self.metrics.contains(m))
+            .ok_or_else(|| SweepError::UnknownMetric(name.to_string(), self.metric_names()))
+    }
+
+    /// The metric columns' names, joined with `, `.
+    fn metric_names(&self) -> String {
+        scenarios::metric::names(self.metrics.iter().copied())
+    }
+
     /// Grid points.
     pub fn points(&self) -> usize {
         self.dims.iter().map(|d| d.values.len()).product()
@@ -254,9 +260,13 @@ pub enum SweepError {
         /// The job.
         job: usize,
     },
-    /// The metric to plot is not recorded.
+    /// The metric to plot is not recorded (the name as given, and the
+    /// recorded ones).
     #[error("--metric {0}: unknown metric (known: {1})")]
     UnknownMetric(String, String),
+    /// A `--shard` that is not `I/N` with 1 <= I <= N (as given).
+    #[error("--shard {0}: expected I/N with 1 <= I <= N, e.g. 2/8")]
+    BadShard(String),
     /// A plot could not be drawn.
     #[error("plot: {0}")]
     Plot(#[from] crate::plot::PlotError),
@@ -311,7 +321,7 @@ fn runs_header(spec: &SweepSpec) -> String {
     cols.extend(spec.dims.iter().map(|d| csv_field(&d.path)));
     cols.push("seed_index".into());
     cols.push("seed".into());
-    cols.extend(spec.metrics.iter().map(|m| csv_field(m)));
+    cols.extend(spec.metrics.iter().map(|m| csv_field(m.name())));
     cols.join(",")
 }
 
@@ -462,31 +472,31 @@ pub fn aggregate_csv(spec: &SweepSpec, rows: &[RunRow]) -> String {
 
 /// The metric a sweep plots by default: `converged_at_s` when some run has
 /// it, else `reach_pct`.
-pub fn default_metric(spec: &SweepSpec, rows: &[RunRow]) -> String {
-    let has = |name: &str| {
+pub fn default_metric(spec: &SweepSpec, rows: &[RunRow]) -> Metric {
+    let has = |metric: Metric| {
         spec.metrics
             .iter()
-            .position(|m| m == name)
+            .position(|m| *m == metric)
             .is_some_and(|k| {
                 rows.iter()
                     .any(|r| r.metrics.get(k).copied().flatten().is_some())
             })
     };
-    if has("converged_at_s") {
-        "converged_at_s".into()
+    if has(Metric::ConvergedAtS) {
+        Metric::ConvergedAtS
     } else {
-        "reach_pct".into()
+        Metric::ReachPct
     }
 }
 
 /// The plot of `metric` against the first dimension with more than one
 /// value, one line per combination of the other dimensions' values.
-pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: &str) -> Result<SweepPlot, SweepError> {
+pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPlot, SweepError> {
     let m = spec
         .metrics
         .iter()
-        .position(|x| x == metric)
-        .ok_or_else(|| SweepError::UnknownMetric(metric.to_string(), spec.metrics.join(", ")))?;
+        .position(|x| *x == metric)
+        .ok_or_else(|| SweepError::UnknownMetric(metric.to_string(), spec.metric_names()))?;
     let x_dim = spec
         .dims
         .iter()
@@ -581,7 +591,7 @@ mod tests {
                 },
             ],
             seeds: 3,
-            metrics: vec!["reach_pct".into(), "converged_at_s".into()],
+            metrics: vec![Metric::ReachPct, Metric::ConvergedAtS],
         }
     }
 
@@ -635,6 +645,11 @@ mod tests {
         for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
-        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            "2/3".parse::<Shard>().ok(),
+            Some(Shard { index: 2, count: 3 })
+        );
+        let e = "0/3".parse::<Shard>().unwrap_err().to_string();
+        assert_eq!(e, "--shard 0/3: expected I/N with 1 <= I <= N, e.g. 2/8");
     }
 }

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use node_core::Instant;
-use sim::check::DutyCycleMeter;
 use sim::trace::RunInfo;
 
 use crate::Metrics;
@@ -20,7 +19,7 @@ fn secs(t: Option<Instant>) -> String {
 }
 
 /// `nodes.csv`: one row per node.
-pub fn nodes_csv(info: &RunInfo, m: &Metrics, duty: &DutyCycleMeter) -> String {
+pub fn nodes_csv(info: &RunInfo, m: &Metrics) -> String {
     let mut out = String::from(
         "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s\n",
     );
@@ -43,7 +42,7 @@ pub fn nodes_csv(info: &RunInfo, m: &Metrics, duty: &DutyCycleMeter) -> String {
             x.half_duplex_misses,
             x.drops,
             x.airtime_us as f64 / 1e6,
-            duty.max_pct(i),
+            m.duty().max_pct(i),
             x.crashes,
             u8::from(m.up()[i]),
             m.items().items_held(i),

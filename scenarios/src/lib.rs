@@ -16,6 +16,7 @@
 
 pub mod duration;
 pub mod library;
+pub mod metric;
 pub mod path;
 pub mod schema;
 pub mod validate;
@@ -24,94 +25,9 @@ pub mod workload;
 use core::fmt;
 use std::path::{Path, PathBuf};
 
+pub use metric::Metric;
 pub use path::{FieldPath, Location};
 pub use schema::*;
-
-/// Every metric an assertion may name, with what it means. The reports
-/// crate computes each of them (a test there checks it).
-pub const METRICS: &[(&str, &str)] = &[
-    ("nodes", "nodes in the mesh"),
-    ("sim_time_s", "simulated seconds"),
-    ("events", "events the engine processed"),
-    ("frames_sent", "transmissions started, originals and relays"),
-    (
-        "frames_received",
-        "frames decoded by some receiver, duplicates included",
-    ),
-    ("collisions", "receptions lost to interference"),
-    (
-        "reach_pct",
-        "mean share of the other nodes that received each chat message",
-    ),
-    (
-        "reach_within_hop_limit_pct",
-        "chat first receptions per node within the hop limit of each message's originator",
-    ),
-    (
-        "air_utilisation_pct",
-        "mean share of time a node spent transmitting",
-    ),
-    (
-        "max_hops_away",
-        "largest number of relays any delivered chat message had passed",
-    ),
-    (
-        "messages_originated",
-        "chat messages the nodes handed to their radios",
-    ),
-    (
-        "drops",
-        "frames dropped before transmission (queue, duty cycle, crash)",
-    ),
-    (
-        "duty_cycle_max_pct",
-        "highest share of any one-hour window a node transmitted",
-    ),
-    (
-        "converged_at_s",
-        "when every connected node that is up first held the newest version of every item (unset: never)",
-    ),
-    (
-        "efficiency_ratio",
-        "data transmissions per item version / (greedy CDS size x fragments per version)",
-    ),
-    (
-        "items_complete_pct",
-        "share of published items whose newest version every connected, live node holds at the end",
-    ),
-    (
-        "in_sync_summaries_per_node_per_imax",
-        "summary frames per node per Trickle Imax after convergence",
-    ),
-    (
-        "usefulness_pct",
-        "first receptions as a share of all receptions",
-    ),
-    (
-        "message_latency_p50_s",
-        "median chat delivery latency, origination to first decoding",
-    ),
-    (
-        "message_latency_p90_s",
-        "90th percentile chat delivery latency",
-    ),
-    (
-        "message_latency_p99_s",
-        "99th percentile chat delivery latency",
-    ),
-    (
-        "channel_busy_mean_pct",
-        "share of time with at least one transmission on the air",
-    ),
-    (
-        "channel_busy_max_pct",
-        "that share in the busiest time bucket of channel.csv",
-    ),
-    (
-        "items_published",
-        "catalogue items published during the run",
-    ),
-];
 
 /// One problem in a scenario.
 #[derive(Clone, PartialEq, Debug)]
@@ -546,6 +462,37 @@ mod tests {
             &[],
         );
         assert!(e.contains("topology") && e.contains("ring"), "{e}");
+    }
+
+    #[test]
+    fn assertion_metrics_are_checked_at_their_line() {
+        let known = metric::names(Metric::assertable_metrics());
+        for name in ["happiness", "relays", "passed"] {
+            let e = err(
+                &format!("{BASE}assertions:\n  - {{metric: {name}, min: 1}}\n"),
+                &[],
+            );
+            assert_eq!(
+                e,
+                format!(
+                    "t.yaml:8:6: assertions[0].metric: unknown metric `{name}` (known: {known})"
+                )
+            );
+        }
+        let s = load_str(
+            &format!("{BASE}assertions:\n  - {{metric: reach_pct, min: 1}}\n"),
+            "t.yaml",
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.assertions[0].metric, Metric::ReachPct);
+        assert!(to_yaml(&s).contains("metric: reach_pct"));
+        let e = err(BASE, &["assertions=[{metric: nope, max: 1}]"]);
+        assert!(
+            e.starts_with("--set assertions[0].metric: unknown metric `nope`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use node_core::radio::{ModemPreset, Region};
 use serde::{Deserialize, Serialize};
 
 use crate::duration;
+use crate::metric::Metric;
 
 /// A whole simulation scenario.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
@@ -699,8 +700,10 @@ pub struct Partition {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assertion {
-    /// The metric's name.
-    pub metric: String,
+    /// The metric (only [`Metric::assertable`] ones; an unknown name is an
+    /// error at its line that lists the valid ones).
+    #[serde(with = "crate::metric::assertable")]
+    pub metric: Metric,
     /// Smallest acceptable value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,

@@ -6,7 +6,6 @@ use node_core::radio::LoraParams;
 use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
 use node_core::wire::CHAT_MIN_LEN;
 
-use crate::METRICS;
 use crate::path::FieldPath;
 use crate::schema::{Crash, Fault, Heal, Join, Loss, NodeSelection, PathLoss, Scenario, Topology};
 
@@ -421,17 +420,6 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
     // Assertions.
     for (i, a) in s.assertions.iter().enumerate() {
         let p = root.key("assertions").index(i);
-        if !METRICS.iter().any(|(m, _)| *m == a.metric) {
-            let names: Vec<&str> = METRICS.iter().map(|(m, _)| *m).collect();
-            bad(
-                p.key("metric"),
-                format!(
-                    "unknown metric `{}` (known: {})",
-                    a.metric,
-                    names.join(", ")
-                ),
-            );
-        }
         match (a.min, a.max) {
             (None, None) => bad(p.clone(), "give `min`, `max` or both".into()),
             (Some(lo), Some(hi)) if lo > hi => bad(p.key("min"), "is greater than `max`".into()),

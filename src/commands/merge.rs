@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use okmesh::sweep::{create_out, write_runs};
 use reports::sweep::{self, RunRow, SweepError, SweepManifest};
 
 use super::CliError;
-use super::sweep::{check_metric, create_out, default_out, finish, write_runs};
+use super::sweep::{check_metric, default_out, finish};
 
 /// Arguments of `okmesh merge`.
 #[derive(Args, Debug)]
@@ -29,12 +30,8 @@ pub(crate) struct MergeArgs {
     quiet: bool,
 }
 
-fn bad(e: SweepError) -> CliError {
-    CliError::BadInput(e.to_string())
-}
-
-fn read(path: PathBuf) -> Result<String, CliError> {
-    fs::read_to_string(&path).map_err(|source| bad(SweepError::Io { path, source }))
+fn read(path: PathBuf) -> Result<String, SweepError> {
+    fs::read_to_string(&path).map_err(|source| SweepError::Io { path, source })
 }
 
 #[allow(clippy::print_stdout)]
@@ -44,12 +41,10 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     for dir in &args.dirs {
         let json_path = dir.join("sweep.json");
         let manifest: SweepManifest =
-            serde_json::from_str(&read(json_path.clone())?).map_err(|e| {
-                bad(SweepError::Parse {
-                    path: json_path.clone(),
-                    line: e.line(),
-                    message: e.to_string(),
-                })
+            serde_json::from_str(&read(json_path.clone())?).map_err(|e| SweepError::Parse {
+                path: json_path.clone(),
+                line: e.line(),
+                message: e.to_string(),
             })?;
         if let Some((first_dir, m)) = &first {
             let what = if m.spec.scenario != manifest.spec.scenario {
@@ -64,22 +59,24 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
                 None
             };
             if let Some(what) = what {
-                return Err(bad(SweepError::Mismatch {
+                return Err(SweepError::Mismatch {
                     path: dir.clone(),
                     first: first_dir.clone(),
                     what,
-                }));
+                }
+                .into());
             }
         }
         let runs_path = dir.join("runs.csv");
         let text = read(runs_path.clone())?;
-        for row in sweep::parse_runs(&manifest.spec, &text, &runs_path).map_err(bad)? {
+        for row in sweep::parse_runs(&manifest.spec, &text, &runs_path)? {
             let job = row.job;
             if rows.insert(job, row).is_some() {
-                return Err(bad(SweepError::Duplicate {
+                return Err(SweepError::Duplicate {
                     path: dir.clone(),
                     job,
-                }));
+                }
+                .into());
             }
         }
         if first.is_none() {
@@ -88,20 +85,21 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     }
     let (_, manifest) = first.expect("clap requires at least one folder");
     let spec = manifest.spec;
-    check_metric(&spec, args.metric.as_deref())?;
+    let metric = check_metric(&spec, args.metric.as_deref())?;
     let all = spec.jobs(None);
     let missing: Vec<_> = all
         .iter()
         .filter(|j| !rows.contains_key(&j.index))
         .collect();
     if let Some(j) = missing.first() {
-        return Err(bad(SweepError::Missing {
+        return Err(SweepError::Missing {
             missing: missing.len(),
             total: all.len(),
             first: j.index,
             point: j.point,
             seed_index: j.seed_index,
-        }));
+        }
+        .into());
     }
     let out_dir = args
         .out
@@ -118,12 +116,6 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
             spec.scenario
         );
     }
-    finish(
-        &out_dir,
-        &spec,
-        &runs_text,
-        args.metric.as_deref(),
-        !args.quiet,
-    )?;
+    finish(&out_dir, &spec, &runs_text, metric, !args.quiet)?;
     Ok(ExitCode::SUCCESS)
 }

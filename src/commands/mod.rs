@@ -9,7 +9,6 @@ pub(crate) mod kb;
 pub(crate) mod matches;
 pub(crate) mod merge;
 pub(crate) mod node;
-pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
@@ -21,18 +20,41 @@ use std::process::ExitCode;
 
 use crate::Command;
 
-/// A command that could not do its job.
+/// A command that could not do its job. Exit codes: 2 for bad input, 1
+/// for work that started and could not finish.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
-    /// The user gave input that cannot be used (exit code 2).
+    /// An argument that cannot be used, with what is wrong (exit code 2).
     #[error("{0}")]
     BadInput(String),
-    /// Reading or writing a file failed (exit code 2).
+    /// Reading or writing failed, as a command without a typed source
+    /// reports it (exit code 2).
     #[error("{0}")]
     Io(String),
-    /// The work started but could not finish, e.g. a limit was hit (exit code 1).
+    /// The work started but could not finish, as a command without a typed
+    /// source reports it (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// A scenario (file, library entry or `--set`) cannot be loaded (exit code 2).
+    #[error(transparent)]
+    Scenario(#[from] scenarios::ScenarioError),
+    /// A scenario of the built-in library does not load: a defect of this
+    /// build (exit code 1).
+    #[error("library scenario {name}: {source}")]
+    Library {
+        /// The library entry.
+        name: &'static str,
+        /// Why it does not load.
+        #[source]
+        source: scenarios::ScenarioError,
+    },
+    /// The run pipeline stopped (exit code 2 for bad input, 1 for a run
+    /// that could not finish; see [`okmesh::PipelineError::is_bad_input`]).
+    #[error(transparent)]
+    Pipeline(#[from] okmesh::PipelineError),
+    /// Sweep folders, `--shard` or `--metric` cannot be used (exit code 2).
+    #[error(transparent)]
+    Sweep(#[from] reports::sweep::SweepError),
 }
 
 /// Bad input with this message.
@@ -43,8 +65,18 @@ pub(crate) fn bad(msg: impl Into<String>) -> CliError {
 impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            CliError::BadInput(_) | CliError::Io(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::BadInput(_)
+            | CliError::Io(_)
+            | CliError::Scenario(_)
+            | CliError::Sweep(_) => 2,
+            CliError::Failed(_) | CliError::Library { .. } => 1,
+            CliError::Pipeline(e) => {
+                if e.is_bad_input() {
+                    2
+                } else {
+                    1
+                }
+            }
         }
     }
 }
@@ -68,20 +100,5 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
 
 /// Loads a scenario file or library entry with `--set` overrides.
 pub(crate) fn load_scenario(spec: &str, sets: &[String]) -> Result<scenarios::Scenario, CliError> {
-    let overrides = sets
-        .iter()
-        .map(|s| s.parse::<scenarios::Override>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::BadInput(e.to_string()))?;
-    scenarios::resolve(spec, &overrides).map_err(|e| CliError::BadInput(e.to_string()))
-}
-
-/// Small helpers for scenario text in command output.
-pub(crate) mod scenario {
-    pub(crate) use scenarios::to_yaml;
-
-    /// A duration as scenarios write it (`1h30m`).
-    pub(crate) fn duration_text(d: node_core::Duration) -> String {
-        scenarios::duration::format(d)
-    }
+    Ok(okmesh::load_scenario(spec, sets)?)
 }

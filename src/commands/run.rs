@@ -1,6 +1,5 @@
 //! `okmesh run`: simulate a scenario and write its results.
 
-use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,11 +7,11 @@ use std::time::Instant as WallClock;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use okmesh::{Prepared, RunFolder};
 use reports::Summary;
-use sim::trace::{JsonLinesWriter, TraceSink};
+use sim::trace::TraceSink;
 
-use super::pipeline::Prepared;
-use super::{CliError, load_scenario, scenario};
+use super::{CliError, load_scenario};
 
 /// Arguments of `okmesh run`.
 #[derive(Args, Debug)]
@@ -54,21 +53,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    fs::create_dir_all(&out_dir)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", out_dir.display())))?;
-    let write = |name: &str, text: &str| -> Result<(), CliError> {
-        let path = out_dir.join(name);
-        fs::write(&path, text)
-            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
-    };
-    write("scenario.resolved.yaml", &scenario::to_yaml(&scenario))?;
+    let folder = RunFolder::create(&out_dir)?;
+    folder.write_scenario(&scenario)?;
 
-    let prepared = Prepared::new(&scenario)?.with_baseline(&scenario)?;
-    let info = &prepared.info;
-    write(
-        "topology.json",
-        &serde_json::to_string_pretty(&info.topology).expect("serialisable"),
-    )?;
+    let prepared = Prepared::new(&scenario)?.with_baseline()?;
+    let info = prepared.info();
+    folder.write_topology(info)?;
     if chatty {
         let t = &info.topology;
         println!(
@@ -76,7 +66,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             scenario.name,
             scenario.seed,
             t.nodes,
-            scenario::duration_text(scenario.duration),
+            scenarios::duration::format(scenario.duration),
             info.radio.region,
             info.radio.preset,
             format_args!("SF{}", info.radio.sf),
@@ -102,10 +92,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     }
 
     let mut trace_file = if args.trace {
-        let path = out_dir.join("trace.jsonl");
-        let file = fs::File::create(&path)
-            .map_err(|e| CliError::Io(format!("cannot create {}: {e}", path.display())))?;
-        Some(JsonLinesWriter::new(std::io::BufWriter::new(file)))
+        Some(folder.trace_file()?)
     } else {
         None
     };
@@ -137,20 +124,17 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     );
     bar.finish_and_clear();
     let output = result?;
-    if let Some(w) = trace_file {
-        w.finish()
-            .map_err(|e| CliError::Io(format!("cannot write the trace: {e}")))?;
+    if let Some(t) = trace_file {
+        t.finish()?;
     }
     let summary = &output.summary;
-    write("summary.json", &summary.to_json())?;
-    let report = output.report();
-    let report_err = |e: reports::report::ReportError| CliError::Io(e.to_string());
+    folder.write_summary(summary)?;
     let report_path = if args.no_report {
-        report.write_tables(&out_dir).map_err(report_err)?;
+        folder.write_tables(&output)?;
         None
     } else {
         let made = WallClock::now();
-        let path = report.write_all(&out_dir).map_err(report_err)?;
+        let path = folder.write_report(&output)?;
         Some((path, made.elapsed().as_secs_f64()))
     };
 

@@ -7,8 +7,8 @@ use super::CliError;
 #[allow(clippy::print_stdout)]
 pub(crate) fn run() -> Result<ExitCode, CliError> {
     for name in scenarios::library::names() {
-        let s = scenarios::resolve(name, &[])
-            .map_err(|e| CliError::Failed(format!("library scenario {name}: {e}")))?;
+        let s =
+            scenarios::resolve(name, &[]).map_err(|source| CliError::Library { name, source })?;
         println!(
             "{:<20} {:>5} nodes {:>6}  {}",
             name,

@@ -1,21 +1,17 @@
 //! `okmesh sweep`: run a scenario over a grid of `--set` values and seeds,
 //! in parallel, and aggregate the results (see `reports::sweep`).
 
-use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
-use reports::sweep::{
-    self, Dim, MAX_JOBS, RunRow, SWEEP_METRICS, Shard, SweepError, SweepManifest, SweepSpec,
-};
+use okmesh::sweep::{self as run_sweep, create_out, write_runs};
+use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec};
+use scenarios::Metric;
 
-use super::pipeline::Prepared;
-use super::{CliError, load_scenario};
+use super::CliError;
 
 /// Arguments of `okmesh sweep`.
 #[derive(Args, Debug)]
@@ -110,12 +106,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     if args.seeds == 0 {
         return Err(CliError::BadInput("--seeds: at least 1".into()));
     }
-    let shard = args
-        .shard
-        .as_deref()
-        .map(str::parse::<Shard>)
-        .transpose()
-        .map_err(CliError::BadInput)?;
+    let shard = args.shard.as_deref().map(str::parse::<Shard>).transpose()?;
     if args.jobs == Some(0) {
         return Err(CliError::BadInput("--jobs: at least 1".into()));
     }
@@ -123,9 +114,9 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         scenario: args.scenario.clone(),
         dims,
         seeds: args.seeds,
-        metrics: SWEEP_METRICS.iter().map(|m| m.to_string()).collect(),
+        metrics: SWEEP_METRICS.to_vec(),
     };
-    check_metric(&spec, args.metric.as_deref())?;
+    let metric = check_metric(&spec, args.metric.as_deref())?;
     let total = spec.points().saturating_mul(spec.seeds as usize);
     if total > MAX_JOBS {
         return Err(CliError::BadInput(format!(
@@ -134,20 +125,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     }
 
     // Every value alone, then every grid point, before anything runs.
-    for d in &spec.dims {
-        for v in &d.values {
-            load_scenario(&spec.scenario, &[format!("{}={v}", d.path)])
-                .map_err(|e| CliError::BadInput(format!("sweep value {}={v}: {e}", d.path)))?;
-        }
-    }
-    let points = (0..spec.points())
-        .map(|p| {
-            let sets = spec.point_sets(p);
-            load_scenario(&spec.scenario, &sets).map_err(|e| {
-                CliError::BadInput(format!("sweep grid point {p} ({}): {e}", sets.join(" ")))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let points = run_sweep::load_points(&spec)?;
     let out_dir = args.out.clone().unwrap_or_else(|| {
         let base = default_out(&spec.scenario);
         match shard {
@@ -195,79 +173,12 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     if chatty && std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start {threads} threads: {e}")))?;
-    let stop = AtomicBool::new(false);
-    // `None`: skipped because an earlier job failed.
-    let results: Vec<Result<Option<RunRow>, CliError>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|job| {
-                if stop.load(Ordering::Relaxed) {
-                    return Ok(None);
-                }
-                let mut scenario = points[job.point].clone();
-                scenario.seed = scenario.seed.wrapping_add(u64::from(job.seed_index));
-                let result = Prepared::new(&scenario)
-                    .and_then(|p| p.with_baseline(&scenario))
-                    .and_then(|p| p.run(None, &mut |_| {}))
-                    .map(|out| {
-                        Some(RunRow {
-                            job: job.index,
-                            point: job.point,
-                            seed: scenario.seed,
-                            seed_index: job.seed_index,
-                            metrics: spec
-                                .metrics
-                                .iter()
-                                .map(|m| sweep::run_metric(&out.summary, m))
-                                .collect(),
-                        })
-                    })
-                    .map_err(|e| {
-                        stop.store(true, Ordering::Relaxed);
-                        let at = format!(
-                            "grid point {} ({}), seed {}",
-                            job.point,
-                            spec.point_sets(job.point).join(" "),
-                            scenario.seed
-                        );
-                        match e {
-                            CliError::BadInput(m) => CliError::BadInput(format!("{at}: {m}")),
-                            CliError::Io(m) => CliError::Io(format!("{at}: {m}")),
-                            CliError::Failed(m) => CliError::Failed(format!("{at}: {m}")),
-                        }
-                    });
-                bar.inc(1);
-                result
-            })
-            .collect()
-    });
+    let rows = run_sweep::run_jobs(&points, &spec, &jobs, threads, &|| bar.inc(1));
     bar.finish_and_clear();
-    // The first error in job order; skipped jobs only follow an error.
-    let rows: Vec<RunRow> = results
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(
-        rows.len(),
-        jobs.len(),
-        "jobs are only skipped after an error"
-    );
+    let rows = rows?;
 
     let runs_text = write_runs(&out_dir, &spec, shard, &rows)?;
-    let failed = rows
-        .iter()
-        .filter(|r| {
-            spec.metrics
-                .iter()
-                .position(|m| m == "passed")
-                .is_some_and(|k| r.metrics[k] == Some(0.0))
-        })
-        .count();
+    let failed = run_sweep::failed_runs(&spec, &rows);
     if chatty && failed > 0 {
         println!(
             "{failed} of {} runs failed a check or assertion (column `passed` of runs.csv)",
@@ -283,54 +194,16 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    finish(&out_dir, &spec, &runs_text, args.metric.as_deref(), chatty)?;
+    finish(&out_dir, &spec, &runs_text, metric, chatty)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Rejects a `--metric` the sweep does not record, before anything is written.
-pub(crate) fn check_metric(spec: &SweepSpec, metric: Option<&str>) -> Result<(), CliError> {
-    match metric {
-        Some(m) if !spec.metrics.iter().any(|known| known == m) => Err(CliError::BadInput(
-            SweepError::UnknownMetric(m.to_string(), spec.metrics.join(", ")).to_string(),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Creates the output folder.
-pub(crate) fn create_out(dir: &Path) -> Result<(), CliError> {
-    fs::create_dir_all(dir)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))
-}
-
-/// Writes `name` in `dir`; returns its path.
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> Result<PathBuf, CliError> {
-    let path = dir.join(name);
-    fs::write(&path, contents)
-        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))?;
-    Ok(path)
-}
-
-/// Writes `sweep.json` and `runs.csv` of a sweep (or of one shard of it);
-/// returns the text of `runs.csv`.
-pub(crate) fn write_runs(
-    out_dir: &Path,
+pub(crate) fn check_metric(
     spec: &SweepSpec,
-    shard: Option<Shard>,
-    rows: &[RunRow],
-) -> Result<String, CliError> {
-    let manifest = SweepManifest {
-        spec: spec.clone(),
-        shard,
-    };
-    write(
-        out_dir,
-        "sweep.json",
-        serde_json::to_string_pretty(&manifest).expect("serialisable"),
-    )?;
-    let runs_text = sweep::runs_csv(spec, rows);
-    write(out_dir, "runs.csv", &runs_text)?;
-    Ok(runs_text)
+    metric: Option<&str>,
+) -> Result<Option<Metric>, CliError> {
+    Ok(metric.map(|m| spec.metric(m)).transpose()?)
 }
 
 /// Writes the aggregate and the plot of a complete sweep from the text of
@@ -340,22 +213,14 @@ pub(crate) fn finish(
     out_dir: &Path,
     spec: &SweepSpec,
     runs_text: &str,
-    metric: Option<&str>,
+    metric: Option<Metric>,
     chatty: bool,
 ) -> Result<(), CliError> {
-    let rows = sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))
-        .map_err(|e| CliError::Failed(format!("internal: runs.csv does not read back: {e}")))?;
-    write(out_dir, "aggregate.csv", sweep::aggregate_csv(spec, &rows))?;
-    let metric = metric.map_or_else(|| sweep::default_metric(spec, &rows), str::to_string);
-    let plot = sweep::plot(spec, &rows, &metric).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let svg = reports::plot::to_svg(&plot).map_err(|e| CliError::Io(e.to_string()))?;
-    let png = reports::plot::to_png(&plot).map_err(|e| CliError::Io(e.to_string()))?;
-    write(out_dir, &format!("sweep-{metric}.svg"), svg)?;
-    let png_path = write(out_dir, &format!("sweep-{metric}.png"), png)?;
+    let files = run_sweep::write_aggregate(out_dir, spec, runs_text, metric)?;
     if chatty {
         println!("runs:      {}", out_dir.join("runs.csv").display());
-        println!("aggregate: {}", out_dir.join("aggregate.csv").display());
-        println!("plot:      {}", png_path.display());
+        println!("aggregate: {}", files.aggregate.display());
+        println!("plot:      {}", files.plot_png.display());
     }
     Ok(())
 }

@@ -313,3 +313,42 @@ fn the_library_is_listed_and_every_entry_validates() {
         );
     }
 }
+
+#[test]
+fn runs_that_cannot_finish_exit_1_and_bad_output_folders_exit_2() {
+    let dir = temp_dir("limits");
+    let d = dir.to_str().unwrap();
+    for (args, code, expected) in [
+        (
+            vec!["run", "chain", "--out", d, "--set", "limits.max_events=50"],
+            1,
+            "error: event limit of 50 reached at ",
+        ),
+        (
+            vec![
+                "sweep",
+                "chain",
+                "--set",
+                "limits.max_events=50,100000",
+                "--out",
+                d,
+                "--quiet",
+            ],
+            1,
+            "error: grid point 0 (limits.max_events=50), seed 7: event limit of 50 reached",
+        ),
+        (
+            vec!["run", "chain", "--out", "/proc/okmesh-it/out", "--quiet"],
+            2,
+            "error: cannot create /proc/okmesh-it/out: ",
+        ),
+    ] {
+        let out = okmesh(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(expected),
+            "{args:?}: expected `{expected}` in {stderr}"
+        );
+    }
+}

@@ -23,11 +23,10 @@ const TABLES: [&str; 5] = [
     "latency.csv",
 ];
 
-/// Metrics, checks and summary of a record stream.
+/// Metrics and summary of a record stream.
 struct Observed {
     info: RunInfo,
     metrics: Metrics,
-    checks: Checks,
     summary: Summary,
 }
 
@@ -43,24 +42,31 @@ fn observe(info: RunInfo, records: &[Record]) -> Observed {
         metrics.observe(batch);
         checks.observe(batch);
     }
+    // The report measures duty cycles itself; the checker's separate
+    // measurement must agree exactly.
+    let (report_duty, checker_duty) = (metrics.duty(), checks.duty_meter());
+    for node in 0..info.sites.len() {
+        assert_eq!(report_duty.max_pct(node), checker_duty.max_pct(node));
+    }
+    assert_eq!(
+        report_duty.overall_max_pct(),
+        checker_duty.overall_max_pct()
+    );
     let summary = Summary::new(
         &info,
         &metrics,
-        checks.duty_meter(),
         RunFacts {
             events: 0,
             trace_records: records.len() as u64,
             trace_hash: "0".repeat(64),
             wall_time_s: 1.0,
         },
-        checks.outcomes(),
+        okmesh::observe::check_results(&checks),
         reports::SyncReport::default(),
-        &[],
     );
     Observed {
         info,
         metrics,
-        checks,
         summary,
     }
 }
@@ -98,11 +104,7 @@ fn tables_match_the_trace_of_a_real_run() {
         &["topology.nodes=20", "duration=30m"],
     ));
     let ob = observe(o.info.clone(), &o.records);
-    let nodes = lines(&tables::nodes_csv(
-        &ob.info,
-        &ob.metrics,
-        ob.checks.duty_meter(),
-    ));
+    let nodes = lines(&tables::nodes_csv(&ob.info, &ob.metrics));
     assert_eq!(nodes.len(), 1 + 20);
     assert_eq!(
         nodes[0].join(","),
@@ -312,11 +314,7 @@ fn item_tables_follow_publications_and_stores() {
              {b},1,3,5.000,5.000,300,3,75.00,8.000,3.000,0,0.000,0\n"
         )
     );
-    let nodes = lines(&tables::nodes_csv(
-        &ob.info,
-        &ob.metrics,
-        ob.checks.duty_meter(),
-    ));
+    let nodes = lines(&tables::nodes_csv(&ob.info, &ob.metrics));
     assert_eq!(
         column(&nodes, "converged_s"),
         ["9.000", "12.000", "", "13.000"]
@@ -345,7 +343,7 @@ fn item_tables_follow_publications_and_stores() {
     assert_eq!(s.items_complete_s, Some(13.0));
     assert_eq!(s.nodes_holding_all_pct, Some(100.0));
     assert_eq!(s.nodes_up_at_end, 3);
-    assert_eq!(s.metric("items_complete_s"), Some(13.0));
+    assert_eq!(s.value(scenarios::Metric::ItemsCompleteS), Some(13.0));
     let channel = lines(&tables::channel_csv(&ob.metrics));
     let data: f64 = column_sum(&channel, "airtime_data_s");
     assert!((data - 2.0).abs() < 1e-9);
@@ -510,7 +508,6 @@ fn item_plots_draw_coverage_and_convergence() {
     let report = RunReport {
         info: &ob.info,
         metrics: &ob.metrics,
-        duty: ob.checks.duty_meter(),
         summary: &ob.summary,
         overlay: &overlay,
     };

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use reports::Summary;
-use reports::observe::Observers;
-use sim::Simulation;
 use sim::trace::{Record, RunInfo, TraceSink};
 
 /// Keeps every record (for small scenarios only).
@@ -25,19 +23,17 @@ pub(crate) struct Outcome {
     pub records: Vec<Record>,
 }
 
-/// Runs a scenario in-process, keeping the whole trace.
+/// Runs a scenario in-process through the run pipeline (without the
+/// flooding baseline), keeping the whole trace.
 pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
-    let mut sim = Simulation::new(s).expect("scenario builds");
-    let info = sim.run_info(s);
-    let mut observers = Observers::new(&info);
     let mut recorder = Recorder::default();
-    let stats = sim
-        .run(&mut observers.sinks(vec![&mut recorder]), &mut |_| {})
+    let out = okmesh::Prepared::new(s)
+        .expect("scenario builds")
+        .run(Some(&mut recorder), &mut |_| {})
         .expect("run completes");
-    let summary = observers.summary(&info, &stats, 1.0, None, &s.assertions);
     Outcome {
-        info,
-        summary,
+        info: out.info,
+        summary: out.summary,
         records: recorder.0,
     }
 }

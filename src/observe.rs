@@ -1,20 +1,19 @@
-//! The observers of a run — the trace hash, the invariant checks, the
-//! metrics and the sync figures — set up and summarised in one place, so the
-//! command line, the tests and the benchmarks observe runs identically.
+//! The observers of a run — the trace hash, the simulator's invariant
+//! checks, the metrics and the sync figures — set up and summarised in one
+//! place, so every run is observed the same way.
 
+use reports::sync::{SyncMetrics, SyncSummary};
+use reports::{AssertionOutcome, CheckResult, Metrics, RunFacts, Summary, SyncReport};
 use sim::RunStats;
 use sim::check::Checks;
 use sim::trace::{RunInfo, TraceHasher, TraceSink};
-
-use crate::sync::{SyncMetrics, SyncSummary};
-use crate::{Metrics, RunFacts, Summary, SyncReport};
 
 /// Everything that watches one run's trace.
 #[derive(Clone, Debug)]
 pub struct Observers {
     /// The trace hash.
     pub hasher: TraceHasher,
-    /// The invariant checks (and the duty-cycle meter).
+    /// The simulator's invariant checks.
     pub checks: Checks,
     /// The metrics.
     pub metrics: Metrics,
@@ -52,7 +51,7 @@ impl Observers {
         sinks
     }
 
-    /// The summary of the finished run.
+    /// The summary of the finished run, with `assertions` evaluated.
     pub fn summary(
         &self,
         info: &RunInfo,
@@ -61,22 +60,40 @@ impl Observers {
         baseline: Option<SyncSummary>,
         assertions: &[scenarios::Assertion],
     ) -> Summary {
-        Summary::new(
+        let mut summary = Summary::new(
             info,
             &self.metrics,
-            self.checks.duty_meter(),
             RunFacts {
                 events: stats.events,
                 trace_records: stats.records,
                 trace_hash: self.hasher.hex(),
                 wall_time_s,
             },
-            self.checks.outcomes(),
+            check_results(&self.checks),
             SyncReport {
                 run: self.sync.summary(info, &self.metrics),
                 baseline,
             },
-            assertions,
-        )
+        );
+        let outcomes = assertions
+            .iter()
+            .map(|a| AssertionOutcome::evaluate(&summary, a.metric, a.min, a.max))
+            .collect();
+        summary.set_assertions(outcomes);
+        summary
     }
+}
+
+/// The checkers' outcomes as the plain data reports take (converted here,
+/// once, so that reports need nothing of the checkers).
+pub fn check_results(checks: &Checks) -> Vec<CheckResult> {
+    checks
+        .outcomes()
+        .into_iter()
+        .map(|c| CheckResult {
+            name: c.name.to_string(),
+            passed: c.passed,
+            detail: c.detail,
+        })
+        .collect()
 }

@@ -1,0 +1,107 @@
+//! The plot of a sweep: a metric against a swept field.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{PALETTE, Plot, PlotError, axes, canvas, err, legend, line_key, message, padded};
+
+/// One line of a sweep plot: per x position, (median, min, max).
+#[derive(Clone, Debug)]
+pub struct SweepLine {
+    /// Legend label (the second parameter's value).
+    pub label: String,
+    /// (x position, median, min, max).
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A metric against the first swept parameter, one line per value of the
+/// second, median with a min–max band across seeds.
+#[derive(Clone, Debug)]
+pub struct SweepPlot {
+    /// Title.
+    pub title: String,
+    /// X axis name.
+    pub x_desc: String,
+    /// Y axis name.
+    pub y_desc: String,
+    /// Labels of categorical x positions (empty: x is numeric).
+    pub x_labels: Vec<String>,
+    /// The lines.
+    pub lines: Vec<SweepLine>,
+}
+
+impl Plot for SweepPlot {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let all = self.lines.iter().flat_map(|l| l.points.iter());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for (x, _, lo, hi) in all {
+            x0 = x0.min(*x);
+            x1 = x1.max(*x);
+            y0 = y0.min(*lo);
+            y1 = y1.max(*hi);
+        }
+        if x0 > x1 {
+            return message(root, &self.title, "no values of this metric in the sweep");
+        }
+        // Narrower label area than the other plots' (kept as first drawn).
+        let mut chart = canvas(root, &self.title)?
+            .y_label_area_size(60)
+            .build_cartesian_2d(padded(x0, x1), padded(y0.min(0.0), y1))
+            .map_err(err)?;
+        let labels = &self.x_labels;
+        let fmt_x = |x: &f64| {
+            if labels.is_empty() {
+                format!("{x}")
+            } else {
+                let k = x.round();
+                if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+                    labels[k as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let mut mesh = axes(&mut chart, &self.x_desc, &self.y_desc);
+        mesh.x_label_formatter(&fmt_x);
+        if !self.x_labels.is_empty() {
+            mesh.x_labels(self.x_labels.len().max(2) * 4 + 1);
+        }
+        mesh.draw().map_err(err)?;
+        for (k, line) in self.lines.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            if line.points.len() > 1 {
+                let band: Vec<(f64, f64)> = line
+                    .points
+                    .iter()
+                    .map(|p| (p.0, p.3))
+                    .chain(line.points.iter().rev().map(|p| (p.0, p.2)))
+                    .collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
+                    .map_err(err)?;
+            } else {
+                chart
+                    .draw_series(line.points.iter().map(|p| {
+                        PathElement::new(vec![(p.0, p.2), (p.0, p.3)], colour.stroke_width(2))
+                    }))
+                    .map_err(err)?;
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().map(|p| (p.0, p.1)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(line.label.clone())
+                .legend(line_key(colour.stroke_width(2)));
+            chart
+                .draw_series(
+                    line.points
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+                )
+                .map_err(err)?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    }
+}
