@@ -4,37 +4,60 @@
 //! the format kept with each item); this module only walks the store's
 //! items and notes the ones that did not read back as themselves.
 
+use catalogue::ParseError;
 use catalogue::entry::{read_facility, read_manifest, stored_note};
 use catalogue::okw::Facility;
 use catalogue::ranked::Designs;
 use catalogue::taxonomy::Taxonomy;
 use node_core::store::StoredItem;
 
+/// A reader of one stored item: [`read_manifest`] or [`read_facility`].
+type ReadBack<T> = fn(
+    catalogue::ItemId,
+    catalogue::ContentId,
+    &str,
+    catalogue::Format,
+    &[u8],
+) -> Result<(T, bool), ParseError>;
+
+/// Reads every item back with `read`: what parsed, and a note for each
+/// item that did not parse or parsed to another identity (used as parsed).
+fn read_all<'a, T>(
+    items: impl IntoIterator<Item = &'a StoredItem>,
+    read: ReadBack<T>,
+    what: &str,
+) -> (Vec<T>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    for item in items {
+        let (id, name) = (item.id, item.name.as_str());
+        match read(id, item.stamp.content, name, item.format, &item.bytes) {
+            Ok((parsed, exact)) => {
+                if !exact {
+                    notes.push(stored_note(id, name, what));
+                }
+                out.push(parsed);
+            }
+            Err(e) => notes.push(e.to_string()),
+        }
+    }
+    (out, notes)
+}
+
 /// The stored manifests `items`, each read back with [`read_manifest`]; an
 /// item that does not parse is listed in `skipped`, one that parses to
-/// another identity is used and noted.
+/// another identity is used and noted there.
 pub fn designs_from_stored<'a>(
     items: impl IntoIterator<Item = &'a StoredItem>,
     tax: &Taxonomy,
 ) -> Designs {
-    let mut d = Designs::default();
-    for item in items {
-        let read = read_manifest(
-            item.id,
-            item.stamp.content,
-            &item.name,
-            item.format,
-            &item.bytes,
-        );
-        match read {
-            Ok((m, exact)) => {
-                if !exact {
-                    d.skipped.push(stored_note(item.id, &item.name, "manifest"));
-                }
-                d.push(m, tax);
-            }
-            Err(e) => d.skipped.push(e.to_string()),
-        }
+    let (manifests, skipped) = read_all(items, read_manifest, "manifest");
+    let mut d = Designs {
+        skipped,
+        ..Designs::default()
+    };
+    for m in manifests {
+        d.push(m, tax);
     }
     d
 }
@@ -44,25 +67,5 @@ pub fn designs_from_stored<'a>(
 pub fn facilities_from_stored<'a>(
     items: impl IntoIterator<Item = &'a StoredItem>,
 ) -> (Vec<Facility>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut notes = Vec::new();
-    for item in items {
-        let read = read_facility(
-            item.id,
-            item.stamp.content,
-            &item.name,
-            item.format,
-            &item.bytes,
-        );
-        match read {
-            Ok((f, exact)) => {
-                if !exact {
-                    notes.push(stored_note(item.id, &item.name, "facility"));
-                }
-                out.push(f);
-            }
-            Err(e) => notes.push(e.to_string()),
-        }
-    }
-    (out, notes)
+    read_all(items, read_facility, "facility")
 }

@@ -344,6 +344,19 @@ impl<'a> Reader<'a> {
         let (kind, format) = self.kind()?;
         let id = ItemId(self.array("item id")?);
         let stamp = self.stamp()?;
+        self.version_body(kind, id, stamp, format)
+    }
+
+    /// The rest of a stored version after its stamp (and, in a snapshot,
+    /// its format byte): name and bytes. With no `format`, the version was
+    /// written before formats were kept, and its bytes tell it.
+    pub(crate) fn version_body(
+        &mut self,
+        kind: ItemKind,
+        id: ItemId,
+        stamp: VersionStamp,
+        format: Option<Format>,
+    ) -> Result<StoredItem, DecodeError> {
         let name = self.name()?;
         let bytes = self.bytes("item bytes")?;
         Ok(StoredItem {
@@ -354,6 +367,12 @@ impl<'a> Reader<'a> {
             format: format.unwrap_or_else(|| legacy_format(&bytes)),
             bytes,
         })
+    }
+
+    /// A format byte (see [`Format::code`]).
+    pub(crate) fn format(&mut self) -> Result<Format, DecodeError> {
+        let code = self.u8("format")?;
+        Format::from_code(code).ok_or_else(|| self.invalid("format", code as u64))
     }
 
     pub(crate) fn key(&mut self) -> Result<EntryKey, DecodeError> {

@@ -21,11 +21,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::StoreConfig;
-use super::event::{
-    DecodeError, Event, Reader, legacy_format, put_bytes, put_kind, put_name, put_stamp,
-};
+use super::event::{DecodeError, Event, Reader, put_bytes, put_kind, put_name, put_stamp};
 use super::item::{CachedPackage, EntryKey, ItemClass, Origin, StoredItem};
-use catalogue::Format;
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
 const SNAPSHOT_VERSION: u8 = 2;
@@ -450,19 +447,9 @@ impl State {
                 let format = if version == SNAPSHOT_VERSION_1 {
                     None
                 } else {
-                    let code = r.u8("format")?;
-                    Some(Format::from_code(code).ok_or_else(|| r.invalid("format", code as u64))?)
+                    Some(r.format()?)
                 };
-                let name = r.name()?;
-                let bytes = r.bytes("item bytes")?;
-                let v = StoredItem {
-                    kind,
-                    id,
-                    stamp,
-                    name,
-                    format: format.unwrap_or_else(|| legacy_format(&bytes)),
-                    bytes,
-                };
+                let v = r.version_body(kind, id, stamp, format)?;
                 if versions.last().is_some_and(|last| last.stamp >= v.stamp) {
                     return Err(DecodeError::Inconsistent("versions out of order"));
                 }
