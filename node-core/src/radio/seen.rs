@@ -1,6 +1,5 @@
-//! The managed flood's duplicate filter, shared by every place that plays a
-//! Meshtastic radio: the simulator's link layer, the UDP testbed and the
-//! device emulator.
+//! The managed flood's duplicate filter, held by [`ManagedFlood`](super::ManagedFlood)
+//! for every place that plays a Meshtastic radio.
 
 use std::collections::VecDeque;
 use std::hash::Hash;
