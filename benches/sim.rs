@@ -15,8 +15,8 @@ use reports::observe::Observers;
 use sim::Simulation;
 
 fn run(s: &scenarios::Scenario) -> u64 {
-    let mut sim = Simulation::new(s).expect("builds");
-    let info = sim.run_info(s);
+    let mut sim = Simulation::new(&s.sim_config()).expect("builds");
+    let info = sim.run_info();
     let mut observers = Observers::new(&info);
     let stats = sim
         .run(&mut observers.sinks(Vec::new()), &mut |_| {})

@@ -8,7 +8,10 @@ use node_core::wire::CHAT_MIN_LEN;
 
 use crate::METRICS;
 use crate::path::FieldPath;
-use crate::schema::{Crash, Fault, Heal, Join, Loss, NodeSelection, PathLoss, Scenario, Topology};
+use sim::config::NodeSelection;
+use sim::phy::pathloss::PathLossModel;
+
+use crate::schema::{Crash, Fault, Heal, Join, Loss, Scenario, Topology};
 
 /// A problem found at a path.
 pub type Found = (FieldPath, String);
@@ -117,7 +120,7 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
             format!("{f} MHz is outside 100..=3000 MHz"),
         );
     }
-    if let PathLoss::LogDistance {
+    if let PathLossModel::LogDistance {
         pl0_db,
         d0_m,
         exponent,

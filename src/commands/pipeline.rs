@@ -5,11 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::Instant as WallClock;
 
+use node_core::sync::Strategy;
 use reports::observe::Observers;
 use reports::report::{MapOverlay, RunReport};
 use reports::sync::{SyncMetrics, SyncSummary};
 use reports::{Metrics, Summary};
-use scenarios::{Fault, Scenario, SyncStrategy};
+use scenarios::Scenario;
 use sim::check::Checks;
 use sim::trace::{RunInfo, TraceSink};
 use sim::{Progress, Simulation};
@@ -51,9 +52,9 @@ impl RunOutput {
 impl Prepared {
     /// Builds the simulation of `scenario` (topology, radio, faults).
     pub(crate) fn new(scenario: &Scenario) -> Result<Self, CliError> {
-        let simulation =
-            Simulation::new(scenario).map_err(|e| CliError::BadInput(e.to_string()))?;
-        let info = simulation.run_info(scenario);
+        let simulation = Simulation::new(&scenario.sim_config())
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        let info = simulation.run_info();
         let topo = simulation.topology();
         let mut links = BTreeSet::new();
         for a in 0..topo.len() as u32 {
@@ -63,14 +64,7 @@ impl Prepared {
                 }
             }
         }
-        let partition_groups = scenario
-            .faults
-            .iter()
-            .find_map(|f| match f {
-                Fault::Partition(p) => Some(simulation.partition_groups(p)),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let partition_groups = simulation.partition_groups();
         Ok(Prepared {
             info,
             overlay: MapOverlay {
@@ -87,13 +81,14 @@ impl Prepared {
     /// scenario and seed with `sync.strategy: flood`) when the scenario asks
     /// for it with `sync.baseline`, so the summary shows both.
     pub(crate) fn with_baseline(mut self, scenario: &Scenario) -> Result<Self, CliError> {
-        if !scenario.sync.baseline || scenario.sync.strategy == SyncStrategy::Flood {
+        if !scenario.sync.baseline || scenario.sync.strategy == Strategy::Flood {
             return Ok(self);
         }
         let mut flood = scenario.clone();
-        flood.sync.strategy = SyncStrategy::Flood;
-        let mut sim = Simulation::new(&flood).map_err(|e| CliError::BadInput(e.to_string()))?;
-        let info = sim.run_info(&flood);
+        flood.sync.strategy = Strategy::Flood;
+        let mut sim =
+            Simulation::new(&flood.sim_config()).map_err(|e| CliError::BadInput(e.to_string()))?;
+        let info = sim.run_info();
         let (mut metrics, mut sync) = (Metrics::new(&info), SyncMetrics::default());
         sim.run(&mut [&mut metrics, &mut sync], &mut |_| {})
             .map_err(|e| CliError::Failed(format!("flooding baseline: {e}")))?;

@@ -27,8 +27,8 @@ pub(crate) struct Outcome {
 
 /// Runs a scenario in-process, keeping the whole trace.
 pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {
-    let mut sim = Simulation::new(s).expect("scenario builds");
-    let info = sim.run_info(s);
+    let mut sim = Simulation::new(&s.sim_config()).expect("scenario builds");
+    let info = sim.run_info();
     let mut observers = Observers::new(&info);
     let mut recorder = Recorder::default();
     let stats = sim
