@@ -22,8 +22,8 @@ use crate::world::{BuildError, Simulation};
 
 pub use node_core::radio::Role;
 
-/// Frames a radio's transmit queue holds by default (firmware `MAX_TX_QUEUE`).
-pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
+/// Frames a radio's transmit queue holds by default (the firmware's).
+pub const DEFAULT_QUEUE_CAPACITY: u32 = node_core::radio::meshtastic::MAX_TX_QUEUE;
 /// Longest a frame waits in the transmit queue by default.
 pub const DEFAULT_MAX_QUEUE_DELAY: Duration = Duration::from_secs(600);
 /// Events a run may process by default before it stops with an error.

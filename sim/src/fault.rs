@@ -69,6 +69,32 @@ pub enum Fault {
     },
 }
 
+impl Fault {
+    /// The nodes the fault names (a loss rule's link ends included).
+    pub fn nodes(&self) -> Vec<u32> {
+        match self {
+            Fault::Crash { node, .. } | Fault::Join { node, .. } => vec![*node],
+            Fault::Loss { links, .. } => {
+                links.iter().flatten().flat_map(|&(a, b)| [a, b]).collect()
+            }
+            Fault::Partition { .. } | Fault::Heal { .. } => Vec::new(),
+        }
+    }
+
+    /// When its actions take effect, from the start of the run.
+    pub fn times(&self) -> Vec<Duration> {
+        let (first, second) = match self {
+            Fault::Partition { at, heal_at, .. } => (*at, *heal_at),
+            Fault::Heal { at } | Fault::Join { at, .. } => (*at, None),
+            Fault::Crash {
+                at, restart_after, ..
+            } => (*at, restart_after.map(|r| *at + r)),
+            Fault::Loss { from, until, .. } => (*from, *until),
+        };
+        [Some(first), second].into_iter().flatten().collect()
+    }
+}
+
 /// How a partition splits the mesh.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Split {

@@ -141,7 +141,7 @@ impl Topology {
                 area_m,
                 min_spacing_m,
                 ensure_connected,
-                nodes: _,
+                ..
             } => {
                 let [w, h] = *area_m;
                 place(
@@ -161,7 +161,7 @@ impl Topology {
                 town_radius_m,
                 rural_share,
                 ensure_connected,
-                nodes: _,
+                ..
             } => {
                 let [w, h] = *area_m;
                 let centres: Vec<(f64, f64)> = (0..*towns)

@@ -98,7 +98,7 @@ impl EmulatorConfig {
             seed: 1,
             time_scale,
             duty_cycle_percent: None,
-            queue_len: proto::DEFAULT_TX_QUEUE_LEN,
+            queue_len: node_core::radio::meshtastic::MAX_TX_QUEUE,
         }
     }
 }

@@ -15,6 +15,9 @@ use crate::radio::LoraParams;
 use crate::rng::Rng;
 use crate::time::Duration;
 
+/// Frames a Meshtastic radio's transmit queue holds (firmware `MAX_TX_QUEUE`).
+pub const MAX_TX_QUEUE: u32 = 16;
+
 /// Smallest contention window exponent (firmware `CWmin`).
 pub const CW_MIN: u32 = 3;
 /// Largest contention window exponent (firmware `CWmax`).

@@ -32,32 +32,11 @@ impl Simulation {
     /// takes effect in the next [`run_until`](Simulation::run_until).
     pub fn inject(&mut self, fault: Fault) -> Result<(), InjectError> {
         let n = self.nodes.len() as u32;
-        let named: Vec<u32> = match &fault {
-            Fault::Crash { node, .. } | Fault::Join { node, .. } => vec![*node],
-            Fault::Loss { links, .. } => {
-                links.iter().flatten().flat_map(|&(a, b)| [a, b]).collect()
-            }
-            Fault::Partition { .. } | Fault::Heal { .. } => Vec::new(),
-        };
-        if let Some(bad) = named.into_iter().find(|i| *i >= n) {
+        if let Some(bad) = fault.nodes().into_iter().find(|i| *i >= n) {
             return Err(InjectError::NoSuchNode(bad));
         }
-        let times: Vec<node_core::Duration> = match &fault {
-            Fault::Partition { at, heal_at, .. } => {
-                [Some(*at), *heal_at].into_iter().flatten().collect()
-            }
-            Fault::Heal { at } | Fault::Join { at, .. } => vec![*at],
-            Fault::Crash {
-                at, restart_after, ..
-            } => [Some(*at), restart_after.map(|r| *at + r)]
-                .into_iter()
-                .flatten()
-                .collect(),
-            Fault::Loss { from, until, .. } => {
-                [Some(*from), *until].into_iter().flatten().collect()
-            }
-        };
-        if let Some(at) = times
+        if let Some(at) = fault
+            .times()
             .into_iter()
             .map(|t| Instant::ZERO + t)
             .find(|at| *at < self.now)

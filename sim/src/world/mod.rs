@@ -37,7 +37,7 @@ pub use self::faults::InjectError;
 pub use self::workload::PublishError;
 use crate::config::{Config, Placement, sync_strategy_name};
 use crate::engine::EventQueue;
-use crate::fault::FaultPlan;
+use crate::fault::{Fault, FaultPlan};
 use crate::mac::{Mac, Queued};
 use crate::radio::RadioSetup;
 use crate::topology::{Topology, TopologyError};
@@ -57,6 +57,16 @@ pub enum BuildError {
     /// The topology could not be generated.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// A fault or a publication names a node the mesh does not have.
+    #[error("{what} names node {node}, but the mesh has {nodes} nodes")]
+    NoSuchNode {
+        /// What names it (`a fault`, `a publication`).
+        what: &'static str,
+        /// The node id.
+        node: u32,
+        /// Nodes in the mesh.
+        nodes: u32,
+    },
 }
 
 /// Why a run stopped early.
@@ -157,6 +167,22 @@ impl Simulation {
     /// Sets up the run `config` describes: topology, radios, nodes, traffic,
     /// publications and the fault plan. Nothing runs yet.
     pub fn new(config: &Config) -> Result<Self, BuildError> {
+        let nodes = config.node_count();
+        let named = config
+            .faults
+            .iter()
+            .flat_map(|f| f.nodes().into_iter().map(|node| ("a fault", node)))
+            .chain(
+                config
+                    .publications
+                    .iter()
+                    .map(|p| ("a publication", p.node)),
+            );
+        for (what, node) in named {
+            if node >= nodes {
+                return Err(BuildError::NoSuchNode { what, node, nodes });
+            }
+        }
         let max_height = match &config.placement {
             Placement::Fixed(sites) => sites
                 .iter()
@@ -275,9 +301,7 @@ impl Simulation {
             .faults
             .iter()
             .find_map(|f| match f {
-                crate::fault::Fault::Partition { split, .. } => {
-                    Some(split.groups(self.topo.sites()))
-                }
+                Fault::Partition { split, .. } => Some(split.groups(self.topo.sites())),
                 _ => None,
             })
             .unwrap_or_default()
@@ -421,5 +445,66 @@ impl Simulation {
         }
         self.records += self.trace.len() as u64;
         self.trace.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Publication;
+
+    fn chain(nodes: u32) -> Config {
+        Config::new(
+            "t",
+            Placement::Chain {
+                nodes,
+                spacing_m: 100.0,
+            },
+        )
+    }
+
+    #[test]
+    fn faults_and_publications_must_name_existing_nodes() {
+        let mut c = chain(3);
+        c.faults.push(Fault::Crash {
+            at: Duration::from_secs(1),
+            node: 3,
+            restart_after: None,
+        });
+        assert_eq!(
+            Simulation::new(&c).err(),
+            Some(BuildError::NoSuchNode {
+                what: "a fault",
+                node: 3,
+                nodes: 3
+            })
+        );
+        let mut c = chain(3);
+        c.publications.push(Publication {
+            at: Duration::ZERO,
+            node: 7,
+            kind: node_core::catalog::ItemKind::Manifest,
+            source: "x".into(),
+            bytes: std::sync::Arc::from(&b""[..]),
+        });
+        assert!(matches!(
+            Simulation::new(&c),
+            Err(BuildError::NoSuchNode { node: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn a_simulation_steps_to_the_times_asked_and_stops_at_its_end() {
+        let mut c = chain(2);
+        c.duration = Duration::from_secs(120);
+        let mut sim = c.build().expect("builds");
+        let t = |s| Instant::ZERO + Duration::from_secs(s);
+        sim.run_until(t(30), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), t(30));
+        sim.run_until(t(10), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), t(30), "time never goes back");
+        let stats = sim.run_until(t(1_000), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), sim.end());
+        assert_eq!(stats.sim_time, Duration::from_secs(120));
     }
 }
