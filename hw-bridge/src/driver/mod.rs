@@ -25,9 +25,9 @@
 //! The driver is generic over the node's [`Storage`] backend: the on-disk
 //! store on field nodes, the in-memory one without `--data-dir`.
 //!
-//! By subsystem: [`clock`] (tokio time as node-core time), [`transport`]
+//! By subsystem: `clock` (tokio time as node-core time), `transport`
 //! (the node's [`Transport`] and its airtime accounting, node-core's
-//! duty-cycle budget), [`requests`] (the API's way in), [`status`] (what
+//! duty-cycle budget), `requests` (the API's way in), `status` (what
 //! the status report and listings show); this module holds the loop.
 
 mod clock;

@@ -2,13 +2,13 @@
 //! shared simulated air. This module builds it, holds its state and runs
 //! its event loop; the event handlers live in submodules by subsystem:
 //!
-//! * [`node`](self::node) — switching nodes on and off and driving their
+//! * `node` — switching nodes on and off and driving their
 //!   node-core (timers, events, the transport node-core sends through);
-//! * [`air`](self::air) — transmitting, the physics of each reception, and
+//! * `air` — transmitting, the physics of each reception, and
 //!   the managed flood on the receive path;
-//! * [`workload`](self::workload) — publications, scheduled and
+//! * `workload` — publications, scheduled and
 //!   [`Simulation::publish`]ed;
-//! * [`faults`](self::faults) — fault events taking effect and
+//! * `faults` — fault events taking effect and
 //!   [`Simulation::inject`].
 //!
 //! Every state change happens in an event handler at one instant; handlers
