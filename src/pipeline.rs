@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::time::Instant as WallClock;
 
+use node_core::sync::Strategy;
 use reports::report::{MapOverlay, RunReport};
 use reports::sync::{SyncMetrics, SyncSummary};
 use reports::{Metrics, Summary};
-use scenarios::{Fault, Scenario, ScenarioError, SyncStrategy};
+use scenarios::{Scenario, ScenarioError};
 use sim::trace::{RunInfo, TraceSink};
 use sim::{Progress, RunStats, Simulation};
 
@@ -28,13 +29,13 @@ pub fn load_scenario(spec: &str, sets: &[String]) -> Result<Scenario, ScenarioEr
 /// The simulation of `scenario` and its description (the one place the
 /// pipeline builds a simulator).
 fn build(scenario: &Scenario) -> Result<(Simulation, RunInfo), PipelineError> {
-    let simulation = Simulation::new(scenario)?;
-    let info = simulation.run_info(scenario);
+    let simulation = Simulation::new(&scenario.sim_config())?;
+    let info = simulation.run_info();
     Ok((simulation, info))
 }
 
 /// The links and the first partition's groups, for the map.
-fn overlay(simulation: &Simulation, scenario: &Scenario) -> MapOverlay {
+fn overlay(simulation: &Simulation) -> MapOverlay {
     let topo = simulation.topology();
     let mut links = BTreeSet::new();
     for a in 0..topo.len() as u32 {
@@ -44,14 +45,7 @@ fn overlay(simulation: &Simulation, scenario: &Scenario) -> MapOverlay {
             }
         }
     }
-    let partition_groups = scenario
-        .faults
-        .iter()
-        .find_map(|f| match f {
-            Fault::Partition(p) => Some(simulation.partition_groups(p)),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let partition_groups = simulation.partition_groups();
     MapOverlay {
         links: links.into_iter().collect(),
         partition_groups,
@@ -101,13 +95,13 @@ impl Prepared {
     pub fn new(scenario: &Scenario) -> Result<Self, PipelineError> {
         let (simulation, info) = build(scenario)?;
         let flood =
-            (scenario.sync.baseline && scenario.sync.strategy != SyncStrategy::Flood).then(|| {
+            (scenario.sync.baseline && scenario.sync.strategy != Strategy::Flood).then(|| {
                 let mut flood = scenario.clone();
-                flood.sync.strategy = SyncStrategy::Flood;
+                flood.sync.strategy = Strategy::Flood;
                 flood
             });
         Ok(Prepared {
-            overlay: overlay(&simulation, scenario),
+            overlay: overlay(&simulation),
             info,
             assertions: scenario.assertions.clone(),
             simulation,

@@ -3,10 +3,11 @@
 //!
 //! Each frame goes out as one datagram to every neighbour. A datagram from an
 //! address that is not in the neighbour list is not heard (links can be
-//! one-way). Like Meshtastic's managed flood, a receiver relays a frame
-//! whose hop limit is above zero and that is not addressed to it, once per
-//! `(originator, packet id)`; [`RxFrame::hops_away`](node_core::RxFrame) is
-//! counted the same way. Optional loss and delay are drawn per received
+//! one-way). Every received frame goes through node-core's managed-flood
+//! rule ([`ManagedFlood`]) as on a Meshtastic radio: a frame seen before
+//! (or our own) goes no further, a new one is relayed at once while hops
+//! remain and it is not addressed to us alone, and
+//! [`RxFrame::hops_away`](node_core::RxFrame) is counted the same way. Optional loss and delay are drawn per received
 //! datagram from a stream seeded by `(seed, node id)`, so a run's choices are
 //! reproducible given the seed and the order datagrams arrive in (which the
 //! OS, not the seed, decides). Signal figures are fixed nominal values: there
@@ -28,7 +29,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
-use node_core::radio::{SEEN_CAPACITY, SeenPackets};
+use node_core::radio::{FloodHeader, ManagedFlood, Role};
 use node_core::{Destination, Duration, NodeId, OutFrame, Rng};
 use tokio::net::UdpSocket;
 
@@ -228,7 +229,7 @@ struct Udp {
     config: UdpConfig,
     rng: Rng,
     next_id: u32,
-    seen: SeenPackets<(u32, u32)>,
+    flood: ManagedFlood,
     /// Datagrams waiting out their delay, earliest first.
     delayed: BinaryHeap<Reverse<(tokio::time::Instant, u64, Vec<u8>)>>,
     delayed_seq: u64,
@@ -245,7 +246,7 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
         socket,
         rng,
         next_id: crate::random_u32(),
-        seen: SeenPackets::new(SEEN_CAPACITY),
+        flood: ManagedFlood::new(config.node_id, Role::Client),
         delayed: BinaryHeap::new(),
         delayed_seq: 0,
         events,
@@ -293,7 +294,6 @@ impl Udp {
             hop_start: f.hop_limit,
             payload: f.payload,
         };
-        self.seen.insert((d.from.0, d.packet_id));
         self.broadcast(&d.encode()).await;
     }
 
@@ -336,23 +336,30 @@ impl Udp {
                 return;
             }
         };
-        if !self.seen.insert((d.from.0, d.packet_id)) {
-            return; // a duplicate, or our own frame relayed back
+        let flood = self.flood.receive(&FloodHeader {
+            origin: d.from,
+            id: d.packet_id,
+            dest: d.dest,
+            hop_limit: d.hop_limit,
+            hop_start: d.hop_start,
+        });
+        // A duplicate (or our own frame relayed back) goes no further; with
+        // no relay queue there is nothing to cancel either.
+        if flood.duplicate {
+            return;
         }
-        let me = self.config.node_id;
-        let for_me = d.dest == Destination::Broadcast || d.dest == Destination::Node(me);
-        if d.hop_limit > 0 && d.dest != Destination::Node(me) {
+        if let Some(hop_limit) = flood.relay_hop_limit {
             let relay = DatagramRepr {
-                hop_limit: d.hop_limit - 1,
+                hop_limit,
                 ..d.clone()
             };
             self.broadcast(&relay.encode()).await;
         }
-        if for_me {
+        if flood.deliver {
             let rx = RxOwned {
                 from: d.from,
                 dest: d.dest,
-                hops_away: d.hop_start - d.hop_limit,
+                hops_away: flood.hops_away,
                 rssi_dbm: NOMINAL_RSSI_DBM,
                 snr_db: NOMINAL_SNR_DB,
                 payload: d.payload,

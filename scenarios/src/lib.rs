@@ -12,8 +12,11 @@
 //! tree before validation, so they are checked exactly like the file.
 //!
 //! The parsed [`Scenario`] has every default filled in; [`to_yaml`] writes
-//! it back out as the fully resolved run configuration.
+//! it back out as the fully resolved run configuration, and
+//! [`Scenario::sim_config`] compiles it into the simulator's own
+//! [`sim::Config`] (scenarios depends on sim, never the other way round).
 
+mod compile;
 pub mod duration;
 pub mod library;
 pub mod metric;

@@ -5,8 +5,16 @@
 //! run configuration.
 
 use node_core::Duration;
-use node_core::radio::{ModemPreset, Region};
+use node_core::radio::{ModemPreset, Region, Role};
+use node_core::sync::Strategy;
 use serde::{Deserialize, Serialize};
+use sim::config::{
+    DEFAULT_ANTENNA_HEIGHT_M, DEFAULT_MAX_EVENTS, DEFAULT_MAX_QUEUE_DELAY, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_SHADOWING_SIGMA_DB, NodeSelection, Publication,
+};
+use sim::phy::capture::DEFAULT_CAPTURE_DB;
+use sim::phy::pathloss::PathLossModel;
+use sim::phy::receiver::DEFAULT_NOISE_FIGURE_DB;
 
 use crate::duration;
 use crate::metric::Metric;
@@ -84,7 +92,7 @@ pub struct Radio {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_mhz: Option<f64>,
     /// The path-loss model.
-    pub path_loss: PathLoss,
+    pub path_loss: PathLossModel,
     /// Per-link shadowing.
     pub shadowing: Shadowing,
     /// Same-SF capture threshold in dB.
@@ -104,12 +112,12 @@ impl Default for Radio {
             lora: None,
             tx_power_dbm: None,
             antenna_gain_dbi: 0.0,
-            antenna_height_m: 1.5,
-            noise_figure_db: 6.0,
+            antenna_height_m: DEFAULT_ANTENNA_HEIGHT_M,
+            noise_figure_db: DEFAULT_NOISE_FIGURE_DB,
             frequency_mhz: None,
-            path_loss: PathLoss::default(),
+            path_loss: PathLossModel::default(),
             shadowing: Shadowing::default(),
-            capture_db: 6.0,
+            capture_db: DEFAULT_CAPTURE_DB,
             listen_before_talk: true,
             duty_cycle_pct: None,
         }
@@ -135,72 +143,6 @@ fn default_preamble() -> u16 {
     node_core::radio::lora::MESHTASTIC_PREAMBLE_SYMBOLS
 }
 
-/// How signals weaken with distance.
-#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
-#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PathLoss {
-    /// PL(d) = PL0 + 10·n·log10(d/d0); defaults are LoRaSim's.
-    LogDistance {
-        /// Loss at the reference distance, dB.
-        #[serde(default = "lorasim_pl0")]
-        pl0_db: f64,
-        /// Reference distance, m.
-        #[serde(default = "lorasim_d0")]
-        d0_m: f64,
-        /// Path-loss exponent.
-        #[serde(default = "lorasim_exponent")]
-        exponent: f64,
-    },
-    /// Free-space loss.
-    FreeSpace,
-    /// Okumura–Hata.
-    OkumuraHata {
-        /// urban, suburban or rural.
-        #[serde(default)]
-        environment: Environment,
-    },
-    /// Meshtasticator's "3GPP macro" model.
-    #[serde(rename = "3gpp_macro")]
-    ThreeGppMacro {
-        /// urban or suburban.
-        #[serde(default)]
-        environment: Environment,
-    },
-}
-
-fn lorasim_pl0() -> f64 {
-    127.41
-}
-fn lorasim_d0() -> f64 {
-    40.0
-}
-fn lorasim_exponent() -> f64 {
-    2.08
-}
-
-impl Default for PathLoss {
-    fn default() -> Self {
-        PathLoss::LogDistance {
-            pl0_db: lorasim_pl0(),
-            d0_m: lorasim_d0(),
-            exponent: lorasim_exponent(),
-        }
-    }
-}
-
-/// Environment class for the empirical path-loss models.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Environment {
-    /// Dense city.
-    Urban,
-    /// Suburbs and towns.
-    #[default]
-    Suburban,
-    /// Open country.
-    Rural,
-}
-
 /// Per-link log-normal shadowing, drawn once per link from the seed.
 #[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -214,9 +156,8 @@ pub struct Shadowing {
 
 impl Default for Shadowing {
     fn default() -> Self {
-        // FLoRa's default σ for the LoRaSim log-distance model.
         Shadowing {
-            sigma_db: 3.57,
+            sigma_db: DEFAULT_SHADOWING_SIGMA_DB,
             reciprocal: true,
         }
     }
@@ -302,44 +243,6 @@ pub struct CsvNode {
     pub role: Option<Role>,
 }
 
-/// A node's Meshtastic role.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Relays, and cancels its relay when it overhears another.
-    #[default]
-    Client,
-    /// Never relays.
-    ClientMute,
-    /// Always relays and never cancels.
-    Router,
-}
-
-impl core::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "" | "client" => Ok(Role::Client),
-            "client_mute" | "mute" => Ok(Role::ClientMute),
-            "router" => Ok(Role::Router),
-            other => Err(format!(
-                "unknown role `{other}` (expected client, client_mute or router)"
-            )),
-        }
-    }
-}
-
-impl Role {
-    /// The name used in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Client => "client",
-            Role::ClientMute => "client_mute",
-            Role::Router => "router",
-        }
-    }
-}
-
 /// Node roles (Meshtastic `Config.DeviceConfig.Role`).
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -348,22 +251,6 @@ pub struct Roles {
     pub routers: NodeSelection,
     /// Muted clients: receive but never relay.
     pub client_mute: NodeSelection,
-}
-
-/// Which nodes something applies to.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum NodeSelection {
-    /// This many nodes, chosen by the simulator (routers: best connected first).
-    Count(u32),
-    /// These node ids.
-    Nodes(Vec<u32>),
-}
-
-impl Default for NodeSelection {
-    fn default() -> Self {
-        NodeSelection::Nodes(Vec::new())
-    }
 }
 
 /// The Meshtastic link layer.
@@ -384,8 +271,8 @@ impl Default for Mesh {
     fn default() -> Self {
         Mesh {
             hop_limit: node_core::transport::DEFAULT_HOP_LIMIT,
-            queue_capacity: 16,
-            max_queue_delay: Duration::from_secs(600),
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_queue_delay: DEFAULT_MAX_QUEUE_DELAY,
         }
     }
 }
@@ -396,7 +283,8 @@ impl Default for Mesh {
 pub struct SyncSettings {
     /// `reconcile` (Trickle + sketches + wants), `flood` (the blind-flooding
     /// baseline) or `off`.
-    pub strategy: SyncStrategy,
+    #[serde(with = "strategy_name")]
+    pub strategy: Strategy,
     /// Also run the same scenario with `flood` and report both.
     pub baseline: bool,
     /// Trickle's smallest interval.
@@ -412,26 +300,13 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
-            strategy: SyncStrategy::Reconcile,
+            strategy: Strategy::Reconcile,
             baseline: false,
             imin: Duration::from_secs(180),
             imax: Duration::from_secs(32 * 60),
             k: 1,
         }
     }
-}
-
-/// A sync strategy.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncStrategy {
-    /// Trickle summaries, sketch reconciliation, wants and data.
-    #[default]
-    Reconcile,
-    /// Every node broadcasts every new item once.
-    Flood,
-    /// No sync at all.
-    Off,
 }
 
 /// What the nodes do.
@@ -449,7 +324,7 @@ pub struct Workload {
     pub revise: Vec<ReviseSpec>,
     /// The resolved schedule (read from the corpus when the scenario loads).
     #[serde(skip)]
-    pub schedule: Vec<ScheduledPublish>,
+    pub schedule: Vec<Publication>,
 }
 
 /// Publish `items` files from a corpus at random times in `[from, until]`.
@@ -511,21 +386,6 @@ pub enum CatalogueKind {
     Manifest,
     /// An OKW facility.
     Facility,
-}
-
-/// One publication the simulator will make.
-#[derive(Clone, PartialEq, Debug)]
-pub struct ScheduledPublish {
-    /// When.
-    pub at: Duration,
-    /// At which node.
-    pub node: u32,
-    /// Manifest or facility.
-    pub kind: CatalogueKind,
-    /// Where the bytes came from (for messages).
-    pub source: String,
-    /// The file's bytes (a revision's edited bytes).
-    pub bytes: std::sync::Arc<[u8]>,
 }
 
 /// Background broadcast traffic: every sending node originates messages as a
@@ -728,7 +588,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_events: 2_000_000_000,
+            max_events: DEFAULT_MAX_EVENTS,
             max_sim_time: Duration::from_secs(30 * 86_400),
             max_nodes: 20_000,
         }
@@ -755,5 +615,37 @@ mod by_name {
     {
         let text = String::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde adapter for the sync strategy: node-core's [`Strategy`] by the
+/// names [`sim::config::sync_strategy_name`] gives it.
+mod strategy_name {
+    use node_core::sync::Strategy;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sim::config::{parse_sync_strategy, sync_strategy_name};
+
+    /// The names, for the error message (a test checks them against sim's).
+    pub(crate) const EXPECTED: &[&str] = &["reconcile", "flood", "off"];
+
+    pub(crate) fn serialize<S: Serializer>(v: &Strategy, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(sync_strategy_name(*v))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Strategy, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_sync_strategy(&text).ok_or_else(|| serde::de::Error::unknown_variant(&text, EXPECTED))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_expected_names_are_sims() {
+            let names: Vec<&str> = sim::config::SYNC_STRATEGIES
+                .into_iter()
+                .map(sim::config::sync_strategy_name)
+                .collect();
+            assert_eq!(names, super::EXPECTED);
+        }
     }
 }

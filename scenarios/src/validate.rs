@@ -7,7 +7,10 @@ use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
 use node_core::wire::CHAT_MIN_LEN;
 
 use crate::path::FieldPath;
-use crate::schema::{Crash, Fault, Heal, Join, Loss, NodeSelection, PathLoss, Scenario, Topology};
+use sim::config::NodeSelection;
+use sim::phy::pathloss::PathLossModel;
+
+use crate::schema::{Crash, Fault, Heal, Join, Loss, Scenario, Topology};
 
 /// A problem found at a path.
 pub type Found = (FieldPath, String);
@@ -116,7 +119,7 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
             format!("{f} MHz is outside 100..=3000 MHz"),
         );
     }
-    if let PathLoss::LogDistance {
+    if let PathLossModel::LogDistance {
         pl0_db,
         d0_m,
         exponent,

@@ -12,7 +12,9 @@ use catalogue::id::{ItemId, ItemKind, identify};
 use node_core::{Duration, Rng};
 
 use crate::path::FieldPath;
-use crate::schema::{CatalogueKind, Scenario, ScheduledPublish};
+use sim::config::Publication;
+
+use crate::schema::{CatalogueKind, Scenario};
 
 /// Environment variable naming the corpus folder (holding `okh/` and `okw/`).
 pub const CORPUS_ENV: &str = "OKMESH_CORPUS";
@@ -32,6 +34,7 @@ pub fn default_corpus() -> PathBuf {
     )
 }
 
+/// The one place the schema's kind becomes node-core's.
 fn kind_of(k: CatalogueKind) -> ItemKind {
     match k {
         CatalogueKind::Manifest => ItemKind::Manifest,
@@ -49,9 +52,9 @@ struct Candidate {
 /// Resolves the schedule of `s` in place. Problems name their field.
 pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPath, String)> {
     let n = s.node_count();
-    let mut schedule: Vec<ScheduledPublish> = Vec::new();
+    let mut schedule: Vec<Publication> = Vec::new();
     let mut used: BTreeSet<ItemId> = BTreeSet::new();
-    let mut published: Vec<(ScheduledPublish, ItemId)> = Vec::new();
+    let mut published: Vec<(Publication, ItemId)> = Vec::new();
     for (i, spec) in s.workload.publish.iter().enumerate() {
         let at = FieldPath::root().key("workload").key("publish").index(i);
         let dir = match &spec.corpus {
@@ -90,10 +93,10 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
         }
         for c in candidates.into_iter().take(spec.items as usize) {
             used.insert(c.id);
-            let p = ScheduledPublish {
+            let p = Publication {
                 at: draw_time(&mut rng, spec.from, spec.until),
                 node: draw_node(&mut rng, spec.nodes.as_deref(), n),
-                kind: spec.kind,
+                kind: kind_of(spec.kind),
                 source: c.path.display().to_string(),
                 bytes: c.bytes,
             };
@@ -117,11 +120,10 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
                 continue; // not published yet by then
             }
             let revision = j as u32 + 2;
-            let Some(bytes) = revise(&orig.bytes, &orig.source, kind_of(orig.kind), *id, revision)
-            else {
+            let Some(bytes) = revise(&orig.bytes, &orig.source, orig.kind, *id, revision) else {
                 continue;
             };
-            schedule.push(ScheduledPublish {
+            schedule.push(Publication {
                 at: time,
                 node: draw_node(&mut rng, spec.nodes.as_deref(), n),
                 kind: orig.kind,

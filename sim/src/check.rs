@@ -10,10 +10,9 @@
 //! * hop limit: relays only ever decrement the hop limit, and nothing is
 //!   delivered farther than its originator allowed.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use node_core::Duration;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::trace::{PacketKey, Record, TraceSink, TxId};
@@ -95,9 +94,9 @@ pub struct Checks {
     duty: DutyCycleMeter,
     duty_limit_pct: f64,
     own_txs: Vec<VecDeque<(u64, u64)>>,
-    in_flight: FxHashMap<TxId, (u64, u64)>,
+    in_flight: BTreeMap<TxId, (u64, u64)>,
     half_duplex_violation: Option<String>,
-    hop_start: FxHashMap<PacketKey, u8>,
+    hop_start: BTreeMap<PacketKey, u8>,
     hop_violation: Option<String>,
     checked_receptions: u64,
     checked_relays: u64,
@@ -110,9 +109,9 @@ impl Checks {
             duty: DutyCycleMeter::new(nodes, duty_window),
             duty_limit_pct,
             own_txs: vec![VecDeque::new(); nodes],
-            in_flight: FxHashMap::default(),
+            in_flight: BTreeMap::new(),
             half_duplex_violation: None,
-            hop_start: FxHashMap::default(),
+            hop_start: BTreeMap::new(),
             hop_violation: None,
             checked_receptions: 0,
             checked_relays: 0,

@@ -1,27 +1,19 @@
 //! The Meshtastic link layer of one simulated radio (firmware
 //! `FloodingRouter.cpp`, `RadioInterface.cpp`, `AirTime.cpp`): the transmit
-//! queue, contention delays, duplicate suppression, relay cancellation and
-//! the duty-cycle budget. The engine (`world`) drives it; this module holds
-//! the per-node state and the rules.
+//! queue, contention delays, channel utilisation, and the node-core rules it
+//! applies — the managed flood ([`ManagedFlood`]) and the duty-cycle budget
+//! ([`DutyCycleBudget`]). The engine (`world`) drives it; this module holds
+//! the per-node state.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use node_core::radio::{SEEN_CAPACITY, SeenPackets};
+use node_core::radio::meshtastic;
+use node_core::radio::{DutyCycleBudget, FloodDecision, FloodHeader, ManagedFlood, Role};
 use node_core::transport::{Destination, Priority};
-use node_core::{Duration, Instant, Rng};
-use scenarios::Role;
+use node_core::{Duration, Instant, NodeId, Rng};
 
 use crate::trace::PacketKey;
 
-/// Smallest contention window exponent (firmware `CWmin`).
-pub const CW_MIN: u32 = 3;
-/// Largest contention window exponent (firmware `CWmax`).
-pub const CW_MAX: u32 = 8;
-/// SNR mapped to `CW_MIN` (firmware `SNR_MIN`).
-const SNR_MIN_DB: i64 = -20;
-/// SNR mapped to `CW_MAX` (firmware `SNR_MAX`).
-const SNR_MAX_DB: i64 = 10;
 /// Channel utilisation is measured over 6 periods of 10 s (firmware
 /// `CHANNEL_UTILIZATION_PERIODS`).
 const UTIL_PERIODS: usize = 6;
@@ -44,6 +36,19 @@ pub struct Packet {
     pub payload: Arc<[u8]>,
 }
 
+impl Packet {
+    /// The header fields the managed flood decides on.
+    pub fn flood_header(&self) -> FloodHeader {
+        FloodHeader {
+            origin: self.key.origin,
+            id: self.key.id,
+            dest: self.dest,
+            hop_limit: self.hop_limit,
+            hop_start: self.hop_start,
+        }
+    }
+}
+
 /// A packet waiting in the transmit queue.
 #[derive(Clone, Debug)]
 pub struct Queued {
@@ -61,16 +66,14 @@ pub struct Queued {
 /// One radio's link-layer state.
 #[derive(Debug)]
 pub struct Mac {
-    /// Meshtastic role.
-    pub role: Role,
     /// Random stream for contention delays.
     pub rng: Rng,
     queue: Vec<Queued>,
     capacity: usize,
     next_seq: u64,
     next_packet_id: u32,
-    seen: SeenPackets<PacketKey>,
-    duty: DutyWindow,
+    flood: ManagedFlood,
+    duty: DutyCycleBudget,
     util_busy_us: [u64; UTIL_PERIODS],
     util_period: u64,
     /// The wake-up currently scheduled (`Instant::MAX`: none) and its generation.
@@ -80,17 +83,17 @@ pub struct Mac {
 }
 
 impl Mac {
-    /// A fresh radio.
-    pub fn new(role: Role, rng: Rng, capacity: usize, duty_window: Duration) -> Self {
+    /// A fresh radio of node `node` in `role`, with a transmit queue of
+    /// `capacity` frames, held to `duty`.
+    pub fn new(node: NodeId, role: Role, rng: Rng, capacity: usize, duty: DutyCycleBudget) -> Self {
         Mac {
-            role,
             rng,
             queue: Vec::with_capacity(capacity),
             capacity,
             next_seq: 0,
             next_packet_id: 1,
-            seen: SeenPackets::new(SEEN_CAPACITY),
-            duty: DutyWindow::new(duty_window),
+            flood: ManagedFlood::new(node, role),
+            duty,
             util_busy_us: [0; UTIL_PERIODS],
             util_period: 0,
             wake_at: Instant::MAX,
@@ -189,15 +192,20 @@ impl Mac {
         }
     }
 
-    /// Whether `key` was seen before; remembers it either way.
-    pub fn check_and_mark_seen(&mut self, key: PacketKey) -> bool {
-        !self.seen.insert(key)
+    /// The radio's Meshtastic role.
+    pub fn role(&self) -> Role {
+        self.flood.role()
+    }
+
+    /// The managed flood's decision on a decoded packet (it is remembered).
+    pub fn receive(&mut self, packet: &Packet) -> FloodDecision {
+        self.flood.receive(&packet.flood_header())
     }
 
     /// Forgets everything volatile (a reboot): the queue and the packet history.
     pub fn reboot(&mut self) {
         self.queue.clear();
-        self.seen.clear();
+        self.flood.forget();
     }
 
     /// Records channel-busy time ending at `end` (for channel utilisation).
@@ -239,118 +247,28 @@ impl Mac {
     }
 
     /// Delay before sending an original packet, or retrying after the
-    /// channel was busy: random(0, 2^CW) slots, CW growing with channel
-    /// utilisation (firmware `getTxDelayMsec`).
+    /// channel was busy ([`meshtastic::tx_delay`] at the current channel
+    /// utilisation).
     pub fn tx_delay(&mut self, now: Instant, slot: Duration) -> Duration {
         let util = self.channel_util_pct(now);
-        let cw = (util * u64::from(CW_MAX - CW_MIN) / 100) as u32 + CW_MIN;
-        slot.saturating_mul(self.rng.below(1 << cw))
+        meshtastic::tx_delay(util, slot, &mut self.rng)
     }
 
-    /// Delay before relaying a packet heard at `snr_db` (firmware
-    /// `getTxDelayMsecWeighted`): the better the SNR, the longer a client
-    /// waits, so farther nodes relay first; routers go ahead of clients.
+    /// Delay before relaying a packet heard at `snr_db`
+    /// ([`meshtastic::relay_delay`] for this radio's role).
     pub fn relay_delay(&mut self, snr_db: f64, slot: Duration) -> Duration {
-        let cw = contention_window(snr_db);
-        if self.role == Role::Router {
-            slot.saturating_mul(self.rng.below(2 * u64::from(cw)))
-        } else {
-            slot.saturating_mul(2 * u64::from(CW_MAX) + self.rng.below(1 << cw))
-        }
+        meshtastic::relay_delay(self.flood.role(), snr_db, slot, &mut self.rng)
     }
 
-    /// When a frame of `airtime` may start at or after `now` without the
-    /// node exceeding `limit_pct` of any duty-cycle window; `None` if never.
-    pub fn duty_allowed_at(
-        &mut self,
-        now: Instant,
-        airtime: Duration,
-        limit_pct: f64,
-    ) -> Option<Instant> {
-        self.duty.allowed_at(now, airtime, limit_pct)
+    /// When a frame of `airtime` may start at or after `now` within the
+    /// duty-cycle budget; `None` if never.
+    pub fn duty_allowed_at(&mut self, now: Instant, airtime: Duration) -> Option<Instant> {
+        self.duty.allowed_at(now, airtime)
     }
 
     /// Records a transmission for the duty-cycle budget.
-    pub fn note_tx(&mut self, start: Instant, end: Instant) {
-        self.duty.push(start, end);
-    }
-}
-
-/// The contention window exponent for an SNR: `CW_MIN` at −20 dB up to
-/// `CW_MAX` at +10 dB, linearly with integer arithmetic like Arduino `map()`.
-pub fn contention_window(snr_db: f64) -> u32 {
-    let snr = (snr_db as i64).clamp(SNR_MIN_DB, SNR_MAX_DB);
-    ((snr - SNR_MIN_DB) * i64::from(CW_MAX - CW_MIN) / (SNR_MAX_DB - SNR_MIN_DB)) as u32 + CW_MIN
-}
-
-/// A node's own transmissions within the last duty-cycle window.
-#[derive(Debug)]
-struct DutyWindow {
-    window: Duration,
-    txs: VecDeque<(Instant, Instant)>,
-}
-
-impl DutyWindow {
-    fn new(window: Duration) -> Self {
-        DutyWindow {
-            window,
-            txs: VecDeque::new(),
-        }
-    }
-
-    fn push(&mut self, start: Instant, end: Instant) {
-        self.txs.push_back((start, end));
-    }
-
-    /// The earliest start `t ≥ now` such that the window ending at `t +
-    /// airtime` holds at most the budget. Checking the window that ends with
-    /// the new frame suffices: any earlier-ending window holds no more.
-    fn allowed_at(&mut self, now: Instant, airtime: Duration, limit_pct: f64) -> Option<Instant> {
-        if limit_pct >= 100.0 {
-            return Some(now);
-        }
-        let w = self.window.as_micros();
-        let budget = (w as f64 * limit_pct / 100.0) as u64;
-        let a = airtime.as_micros();
-        let room = budget.checked_sub(a)?; // airtime the past may still use
-        while self
-            .txs
-            .front()
-            .is_some_and(|(_, e)| e.as_micros() + w <= now.as_micros())
-        {
-            self.txs.pop_front();
-        }
-        let s0 = (now.as_micros() + a).saturating_sub(w);
-        let used = |s: u64| -> u64 {
-            self.txs
-                .iter()
-                .map(|(st, en)| en.as_micros().saturating_sub(st.as_micros().max(s)))
-                .sum()
-        };
-        let mut excess = used(s0).saturating_sub(room);
-        if excess == 0 {
-            return Some(now);
-        }
-        // Slide the window start past the oldest airtime until it fits.
-        let mut s = s0;
-        for (st, en) in &self.txs {
-            let (st, en) = (st.as_micros().max(s), en.as_micros());
-            if en <= st {
-                continue;
-            }
-            let len = en - st;
-            if excess >= len {
-                excess -= len;
-                s = en;
-                if excess == 0 {
-                    break;
-                }
-            } else {
-                s = st + excess;
-                break;
-            }
-        }
-        Some(Instant::from_micros(s + w - a))
+    pub fn note_tx(&mut self, start: Instant, airtime: Duration) {
+        self.duty.record(start, airtime);
     }
 }
 
@@ -363,45 +281,8 @@ mod tests {
     }
 
     #[test]
-    fn contention_window_maps_snr_linearly() {
-        assert_eq!(contention_window(-30.0), 3);
-        assert_eq!(contention_window(-20.0), 3);
-        assert_eq!(contention_window(-5.0), 5);
-        assert_eq!(contention_window(10.0), 8);
-        assert_eq!(contention_window(25.0), 8);
-    }
-
-    #[test]
-    fn duty_window_holds_until_old_airtime_slides_out() {
-        // 10 % of a 100 s window = 10 s budget.
-        let mut d = DutyWindow::new(Duration::from_secs(100));
-        d.push(t(0), t(6_000));
-        d.push(t(10_000), t(13_000));
-        // 9 s used; a 2 s frame at 20 s would make 11 s.
-        let at = d
-            .allowed_at(t(20_000), Duration::from_secs(2), 10.0)
-            .unwrap();
-        // The window ending at at+2 s must start after 1 s of the first frame has left.
-        assert_eq!(at, t(99_000));
-        assert_eq!(
-            d.allowed_at(t(20_000), Duration::from_secs(1), 10.0),
-            Some(t(20_000))
-        );
-        assert_eq!(d.allowed_at(t(20_000), Duration::from_secs(11), 10.0), None);
-        assert_eq!(
-            d.allowed_at(t(20_000), Duration::from_secs(50), 100.0),
-            Some(t(20_000))
-        );
-    }
-
-    #[test]
     fn queue_picks_ready_by_priority_then_age_and_cancels_relays() {
-        let mut m = Mac::new(
-            Role::Client,
-            Rng::derive(1, "t", 0),
-            3,
-            Duration::from_secs(3600),
-        );
+        let mut m = mac(3);
         let p = |origin: u32, prio| Packet {
             key: PacketKey {
                 origin: node_core::NodeId(origin),
@@ -438,23 +319,35 @@ mod tests {
         assert_eq!(m.queue_room(), 1);
     }
 
-    #[test]
-    fn seen_set_is_bounded() {
-        let mut m = Mac::new(
+    fn mac(capacity: usize) -> Mac {
+        Mac::new(
+            node_core::NodeId(9),
             Role::Client,
             Rng::derive(1, "t", 0),
-            3,
-            Duration::from_secs(3600),
-        );
-        let k = |id| PacketKey {
-            origin: node_core::NodeId(0),
-            id,
+            capacity,
+            DutyCycleBudget::new(Duration::from_secs(3600), 10.0),
+        )
+    }
+
+    #[test]
+    fn a_reboot_forgets_the_queue_and_the_packets_seen() {
+        let mut m = mac(3);
+        let packet = Packet {
+            key: PacketKey {
+                origin: node_core::NodeId(1),
+                id: 5,
+            },
+            dest: Destination::Broadcast,
+            hop_limit: 3,
+            hop_start: 3,
+            priority: Priority::Normal,
+            payload: Arc::from(&b"x"[..]),
         };
-        assert!(!m.check_and_mark_seen(k(0)));
-        assert!(m.check_and_mark_seen(k(0)));
-        for id in 1..=SEEN_CAPACITY as u32 {
-            m.check_and_mark_seen(k(id));
-        }
-        assert!(!m.check_and_mark_seen(k(0)), "oldest forgotten");
+        assert!(!m.receive(&packet).duplicate);
+        assert!(m.receive(&packet).duplicate);
+        m.enqueue(packet.clone(), true, t(0), t(1)).unwrap();
+        m.reboot();
+        assert_eq!(m.queue_room(), 3);
+        assert!(!m.receive(&packet).duplicate, "forgotten");
     }
 }

@@ -1,10 +1,11 @@
-//! The radio configuration of a run, resolved from the scenario: modulation,
+//! The radio setup of a run, derived from its [`RadioConfig`]: modulation,
 //! power, link budget and the thresholds the engine compares against.
 
 use node_core::Duration;
-use node_core::radio::{LoraParams, Region};
+use node_core::radio::{LoraParams, Region, meshtastic};
 use node_core::rng::mix64;
-use scenarios::{PathLoss, Scenario};
+
+use crate::config::RadioConfig;
 
 use crate::phy::capture::CaptureModel;
 use crate::phy::pathloss::PathLossModel;
@@ -51,50 +52,26 @@ pub struct RadioSetup {
     pub max_decodable_range_m: f64,
     /// Longest distance an interfering link can span.
     pub max_interference_range_m: f64,
-    /// Meshtastic contention slot: 2.5 symbols + 7.6 ms.
+    /// Meshtastic contention slot ([`meshtastic::slot_time`]).
     pub slot_time: Duration,
     shadow_key: u64,
 }
 
 impl RadioSetup {
-    /// Resolves the radio of `s`; `max_height_m` is the tallest antenna.
-    pub fn new(s: &Scenario, max_height_m: f64) -> Self {
-        let r = &s.radio;
-        let lora = match r.lora {
-            Some(l) => LoraParams {
-                preamble_symbols: l.preamble_symbols,
-                ..LoraParams::meshtastic(
-                    l.sf,
-                    (l.bandwidth_khz * 1000.0).round() as u32,
-                    l.coding_rate - 4,
-                )
-            },
-            None => r.preset.params(),
-        };
-        let path_loss = match r.path_loss {
-            PathLoss::LogDistance {
-                pl0_db,
-                d0_m,
-                exponent,
-            } => PathLossModel::LogDistance {
-                pl0_db,
-                d0_m,
-                exponent,
-            },
-            PathLoss::FreeSpace => PathLossModel::FreeSpace,
-            PathLoss::OkumuraHata { environment } => PathLossModel::OkumuraHata { environment },
-            PathLoss::ThreeGppMacro { environment } => PathLossModel::ThreeGppMacro { environment },
-        };
+    /// The setup of radios configured as `r` in a run seeded `seed`;
+    /// `max_height_m` is the tallest antenna.
+    pub fn new(r: &RadioConfig, seed: u64, max_height_m: f64) -> Self {
+        let lora = r.modem.params();
+        let path_loss = r.path_loss;
         let noise_floor_dbm = receiver::noise_floor_dbm(lora.bw_hz, r.noise_figure_db);
         let sensitivity_dbm = receiver::sensitivity_dbm(lora.sf, lora.bw_hz, r.noise_figure_db);
         let capture = CaptureModel::new(r.capture_db);
         let interference_floor_dbm = sensitivity_dbm - capture.capture_db;
-        let slot_us = lora.symbol_ns() * 5 / 2 / 1_000 + 7_600;
         let mut setup = RadioSetup {
             lora,
             region: r.region,
-            frequency_mhz: r.frequency_mhz.unwrap_or(r.region.frequency_mhz()),
-            tx_power_dbm: r.tx_power_dbm.unwrap_or(r.region.max_power_dbm()),
+            frequency_mhz: r.frequency_mhz,
+            tx_power_dbm: r.tx_power_dbm,
             antenna_gain_dbi: r.antenna_gain_dbi,
             path_loss,
             shadowing_sigma_db: r.shadowing.sigma_db,
@@ -104,12 +81,12 @@ impl RadioSetup {
             interference_floor_dbm,
             capture,
             listen_before_talk: r.listen_before_talk,
-            duty_cycle_pct: r.duty_cycle_pct.unwrap_or(r.region.duty_cycle_pct()),
+            duty_cycle_pct: r.duty_cycle_pct,
             max_decodable_range_m: 0.0,
             max_interference_range_m: 0.0,
-            slot_time: Duration::from_micros(slot_us),
+            slot_time: meshtastic::slot_time(&lora),
             shadow_key: u64::from_le_bytes(
-                node_core::rng::derive_seed(s.seed, "shadowing", 0)[..8]
+                node_core::rng::derive_seed(seed, "shadowing", 0)[..8]
                     .try_into()
                     .expect("8 bytes"),
             ),

@@ -8,10 +8,11 @@
 //! floor are kept for the engine, which only ever looks at a sender's own
 //! list — interference is never computed all-pairs.
 
+use node_core::radio::Role;
 use petgraph::graph::{NodeIndex, UnGraph};
-use scenarios::{NodeSelection, Role, Scenario, Topology as Placement};
 use serde::Serialize;
 
+use crate::config::{Config, NodeSelection, Placement};
 use crate::phy::capture::dbm_to_mw;
 use crate::radio::RadioSetup;
 
@@ -25,12 +26,7 @@ pub struct Site {
     /// Antenna height, metres.
     pub z_m: f64,
     /// Meshtastic role.
-    #[serde(serialize_with = "role_name")]
     pub role: Role,
-}
-
-fn role_name<S: serde::Serializer>(r: &Role, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(r.name())
 }
 
 /// A directed link as the receiver hears the sender.
@@ -108,11 +104,12 @@ pub struct Topology {
 const MAX_PLACEMENT_TRIES: u32 = 10_000;
 
 impl Topology {
-    /// Builds the topology a scenario describes.
-    pub fn build(s: &Scenario, radio: &RadioSetup) -> Result<Self, TopologyError> {
-        let n = s.node_count() as usize;
-        let height = s.radio.antenna_height_m;
-        let mut rng = node_core::Rng::derive(s.seed, "topology", 0);
+    /// Builds the topology of a run: `config`'s placement and roles over
+    /// `radio`'s link budget.
+    pub fn build(config: &Config, radio: &RadioSetup) -> Result<Self, TopologyError> {
+        let n = config.node_count() as usize;
+        let height = config.radio.antenna_height_m;
+        let mut rng = node_core::Rng::derive(config.seed, "topology", 0);
         let site = |x_m: f64, y_m: f64| Site {
             x_m,
             y_m,
@@ -120,7 +117,7 @@ impl Topology {
             role: Role::Client,
         };
         let mut sites: Vec<Site> = Vec::with_capacity(n);
-        match &s.topology {
+        match &config.placement {
             Placement::Chain { spacing_m, .. } => {
                 sites.extend((0..n).map(|i| site(i as f64 * spacing_m, 0.0)));
             }
@@ -132,12 +129,12 @@ impl Topology {
                     }),
                 );
             }
-            Placement::Csv { nodes, .. } => {
+            Placement::Fixed(nodes) => {
                 sites.extend(nodes.iter().map(|c| Site {
                     x_m: c.x_m,
                     y_m: c.y_m,
                     z_m: c.z_m.unwrap_or(height),
-                    role: c.role.unwrap_or_default(),
+                    role: c.role,
                 }));
             }
             Placement::Random {
@@ -219,7 +216,7 @@ impl Topology {
                 v
             })
             .collect();
-        topo.assign_roles(s);
+        topo.assign_roles(config);
         Ok(topo)
     }
 
@@ -456,7 +453,7 @@ impl Topology {
         g
     }
 
-    fn assign_roles(&mut self, s: &Scenario) {
+    fn assign_roles(&mut self, config: &Config) {
         let n = self.len() as u32;
         let pick = |sel: &NodeSelection, topo: &Topology| -> Vec<u32> {
             match sel {
@@ -477,11 +474,16 @@ impl Topology {
                 }
             }
         };
-        for v in pick(&s.roles.routers, self) {
-            self.sites[v as usize].role = Role::Router;
+        // Ids outside the mesh select nobody (a scenario file checks them).
+        for v in pick(&config.roles.routers, self) {
+            if let Some(site) = self.sites.get_mut(v as usize) {
+                site.role = Role::Router;
+            }
         }
-        for v in pick(&s.roles.client_mute, self) {
-            self.sites[v as usize].role = Role::ClientMute;
+        for v in pick(&config.roles.client_mute, self) {
+            if let Some(site) = self.sites.get_mut(v as usize) {
+                site.role = Role::ClientMute;
+            }
         }
     }
 }

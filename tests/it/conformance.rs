@@ -1,8 +1,8 @@
 //! Conformance: the same node-level test bodies run against every
 //! transport a node can use:
 //!
-//! * the simulated LoRa mesh (`sim`, nodes fed by the library's publish
-//!   workload, in simulated time);
+//! * the simulated LoRa mesh (`sim`, one simulation stepped in simulated
+//!   time, published into directly);
 //! * the UDP testbed (real `okmesh node` processes on loopback, published
 //!   to and read through `--http`);
 //! * emulated Meshtastic radios (`okmesh emulate` and `okmesh node --radio
@@ -17,9 +17,10 @@ use std::path::Path;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use catalogue::id::{ItemKind, identify};
-use node_core::Duration;
-use scenarios::{CatalogueKind, Fault, Join, Scenario, ScheduledPublish};
-use sim::Simulation;
+use node_core::sync::TrickleConfig;
+use node_core::{Duration, Instant};
+use sim::config::{Config, Placement};
+use sim::{Fault, Simulation};
 
 use crate::corpus::CORPUS;
 use crate::field_support::{Proc, free_udp_ports, http, http_json};
@@ -144,69 +145,68 @@ fn a_late_joiner_catches_up(m: &mut dyn Mesh, nodes: usize) {
 
 // ---- (a) the simulated mesh ------------------------------------------
 
-/// Nodes in a simulated LoRa mesh. The simulator runs a scenario start to
-/// end, so "let time pass" re-runs it from zero to the new time with every
-/// publication made so far in its publish workload: the run is
-/// deterministic, so each re-run extends the last one exactly.
+/// Nodes in a simulated LoRa mesh: one simulation, built once and stepped
+/// through simulated time; publications go straight into its nodes.
 struct SimMesh {
-    base: Scenario,
-    /// When each node is switched on (`None`: not yet).
-    up_at: Vec<Option<Duration>>,
-    schedule: Vec<ScheduledPublish>,
-    now: Duration,
-    sim: Option<Simulation>,
+    sim: Simulation,
 }
+
+/// How far a wait steps the simulation at a time.
+const SIM_STEP: Duration = Duration::from_secs(30);
+/// The longest a simulated wait may take.
+const SIM_DEADLINE: Duration = Duration::from_secs(3 * 3600);
 
 impl SimMesh {
     /// `nodes` nodes 100 m apart on LongFast (each hears every other);
     /// the `late` ones start down.
     fn new(nodes: usize, late: &[usize]) -> SimMesh {
-        let yaml = format!(
-            "name: conformance\nseed: 5\nduration: 1s\n\
-             radio: {{region: EU868, preset: LongFast, shadowing: {{sigma_db: 0}}}}\n\
-             topology: {{kind: chain, nodes: {nodes}, spacing_m: 100}}\n\
-             sync: {{imin: 30s, imax: 10m}}\n"
+        let mut config = Config::new(
+            "conformance",
+            Placement::Chain {
+                nodes: nodes as u32,
+                spacing_m: 100.0,
+            },
         );
-        let base = scenarios::load_str(&yaml, "conformance", None, &[]).expect("scenario");
-        let up_at = (0..nodes)
-            .map(|i| (!late.contains(&i)).then_some(Duration::ZERO))
+        config.seed = 5;
+        // Room for every wait; the run is stepped, never run to its end.
+        config.duration = Duration::from_secs(24 * 3600);
+        config.radio.shadowing.sigma_db = 0.0;
+        config.sync.trickle = TrickleConfig {
+            imin: Duration::from_secs(30),
+            imax: Duration::from_secs(600),
+            k: 1,
+        };
+        // Off until `start` injects their join: a join that never comes.
+        config.faults = late
+            .iter()
+            .map(|&i| Fault::Join {
+                at: Duration::MAX,
+                node: i as u32,
+            })
             .collect();
         let mut m = SimMesh {
-            base,
-            up_at,
-            schedule: Vec::new(),
-            now: Duration::ZERO,
-            sim: None,
+            sim: config.build().expect("the configuration builds"),
         };
-        m.run_to(Duration::from_secs(1));
+        m.step(Duration::from_secs(1));
         m
     }
 
-    fn run_to(&mut self, t: Duration) {
-        let mut s = self.base.clone();
-        s.duration = t;
-        s.workload.schedule = self.schedule.clone();
-        s.faults = self
-            .up_at
-            .iter()
-            .enumerate()
-            .filter(|(_, at)| **at != Some(Duration::ZERO))
-            .map(|(i, at)| {
-                Fault::Join(Join {
-                    // Not started yet: a join after the end of the run.
-                    at: at.unwrap_or(t + Duration::from_secs(3600)),
-                    node: i as u32,
-                })
-            })
-            .collect();
-        let mut sim = Simulation::new(&s).expect("the scenario builds");
-        sim.run(&mut [], &mut |_| {}).expect("the run completes");
-        self.sim = Some(sim);
-        self.now = t;
+    fn step(&mut self, by: Duration) {
+        let until = self.sim.now() + by;
+        self.sim
+            .run_until(until, &mut [], &mut |_| {})
+            .expect("within the event limit");
+        assert_eq!(self.sim.now(), until, "the run has room to step");
+    }
+
+    fn since_start(&self) -> Duration {
+        self.sim.now() - Instant::ZERO
     }
 
     fn all(&mut self) -> Vec<Holdings> {
-        (0..self.up_at.len()).map(|i| self.holdings(i)).collect()
+        (0..self.sim.topology().len())
+            .map(|i| self.holdings(i))
+            .collect()
     }
 }
 
@@ -216,36 +216,35 @@ impl Mesh for SimMesh {
     }
 
     fn start(&mut self, node: usize) {
-        assert!(self.up_at[node].is_none(), "node {node} is already up");
-        self.up_at[node] = Some(self.now + Duration::from_millis(1));
-        self.run_to(self.now + Duration::from_millis(2));
+        assert!(
+            self.sim.node(node as u32).is_none(),
+            "node {node} is already up"
+        );
+        let at = self.since_start();
+        self.sim
+            .inject(Fault::Join {
+                at,
+                node: node as u32,
+            })
+            .expect("a join now");
+        self.step(Duration::from_millis(1));
+        assert!(self.sim.node(node as u32).is_some(), "node {node} is up");
     }
 
     fn publish(&mut self, node: usize, file: &str, bytes: &[u8]) -> Vec<(String, u32)> {
-        let at = self.now + Duration::from_millis(1);
-        self.schedule.push(ScheduledPublish {
-            at,
-            node: node as u32,
-            kind: CatalogueKind::Manifest,
-            source: file.to_owned(),
-            bytes: bytes.into(),
-        });
-        self.run_to(at + Duration::from_millis(1));
-        let held = self.holdings(node);
-        identify(ItemKind::Manifest, bytes, file, None)
-            .expect("a manifest")
+        let published = self
+            .sim
+            .publish(node as u32, ItemKind::Manifest, bytes, file)
+            .unwrap_or_else(|e| panic!("sim: publishing {file} at node {node}: {e}"));
+        self.step(Duration::from_millis(1));
+        published
             .iter()
-            .map(|it| {
-                let id = it.id.to_string();
-                let seq = held.get(&id).expect("published").0;
-                (id, seq)
-            })
+            .map(|p| (p.item.to_string(), p.seq))
             .collect()
     }
 
     fn holdings(&mut self, node: usize) -> Holdings {
-        let sim = self.sim.as_ref().expect("has run");
-        match sim.node(node as u32) {
+        match self.sim.node(node as u32) {
             Some(n) => n
                 .store()
                 .items()
@@ -256,19 +255,18 @@ impl Mesh for SimMesh {
     }
 
     fn wait_until(&mut self, what: &str, cond: &dyn Fn(&[Holdings]) -> bool) -> Vec<Holdings> {
-        // Simulated time: 30 s steps, at most 3 h.
-        let limit = self.now + Duration::from_secs(3 * 3600);
+        let limit = self.since_start() + SIM_DEADLINE;
         loop {
             let h = self.all();
             if cond(&h) {
                 return h;
             }
             assert!(
-                self.now < limit,
-                "sim: not within 3 h of simulated time: {what}; {}",
+                self.since_start() < limit,
+                "sim: not within {SIM_DEADLINE} of simulated time: {what}; {}",
                 describe(&h)
             );
-            self.run_to(self.now + Duration::from_secs(30));
+            self.step(SIM_STEP);
         }
     }
 }

@@ -1,8 +1,7 @@
 //! The radio model against published figures (shared/reference/lora.md).
 
 use node_core::radio::{LoraParams, ModemPreset};
-use scenarios::Environment;
-use sim::phy::pathloss::PathLossModel;
+use sim::phy::pathloss::{Environment, PathLossModel};
 use sim::phy::receiver;
 
 /// Meshtastic preset table (firmware `MeshRadio.h`): time on air in ms for

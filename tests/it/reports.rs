@@ -252,7 +252,7 @@ fn tx(t: f64, node: u32, serial: u64, class: FrameClass, subject: u64, id: u32) 
 fn synthetic() -> Observed {
     let s =
         scenario("name: items\nduration: 10m\ntopology: {kind: chain, nodes: 4, spacing_m: 500}\n");
-    let info = sim::Simulation::new(&s).unwrap().run_info(&s);
+    let info = sim::Simulation::new(&s.sim_config()).unwrap().run_info();
     let chat = PacketKey {
         origin: NodeId(1),
         id: 7,

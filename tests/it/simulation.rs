@@ -387,3 +387,150 @@ fn muted_clients_never_relay_and_routers_relay_despite_overhearing() {
     assert_eq!(cancelled(&routers), 0, "routers never cancel");
     assert!(routers.summary.relays > clients.summary.relays);
 }
+
+/// The trace hash of `s` run to its end in one call.
+fn hash_of_one_run(s: &scenarios::Scenario) -> String {
+    let mut sim = sim::Simulation::new(&s.sim_config()).expect("builds");
+    let mut hasher = sim::TraceHasher::default();
+    sim.run(&mut [&mut hasher], &mut |_| {}).expect("runs");
+    hasher.hex()
+}
+
+#[test]
+fn a_run_stepped_in_pieces_is_the_run_in_one_go() {
+    let s = library("crash-restart", &["duration=1h"]);
+    let whole = hash_of_one_run(&s);
+    let mut sim = sim::Simulation::new(&s.sim_config()).expect("builds");
+    let mut hasher = sim::TraceHasher::default();
+    let mut last = Instant::ZERO;
+    // Uneven steps, some landing exactly on fault times (25, 35, 50 min).
+    for minutes in [1, 7, 10, 10, 25, 35, 36, 50, 59] {
+        let until = Instant::ZERO + Duration::from_secs(minutes * 60);
+        let stats = sim
+            .run_until(until, &mut [&mut hasher], &mut |_| {})
+            .expect("runs");
+        assert_eq!(sim.now(), until);
+        assert_eq!(stats.sim_time, until - Instant::ZERO);
+        assert!(until >= last);
+        last = until;
+    }
+    let stats = sim.run(&mut [&mut hasher], &mut |_| {}).expect("runs");
+    assert_eq!(stats.sim_time, s.duration);
+    assert_eq!(hasher.hex(), whole, "stepping changes nothing");
+    // Past the end nothing more happens.
+    let again = sim
+        .run_until(Instant::MAX, &mut [&mut hasher], &mut |_| {})
+        .expect("runs");
+    assert_eq!((again.events, again.records), (stats.events, stats.records));
+}
+
+#[test]
+fn publishing_into_a_running_simulation_spreads_the_item() {
+    use node_core::ItemKind;
+    let s = library(
+        "chain",
+        &["topology.nodes=3", "duration=2h", "sync.strategy=reconcile"],
+    );
+    let mut sim = sim::Simulation::new(&s.sim_config()).expect("builds");
+    let mut recorder = crate::util::Recorder::default();
+    let at = Instant::ZERO + Duration::from_secs(60);
+    sim.run_until(at, &mut [&mut recorder], &mut |_| {})
+        .expect("runs");
+    let file =
+        std::path::Path::new(crate::corpus::CORPUS).join("okh/in-the-wild/Wakoma__nimble/okh.toml");
+    let bytes = std::fs::read(&file).expect("corpus manifest");
+    let published = sim
+        .publish(1, ItemKind::Manifest, &bytes, "nimble.toml")
+        .expect("node 1 publishes");
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].seq, 1);
+    let item = published[0].item;
+    assert!(matches!(
+        sim.publish(9, ItemKind::Manifest, &bytes, "x.toml"),
+        Err(sim::PublishError::NoSuchNode(9))
+    ));
+    assert!(matches!(
+        sim.publish(0, ItemKind::Manifest, b"not a manifest", "x.toml"),
+        Err(sim::PublishError::Refused(_))
+    ));
+    sim.run(&mut [&mut recorder], &mut |_| {}).expect("runs");
+    // The publication is on the trace at the time it was made, and every
+    // node ends up holding the item.
+    assert!(recorder.0.iter().any(|r| matches!(
+        r,
+        Record::Node { at: t, node: NodeId(1), event: sim::trace::NodeRecord::Published { item: i, .. } }
+            if *t == at && *i == item
+    )));
+    for n in 0..3 {
+        let node = sim.node(n).expect("up");
+        assert!(node.store().get(item).is_some(), "node {n} holds it");
+    }
+}
+
+#[test]
+fn faults_injected_into_a_running_simulation_take_effect_at_their_time() {
+    let s = library("chain", &["topology.nodes=3", "duration=30m"]);
+    let mut sim = sim::Simulation::new(&s.sim_config()).expect("builds");
+    let mut recorder = crate::util::Recorder::default();
+    let ten = Duration::from_secs(600);
+    sim.run_until(Instant::ZERO + ten, &mut [&mut recorder], &mut |_| {})
+        .expect("runs");
+    assert_eq!(
+        sim.inject(sim::Fault::Crash {
+            at: Duration::from_secs(60),
+            node: 1,
+            restart_after: None,
+        }),
+        Err(sim::InjectError::InThePast {
+            at: Instant::ZERO + Duration::from_secs(60),
+            now: Instant::ZERO + ten,
+        })
+    );
+    assert_eq!(
+        sim.inject(sim::Fault::Join { at: ten, node: 7 }),
+        Err(sim::InjectError::NoSuchNode(7))
+    );
+    sim.inject(sim::Fault::Crash {
+        at: ten + Duration::from_secs(60),
+        node: 1,
+        restart_after: Some(Duration::from_secs(300)),
+    })
+    .expect("a crash ahead");
+    sim.run_until(
+        Instant::ZERO + ten + Duration::from_secs(120),
+        &mut [&mut recorder],
+        &mut |_| {},
+    )
+    .expect("runs");
+    assert!(sim.node(1).is_none(), "crashed");
+    sim.run(&mut [&mut recorder], &mut |_| {}).expect("runs");
+    assert!(sim.node(1).is_some(), "restarted");
+    let faults: Vec<(Instant, sim::trace::FaultRecord)> = recorder
+        .0
+        .iter()
+        .filter_map(|r| match r {
+            Record::Fault { at, fault } => Some((*at, *fault)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            (
+                Instant::ZERO + ten + Duration::from_secs(60),
+                sim::trace::FaultRecord::Crash { node: NodeId(1) }
+            ),
+            (
+                Instant::ZERO + ten + Duration::from_secs(360),
+                sim::trace::FaultRecord::Restart { node: NodeId(1) }
+            ),
+        ]
+    );
+    // Nothing node 1 would have sent while it was down is on the trace.
+    assert!(!recorder.0.iter().any(|r| matches!(
+        r,
+        Record::TxStart { at, node: NodeId(1), .. }
+            if *at > Instant::ZERO + ten + Duration::from_secs(60)
+                && *at < Instant::ZERO + ten + Duration::from_secs(360)
+    )));
+}

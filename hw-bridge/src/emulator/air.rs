@@ -4,13 +4,14 @@
 //! and the time, and produces framed `FromRadio` bytes for those clients. It
 //! behaves like the firmware where a client can tell:
 //!
-//! * the config handshake answers `want_config_id` with MyInfo, the device's
-//!   own NodeInfo, DeviceMetadata, 8 channels, every Config and ModuleConfig
-//!   section, the other devices' NodeInfos (skipped for the nodeless config
-//!   id) and `config_complete_id`;
+//! * the config handshake (`air/handshake.rs`) answers `want_config_id` with
+//!   MyInfo, the device's own NodeInfo, DeviceMetadata, 8 channels, every
+//!   Config and ModuleConfig section, the other devices' NodeInfos (skipped
+//!   for the nodeless config id) and `config_complete_id`;
 //! * a packet from the client gets `from` set to the device, is refused with
 //!   `TOO_LARGE` when its `Data` does not fit a LoRa frame and with
-//!   `DUTY_CYCLE_LIMIT` when the device's hourly transmit budget is spent,
+//!   `DUTY_CYCLE_LIMIT` when the device's hourly transmit budget is spent
+//!   (node-core's [`DutyCycleBudget`] over the scaled hour),
 //!   and is answered with a `QueueStatus` (the firmware puts the error code
 //!   in `res`); a refused packet also gets a Routing NAK;
 //! * the transmit queue holds [`EmulatorConfig::queue_len`] packets; one more
@@ -19,8 +20,9 @@
 //!   device reports again, with packet id 0, once room frees up;
 //! * packets leave one at a time, each taking its LoRa time on air (scaled),
 //!   and reach every device that hears the sender, unless the seeded loss
-//!   draw drops them; devices relay while `hop_limit > 0`, once per
-//!   `(from, id)`, like the managed flood;
+//!   draw drops them; each receiver applies node-core's managed-flood rule
+//!   ([`ManagedFlood`]): delivered once per `(from, id)` if it is for it,
+//!   relayed (in plain FIFO order, never cancelled) while hops remain;
 //! * `want_ack` packets are acknowledged (a Routing ACK from the destination,
 //!   or an implicit ACK for broadcasts when some neighbour heard them);
 //!   unanswered ones are sent again up to 3 times, then NAKed with
@@ -32,12 +34,15 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use node_core::{Duration, Instant, Rng};
 use prost::Message;
 
-use crate::meshtastic::proto::{
-    self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, NODELESS_WANT_CONFIG_ID, pb,
-};
+use crate::meshtastic::proto::{self, BROADCAST_NUM, MAX_DATA_ENCODED_BYTES, pb};
 use crate::meshtastic::stream::encode_frame;
-use node_core::radio::MESHTASTIC_HEADER_BYTES;
-use node_core::radio::{SEEN_CAPACITY, SeenPackets};
+use node_core::NodeId;
+use node_core::radio::{
+    DUTY_CYCLE_WINDOW, DutyCycleBudget, FloodHeader, MESHTASTIC_HEADER_BYTES, ManagedFlood, Role,
+};
+use node_core::transport::MAX_HOP_LIMIT;
+
+mod handshake;
 
 /// Transmissions of a `want_ack` packet before `MAX_RETRANSMIT`
 /// (firmware `NUM_RELIABLE_RETX`).
@@ -93,7 +98,7 @@ impl EmulatorConfig {
             seed: 1,
             time_scale,
             duty_cycle_percent: None,
-            queue_len: proto::DEFAULT_TX_QUEUE_LEN,
+            queue_len: node_core::radio::meshtastic::MAX_TX_QUEUE,
         }
     }
 }
@@ -139,9 +144,9 @@ struct Device {
     queue: VecDeque<Queued>,
     /// The packet on the air and when it ends.
     on_air: Option<(Queued, Instant)>,
-    /// Transmissions in the last hour: (end, airtime).
-    airtime_log: VecDeque<(Instant, Duration)>,
-    seen: SeenPackets<(u32, u32)>,
+    /// Its transmit budget over the (scaled) hour.
+    duty: DutyCycleBudget,
+    flood: ManagedFlood,
     rng: Rng,
     next_id: u32,
     /// The last QueueStatus said the queue was full: report when it frees
@@ -195,6 +200,8 @@ impl Air {
                 }
             }
         }
+        let window = scale(DUTY_CYCLE_WINDOW, config.time_scale);
+        let limit_pct = config.duty_cycle_percent.unwrap_or(100.0);
         let devices = config
             .devices
             .iter()
@@ -204,8 +211,8 @@ impl Air {
                 client: None,
                 queue: VecDeque::new(),
                 on_air: None,
-                airtime_log: VecDeque::new(),
-                seen: SeenPackets::new(SEEN_CAPACITY),
+                duty: DutyCycleBudget::new(window, limit_pct),
+                flood: ManagedFlood::new(NodeId(d.node_num), Role::Client),
                 rng: Rng::derive(config.seed, "emulator-air", i as u64),
                 next_id: (i as u32 + 1) << 24,
                 told_full: false,
@@ -347,50 +354,6 @@ impl Air {
         true
     }
 
-    fn handshake(&mut self, device: usize, conn: u64, config_id: u32) {
-        use pb::from_radio::PayloadVariant as V;
-        self.devices[device].client = Some((conn, false));
-        self.devices[device].stats.handshakes += 1;
-        let me = self.devices[device].config.clone();
-        let mut msgs = vec![
-            V::MyInfo(pb::MyNodeInfo {
-                my_node_num: me.node_num,
-                min_app_version: 30200,
-                pio_env: "okmesh-emulator".into(),
-                nodedb_count: self.devices.len() as u32,
-                ..Default::default()
-            }),
-            V::NodeInfo(node_info(&me, 0)),
-            V::Metadata(pb::DeviceMetadata {
-                firmware_version: "2.7.0.okmesh-emulator".into(),
-                device_state_version: 24,
-                has_pkc: false,
-                hw_model: pb::HardwareModel::Portduino as i32,
-                ..Default::default()
-            }),
-        ];
-        for index in 0..8 {
-            msgs.push(V::Channel(channel(index)));
-        }
-        for c in config_sections(self.config.duty_cycle_percent.is_some()) {
-            msgs.push(V::Config(c));
-        }
-        for m in module_config_sections() {
-            msgs.push(V::ModuleConfig(m));
-        }
-        if config_id != NODELESS_WANT_CONFIG_ID {
-            let heard: Vec<usize> = self.hears[device].iter().copied().collect();
-            for j in heard {
-                msgs.push(V::NodeInfo(node_info(&self.devices[j].config, 0)));
-            }
-        }
-        msgs.push(V::ConfigCompleteId(config_id));
-        for m in msgs {
-            self.send_to_client(device, m, false);
-        }
-        self.devices[device].client = Some((conn, true));
-    }
-
     fn queue_status(&mut self, device: usize, res: i32, id: u32) {
         let d = &mut self.devices[device];
         let used = d.queue.len() as u32;
@@ -476,7 +439,6 @@ impl Air {
             self.queue_status(device, ERRNO_UNKNOWN, p.id);
             return;
         }
-        self.devices[device].seen.insert((me, p.id));
         self.devices[device].queue.push_back(Queued {
             packet: p.clone(),
             own: true,
@@ -497,25 +459,12 @@ impl Air {
     }
 
     fn scaled(&self, d: Duration) -> Duration {
-        Duration::from_micros((d.as_micros() as f64 * self.config.time_scale.max(0.0)) as u64)
+        scale(d, self.config.time_scale)
     }
 
     fn over_duty_cycle(&mut self, now: Instant, device: usize, p: &pb::MeshPacket) -> bool {
-        let Some(percent) = self.config.duty_cycle_percent else {
-            return false;
-        };
-        let hour = self.scaled(Duration::from_secs(3600));
         let this = self.scaled(self.airtime_of(p));
-        let d = &mut self.devices[device];
-        while d
-            .airtime_log
-            .front()
-            .is_some_and(|(end, _)| *end + hour <= now)
-        {
-            d.airtime_log.pop_front();
-        }
-        let used: u64 = d.airtime_log.iter().map(|(_, a)| a.as_micros()).sum();
-        (used + this.as_micros()) as f64 > hour.as_micros() as f64 * percent / 100.0
+        !self.devices[device].duty.may_send(now, this)
     }
 
     fn start_transmissions(&mut self, now: Instant) {
@@ -532,7 +481,7 @@ impl Air {
             let airtime = self.scaled(self.airtime_of(&q.packet));
             let d = &mut self.devices[i];
             d.stats.transmissions += 1;
-            d.airtime_log.push_back((now + airtime, airtime));
+            d.duty.record(now, airtime);
             d.on_air = Some((q, now + airtime));
         }
         // Instant air: finish what just started right away.
@@ -560,10 +509,18 @@ impl Air {
             if p.to == rnum {
                 heard_by_dest = true;
             }
-            if !self.devices[r].seen.insert((p.from, p.id)) {
+            let flood = self.devices[r].flood.receive(&FloodHeader {
+                origin: NodeId(p.from),
+                id: p.id,
+                dest: proto::from_node_num(p.to),
+                // The air only carries packets it clamped to the maximum.
+                hop_limit: u8::try_from(p.hop_limit).unwrap_or(MAX_HOP_LIMIT),
+                hop_start: u8::try_from(p.hop_start).unwrap_or(MAX_HOP_LIMIT),
+            });
+            if flood.duplicate {
                 continue;
             }
-            if p.to == rnum || p.to == BROADCAST_NUM {
+            if flood.deliver {
                 let mut rx = p.clone();
                 rx.rx_snr = 8.0;
                 rx.rx_rssi = -80;
@@ -575,9 +532,9 @@ impl Air {
                     self.devices[r].stats.dropped_no_client += 1;
                 }
             }
-            if p.to != rnum && p.hop_limit > 0 {
+            if let Some(hop_limit) = flood.relay_hop_limit {
                 let mut relay = p.clone();
-                relay.hop_limit -= 1;
+                relay.hop_limit = u32::from(hop_limit);
                 relay.want_ack = false;
                 self.devices[r].queue.push_back(Queued {
                     packet: relay,
@@ -637,102 +594,15 @@ impl Air {
     }
 }
 
-fn node_info(d: &DeviceConfig, hops_away: u32) -> pb::NodeInfo {
-    pb::NodeInfo {
-        num: d.node_num,
-        user: Some(pb::User {
-            id: format!("!{:08x}", d.node_num),
-            long_name: d.long_name.clone(),
-            short_name: format!("{:04x}", d.node_num & 0xFFFF),
-            hw_model: pb::HardwareModel::Portduino as i32,
-            ..Default::default()
-        }),
-        hops_away: Some(hops_away),
-        ..Default::default()
-    }
-}
-
-fn channel(index: i32) -> pb::Channel {
-    use pb::channel::Role;
-    if index == 0 {
-        pb::Channel {
-            index,
-            settings: Some(pb::ChannelSettings {
-                // The default key ("AQ==") and the preset's default name.
-                psk: vec![1],
-                name: String::new(),
-                ..Default::default()
-            }),
-            role: Role::Primary as i32,
-        }
-    } else {
-        pb::Channel {
-            index,
-            settings: Some(pb::ChannelSettings::default()),
-            role: Role::Disabled as i32,
-        }
-    }
-}
-
-fn config_sections(eu: bool) -> Vec<pb::Config> {
-    use pb::config::{self, PayloadVariant as C};
-    let region = if eu {
-        config::lo_ra_config::RegionCode::Eu868
-    } else {
-        config::lo_ra_config::RegionCode::Us
-    };
-    [
-        C::Device(config::DeviceConfig::default()),
-        C::Position(config::PositionConfig::default()),
-        C::Power(config::PowerConfig::default()),
-        C::Network(config::NetworkConfig::default()),
-        C::Display(config::DisplayConfig::default()),
-        C::Lora(config::LoRaConfig {
-            use_preset: true,
-            modem_preset: config::lo_ra_config::ModemPreset::LongFast as i32,
-            region: region as i32,
-            hop_limit: u32::from(node_core::transport::DEFAULT_HOP_LIMIT),
-            tx_enabled: true,
-            ..Default::default()
-        }),
-        C::Bluetooth(config::BluetoothConfig::default()),
-        C::Security(config::SecurityConfig::default()),
-    ]
-    .into_iter()
-    .map(|v| pb::Config {
-        payload_variant: Some(v),
-    })
-    .collect()
-}
-
-fn module_config_sections() -> Vec<pb::ModuleConfig> {
-    use pb::module_config::{self as m, PayloadVariant as M};
-    [
-        M::Mqtt(m::MqttConfig::default()),
-        M::Serial(m::SerialConfig::default()),
-        M::ExternalNotification(m::ExternalNotificationConfig::default()),
-        M::StoreForward(m::StoreForwardConfig::default()),
-        M::RangeTest(m::RangeTestConfig::default()),
-        M::Telemetry(m::TelemetryConfig::default()),
-        M::CannedMessage(m::CannedMessageConfig::default()),
-        M::Audio(m::AudioConfig::default()),
-        M::RemoteHardware(m::RemoteHardwareConfig::default()),
-        M::NeighborInfo(m::NeighborInfoConfig::default()),
-        M::AmbientLighting(m::AmbientLightingConfig::default()),
-        M::DetectionSensor(m::DetectionSensorConfig::default()),
-        M::Paxcounter(m::PaxcounterConfig::default()),
-    ]
-    .into_iter()
-    .map(|v| pb::ModuleConfig {
-        payload_variant: Some(v),
-    })
-    .collect()
+/// `d` scaled by the emulation's time factor (negative: instant).
+fn scale(d: Duration, time_scale: f64) -> Duration {
+    Duration::from_micros((d.as_micros() as f64 * time_scale.max(0.0)) as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meshtastic::proto::{PRIVATE_APP, ROUTING_APP};
+    use crate::meshtastic::proto::{NODELESS_WANT_CONFIG_ID, PRIVATE_APP, ROUTING_APP};
     use crate::meshtastic::stream::{StreamDecoder, StreamEvent, decode_all};
     use pb::from_radio::PayloadVariant as F;
 

@@ -1,15 +1,32 @@
-//! Radio settings a node runs with: LoRa modulation, Meshtastic modem
-//! presets and regulatory regions, plus the Meshtastic framing overhead.
+//! Radio settings and the Meshtastic link-layer rules a node runs with.
 //!
-//! These live in node-core (not in the simulator) because both drivers need
-//! them: the simulator models the air with them, and hw-bridge configures a
-//! real radio and estimates airtime for its [`Transport`](crate::Transport).
+//! * [`lora`] — LoRa modulation and time on air, Meshtastic modem presets;
+//! * [`region`] — regulatory regions (frequency, power, duty cycle);
+//! * [`meshtastic`] — Meshtastic's constants and roles (client,
+//!   client_mute, router) and its contention-window rules;
+//! * [`flood`] — the one managed-flood rule: duplicate? deliver? relay with
+//!   which hop limit? cancel a queued relay?;
+//! * [`seen`] — the flood's bounded duplicate filter;
+//! * [`duty`] — the one duty-cycle budget (sliding-window airtime).
+//!
+//! These live in node-core (not in the simulator) because every driver
+//! needs them: the simulator models the air with them, the UDP testbed and
+//! the device emulator flood with them, and hw-bridge configures a real
+//! radio and estimates airtime for its [`Transport`](crate::Transport).
+//! Everything here is sans-IO and deterministic: no clock (callers pass
+//! the time), no randomness but the caller's stream.
 
+pub mod duty;
+pub mod flood;
 pub mod lora;
+pub mod meshtastic;
 pub mod region;
 pub mod seen;
 
+pub use duty::{DUTY_CYCLE_WINDOW, DutyCycleBudget};
+pub use flood::{FloodDecision, FloodHeader, ManagedFlood};
 pub use lora::{LoraParams, LoraParamsError, ModemPreset, UnknownPreset};
+pub use meshtastic::{Role, UnknownRole};
 pub use region::{Region, UnknownRegion};
 pub use seen::{SEEN_CAPACITY, SeenPackets};
 

@@ -4,6 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
+use crate::radio::duty::DUTY_CYCLE_WINDOW;
 use crate::time::Duration;
 
 /// A Meshtastic region.
@@ -60,9 +61,10 @@ impl Region {
         }
     }
 
-    /// The window over which the duty cycle is measured (Meshtastic: one hour).
+    /// The window over which the duty cycle is measured (Meshtastic: one
+    /// hour in every region, [`DUTY_CYCLE_WINDOW`]).
     pub const fn duty_cycle_window(self) -> Duration {
-        Duration::from_secs(3_600)
+        DUTY_CYCLE_WINDOW
     }
 
     /// The name used in scenarios.

@@ -8,20 +8,39 @@
 /// Distances below this are clamped, so co-located nodes get a finite loss.
 pub const MIN_DISTANCE_M: f64 = 1.0;
 
-pub use scenarios::Environment;
+use serde::{Deserialize, Serialize};
 
-/// A path-loss model.
-#[derive(Clone, Copy, PartialEq, Debug)]
+/// Environment class for the empirical path-loss models.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Dense city.
+    Urban,
+    /// Suburbs and towns.
+    #[default]
+    Suburban,
+    /// Open country.
+    Rural,
+}
+
+/// A path-loss model. Its serde form is the one scenario files use
+/// (`model: log_distance`, …; a log-distance model's missing parameters
+/// are LoRaSim's).
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PathLossModel {
     /// Log-distance: PL(d) = PL0 + 10·n·log10(d / d0).
     /// LoRaSim (Bor et al., Lancaster measurements): PL0 = 127.41 dB at
     /// d0 = 40 m, n = 2.08. Oulu (FLoRa): 128.95 dB at 1 km, n = 2.32.
     LogDistance {
         /// Loss at the reference distance, dB.
+        #[serde(default = "lorasim_pl0")]
         pl0_db: f64,
         /// Reference distance, metres.
+        #[serde(default = "lorasim_d0")]
         d0_m: f64,
         /// Path-loss exponent.
+        #[serde(default = "lorasim_exponent")]
         exponent: f64,
     },
     /// Free-space (Friis): 20·log10(d_km) + 20·log10(f_MHz) + 32.44.
@@ -30,15 +49,35 @@ pub enum PathLossModel {
     /// suburban and open-area corrections. Extrapolated below 1 km.
     OkumuraHata {
         /// Which correction applies.
+        #[serde(default)]
         environment: Environment,
     },
     /// "3GPP macro" as Meshtasticator uses it (its default):
     /// L = (44.9 − 6.55·log hTx)(log d − 3) + 45.5 + (35.46 − 1.1·hRx)(log f − 6)
     ///     − 13.82·log hRx + 0.7·hRx + C, d in m, f in Hz; C = 0 suburban, 3 dB urban.
+    #[serde(rename = "3gpp_macro")]
     ThreeGppMacro {
         /// Urban adds 3 dB; rural is treated as suburban.
+        #[serde(default)]
         environment: Environment,
     },
+}
+
+fn lorasim_pl0() -> f64 {
+    127.41
+}
+fn lorasim_d0() -> f64 {
+    40.0
+}
+fn lorasim_exponent() -> f64 {
+    2.08
+}
+
+impl Default for PathLossModel {
+    /// LoRaSim's log-distance model.
+    fn default() -> Self {
+        PathLossModel::LORASIM
+    }
 }
 
 impl PathLossModel {
@@ -48,6 +87,16 @@ impl PathLossModel {
         d0_m: 40.0,
         exponent: 2.08,
     };
+
+    /// The model's name in files and reports.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            PathLossModel::LogDistance { .. } => "log_distance",
+            PathLossModel::FreeSpace => "free_space",
+            PathLossModel::OkumuraHata { .. } => "okumura_hata",
+            PathLossModel::ThreeGppMacro { .. } => "3gpp_macro",
+        }
+    }
 
     /// The Oulu measurements' log-distance parameters.
     pub const OULU: PathLossModel = PathLossModel::LogDistance {

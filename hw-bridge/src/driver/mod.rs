@@ -24,26 +24,32 @@
 //!
 //! The driver is generic over the node's [`Storage`] backend: the on-disk
 //! store on field nodes, the in-memory one without `--data-dir`.
+//!
+//! By subsystem: `clock` (tokio time as node-core time), `transport`
+//! (the node's [`Transport`] and its airtime accounting, node-core's
+//! duty-cycle budget), `requests` (the API's way in), `status` (what
+//! the status report and listings show); this module holds the loop.
+
+mod clock;
+mod requests;
+mod status;
+mod transport;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 
-use catalogue::id::{ItemId, ItemKind};
-use node_core::node::{PublishError, Published};
-use node_core::store::VersionStamp;
-use node_core::store::{Storage, StoredItem};
-use node_core::sync::SyncStats;
-use node_core::{
-    Capabilities, Duration, Instant, Node, NodeEvent, NodeId, NodeStats, OutFrame, SendError,
-    Transport,
-};
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
+use node_core::ItemId;
+use node_core::store::Storage;
+use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
-use crate::meshtastic::proto::packet_airtime;
-use crate::radio::{LinkState, RadioEvent, RadioLink, RxOwned};
-use node_core::radio::LoraParams;
+pub use self::clock::Clock;
+pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, Stopped, handle};
+pub use self::status::{CatalogueStatus, ItemDetail, ItemSummary, Neighbour, NodeStatus};
+pub use self::transport::ChannelTransport;
+use crate::radio::{RadioEvent, RadioLink, RxOwned};
+/// The window the transmit duty cycle is measured over (node-core's, the
+/// Meshtastic hour).
+pub use node_core::radio::DUTY_CYCLE_WINDOW;
 
 /// How long sending stops after the radio reported its duty-cycle budget
 /// spent. The firmware's budget is hourly; a minute keeps the node from
@@ -55,192 +61,6 @@ pub const MAX_HEARD_NODES: usize = 1024;
 
 /// Requests from outside (the HTTP API) queued before senders wait.
 pub const REQUEST_QUEUE: usize = 32;
-
-/// The window the transmit duty cycle is measured over (EU868 rules count
-/// airtime per hour).
-pub const DUTY_CYCLE_WINDOW: Duration = Duration::from_secs(3600);
-
-/// Buckets of the duty-cycle window (one a minute).
-const AIRTIME_BUCKETS: usize = 60;
-
-/// Maps tokio's monotonic clock to node-core time.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    start: tokio::time::Instant,
-}
-
-impl Clock {
-    /// A clock whose [`Instant::ZERO`] is now.
-    pub fn start() -> Self {
-        Clock {
-            start: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Microseconds since the start.
-    pub fn now(&self) -> Instant {
-        let us = self.start.elapsed().as_micros();
-        Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
-    }
-
-    /// The tokio instant of `at`, or `None` for [`Instant::MAX`] and other
-    /// unrepresentable far futures.
-    pub fn deadline(&self, at: Instant) -> Option<tokio::time::Instant> {
-        if at == Instant::MAX {
-            return None;
-        }
-        self.start
-            .checked_add(std::time::Duration::from_micros(at.as_micros()))
-    }
-}
-
-/// Airtime of the frames sent over the last [`DUTY_CYCLE_WINDOW`], in
-/// one-minute buckets (bounded memory whatever the traffic).
-#[derive(Clone, Debug)]
-pub struct AirtimeMeter {
-    /// Per bucket: the minute it holds and its airtime in µs.
-    buckets: [(u64, u64); AIRTIME_BUCKETS],
-}
-
-impl Default for AirtimeMeter {
-    fn default() -> Self {
-        AirtimeMeter {
-            buckets: [(u64::MAX, 0); AIRTIME_BUCKETS],
-        }
-    }
-}
-
-impl AirtimeMeter {
-    fn minute(at: Instant) -> u64 {
-        at.as_micros() / 60_000_000
-    }
-
-    /// Counts `airtime` sent at `now`.
-    pub fn add(&mut self, now: Instant, airtime: Duration) {
-        let m = Self::minute(now);
-        let b = &mut self.buckets[(m % AIRTIME_BUCKETS as u64) as usize];
-        if b.0 != m {
-            *b = (m, 0);
-        }
-        b.1 = b.1.saturating_add(airtime.as_micros());
-    }
-
-    /// Airtime sent in the window ending at `now`.
-    pub fn last_window(&self, now: Instant) -> Duration {
-        let m = Self::minute(now);
-        let us = self
-            .buckets
-            .iter()
-            .filter(|(bm, _)| *bm <= m && m - bm < AIRTIME_BUCKETS as u64)
-            .map(|(_, us)| us)
-            .sum();
-        Duration::from_micros(us)
-    }
-
-    /// The share of the window spent transmitting, in percent.
-    pub fn duty_cycle_pct(&self, now: Instant) -> f64 {
-        self.last_window(now).as_micros() as f64 * 100.0 / DUTY_CYCLE_WINDOW.as_micros() as f64
-    }
-}
-
-/// node-core's [`Transport`] over a radio task's bounded channel.
-#[derive(Debug)]
-pub struct ChannelTransport {
-    frames: mpsc::Sender<OutFrame>,
-    state: Arc<LinkState>,
-    capabilities: Capabilities,
-    lora: LoraParams,
-    now: Instant,
-    hold_until: Instant,
-    queued: u64,
-    airtime: AirtimeMeter,
-}
-
-impl ChannelTransport {
-    /// A transport pushing into `frames`.
-    pub fn new(
-        frames: mpsc::Sender<OutFrame>,
-        state: Arc<LinkState>,
-        capabilities: Capabilities,
-        lora: LoraParams,
-    ) -> Self {
-        ChannelTransport {
-            frames,
-            state,
-            capabilities,
-            lora,
-            now: Instant::ZERO,
-            hold_until: Instant::ZERO,
-            queued: 0,
-            airtime: AirtimeMeter::default(),
-        }
-    }
-
-    /// Airtime of the frames accepted lately (the node's own estimate of
-    /// its transmit duty cycle: LoRa time on air at the link's modem
-    /// settings, relays by the radio not included).
-    pub fn airtime_meter(&self) -> &AirtimeMeter {
-        &self.airtime
-    }
-
-    /// Sets the time `send` sees (the driver calls it before each node call).
-    pub fn set_now(&mut self, now: Instant) {
-        self.now = now;
-    }
-
-    /// Refuses frames with [`SendError::DutyCycle`] until `until`.
-    pub fn hold_until(&mut self, until: Instant) {
-        self.hold_until = self.hold_until.max(until);
-    }
-
-    /// Frames accepted so far.
-    pub fn queued(&self) -> u64 {
-        self.queued
-    }
-}
-
-impl Transport for ChannelTransport {
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities
-    }
-
-    fn airtime(&self, payload_bytes: usize) -> Duration {
-        packet_airtime(&self.lora, payload_bytes)
-    }
-
-    fn queue_room(&self) -> usize {
-        if !self.state.is_up() || self.now < self.hold_until {
-            return 0;
-        }
-        self.frames.capacity().min(self.state.room())
-    }
-
-    fn channel_utilisation_pct(&self) -> Option<f64> {
-        self.state.channel_utilisation_pct()
-    }
-
-    fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
-        self.check(&frame)?;
-        if !self.state.is_up() {
-            return Err(SendError::Unavailable("radio link is down".into()));
-        }
-        if self.now < self.hold_until {
-            return Err(SendError::DutyCycle);
-        }
-        let airtime = packet_airtime(&self.lora, frame.payload.len());
-        match self.frames.try_send(frame) {
-            Ok(()) => {
-                self.queued += 1;
-                self.airtime.add(self.now, airtime);
-                Ok(())
-            }
-            Err(TrySendError::Full(_)) => Err(SendError::QueueFull),
-            Err(TrySendError::Closed(_)) => {
-                Err(SendError::Unavailable("radio task has stopped".into()))
-            }
-        }
-    }
-}
 
 /// What the driver itself counted.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
@@ -285,225 +105,6 @@ impl Default for DriverConfig {
     }
 }
 
-/// One catalogue item as listings show it.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ItemSummary {
-    /// Manifest or facility.
-    pub kind: ItemKind,
-    /// The item.
-    pub id: ItemId,
-    /// Its current version.
-    pub stamp: VersionStamp,
-    /// Its title.
-    pub name: String,
-    /// Size of its file.
-    pub size_bytes: usize,
-}
-
-impl ItemSummary {
-    fn of(item: &StoredItem) -> Self {
-        ItemSummary {
-            kind: item.kind,
-            id: item.id,
-            stamp: item.stamp,
-            name: item.name.clone(),
-            size_bytes: item.bytes.len(),
-        }
-    }
-}
-
-/// One item with its file and the versions the store keeps.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ItemDetail {
-    /// The current version, bytes included.
-    pub item: StoredItem,
-    /// Every version kept, oldest first.
-    pub history: Vec<VersionStamp>,
-}
-
-/// A sender heard by the radio.
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub struct Neighbour {
-    /// Frames received from it.
-    pub frames: u64,
-    /// Relays between it and us on its last frame (0: a direct neighbour).
-    pub hops_away: u8,
-    /// Signal strength of its last frame, dBm.
-    pub rssi_dbm: f32,
-    /// Signal-to-noise ratio of its last frame, dB.
-    pub snr_db: f32,
-    /// When its last frame arrived.
-    pub last_heard: Instant,
-}
-
-/// The catalogue's size and fingerprint.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct CatalogueStatus {
-    /// Sync fingerprint (equal fingerprints: equal catalogues).
-    pub fingerprint: u64,
-    /// Items held.
-    pub items: u32,
-    /// Manifests held.
-    pub manifests: usize,
-    /// Facilities held.
-    pub facilities: usize,
-    /// Bytes charged against the store's capacity.
-    pub used_bytes: u64,
-}
-
-/// Everything the status report shows.
-#[derive(Clone, PartialEq, Debug)]
-pub struct NodeStatus {
-    /// The node.
-    pub node: NodeId,
-    /// When the status was taken (driver time).
-    pub now: Instant,
-    /// Whether the radio link is up.
-    pub link_up: bool,
-    /// Frames the transport can take right now.
-    pub queue_room: usize,
-    /// Senders heard, by originator.
-    pub neighbours: BTreeMap<NodeId, Neighbour>,
-    /// Driver counters (`heard` included).
-    pub driver: DriverStats,
-    /// Node counters.
-    pub node_stats: NodeStats,
-    /// Sync counters.
-    pub sync: SyncStats,
-    /// The catalogue.
-    pub catalogue: CatalogueStatus,
-    /// Airtime of the frames this node queued over the last [`DUTY_CYCLE_WINDOW`].
-    pub airtime_last_window: Duration,
-    /// That airtime as a share of the window, in percent.
-    pub duty_cycle_pct: f64,
-    /// The radio's own transmit duty cycle, if it reports one.
-    pub radio_air_util_tx_pct: Option<f64>,
-    /// The channel utilisation the radio reports, if it does.
-    pub channel_utilisation_pct: Option<f64>,
-}
-
-/// A request to the driver loop; each carries the channel its answer goes
-/// back on. Built by [`NodeHandle`].
-#[derive(Debug)]
-pub enum Request {
-    /// Publish a manifest or facility file.
-    Publish {
-        /// What the file holds.
-        kind: ItemKind,
-        /// The file.
-        bytes: Vec<u8>,
-        /// Its name (the format comes from its extension; errors name it).
-        source: String,
-        /// The outcome, once durable.
-        reply: oneshot::Sender<Result<Vec<Published>, PublishError>>,
-    },
-    /// List the catalogue.
-    List {
-        /// Only this kind, or every item.
-        kind: Option<ItemKind>,
-        /// Items in id order.
-        reply: oneshot::Sender<Vec<ItemSummary>>,
-    },
-    /// Fetch the items whose id starts with a hex prefix.
-    Find {
-        /// Lowercase hex digits.
-        prefix: String,
-        /// Matching items (at most [`MAX_FOUND`]).
-        reply: oneshot::Sender<Vec<ItemDetail>>,
-    },
-    /// Every current item of a kind, bytes included (for matching).
-    Items {
-        /// The kind.
-        kind: ItemKind,
-        /// The catalogue fingerprint and the items.
-        reply: oneshot::Sender<(u64, Vec<StoredItem>)>,
-    },
-    /// The status report.
-    Status {
-        /// The report.
-        reply: oneshot::Sender<NodeStatus>,
-    },
-}
-
-/// Most items one [`Request::Find`] returns (a short prefix is ambiguous).
-pub const MAX_FOUND: usize = 8;
-
-/// The driver loop has stopped; no request can be served.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("the node is shutting down")]
-pub struct Stopped;
-
-/// A cloneable way into a running driver: every call is a [`Request`]
-/// answered by the loop.
-#[derive(Clone, Debug)]
-pub struct NodeHandle {
-    tx: mpsc::Sender<Request>,
-}
-
-/// The driver's end of the request channel, passed to [`run`].
-#[derive(Debug)]
-pub struct Requests {
-    rx: mpsc::Receiver<Request>,
-}
-
-impl Requests {
-    /// A request channel nobody can send on (a driver without an API).
-    pub fn none() -> Requests {
-        handle().1
-    }
-}
-
-/// A new request channel: the handle for the API, the receiver for [`run`].
-pub fn handle() -> (NodeHandle, Requests) {
-    let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
-    (NodeHandle { tx }, Requests { rx })
-}
-
-impl NodeHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, Stopped> {
-        let (reply, answer) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| Stopped)?;
-        answer.await.map_err(|_| Stopped)
-    }
-
-    /// Publishes a file; answers once the new versions are durable.
-    pub async fn publish(
-        &self,
-        kind: ItemKind,
-        bytes: Vec<u8>,
-        source: String,
-    ) -> Result<Result<Vec<Published>, PublishError>, Stopped> {
-        self.ask(|reply| Request::Publish {
-            kind,
-            bytes,
-            source,
-            reply,
-        })
-        .await
-    }
-
-    /// The catalogue (one kind or all) in id order.
-    pub async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<ItemSummary>, Stopped> {
-        self.ask(|reply| Request::List { kind, reply }).await
-    }
-
-    /// The items whose id starts with `prefix` (hex, any case).
-    pub async fn find(&self, prefix: &str) -> Result<Vec<ItemDetail>, Stopped> {
-        let prefix = prefix.to_ascii_lowercase();
-        self.ask(|reply| Request::Find { prefix, reply }).await
-    }
-
-    /// Every current item of `kind` with the catalogue's fingerprint.
-    pub async fn items(&self, kind: ItemKind) -> Result<(u64, Vec<StoredItem>), Stopped> {
-        self.ask(|reply| Request::Items { kind, reply }).await
-    }
-
-    /// The status report.
-    pub async fn status(&self) -> Result<NodeStatus, Stopped> {
-        self.ask(|reply| Request::Status { reply }).await
-    }
-}
-
 /// What the loop keeps besides the node and the transport.
 struct Loop {
     id: NodeId,
@@ -543,91 +144,6 @@ impl Loop {
                 .map(|(node, n)| (*node, n.frames))
                 .collect(),
             ..self.stats.clone()
-        }
-    }
-
-    fn serve<S: Storage>(
-        &self,
-        req: Request,
-        node: &mut Node<S>,
-        tx: &mut ChannelTransport,
-        now: Instant,
-    ) {
-        // A requester that gave up (closed connection) is no error.
-        match req {
-            Request::Publish {
-                kind,
-                bytes,
-                source,
-                reply,
-            } => {
-                let outcome = node.publish(now, kind, &bytes, &source, tx);
-                if let Err(e) = &outcome {
-                    tracing::warn!(node = %self.id, source = %source, error = %e, "publish refused");
-                }
-                let _ = reply.send(outcome);
-            }
-            Request::List { kind, reply } => {
-                let items = node
-                    .store()
-                    .items()
-                    .filter(|i| kind.is_none_or(|k| i.kind == k))
-                    .map(ItemSummary::of)
-                    .collect();
-                let _ = reply.send(items);
-            }
-            Request::Find { prefix, reply } => {
-                let store = node.store();
-                let found = store
-                    .items()
-                    .filter(|i| i.id.to_string().starts_with(&prefix))
-                    .take(MAX_FOUND)
-                    .map(|i| ItemDetail {
-                        item: i.clone(),
-                        history: store.history(i.id).iter().map(|v| v.stamp).collect(),
-                    })
-                    .collect();
-                let _ = reply.send(found);
-            }
-            Request::Items { kind, reply } => {
-                let items = node.store().items_of(kind).cloned().collect();
-                let _ = reply.send((node.catalogue_summary().0, items));
-            }
-            Request::Status { reply } => {
-                let _ = reply.send(self.status(node, tx, now));
-            }
-        }
-    }
-
-    fn status<S: Storage>(
-        &self,
-        node: &Node<S>,
-        tx: &ChannelTransport,
-        now: Instant,
-    ) -> NodeStatus {
-        let (fingerprint, items) = node.catalogue_summary();
-        let store = node.store();
-        let meter = tx.airtime_meter();
-        NodeStatus {
-            node: self.id,
-            now,
-            link_up: tx.state.is_up(),
-            queue_room: tx.queue_room(),
-            neighbours: self.neighbours.clone(),
-            driver: self.stats(tx),
-            node_stats: node.stats(),
-            sync: node.sync_stats(),
-            catalogue: CatalogueStatus {
-                fingerprint,
-                items,
-                manifests: store.items_of(ItemKind::Manifest).count(),
-                facilities: store.items_of(ItemKind::Facility).count(),
-                used_bytes: store.used_bytes(),
-            },
-            airtime_last_window: meter.last_window(now),
-            duty_cycle_pct: meter.duty_cycle_pct(now),
-            radio_air_util_tx_pct: tx.state.air_util_tx_pct(),
-            channel_utilisation_pct: tx.state.channel_utilisation_pct(),
         }
     }
 }
@@ -806,7 +322,7 @@ fn log_status<S: Storage>(lp: &Loop, node: &Node<S>, tx: &ChannelTransport, now:
         items, fingerprint = %format_args!("{fingerprint:016x}"),
         summaries_sent = sync.summaries_sent, data_sent = sync.data_sent,
         items_received = sync.items_received,
-        duty_cycle_pct = tx.airtime_meter().duty_cycle_pct(now),
+        duty_cycle_pct = tx.duty_cycle().used_pct(now),
         neighbours = %format_heard(&lp.stats(tx).heard), "status");
 }
 
@@ -824,8 +340,10 @@ mod tests {
     use super::*;
     use crate::meshtastic::proto::capabilities;
     use crate::radio::{RadioEnds, RxOwned, channels};
+    use node_core::OutFrame;
     use node_core::wire::FrameRepr;
     use node_core::{Destination, NodeConfig, Priority, TrafficConfig};
+    use tokio::sync::oneshot;
 
     fn link(up: bool, room: usize) -> (RadioLink, RadioEnds) {
         let (frames, events, ends) = channels(up, room);
@@ -888,24 +406,6 @@ mod tests {
         (driver, stop_tx)
     }
 
-    #[test]
-    fn the_airtime_meter_keeps_one_hour() {
-        let mut m = AirtimeMeter::default();
-        let at = |s: u64| Instant::ZERO + Duration::from_secs(s);
-        m.add(at(10), Duration::from_secs(36));
-        m.add(at(70), Duration::from_secs(36));
-        assert_eq!(m.last_window(at(100)), Duration::from_secs(72));
-        assert!((m.duty_cycle_pct(at(100)) - 2.0).abs() < 1e-9);
-        // The first minute leaves the window after an hour, the second a
-        // minute later; a bucket reused for a new minute starts from zero.
-        assert_eq!(m.last_window(at(3600 + 10)), Duration::from_secs(36));
-        m.add(at(3600 + 20), Duration::from_secs(1));
-        assert_eq!(m.last_window(at(3600 + 30)), Duration::from_secs(37));
-        assert_eq!(m.last_window(at(2 * 3600 - 1)), Duration::from_secs(1));
-        assert_eq!(m.last_window(at(2 * 3600)), Duration::ZERO);
-        assert_eq!(m.last_window(at(3 * 3600)), Duration::ZERO);
-    }
-
     #[tokio::test]
     async fn the_transport_never_blocks_and_reports_why_it_refuses() {
         let (l, mut ends) = link(true, 2);
@@ -933,7 +433,7 @@ mod tests {
         assert!(tx.airtime(231) > tx.airtime(10));
         // Accepted frames count towards the duty cycle, refused ones do not.
         assert_eq!(
-            tx.airtime_meter().last_window(Instant::from_micros(5)),
+            tx.duty_cycle().used(Instant::from_micros(5)),
             tx.airtime(10)
                 .saturating_mul(crate::radio::OUT_QUEUE_FRAMES as u64 + 1)
         );

@@ -1,0 +1,190 @@
+//! The way into a running driver from outside its loop (the local HTTP
+//! API): [`Request`]s through a [`NodeHandle`], answered by the loop between
+//! two node calls.
+
+use node_core::ItemKind;
+use node_core::node::{PublishError, Published};
+use node_core::store::{Storage, StoredItem};
+use node_core::{Instant, Node};
+use tokio::sync::{mpsc, oneshot};
+
+use super::status::{ItemDetail, ItemSummary, NodeStatus};
+use super::transport::ChannelTransport;
+use super::{Loop, REQUEST_QUEUE};
+
+/// A request to the driver loop; each carries the channel its answer goes
+/// back on. Built by [`NodeHandle`].
+#[derive(Debug)]
+pub enum Request {
+    /// Publish a manifest or facility file.
+    Publish {
+        /// What the file holds.
+        kind: ItemKind,
+        /// The file.
+        bytes: Vec<u8>,
+        /// Its name (the format comes from its extension; errors name it).
+        source: String,
+        /// The outcome, once durable.
+        reply: oneshot::Sender<Result<Vec<Published>, PublishError>>,
+    },
+    /// List the catalogue.
+    List {
+        /// Only this kind, or every item.
+        kind: Option<ItemKind>,
+        /// Items in id order.
+        reply: oneshot::Sender<Vec<ItemSummary>>,
+    },
+    /// Fetch the items whose id starts with a hex prefix.
+    Find {
+        /// Lowercase hex digits.
+        prefix: String,
+        /// Matching items (at most [`MAX_FOUND`]).
+        reply: oneshot::Sender<Vec<ItemDetail>>,
+    },
+    /// Every current item of a kind, bytes included (for matching).
+    Items {
+        /// The kind.
+        kind: ItemKind,
+        /// The catalogue fingerprint and the items.
+        reply: oneshot::Sender<(u64, Vec<StoredItem>)>,
+    },
+    /// The status report.
+    Status {
+        /// The report.
+        reply: oneshot::Sender<NodeStatus>,
+    },
+}
+
+/// Most items one [`Request::Find`] returns (a short prefix is ambiguous).
+pub const MAX_FOUND: usize = 8;
+
+/// The driver loop has stopped; no request can be served.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("the node is shutting down")]
+pub struct Stopped;
+
+/// A cloneable way into a running driver: every call is a [`Request`]
+/// answered by the loop.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+/// The driver's end of the request channel, passed to [`run`](super::run).
+#[derive(Debug)]
+pub struct Requests {
+    pub(super) rx: mpsc::Receiver<Request>,
+}
+
+impl Requests {
+    /// A request channel nobody can send on (a driver without an API).
+    pub fn none() -> Requests {
+        handle().1
+    }
+}
+
+/// A new request channel: the handle for the API, the receiver for [`run`](super::run).
+pub fn handle() -> (NodeHandle, Requests) {
+    let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+    (NodeHandle { tx }, Requests { rx })
+}
+
+impl NodeHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, Stopped> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| Stopped)?;
+        answer.await.map_err(|_| Stopped)
+    }
+
+    /// Publishes a file; answers once the new versions are durable.
+    pub async fn publish(
+        &self,
+        kind: ItemKind,
+        bytes: Vec<u8>,
+        source: String,
+    ) -> Result<Result<Vec<Published>, PublishError>, Stopped> {
+        self.ask(|reply| Request::Publish {
+            kind,
+            bytes,
+            source,
+            reply,
+        })
+        .await
+    }
+
+    /// The catalogue (one kind or all) in id order.
+    pub async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<ItemSummary>, Stopped> {
+        self.ask(|reply| Request::List { kind, reply }).await
+    }
+
+    /// The items whose id starts with `prefix` (hex, any case).
+    pub async fn find(&self, prefix: &str) -> Result<Vec<ItemDetail>, Stopped> {
+        let prefix = prefix.to_ascii_lowercase();
+        self.ask(|reply| Request::Find { prefix, reply }).await
+    }
+
+    /// Every current item of `kind` with the catalogue's fingerprint.
+    pub async fn items(&self, kind: ItemKind) -> Result<(u64, Vec<StoredItem>), Stopped> {
+        self.ask(|reply| Request::Items { kind, reply }).await
+    }
+
+    /// The status report.
+    pub async fn status(&self) -> Result<NodeStatus, Stopped> {
+        self.ask(|reply| Request::Status { reply }).await
+    }
+}
+
+impl Loop {
+    pub(super) fn serve<S: Storage>(
+        &self,
+        req: Request,
+        node: &mut Node<S>,
+        tx: &mut ChannelTransport,
+        now: Instant,
+    ) {
+        // A requester that gave up (closed connection) is no error.
+        match req {
+            Request::Publish {
+                kind,
+                bytes,
+                source,
+                reply,
+            } => {
+                let outcome = node.publish(now, kind, &bytes, &source, tx);
+                if let Err(e) = &outcome {
+                    tracing::warn!(node = %self.id, source = %source, error = %e, "publish refused");
+                }
+                let _ = reply.send(outcome);
+            }
+            Request::List { kind, reply } => {
+                let items = node
+                    .store()
+                    .items()
+                    .filter(|i| kind.is_none_or(|k| i.kind == k))
+                    .map(ItemSummary::of)
+                    .collect();
+                let _ = reply.send(items);
+            }
+            Request::Find { prefix, reply } => {
+                let store = node.store();
+                let found = store
+                    .items()
+                    .filter(|i| i.id.to_string().starts_with(&prefix))
+                    .take(MAX_FOUND)
+                    .map(|i| ItemDetail {
+                        item: i.clone(),
+                        history: store.history(i.id).iter().map(|v| v.stamp).collect(),
+                    })
+                    .collect();
+                let _ = reply.send(found);
+            }
+            Request::Items { kind, reply } => {
+                let items = node.store().items_of(kind).cloned().collect();
+                let _ = reply.send((node.catalogue_summary().0, items));
+            }
+            Request::Status { reply } => {
+                let _ = reply.send(self.status(node, tx, now));
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What the driver shows: catalogue listings and the status report.
+
+use std::collections::BTreeMap;
+
+use node_core::store::VersionStamp;
+use node_core::store::{Storage, StoredItem};
+use node_core::sync::SyncStats;
+use node_core::{Duration, Instant, Node, NodeId, NodeStats, Transport};
+use node_core::{ItemId, ItemKind};
+
+#[cfg(doc)]
+use super::DUTY_CYCLE_WINDOW;
+use super::transport::ChannelTransport;
+use super::{DriverStats, Loop};
+
+/// One catalogue item as listings show it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ItemSummary {
+    /// Manifest or facility.
+    pub kind: ItemKind,
+    /// The item.
+    pub id: ItemId,
+    /// Its current version.
+    pub stamp: VersionStamp,
+    /// Its title.
+    pub name: String,
+    /// Size of its file.
+    pub size_bytes: usize,
+}
+
+impl ItemSummary {
+    pub(super) fn of(item: &StoredItem) -> Self {
+        ItemSummary {
+            kind: item.kind,
+            id: item.id,
+            stamp: item.stamp,
+            name: item.name.clone(),
+            size_bytes: item.bytes.len(),
+        }
+    }
+}
+
+/// One item with its file and the versions the store keeps.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ItemDetail {
+    /// The current version, bytes included.
+    pub item: StoredItem,
+    /// Every version kept, oldest first.
+    pub history: Vec<VersionStamp>,
+}
+
+/// A sender heard by the radio.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Neighbour {
+    /// Frames received from it.
+    pub frames: u64,
+    /// Relays between it and us on its last frame (0: a direct neighbour).
+    pub hops_away: u8,
+    /// Signal strength of its last frame, dBm.
+    pub rssi_dbm: f32,
+    /// Signal-to-noise ratio of its last frame, dB.
+    pub snr_db: f32,
+    /// When its last frame arrived.
+    pub last_heard: Instant,
+}
+
+/// The catalogue's size and fingerprint.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CatalogueStatus {
+    /// Sync fingerprint (equal fingerprints: equal catalogues).
+    pub fingerprint: u64,
+    /// Items held.
+    pub items: u32,
+    /// Manifests held.
+    pub manifests: usize,
+    /// Facilities held.
+    pub facilities: usize,
+    /// Bytes charged against the store's capacity.
+    pub used_bytes: u64,
+}
+
+/// Everything the status report shows.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NodeStatus {
+    /// The node.
+    pub node: NodeId,
+    /// When the status was taken (driver time).
+    pub now: Instant,
+    /// Whether the radio link is up.
+    pub link_up: bool,
+    /// Frames the transport can take right now.
+    pub queue_room: usize,
+    /// Senders heard, by originator.
+    pub neighbours: BTreeMap<NodeId, Neighbour>,
+    /// Driver counters (`heard` included).
+    pub driver: DriverStats,
+    /// Node counters.
+    pub node_stats: NodeStats,
+    /// Sync counters.
+    pub sync: SyncStats,
+    /// The catalogue.
+    pub catalogue: CatalogueStatus,
+    /// Airtime of the frames this node queued over the last [`DUTY_CYCLE_WINDOW`].
+    pub airtime_last_window: Duration,
+    /// That airtime as a share of the window, in percent.
+    pub duty_cycle_pct: f64,
+    /// The radio's own transmit duty cycle, if it reports one.
+    pub radio_air_util_tx_pct: Option<f64>,
+    /// The channel utilisation the radio reports, if it does.
+    pub channel_utilisation_pct: Option<f64>,
+}
+
+impl Loop {
+    pub(super) fn status<S: Storage>(
+        &self,
+        node: &Node<S>,
+        tx: &ChannelTransport,
+        now: Instant,
+    ) -> NodeStatus {
+        let (fingerprint, items) = node.catalogue_summary();
+        let store = node.store();
+        let airtime = tx.duty_cycle();
+        NodeStatus {
+            node: self.id,
+            now,
+            link_up: tx.state.is_up(),
+            queue_room: tx.queue_room(),
+            neighbours: self.neighbours.clone(),
+            driver: self.stats(tx),
+            node_stats: node.stats(),
+            sync: node.sync_stats(),
+            catalogue: CatalogueStatus {
+                fingerprint,
+                items,
+                manifests: store.items_of(ItemKind::Manifest).count(),
+                facilities: store.items_of(ItemKind::Facility).count(),
+                used_bytes: store.used_bytes(),
+            },
+            airtime_last_window: airtime.used(now),
+            duty_cycle_pct: airtime.used_pct(now),
+            radio_air_util_tx_pct: tx.state.air_util_tx_pct(),
+            channel_utilisation_pct: tx.state.channel_utilisation_pct(),
+        }
+    }
+}

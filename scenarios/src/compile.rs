@@ -1,0 +1,210 @@
+//! A validated [`Scenario`] compiled into the simulator's own
+//! [`sim::Config`]: the one place the file's shapes (optional values,
+//! YAML-shaped faults, CSV rows) become the simulator's resolved types.
+
+use node_core::TrafficConfig;
+use node_core::radio::LoraParams;
+use node_core::sync::{SyncConfig, TrickleConfig};
+use sim::config::{
+    Config, FixedSite, MeshConfig, Modem, Placement, RadioConfig, Roles, Shadowing, Traffic,
+};
+use sim::fault::{Fault as SimFault, Split};
+
+use crate::schema::{Fault, Scenario, Topology};
+
+impl Scenario {
+    /// The simulator's configuration for this scenario: every default the
+    /// file left out filled in, the publish schedule as resolved when it
+    /// loaded. (A scenario is validated when it loads; compiling cannot
+    /// fail.)
+    pub fn sim_config(&self) -> Config {
+        let r = &self.radio;
+        let modem = match r.lora {
+            Some(l) => Modem::Custom(LoraParams {
+                preamble_symbols: l.preamble_symbols,
+                ..LoraParams::meshtastic(
+                    l.sf,
+                    (l.bandwidth_khz * 1000.0).round() as u32,
+                    l.coding_rate - 4,
+                )
+            }),
+            None => Modem::Preset(r.preset),
+        };
+        let radio = RadioConfig {
+            region: r.region,
+            modem,
+            frequency_mhz: r.frequency_mhz.unwrap_or(r.region.frequency_mhz()),
+            tx_power_dbm: r.tx_power_dbm.unwrap_or(r.region.max_power_dbm()),
+            antenna_gain_dbi: r.antenna_gain_dbi,
+            antenna_height_m: r.antenna_height_m,
+            noise_figure_db: r.noise_figure_db,
+            path_loss: r.path_loss,
+            shadowing: Shadowing {
+                sigma_db: r.shadowing.sigma_db,
+                reciprocal: r.shadowing.reciprocal,
+            },
+            capture_db: r.capture_db,
+            listen_before_talk: r.listen_before_talk,
+            duty_cycle_pct: r.duty_cycle_pct.unwrap_or(r.region.duty_cycle_pct()),
+        };
+        let mesh = MeshConfig {
+            hop_limit: self.mesh.hop_limit,
+            queue_capacity: self.mesh.queue_capacity,
+            max_queue_delay: self.mesh.max_queue_delay,
+        };
+        Config {
+            name: self.name.clone(),
+            seed: self.seed,
+            duration: self.duration,
+            radio,
+            placement: placement(&self.topology),
+            roles: Roles {
+                routers: self.roles.routers.clone(),
+                client_mute: self.roles.client_mute.clone(),
+            },
+            mesh,
+            sync: SyncConfig {
+                strategy: self.sync.strategy,
+                trickle: TrickleConfig {
+                    imin: self.sync.imin,
+                    imax: self.sync.imax,
+                    k: self.sync.k,
+                },
+                ..SyncConfig::default()
+            },
+            traffic: self.workload.traffic.as_ref().map(|t| Traffic {
+                per_node: TrafficConfig {
+                    mean_period: t.period,
+                    payload_bytes: t.payload_bytes,
+                    hop_limit: t.hop_limit.unwrap_or(mesh.hop_limit),
+                },
+                senders: t.senders.clone(),
+            }),
+            publications: self.workload.schedule.clone(),
+            faults: self.faults.iter().map(fault).collect(),
+            max_events: self.limits.max_events,
+        }
+    }
+}
+
+fn placement(t: &Topology) -> Placement {
+    match t {
+        Topology::Random {
+            nodes,
+            area_m,
+            min_spacing_m,
+            ensure_connected,
+        } => Placement::Random {
+            nodes: *nodes,
+            area_m: *area_m,
+            min_spacing_m: *min_spacing_m,
+            ensure_connected: *ensure_connected,
+        },
+        Topology::Grid { nodes, spacing_m } => Placement::Grid {
+            nodes: *nodes,
+            spacing_m: *spacing_m,
+        },
+        Topology::Clusters {
+            nodes,
+            area_m,
+            towns,
+            town_radius_m,
+            rural_share,
+            ensure_connected,
+        } => Placement::Clusters {
+            nodes: *nodes,
+            area_m: *area_m,
+            towns: *towns,
+            town_radius_m: *town_radius_m,
+            rural_share: *rural_share,
+            ensure_connected: *ensure_connected,
+        },
+        Topology::Chain { nodes, spacing_m } => Placement::Chain {
+            nodes: *nodes,
+            spacing_m: *spacing_m,
+        },
+        Topology::Csv { nodes, .. } => Placement::Fixed(
+            nodes
+                .iter()
+                .map(|c| FixedSite {
+                    x_m: c.x_m,
+                    y_m: c.y_m,
+                    z_m: c.z_m,
+                    role: c.role.unwrap_or_default(),
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn fault(f: &Fault) -> SimFault {
+    match f {
+        Fault::Partition(p) => SimFault::Partition {
+            at: p.at,
+            heal_at: p.heal_at,
+            // Validation asks for exactly one of the two; without either
+            // every node stays in one group.
+            split: match (&p.groups, p.line) {
+                (Some(groups), _) => Split::Groups(groups.clone()),
+                (None, Some(line)) => Split::Line(line),
+                (None, None) => Split::Groups(Vec::new()),
+            },
+        },
+        Fault::Heal(h) => SimFault::Heal { at: h.at },
+        Fault::Crash(c) => SimFault::Crash {
+            at: c.at,
+            node: c.node,
+            restart_after: c.restart_after,
+        },
+        Fault::Loss(l) => SimFault::Loss {
+            from: l.from,
+            until: l.until,
+            probability: l.probability,
+            links: l
+                .links
+                .as_ref()
+                .map(|links| links.iter().map(|[a, b]| (*a, *b)).collect()),
+        },
+        Fault::Join(j) => SimFault::Join {
+            at: j.at,
+            node: j.node,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resolve;
+
+    #[test]
+    fn every_library_scenario_compiles_to_what_it_says() {
+        for name in crate::library::names() {
+            let s = resolve(name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let c = s.sim_config();
+            assert_eq!(c.node_count(), s.node_count(), "{name}");
+            assert_eq!((c.seed, c.duration), (s.seed, s.duration), "{name}");
+            assert_eq!(c.faults.len(), s.faults.len(), "{name}");
+            assert_eq!(c.publications.len(), s.workload.schedule.len(), "{name}");
+            assert_eq!(c.sync.strategy, s.sync.strategy, "{name}");
+            assert_eq!(c.traffic.is_some(), s.workload.traffic.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_region_and_traffic_inherits_the_hop_limit() {
+        let s = crate::load_str(
+            "name: t\nduration: 10m\nradio: {region: US915}\nmesh: {hop_limit: 5}\n\
+             topology: {kind: chain, nodes: 3, spacing_m: 100}\n\
+             workload: {traffic: {period: 1m, payload_bytes: 20}}\n",
+            "t.yaml",
+            None,
+            &[],
+        )
+        .unwrap();
+        let c = s.sim_config();
+        assert_eq!(c.radio.frequency_mhz, 908.75);
+        assert_eq!(c.radio.tx_power_dbm, 30.0);
+        assert_eq!(c.radio.duty_cycle_pct, 100.0);
+        assert_eq!(c.traffic.unwrap().per_node.hop_limit, 5);
+    }
+}

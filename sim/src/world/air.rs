@@ -1,0 +1,341 @@
+//! The shared air: a radio taking a frame from its queue (listen before
+//! talk, the duty-cycle budget), the signal reaching every receiver in
+//! interference range (collisions and capture, half duplex), and at its end
+//! each reception decided — below sensitivity, missed, collided, dropped by
+//! a fault, or decoded and handed to the managed flood.
+//!
+//! Faults are not decided here: the [`FaultPlan`](crate::fault::FaultPlan)
+//! is asked whether a signal crosses and whether a decoded frame is dropped.
+
+use node_core::wire::FrameClass;
+use node_core::{Duration, Instant, NodeId, RxFrame};
+
+use super::{Event, Simulation};
+use crate::engine::EventQueue;
+use crate::mac::{Mac, Packet, Queued};
+use crate::phy::capture::Heard;
+use crate::trace::{DropReason, Record, TxId};
+
+/// Symbols a channel-activity detection needs to see before it reports a
+/// signal (SX126x CAD runs over 2 symbols by default): transmissions that
+/// start less than this apart cannot hear each other.
+pub(super) const CAD_SYMBOLS: u64 = 2;
+
+/// A transmission on the air.
+pub(super) struct Transmission {
+    serial: TxId,
+    sender: u32,
+    packet: Packet,
+    /// What the payload is, classified once for every reception's record.
+    class: FrameClass,
+    start: Instant,
+    end: Instant,
+}
+
+/// A signal on the air at one receiver.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OnAir {
+    serial: TxId,
+    heard: Heard,
+    half_duplex: bool,
+}
+
+impl Simulation {
+    // ---- transmit -----------------------------------------------------
+
+    pub(super) fn on_mac_wake(&mut self, now: Instant, i: u32, generation: u32) {
+        let node = &mut self.nodes[i as usize];
+        if generation != node.mac.wake_gen || !node.alive() {
+            return;
+        }
+        node.mac.wake_at = Instant::MAX;
+        if node.tx_until > now {
+            arm_wake(&mut self.queue, i, &mut node.mac, node.tx_until);
+            return;
+        }
+        let max_queue_delay = self.config.mesh.max_queue_delay;
+        self.stale.clear();
+        node.mac.take_stale(now, max_queue_delay, &mut self.stale);
+        for q in self.stale.drain(..) {
+            self.trace.push(Record::Drop {
+                at: now,
+                node: NodeId(i),
+                packet: q.packet.key,
+                reason: DropReason::Stale,
+            });
+        }
+        loop {
+            let node = &mut self.nodes[i as usize];
+            let Some(pick) = node.mac.pick_ready(now) else {
+                break;
+            };
+            if self.radio.listen_before_talk
+                && channel_busy(&self.on_air[i as usize], now, self.cad_time)
+            {
+                // Channel activity detected: back off a random number of slots.
+                let delay = node.mac.tx_delay(now, self.radio.slot_time);
+                node.mac.queued_mut(pick).ready_at = now + delay.max(Duration::from_micros(1));
+                break;
+            }
+            let picked = node.mac.queued_mut(pick);
+            let (airtime, enqueued_at) = (
+                self.radio.airtime(picked.packet.payload.len()),
+                picked.enqueued_at,
+            );
+            match node.mac.duty_allowed_at(now, airtime) {
+                Some(t) if t <= now => {
+                    let q = node.mac.take(pick);
+                    self.start_tx(now, i, q, airtime);
+                    return;
+                }
+                Some(t) if t - enqueued_at <= max_queue_delay => {
+                    node.mac.queued_mut(pick).ready_at = t;
+                    break;
+                }
+                _ => {
+                    let q = node.mac.take(pick);
+                    self.trace.push(Record::Drop {
+                        at: now,
+                        node: NodeId(i),
+                        packet: q.packet.key,
+                        reason: DropReason::DutyCycle,
+                    });
+                }
+            }
+        }
+        let node = &mut self.nodes[i as usize];
+        if let Some(t) = node.mac.next_ready() {
+            arm_wake(&mut self.queue, i, &mut node.mac, t.max(now));
+        }
+    }
+
+    fn start_tx(&mut self, now: Instant, i: u32, q: Queued, airtime: Duration) {
+        let end = now + airtime;
+        let lock_at = now + self.radio.lora.lock_offset();
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let bytes_on_air = node_core::radio::meshtastic_frame_bytes(q.packet.payload.len()) as u16;
+        let (class, subject) = node_core::wire::classify(&q.packet.payload);
+        self.trace.push(Record::TxStart {
+            at: now,
+            node: NodeId(i),
+            tx: serial,
+            packet: q.packet.key,
+            hop_limit: q.packet.hop_limit,
+            relay: q.relay,
+            bytes_on_air,
+            end,
+            class,
+            subject,
+        });
+        let sender = &mut self.nodes[i as usize];
+        sender.tx_until = end;
+        sender.mac.note_tx(now, airtime);
+        sender.mac.note_busy(end, airtime);
+        // Half-duplex: whatever the sender was receiving is lost.
+        for s in &mut self.on_air[i as usize] {
+            if s.heard.end > now {
+                s.half_duplex = true;
+            }
+        }
+        let sf = self.radio.lora.sf;
+        for link in self.topo.links_from(i) {
+            let r = link.to as usize;
+            let receiver = &self.nodes[r];
+            if !receiver.alive() || !self.faults.reaches(i, link.to) {
+                continue;
+            }
+            let mut heard = Heard::new(
+                now,
+                end,
+                lock_at,
+                link.rssi_dbm,
+                link.rssi_mw,
+                sf,
+                link.decodable,
+            );
+            let signals = &mut self.on_air[r];
+            signals.retain(|s| s.heard.end > now);
+            for s in signals.iter_mut() {
+                // Both already lost: nothing is left to decide between them.
+                if !(s.heard.collided && heard.collided) {
+                    self.radio.capture.overlap(&mut s.heard, &mut heard);
+                }
+            }
+            signals.push(OnAir {
+                serial,
+                heard,
+                half_duplex: receiver.tx_until > now,
+            });
+        }
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.txs.push(None);
+                (self.txs.len() - 1) as u32
+            }
+        };
+        self.txs[slot as usize] = Some(Transmission {
+            serial,
+            sender: i,
+            packet: q.packet,
+            class,
+            start: now,
+            end,
+        });
+        self.queue.schedule(end, Event::TxEnd { slot });
+    }
+
+    // ---- receive ------------------------------------------------------
+
+    pub(super) fn on_tx_end(&mut self, now: Instant, slot: u32) {
+        let tx = self.txs[slot as usize].take().expect("a live transmission");
+        self.free_slots.push(slot);
+        let airtime = tx.end - tx.start;
+        for li in 0..self.topo.links_from(tx.sender).len() {
+            let link = self.topo.links_from(tx.sender)[li];
+            let r = link.to;
+            let signals = &mut self.on_air[r as usize];
+            let Some(pos) = signals.iter().position(|s| s.serial == tx.serial) else {
+                continue; // the receiver was off or partitioned away
+            };
+            let s = signals.swap_remove(pos);
+            let receiver = &mut self.nodes[r as usize];
+            if !receiver.alive() {
+                continue;
+            }
+            let node = NodeId(r);
+            if !s.heard.demodulable {
+                self.trace.push(Record::BelowSensitivity {
+                    at: now,
+                    node,
+                    tx: tx.serial,
+                });
+                continue;
+            }
+            receiver.mac.note_busy(now, airtime);
+            if s.half_duplex {
+                self.trace.push(Record::HalfDuplexMiss {
+                    at: now,
+                    node,
+                    tx: tx.serial,
+                });
+                continue;
+            }
+            if s.heard.collided {
+                self.trace.push(Record::Collision {
+                    at: now,
+                    node,
+                    tx: tx.serial,
+                });
+                continue;
+            }
+            if let Some(reason) = self.faults.drops(tx.sender, r) {
+                self.trace.push(Record::Drop {
+                    at: now,
+                    node,
+                    packet: tx.packet.key,
+                    reason,
+                });
+                continue;
+            }
+            self.receive(now, r, &tx, link.rssi_dbm);
+        }
+        self.trace.push(Record::TxEnd {
+            at: now,
+            node: NodeId(tx.sender),
+            tx: tx.serial,
+        });
+        let sender = &mut self.nodes[tx.sender as usize];
+        if sender.alive() && sender.mac.next_ready().is_some() {
+            arm_wake(&mut self.queue, tx.sender, &mut sender.mac, now);
+        }
+    }
+
+    /// A receiver decoded `tx`: the managed flood decides, the node above
+    /// gets what is for it, and a relay is queued behind its contention
+    /// delay.
+    fn receive(&mut self, now: Instant, r: u32, tx: &Transmission, rssi_dbm: f64) {
+        let p = &tx.packet;
+        let node = &mut self.nodes[r as usize];
+        let flood = node.mac.receive(p);
+        self.trace.push(Record::RxOk {
+            at: now,
+            node: NodeId(r),
+            tx: tx.serial,
+            sender: NodeId(tx.sender),
+            packet: p.key,
+            hops_away: flood.hops_away,
+            rssi_cdbm: (rssi_dbm * 100.0)
+                .round()
+                .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16,
+            duplicate: flood.duplicate,
+            class: tx.class,
+        });
+        if flood.duplicate {
+            if flood.cancel_relay && node.mac.cancel_relay(p.key) {
+                self.trace.push(Record::Drop {
+                    at: now,
+                    node: NodeId(r),
+                    packet: p.key,
+                    reason: DropReason::RelayCancelled,
+                });
+            }
+            return;
+        }
+        let snr_db = self.radio.snr_db(rssi_dbm);
+        if flood.deliver {
+            let frame = RxFrame {
+                from: p.key.origin,
+                dest: p.dest,
+                hops_away: flood.hops_away,
+                rssi_dbm: rssi_dbm as f32,
+                snr_db: snr_db as f32,
+                payload: &p.payload,
+            };
+            self.drive(now, r, |core, t| core.handle_frame(now, &frame, t));
+        }
+        if let Some(hop_limit) = flood.relay_hop_limit {
+            let node = &mut self.nodes[r as usize];
+            let relay = Packet {
+                hop_limit,
+                ..p.clone()
+            };
+            let delay = node.mac.relay_delay(snr_db, self.radio.slot_time);
+            match node.mac.enqueue(relay, true, now, now + delay) {
+                Ok(()) => arm_wake(&mut self.queue, r, &mut node.mac, now + delay),
+                Err(relay) => self.trace.push(Record::Drop {
+                    at: now,
+                    node: NodeId(r),
+                    packet: relay.key,
+                    reason: DropReason::QueueFull,
+                }),
+            }
+        }
+        self.sync_node(now, r);
+    }
+}
+
+/// Whether a receiver senses a decodable signal on the air: channel activity
+/// detection reacts to LoRa chirps above the sensitivity once it has seen
+/// `cad` worth of them.
+fn channel_busy(signals: &[OnAir], now: Instant, cad: Duration) -> bool {
+    signals
+        .iter()
+        .any(|s| s.heard.end > now && s.heard.demodulable && s.heard.start + cad <= now)
+}
+
+/// Schedules a look at `node`'s queue at `at`, unless one comes sooner.
+pub(super) fn arm_wake(queue: &mut EventQueue<Event>, node: u32, mac: &mut Mac, at: Instant) {
+    if at < mac.wake_at {
+        mac.wake_at = at;
+        mac.wake_gen += 1;
+        queue.schedule(
+            at,
+            Event::MacWake {
+                node,
+                generation: mac.wake_gen,
+            },
+        );
+    }
+}

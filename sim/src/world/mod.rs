@@ -1,0 +1,510 @@
+//! The simulation: node-core nodes on simulated Meshtastic radios over a
+//! shared simulated air. This module builds it, holds its state and runs
+//! its event loop; the event handlers live in submodules by subsystem:
+//!
+//! * `node` — switching nodes on and off and driving their
+//!   node-core (timers, events, the transport node-core sends through);
+//! * `air` — transmitting, the physics of each reception, and
+//!   the managed flood on the receive path;
+//! * `workload` — publications, scheduled and
+//!   [`Simulation::publish`]ed;
+//! * `faults` — fault events taking effect and
+//!   [`Simulation::inject`].
+//!
+//! Every state change happens in an event handler at one instant; handlers
+//! emit trace records and schedule later events. The only sources of
+//! randomness are streams derived from the run's seed, and events at the
+//! same instant run in the order they were scheduled, so a run is a pure
+//! function of its [`Config`] (and of what is published or injected into
+//! it, and when).
+//!
+//! Per transmission the engine visits the sender's link list twice (at the
+//! start to register the signal with every receiver in interference range,
+//! at the end to decide each reception), and compares each new signal only
+//! with the handful of signals already on the air at that receiver. There is
+//! no all-pairs step anywhere.
+
+mod air;
+mod faults;
+mod node;
+mod workload;
+
+use node_core::radio::DutyCycleBudget;
+use node_core::store::MemStorage;
+use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
+
+pub use self::faults::InjectError;
+pub use self::workload::PublishError;
+use crate::config::{Config, Placement, sync_strategy_name};
+use crate::engine::EventQueue;
+use crate::fault::{Fault, FaultPlan};
+use crate::mac::{Mac, Queued};
+use crate::radio::RadioSetup;
+use crate::topology::{Topology, TopologyError};
+use crate::trace::{RadioSummary, Record, RunInfo, TraceSink};
+
+use self::air::{CAD_SYMBOLS, OnAir, Transmission};
+
+/// Records buffered before they are handed to the sinks.
+const TRACE_BATCH: usize = 8_192;
+
+/// How often (in events) the progress callback is called.
+const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
+
+/// Why a simulation could not be set up.
+#[derive(Clone, PartialEq, Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The topology could not be generated.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// A fault or a publication names a node the mesh does not have.
+    #[error("{what} names node {node}, but the mesh has {nodes} nodes")]
+    NoSuchNode {
+        /// What names it (`a fault`, `a publication`).
+        what: &'static str,
+        /// The node id.
+        node: u32,
+        /// Nodes in the mesh.
+        nodes: u32,
+    },
+}
+
+/// Why a run stopped early.
+#[derive(Clone, PartialEq, Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration's `max_events` was reached before the end of the run.
+    #[error("event limit of {limit} reached at {at} (raise limits.max_events or shorten the run)")]
+    EventLimit {
+        /// The limit.
+        limit: u64,
+        /// Simulated time when it was hit.
+        at: Instant,
+    },
+}
+
+/// Where a run is, for progress displays.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub now: Instant,
+    /// Simulated time the run ends.
+    pub end: Instant,
+    /// Events processed so far.
+    pub events: u64,
+}
+
+/// What a run has done so far.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct RunStats {
+    /// Events processed.
+    pub events: u64,
+    /// Simulated time covered.
+    pub sim_time: Duration,
+    /// Trace records handed to the sinks.
+    pub records: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// A node-core timer.
+    Timer { node: u32, generation: u32 },
+    /// A radio should look at its transmit queue.
+    MacWake { node: u32, generation: u32 },
+    /// A transmission ends.
+    TxEnd { slot: u32 },
+    /// A fault action takes effect (index into the fault plan).
+    Fault { index: u32 },
+    /// A scheduled publication (index into the configured publications).
+    Publish { index: u32 },
+}
+
+struct SimNode {
+    core: Option<Node>,
+    /// The store's storage while the node is down (it survives a crash).
+    parked: Option<MemStorage>,
+    config: NodeConfig,
+    timer_at: Instant,
+    timer_gen: u32,
+    mac: Mac,
+    tx_until: Instant,
+}
+
+impl SimNode {
+    /// Switched on: a node-core runs (a crashed or not yet joined node has
+    /// only its parked storage).
+    fn alive(&self) -> bool {
+        self.core.is_some()
+    }
+}
+
+/// A complete simulation, ready to run, and steppable: [`Simulation::run_until`]
+/// a time, look at the nodes, [`publish`](Simulation::publish) or
+/// [`inject`](Simulation::inject) a fault, and carry on.
+pub struct Simulation {
+    config: Config,
+    radio: RadioSetup,
+    topo: Topology,
+    nodes: Vec<SimNode>,
+    /// Signals on the air at each receiver.
+    on_air: Vec<Vec<OnAir>>,
+    txs: Vec<Option<Transmission>>,
+    free_slots: Vec<u32>,
+    queue: EventQueue<Event>,
+    trace: Vec<Record>,
+    records: u64,
+    faults: FaultPlan,
+    next_serial: u64,
+    end: Instant,
+    /// Simulated time reached: every event up to it has run.
+    now: Instant,
+    events: u64,
+    max_hop_limit: u8,
+    stale: Vec<Queued>,
+    cad_time: Duration,
+}
+
+impl Simulation {
+    /// Sets up the run `config` describes: topology, radios, nodes, traffic,
+    /// publications and the fault plan. Nothing runs yet.
+    pub fn new(config: &Config) -> Result<Self, BuildError> {
+        let nodes = config.node_count();
+        let named = config
+            .faults
+            .iter()
+            .flat_map(|f| f.nodes().into_iter().map(|node| ("a fault", node)))
+            .chain(
+                config
+                    .publications
+                    .iter()
+                    .map(|p| ("a publication", p.node)),
+            );
+        for (what, node) in named {
+            if node >= nodes {
+                return Err(BuildError::NoSuchNode { what, node, nodes });
+            }
+        }
+        let max_height = match &config.placement {
+            Placement::Fixed(sites) => sites
+                .iter()
+                .filter_map(|c| c.z_m)
+                .fold(config.radio.antenna_height_m, f64::max),
+            _ => config.radio.antenna_height_m,
+        };
+        let radio = RadioSetup::new(&config.radio, config.seed, max_height);
+        let topo = Topology::build(config, &radio)?;
+        let n = topo.len() as u32;
+        let late = config.initially_off();
+        let nodes: Vec<SimNode> = (0..n)
+            .map(|i| SimNode {
+                core: None,
+                parked: None,
+                config: NodeConfig {
+                    traffic: config
+                        .traffic
+                        .as_ref()
+                        .filter(|t| t.sends(i))
+                        .map(|t| t.per_node),
+                    sync: config.sync,
+                    ..NodeConfig::new(NodeId(i), config.seed)
+                },
+                timer_at: Instant::MAX,
+                timer_gen: 0,
+                mac: Mac::new(
+                    NodeId(i),
+                    topo.sites()[i as usize].role,
+                    Rng::derive(config.seed, "mac", u64::from(i)),
+                    config.mesh.queue_capacity as usize,
+                    DutyCycleBudget::new(radio.region.duty_cycle_window(), radio.duty_cycle_pct),
+                ),
+                tx_until: Instant::ZERO,
+            })
+            .collect();
+
+        let mut sim = Simulation {
+            on_air: vec![Vec::new(); n as usize],
+            txs: Vec::new(),
+            free_slots: Vec::new(),
+            queue: EventQueue::default(),
+            trace: Vec::with_capacity(TRACE_BATCH * 2),
+            records: 0,
+            faults: FaultPlan::new(topo.sites(), config.seed),
+            next_serial: 0,
+            end: Instant::ZERO + config.duration,
+            now: Instant::ZERO,
+            events: 0,
+            max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
+            stale: Vec::new(),
+            cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
+            config: config.clone(),
+            radio,
+            topo,
+            nodes,
+        };
+        // Faults first, so at any instant they take effect before anything
+        // else happening then.
+        for fault in &config.faults {
+            for (at, index) in sim.faults.add(fault, sim.topo.sites()) {
+                sim.queue.schedule(at, Event::Fault { index });
+            }
+        }
+        for (index, p) in config.publications.iter().enumerate() {
+            sim.queue.schedule(
+                Instant::ZERO + p.at,
+                Event::Publish {
+                    index: index as u32,
+                },
+            );
+        }
+        for i in 0..n {
+            if !late.contains(&i) {
+                sim.boot(Instant::ZERO, i);
+            }
+        }
+        Ok(sim)
+    }
+
+    /// The configuration the run was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The topology the run uses.
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
+
+    /// Node `i`'s node-core state machine, if it is up (for diagnostics and
+    /// tests; the trace is the record of what happened).
+    pub fn node(&self, i: u32) -> Option<&Node> {
+        self.nodes.get(i as usize)?.core.as_ref()
+    }
+
+    /// The resolved radio configuration.
+    pub fn radio(&self) -> &RadioSetup {
+        &self.radio
+    }
+
+    /// Simulated time reached: every event up to it has run.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Simulated time the run ends ([`Config::duration`] after the start).
+    pub fn end(&self) -> Instant {
+        self.end
+    }
+
+    /// Each node's group under the run's first configured partition (empty
+    /// without one), for drawing it.
+    pub fn partition_groups(&self) -> Vec<u16> {
+        self.config
+            .faults
+            .iter()
+            .find_map(|f| match f {
+                Fault::Partition { split, .. } => Some(split.groups(self.topo.sites())),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Everything the reports need to know about this run besides the trace.
+    pub fn run_info(&self) -> RunInfo {
+        let (c, r) = (&self.config, &self.radio);
+        let graph = self.topo.graph();
+        let hop_limit = c
+            .traffic
+            .as_ref()
+            .map_or(c.mesh.hop_limit, |t| t.per_node.hop_limit);
+        RunInfo {
+            scenario: c.name.clone(),
+            seed: c.seed,
+            sim_time: c.duration,
+            sites: self.topo.sites().to_vec(),
+            degrees: graph
+                .node_indices()
+                .map(|v| graph.neighbors(v).count() as u32)
+                .collect(),
+            topology: self.topo.stats(),
+            components: self.topo.components(),
+            cds_size: self.topo.greedy_cds_size(),
+            initially_off: c.initially_off(),
+            scheduled_publications: c.publications.len() as u32,
+            sync_strategy: sync_strategy_name(c.sync.strategy).into(),
+            sync_imax: c.sync.trickle.imax,
+            within_hop_limit: (0..self.topo.len() as u32)
+                .map(|i| {
+                    self.topo
+                        .hops_from(i)
+                        .iter()
+                        .filter(|d| **d >= 1 && **d <= u32::from(hop_limit) + 1)
+                        .count() as u32
+                })
+                .collect(),
+            radio: RadioSummary {
+                region: r.region.name().to_string(),
+                preset: c.radio.modem.name().into(),
+                sf: r.lora.sf,
+                bandwidth_khz: f64::from(r.lora.bw_hz) / 1000.0,
+                coding_rate: format!("4/{}", r.lora.cr + 4),
+                frequency_mhz: r.frequency_mhz,
+                tx_power_dbm: r.tx_power_dbm,
+                sensitivity_dbm: r.sensitivity_dbm,
+                path_loss: r.path_loss.name().into(),
+                duty_cycle_limit_pct: r.duty_cycle_pct,
+                duty_cycle_window: r.region.duty_cycle_window(),
+                traffic_frame_airtime_ms: c
+                    .traffic
+                    .as_ref()
+                    .map_or(0.0, |t| r.airtime(t.per_node.payload_bytes).as_millis_f64()),
+            },
+        }
+    }
+
+    /// Runs every event up to simulated time `until` (at most the end of the
+    /// run), handing the trace records to `sinks` and calling `progress`
+    /// now and then; a later call carries on from there. Records made
+    /// between calls ([`Simulation::publish`]) reach the next call's sinks.
+    pub fn run_until<'s>(
+        &mut self,
+        until: Instant,
+        sinks: &mut [&mut (dyn TraceSink + 's)],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunError> {
+        let until = until.min(self.end);
+        while let Some(at) = self.queue.peek_time() {
+            if at > until {
+                break;
+            }
+            if self.events == self.config.max_events {
+                self.flush(sinks);
+                return Err(RunError::EventLimit {
+                    limit: self.config.max_events,
+                    at,
+                });
+            }
+            let (at, event) = self.queue.pop().expect("peeked");
+            debug_assert!(at >= self.now, "time runs forwards");
+            let now = at;
+            self.now = now;
+            self.events += 1;
+            match event {
+                Event::Timer { node, generation } => self.on_timer(now, node, generation),
+                Event::MacWake { node, generation } => self.on_mac_wake(now, node, generation),
+                Event::TxEnd { slot } => self.on_tx_end(now, slot),
+                Event::Fault { index } => self.on_fault(now, index),
+                Event::Publish { index } => self.on_publish(now, index),
+            }
+            if self.trace.len() >= TRACE_BATCH {
+                self.flush(sinks);
+            }
+            if self.events.is_multiple_of(PROGRESS_EVERY_EVENTS) {
+                progress(Progress {
+                    now,
+                    end: self.end,
+                    events: self.events,
+                });
+            }
+        }
+        self.now = self.now.max(until);
+        self.flush(sinks);
+        Ok(self.stats())
+    }
+
+    /// Runs to the end of the run (from wherever it is), handing every
+    /// trace record to `sinks` and calling `progress` now and then and once
+    /// at the end.
+    pub fn run<'s>(
+        &mut self,
+        sinks: &mut [&mut (dyn TraceSink + 's)],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunError> {
+        let stats = self.run_until(self.end, sinks, progress)?;
+        progress(Progress {
+            now: self.end,
+            end: self.end,
+            events: stats.events,
+        });
+        Ok(stats)
+    }
+
+    /// What the run has done so far.
+    pub fn stats(&self) -> RunStats {
+        RunStats {
+            events: self.events,
+            sim_time: self.now - Instant::ZERO,
+            records: self.records,
+        }
+    }
+
+    fn flush<'s>(&mut self, sinks: &mut [&mut (dyn TraceSink + 's)]) {
+        if self.trace.is_empty() {
+            return;
+        }
+        for sink in sinks.iter_mut() {
+            sink.observe(&self.trace);
+        }
+        self.records += self.trace.len() as u64;
+        self.trace.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Publication;
+
+    fn chain(nodes: u32) -> Config {
+        Config::new(
+            "t",
+            Placement::Chain {
+                nodes,
+                spacing_m: 100.0,
+            },
+        )
+    }
+
+    #[test]
+    fn faults_and_publications_must_name_existing_nodes() {
+        let mut c = chain(3);
+        c.faults.push(Fault::Crash {
+            at: Duration::from_secs(1),
+            node: 3,
+            restart_after: None,
+        });
+        assert_eq!(
+            Simulation::new(&c).err(),
+            Some(BuildError::NoSuchNode {
+                what: "a fault",
+                node: 3,
+                nodes: 3
+            })
+        );
+        let mut c = chain(3);
+        c.publications.push(Publication {
+            at: Duration::ZERO,
+            node: 7,
+            kind: node_core::ItemKind::Manifest,
+            source: "x".into(),
+            bytes: std::sync::Arc::from(&b""[..]),
+        });
+        assert!(matches!(
+            Simulation::new(&c),
+            Err(BuildError::NoSuchNode { node: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn a_simulation_steps_to_the_times_asked_and_stops_at_its_end() {
+        let mut c = chain(2);
+        c.duration = Duration::from_secs(120);
+        let mut sim = c.build().expect("builds");
+        let t = |s| Instant::ZERO + Duration::from_secs(s);
+        sim.run_until(t(30), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), t(30));
+        sim.run_until(t(10), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), t(30), "time never goes back");
+        let stats = sim.run_until(t(1_000), &mut [], &mut |_| {}).unwrap();
+        assert_eq!(sim.now(), sim.end());
+        assert_eq!(stats.sim_time, Duration::from_secs(120));
+    }
+}

@@ -1,0 +1,215 @@
+//! Driving the nodes: switching a node-core on (over the store it had) and
+//! off (a power loss), handing it timers, turning its events into trace
+//! records, and [`SimTransport`], the simulated radio it sends through.
+
+use std::sync::Arc;
+
+use node_core::transport::{
+    Capabilities, MESHTASTIC_MAX_PAYLOAD_BYTES, OutFrame, SendError, Transport,
+};
+use node_core::{Duration, Instant, Node, NodeEvent, NodeId};
+
+use super::air::arm_wake;
+use super::{Event, Simulation};
+use crate::engine::EventQueue;
+use crate::mac::{Mac, Packet};
+use crate::radio::RadioSetup;
+use crate::trace::{DropReason, NodeRecord, PacketKey, Record};
+
+impl Simulation {
+    /// Switches a node on with a fresh node-core state machine over the
+    /// store it had (replayed, as after a reboot).
+    pub(super) fn boot(&mut self, now: Instant, i: u32) {
+        let node = &mut self.nodes[i as usize];
+        let storage = node.parked.take().unwrap_or_default();
+        let core = Node::with_storage(node.config.clone(), storage, now)
+            .expect("an in-memory store written by this run reopens");
+        node.core = Some(core);
+        self.sync_node(now, i);
+    }
+
+    /// Switches a node off: power loss. Its queue is lost (each frame a
+    /// drop record), its store keeps what it acknowledged.
+    pub(super) fn shut_down(&mut self, now: Instant, i: u32) {
+        let node = &mut self.nodes[i as usize];
+        if let Some(core) = node.core.take() {
+            // Power loss: acknowledged writes survive, anything unsynced is lost.
+            let mut storage = core.into_storage();
+            storage.crash(0);
+            node.parked = Some(storage);
+        }
+        node.config.incarnation += 1;
+        node.timer_gen += 1;
+        node.timer_at = Instant::MAX;
+        for q in node.mac.take_all() {
+            self.trace.push(Record::Drop {
+                at: now,
+                node: NodeId(i),
+                packet: q.packet.key,
+                reason: DropReason::NodeDown,
+            });
+        }
+        node.mac.reboot();
+        node.mac.wake_gen += 1;
+        node.mac.wake_at = Instant::MAX;
+    }
+
+    /// After node-core ran: record its events and re-arm its timer.
+    pub(super) fn sync_node(&mut self, now: Instant, i: u32) {
+        let node = &mut self.nodes[i as usize];
+        let Some(core) = node.core.as_mut() else {
+            return;
+        };
+        while let Some(event) = core.poll_event() {
+            let event = match event {
+                NodeEvent::SendFailed { .. } => NodeRecord::SendFailed,
+                NodeEvent::FrameRejected { .. } => NodeRecord::FrameRejected,
+                NodeEvent::Published {
+                    item,
+                    seq,
+                    element,
+                    size_bytes,
+                    fragments,
+                } => NodeRecord::Published {
+                    item,
+                    seq,
+                    element,
+                    size_bytes,
+                    fragments,
+                },
+                NodeEvent::Stored { item, seq, element } => {
+                    NodeRecord::Stored { item, seq, element }
+                }
+                NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
+            };
+            self.trace.push(Record::Node {
+                at: now,
+                node: NodeId(i),
+                event,
+            });
+        }
+        let next = core.poll_timeout().unwrap_or(Instant::MAX).max(now);
+        if next != node.timer_at {
+            node.timer_at = next;
+            node.timer_gen += 1;
+            if next != Instant::MAX {
+                self.queue.schedule(
+                    next,
+                    Event::Timer {
+                        node: i,
+                        generation: node.timer_gen,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, now: Instant, i: u32, generation: u32) {
+        let node = &mut self.nodes[i as usize];
+        if generation != node.timer_gen || !node.alive() {
+            return;
+        }
+        node.timer_at = Instant::MAX;
+        if self
+            .drive(now, i, |core, t| core.handle_timeout(now, t))
+            .is_some()
+        {
+            self.sync_node(now, i);
+        }
+    }
+
+    /// Runs `f` on node `i`'s node-core with its simulated radio as the
+    /// transport; `None` (and nothing run) while the node is down.
+    pub(super) fn drive<R>(
+        &mut self,
+        now: Instant,
+        i: u32,
+        f: impl FnOnce(&mut Node, &mut SimTransport<'_>) -> R,
+    ) -> Option<R> {
+        let node = &mut self.nodes[i as usize];
+        let core = node.core.as_mut()?;
+        let mut transport = SimTransport {
+            node: i,
+            now,
+            mac: &mut node.mac,
+            queue: &mut self.queue,
+            trace: &mut self.trace,
+            radio: &self.radio,
+            max_hop_limit: self.max_hop_limit,
+        };
+        Some(f(core, &mut transport))
+    }
+}
+
+/// node-core's view of its simulated Meshtastic radio.
+pub(super) struct SimTransport<'a> {
+    node: u32,
+    now: Instant,
+    mac: &'a mut Mac,
+    queue: &'a mut EventQueue<Event>,
+    trace: &'a mut Vec<Record>,
+    radio: &'a RadioSetup,
+    max_hop_limit: u8,
+}
+
+impl Transport for SimTransport<'_> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_payload_bytes: MESHTASTIC_MAX_PAYLOAD_BYTES,
+            broadcast: true,
+            bitrate_bps: self.radio.lora.bitrate_bps() as u32,
+            max_hop_limit: self.max_hop_limit,
+        }
+    }
+
+    fn airtime(&self, payload_bytes: usize) -> Duration {
+        self.radio.airtime(payload_bytes)
+    }
+
+    fn queue_room(&self) -> usize {
+        self.mac.queue_room()
+    }
+
+    fn channel_utilisation_pct(&self) -> Option<f64> {
+        Some(self.mac.channel_util_now_pct(self.now))
+    }
+
+    fn send(&mut self, frame: OutFrame) -> Result<(), SendError> {
+        self.check(&frame)?;
+        let key = PacketKey {
+            origin: NodeId(self.node),
+            id: self.mac.next_packet_id(),
+        };
+        let packet = Packet {
+            key,
+            dest: frame.dest,
+            hop_limit: frame.hop_limit,
+            hop_start: frame.hop_limit,
+            priority: frame.priority,
+            payload: Arc::from(frame.payload),
+        };
+        let payload_bytes = packet.payload.len() as u16;
+        let class = node_core::wire::classify(&packet.payload).0;
+        let delay = self.mac.tx_delay(self.now, self.radio.slot_time);
+        let ready_at = self.now + delay;
+        if self.mac.enqueue(packet, false, self.now, ready_at).is_err() {
+            self.trace.push(Record::Drop {
+                at: self.now,
+                node: NodeId(self.node),
+                packet: key,
+                reason: DropReason::QueueFull,
+            });
+            return Err(SendError::QueueFull);
+        }
+        self.trace.push(Record::Originate {
+            at: self.now,
+            node: NodeId(self.node),
+            packet: key,
+            payload_bytes,
+            hop_limit: frame.hop_limit,
+            class,
+        });
+        arm_wake(self.queue, self.node, self.mac, ready_at);
+        Ok(())
+    }
+}
