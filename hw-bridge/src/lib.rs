@@ -10,9 +10,13 @@
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
 //! * [`driver`], the loop that runs a node on the wall clock, and [`http`],
 //!   its local JSON API;
-//! * [`kb`], the catalogue read back for matching (shared with the CLI).
+//! * [`kb`], stored items read back into designs and facilities for
+//!   matching (the ranking itself is `catalogue::ranked`, shared with the
+//!   CLI).
 //!
-//! hw-bridge depends on node-core and never on the simulator.
+//! hw-bridge may import `node-core` and `catalogue`, and never the
+//! simulator, the scenarios or the reports: a field node carries no
+//! simulation code.
 
 pub mod driver;
 pub mod emulator;
