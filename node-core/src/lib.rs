@@ -22,6 +22,7 @@
 //!
 //! * [`time`], [`id`], [`rng`] — newtypes for time and ids, and seeded
 //!   randomness derived from one root seed;
+//! * [`identity`] — Ed25519 keys, signatures and fingerprints;
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air frame format;
 //! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
@@ -32,6 +33,7 @@
 //! * [`node`] — the [`Node`] state machine.
 
 pub mod id;
+pub mod identity;
 pub mod node;
 pub mod radio;
 pub mod rng;

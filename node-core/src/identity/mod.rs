@@ -1,0 +1,22 @@
+//! Who published what: Ed25519 keys, signatures and short fingerprints.
+//!
+//! A mesh with no authority can still tell forgeries from the real thing if
+//! every publication is signed by its publisher's key. This module holds the
+//! key and signature types node-core signs and verifies with, and the
+//! operator's list of pinned publisher keys ([`PinnedKeys`]); signed item
+//! versions, delegations and the trust policy build on them.
+//!
+//! node-core draws no entropy: a [`Keypair`] is made from 32 secret bytes
+//! the driver supplies — the field driver from the operating system, the
+//! simulator from the run's seed with [`Keypair::derive`], so that every run
+//! of a scenario signs with the same keys.
+//!
+//! Verification is strict ([`PublicKey::verify`] uses `verify_strict`):
+//! weak keys and non-canonical signatures are refused, so one public key
+//! and message have exactly one valid signature encoding.
+
+mod keys;
+mod pinned;
+
+pub use keys::{Fingerprint, KeyError, Keypair, PublicKey, Signature};
+pub use pinned::{MAX_LABEL_BYTES, MAX_PINNED_KEYS, PinnedKeys, PinnedKeysError};
