@@ -591,7 +591,8 @@ impl Loop {
             }
             Request::Items { kind, reply } => {
                 let items = node.store().items_of(kind).cloned().collect();
-                let _ = reply.send((node.catalogue_summary().0, items));
+                let (fingerprint, _) = node.catalogue_summary();
+                let _ = reply.send((fingerprint.0, items));
             }
             Request::Status { reply } => {
                 let _ = reply.send(self.status(node, tx, now));
@@ -618,7 +619,7 @@ impl Loop {
             node_stats: node.stats(),
             sync: node.sync_stats(),
             catalogue: CatalogueStatus {
-                fingerprint,
+                fingerprint: fingerprint.0,
                 items,
                 manifests: store.items_of(ItemKind::Manifest).count(),
                 facilities: store.items_of(ItemKind::Facility).count(),

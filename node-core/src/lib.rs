@@ -23,13 +23,36 @@
 //! * [`time`], [`id`], [`rng`] — newtypes for time and ids, and seeded
 //!   randomness derived from one root seed;
 //! * [`transport`] — the [`Transport`] trait and frame types;
-//! * [`wire`] — the over-the-air frame format;
+//! * [`wire`] — the over-the-air format: the frame header, one module per
+//!   frame family ([`wire::ChatFrame`], [`wire::SyncFrame`]) and the
+//!   transfer stream header ([`wire::TransferHeader`]);
 //! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`store`] — the offline knowledge base: event log, replay, snapshots,
 //!   eviction, and the [`Storage`](store::Storage) trait with its in-memory
 //!   backend;
-//! * [`sync`] — catalogue reconciliation and transfer between neighbours;
-//! * [`node`] — the [`Node`] state machine.
+//! * [`sync`] — catalogue reconciliation and transfer between neighbours,
+//!   driven through [`sync::SyncEngine`];
+//! * [`node`] — the [`Node`] state machine and its call contract.
+//!
+//! # Planned
+//!
+//! Three subsystems are about to land; each gets its own module and slots
+//! in the way `sync` does — a frame family in `wire/` (new kind numbers, a
+//! variant of [`wire::FrameRepr`]), a sub-state machine with its own
+//! `handle_*`/`poll_timeout`, and one dispatch arm in
+//! [`Node::handle_frame`]:
+//!
+//! * `identity/` — node and publisher keys, signatures, trust policy. It
+//!   sits below `sync`, `signals` and `packages`: each verifies a
+//!   publisher's signature before it stores, serves or relays (in `sync`,
+//!   next to the transfer verification that checks the element today).
+//! * `signals/` — supply and demand signals ("I need", "I can make"),
+//!   Bloom-filter summaries of them and subscriptions; a frame family and
+//!   a sub-state beside [`sync::SyncEngine`] in [`Node`].
+//! * `packages/` — design packages cut into pieces with Merkle proofs and
+//!   fetched from several holders (a swarm); a frame family, transfers in
+//!   the manner of `sync`'s `transfer` module, and the store's package
+//!   cache ([`Store::cache_package`](store::Store::cache_package)).
 
 pub mod id;
 pub mod node;
@@ -47,5 +70,6 @@ pub use catalogue::{ItemId, ItemKind};
 pub use id::NodeId;
 pub use node::{Node, NodeConfig, NodeEvent, NodeStats, TrafficConfig};
 pub use rng::Rng;
+pub use sync::{Element, Fingerprint, RejectReason};
 pub use time::{Duration, Instant};
 pub use transport::{Capabilities, Destination, OutFrame, Priority, RxFrame, SendError, Transport};
