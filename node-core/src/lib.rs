@@ -36,16 +36,18 @@
 //!
 //! # Planned
 //!
-//! Three subsystems are about to land; each gets its own module and slots
-//! in the way `sync` does — a frame family in `wire/` (new kind numbers, a
-//! variant of [`wire::FrameRepr`]), a sub-state machine with its own
-//! `handle_*`/`poll_timeout`, and one dispatch arm in
-//! [`Node::handle_frame`]:
+//! Three subsystems are about to land, each in its own module. One that
+//! talks over the air slots in the way `sync` does: a frame family in
+//! `wire/` (new kind numbers, a module, a variant of [`wire::FrameRepr`]),
+//! a sub-state machine with its own `handle_*` and `poll_timeout` owned by
+//! [`Node`], and one dispatch arm in [`Node::handle_frame`].
 //!
 //! * `identity/` — node and publisher keys, signatures, trust policy. It
-//!   sits below `sync`, `signals` and `packages`: each verifies a
-//!   publisher's signature before it stores, serves or relays (in `sync`,
-//!   next to the transfer verification that checks the element today).
+//!   sits below `sync`, `signals` and `packages`, which verify a
+//!   publisher's signature with it before they store, serve or relay (in
+//!   `sync`: in the transfer verification, beside the element check, with
+//!   a [`RejectReason`] variant for a bad signature). Keys that travel
+//!   over the air would be a frame family of their own.
 //! * `signals/` — supply and demand signals ("I need", "I can make"),
 //!   Bloom-filter summaries of them and subscriptions; a frame family and
 //!   a sub-state beside [`sync::SyncEngine`] in [`Node`].

@@ -5,10 +5,9 @@
 //! Missing elements are asked for with a **want** addressed to one holder
 //! (after a random delay, a window of [`WANT_WINDOW`] in flight; a node that
 //! overhears a want for the same element waits for that data instead). The
-//! holder broadcasts the item's transfer stream — a
-//! [`TransferHeader`](crate::wire::TransferHeader) and the compressed bytes —
-//! as **data** fragments every neighbour that lacks it takes. Lost fragments
-//! are asked for again by bitmap.
+//! holder broadcasts the item's transfer stream — a [`TransferHeader`] and
+//! the compressed bytes — as **data** fragments every neighbour that lacks
+//! it takes. Lost fragments are asked for again by bitmap.
 //!
 //! A received stream is decompressed, parsed, and its item id and content
 //! id recomputed; it is stored only if they hash to the element that was
