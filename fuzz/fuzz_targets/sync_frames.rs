@@ -1,15 +1,15 @@
 //! Fuzzes the okmesh wire codec and the sync state machine behind it:
 //! arbitrary bytes, split into frames from arbitrary neighbours, are decoded
-//! and fed to a node that holds an item. Nothing may panic; whatever
-//! decodes must re-encode to the same frame; and the node must still serve
-//! its item afterwards.
+//! (as frames, and as transfer-stream headers) and fed to a node that holds
+//! an item. Nothing may panic; whatever decodes must re-encode to the same
+//! frame; and the node must still serve its item afterwards.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use node_core::ItemKind;
 use node_core::testing::Outbox;
 use node_core::transport::{Destination, RxFrame};
-use node_core::wire::FrameRepr;
+use node_core::wire::{FrameRepr, TransferHeader};
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId};
 
 const MANIFEST: &[u8] = b"title: Fuzz lamp\ndescription: a lamp\nlicense: CC0-1.0\nproject-link: https://example.org/lamp\n";
@@ -28,6 +28,11 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         if let Ok(repr) = FrameRepr::decode(frame) {
             assert_eq!(FrameRepr::decode(&repr.encode()).ok(), Some(repr));
+        }
+        // A whole stream rarely reassembles from fuzzed fragments: parse the
+        // header directly too.
+        if let Ok((header, _)) = TransferHeader::parse(frame, 64 << 10) {
+            assert!(header.len_bytes <= 64 << 10);
         }
         let rx = RxFrame {
             from: NodeId(u32::from(*from)),

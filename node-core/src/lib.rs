@@ -24,13 +24,38 @@
 //!   randomness derived from one root seed;
 //! * [`identity`] — Ed25519 keys, signatures and fingerprints;
 //! * [`transport`] — the [`Transport`] trait and frame types;
-//! * [`wire`] — the over-the-air frame format;
+//! * [`wire`] — the over-the-air format: the frame header, one module per
+//!   frame family ([`wire::ChatFrame`], [`wire::SyncFrame`]) and the
+//!   transfer stream header ([`wire::TransferHeader`]);
 //! * [`radio`] — LoRa modulation, Meshtastic presets, regions, airtime;
 //! * [`store`] — the offline knowledge base: event log, replay, snapshots,
 //!   eviction, and the [`Storage`](store::Storage) trait with its in-memory
 //!   backend;
-//! * [`sync`] — catalogue reconciliation and transfer between neighbours;
-//! * [`node`] — the [`Node`] state machine.
+//! * [`sync`] — catalogue reconciliation and transfer between neighbours,
+//!   driven through [`sync::SyncEngine`];
+//! * [`node`] — the [`Node`] state machine and its call contract.
+//!
+//! # Planned
+//!
+//! Three subsystems are about to land, each in its own module. One that
+//! talks over the air slots in the way `sync` does: a frame family in
+//! `wire/` (new kind numbers, a module, a variant of [`wire::FrameRepr`]),
+//! a sub-state machine with its own `handle_*` and `poll_timeout` owned by
+//! [`Node`], and one dispatch arm in [`Node::handle_frame`].
+//!
+//! * `identity/` — node and publisher keys, signatures, trust policy. It
+//!   sits below `sync`, `signals` and `packages`, which verify a
+//!   publisher's signature with it before they store, serve or relay (in
+//!   `sync`: in the transfer verification, beside the element check, with
+//!   a [`RejectReason`] variant for a bad signature). Keys that travel
+//!   over the air would be a frame family of their own.
+//! * `signals/` — supply and demand signals ("I need", "I can make"),
+//!   Bloom-filter summaries of them and subscriptions; a frame family and
+//!   a sub-state beside [`sync::SyncEngine`] in [`Node`].
+//! * `packages/` — design packages cut into pieces with Merkle proofs and
+//!   fetched from several holders (a swarm); a frame family, transfers in
+//!   the manner of `sync`'s `transfer` module, and the store's package
+//!   cache ([`Store::cache_package`](store::Store::cache_package)).
 
 pub mod id;
 pub mod identity;
@@ -49,5 +74,6 @@ pub use catalogue::{ItemId, ItemKind};
 pub use id::NodeId;
 pub use node::{Node, NodeConfig, NodeEvent, NodeStats, TrafficConfig};
 pub use rng::Rng;
+pub use sync::{Element, Fingerprint, RejectReason};
 pub use time::{Duration, Instant};
 pub use transport::{Capabilities, Destination, OutFrame, Priority, RxFrame, SendError, Transport};

@@ -180,7 +180,7 @@ impl Loop {
             }
             Request::Items { kind, reply } => {
                 let items = node.store().items_of(kind).cloned().collect();
-                let _ = reply.send((node.catalogue_summary().0, items));
+                let _ = reply.send((node.catalogue_summary().0.0, items));
             }
             Request::Status { reply } => {
                 let _ = reply.send(self.status(node, tx, now));

@@ -130,7 +130,7 @@ impl Loop {
             node_stats: node.stats(),
             sync: node.sync_stats(),
             catalogue: CatalogueStatus {
-                fingerprint,
+                fingerprint: fingerprint.0,
                 items,
                 manifests: store.items_of(ItemKind::Manifest).count(),
                 facilities: store.items_of(ItemKind::Facility).count(),

@@ -1,7 +1,7 @@
 //! Arithmetic in GF(2^64) and polynomials over it — the algebra under the
 //! set sketches.
 //!
-//! The field is GF(2)[x] / (x^64 + x^4 + x^3 + x + 1), a standard irreducible
+//! The field is GF(2)\[x\] / (x^64 + x^4 + x^3 + x + 1), a standard irreducible
 //! pentanomial. Carry-less multiplication is done with ordinary integer
 //! multiplications on operands whose bits are spread four apart, so that the
 //! partial sums of one bit position never carry into another of the same

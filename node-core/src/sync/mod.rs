@@ -1,21 +1,319 @@
 //! Catalogue sync over the mesh: every node's catalogue of manifests and
 //! facilities converges, spending as little airtime as it can.
 //!
-//! * [`engine`] — the protocol (see its docs): Trickle summaries, sketch
-//!   reconciliation, wants and data, and the blind-flooding baseline;
+//! # Protocol
+//!
+//! Every node's catalogue is a set of 64-bit [`Element`]s, one per item: a
+//! hash of the item's current version ([`element_of`]). A node advertises
+//! its set on a Trickle timer with a **summary**: the set's [`Fingerprint`],
+//! its size, and the first syndrome of its set sketch — enough for a
+//! neighbour that lacks one new item to identify it with no further frame
+//! (19 bytes in all).
+//!
+//! A node that hears a summary unlike its own resets its Trickle timer (so
+//! its own summary goes out soon) and XORs the neighbour's syndromes into
+//! its own. If the result decodes into a difference that explains the
+//! neighbour's fingerprint, it knows exactly which elements the neighbour
+//! holds that it lacks. If not, it sends a **sketch request** for more
+//! syndromes — growing the capacity by half each time — and the neighbour
+//! broadcasts them in **sketch** frames that every other neighbour can use
+//! too, since a sketch describes the sender's set alone.
+//!
+//! Missing elements are asked for with a **want** addressed to one holder
+//! (sent after a random delay; a node that overhears a want for the same
+//! element to a holder it can hear waits for the data instead). The holder
+//! broadcasts the item as **data** fragments of a compressed stream, and
+//! every neighbour that lacks it takes the same transmission. Lost
+//! fragments are asked for again by bitmap. A node never pushes data
+//! nobody asked for, so an item crosses the mesh roughly along a dominating
+//! set of the nodes that needed it.
+//!
+//! Items move neighbour to neighbour (hop limit 0): relaying them through
+//! the Meshtastic flood would re-send every fragment from every relay.
+//!
+//! With [`Strategy::Flood`] (the baseline to beat) there are no summaries
+//! or wants: every node broadcasts every new item it gets, once.
+//!
+//! A received stream is decompressed, parsed, and its item id and content
+//! id recomputed; it is stored only if they hash to the element that was
+//! asked for, so a corrupt or forged transfer is dropped ([`RejectReason`]).
+//!
+//! # Modules
+//!
+//! [`SyncEngine`] (here) ties the sub-states together and is what
+//! [`Node`](crate::Node) drives:
+//!
+//! * `config` — [`Strategy`] and [`SyncConfig`];
+//! * `elements` — the element set, its fingerprint and [`element_of`];
+//! * `reconcile` — summaries, sketch requests and replies, decoding;
+//! * `transfer` — wants, serving, partial streams, verification;
+//! * `outbox` — sync's queue in front of the radio, priorities and
+//!   channel-utilisation gating;
+//! * [`trickle`] — RFC 6206 timers;
 //! * [`sketch`] over [`gf64`] — set sketches that find `d` differences in
 //!   about `8·d` bytes;
-//! * [`trickle`] — RFC 6206 timers;
 //! * [`compress`] — zstd with a dictionary trained on the corpus.
+//!
+//! The frames themselves are [`crate::wire::SyncFrame`]s.
 
 pub mod compress;
-pub mod engine;
+mod config;
+mod elements;
 pub mod gf64;
+mod outbox;
+mod reconcile;
 pub mod sketch;
+mod transfer;
 pub mod trickle;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use engine::{Strategy, Sync, SyncConfig, SyncEvent, SyncStats, element_of};
+pub use config::{Strategy, SyncConfig};
+pub use elements::{Element, Fingerprint, element_of};
+pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
+pub use transfer::{MAX_FRAGMENTS, RejectReason};
 pub use trickle::TrickleConfig;
+
+use catalogue::ItemId;
+
+use crate::id::NodeId;
+use crate::rng::Rng;
+use crate::store::{Storage, Store, StoredItem, VersionStamp};
+use crate::time::{Duration, Instant};
+use crate::transport::{RxFrame, Transport};
+use crate::wire::{DATA_OVERHEAD, SyncFrame};
+use elements::ElementSet;
+use outbox::Outbox;
+use reconcile::Reconciler;
+use transfer::Transfers;
+use trickle::Trickle;
+
+/// What sync reports to the node.
+#[derive(Clone, PartialEq, Debug)]
+pub enum SyncEvent {
+    /// An item version from the mesh became current here.
+    Stored {
+        /// The item.
+        item: ItemId,
+        /// Its version.
+        stamp: VersionStamp,
+        /// Its sync element.
+        element: Element,
+    },
+    /// A transfer was dropped: it did not verify.
+    Rejected {
+        /// The element asked for.
+        element: Element,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// Counters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SyncStats {
+    /// Summaries sent.
+    pub summaries_sent: u64,
+    /// Differences decoded from sketches.
+    pub decodes: u64,
+    /// Sketch decodes that needed more syndromes.
+    pub decode_misses: u64,
+    /// Syndromes the successful decodes used (8 bytes each on air).
+    pub syndromes_used: u64,
+    /// Want frames sent.
+    pub wants_sent: u64,
+    /// Sketch requests sent.
+    pub sketch_requests_sent: u64,
+    /// Sketch frames sent.
+    pub sketches_sent: u64,
+    /// Data frames queued.
+    pub data_sent: u64,
+    /// Items stored from the mesh.
+    pub items_received: u64,
+    /// Transfers that failed verification.
+    pub rejected: u64,
+}
+
+/// A node's sync machinery. Owned by [`crate::Node`], which passes it the
+/// store and the transport; it follows the same sans-IO contract (inputs
+/// through `handle_*`, the next deadline from [`SyncEngine::poll_timeout`],
+/// events from [`SyncEngine::take_events`]).
+#[derive(Debug)]
+pub struct SyncEngine {
+    me: NodeId,
+    config: SyncConfig,
+    /// One stream for every random delay sync draws, in protocol order.
+    rng: Rng,
+    /// The summary timer (only with [`Strategy::Reconcile`]).
+    trickle: Option<Trickle>,
+    set: ElementSet,
+    reconcile: Reconciler,
+    transfer: Transfers,
+    outbox: Outbox,
+    events: Vec<SyncEvent>,
+    stats: SyncStats,
+}
+
+impl SyncEngine {
+    /// Sync for node `me`, whose store already holds `store`'s items.
+    pub fn new<S: Storage>(
+        me: NodeId,
+        config: SyncConfig,
+        store: &Store<S>,
+        mut rng: Rng,
+        now: Instant,
+    ) -> Self {
+        let mut set = ElementSet::default();
+        for item in store.items() {
+            set.insert(
+                element_of(item.kind, item.id, item.stamp),
+                item.id,
+                Instant::ZERO,
+            );
+        }
+        let trickle = (config.strategy == Strategy::Reconcile)
+            .then(|| Trickle::new(config.trickle, now, &mut rng));
+        SyncEngine {
+            me,
+            config,
+            rng,
+            trickle,
+            set,
+            reconcile: Reconciler::default(),
+            transfer: Transfers::default(),
+            outbox: Outbox::new(config.max_outbox),
+            events: Vec::new(),
+            stats: SyncStats::default(),
+        }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> SyncStats {
+        self.stats
+    }
+
+    /// The set's fingerprint and size.
+    pub fn summary(&self) -> (Fingerprint, u32) {
+        (self.set.fingerprint(), self.set.len())
+    }
+
+    /// A local item version became current (published here). Returns its
+    /// element and how many data frames of `max_payload_bytes` carry it.
+    pub fn local_item<S: Storage>(
+        &mut self,
+        now: Instant,
+        item: &StoredItem,
+        store: &Store<S>,
+        max_payload_bytes: usize,
+    ) -> (Element, u16) {
+        let element = element_of(item.kind, item.id, item.stamp);
+        self.set.insert(element, item.id, now);
+        self.reconcile.note_added(now);
+        let chunk = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
+        let fragments = self
+            .stream(element, store)
+            .map_or(0, |s| s.len().div_ceil(chunk)) as u16;
+        self.transfer.forget_want(element);
+        if let Some(t) = self.trickle.as_mut() {
+            t.hear_inconsistent(now, &mut self.rng);
+        }
+        if self.config.strategy == Strategy::Flood {
+            self.serve(now, element, 0, Duration::ZERO);
+        }
+        (element, fragments)
+    }
+
+    /// Handles a sync frame from a neighbour.
+    pub fn handle_frame<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        rx: &RxFrame<'_>,
+        frame: SyncFrame<'_>,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) {
+        if self.config.strategy == Strategy::Off {
+            return;
+        }
+        let from = rx.from;
+        match frame {
+            SyncFrame::Summary {
+                fingerprint,
+                count,
+                syndromes,
+            } => self.on_summary(now, from, fingerprint, count, syndromes),
+            SyncFrame::SketchRequest {
+                target,
+                fingerprint,
+                first,
+                count,
+            } => self.on_sketch_request(now, target, fingerprint, first, count),
+            SyncFrame::Sketch {
+                fingerprint,
+                count,
+                first,
+                syndromes,
+            } => self.on_sketch(now, from, fingerprint, count, first, syndromes),
+            SyncFrame::Want { target, wants } => self.on_want(now, target, &wants),
+            SyncFrame::Data {
+                element,
+                index,
+                total,
+                chunk,
+            } => self.on_data(now, element, index, total, chunk, store),
+        }
+        self.outbox.flush(now, tx);
+    }
+
+    /// Does whatever is due at `now`.
+    pub fn handle_timeout<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) {
+        let busy = outbox::channel_busy(tx);
+        if let Some(t) = self.trickle.as_mut()
+            && now >= t.poll_timeout()
+            && t.handle_timeout(now, &mut self.rng)
+            && !busy
+        {
+            // On a busy channel the summary is skipped, as if suppressed.
+            self.send_summary(now);
+        }
+        self.send_due_sketch_requests(now);
+        self.send_due_sketch_reply(now);
+        self.send_due_wants(now);
+        self.send_due_data(now, store, tx);
+        self.transfer
+            .expire_partials(now, self.config.partial_timeout);
+        self.outbox.clear_retry();
+        self.outbox.flush(now, tx);
+    }
+
+    /// When sync next needs [`SyncEngine::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let config = &self.config;
+        [
+            self.trickle.as_ref().map(Trickle::poll_timeout),
+            self.transfer
+                .poll_timeout(config.want_timeout, config.partial_timeout),
+            self.reconcile.poll_timeout(config.want_timeout),
+            self.outbox.retry_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Takes the events produced since the last call.
+    pub fn take_events(&mut self) -> Vec<SyncEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// A random delay in `0..max`.
+    fn jitter(&mut self, max: Duration) -> Duration {
+        Duration::from_micros(self.rng.below(max.as_micros().max(1)))
+    }
+}

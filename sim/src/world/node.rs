@@ -73,13 +73,15 @@ impl Simulation {
                 } => NodeRecord::Published {
                     item,
                     seq,
-                    element,
+                    element: element.0,
                     size_bytes,
                     fragments,
                 },
-                NodeEvent::Stored { item, seq, element } => {
-                    NodeRecord::Stored { item, seq, element }
-                }
+                NodeEvent::Stored { item, seq, element } => NodeRecord::Stored {
+                    item,
+                    seq,
+                    element: element.0,
+                },
                 NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
             };
             self.trace.push(Record::Node {

@@ -1,0 +1,54 @@
+//! What a [`Node`](super::Node) is started with.
+
+use crate::id::NodeId;
+use crate::store::StoreConfig;
+use crate::sync::SyncConfig;
+use crate::time::Duration;
+use crate::wire::CHAT_MIN_LEN;
+
+/// Background traffic like Meshtastic chat or position reports: the node
+/// broadcasts fixed-size messages as a Poisson process.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct TrafficConfig {
+    /// Mean time between two messages from this node.
+    pub mean_period: Duration,
+    /// Size of each message's payload in bytes (at least [`CHAT_MIN_LEN`]).
+    pub payload_bytes: usize,
+    /// Hop limit each message is sent with.
+    pub hop_limit: u8,
+}
+
+/// Smallest payload a [`TrafficConfig`] may ask for.
+pub const MIN_TRAFFIC_PAYLOAD_BYTES: usize = CHAT_MIN_LEN;
+
+/// Everything a node needs to start.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NodeConfig {
+    /// This node's id.
+    pub id: NodeId,
+    /// The run's root seed; the node derives its own stream from it.
+    pub root_seed: u64,
+    /// How many times this node has (re)started; a restarted node draws a
+    /// fresh random stream rather than replaying its first life's.
+    pub incarnation: u32,
+    /// Background traffic, if any.
+    pub traffic: Option<TrafficConfig>,
+    /// Catalogue sync.
+    pub sync: SyncConfig,
+    /// The store's limits and policies.
+    pub store: StoreConfig,
+}
+
+impl NodeConfig {
+    /// A node with no application load and default sync and store settings.
+    pub fn new(id: NodeId, root_seed: u64) -> Self {
+        NodeConfig {
+            id,
+            root_seed,
+            incarnation: 0,
+            traffic: None,
+            sync: SyncConfig::default(),
+            store: StoreConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! Transfers: asking for the elements reconciliation found missing, serving
+//! the ones neighbours ask for, reassembling what arrives and verifying it
+//! before it is stored.
+//!
+//! Missing elements are asked for with a **want** addressed to one holder
+//! (after a random delay, a window of [`WANT_WINDOW`] in flight; a node that
+//! overhears a want for the same element waits for that data instead). The
+//! holder broadcasts the item's transfer stream — a [`TransferHeader`] and
+//! the compressed bytes — as **data** fragments every neighbour that lacks
+//! it takes. Lost fragments are asked for again by bitmap.
+//!
+//! A received stream is decompressed, parsed, and its item id and content
+//! id recomputed; it is stored only if they hash to the element that was
+//! asked for, so a corrupt or forged transfer is dropped with a
+//! [`RejectReason`].
+
+use std::collections::BTreeMap;
+
+use catalogue::{ParseError, identify};
+
+use super::compress::{self, DecompressError};
+use super::outbox::FLUSH_RETRY;
+use super::{Element, Strategy, SyncEngine, SyncEvent, element_of};
+use crate::id::NodeId;
+use crate::store::{Change, Reject, Storage, Store, StoreError, StoredItem, VersionStamp};
+use crate::time::{Duration, Instant};
+use crate::transport::{Priority, Transport};
+use crate::wire::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, TransferError, TransferHeader};
+
+/// Most fragments one item's stream may have (the want bitmap is 64 bits).
+pub const MAX_FRAGMENTS: usize = 64;
+
+/// Most elements wanted at once.
+const MAX_WANTED: usize = 4096;
+/// How long an overheard want for an element keeps us from asking for it.
+const OVERHEARD_WANT_HOLD: Duration = Duration::from_secs(30);
+/// Elements asked for and not yet received, at most.
+const WANT_WINDOW: usize = 8;
+/// Requests for one element before it is given up.
+const MAX_WANT_ATTEMPTS: u32 = 12;
+
+/// The time to wait for data after the `attempts`-th want: longer with
+/// each retry (up to four times the base), so a congested holder is not
+/// asked faster than it can answer.
+fn want_timeout(base: Duration, attempts: u32) -> Duration {
+    base.saturating_mul(u64::from(attempts.min(3)) + 1)
+}
+
+/// Why a transfer was dropped instead of stored. The display texts are what
+/// the node logs.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum RejectReason {
+    /// The stream's header does not parse (or announces too large an item).
+    #[error(transparent)]
+    Header(#[from] TransferError),
+    /// The body does not decompress to the announced length.
+    #[error(transparent)]
+    Decompress(#[from] DecompressError),
+    /// The bytes are not a document of the announced kind and format.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The document parsed, but no item in it hashes to the element asked
+    /// for (corrupt, forged, or another version).
+    #[error("content does not match the element asked for")]
+    Mismatch,
+    /// The store refused the item (too large, full of pinned items, …).
+    #[error("store refused it: {0}")]
+    StoreRefused(Reject),
+    /// The store's backend failed while writing it (its message: store
+    /// errors carry I/O errors, which cannot be cloned).
+    #[error("store refused it: {0}")]
+    StoreFailed(String),
+}
+
+impl From<StoreError> for RejectReason {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(r) => RejectReason::StoreRefused(r),
+            other => RejectReason::StoreFailed(other.to_string()),
+        }
+    }
+}
+
+/// What transfers keep between frames.
+#[derive(Debug, Default)]
+pub(super) struct Transfers {
+    wanted: BTreeMap<Element, Wanted>,
+    /// Elements someone else asked a neighbour for, held until the time.
+    overheard: BTreeMap<Element, Instant>,
+    serving: BTreeMap<Element, Serving>,
+    partials: BTreeMap<Element, Partial>,
+    /// Transfer streams of elements held, made once.
+    streams: BTreeMap<Element, Vec<u8>>,
+}
+
+#[derive(Clone, Debug)]
+struct Wanted {
+    /// Neighbours known to hold it, most recently learnt first.
+    holders: Vec<NodeId>,
+    due: Instant,
+    asked: Option<(NodeId, Instant)>,
+    attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Serving {
+    fragments: u64,
+    due: Instant,
+}
+
+#[derive(Clone, Debug)]
+struct Partial {
+    chunks: Vec<Option<Vec<u8>>>,
+    received: usize,
+    last_progress: Instant,
+}
+
+impl Partial {
+    /// Bit `i` set for each fragment still missing.
+    fn missing_bitmap(&self) -> u64 {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_none())
+            .fold(0u64, |m, (i, _)| m | (1u64 << i))
+    }
+}
+
+impl Transfers {
+    /// The earliest want, serve or partial deadline.
+    pub(super) fn poll_timeout(
+        &self,
+        want_timeout_base: Duration,
+        partial_timeout: Duration,
+    ) -> Option<Instant> {
+        let in_flight = self.wanted.values().filter(|w| w.asked.is_some()).count();
+        let wants = self.wanted.values().filter_map(|w| match w.asked {
+            Some((_, at)) => Some(at + want_timeout(want_timeout_base, w.attempts)),
+            // Waiting ones wake when due, unless the window is full (an
+            // arrival or a timeout frees it).
+            None if in_flight < WANT_WINDOW => Some(w.due),
+            None => None,
+        });
+        let serves = self.serving.values().map(|s| s.due);
+        let partials = self
+            .partials
+            .values()
+            .map(|p| p.last_progress + partial_timeout);
+        wants.chain(serves).chain(partials).min()
+    }
+
+    /// Drops half-received items that made no progress for `timeout`.
+    pub(super) fn expire_partials(&mut self, now: Instant, timeout: Duration) {
+        self.partials.retain(|_, p| now < p.last_progress + timeout);
+    }
+
+    /// Stops wanting `element` (it is held now).
+    pub(super) fn forget_want(&mut self, element: Element) {
+        self.wanted.remove(&element);
+    }
+}
+
+impl SyncEngine {
+    /// Wants `element`, which `holder` has.
+    pub(super) fn want(&mut self, now: Instant, element: Element, holder: NodeId) {
+        if self.set.contains(element) {
+            return;
+        }
+        let t = &mut self.transfer;
+        if !t.wanted.contains_key(&element) && t.wanted.len() >= MAX_WANTED {
+            return;
+        }
+        let jitter = self.jitter(self.config.ask_jitter);
+        let w = self
+            .transfer
+            .wanted
+            .entry(element)
+            .or_insert_with(|| Wanted {
+                holders: Vec::new(),
+                due: now + jitter,
+                asked: None,
+                attempts: 0,
+            });
+        w.holders.retain(|h| *h != holder);
+        w.holders.insert(0, holder);
+    }
+
+    pub(super) fn send_due_wants(&mut self, now: Instant) {
+        let t = &mut self.transfer;
+        // Wants whose request timed out go back to waiting; each retry waits
+        // longer, so a congested channel is not made busier.
+        let base = self.config.want_timeout;
+        for w in t.wanted.values_mut() {
+            if let Some((holder, at)) = w.asked
+                && now >= at + want_timeout(base, w.attempts)
+            {
+                w.asked = None;
+                w.attempts += 1;
+                w.due = now;
+                // Try the next holder, if there is one.
+                if w.holders.len() > 1 && w.holders[0] == holder {
+                    w.holders.rotate_left(1);
+                }
+            }
+        }
+        let mut batches: BTreeMap<NodeId, Vec<(Element, u64)>> = BTreeMap::new();
+        // A want that failed this often is given up; the next summary
+        // exchange finds it again if it still matters (the holder may have
+        // moved on to a newer version).
+        t.wanted.retain(|_, w| w.attempts < MAX_WANT_ATTEMPTS);
+        // A window of elements in flight, like a transport's: more would
+        // only queue up at the holders and time out.
+        let mut in_flight = t.wanted.values().filter(|w| w.asked.is_some()).count();
+        for (element, w) in &mut t.wanted {
+            if w.asked.is_some() || w.due > now {
+                continue;
+            }
+            if in_flight >= WANT_WINDOW {
+                break;
+            }
+            if let Some(until) = t.overheard.get(element)
+                && *until > now
+            {
+                w.due = *until;
+                continue;
+            }
+            let Some(holder) = w.holders.first().copied() else {
+                continue;
+            };
+            let batch = batches.entry(holder).or_default();
+            if batch.len() >= MAX_WANTS_PER_FRAME {
+                continue;
+            }
+            let fragments = t.partials.get(element).map_or(0, Partial::missing_bitmap);
+            batch.push((*element, fragments));
+            w.asked = Some((holder, now));
+            in_flight += 1;
+        }
+        t.overheard.retain(|_, until| *until > now);
+        for (target, wants) in batches {
+            self.stats.wants_sent += 1;
+            self.outbox
+                .queue(SyncFrame::Want { target, wants }.encode(), Priority::High);
+        }
+    }
+
+    pub(super) fn on_want(&mut self, now: Instant, target: NodeId, wants: &[(Element, u64)]) {
+        if target == self.me {
+            for (element, fragments) in wants {
+                if self.set.contains(*element) {
+                    // A random delay lets wants batch up and lets one of
+                    // several asked holders go first and suppress the rest.
+                    let quarter = self.config.serve_delay.as_micros() / 4;
+                    let delay = Duration::from_micros(quarter + self.rng.below(3 * quarter.max(1)));
+                    self.serve(now, *element, *fragments, delay);
+                }
+            }
+            return;
+        }
+        // Someone asked a neighbour we hear for what we need too: its
+        // broadcast will reach us, so hold our own request for a while.
+        if self.reconcile.knows(target) {
+            for (element, _) in wants {
+                if self.transfer.wanted.contains_key(element) {
+                    self.transfer
+                        .overheard
+                        .insert(*element, now + OVERHEARD_WANT_HOLD);
+                }
+            }
+        }
+    }
+
+    /// Broadcasts the `fragments` of `element` (0: all) after `delay`.
+    pub(super) fn serve(
+        &mut self,
+        now: Instant,
+        element: Element,
+        fragments: u64,
+        delay: Duration,
+    ) {
+        let all = if fragments == 0 { u64::MAX } else { fragments };
+        let due = now + delay;
+        let s = self
+            .transfer
+            .serving
+            .entry(element)
+            .or_insert(Serving { fragments: 0, due });
+        s.fragments |= all;
+        s.due = s.due.min(due);
+    }
+
+    pub(super) fn send_due_data<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        store: &mut Store<S>,
+        tx: &T,
+    ) {
+        let due: Vec<(Element, u64)> = self
+            .transfer
+            .serving
+            .iter()
+            .filter(|(_, s)| s.due <= now)
+            .map(|(e, s)| (*e, s.fragments))
+            .collect();
+        let chunk_len = tx
+            .capabilities()
+            .max_payload_bytes
+            .saturating_sub(DATA_OVERHEAD)
+            .max(1);
+        for (element, fragments) in due {
+            if self.outbox.is_full() {
+                // The rest wait until the queue has drained a little.
+                if let Some(s) = self.transfer.serving.get_mut(&element) {
+                    s.due = now + FLUSH_RETRY;
+                }
+                continue;
+            }
+            self.transfer.serving.remove(&element);
+            let Some(stream) = self.stream(element, store) else {
+                continue;
+            };
+            let total = stream.len().div_ceil(chunk_len);
+            if total == 0 || total > MAX_FRAGMENTS {
+                continue;
+            }
+            let fresh = self
+                .set
+                .get(element)
+                .is_some_and(|(_, at)| now.saturating_since(at) <= self.config.fresh_window);
+            let priority = if fresh {
+                Priority::Normal
+            } else {
+                Priority::Background
+            };
+            for (index, chunk) in stream.chunks(chunk_len).enumerate() {
+                let index = index as u8;
+                if fragments & (1u64 << index) == 0 || self.outbox.holds_data(element, index) {
+                    continue; // not asked for, or already waiting to go
+                }
+                let frame = SyncFrame::Data {
+                    element,
+                    index,
+                    total: total as u8,
+                    chunk,
+                };
+                self.stats.data_sent += 1;
+                self.outbox
+                    .queue_data(element, index, frame.encode(), priority);
+            }
+        }
+    }
+
+    /// The transfer stream of an element we hold: its [`TransferHeader`],
+    /// then the (compressed) bytes.
+    pub(super) fn stream<S: Storage>(
+        &mut self,
+        element: Element,
+        store: &Store<S>,
+    ) -> Option<Vec<u8>> {
+        if let Some(s) = self.transfer.streams.get(&element) {
+            return Some(s.clone());
+        }
+        let (item, _) = self.set.get(element)?;
+        let stored = store.get(item)?;
+        if element_of(stored.kind, stored.id, stored.stamp) != element {
+            return None;
+        }
+        let (codec, body) = compress::compress(&stored.bytes);
+        let mut s = Vec::new();
+        TransferHeader {
+            kind: stored.kind,
+            format: stored.format,
+            seq: stored.stamp.seq,
+            len_bytes: stored.bytes.len(),
+            codec: codec as u8,
+        }
+        .encode(&mut s);
+        s.extend_from_slice(&body);
+        self.transfer.streams.insert(element, s.clone());
+        Some(s)
+    }
+
+    pub(super) fn on_data<S: Storage>(
+        &mut self,
+        now: Instant,
+        element: Element,
+        index: u8,
+        total: u8,
+        chunk: &[u8],
+        store: &mut Store<S>,
+    ) {
+        let t = &mut self.transfer;
+        if self.set.contains(element) {
+            // We hold it. If we were about to send this fragment, someone
+            // else just did: the neighbours who asked us most likely heard
+            // it, and ask again for whatever they still miss.
+            if let Some(s) = t.serving.get_mut(&element) {
+                s.fragments &= !(1u64 << u32::from(index).min(63));
+                if s.fragments == 0 {
+                    t.serving.remove(&element);
+                }
+            }
+            return;
+        }
+        let total = usize::from(total);
+        if total > MAX_FRAGMENTS {
+            return;
+        }
+        if !t.partials.contains_key(&element) && t.partials.len() >= self.config.max_partials {
+            // Full: make room for something we asked for by dropping the
+            // stalest transfer nobody asked for; otherwise ignore it.
+            if !t.wanted.contains_key(&element) {
+                return;
+            }
+            let victim = t
+                .partials
+                .iter()
+                .filter(|(e, _)| !t.wanted.contains_key(e))
+                .min_by_key(|(e, p)| (p.last_progress, **e))
+                .map(|(e, _)| *e);
+            match victim {
+                Some(v) => {
+                    t.partials.remove(&v);
+                }
+                None => return,
+            }
+        }
+        let p = t.partials.entry(element).or_insert_with(|| Partial {
+            chunks: vec![None; total],
+            received: 0,
+            last_progress: now,
+        });
+        if p.chunks.len() != total {
+            return; // inconsistent with what we have; the full one wins on retry
+        }
+        let slot = &mut p.chunks[usize::from(index)];
+        if slot.is_none() {
+            *slot = Some(chunk.to_vec());
+            p.received += 1;
+            p.last_progress = now;
+        }
+        if let Some(w) = t.wanted.get_mut(&element)
+            && let Some((holder, _)) = w.asked
+        {
+            w.asked = Some((holder, now)); // progress: restart the timeout
+        }
+        if p.received == total {
+            let p = t.partials.remove(&element).expect("present");
+            let stream: Vec<u8> = p.chunks.into_iter().flatten().flatten().collect();
+            self.finish(now, element, stream, store);
+        }
+    }
+
+    fn finish<S: Storage>(
+        &mut self,
+        now: Instant,
+        element: Element,
+        stream: Vec<u8>,
+        store: &mut Store<S>,
+    ) {
+        let item = match self.verify(element, &stream) {
+            Ok(item) => item,
+            Err(reason) => return self.reject(element, reason),
+        };
+        let (id, stamp) = (item.id, item.stamp);
+        let outcome = match store.apply_remote(item) {
+            Ok(outcome) => outcome,
+            Err(e) => return self.reject(element, e.into()),
+        };
+        self.transfer.wanted.remove(&element);
+        self.stats.items_received += 1;
+        if matches!(outcome.change, Change::Added | Change::NewVersion) {
+            self.set.insert(element, id, now);
+            self.reconcile.note_added(now);
+            self.transfer.streams.insert(element, stream);
+            self.events.push(SyncEvent::Stored {
+                item: id,
+                stamp,
+                element,
+            });
+            if let Some(t) = self.trickle.as_mut() {
+                t.hear_inconsistent(now, &mut self.rng);
+            }
+            if self.config.strategy == Strategy::Flood {
+                let jitter = self.jitter(self.config.serve_delay);
+                self.serve(now, element, 0, jitter);
+            }
+        }
+    }
+
+    fn reject(&mut self, element: Element, reason: RejectReason) {
+        self.stats.rejected += 1;
+        self.events.push(SyncEvent::Rejected { element, reason });
+    }
+
+    /// Decodes and checks a transfer stream against the element it claims.
+    fn verify(&self, element: Element, stream: &[u8]) -> Result<StoredItem, RejectReason> {
+        let (header, body) = TransferHeader::parse(stream, self.config.max_item_bytes)?;
+        let bytes = compress::decompress(header.codec, body, header.len_bytes)?;
+        let (kind, seq) = (header.kind, header.seq);
+        // Received bytes have no file name: "item" names them in messages
+        // (and names an untitled facility, as on every receiver).
+        let it = identify(kind, &bytes, "item", Some(header.format))?
+            .into_iter()
+            .find(|i| {
+                let stamp = VersionStamp {
+                    seq,
+                    content: i.content,
+                };
+                element_of(kind, i.id, stamp) == element
+            })
+            .ok_or(RejectReason::Mismatch)?;
+        Ok(StoredItem {
+            kind,
+            id: it.id,
+            stamp: VersionStamp {
+                seq,
+                content: it.content,
+            },
+            name: catalogue::entry::cut_name(&it.name),
+            format: header.format,
+            bytes,
+        })
+    }
+}

@@ -1,0 +1,252 @@
+//! The sync family (kinds 2–6): the frames of catalogue reconciliation and
+//! transfer (see [`crate::sync`] for the protocol they carry). Their fields
+//! use sync's vocabulary: [`Element`]s and set [`Fingerprint`]s.
+
+use super::codec::{Reader, put_varint};
+use super::{FrameKind, HEADER_LEN, WIRE_VERSION, WireError};
+use crate::id::NodeId;
+use crate::sync::{Element, Fingerprint};
+
+/// Bytes before the chunk in a data frame (header, element, index, total).
+pub const DATA_OVERHEAD: usize = HEADER_LEN + 8 + 2;
+
+/// Most wants one frame may carry.
+pub const MAX_WANTS_PER_FRAME: usize = 24;
+
+/// A decoded sync frame. Variable-length parts borrow from the input.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SyncFrame<'a> {
+    /// A Trickle advertisement of the sender's catalogue.
+    Summary {
+        /// Set fingerprint.
+        fingerprint: Fingerprint,
+        /// Number of elements in the set.
+        count: u32,
+        /// The first syndromes of the set sketch.
+        syndromes: Syndromes<'a>,
+    },
+    /// Asks `target` for syndromes `first..first + count` of its sketch.
+    SketchRequest {
+        /// Who should answer.
+        target: NodeId,
+        /// Low 32 bits of the target's fingerprint the request is about
+        /// ([`Fingerprint::low_half`]).
+        fingerprint: u32,
+        /// First syndrome wanted.
+        first: u16,
+        /// How many.
+        count: u8,
+    },
+    /// Syndromes `first..` of the sender's set sketch.
+    Sketch {
+        /// The sender's fingerprint (which set these syndromes describe).
+        fingerprint: Fingerprint,
+        /// The size of that set.
+        count: u32,
+        /// Index of the first syndrome carried.
+        first: u16,
+        /// The syndromes.
+        syndromes: Syndromes<'a>,
+    },
+    /// Asks `target` for items (by sync element) — all fragments, or those
+    /// in a bitmap.
+    Want {
+        /// Who should answer.
+        target: NodeId,
+        /// `(element, fragments)`: bit `i` of `fragments` asks for fragment
+        /// `i`; 0 asks for all.
+        wants: Vec<(Element, u64)>,
+    },
+    /// Fragment `index` of `total` of an item's transfer stream (which
+    /// starts with a [`TransferHeader`](super::TransferHeader)).
+    Data {
+        /// The item version's sync element.
+        element: Element,
+        /// Fragment number.
+        index: u8,
+        /// Fragments in the stream.
+        total: u8,
+        /// The fragment's bytes.
+        chunk: &'a [u8],
+    },
+}
+
+/// A run of 8-byte little-endian sketch syndromes inside a frame.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Syndromes<'a>(pub(super) &'a [u8]);
+
+impl<'a> Syndromes<'a> {
+    /// Wraps encoded syndromes (a multiple of 8 bytes).
+    pub fn from_bytes(bytes: &'a [u8]) -> Option<Self> {
+        bytes.len().is_multiple_of(8).then_some(Syndromes(bytes))
+    }
+
+    /// How many syndromes.
+    pub fn len(&self) -> usize {
+        self.0.len() / 8
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The syndromes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + 'a {
+        self.0
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8-byte chunk")))
+    }
+}
+
+/// Syndromes encoded for a frame.
+pub fn syndrome_bytes(syndromes: &[u64]) -> Vec<u8> {
+    syndromes.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+impl<'a> SyncFrame<'a> {
+    /// The kind byte this frame is sent with.
+    pub fn kind(&self) -> FrameKind {
+        match self {
+            SyncFrame::Summary { .. } => FrameKind::Summary,
+            SyncFrame::SketchRequest { .. } => FrameKind::SketchRequest,
+            SyncFrame::Sketch { .. } => FrameKind::Sketch,
+            SyncFrame::Want { .. } => FrameKind::Want,
+            SyncFrame::Data { .. } => FrameKind::Data,
+        }
+    }
+
+    /// Encodes the whole frame, header included.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.push(WIRE_VERSION);
+        out.push(self.kind() as u8);
+        self.encode_body(&mut out);
+        out
+    }
+
+    /// Parses the body of a sync-family frame of `kind`.
+    pub(super) fn parse(kind: FrameKind, r: &mut Reader<'a>) -> Result<Self, WireError> {
+        let frame = match kind {
+            FrameKind::Summary => {
+                let fingerprint = Fingerprint(r.u64("fingerprint")?);
+                let count = u32::try_from(r.varint("count")?).map_err(|_| r.bad("count"))?;
+                let syndromes = syndromes(r)?;
+                SyncFrame::Summary {
+                    fingerprint,
+                    count,
+                    syndromes,
+                }
+            }
+            FrameKind::SketchRequest => SyncFrame::SketchRequest {
+                target: NodeId(r.u32("target")?),
+                fingerprint: r.u32("fingerprint")?,
+                first: u16::try_from(r.varint("first")?).map_err(|_| r.bad("first"))?,
+                count: r.u8("count")?,
+            },
+            FrameKind::Sketch => {
+                let fingerprint = Fingerprint(r.u64("fingerprint")?);
+                let count = u32::try_from(r.varint("count")?).map_err(|_| r.bad("count"))?;
+                let first = u16::try_from(r.varint("first")?).map_err(|_| r.bad("first"))?;
+                let syndromes = syndromes(r)?;
+                SyncFrame::Sketch {
+                    fingerprint,
+                    count,
+                    first,
+                    syndromes,
+                }
+            }
+            FrameKind::Want => {
+                let target = NodeId(r.u32("target")?);
+                let n = usize::from(r.u8("count")?);
+                if n > MAX_WANTS_PER_FRAME {
+                    return Err(r.bad("count"));
+                }
+                let mut wants = Vec::with_capacity(n);
+                for _ in 0..n {
+                    wants.push((Element(r.u64("element")?), r.varint("fragments")?));
+                }
+                SyncFrame::Want { target, wants }
+            }
+            FrameKind::Data => {
+                let element = Element(r.u64("element")?);
+                let index = r.u8("index")?;
+                let total = r.u8("total")?;
+                if total == 0 || index >= total {
+                    return Err(r.bad("index"));
+                }
+                SyncFrame::Data {
+                    element,
+                    index,
+                    total,
+                    chunk: r.rest(),
+                }
+            }
+            // The caller dispatches only this family's kinds here.
+            FrameKind::Chat => return Err(WireError::Kind(kind as u8)),
+        };
+        Ok(frame)
+    }
+
+    /// Appends the body (everything after the header).
+    pub(super) fn encode_body(&self, out: &mut Vec<u8>) {
+        match self {
+            SyncFrame::Summary {
+                fingerprint,
+                count,
+                syndromes,
+            } => {
+                out.extend_from_slice(&fingerprint.0.to_le_bytes());
+                put_varint(out, u64::from(*count));
+                out.extend_from_slice(syndromes.0);
+            }
+            SyncFrame::SketchRequest {
+                target,
+                fingerprint,
+                first,
+                count,
+            } => {
+                out.extend_from_slice(&target.0.to_le_bytes());
+                out.extend_from_slice(&fingerprint.to_le_bytes());
+                put_varint(out, u64::from(*first));
+                out.push(*count);
+            }
+            SyncFrame::Sketch {
+                fingerprint,
+                count,
+                first,
+                syndromes,
+            } => {
+                out.extend_from_slice(&fingerprint.0.to_le_bytes());
+                put_varint(out, u64::from(*count));
+                put_varint(out, u64::from(*first));
+                out.extend_from_slice(syndromes.0);
+            }
+            SyncFrame::Want { target, wants } => {
+                out.extend_from_slice(&target.0.to_le_bytes());
+                out.push(wants.len().min(MAX_WANTS_PER_FRAME) as u8);
+                for (element, fragments) in wants.iter().take(MAX_WANTS_PER_FRAME) {
+                    out.extend_from_slice(&element.0.to_le_bytes());
+                    put_varint(out, *fragments);
+                }
+            }
+            SyncFrame::Data {
+                element,
+                index,
+                total,
+                chunk,
+            } => {
+                out.extend_from_slice(&element.0.to_le_bytes());
+                out.push(*index);
+                out.push(*total);
+                out.extend_from_slice(chunk);
+            }
+        }
+    }
+}
+
+/// The rest of the body as whole syndromes.
+fn syndromes<'a>(r: &mut Reader<'a>) -> Result<Syndromes<'a>, WireError> {
+    let rest = r.rest();
+    Syndromes::from_bytes(rest).ok_or(r.bad("syndromes"))
+}
