@@ -481,7 +481,7 @@ impl Server {
         let designs = self.designs().await?;
         let opts = RankOptions {
             threshold,
-            full_only: false,
+            complete_only: false,
             top,
         };
         let out = tokio::task::spawn_blocking(move || {

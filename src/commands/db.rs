@@ -93,7 +93,7 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> 
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
     let store = open_existing(dir)?;
     let d = designs_from_stored(store.items_of(ItemKind::Manifest), tax);
-    if d.manifests.is_empty() {
+    if d.is_empty() {
         return Err(CliError::BadInput(format!(
             "--db {}: the store holds no manifest that parses (import some with `okmesh import`)",
             dir.display()

@@ -229,10 +229,18 @@ const JUDGED: &[Judged] = &[
         ],
     ),
     (
-        // Panels of polyiso, plywood or cardboard; a tarp; tape.
+        // Panels of polyiso, plywood or cardboard; a plastic or canvas
+        // tarp; filament, duct and foil tape.
         "www_appropedia_org____generateOpenKnowHowManifest_php_title_Hexayurt_project____Hexayurt_H2.toml",
         &["plywood|paper|wood"],
-        &["assembly", "woodworking", "scissors", "paper_folding"],
+        &[
+            "assembly",
+            "woodworking",
+            "scissors",
+            "paper_folding",
+            "fabric",
+            "tape",
+        ],
     ),
 ];
 
@@ -325,9 +333,11 @@ pub(crate) fn judge() -> ((usize, usize, usize, usize), Vec<String>) {
     ((correct, total, met, needs), lines)
 }
 
-/// Least precision and recall the sample must keep.
-const MIN_PRECISION: f64 = 0.0;
-const MIN_RECALL: f64 = 0.0;
+/// Least precision the sample must keep (issue 14's goal; 16/26 = 0.615
+/// before it).
+const MIN_PRECISION: f64 = 0.85;
+/// Least recall the sample must keep (issue 14's goal; 8/18 = 0.444 before).
+const MIN_RECALL: f64 = 0.85;
 
 #[test]
 #[allow(clippy::print_stdout)]
