@@ -350,10 +350,16 @@ fn sentences(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn ends_with_words(words: &[&str], phrase: &str) -> bool {
+/// Whether `phrase` occurs (as whole words) in `words`.
+fn has_words(words: &[&str], phrase: &str) -> bool {
     let p: Vec<&str> = phrase.split(' ').collect();
-    words.len() >= p.len() && words[words.len() - p.len()..] == p[..]
+    words.len() >= p.len() && words.windows(p.len()).any(|w| w == &p[..])
 }
+
+/// Words looked back for a cue ("made of", "printed using the …").
+const CUE_WINDOW: usize = 4;
+/// Words looked back for a negation ("no tools needed").
+const NEGATION_WINDOW: usize = 2;
 
 /// One occurrence found in prose.
 #[derive(Clone, Debug)]
@@ -375,13 +381,11 @@ fn scan(tax: &Taxonomy, text: &str, place: Place, out: &mut Vec<Hit>) {
         let mut last: Option<(usize, bool)> = None;
         for f in tax.scan_words(&norm) {
             let n = f.phrase.split(' ').count();
-            let before = &words[f.word.saturating_sub(3)..f.word];
-            if NEGATIONS.iter().any(|neg| {
-                ends_with_words(before, neg)
-                    || ends_with_words(&before[..before.len().saturating_sub(1)], neg)
-            }) {
+            let near = &words[f.word.saturating_sub(NEGATION_WINDOW)..f.word];
+            if NEGATIONS.iter().any(|neg| has_words(near, neg)) {
                 continue;
             }
+            let before = &words[f.word.saturating_sub(CUE_WINDOW)..f.word];
             let after = words.get(f.word + n).copied().unwrap_or("");
             let listed = last.is_some_and(|(end, cued)| {
                 cued && f.word >= end
@@ -394,10 +398,7 @@ fn scan(tax: &Taxonomy, text: &str, place: Place, out: &mut Vec<Hit>) {
             // ("3D-printer filament" is not a 3D printer).
             let material = tax.concept(f.concept).kind == ConceptKind::Material;
             let cued = listed
-                || CUES_BEFORE.iter().any(|c| {
-                    ends_with_words(before, c)
-                        || ends_with_words(&before[..before.len().saturating_sub(1)], c)
-                })
+                || CUES_BEFORE.iter().any(|c| has_words(before, c))
                 || (material && CUES_AFTER.contains(&after));
             last = Some((f.word + n, cued));
             let from = f.word.saturating_sub(EVIDENCE_WORDS);

@@ -6,6 +6,7 @@ mod corpus;
 mod field_support;
 mod import_cli;
 mod inference;
+mod issue14;
 mod match_cli;
 mod matching;
 mod meshtastic_client;
