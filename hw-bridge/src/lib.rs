@@ -10,7 +10,9 @@
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
 //! * [`driver`], the loop that runs a node on the wall clock, and [`http`],
 //!   its local JSON API;
-//! * [`kb`], the catalogue read back for matching (shared with the CLI).
+//! * [`kb`], the catalogue read back for matching (shared with the CLI),
+//!   and [`match_index`], the compiled requirements persisted beside the
+//!   store so that a query parses no manifest.
 //!
 //! hw-bridge depends on node-core and never on the simulator.
 
@@ -18,6 +20,7 @@ pub mod driver;
 pub mod emulator;
 pub mod http;
 pub mod kb;
+pub mod match_index;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;

@@ -8,6 +8,7 @@ mod import_cli;
 mod inference;
 mod issue14;
 mod match_cli;
+mod match_db;
 mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
