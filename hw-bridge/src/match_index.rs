@@ -97,7 +97,7 @@ pub fn designs<'a>(
         }
     };
     // Sorted by key for look-up; entries are unique per key.
-    cached.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    cached.sort_by_key(|e| (e.0, e.1));
     cached.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     let total_cached = cached.len();
     let mut slots: Vec<Option<Cached>> = cached.iter_mut().map(|e| Some(take(&mut e.2))).collect();
