@@ -184,13 +184,28 @@ type DesignCache = Option<(u64, Arc<(Designs, MatchIndex<'static>)>)>;
 struct Server {
     node: NodeHandle,
     designs: Mutex<DesignCache>,
+    /// The store folder, for the persisted match index.
+    index_dir: Option<std::path::PathBuf>,
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
 pub async fn serve(listener: TcpListener, node: NodeHandle, shutdown: impl Future<Output = ()>) {
+    serve_with_index(listener, node, None, shutdown).await;
+}
+
+/// As [`serve`], reading designs for `/match` through the persisted match
+/// index in `index_dir` (the node's store folder; see
+/// [`crate::match_index`]).
+pub async fn serve_with_index(
+    listener: TcpListener,
+    node: NodeHandle,
+    index_dir: Option<std::path::PathBuf>,
+    shutdown: impl Future<Output = ()>,
+) {
     let server = Arc::new(Server {
         node,
         designs: Mutex::new(None),
+        index_dir,
     });
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
@@ -425,9 +440,13 @@ impl Server {
         {
             return Ok(d.clone());
         }
+        let index_dir = self.index_dir.clone();
         let built = tokio::task::spawn_blocking(move || {
             let tax = Taxonomy::builtin();
-            let designs = designs_from_stored(&items, tax);
+            let designs = match &index_dir {
+                Some(dir) => crate::match_index::designs(dir, &items, tax).0,
+                None => designs_from_stored(&items, tax),
+            };
             designs.index(tax).map(|idx| Arc::new((designs, idx)))
         })
         .await
@@ -481,7 +500,7 @@ impl Server {
         let designs = self.designs().await?;
         let opts = RankOptions {
             threshold,
-            full_only: false,
+            complete_only: false,
             top,
         };
         let out = tokio::task::spawn_blocking(move || {

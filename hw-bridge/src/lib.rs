@@ -12,7 +12,8 @@
 //!   its local JSON API;
 //! * [`kb`], stored items read back into designs and facilities for
 //!   matching (the ranking itself is `catalogue::ranked`, shared with the
-//!   CLI).
+//!   CLI), and [`match_index`], the compiled requirements persisted beside
+//!   the store so that a query parses no manifest.
 //!
 //! hw-bridge may import `node-core` and `catalogue`, and never the
 //! simulator, the scenarios or the reports: a field node carries no
@@ -22,6 +23,7 @@ pub mod driver;
 pub mod emulator;
 pub mod http;
 pub mod kb;
+pub mod match_index;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;

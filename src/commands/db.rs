@@ -11,7 +11,8 @@ use catalogue::okh::Manifest;
 use catalogue::okw::Facility;
 use catalogue::ranked::Designs;
 use catalogue::taxonomy::Taxonomy;
-use hw_bridge::kb::{designs_from_stored, facilities_from_stored};
+use hw_bridge::kb::facilities_from_stored;
+use hw_bridge::match_index;
 use hw_bridge::store::{DiskStorage, open_store};
 use node_core::store::{StorageError, Store, StoreConfig, StoreError, StoredItem};
 
@@ -89,11 +90,15 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> 
 }
 
 /// Loads the current version of every manifest in the store in `dir`, in
-/// item id order. An item that does not parse is listed in `skipped`.
+/// item id order, through the persisted match index beside it (a design
+/// whose id and content id the index holds is not parsed again; see
+/// [`hw_bridge::match_index`]). An item that does not parse is listed in
+/// `skipped`.
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
     let store = open_existing(dir)?;
-    let d = designs_from_stored(store.items_of(ItemKind::Manifest), tax);
-    if d.manifests.is_empty() {
+    let (d, report) = match_index::designs(dir, store.items_of(ItemKind::Manifest), tax);
+    tracing::debug!(?report, "match index");
+    if d.is_empty() {
         return Err(CliError::BadInput(format!(
             "--db {}: the store holds no manifest that parses (import some with `okmesh import`)",
             dir.display()

@@ -197,6 +197,8 @@ struct Run {
     run_for: Option<Duration>,
     listener: Option<tokio::net::TcpListener>,
     persistent: bool,
+    /// The store folder, where the API keeps its persisted match index.
+    index_dir: Option<PathBuf>,
 }
 
 /// Runs the node with its API until shutdown, flushes its store and returns
@@ -209,9 +211,14 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
             let addr = listener
                 .local_addr()
                 .map_err(|e| CliError::Io(format!("--http: {e}")))?;
-            let task = tokio::spawn(hw_bridge::http::serve(listener, handle, async {
-                let _ = http_stopped.await;
-            }));
+            let task = tokio::spawn(hw_bridge::http::serve_with_index(
+                listener,
+                handle,
+                r.index_dir.clone(),
+                async {
+                    let _ = http_stopped.await;
+                },
+            ));
             tracing::info!(%addr, "http api listening");
             #[allow(clippy::print_stdout)]
             {
@@ -312,6 +319,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             run_for: args.run_for,
             listener,
             persistent: storage.is_some(),
+            index_dir: storage.as_ref().and(args.data_dir.clone()),
         };
         match storage {
             Some(disk) => {
