@@ -20,7 +20,7 @@
 //!
 //! # Who may ask
 //!
-//! Before a request is routed ([`guard`](self)):
+//! Before a request is routed ([`guard`]):
 //!
 //! * `Host` must name this server: the address the connection arrived at
 //!   or the bound address (IP literal and port), `localhost:PORT`, or a
@@ -44,7 +44,8 @@
 //!   [`MAX_CONNECTIONS_PER_IP`] per client address; past a cap, a new
 //!   connection takes the place of the oldest one that has not sent its
 //!   request yet, so silent or dripping clients cannot lock others out (a
-//!   connection being answered is never dropped for another).
+//!   connection being answered is never dropped for another; when every
+//!   one is, the new connection gets a 503 with `Retry-After`).
 //! * Time: the request head within [`HEADER_READ_TIMEOUT`], a body within
 //!   [`BODY_READ_TIMEOUT`] (408), and the whole connection, one request,
 //!   within [`CONNECTION_TIMEOUT`].
@@ -96,7 +97,7 @@ use crate::logs::{Escaped, esc};
 /// idle one).
 pub const MAX_CONNECTIONS: usize = 128;
 /// Connections open at once from one client address.
-pub const MAX_CONNECTIONS_PER_IP: usize = 16;
+pub const MAX_CONNECTIONS_PER_IP: usize = 32;
 /// Longest wait for a request's head (line and headers).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Longest wait for a request's body.
@@ -107,6 +108,9 @@ pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 pub const MAX_CONCURRENT_MATCHES: usize = 2;
 /// Largest read buffer of a connection (request head included).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// The answer to a connection no slot can be made for.
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 58\r\n\r\n{\"error\": \"too many requests at once; try again shortly\"}\n";
 
 /// How the API admits requests.
 #[derive(Clone, Debug)]
@@ -315,6 +319,8 @@ pub async fn serve(
         };
         let Some(admission) = conns.admit(peer.ip()) else {
             tracing::debug!(%peer, "http connection refused: every slot is answering a request");
+            // Best effort, never waiting: the socket buffer takes it or not.
+            let _ = stream.try_write(BUSY_RESPONSE);
             continue;
         };
         let local = stream.local_addr().unwrap_or(bound);

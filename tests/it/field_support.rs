@@ -111,6 +111,12 @@ impl Proc {
     /// Waits for a successful exit and returns the last stdout line as JSON
     /// (the summary).
     pub(crate) fn summary(&mut self, timeout: Duration) -> serde_json::Value {
+        self.finish(timeout).0
+    }
+
+    /// Waits for a successful exit; returns the last stdout line as JSON
+    /// (the summary) and stderr.
+    pub(crate) fn finish(&mut self, timeout: Duration) -> (serde_json::Value, String) {
         let (code, stderr) = self.wait(timeout);
         assert_eq!(code, 0, "okmesh failed; stderr:\n{stderr}");
         // The reader thread ends at EOF; give it a moment to deliver.
@@ -119,7 +125,8 @@ impl Proc {
             last = Some(line);
         }
         let line = last.unwrap_or_else(|| panic!("no summary on stdout; stderr:\n{stderr}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"))
+        let v = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        (v, stderr)
     }
 }
 
@@ -238,4 +245,53 @@ pub(crate) fn http_json(
         )
     });
     (code, v)
+}
+
+/// A UDP testbed radio whose one neighbour is a port nobody listens on
+/// (for a node that only serves its API).
+pub(crate) fn lone_udp_radio() -> String {
+    let p = free_udp_ports(2);
+    format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[0], p[1])
+}
+
+/// Starts `okmesh node` on `radio` with its API on a free loopback port
+/// and its data in `dir`; returns the process and the API address (whose
+/// token the API helpers then use).
+pub(crate) fn start_api_node(radio: &str, dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "node",
+        "--radio",
+        radio,
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+        "--sync-imin",
+        "2s",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::okmesh(&args);
+    let line = p.json_line(Duration::from_secs(60));
+    let addr = line["http"].as_str().expect("http address").to_owned();
+    (p, addr)
+}
+
+/// The `VmHWM` (peak resident set) and `VmRSS` of process `pid`, in KiB.
+pub(crate) fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Resets `pid`'s peak resident set to its current one (Linux
+/// `clear_refs` 5); false where the kernel does not allow it.
+pub(crate) fn reset_peak_memory(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), b"5").is_ok()
 }

@@ -3,8 +3,11 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod field_logs;
 mod field_support;
+mod http_api;
 mod import_cli;
+mod key_cli;
 mod match_cli;
 mod matching;
 mod meshtastic_client;

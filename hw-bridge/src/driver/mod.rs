@@ -343,7 +343,7 @@ fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>, limiter: &mut LogLim
         let name = |item: ItemId| {
             node.store()
                 .get(item)
-                .map(|i| esc(Escaped(&i.name)))
+                .map(|i| esc(&i.name))
                 .unwrap_or_else(|| esc(""))
         };
         match &event {
