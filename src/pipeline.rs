@@ -187,7 +187,15 @@ mod tests {
         assert_eq!(summary.nodes, 20);
         assert_eq!(summary.trace_records, out.stats.records);
         let checks: Vec<&str> = summary.checks.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(checks, ["duty_cycle", "half_duplex", "hop_limit"]);
+        assert_eq!(
+            checks,
+            [
+                "duty_cycle",
+                "half_duplex",
+                "hop_limit",
+                "reception_conservation"
+            ]
+        );
         let asserted: Vec<_> = summary.assertions.iter().map(|a| a.metric).collect();
         let wanted: Vec<_> = s.assertions.iter().map(|a| a.metric).collect();
         assert_eq!(asserted, wanted);

@@ -10,6 +10,7 @@ mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod radio;
+mod radio_fidelity;
 mod reports;
 mod simulation;
 mod sync_scenarios;

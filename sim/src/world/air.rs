@@ -154,11 +154,15 @@ impl Simulation {
                 sf,
                 link.decodable,
             );
+            // A signal leaves a receiver's list only at its own `TxEnd`, where
+            // its reception is decided: one that ends at this very instant may
+            // not have been decided yet (events at one instant run in the
+            // order they were scheduled), so it stays, and only signals still
+            // on the air interact with the new one.
             let signals = &mut self.on_air[r];
-            signals.retain(|s| s.heard.end > now);
             for s in signals.iter_mut() {
-                // Both already lost: nothing is left to decide between them.
-                if !(s.heard.collided && heard.collided) {
+                // Ended, or both already lost: nothing is left to decide.
+                if s.heard.end > now && !(s.heard.collided && heard.collided) {
                     self.radio.capture.overlap(&mut s.heard, &mut heard);
                 }
             }
@@ -197,13 +201,13 @@ impl Simulation {
             let r = link.to;
             let signals = &mut self.on_air[r as usize];
             let Some(pos) = signals.iter().position(|s| s.serial == tx.serial) else {
-                continue; // the receiver was off or partitioned away
+                // The receiver was off or partitioned away when the frame
+                // started, or went down since (its crash record says so).
+                continue;
             };
             let s = signals.swap_remove(pos);
             let receiver = &mut self.nodes[r as usize];
-            if !receiver.alive() {
-                continue;
-            }
+            assert!(receiver.alive(), "a node going down forgets its signals");
             let node = NodeId(r);
             if !s.heard.demodulable {
                 self.trace.push(Record::BelowSensitivity {

@@ -329,6 +329,9 @@ impl Simulation {
             cds_size: self.topo.greedy_cds_size(),
             initially_off: c.initially_off(),
             scheduled_publications: c.publications.len() as u32,
+            audience: (0..self.topo.len() as u32)
+                .map(|i| self.topo.links_from(i).iter().map(|l| l.to).collect())
+                .collect(),
             sync_strategy: sync_strategy_name(c.sync.strategy).into(),
             sync_imax: c.sync.trickle.imax,
             within_hop_limit: (0..self.topo.len() as u32)

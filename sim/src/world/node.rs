@@ -52,6 +52,10 @@ impl Simulation {
         node.mac.reboot();
         node.mac.wake_gen += 1;
         node.mac.wake_at = Instant::MAX;
+        // The radio is off: whatever it was receiving is lost with it (the
+        // crash record is those receptions' outcome), and a restart before
+        // those frames end does not pick them up halfway.
+        self.on_air[i as usize].clear();
     }
 
     /// After node-core ran: record its events and re-arm its timer.
