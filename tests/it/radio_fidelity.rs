@@ -382,3 +382,52 @@ fn half_duplex_and_duty_checks_still_see_scenario_text() {
         o.summary.checks
     );
 }
+
+#[test]
+fn the_100_node_graph_has_every_directed_link_of_the_physics() {
+    // Meshtasticator's setup: per-direction shadowing, so links can be
+    // decodable one way only.
+    let sim = library("meshtastic-default", &[])
+        .sim_config()
+        .build()
+        .unwrap();
+    let topo = sim.topology();
+    let n = topo.len() as u32;
+    assert_eq!(n, 100);
+    let decodable = |a: u32, b: u32| topo.link(a, b).is_some_and(|l| l.decodable);
+    let graph = topo.graph();
+    let graph_edges: std::collections::BTreeSet<(u32, u32)> = graph
+        .edge_indices()
+        .map(|e| {
+            let (x, y) = graph.edge_endpoints(e).expect("an edge has ends");
+            let (x, y) = (x.index() as u32, y.index() as u32);
+            (x.min(y), x.max(y))
+        })
+        .collect();
+    assert_eq!(graph_edges.len(), graph.edge_count(), "no edge twice");
+    let (mut edges, mut one_way, mut missed_before) = (0, 0, 0);
+    for a in 0..n {
+        for b in a + 1..n {
+            let physics = decodable(a, b) || decodable(b, a);
+            let in_graph = graph_edges.contains(&(a, b));
+            assert_eq!(in_graph, physics, "{a} - {b}");
+            edges += u64::from(physics);
+            one_way += u64::from(decodable(a, b) != decodable(b, a));
+            // The case the graph used to miss: decodable only from the
+            // higher id, the lower one's signal below the interference floor.
+            missed_before += u64::from(decodable(b, a) && topo.link(a, b).is_none());
+        }
+    }
+    assert!(
+        missed_before > 0,
+        "the test must contain the case it is for"
+    );
+    let stats = topo.stats();
+    assert_eq!(stats.links, edges);
+    assert_eq!(stats.asymmetric_links, one_way);
+    assert_eq!(topo.mesh_edges().len() as u64, edges);
+    // Degrees, as reported, count every edge.
+    let info = sim.run_info();
+    let degree_sum: u64 = info.degrees.iter().map(|d| u64::from(*d)).sum();
+    assert_eq!(degree_sum, 2 * edges);
+}
