@@ -4,7 +4,7 @@
 //! graph, and the firmware's transmit-timer discipline.
 
 use node_core::wire::FrameClass;
-use node_core::{Instant, NodeId};
+use node_core::{Duration, Instant, NodeId};
 use sim::check::{CheckOutcome, Checks};
 use sim::trace::{DropReason, FaultRecord, PacketKey, Record, RunInfo, TraceSink};
 
@@ -430,4 +430,45 @@ fn the_100_node_graph_has_every_directed_link_of_the_physics() {
     let info = sim.run_info();
     let degree_sum: u64 = info.degrees.iter().map(|d| u64::from(*d)).sum();
     assert_eq!(degree_sum, 2 * edges);
+}
+
+#[test]
+fn relays_wait_their_snr_weighted_window_after_every_reception_and_transmission() {
+    // The firmware re-arms the head's timer after every reception and
+    // transmission, and a relay that finds the channel busy re-draws its
+    // SNR-weighted window: a client's relay therefore never starts sooner
+    // than 2·CWmax slots after the last frame its radio received or sent.
+    let o = run(&library("meshtastic-default", &[]));
+    let slot =
+        node_core::radio::meshtastic::slot_time(&node_core::radio::ModemPreset::LongFast.params());
+    let floor = slot.saturating_mul(2 * u64::from(node_core::radio::meshtastic::CW_MAX));
+    let mut last_op = vec![Instant::ZERO; o.info.sites.len()];
+    let (mut relays, mut closest) = (0, Duration::MAX);
+    for r in &o.records {
+        match *r {
+            Record::RxOk { at, node, .. } | Record::TxEnd { at, node, .. } => {
+                last_op[node.index()] = at;
+            }
+            Record::TxStart {
+                at,
+                node,
+                relay: true,
+                ..
+            } => {
+                let waited = at - last_op[node.index()];
+                assert!(
+                    waited >= floor,
+                    "{node} relayed {waited} after its last operation (< {floor})"
+                );
+                relays += 1;
+                closest = closest.min(waited);
+            }
+            _ => {}
+        }
+    }
+    assert!(relays > 1_000, "{relays} relays");
+    assert!(
+        closest < floor + slot.saturating_mul(2),
+        "the bound is tight: {closest}"
+    );
 }

@@ -85,6 +85,9 @@ pub struct Heard {
     pub interference_mw: f64,
     /// Whether interference has destroyed it.
     pub collided: bool,
+    /// Whether the receiver never followed it because it was locked on an
+    /// earlier frame (so the radio saw no reception end for it).
+    pub locked_out: bool,
 }
 
 impl Heard {
@@ -108,6 +111,7 @@ impl Heard {
             demodulable,
             interference_mw: 0.0,
             collided: false,
+            locked_out: false,
         }
     }
 }
@@ -208,6 +212,7 @@ impl CaptureModel {
         }
         if self.lock_first && earlier.demodulable && earlier.start < later.start {
             later.collided = true; // the receiver is busy with the earlier one
+            later.locked_out = true;
         }
         self.check(earlier);
         self.check(later);
@@ -251,6 +256,7 @@ mod tests {
         CaptureModel::default().overlap(&mut a, &mut b);
         assert!(!a.collided, "10 dB above: captured");
         assert!(b.collided, "receiver was locked on the earlier one");
+        assert!(b.locked_out && !a.locked_out);
     }
 
     #[test]
