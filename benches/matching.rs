@@ -164,7 +164,7 @@ fn bench(c: &mut Criterion) {
     }
     let facs = facilities(1_000, tax);
     let full = RankOptions {
-        full_only: true,
+        complete_only: true,
         ..RankOptions::default()
     };
     let total: usize = facs

@@ -144,6 +144,19 @@ pub enum ParseError {
         /// What is wrong.
         message: String,
     },
+    /// The document is another kind of item than the one asked for (a
+    /// manifest given as a facility, or the other way round).
+    #[error("{file}: expected {expected}, but this is {found}: {why}")]
+    WrongKind {
+        /// File name.
+        file: String,
+        /// What was asked for.
+        expected: &'static str,
+        /// What the document is.
+        found: &'static str,
+        /// Which keys tell.
+        why: String,
+    },
     /// A required field is absent or empty.
     #[error("{file}:{line}: field `{field}` is required: {message}")]
     Missing {
@@ -163,7 +176,7 @@ impl ParseError {
     /// The line the error points at, if any.
     pub fn line(&self) -> Option<u32> {
         match self {
-            ParseError::TooLarge { .. } => None,
+            ParseError::TooLarge { .. } | ParseError::WrongKind { .. } => None,
             ParseError::NotUtf8 { line, .. }
             | ParseError::Syntax { line, .. }
             | ParseError::NotAMapping { line, .. }
@@ -188,6 +201,7 @@ impl ParseError {
             | ParseError::Syntax { file, .. }
             | ParseError::NotAMapping { file, .. }
             | ParseError::Field { file, .. }
+            | ParseError::WrongKind { file, .. }
             | ParseError::Missing { file, .. } => file,
         }
     }

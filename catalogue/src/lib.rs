@@ -16,7 +16,8 @@
 //! * [`okw`] — Open Know-Where facilities and informal capability profiles;
 //! * [`taxonomy`] — the matching vocabulary (processes, tools, materials,
 //!   substitutions), loaded from `data/taxonomy.toml`;
-//! * [`requirements`] — what a design needs and what a facility has;
+//! * [`requirements`] — what a design needs and what a facility has, with
+//!   [`infer`] reading needs from prose;
 //! * [`matching`] — scores, ranking, reverse matching and multi-facility
 //!   plans over pre-compiled tables;
 //! * [`entry`] — the one way a file becomes catalogue entries (a facility
@@ -34,6 +35,7 @@ pub mod document;
 pub mod entry;
 mod fields;
 pub mod id;
+pub mod infer;
 pub mod matching;
 pub mod okh;
 pub mod okw;

@@ -28,17 +28,49 @@
 //!
 //! ## Score of a design
 //!
-//! `score = Σ wᵢ·qᵢ / Σ wᵢ` with `wᵢ = (1.0 if critical else 0.25) ×
-//! confidenceᵢ` — the weighted share of requirements met. Inferred
-//! requirements weigh less through their confidence and are flagged in
-//! results. A design **fully** matches when every critical requirement has
-//! a quality above 0 (every requirement, if none is critical). A design
-//! **passes** when it fully matches or its score is at least
-//! [`PARTIAL_MATCH_THRESHOLD`] (0.6, supply-graph-ai's
-//! `PARTIAL_MATCH_THRESHOLD`). Ranking: score, then full matches first,
-//! then more declared evidence, then index (deterministic). Designs and
-//! profiles of different domains never match; a design with no known
-//! requirement is not assessed.
+//! Each requirement *i* has a criticality weight `kᵢ` (1.0 critical, 0.25
+//! optional), a confidence `cᵢ` (1.0 declared, 0.4–0.8 inferred from
+//! prose) and a specificity `sᵢ` from the taxonomy (1.0 for a named
+//! process, tool, material or part; 0.6 for umbrella processes such as
+//! machining or electronics; 0.2 for the bare TsDC codes `ASM` and `MEC`;
+//! 0.1 for sourcing standard parts), and the profile meets it with quality
+//! `qᵢ`. Then:
+//!
+//! * `score = Σ kᵢcᵢsᵢqᵢ / max(Σ kᵢcᵢsᵢ, 1)` — what is shown and ranked:
+//!   the share of what the design specifically needs that the profile has.
+//!   The floor ([`SCORE_FLOOR`]: every design needs at least one declared,
+//!   specific, critical requirement's worth) stands for what is not known:
+//!   a design whose only known need is `MEC` scores at most 0.2, whatever
+//!   the profile, and one whose needs were read from prose at confidence
+//!   0.6 at most 0.6.
+//! * `coverage = Σ kᵢcᵢqᵢ / Σ kᵢcᵢ` — the weighted share of requirements
+//!   met, supply-graph-ai's score, which its `PARTIAL_MATCH_THRESHOLD`
+//!   (0.6, [`PARTIAL_MATCH_THRESHOLD`]) applies to.
+//! * `evidence = Σ cᵢsᵢ` over the critical requirements (all of them when
+//!   none is critical) — how much is known of what the design needs.
+//!
+//! A design is a **full** match when every critical requirement has a
+//! quality above 0 (every requirement, if none is critical) *and* its
+//! evidence is at least [`MIN_EVIDENCE`] (1.0); when everything is met but
+//! the evidence is thinner it is **likely** (most prose-only manifests).
+//! A design **passes** when its score is at least [`MIN_SCORE`] (0.3) and
+//! it is full, likely, or its coverage reaches the threshold. Reverse
+//! matching (`produce`, [`RankOptions::complete_only`]) keeps only full
+//! and likely designs.
+//! Ranking: score, then the specific need covered (`Σ kᵢcᵢsᵢqᵢ`: of two
+//! designs met equally well, the one that needs more that you have comes
+//! first), then full matches first, then coverage, then index
+//! (deterministic). Designs and profiles of different domains never match;
+//! a design with no known requirement is not assessed.
+//!
+//! Worked example (the README's): "hammer, saw, screwdriver, wood glue,
+//! timber" against the Chair (tools hammer, saw, screwdriver — critical,
+//! declared, specific — and three optional parts: legs, seat, back):
+//! `Σ kcs = 3 × 1 + 3 × 0.25 = 3.75`, met `3`, so score = 3 / 3.75 = 0.80,
+//! coverage 0.80, evidence 3: full. A design declaring only `MEC` that the
+//! hammer (woodworking, hence mechanical parts) meets: `Σ kcs = 0.2`,
+//! score = 0.2 / max(0.2, 1) = 0.20, evidence 0.2: likely at best, and
+//! below 0.3, so it does not pass.
 //!
 //! ## Plans
 //!
@@ -63,6 +95,15 @@ pub const OPTIONAL_WEIGHT: f32 = 0.25;
 pub const GENERIC_QUALITY: f32 = 0.7;
 /// Quality lost per skill level below the process's.
 pub const SKILL_PENALTY_PER_LEVEL: f32 = 0.2;
+/// Least evidence (`Σ confidence × specificity` of the critical
+/// requirements) for a full match.
+pub const MIN_EVIDENCE: f32 = 1.0;
+/// Floor of a score's denominator: the weight of one declared, specific,
+/// critical requirement.
+pub const SCORE_FLOOR: f32 = 1.0;
+/// Least score for any design to pass: below it too little is known of the
+/// design (a bare `ASM` or `MEC` code scores 0.2 at most).
+pub const MIN_SCORE: f32 = 0.3;
 /// Most designs one index holds.
 pub const MAX_DESIGNS: usize = 1 << 22;
 /// Most requirements one design may carry into the index.
@@ -98,23 +139,130 @@ impl Profile {
     }
 }
 
-/// The score of one design for one profile.
+/// The score of one design for one profile (see the module docs).
 #[derive(Clone, Copy, PartialEq, Debug, Default)]
 pub struct Score {
-    /// Weighted share of requirements met, in [0, 1].
+    /// Share of what the design specifically needs that is met, with the
+    /// evidence floor, in [0, 1]: what is shown and ranked.
     pub score: f32,
+    /// Weighted share of requirements met (supply-graph-ai's score), in
+    /// [0, 1].
+    pub coverage: f32,
+    /// Specific need met: `Σ kᵢcᵢsᵢqᵢ`.
+    pub specific_met: f32,
+    /// How much is known of what the design needs: `Σ cᵢsᵢ` (critical).
+    pub evidence: f32,
     /// Critical requirements met.
     pub critical_met: u32,
     /// Critical requirements.
     pub critical_total: u32,
-    /// Every critical requirement met.
+    /// Every critical requirement met, with enough evidence.
     pub full: bool,
+    /// Every critical requirement met, but too little is known of the
+    /// design to call it full.
+    pub likely: bool,
 }
 
 impl Score {
-    /// Full match, or score at least `threshold`.
+    /// Score at least [`MIN_SCORE`], and full, likely or coverage at
+    /// least `threshold`.
     pub fn passes(&self, threshold: f32) -> bool {
-        self.full || self.score >= threshold
+        self.score >= MIN_SCORE - 1e-6 && (self.complete() || self.coverage >= threshold)
+    }
+
+    /// Every critical requirement is met (full or likely).
+    pub fn complete(&self) -> bool {
+        self.full || self.likely
+    }
+
+    /// `full`, `likely` or `partial`.
+    pub fn fit(&self) -> &'static str {
+        if self.full {
+            "full"
+        } else if self.likely {
+            "likely"
+        } else {
+            "partial"
+        }
+    }
+
+    /// Ranking order: better first (see the module docs).
+    pub fn better(&self, other: &Score) -> std::cmp::Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(other.specific_met.total_cmp(&self.specific_met))
+            .then(other.full.cmp(&self.full))
+            .then(other.coverage.total_cmp(&self.coverage))
+    }
+}
+
+/// The sums one score is made of, over a design's requirements.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    cov_num: f32,
+    cov_total: f32,
+    fit_num: f32,
+    fit_total: f32,
+    evidence_critical: f32,
+    evidence_all: f32,
+    critical_met: u32,
+    critical_total: u32,
+    all_met: bool,
+}
+
+impl Sums {
+    fn new() -> Self {
+        Sums {
+            all_met: true,
+            ..Sums::default()
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, critical: bool, w_cov: f32, w_fit: f32, ev: f32, q: f32) {
+        self.cov_num += w_cov * q;
+        self.cov_total += w_cov;
+        self.fit_num += w_fit * q;
+        self.fit_total += w_fit;
+        self.evidence_all += ev;
+        if critical {
+            self.evidence_critical += ev;
+            self.critical_total += 1;
+        }
+        if q > 0.0 {
+            self.critical_met += u32::from(critical);
+        } else {
+            self.all_met = false;
+        }
+    }
+
+    fn score(&self) -> Score {
+        if self.cov_total <= 0.0 {
+            return Score {
+                critical_total: self.critical_total,
+                ..Score::default()
+            };
+        }
+        let (met, evidence) = if self.critical_total > 0 {
+            (
+                self.critical_met == self.critical_total,
+                self.evidence_critical,
+            )
+        } else {
+            (self.all_met, self.evidence_all)
+        };
+        let enough = evidence >= MIN_EVIDENCE - 1e-6;
+        Score {
+            score: (self.fit_num / self.fit_total.max(SCORE_FLOOR)).clamp(0.0, 1.0),
+            coverage: (self.cov_num / self.cov_total).clamp(0.0, 1.0),
+            specific_met: self.fit_num,
+            evidence,
+            critical_met: self.critical_met,
+            critical_total: self.critical_total,
+            full: met && enough,
+            likely: met && !enough,
+        }
     }
 }
 
@@ -130,10 +278,12 @@ pub struct Ranked {
 /// What to return from [`MatchIndex::rank`].
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub struct RankOptions {
-    /// Least score (full matches pass regardless).
+    /// Least coverage of a partial match (full and likely ones pass
+    /// regardless).
     pub threshold: f32,
-    /// Only full matches.
-    pub full_only: bool,
+    /// Only designs whose every critical requirement is met (full or
+    /// likely): what a facility can make outright.
+    pub complete_only: bool,
     /// At most this many results.
     pub top: usize,
 }
@@ -142,7 +292,7 @@ impl Default for RankOptions {
     fn default() -> Self {
         RankOptions {
             threshold: PARTIAL_MATCH_THRESHOLD,
-            full_only: false,
+            complete_only: false,
             top: usize::MAX,
         }
     }
@@ -153,7 +303,6 @@ struct DesignEntry {
     start: u32,
     end: u32,
     total_weight: f32,
-    critical_total: u32,
     domain: Domain,
 }
 
@@ -185,16 +334,23 @@ pub struct MatchIndex<'t> {
     designs: Vec<DesignEntry>,
     req_term: Vec<u32>,
     req_weight: Vec<f32>,
+    req_fit_weight: Vec<f32>,
+    req_evidence: Vec<f32>,
     req_critical: Vec<bool>,
 }
 
-/// Weight of one requirement.
+/// Coverage weight of one requirement: `kᵢ·cᵢ`.
 pub fn weight(critical: bool, confidence: f32) -> f32 {
     (if critical {
         CRITICAL_WEIGHT
     } else {
         OPTIONAL_WEIGHT
     }) * confidence
+}
+
+/// Score weight of one requirement: `kᵢ·cᵢ·sᵢ`.
+pub fn fit_weight(critical: bool, confidence: f32, specificity: f32) -> f32 {
+    weight(critical, confidence) * specificity
 }
 
 impl<'t> MatchIndex<'t> {
@@ -206,6 +362,8 @@ impl<'t> MatchIndex<'t> {
             designs: Vec::new(),
             req_term: Vec::new(),
             req_weight: Vec::new(),
+            req_fit_weight: Vec::new(),
+            req_evidence: Vec::new(),
             req_critical: Vec::new(),
         }
     }
@@ -254,21 +412,21 @@ impl<'t> MatchIndex<'t> {
         }
         let start = self.req_term.len() as u32;
         let mut total_weight = 0.0;
-        let mut critical_total = 0;
         for r in &set.requirements {
             let id = self.intern(&r.term);
             let w = weight(r.critical, r.confidence);
+            let s = r.term.specificity(self.tax);
             self.req_term.push(id);
             self.req_weight.push(w);
+            self.req_fit_weight.push(w * s);
+            self.req_evidence.push(r.confidence * s);
             self.req_critical.push(r.critical);
             total_weight += w;
-            critical_total += u32::from(r.critical);
         }
         self.designs.push(DesignEntry {
             start,
             end: self.req_term.len() as u32,
             total_weight,
-            critical_total,
             domain: set.domain,
         });
         Ok(self.designs.len() - 1)
@@ -363,47 +521,42 @@ impl<'t> MatchIndex<'t> {
     /// Scores one design (score 0 across domains or with no requirement).
     pub fn score(&self, p: &Profile, design: usize) -> Score {
         let d = self.designs[design];
+        let (s, e) = (d.start as usize, d.end as usize);
         if p.domains & d.domain.bit() == 0 || d.total_weight <= 0.0 {
             return Score {
-                critical_total: d.critical_total,
+                critical_total: self.req_critical[s..e].iter().filter(|c| **c).count() as u32,
                 ..Score::default()
             };
         }
-        let (s, e) = (d.start as usize, d.end as usize);
-        let mut num = 0.0;
-        let mut crit_met = 0;
-        let mut all_met = true;
+        let mut sums = Sums::new();
         for i in s..e {
             let q = self.quality(p, self.req_term[i]);
-            num += self.req_weight[i] * q;
-            if q > 0.0 {
-                crit_met += u32::from(self.req_critical[i]);
-            } else {
-                all_met = false;
-            }
+            sums.add(
+                self.req_critical[i],
+                self.req_weight[i],
+                self.req_fit_weight[i],
+                self.req_evidence[i],
+                q,
+            );
         }
-        let full = if d.critical_total > 0 {
-            crit_met == d.critical_total
-        } else {
-            all_met
-        };
-        Score {
-            score: (num / d.total_weight).clamp(0.0, 1.0),
-            critical_met: crit_met,
-            critical_total: d.critical_total,
-            full,
-        }
+        sums.score()
     }
 
     /// Designs that pass for a profile, best first (see the module docs).
     pub fn rank(&self, p: &Profile, opts: &RankOptions) -> Vec<Ranked> {
+        self.rank_counted(p, opts).0
+    }
+
+    /// As [`MatchIndex::rank`], with the number of designs that pass
+    /// before `top` is applied.
+    pub fn rank_counted(&self, p: &Profile, opts: &RankOptions) -> (Vec<Ranked>, usize) {
         let mut out = Vec::new();
         for (i, d) in self.designs.iter().enumerate() {
             if p.domains & d.domain.bit() == 0 || d.total_weight <= 0.0 {
                 continue;
             }
             let s = self.score(p, i);
-            if (opts.full_only && !s.full) || !s.passes(opts.threshold) {
+            if (opts.complete_only && !s.complete()) || !s.passes(opts.threshold) {
                 continue;
             }
             out.push(Ranked {
@@ -411,24 +564,44 @@ impl<'t> MatchIndex<'t> {
                 score: s,
             });
         }
-        let cmp = |a: &Ranked, b: &Ranked| {
-            b.score
-                .score
-                .total_cmp(&a.score.score)
-                .then(b.score.full.cmp(&a.score.full))
-                .then(
-                    self.designs[b.design]
-                        .total_weight
-                        .total_cmp(&self.designs[a.design].total_weight),
-                )
-                .then(a.design.cmp(&b.design))
-        };
+        let passing = out.len();
+        let cmp = |a: &Ranked, b: &Ranked| a.score.better(&b.score).then(a.design.cmp(&b.design));
         if out.len() > opts.top {
             out.select_nth_unstable_by(opts.top, cmp);
             out.truncate(opts.top);
         }
         out.sort_unstable_by(cmp);
-        out
+        (out, passing)
+    }
+
+    /// The design that comes closest to passing without passing: the best
+    /// score, then coverage (for a hint when nothing passes).
+    pub fn nearest(&self, p: &Profile, opts: &RankOptions) -> Option<Ranked> {
+        let mut best: Option<Ranked> = None;
+        for (i, d) in self.designs.iter().enumerate() {
+            if p.domains & d.domain.bit() == 0 || d.total_weight <= 0.0 {
+                continue;
+            }
+            let s = self.score(p, i);
+            if s.coverage <= 0.0
+                || ((!opts.complete_only || s.complete()) && s.passes(opts.threshold))
+            {
+                continue;
+            }
+            let better = best.is_none_or(|b| {
+                s.score
+                    .total_cmp(&b.score.score)
+                    .then(s.coverage.total_cmp(&b.score.coverage))
+                    .is_gt()
+            });
+            if better {
+                best = Some(Ranked {
+                    design: i,
+                    score: s,
+                });
+            }
+        }
+        best
     }
 
     /// How a profile meets each requirement of a set: `(quality, via,
@@ -464,12 +637,7 @@ impl<'t> MatchIndex<'t> {
             .map(|(i, p)| (i, self.score_set(p, set)))
             .filter(|(_, s)| threshold <= 0.0 || s.passes(threshold))
             .collect();
-        out.sort_by(|a, b| {
-            b.1.score
-                .total_cmp(&a.1.score)
-                .then(b.1.full.cmp(&a.1.full))
-                .then(a.0.cmp(&b.0))
-        });
+        out.sort_by(|a, b| a.1.better(&b.1).then(a.0.cmp(&b.0)));
         out
     }
 
@@ -479,30 +647,13 @@ impl<'t> MatchIndex<'t> {
             return Score::default();
         }
         let ex = self.explain(p, set);
-        let (mut num, mut total, mut crit_met, mut crit_total, mut all) = (0.0, 0.0, 0, 0, true);
+        let mut sums = Sums::new();
         for (r, (q, ..)) in set.requirements.iter().zip(&ex) {
             let w = weight(r.critical, r.confidence);
-            num += w * q;
-            total += w;
-            if r.critical {
-                crit_total += 1;
-                crit_met += u32::from(*q > 0.0);
-            }
-            all &= *q > 0.0;
+            let sp = r.term.specificity(self.tax);
+            sums.add(r.critical, w, w * sp, r.confidence * sp, *q);
         }
-        if total <= 0.0 {
-            return Score::default();
-        }
-        Score {
-            score: (num / total).clamp(0.0, 1.0),
-            critical_met: crit_met,
-            critical_total: crit_total,
-            full: if crit_total > 0 {
-                crit_met == crit_total
-            } else {
-                all
-            },
-        }
+        sums.score()
     }
 
     /// Greedy multi-facility plan for one design (see the module docs).
@@ -633,10 +784,11 @@ mod tests {
         let b = idx.add(&both).unwrap();
         let p = idx.profile(&build_profile("laser cutter", tax).capabilities);
         let sa = idx.score(&p, a);
+        assert!((sa.coverage - 0.6).abs() < 1e-6, "{sa:?}");
         assert!((sa.score - 0.6).abs() < 1e-6, "{sa:?}");
         assert!(sa.full, "a substitution meets the requirement");
         let sb = idx.score(&p, b);
-        assert!((sb.score - 0.5).abs() < 1e-6, "{sb:?}");
+        assert!((sb.coverage - 0.5).abs() < 1e-6, "{sb:?}");
         assert!(!sb.full);
         let ranked = idx.rank(&p, &RankOptions::default());
         assert_eq!(ranked.iter().map(|r| r.design).collect::<Vec<_>>(), vec![a]);

@@ -8,7 +8,12 @@
 //! * **OKH-LOSH TOML** — `okhv` "OKH-LOSHv1.0", "2.0", "2.4" — in kebab-case
 //!   (`documentation-language`) and camelCase (`documentationLanguage`);
 //! * **supply-graph-ai JSON** (snake_case, `manufacturing_processes`,
-//!   `parts`, `sub_parts`, `materials`).
+//!   `parts`, `sub_parts`, `materials`, `domain`, and `bom` as a path or
+//!   as a mapping with `components`, each with optional `sub_components`).
+//!
+//! A document that is plainly a facility (it has OKW keys such as
+//! `equipment`, `location` or `supply-atoms` and no OKH key) is refused
+//! with [`ParseError::WrongKind`].
 //!
 //! Keys are compared in kebab-case, so the three spellings of a key are one.
 //! Fields the model understands go to typed fields; every other key is kept
@@ -22,8 +27,12 @@
 //! * [`ItemId`] — names the design across versions: the first 16 bytes of
 //!   `BLAKE3-derive-key("okmesh item id v1", "manifest\0" + repo + "\0" +
 //!   title)`, where `repo` is the repository or project URL (`repo`,
-//!   `project-link`, else `documentation-home`) lower-cased without scheme,
-//!   `www.`, trailing `/` or `.git`, and `title` is the title normalised by
+//!   `project-link`, else `documentation-home`) without scheme, `www.`,
+//!   trailing `/` or `.git`, its host lower-cased and its path lower-cased
+//!   only on hosts whose paths ignore case (GitHub, GitLab, Codeberg,
+//!   Bitbucket): elsewhere, as on MediaWiki sites (Appropedia, the OHO
+//!   wiki), `Quake_Safe` and `Quake_safe` are two pages, hence two designs;
+//!   and `title` is the title normalised by
 //!   [`crate::taxonomy::normalize_term`]. A new version keeps its repository
 //!   and title, hence its id; a fork (new repository) or a renamed design is
 //!   a new item. (The `id` UUID of supply-graph-ai JSON is per document, not
@@ -185,6 +194,11 @@ pub struct Manifest {
     pub tools: Vec<String>,
     /// Bill of materials as text (OKH v1) or a path (OKH-LOSH).
     pub bom: Option<String>,
+    /// Names of the components of a `bom` mapping (supply-graph-ai), with
+    /// their sub-components; the mapping itself is kept in `extra`.
+    pub bom_components: Vec<String>,
+    /// `domain` as declared (`manufacturing`, `cooking`).
+    pub domain: Option<String>,
     /// Parts (`part`, `parts`, `sub_parts`).
     pub parts: Vec<Part>,
     /// Wikidata atoms.
@@ -296,6 +310,9 @@ const KNOWN_KEYS: &[&str] = &[
     "publications",
     "documentation",
     "version-date",
+    "domain",
+    "data-source",
+    "ingredients",
 ];
 
 const PART_KEYS: &[&str] = &[
@@ -329,24 +346,94 @@ const PART_KEYS: &[&str] = &[
 
 const ATOM_KEYS: &[&str] = &["identifier", "description", "link"];
 
-/// Normalises a repository URL for [`ItemId`] derivation.
+/// Hosts whose paths ignore letter case (`github.com/Owner/Repo` is
+/// `github.com/owner/repo`).
+const CASE_INSENSITIVE_HOSTS: &[&str] = &[
+    "github.com",
+    "gitlab.com",
+    "codeberg.org",
+    "bitbucket.org",
+    "raw.githubusercontent.com",
+];
+
+/// Normalises a repository URL for [`ItemId`] derivation (see the module
+/// docs: the path keeps its case except on hosts that ignore it).
 pub fn normalize_repo(url: &str) -> String {
-    let mut u = url.trim().to_lowercase();
+    let mut u = url.trim().to_owned();
     for scheme in ["https://", "http://"] {
-        if let Some(rest) = u.strip_prefix(scheme) {
-            u = rest.to_owned();
+        if u.len() >= scheme.len() && u[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            u = u[scheme.len()..].to_owned();
         }
     }
-    if let Some(rest) = u.strip_prefix("www.") {
-        u = rest.to_owned();
+    if u.len() >= 4 && u[..4].eq_ignore_ascii_case("www.") {
+        u = u[4..].to_owned();
     }
     while u.ends_with('/') {
         u.pop();
     }
-    if let Some(rest) = u.strip_suffix(".git") {
-        u = rest.to_owned();
+    if u.len() >= 4 && u[u.len() - 4..].eq_ignore_ascii_case(".git") {
+        u.truncate(u.len() - 4);
     }
-    u
+    let (host, path) = match u.find(['/', '?', '#']) {
+        Some(i) => u.split_at(i),
+        None => (u.as_str(), ""),
+    };
+    let host = host.to_lowercase();
+    let path = if CASE_INSENSITIVE_HOSTS.contains(&host.as_str()) {
+        path.to_lowercase()
+    } else {
+        path.to_owned()
+    };
+    format!("{host}{path}")
+}
+
+/// Keys only an OKH manifest has.
+pub(crate) const MANIFEST_MARKERS: &[&str] = &[
+    "okhv",
+    "okh-manifest-version",
+    "bom-atoms",
+    "product-atom",
+    "bom-output-atoms",
+    "function",
+    "tsdc",
+    "repo",
+    "project-link",
+    "part",
+    "parts",
+    "sub-parts",
+    "manufacturing-specs",
+    "intended-use",
+    "made",
+    "made-independently",
+    "design-files",
+    "making-instructions",
+    "manufacturing-instructions",
+    "documentation-language",
+];
+
+/// Keys only an OKW facility (or makerspace) has.
+pub(crate) const FACILITY_MARKERS: &[&str] = &[
+    "equipment",
+    "inventory-atoms",
+    "supply-atoms",
+    "supplies-atom",
+    "product-atoms",
+    "location",
+    "facility-status",
+    "typical-materials",
+    "access-type",
+    "opening-hours",
+    "typical-batch-size",
+    "space",
+    "lat",
+    "lon",
+];
+
+/// How many keys of a mapping are in `markers` (keys compared in kebab-case).
+pub(crate) fn marker_count(map: &Map<String, Value>, markers: &[&str]) -> usize {
+    map.keys()
+        .filter(|k| markers.contains(&kebab(k).as_str()))
+        .count()
 }
 
 /// Parses atoms from a list (or a single mapping) of `{identifier,
@@ -461,6 +548,119 @@ pub(crate) fn read_atom_lists(
     Ok(atoms)
 }
 
+/// Most components read from one `bom` mapping (all levels).
+pub const MAX_BOM_COMPONENTS: usize = 4096;
+/// Deepest `sub_components` nesting read.
+pub const MAX_BOM_DEPTH: usize = 8;
+
+/// The names of a supply-graph-ai `bom` mapping's components, depth first;
+/// a component that is not a mapping or has no name is a warning.
+fn bom_component_names(
+    doc: &Document<'_>,
+    written: &str,
+    bom: &Map<String, Value>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<String> {
+    fn walk(
+        line: Option<u32>,
+        path: &str,
+        items: &[Value],
+        depth: usize,
+        out: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let warn = |warnings: &mut Vec<Warning>, field: String, message: String| {
+            warnings.push(Warning {
+                line,
+                field,
+                message,
+            })
+        };
+        for (i, item) in items.iter().enumerate() {
+            let here = format!("{path}[{i}]");
+            if out.len() >= MAX_BOM_COMPONENTS {
+                warn(
+                    warnings,
+                    here,
+                    format!(
+                        "more than {MAX_BOM_COMPONENTS} components; the rest are kept but not read"
+                    ),
+                );
+                return;
+            }
+            let Value::Object(c) = item else {
+                warn(
+                    warnings,
+                    here,
+                    format!(
+                        "expected a component, found {}; kept as is",
+                        type_name(item)
+                    ),
+                );
+                continue;
+            };
+            match ["name", "title", "description"]
+                .iter()
+                .find_map(|k| entry_text(c, k))
+            {
+                Some(n) => out.push(n),
+                None => warn(
+                    warnings,
+                    here.clone(),
+                    "a component without a name; kept as is".into(),
+                ),
+            }
+            let subs = c
+                .iter()
+                .find(|(k, _)| kebab(k) == "sub-components")
+                .map(|(_, v)| v);
+            match subs {
+                Some(Value::Array(a)) if depth < MAX_BOM_DEPTH => {
+                    let sub = format!("{here}.sub_components");
+                    walk(line, &sub, a, depth + 1, out, warnings);
+                }
+                Some(Value::Array(_)) => warn(
+                    warnings,
+                    here,
+                    format!("sub-components nested deeper than {MAX_BOM_DEPTH}; kept but not read"),
+                ),
+                Some(Value::Null) | None => {}
+                Some(other) => warn(
+                    warnings,
+                    format!("{here}.sub_components"),
+                    format!("expected a list, found {}; kept as is", type_name(other)),
+                ),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let line = doc.line_of(&[written]);
+    match bom
+        .iter()
+        .find(|(k, _)| kebab(k) == "components")
+        .map(|(_, v)| v)
+    {
+        Some(Value::Array(a)) => walk(
+            line,
+            &format!("{written}.components"),
+            a,
+            0,
+            &mut out,
+            warnings,
+        ),
+        Some(Value::Null) | None => {}
+        Some(other) => warnings.push(Warning {
+            line,
+            field: format!("{written}.components"),
+            message: format!(
+                "expected a list of components, found {}; kept as is",
+                type_name(other)
+            ),
+        }),
+    }
+    out
+}
+
 /// Parses one manifest. See the module docs.
 pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest, ParseError> {
     parse_manifest_as(bytes, file, None)
@@ -477,6 +677,23 @@ pub fn parse_manifest_as(
     let Value::Object(map) = &doc.root else {
         return Err(not_a_mapping(file, &doc.root));
     };
+    if marker_count(map, FACILITY_MARKERS) > 0 && marker_count(map, MANIFEST_MARKERS) == 0 {
+        let keys: Vec<&str> = map
+            .keys()
+            .filter(|k| FACILITY_MARKERS.contains(&kebab(k).as_str()))
+            .map(String::as_str)
+            .take(3)
+            .collect();
+        return Err(ParseError::WrongKind {
+            file: file.to_owned(),
+            expected: "an OKH manifest (a design)",
+            found: "an OKW facility",
+            why: format!(
+                "it has facility keys ({}) and no manifest key",
+                keys.join(", ")
+            ),
+        });
+    }
     let mut f = Fields::new(&doc, map, Vec::new());
     let dialect = match doc.format {
         Format::Json => ManifestDialect::SupplyGraphJson,
@@ -573,12 +790,33 @@ pub fn parse_manifest_as(
     }
     materials.extend(f.list("material")?);
     let mut tools = f.list("tool-list")?;
+    materials.extend(f.list("ingredients")?);
+    let domain = f.text("domain")?;
+    let mut bom_warnings = Vec::new();
+    let mut bom_components = Vec::new();
+    let mut bom_kept = None;
+    // `bom`: text (OKH v1), a path (OKH-LOSH), a list, or a mapping with
+    // components (supply-graph-ai). A shape we cannot read is kept as is.
     let bom = match f.get("bom") {
         None => None,
         Some((v, written)) => match v {
-            Value::Array(_) => Some(f.texts(v, &written)?.join(", ")),
-            other => scalar_text(other)
-                .map_err(|found| f.error(&written, format!("expected text, found {found}")))?,
+            Value::Object(bm) => {
+                bom_components = bom_component_names(&doc, &written, bm, &mut bom_warnings);
+                bom_kept = Some(v.clone());
+                None
+            }
+            Value::Array(_) => match f.texts(v, &written) {
+                Ok(t) => Some(t.join(", ")),
+                Err(e) => {
+                    bom_warnings.push(doc.warning(
+                        &[&written],
+                        format!("{e}; kept as is, not read for matching"),
+                    ));
+                    bom_kept = Some(v.clone());
+                    None
+                }
+            },
+            other => scalar_text(other).unwrap_or_default(),
         },
     };
     // supply-graph-ai: manufacturing_specs.process_requirements[].process_name
@@ -662,6 +900,10 @@ pub fn parse_manifest_as(
     warnings.extend(w);
     warnings.extend(part_warnings);
     warnings.extend(atom_warnings);
+    warnings.extend(bom_warnings);
+    if let Some(v) = bom_kept {
+        extra.insert("bom".into(), v);
+    }
     if let Some((_, v)) = specs_extra {
         extra.insert("manufacturing-specs".into(), v);
     }
@@ -699,6 +941,8 @@ pub fn parse_manifest_as(
         materials,
         tools,
         bom,
+        bom_components,
+        domain,
         parts,
         atoms,
         extra,
@@ -759,6 +1003,7 @@ impl Manifest {
         put_list(&mut m, "materials", &self.materials);
         put_list(&mut m, "tools", &self.tools);
         put_opt(&mut m, "bom", &self.bom);
+        put_opt(&mut m, "domain", &self.domain);
         if !self.parts.is_empty() {
             let parts = self
                 .parts

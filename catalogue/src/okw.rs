@@ -16,7 +16,19 @@
 //!
 //! As for manifests ([`crate::okh`]), keys are compared in kebab-case, unused
 //! keys are kept in [`Facility::extra`], unknown ones raise warnings, the raw
-//! bytes are kept.
+//! bytes are kept. A document that is plainly a manifest (OKH keys such as
+//! `okhv`, `function` or `bom-atoms`, and no OKW key) is refused with
+//! [`ParseError::WrongKind`].
+//!
+//! ## Consistency of atoms
+//!
+//! An OKW atom names one thing three times: its Wikidata `identifier`, its
+//! `description` and its `link`. When they disagree — Helpful Engineering's
+//! sewing room gives the identifier Q211387 (soldering, as its Arduino shop
+//! uses it), the description "Sewing of simple garments" and a link to
+//! Q652122 (sewing) — [`Facility::read`] takes what two of the three agree
+//! on, and says so in a note; with no majority it keeps the identifier's
+//! reading and says that too.
 //!
 //! Identity: [`ItemId`] = first 16 bytes of `BLAKE3-derive-key("okmesh item id
 //! v1", "facility\0" + name-part)`, where the name part is the makerspace URL
@@ -40,9 +52,13 @@ use crate::fields::{
     put_extra, put_list, put_opt, split_list,
 };
 use crate::id::{ContentId, ItemId};
-use crate::okh::{Atom, AtomRole, parse_atoms, read_atom_lists};
+use crate::okh::{
+    Atom, AtomRole, FACILITY_MARKERS, MANIFEST_MARKERS, marker_count, parse_atoms, read_atom_lists,
+};
 use crate::requirements::{Capabilities, Term};
-use crate::taxonomy::{ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, normalize_term};
+use crate::taxonomy::{
+    ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, TextMatch, normalize_term, wikidata_id,
+};
 
 /// Which schema a facility record follows.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -107,6 +123,8 @@ pub struct Facility {
     pub atoms: Vec<Atom>,
     /// Declared skill levels (profiles only), by process name.
     pub skills: BTreeMap<String, SkillLevel>,
+    /// `domain` as declared (`manufacturing`, `cooking`).
+    pub domain: Option<String>,
     /// Every other key, verbatim, by kebab-case name.
     pub extra: BTreeMap<String, Value>,
     /// What was odd in the input.
@@ -176,6 +194,10 @@ const KNOWN_KEYS: &[&str] = &[
     "country",
     "status",
     "url",
+    // supply-graph-ai's current OKW
+    "domain",
+    "partners-funders",
+    "customer-reviews",
 ];
 
 /// Most facilities one file may hold.
@@ -241,6 +263,23 @@ fn parse_one(
     file: String,
     bytes: &[u8],
 ) -> Result<Facility, ParseError> {
+    if marker_count(map, MANIFEST_MARKERS) > 0 && marker_count(map, FACILITY_MARKERS) == 0 {
+        let keys: Vec<&str> = map
+            .keys()
+            .filter(|k| MANIFEST_MARKERS.contains(&crate::document::kebab(k).as_str()))
+            .map(String::as_str)
+            .take(3)
+            .collect();
+        return Err(ParseError::WrongKind {
+            file,
+            expected: "an OKW facility",
+            found: "an OKH manifest (a design)",
+            why: format!(
+                "it has manifest keys ({}) and no facility key",
+                keys.join(", ")
+            ),
+        });
+    }
     let mut f = Fields::new(doc, map, prefix.clone());
     // `location` and `equipment` are read structurally and also kept verbatim.
     let mut kept: BTreeMap<String, Value> = BTreeMap::new();
@@ -355,6 +394,7 @@ fn parse_one(
         materials.extend(f.texts(v, &written)?);
     }
     let tools = f.list("tool-list")?;
+    let domain = f.text("domain")?;
     let (mut extra, mut warnings) = f.finish(KNOWN_KEYS);
     extra.extend(kept);
     warnings.extend(atom_warnings);
@@ -386,6 +426,7 @@ fn parse_one(
         tools,
         atoms,
         skills: BTreeMap::new(),
+        domain,
         extra,
         warnings: all_warnings,
         item_id: derive_item_id(
@@ -430,6 +471,7 @@ impl Facility {
                 Value::Array(self.atoms.iter().map(Atom::canonical).collect()),
             );
         }
+        put_opt(&mut m, "domain", &self.domain);
         if !self.skills.is_empty() {
             m.insert(
                 "skills".into(),
@@ -450,16 +492,24 @@ impl Facility {
         canonical_bytes("okmesh-okw-canonical-v1\n", &self.canonical_value())
     }
 
-    /// What the facility can do, in matching terms.
+    /// What the facility can do, in matching terms (see [`Facility::read`]).
+    pub fn capabilities(&self, tax: &Taxonomy) -> Capabilities {
+        self.read(tax).0
+    }
+
+    /// What the facility can do, in matching terms, with a note for each
+    /// atom whose identifier, description and link disagree (see the module
+    /// docs).
     ///
     /// Every process, equipment type, equipment process, material, tool and
     /// atom is looked up in the taxonomy; what it does not know is kept as a
     /// free term (or a Wikidata id) so that the same words in a manifest
-    /// still match. Domains: those of the recognised concepts and of the
-    /// name; manufacturing when nothing says otherwise. OKW facilities are
-    /// taken to be run by skilled people (skill `advanced`); a profile says
-    /// its own levels.
-    pub fn capabilities(&self, tax: &Taxonomy) -> Capabilities {
+    /// still match. Domains: the declared `domain`, else those of the
+    /// recognised concepts and of the name; manufacturing when nothing says
+    /// otherwise. OKW facilities are taken to be run by skilled people
+    /// (skill `advanced`); a profile says its own levels.
+    pub fn read(&self, tax: &Taxonomy) -> (Capabilities, Vec<String>) {
+        let mut notes = Vec::new();
         let mut caps = Capabilities::new(if self.dialect == FacilityDialect::Profile {
             SkillLevel::Intermediate
         } else {
@@ -482,7 +532,11 @@ impl Facility {
             if a.role == AtomRole::Product {
                 continue;
             }
-            caps.add(Term::from_atom(tax, a));
+            let (terms, note) = atom_terms(tax, a);
+            for t in terms {
+                caps.add(t);
+            }
+            notes.extend(note);
         }
         for (process, level) in &self.skills {
             if let Some(c) = tax.lookup(process) {
@@ -500,13 +554,125 @@ impl Facility {
                 domains |= Domain::Cooking.bit();
             }
         }
-        caps.domains = if domains == 0 {
-            Domain::Manufacturing.bit()
-        } else {
-            domains
+        caps.domains = match self
+            .domain
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_ascii_lowercase)
+        {
+            Some(d) if d == "cooking" => Domain::Cooking.bit(),
+            Some(d) if d == "manufacturing" => Domain::Manufacturing.bit(),
+            _ if domains == 0 => Domain::Manufacturing.bit(),
+            _ => domains,
         };
         caps.finish();
-        caps
+        (caps, notes)
+    }
+}
+
+/// The concept an atom's description names, of a kind that fits its role.
+fn described(tax: &Taxonomy, a: &Atom) -> Option<ConceptId> {
+    let d = a.description.as_deref()?;
+    let fits = |c: ConceptId| {
+        let k = tax.concept(c).kind;
+        match a.role {
+            AtomRole::Process | AtomRole::Tool => k != ConceptKind::Material,
+            _ => true,
+        }
+    };
+    if let Some(c) = tax.lookup(d).filter(|&c| fits(c)) {
+        return Some(c);
+    }
+    tax.scan_text(d)
+        .into_iter()
+        .filter(|f| f.how == TextMatch::Alias)
+        .map(|f| f.concept)
+        .find(|&c| fits(c))
+}
+
+/// What an atom offers, voting between its identifier, description and
+/// link (see the module docs), and the note when they disagree.
+fn atom_terms(tax: &Taxonomy, a: &Atom) -> (Vec<Term>, Option<String>) {
+    let id_q = a.identifier.as_deref().and_then(wikidata_id);
+    let link_q = a
+        .link
+        .as_deref()
+        .filter(|l| l.contains("wikidata.org"))
+        .and_then(wikidata_id);
+    let by_id = id_q.as_deref().and_then(|q| tax.lookup_wikidata(q));
+    let by_link = link_q.as_deref().and_then(|q| tax.lookup_wikidata(q));
+    let by_desc = described(tax, a);
+    let name = |c: ConceptId| tax.concept(c).name.clone();
+    let role = a.role.as_str();
+    let desc = a.description.as_deref().unwrap_or("").trim();
+    let default = Term::from_atom(tax, a);
+    let Some(id) = by_id else {
+        // The identifier names nothing the taxonomy knows: keep it (the
+        // same id in a manifest still matches) and add what the words say.
+        let mut terms = vec![default];
+        if let Some(c) = by_desc.or(by_link) {
+            terms.push(Term::Concept(c));
+        }
+        return (terms, None);
+    };
+    let id_text = id_q.clone().unwrap_or_default();
+    let agree_desc = by_desc == Some(id);
+    let agree_link = by_link == Some(id);
+    match (agree_desc, agree_link) {
+        (true, true) | (true, false) | (false, true)
+            if by_desc.is_none_or(|c| c == id) && by_link.is_none_or(|c| c == id) =>
+        {
+            (vec![Term::Concept(id)], None)
+        }
+        (true, _) | (_, true) => {
+            // Two agree on the identifier's reading; the third differs.
+            let odd = if agree_desc {
+                format!(
+                    "its link {} ({})",
+                    link_q.unwrap_or_default(),
+                    by_link.map(name).unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "its description \"{desc}\" ({})",
+                    by_desc.map(name).unwrap_or_default()
+                )
+            };
+            (
+                vec![Term::Concept(id)],
+                Some(format!(
+                    "{role} atom {id_text} ({}): {odd} disagrees; two of three agree on {}",
+                    name(id),
+                    name(id)
+                )),
+            )
+        }
+        _ => match (by_desc, by_link) {
+            (Some(d), Some(l)) if d == l => (
+                vec![Term::Concept(d)],
+                Some(format!(
+                    "{role} atom {id_text} is {} in the taxonomy, but its description \"{desc}\" and its link {} both say {}: read as {}",
+                    name(id),
+                    link_q.unwrap_or_default(),
+                    name(d),
+                    name(d)
+                )),
+            ),
+            (None, None) => (vec![Term::Concept(id)], None),
+            _ => (
+                vec![Term::Concept(id)],
+                Some(format!(
+                    "{role} atom {id_text} ({}): its description \"{desc}\"{} and link{} disagree with it and with each other; kept the identifier's reading",
+                    name(id),
+                    by_desc
+                        .map(|c| format!(" ({})", name(c)))
+                        .unwrap_or_default(),
+                    by_link
+                        .map(|c| format!(" ({})", name(c)))
+                        .unwrap_or_default()
+                )),
+            ),
+        },
     }
 }
 
@@ -528,6 +694,9 @@ pub struct ProfileDraft {
     pub capabilities: Capabilities,
     /// Phrases recognised, with the concept each became.
     pub recognised: Vec<(String, ConceptId)>,
+    /// Phrases read as the one known name they are a misspelling of:
+    /// `(phrase, name)`.
+    pub corrected: Vec<(String, String)>,
     /// Phrases not recognised (kept as free terms), with suggestions.
     pub unrecognised: Vec<Unrecognised>,
 }
@@ -539,10 +708,13 @@ pub const MAX_PROFILE_PHRASES: usize = 512;
 /// line-separated phrases; a leading `basic`/`intermediate`/`advanced` (or
 /// `beginner`, `expert`, …) sets the skill for what follows; articles (`a`,
 /// `an`, `the`, `some`, `my`) are ignored. Each phrase is looked up whole,
-/// then scanned for known names; what is still unknown is kept as a free
-/// term and reported with up to three suggestions.
+/// then scanned for known names; an unknown phrase that is one or two edits
+/// from exactly one known name is read as that name (and listed in
+/// `corrected`); what is still unknown is kept as a free term and reported
+/// with up to three suggestions.
 pub fn build_profile(text: &str, tax: &Taxonomy) -> ProfileDraft {
     let mut recognised = Vec::new();
+    let mut corrected = Vec::new();
     let mut unrecognised = Vec::new();
     let mut processes = Vec::new();
     let mut tools = Vec::new();
@@ -570,7 +742,7 @@ pub fn build_profile(text: &str, tax: &Taxonomy) -> ProfileDraft {
         if core.is_empty() {
             continue;
         }
-        let found: Vec<ConceptId> = match tax.lookup(&core) {
+        let mut found: Vec<ConceptId> = match tax.lookup(&core) {
             Some(c) => vec![c],
             None => tax
                 .scan_text(&core)
@@ -579,6 +751,13 @@ pub fn build_profile(text: &str, tax: &Taxonomy) -> ProfileDraft {
                 .map(|f| f.concept)
                 .collect(),
         };
+        if found.is_empty()
+            && let Some(name) = tax.correct(&core)
+            && let Some(c) = tax.lookup(&name)
+        {
+            corrected.push((phrase.clone(), name));
+            found.push(c);
+        }
         if found.is_empty() {
             unrecognised.push(Unrecognised {
                 phrase: phrase.clone(),
@@ -620,6 +799,7 @@ pub fn build_profile(text: &str, tax: &Taxonomy) -> ProfileDraft {
         tools,
         atoms: Vec::new(),
         skills,
+        domain: None,
         extra: BTreeMap::new(),
         warnings: Vec::new(),
         item_id: derive_item_id("profile", &[&normalize_term(text)]),
@@ -632,6 +812,7 @@ pub fn build_profile(text: &str, tax: &Taxonomy) -> ProfileDraft {
         facility,
         capabilities,
         recognised,
+        corrected,
         unrecognised,
     }
 }
@@ -672,9 +853,10 @@ mod tests {
         let ea = tax.by_key("electronics_assembly").unwrap();
         assert_eq!(d.capabilities.skills.get(&ea), Some(&SkillLevel::Basic));
         let s = build_profile("soldring iron", tax);
+        assert!(s.unrecognised.is_empty(), "{:?}", s.unrecognised);
         assert_eq!(
-            s.unrecognised[0].suggestions.first().map(String::as_str),
-            Some("soldering iron")
+            s.corrected,
+            vec![("soldring iron".to_owned(), "soldering iron".to_owned())]
         );
     }
 

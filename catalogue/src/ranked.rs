@@ -8,17 +8,45 @@
 
 use serde_json::{Value, json};
 
-use crate::matching::{MatchIndex, Profile, RankOptions, Via};
+use crate::id::{ContentId, ItemId};
+use crate::matching::{MatchIndex, Profile, RankOptions, Ranked, Via};
 use crate::okh::Manifest;
 use crate::okw::{Facility, build_profile};
 use crate::requirements::{Capabilities, RequirementSet, derive};
 use crate::taxonomy::Taxonomy;
 
-/// Manifests loaded for matching, with what could not be loaded.
+/// What results show of a design besides its requirements.
+#[derive(Clone, PartialEq, Debug)]
+pub struct DesignInfo {
+    /// Title.
+    pub title: String,
+    /// The file (or stored item label) it was read from.
+    pub file: String,
+    /// Stable id.
+    pub item_id: ItemId,
+    /// This version's content id.
+    pub content_id: ContentId,
+}
+
+impl DesignInfo {
+    /// The info of a parsed manifest.
+    pub fn of(m: &Manifest) -> Self {
+        DesignInfo {
+            title: m.title.clone(),
+            file: m.file.clone(),
+            item_id: m.item_id,
+            content_id: m.content_id,
+        }
+    }
+}
+
+/// Designs loaded for matching, with what could not be loaded. A design is
+/// its [`DesignInfo`] and [`RequirementSet`]: once compiled (the persisted
+/// match index stores exactly these) no manifest needs parsing again.
 #[derive(Debug, Default)]
 pub struct Designs {
-    /// The manifests, in load order.
-    pub manifests: Vec<Manifest>,
+    /// The designs, in load order.
+    pub info: Vec<DesignInfo>,
     /// Their requirement sets, index for index.
     pub sets: Vec<RequirementSet>,
     /// `file: reason` for every item or file that was not loaded.
@@ -29,7 +57,23 @@ impl Designs {
     /// Adds a parsed manifest.
     pub fn push(&mut self, m: Manifest, tax: &Taxonomy) {
         self.sets.push(derive(&m, tax));
-        self.manifests.push(m);
+        self.info.push(DesignInfo::of(&m));
+    }
+
+    /// Adds a design compiled earlier.
+    pub fn push_compiled(&mut self, info: DesignInfo, set: RequirementSet) {
+        self.info.push(info);
+        self.sets.push(set);
+    }
+
+    /// Number of designs.
+    pub fn len(&self) -> usize {
+        self.info.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.info.is_empty()
     }
 
     /// A match index over these designs.
@@ -73,6 +117,11 @@ impl Input {
             return Err(EmptyProfile);
         }
         let mut notes = Vec::new();
+        for (phrase, name) in &d.corrected {
+            notes.push(format!(
+                "read \"{phrase}\" as \"{name}\" (the only known name that close)"
+            ));
+        }
         for u in &d.unrecognised {
             let hint = if u.suggestions.is_empty() {
                 String::new()
@@ -86,6 +135,7 @@ impl Input {
         }
         let json = json!({
             "recognised": d.recognised.iter().map(|(p, c)| json!({"phrase": p, "as": tax.concept(*c).key})).collect::<Vec<_>>(),
+            "corrected": d.corrected.iter().map(|(p, n)| json!({"phrase": p, "as": n})).collect::<Vec<_>>(),
             "unrecognised": d.unrecognised.iter().map(|u| json!({"phrase": u.phrase, "suggestions": u.suggestions})).collect::<Vec<_>>(),
         });
         Ok(Input {
@@ -96,17 +146,20 @@ impl Input {
         })
     }
 
-    /// A facility's capabilities.
+    /// A facility's capabilities, with its warnings and the notes on atoms
+    /// whose identifier, description and link disagree.
     pub fn from_facility(f: &Facility, tax: &Taxonomy) -> Input {
-        let notes = f
+        let (caps, consistency) = f.read(tax);
+        let mut notes: Vec<String> = f
             .warnings
             .iter()
             .map(|w| format!("{}: {w}", f.file))
             .collect();
+        notes.extend(consistency.iter().map(|n| format!("{}: {n}", f.file)));
         let json = json!({"facility": f.name, "file": f.file, "item_id": f.item_id.to_string()});
         Input {
             name: f.name.clone(),
-            caps: f.capabilities(tax),
+            caps,
             notes,
             json,
         }
@@ -141,7 +194,7 @@ pub fn detail(idx: &MatchIndex<'_>, p: &Profile, set: &RequirementSet) -> Detail
     };
     let mut reqs = Vec::new();
     for (r, (q, via, short)) in set.requirements.iter().zip(idx.explain(p, set)) {
-        let label = r.term.label(tax);
+        let label = r.display(tax);
         let (how, with) = match via {
             Via::Missing => ("missing", None),
             Via::Direct => ("direct", None),
@@ -159,15 +212,20 @@ pub fn detail(idx: &MatchIndex<'_>, p: &Profile, set: &RequirementSet) -> Detail
             d.substitutions.push(format!("{w} for {label} ({q:.2})"));
         }
         if r.inferred {
-            d.inferred.push(label.clone());
+            d.inferred.push(if r.evidence.is_empty() {
+                label.clone()
+            } else {
+                format!("{label} (\"{}\")", r.evidence)
+            });
         }
         if short > 0 {
             d.skill.push(format!("{label} (-{short} skill)"));
         }
         reqs.push(json!({
-            "requirement": label, "kind": r.kind.as_str(), "critical": r.critical,
-            "inferred": r.inferred, "confidence": r.confidence, "from": r.origin.as_str(),
-            "text": r.text, "met": how, "with": with, "quality": q, "skill_levels_short": short,
+            "requirement": label, "id": r.term.id(tax), "kind": r.kind.as_str(), "critical": r.critical,
+            "inferred": r.inferred, "confidence": r.confidence, "specificity": r.term.specificity(tax),
+            "from": r.origin.as_str(), "text": r.text, "evidence": r.evidence,
+            "met": how, "with": with, "quality": q, "skill_levels_short": short,
         }));
     }
     d.json = Value::Array(reqs);
@@ -184,8 +242,58 @@ pub fn assessed(designs: &Designs) -> usize {
         .count()
 }
 
+/// A ranking: the results shown, how many passed in all, and the nearest
+/// miss when none did.
+#[derive(Debug)]
+pub struct Ranking {
+    /// The results, best first, at most `top`.
+    pub results: Vec<Ranked>,
+    /// Every design that passes, whatever `top`.
+    pub passing: usize,
+    /// When nothing passes: the design closest to passing.
+    pub nearest: Option<Ranked>,
+}
+
+/// Ranks designs for a profile (see [`MatchIndex::rank_counted`]).
+pub fn rank(idx: &MatchIndex<'_>, p: &Profile, opts: &RankOptions) -> Ranking {
+    let (results, passing) = idx.rank_counted(p, opts);
+    let nearest = if passing == 0 {
+        idx.nearest(p, opts)
+    } else {
+        None
+    };
+    Ranking {
+        results,
+        passing,
+        nearest,
+    }
+}
+
+/// One result as JSON.
+fn result_json(
+    designs: &Designs,
+    idx: &MatchIndex<'_>,
+    p: &Profile,
+    r: &Ranked,
+    rank: usize,
+) -> Value {
+    let m = &designs.info[r.design];
+    let d = detail(idx, p, &designs.sets[r.design]);
+    json!({
+        "rank": rank, "title": m.title, "file": m.file, "item_id": m.item_id.to_string(),
+        "content_id": m.content_id.to_string(), "domain": designs.sets[r.design].domain.as_str(),
+        "score": r.score.score, "coverage": r.score.coverage, "evidence": r.score.evidence,
+        "fit": r.score.fit(), "full": r.score.full,
+        "critical_met": r.score.critical_met, "critical_total": r.score.critical_total,
+        "missing": d.missing, "substitutions": d.substitutions, "inferred": d.inferred,
+        "skill": d.skill, "requirements": d.json,
+    })
+}
+
 /// Ranks `designs` for `input` and returns the JSON `okmesh match --json`
-/// prints: the input as read, notes, counts and one entry per result.
+/// prints: the input as read, notes, counts (`passing`: every design that
+/// passes, whatever `top`) and one entry per result; `nearest` when
+/// nothing passes.
 pub fn ranked_json(
     designs: &Designs,
     idx: &MatchIndex<'_>,
@@ -193,26 +301,20 @@ pub fn ranked_json(
     opts: &RankOptions,
 ) -> Value {
     let p = idx.profile(&input.caps);
-    let ranked = idx.rank(&p, opts);
-    let results: Vec<_> = ranked
+    let ranking = rank(idx, &p, opts);
+    let results: Vec<_> = ranking
+        .results
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let m = &designs.manifests[r.design];
-            let d = detail(idx, &p, &designs.sets[r.design]);
-            json!({
-                "rank": i + 1, "title": m.title, "file": m.file, "item_id": m.item_id.to_string(),
-                "content_id": m.content_id.to_string(), "domain": designs.sets[r.design].domain.as_str(),
-                "score": r.score.score, "full": r.score.full,
-                "critical_met": r.score.critical_met, "critical_total": r.score.critical_total,
-                "missing": d.missing, "substitutions": d.substitutions, "inferred": d.inferred,
-                "skill": d.skill, "requirements": d.json,
-            })
-        })
+        .map(|(i, r)| result_json(designs, idx, &p, r, i + 1))
         .collect();
+    let nearest = ranking
+        .nearest
+        .as_ref()
+        .map(|r| result_json(designs, idx, &p, r, 0));
     json!({
-        "input": input.json, "notes": input.notes, "designs": designs.manifests.len(),
-        "assessed": assessed(designs), "skipped": designs.skipped, "threshold": opts.threshold,
-        "results": results,
+        "input": input.json, "notes": input.notes, "designs": designs.len(),
+        "assessed": assessed(designs), "passing": ranking.passing, "skipped": designs.skipped,
+        "threshold": opts.threshold, "results": results, "nearest": nearest,
     })
 }

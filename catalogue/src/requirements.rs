@@ -10,25 +10,29 @@
 //! | each part's `tsdc` / `printing-process` | process, tied to the part | yes | 1.0 |
 //! | `materials`, `material`, part materials, `bom-atoms` | material | no | 1.0 |
 //! | `tool-list`, `tool-list-atoms` | tool | only when no process is declared | 1.0 |
+//! | `bom` components (supply-graph-ai's `bom` mapping) | material or part | no | 1.0 |
 //! | `bom` text (OKH v1) — known materials and tools named in it | material / tool | no | 0.6, *inferred* |
-//! | title, keywords, function, description, intended use — only when the manifest declares **no** process (most real manifests) | process (tools: optional) | yes | 0.6 when a name or alias of the concept appears, 0.4 for a mere hint; *inferred* |
+//! | title, keywords, function, description, intended use — when the manifest declares no process, or only umbrella codes (`ASM`, `MEC`, `STD`: specificity below 0.5) | process, tool (critical when no process is declared), material | processes | 0.4–0.8 by where and how it was found (see [`crate::infer`]); *inferred*, with the words around it as evidence |
 //!
-//! Declared process data is trusted as complete, so prose is not mined when
-//! a manifest declares processes. A term the taxonomy does not know is kept
-//! as a free term (or as its Wikidata id) so that the same words on the
-//! facility side still match. The same term from two sources is one
-//! requirement (critical if either is, inferred only if both are, highest
-//! confidence).
+//! Specific declared process data is trusted as complete, so prose is not
+//! mined when a manifest declares a specific process. A term the taxonomy
+//! does not know is kept as a free term (or as its Wikidata id) so that the
+//! same words on the facility side still match. The same term from two
+//! sources is one requirement (critical if either is, inferred only if both
+//! are, highest confidence).
 //!
 //! ## Domain
 //!
-//! A manifest is `cooking` when most of its *declared* requirements that
-//! the taxonomy knows are cooking concepts (ovens, baking sheets…).
-//! Prose alone never makes a manifest cooking: the corpus has appropriate-
-//! technology designs of stoves and kitchens, which are hardware.
+//! A manifest that says its `domain` (supply-graph-ai: `manufacturing` or
+//! `cooking`) is in it. Otherwise it is `cooking` when most of its
+//! *declared* requirements that the taxonomy knows are cooking concepts
+//! (ovens, baking sheets, flour…). Prose alone never makes a manifest
+//! cooking: the corpus has appropriate-technology designs of stoves and
+//! kitchens, which are hardware.
 
 use std::collections::BTreeMap;
 
+use crate::infer::{Prose, infer};
 use crate::okh::{Atom, AtomRole, Manifest, ManifestDialect};
 use crate::taxonomy::{
     ConceptId, ConceptKind, Domain, SkillLevel, Taxonomy, TextMatch, normalize_term, wikidata_id,
@@ -40,6 +44,9 @@ pub const CONFIDENCE_DECLARED: f32 = 1.0;
 pub const CONFIDENCE_INFERRED_NAMED: f32 = 0.6;
 /// Confidence of a requirement inferred from a hint word in prose.
 pub const CONFIDENCE_INFERRED_HINT: f32 = 0.4;
+/// Declared processes below this specificity (umbrella codes) do not stop
+/// prose from being read.
+pub const GENERIC_SPECIFICITY: f32 = 0.5;
 
 /// A requirement or capability, in matching terms.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -53,7 +60,9 @@ pub enum Term {
 }
 
 impl Term {
-    /// The term one piece of text names.
+    /// The term one piece of text names: a concept it is a name of; a
+    /// Wikidata id; the one concept every name inside it agrees on
+    /// ("Measuring tape or ruler"); else the text as a free term.
     pub fn from_text(tax: &Taxonomy, text: &str) -> Term {
         if let Some(c) = tax.lookup(text) {
             return Term::Concept(c);
@@ -61,7 +70,20 @@ impl Term {
         if let Some(q) = wikidata_id(text) {
             return Term::Wikidata(q);
         }
-        Term::Free(normalize_term(text))
+        let norm = normalize_term(text);
+        let named: Vec<ConceptId> = tax
+            .scan_list(&norm)
+            .into_iter()
+            .filter(|f| f.how == TextMatch::Alias)
+            .map(|f| f.concept)
+            .collect();
+        if let Some(&first) = named.first()
+            && named.iter().all(|&c| c == first)
+            && norm.split(' ').count() <= 8
+        {
+            return Term::Concept(first);
+        }
+        Term::Free(norm)
     }
 
     /// The term a TsDC code (or, failing that, a name) names.
@@ -89,12 +111,34 @@ impl Term {
         ))
     }
 
-    /// Human label: the concept's name, `wikidata:Q…`, or the free text.
+    /// Human label: the concept's name, a Wikidata item's label (from the
+    /// taxonomy's label table) or `wikidata:Q…`, or the free text.
     pub fn label(&self, tax: &Taxonomy) -> String {
         match self {
             Term::Concept(c) => tax.concept(*c).name.clone(),
-            Term::Wikidata(q) => format!("wikidata:{q}"),
+            Term::Wikidata(q) => tax
+                .atom_label(q)
+                .map_or_else(|| format!("wikidata:{q}"), |l| l.label.clone()),
             Term::Free(s) => s.clone(),
+        }
+    }
+
+    /// The machine id: the concept key, `wikidata:Q…`, or `free:text`.
+    pub fn id(&self, tax: &Taxonomy) -> String {
+        match self {
+            Term::Concept(c) => tax.concept(*c).key.clone(),
+            Term::Wikidata(q) => format!("wikidata:{q}"),
+            Term::Free(s) => format!("free:{s}"),
+        }
+    }
+
+    /// How much a requirement for it says about a design (see
+    /// [`crate::taxonomy::Concept::specificity`]); a named part or a term
+    /// the taxonomy does not know says much.
+    pub fn specificity(&self, tax: &Taxonomy) -> f32 {
+        match self {
+            Term::Concept(c) => tax.concept(*c).specificity,
+            _ => 1.0,
         }
     }
 
@@ -166,6 +210,36 @@ pub struct Requirement {
     pub inferred: bool,
     /// How sure we are the design needs it, in (0, 1].
     pub confidence: f32,
+    /// For an inferred requirement, the words around the phrase it was read
+    /// from; empty for declared ones.
+    pub evidence: String,
+}
+
+impl Requirement {
+    /// What to show a person: the concept's name; for a Wikidata item or a
+    /// free term, the manifest's own words (`chair legs`), else the label
+    /// table's, else the id.
+    pub fn display(&self, tax: &Taxonomy) -> String {
+        match &self.term {
+            Term::Concept(_) => self.term.label(tax),
+            Term::Wikidata(q) => {
+                let own = self.text.trim();
+                if !own.is_empty() && wikidata_id(own).as_deref() != Some(q.as_str()) {
+                    own.to_owned()
+                } else {
+                    self.term.label(tax)
+                }
+            }
+            Term::Free(s) => {
+                let own = self.text.trim();
+                if own.is_empty() {
+                    s.clone()
+                } else {
+                    own.to_owned()
+                }
+            }
+        }
+    }
 }
 
 /// The needs of one part.
@@ -235,54 +309,47 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             critical,
             inferred: false,
             confidence: CONFIDENCE_DECLARED,
+            evidence: String::new(),
         })
     };
-    for p in &m.processes {
+    // A process code (TsDC or free text) and a named thing (material, tool).
+    let process = |set: &mut RequirementSet, text: &str, origin: Origin| {
         declared(
-            &mut set,
-            Term::from_tsdc(tax, p),
-            p,
-            Origin::Process,
+            set,
+            Term::from_tsdc(tax, text),
+            text,
+            origin,
             ConceptKind::Process,
             true,
-        );
+        )
+    };
+    let named = |set: &mut RequirementSet, text: &str, origin, kind, critical| {
+        declared(
+            set,
+            Term::from_text(tax, text),
+            text,
+            origin,
+            kind,
+            critical,
+        )
+    };
+    for p in &m.processes {
+        process(&mut set, p, Origin::Process);
     }
     let use_tsdc = m.dialect != ManifestDialect::SupplyGraphJson || m.processes.is_empty();
     if use_tsdc {
         for t in &m.tsdc {
-            declared(
-                &mut set,
-                Term::from_tsdc(tax, t),
-                t,
-                Origin::Tsdc,
-                ConceptKind::Process,
-                true,
-            );
+            process(&mut set, t, Origin::Tsdc);
         }
     }
     for (i, part) in m.parts.iter().enumerate() {
+        let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
         let mut needs = Vec::new();
         for p in &part.processes {
-            let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
-            needs.extend(declared(
-                &mut set,
-                Term::from_tsdc(tax, p),
-                p,
-                origin,
-                ConceptKind::Process,
-                true,
-            ));
+            needs.extend(process(&mut set, p, origin));
         }
         if let Some(mat) = &part.material {
-            let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
-            needs.extend(declared(
-                &mut set,
-                Term::from_text(tax, mat),
-                mat,
-                origin,
-                ConceptKind::Material,
-                false,
-            ));
+            needs.extend(named(&mut set, mat, origin, ConceptKind::Material, false));
         }
         set.parts.push(PartNeeds {
             name: part.name.clone(),
@@ -293,10 +360,14 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
         .requirements
         .iter()
         .any(|r| r.kind == ConceptKind::Process);
+    // Only umbrella codes (or nothing) say how it is made: read the prose.
+    let specific_process = set
+        .requirements
+        .iter()
+        .any(|r| r.kind == ConceptKind::Process && r.term.specificity(tax) >= GENERIC_SPECIFICITY);
     for mat in &m.materials {
-        declared(
+        named(
             &mut set,
-            Term::from_text(tax, mat),
             mat,
             Origin::Material,
             ConceptKind::Material,
@@ -304,14 +375,7 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
         );
     }
     for t in &m.tools {
-        declared(
-            &mut set,
-            Term::from_text(tax, t),
-            t,
-            Origin::Tool,
-            ConceptKind::Tool,
-            !any_process,
-        );
+        named(&mut set, t, Origin::Tool, ConceptKind::Tool, !any_process);
     }
     for a in &m.atoms {
         let text = a
@@ -319,29 +383,23 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             .clone()
             .or_else(|| a.identifier.clone())
             .unwrap_or_default();
-        match a.role {
-            AtomRole::Input => {
-                declared(
-                    &mut set,
-                    Term::from_atom(tax, a),
-                    &text,
-                    Origin::Atom(a.role),
-                    ConceptKind::Material,
-                    false,
-                );
-            }
-            AtomRole::Tool | AtomRole::Process => {
-                declared(
-                    &mut set,
-                    Term::from_atom(tax, a),
-                    &text,
-                    Origin::Atom(a.role),
-                    ConceptKind::Tool,
-                    !any_process,
-                );
-            }
-            AtomRole::Product | AtomRole::Output => {}
-        }
+        let (kind, critical) = match a.role {
+            AtomRole::Input => (ConceptKind::Material, false),
+            AtomRole::Tool | AtomRole::Process => (ConceptKind::Tool, !any_process),
+            AtomRole::Product | AtomRole::Output => continue,
+        };
+        declared(
+            &mut set,
+            Term::from_atom(tax, a),
+            &text,
+            Origin::Atom(a.role),
+            kind,
+            critical,
+        );
+    }
+    // supply-graph-ai's `bom` mapping: its components are inputs.
+    for c in &m.bom_components {
+        named(&mut set, c, Origin::Bom, ConceptKind::Material, false);
     }
     let declared_count = set.requirements.len();
     // The OKH v1 `bom` is prose; an OKH-LOSH `bom` is a path.
@@ -350,7 +408,7 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
         .as_deref()
         .filter(|b| !b.contains('/') && !b.to_lowercase().ends_with(".csv"))
     {
-        for f in tax.scan_text(bom) {
+        for f in tax.scan_list(&normalize_term(bom)) {
             let c = tax.concept(f.concept);
             if f.how != TextMatch::Alias || c.kind == ConceptKind::Process {
                 continue;
@@ -358,49 +416,50 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             set.push(Requirement {
                 term: Term::Concept(f.concept),
                 kind: c.kind,
-                text: f.phrase,
+                text: f.phrase.clone(),
                 origin: Origin::Bom,
                 critical: false,
                 inferred: true,
                 confidence: CONFIDENCE_INFERRED_NAMED,
+                evidence: format!("bom: {}", f.phrase),
             });
         }
     }
-    if !any_process {
+    if !specific_process {
         let keywords = m.keywords.join(", ");
-        let texts: [(&str, bool); 5] = [
-            (m.title.as_str(), true),
-            (keywords.as_str(), true),
-            (m.function.as_deref().unwrap_or(""), false),
-            (m.description.as_deref().unwrap_or(""), false),
-            (m.intended_use.as_deref().unwrap_or(""), false),
-        ];
-        for (text, strong_field) in texts {
-            for f in tax.scan_text(text) {
-                let c = tax.concept(f.concept);
-                if c.kind == ConceptKind::Material {
-                    continue;
-                }
-                let confidence = if f.how == TextMatch::Alias && strong_field {
-                    CONFIDENCE_INFERRED_NAMED
-                } else if f.how == TextMatch::Alias {
-                    (CONFIDENCE_INFERRED_NAMED + CONFIDENCE_INFERRED_HINT) / 2.0
-                } else {
-                    CONFIDENCE_INFERRED_HINT
-                };
-                set.push(Requirement {
-                    term: Term::Concept(f.concept),
-                    kind: c.kind,
-                    text: f.phrase,
-                    origin: Origin::Text,
-                    critical: c.kind == ConceptKind::Process && Some(f.concept) != sourcing,
-                    inferred: true,
-                    confidence,
-                });
+        let mut body: Vec<&str> = Vec::new();
+        for t in [&m.function, &m.description, &m.intended_use]
+            .into_iter()
+            .flatten()
+        {
+            if !body.contains(&t.as_str()) {
+                body.push(t);
             }
         }
+        let prose = Prose {
+            title: &m.title,
+            keywords,
+            body,
+        };
+        let has_tools = set.requirements.iter().any(|r| r.kind == ConceptKind::Tool);
+        for r in infer(tax, &prose, !any_process && !has_tools) {
+            // Prose does not turn a declared optional need into a critical one.
+            if set.requirements.iter().any(|x| x.term == r.term) {
+                continue;
+            }
+            set.push(r);
+        }
     }
-    set.domain = domain_of(&set.requirements[..declared_count], tax);
+    set.domain = match m
+        .domain
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+    {
+        Some(d) if d == "cooking" => Domain::Cooking,
+        Some(d) if d == "manufacturing" => Domain::Manufacturing,
+        _ => domain_of(&set.requirements[..declared_count], tax),
+    };
     set
 }
 

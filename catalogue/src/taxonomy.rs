@@ -1,10 +1,12 @@
 //! The matching vocabulary: canonical processes, tools and materials, and the
 //! substitution rules between them.
 //!
-//! The data lives in `node-core/data/taxonomy.toml` (embedded at build time
+//! The data lives in `catalogue/data/taxonomy.toml` (embedded at build time
 //! with `include_str!`, so a node needs no file); every entry carries a
 //! `source` naming where its codes, Wikipedia slugs, Wikidata ids and aliases
-//! come from. [`Taxonomy::builtin`] parses it once.
+//! come from. [`Taxonomy::builtin`] parses it once. [`Taxonomy::fingerprint`]
+//! (BLAKE3 of the file) names the version: anything derived from it (the
+//! persisted match index) is rebuilt when it changes.
 //!
 //! Each entry becomes a [`Concept`] with a small integer [`ConceptId`]: the
 //! matcher works on those ids, never on strings. Free text is mapped to
@@ -24,8 +26,15 @@
 //! Term normalisation (used for every look-up): lower-case; a Wikipedia URL
 //! is reduced to its slug and percent-decoded; every run of characters that
 //! are not letters or digits becomes one space (so `3D_printer`,
-//! `3d-printer` and `3D Printer` are the same key). A trailing plural `s` is
-//! tolerated when the exact key is unknown.
+//! `3d-printer` and `3D Printer` are the same key). A plural (`-s`, `-es`,
+//! `-ies`) is tolerated when the exact key is unknown.
+//!
+//! Names come in three strengths: `aliases` name the concept anywhere;
+//! `terms` name it only as a whole term (what a maker types, a declared
+//! field), never inside prose (`laser`, `mill`, `files` are other things in
+//! a sentence); `hints` merely suggest it in prose. How prose may infer a
+//! concept at all is its [`ProseRule`]; the rules themselves are in
+//! [`crate::infer`].
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -129,6 +138,35 @@ impl SkillLevel {
     }
 }
 
+/// Where prose may infer a concept (see [`crate::infer`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ProseRule {
+    /// Named anywhere in the design's own prose (processes, components).
+    Named,
+    /// Only in a bill-of-materials or tools section, or after a cue such as
+    /// "made of" or "using a" (most tools and materials: a design titled
+    /// "Shovel" is a shovel, not made with one).
+    Cue,
+    /// Only in the title or keywords, or in a materials or tools section
+    /// (activities a text mentions for what the design is *for*:
+    /// gardening, cooking).
+    Title,
+    /// Never inferred from prose.
+    Never,
+}
+
+impl ProseRule {
+    fn parse(s: &str) -> Option<ProseRule> {
+        match s {
+            "named" => Some(ProseRule::Named),
+            "cue" => Some(ProseRule::Cue),
+            "title" => Some(ProseRule::Title),
+            "never" => Some(ProseRule::Never),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of the taxonomy.
 #[derive(Clone, Debug)]
 pub struct Concept {
@@ -148,6 +186,8 @@ pub struct Concept {
     pub wikidata: Vec<String>,
     /// Names that mean exactly this concept.
     pub aliases: Vec<String>,
+    /// Names that mean this concept only as a whole term, never in prose.
+    pub terms: Vec<String>,
     /// Words that suggest this concept in free text.
     pub hints: Vec<String>,
     /// More general process (processes only).
@@ -156,6 +196,16 @@ pub struct Concept {
     pub enables: Vec<ConceptId>,
     /// Least skill the process needs (Basic for tools and materials).
     pub skill: SkillLevel,
+    /// How much a requirement for it says about a design, in (0, 1]: 1 for
+    /// a named process, tool or material; low for umbrella codes such as
+    /// `ASM` (assembly) or `MEC` (mechanical parts) that nearly every
+    /// design carries.
+    pub specificity: f32,
+    /// Where prose may infer it.
+    pub prose: ProseRule,
+    /// What needing it implies the design also needs (an Arduino board
+    /// implies electronics assembly), added as inferred requirements.
+    pub implies: Vec<ConceptId>,
     /// Where the entry's data comes from.
     pub source: String,
 }
@@ -193,6 +243,20 @@ pub struct Found {
     pub how: TextMatch,
     /// The normalised phrase that matched.
     pub phrase: String,
+    /// Index of the phrase's first word in the normalised text.
+    pub word: usize,
+}
+
+/// A Wikidata item's human label, for atoms the taxonomy does not model as
+/// concepts (parts such as "chair legs").
+#[derive(Clone, Debug, PartialEq)]
+pub struct AtomLabel {
+    /// `Q…`.
+    pub wikidata: String,
+    /// The label.
+    pub label: String,
+    /// Where it comes from.
+    pub source: String,
 }
 
 /// The taxonomy data file is unusable.
@@ -234,6 +298,8 @@ pub enum TaxonomyError {
 struct RawFile {
     version: u32,
     #[serde(default)]
+    atom: Vec<RawAtom>,
+    #[serde(default)]
     process: Vec<RawConcept>,
     #[serde(default)]
     tool: Vec<RawConcept>,
@@ -257,12 +323,26 @@ struct RawConcept {
     #[serde(default)]
     aliases: Vec<String>,
     #[serde(default)]
+    terms: Vec<String>,
+    #[serde(default)]
     hints: Vec<String>,
     parent: Option<String>,
     #[serde(default)]
     enables: Vec<String>,
+    #[serde(default)]
+    implies: Vec<String>,
     skill: Option<String>,
     domain: Option<String>,
+    specificity: Option<f32>,
+    prose: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAtom {
+    wikidata: String,
+    label: String,
     source: String,
 }
 
@@ -296,6 +376,10 @@ pub struct Taxonomy {
     subs_for: Vec<Vec<(ConceptId, f32)>>,
     provides: Vec<Vec<ConceptId>>,
     max_phrase_words: usize,
+    /// Exact-only names (never matched in prose).
+    by_term: BTreeMap<String, ConceptId>,
+    atom_labels: BTreeMap<String, AtomLabel>,
+    fingerprint: [u8; 32],
 }
 
 impl Taxonomy {
@@ -313,7 +397,7 @@ impl Taxonomy {
     pub fn from_toml(text: &str) -> Result<Taxonomy, TaxonomyError> {
         let raw: RawFile =
             toml::from_str(text).map_err(|e| TaxonomyError::Syntax(e.to_string()))?;
-        if raw.version != 1 {
+        if raw.version != 1 && raw.version != 2 {
             return Err(TaxonomyError::Syntax(format!(
                 "unsupported version {}",
                 raw.version
@@ -376,6 +460,34 @@ impl Taxonomy {
                     });
                 }
             };
+            let implies = c
+                .implies
+                .iter()
+                .map(|p| resolve(&c.id, p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let specificity = c.specificity.unwrap_or(1.0);
+            if !(specificity > 0.0 && specificity <= 1.0) {
+                return Err(TaxonomyError::BadValue {
+                    entry: c.id.clone(),
+                    message: format!("specificity {specificity} is not in (0, 1]"),
+                });
+            }
+            let prose = match c.prose.as_deref() {
+                // Processes are named by what is done; tools and materials
+                // in prose are often the product or its use.
+                None if *kind == ConceptKind::Process => ProseRule::Named,
+                None => ProseRule::Cue,
+                Some(p) => ProseRule::parse(p).ok_or_else(|| TaxonomyError::BadValue {
+                    entry: c.id.clone(),
+                    message: format!("unknown prose rule `{p}` (named, cue, title, never)"),
+                })?,
+            };
+            if c.source.trim().is_empty() {
+                return Err(TaxonomyError::BadValue {
+                    entry: c.id.clone(),
+                    message: "no source".into(),
+                });
+            }
             concepts.push(Concept {
                 key: c.id.clone(),
                 name: c.name.clone(),
@@ -385,12 +497,39 @@ impl Taxonomy {
                 wikipedia: c.wikipedia.clone(),
                 wikidata: c.wikidata.clone(),
                 aliases: c.aliases.clone(),
+                terms: c.terms.clone(),
                 hints: c.hints.clone(),
                 parent,
                 enables,
                 skill,
+                specificity,
+                prose,
+                implies,
                 source: c.source.clone(),
             });
+        }
+        let mut atom_labels = BTreeMap::new();
+        for a in raw.atom {
+            let Some(q) = wikidata_id(&a.wikidata) else {
+                return Err(TaxonomyError::BadValue {
+                    entry: a.wikidata.clone(),
+                    message: "not a Wikidata id".into(),
+                });
+            };
+            if a.source.trim().is_empty() || a.label.trim().is_empty() {
+                return Err(TaxonomyError::BadValue {
+                    entry: q,
+                    message: "an atom label needs a label and a source".into(),
+                });
+            }
+            atom_labels.insert(
+                q.clone(),
+                AtomLabel {
+                    wikidata: q,
+                    label: a.label,
+                    source: a.source,
+                },
+            );
         }
         let mut substitutions = Vec::new();
         for s in &raw.substitution {
@@ -421,6 +560,9 @@ impl Taxonomy {
             subs_for: Vec::new(),
             provides: Vec::new(),
             max_phrase_words: 1,
+            by_term: BTreeMap::new(),
+            atom_labels,
+            fingerprint: *blake3::hash(text.as_bytes()).as_bytes(),
         };
         t.index()?;
         Ok(t)
@@ -452,17 +594,26 @@ impl Taxonomy {
         let mut by_hint = BTreeMap::new();
         let mut by_tsdc = BTreeMap::new();
         let mut by_wikidata = BTreeMap::new();
+        let mut by_term = BTreeMap::new();
         let mut max_words = 1;
         for (i, c) in self.concepts.iter().enumerate() {
             let id = ConceptId(i as u16);
+            let terms: Vec<String> = c.terms.iter().map(|t| normalize_term(t)).collect();
             let names = std::iter::once(&c.key)
                 .chain(std::iter::once(&c.name))
                 .chain(&c.aliases)
                 .chain(&c.wikipedia);
             for n in names {
                 let key = normalize_term(&decode_percent(n));
+                // A key or name listed as a term is a term only.
+                if terms.contains(&key) {
+                    continue;
+                }
                 max_words = max_words.max(key.split(' ').count());
                 claim(&mut by_name, &self.concepts, key, id)?;
+            }
+            for key in terms {
+                claim(&mut by_term, &self.concepts, key, id)?;
             }
             for code in &c.tsdc {
                 claim(&mut by_tsdc, &self.concepts, code.to_ascii_uppercase(), id)?;
@@ -482,8 +633,18 @@ impl Taxonomy {
                 }
             }
         }
-        let mut names_sorted: Vec<(String, ConceptId)> =
-            by_name.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        if let Some((k, _)) = by_term.iter().find(|(k, _)| by_name.contains_key(*k)) {
+            return Err(TaxonomyError::Ambiguous {
+                key: k.clone(),
+                first: "(a term)".into(),
+                second: "(a name)".into(),
+            });
+        }
+        let mut names_sorted: Vec<(String, ConceptId)> = by_name
+            .iter()
+            .chain(&by_term)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         names_sorted.sort();
         let mut subs_for = vec![Vec::new(); self.concepts.len()];
         for s in &self.substitutions {
@@ -518,6 +679,7 @@ impl Taxonomy {
         self.by_hint = by_hint;
         self.by_tsdc = by_tsdc;
         self.by_wikidata = by_wikidata;
+        self.by_term = by_term;
         self.names_sorted = names_sorted;
         self.subs_for = subs_for;
         self.provides = provides;
@@ -599,23 +761,72 @@ impl Taxonomy {
     }
 
     fn lookup_key(&self, key: &str) -> Option<ConceptId> {
-        if let Some(&c) = self.by_name.get(key) {
+        self.name_key(key, true)
+    }
+
+    /// A name (and, when `whole`, an exact-only term) with plural forms.
+    fn name_key(&self, key: &str, whole: bool) -> Option<ConceptId> {
+        let get = |k: &str| {
+            self.by_name
+                .get(k)
+                .or_else(|| if whole { self.by_term.get(k) } else { None })
+                .copied()
+        };
+        if let Some(c) = get(key) {
             return Some(c);
         }
-        let singular = key.strip_suffix('s')?;
-        if singular.len() >= 3 {
-            self.by_name.get(singular).copied()
-        } else {
-            None
-        }
+        singulars(key).into_iter().find_map(|s| get(&s))
+    }
+
+    /// The label of a Wikidata atom the taxonomy knows by name only.
+    pub fn atom_label(&self, q: &str) -> Option<&AtomLabel> {
+        wikidata_id(q).and_then(|q| self.atom_labels.get(&q))
+    }
+
+    /// Every atom label, by id.
+    pub fn atom_labels(&self) -> impl Iterator<Item = &AtomLabel> {
+        self.atom_labels.values()
+    }
+
+    /// BLAKE3 of the taxonomy file: its version, for derived data.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
     }
 
     /// Every concept named or hinted at in free text, in order of first
     /// appearance, each once. Longest phrases win. In free text only hints,
     /// multi-word names and names of five or more characters count (short
-    /// names such as `saw` or `cup` are too ambiguous in prose).
+    /// names such as `saw` or `cup` are too ambiguous in prose), and never
+    /// `terms`.
     pub fn scan_text(&self, text: &str) -> Vec<Found> {
-        let norm = normalize_term(text);
+        let mut out: Vec<Found> = Vec::new();
+        for f in self.scan_words(&normalize_term(text)) {
+            if let Some(prev) = out.iter_mut().find(|p| p.concept == f.concept) {
+                if f.how < prev.how {
+                    prev.how = f.how;
+                }
+            } else {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// Every occurrence of a name or hint in already normalised text (see
+    /// [`normalize_term`]), in order, longest phrases first; `word` is the
+    /// index of the phrase's first word.
+    pub fn scan_words(&self, norm: &str) -> Vec<Found> {
+        self.scan_words_min(norm, 5)
+    }
+
+    /// As [`Taxonomy::scan_words`], for a list of things (a bill of
+    /// materials) where short names such as `PET` or `PP` mean what they
+    /// say: one-word names of `min_len` or more characters count.
+    pub fn scan_list(&self, norm: &str) -> Vec<Found> {
+        self.scan_words_min(norm, 2)
+    }
+
+    fn scan_words_min(&self, norm: &str, min_len: usize) -> Vec<Found> {
         let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
         let mut out: Vec<Found> = Vec::new();
         let mut i = 0;
@@ -623,28 +834,24 @@ impl Taxonomy {
             let mut step = 1;
             for n in (1..=self.max_phrase_words.min(words.len() - i)).rev() {
                 let phrase = words[i..i + n].join(" ");
-                let hit = if n > 1 || phrase.len() >= 5 {
-                    self.lookup_key(&phrase).map(|c| (c, TextMatch::Alias))
+                let hit = if n > 1 || phrase.len() >= min_len {
+                    self.name_key(&phrase, false).map(|c| (c, TextMatch::Alias))
                 } else {
                     None
                 }
                 .or_else(|| self.by_hint.get(&phrase).map(|&c| (c, TextMatch::Hint)))
                 .or_else(|| {
-                    let s = phrase.strip_suffix('s')?;
-                    self.by_hint.get(s).map(|&c| (c, TextMatch::Hint))
+                    singulars(&phrase)
+                        .into_iter()
+                        .find_map(|s| self.by_hint.get(&s).map(|&c| (c, TextMatch::Hint)))
                 });
                 if let Some((concept, how)) = hit {
-                    if let Some(prev) = out.iter_mut().find(|f| f.concept == concept) {
-                        if how < prev.how {
-                            prev.how = how;
-                        }
-                    } else {
-                        out.push(Found {
-                            concept,
-                            how,
-                            phrase,
-                        });
-                    }
+                    out.push(Found {
+                        concept,
+                        how,
+                        phrase,
+                        word: i,
+                    });
                     step = n;
                     break;
                 }
@@ -657,6 +864,37 @@ impl Taxonomy {
     /// Up to `max` known names close to `term` (edit distance, or one
     /// containing the other as whole words), best first.
     pub fn suggest(&self, term: &str, max: usize) -> Vec<String> {
+        self.suggest_scored(term, max)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect()
+    }
+
+    /// The one known name `term` is a misspelling of, when exactly one name
+    /// is closest and within a typo's reach (one edit per four characters,
+    /// at most three): `soldring iron` → `soldering iron`. None when two
+    /// names are as close, when the term is a known name or hint, or when
+    /// it is shorter than six characters (`hose` is not a misspelt `hoe`).
+    pub fn correct(&self, term: &str) -> Option<String> {
+        if self.lookup(term).is_some() {
+            return None;
+        }
+        let key = normalize_term(term);
+        let chars = key.chars().count();
+        // Short words are other words one edit away ("hose", "hoe").
+        if chars < 6 || self.by_hint.contains_key(&key) {
+            return None;
+        }
+        let limit = (chars / 4).clamp(1, 3);
+        let scored = self.suggest_scored(term, 2);
+        match scored.as_slice() {
+            [(d, name)] if *d <= limit && *d > 0 => Some(name.clone()),
+            [(d, name), (d2, _)] if *d <= limit && *d > 0 && d2 > d => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    fn suggest_scored(&self, term: &str, max: usize) -> Vec<(usize, String)> {
         let key = normalize_term(term);
         if key.is_empty() {
             return Vec::new();
@@ -675,17 +913,44 @@ impl Taxonomy {
             }
         }
         scored.sort();
-        let mut out: Vec<String> = Vec::new();
-        for (_, name) in scored {
+        let mut out: Vec<(usize, String)> = Vec::new();
+        for (d, name) in scored {
             if out.len() >= max {
                 break;
             }
-            if !out.iter().any(|o| o == name) {
-                out.push(name.to_owned());
+            // Two names of one concept are one suggestion.
+            let c = self.lookup_key(name);
+            if !out
+                .iter()
+                .any(|(_, o)| o == name || (c.is_some() && self.lookup_key(o) == c))
+            {
+                out.push((d, name.to_owned()));
             }
         }
         out
     }
+}
+
+/// Singular forms of a normalised phrase's last word: `-s`, `-es`, `-ies`.
+fn singulars(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = key.strip_suffix("ies")
+        && s.len() >= 3
+    {
+        out.push(format!("{s}y"));
+    }
+    if let Some(s) = key.strip_suffix("es")
+        && s.len() >= 3
+    {
+        out.push(s.to_owned());
+    }
+    if let Some(s) = key.strip_suffix('s')
+        && s.len() >= 3
+        && !s.ends_with('s')
+    {
+        out.push(s.to_owned());
+    }
+    out
 }
 
 /// The normal form of a term: lower case, every run of non-alphanumeric

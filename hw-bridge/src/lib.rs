@@ -10,9 +10,13 @@
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
 //! * [`driver`], the loop that runs a node on the wall clock, and [`http`],
 //!   its local JSON API;
+//! * [`keys`], the node and publisher key pairs and the API token in the
+//!   data directory, and [`logs`], escaping and rate limits for what peers
+//!   put in log lines;
 //! * [`kb`], stored items read back into designs and facilities for
 //!   matching (the ranking itself is `catalogue::ranked`, shared with the
-//!   CLI).
+//!   CLI), and [`match_index`], the compiled requirements persisted beside
+//!   the store so that a query parses no manifest.
 //!
 //! hw-bridge may import `node-core` and `catalogue`, and never the
 //! simulator, the scenarios or the reports: a field node carries no
@@ -22,6 +26,9 @@ pub mod driver;
 pub mod emulator;
 pub mod http;
 pub mod kb;
+pub mod keys;
+pub mod logs;
+pub mod match_index;
 pub mod meshtastic;
 pub mod radio;
 pub mod spec;

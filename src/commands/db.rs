@@ -11,7 +11,8 @@ use catalogue::okh::Manifest;
 use catalogue::okw::Facility;
 use catalogue::ranked::Designs;
 use catalogue::taxonomy::Taxonomy;
-use hw_bridge::kb::{designs_from_stored, facilities_from_stored};
+use hw_bridge::kb::facilities_from_stored;
+use hw_bridge::match_index;
 use hw_bridge::store::{DiskStorage, open_store};
 use node_core::store::{StorageError, Store, StoreConfig, StoreError, StoredItem};
 
@@ -63,8 +64,20 @@ pub(crate) fn check_store_folder(dir: &Path, flag: &str) -> Result<(), CliError>
 pub(crate) fn open_or_create(dir: &Path) -> Result<Store<DiskStorage>, CliError> {
     check_store_folder(dir, "--db")?;
     open_store(dir, config())
-        .map(|(s, _)| s)
+        .map(|(s, _)| report_recovery(s))
         .map_err(|e| store_error(dir, e))
+}
+
+/// Says on stderr what opening the store cut (a torn last record), if
+/// anything: never silent.
+fn report_recovery(store: Store<DiskStorage>) -> Store<DiskStorage> {
+    if let Some(note) = store.storage().recovery_note() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("warning: {note}");
+        }
+    }
+    store
 }
 
 /// Opens an existing store for reading; a missing folder or one that holds
@@ -84,16 +97,20 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> 
         )));
     }
     open_store(dir, config())
-        .map(|(s, _)| s)
+        .map(|(s, _)| report_recovery(s))
         .map_err(|e| store_error(dir, e))
 }
 
 /// Loads the current version of every manifest in the store in `dir`, in
-/// item id order. An item that does not parse is listed in `skipped`.
+/// item id order, through the persisted match index beside it (a design
+/// whose id and content id the index holds is not parsed again; see
+/// [`hw_bridge::match_index`]). An item that does not parse is listed in
+/// `skipped`.
 pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliError> {
     let store = open_existing(dir)?;
-    let d = designs_from_stored(store.items_of(ItemKind::Manifest), tax);
-    if d.manifests.is_empty() {
+    let (d, report) = match_index::designs(dir, store.items_of(ItemKind::Manifest), tax);
+    tracing::debug!(?report, "match index");
+    if d.is_empty() {
         return Err(CliError::BadInput(format!(
             "--db {}: the store holds no manifest that parses (import some with `okmesh import`)",
             dir.display()

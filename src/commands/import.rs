@@ -21,7 +21,9 @@
 //! item the store refuses (full, too large) is `rejected`, exit code 1.
 //! Files in an `atoms` folder (Wikidata atom definitions) are neither
 //! manifests nor facilities: they are `ignored`, which is reported but is not
-//! an error.
+//! an error. Every warning of a file (an unknown key, a likely typo, a
+//! recovered syntax error, a shape kept as is) is printed on its own line
+//! under the file's; `--quiet` leaves them out (the counts stay).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +60,9 @@ pub(crate) struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Do not print each warning (their count per file is still shown).
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// `--kind`.
@@ -356,7 +361,7 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
     if a.json {
         print_json(&a.db, &reports, &totals, manifests, facilities)?;
     } else {
-        print_text(&a.db, &reports, &totals, manifests, facilities);
+        print_text(&a.db, &reports, &totals, manifests, facilities, a.quiet);
     }
     Ok(if totals.skipped_files > 0 {
         ExitCode::from(2)
@@ -444,7 +449,16 @@ fn print_text(
     t: &Totals,
     manifests: usize,
     facilities: usize,
+    quiet: bool,
 ) {
+    let print_warnings = |r: &FileReport| {
+        if quiet {
+            return;
+        }
+        for w in &r.warnings {
+            println!("{:<12}   {w}", "warning");
+        }
+    };
     for r in reports {
         let warn = match r.warnings.len() {
             0 => String::new(),
@@ -510,6 +524,7 @@ fn print_text(
                 }
             }
         }
+        print_warnings(r);
     }
     println!(
         "{} files: {} imported, {} skipped (bad input), {} ignored; items: {} new, {} new versions, {} unchanged, {} rejected; {} batches",

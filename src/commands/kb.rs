@@ -153,6 +153,22 @@ pub(crate) fn load_designs(dir: &Path, tax: &Taxonomy) -> Result<Designs, CliErr
             Err(e) => d.skipped.push(e.to_string()),
         }
     }
+    if d.is_empty() {
+        let why = if d.skipped.is_empty() {
+            "holds no OKH manifest (.toml, .yml, .yaml or .json outside `okw` and `atoms` folders)"
+                .to_owned()
+        } else {
+            format!(
+                "holds no manifest that parses ({} skipped: {})",
+                d.skipped.len(),
+                d.skipped.first().map(String::as_str).unwrap_or_default()
+            )
+        };
+        return Err(CliError::BadInput(format!(
+            "--corpus {}: {why}",
+            dir.display()
+        )));
+    }
     Ok(d)
 }
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
-use catalogue::ranked::{Input, assessed, detail, ranked_json};
+use catalogue::matching::{MIN_SCORE, MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions, Ranked};
+use catalogue::ranked::{Input, assessed, detail, rank, ranked_json};
 use catalogue::taxonomy::Taxonomy;
 use clap::Args;
 
@@ -27,7 +27,7 @@ pub(crate) struct MatchArgs {
     facility: Option<PathBuf>,
     #[command(flatten)]
     source: DesignSource,
-    /// Show at most this many designs.
+    /// Show at most this many designs (at least 1; the header counts all that pass).
     #[arg(long, default_value_t = 20)]
     top: usize,
     /// Least score for a partial match, 0..1 (full matches always show).
@@ -69,7 +69,7 @@ pub(crate) fn print_ranked(
         return Ok(ExitCode::SUCCESS);
     }
     let p = idx.profile(&input.caps);
-    let ranked = idx.rank(&p, opts);
+    let ranking = rank(idx, &p, opts);
     let assessed = assessed(designs);
     for n in &input.notes {
         eprintln!("note: {n}");
@@ -77,24 +77,68 @@ pub(crate) fn print_ranked(
     for s in &designs.skipped {
         eprintln!("skipped: {s}");
     }
+    let what = if opts.complete_only {
+        "can be made outright (full or likely)".to_owned()
+    } else {
+        format!(
+            "pass (score >= {MIN_SCORE:.2}, and every critical need met or coverage >= {:.2})",
+            opts.threshold
+        )
+    };
     println!(
-        "{}: {} of {} designs pass (score >= {:.2} or full); {} designs had no known requirement",
+        "{}: {} of {} designs {what}{}; {} designs had no known requirement",
         input.name,
-        ranked.len(),
+        ranking.passing,
         assessed,
-        opts.threshold,
-        designs.manifests.len() - assessed
+        if ranking.passing > ranking.results.len() {
+            format!(", the best {} shown", ranking.results.len())
+        } else {
+            String::new()
+        },
+        designs.len() - assessed
     );
+    if ranking.results.is_empty() {
+        match &ranking.nearest {
+            Some(r) => {
+                let m = &designs.info[r.design];
+                let d = detail(idx, &p, &designs.sets[r.design]);
+                let why = if d.missing.is_empty() {
+                    "everything it is known to need is there, but too little is known of it to pass"
+                        .to_owned()
+                } else {
+                    format!("missing: {}", kb::list(&d.missing))
+                };
+                println!(
+                    "nothing passes; nearest: \"{}\" (score {:.2}, coverage {:.2}): {why}",
+                    m.title, r.score.score, r.score.coverage,
+                );
+            }
+            None => println!("nothing passes, and no design needs anything given here"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_table(designs, idx, &p, &ranking.results);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The result table: rank, score, fit, design, missing, substitutions, notes.
+#[allow(clippy::print_stdout)]
+fn print_table(
+    designs: &Designs,
+    idx: &MatchIndex<'_>,
+    p: &catalogue::matching::Profile,
+    ranked: &[Ranked],
+) {
     println!(
         "{:>4}  {:>5}  {:<7}  {:<36}  {:<30}  {:<30}  notes",
         "rank", "score", "fit", "design", "missing", "substitutions"
     );
     for (i, r) in ranked.iter().enumerate() {
-        let m = &designs.manifests[r.design];
-        let d = detail(idx, &p, &designs.sets[r.design]);
+        let m = &designs.info[r.design];
+        let d = detail(idx, p, &designs.sets[r.design]);
         let mut notes = Vec::new();
         if !d.inferred.is_empty() {
-            notes.push(format!("inferred: {}", d.inferred.join(", ")));
+            notes.push(format!("inferred: {}", d.inferred.join("; ")));
         }
         if !d.skill.is_empty() {
             notes.push(format!("skill: {}", d.skill.join(", ")));
@@ -103,19 +147,30 @@ pub(crate) fn print_ranked(
             "{:>4}  {:>5.2}  {:<7}  {:<36}  {:<30}  {:<30}  {}",
             i + 1,
             r.score.score,
-            if r.score.full { "full" } else { "partial" },
+            r.score.fit(),
             kb::clip(&m.title, 36),
             kb::clip(&kb::list(&d.missing), 30),
             kb::clip(&kb::list(&d.substitutions), 30),
             kb::list(&notes)
         );
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a `--top` value.
+pub(crate) fn check_top(top: usize) -> Result<usize, CliError> {
+    if top == 0 {
+        Err(CliError::BadInput(
+            "--top 0: show at least one design (the header counts every design that passes)".into(),
+        ))
+    } else {
+        Ok(top)
+    }
 }
 
 pub(crate) fn run(a: MatchArgs) -> Result<ExitCode, CliError> {
     let tax = Taxonomy::builtin();
     let threshold = kb::check_threshold(a.threshold)?;
+    let top = check_top(a.top)?;
     let input = capabilities(a.have.as_deref(), a.facility.as_deref(), tax)?;
     let designs = a.source.load(tax)?;
     let idx = designs
@@ -123,8 +178,8 @@ pub(crate) fn run(a: MatchArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Failed(e.to_string()))?;
     let opts = RankOptions {
         threshold,
-        full_only: false,
-        top: a.top,
+        complete_only: false,
+        top,
     };
     print_ranked(&designs, &idx, &input, &opts, a.json)
 }

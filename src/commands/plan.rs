@@ -1,5 +1,8 @@
 //! `okmesh plan`: make one design across several facilities (greedy cover),
-//! naming what no facility covers.
+//! naming what no facility covers. Facilities cover processes and tools,
+//! and parts and materials too: what they supply or hold in stock
+//! (`supply-atoms`, `inventory-atoms`, typical materials) meets a design's
+//! bill of materials. The output is a table of requirement → facility.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,16 +92,32 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         }
     };
     drop(store);
-    let idx = MatchIndex::new(tax);
+    // The design goes into the index first, so that its parts and
+    // materials named by Wikidata id or free text are known to the
+    // profiles (a supplier's `supply-atoms` meet them).
+    let mut idx = MatchIndex::new(tax);
+    idx.add(&set).map_err(|e| CliError::Failed(e.to_string()))?;
     let profiles: Vec<_> = facilities
         .iter()
         .map(|f| idx.profile(&f.capabilities(tax)))
         .collect();
     let plan = idx.plan(&set, &profiles, a.max_facilities);
-    let label = |r: usize| set.requirements[r].term.label(tax);
+    let label = |r: usize| set.requirements[r].display(tax);
+    // Which facility of the plan covers each requirement.
+    let mut covered_by: Vec<Option<usize>> = vec![None; set.requirements.len()];
+    for s in &plan.steps {
+        for &r in &s.covers {
+            covered_by[r] = Some(s.facility);
+        }
+    }
     if a.json {
         let out = json!({
             "design": m.title, "file": m.file, "complete": plan.complete,
+            "table": set.requirements.iter().enumerate().map(|(r, req)| json!({
+                "requirement": label(r), "id": req.term.id(tax), "kind": req.kind.as_str(),
+                "critical": req.critical, "inferred": req.inferred,
+                "facility": covered_by[r].map(|f| facilities[f].name.clone()),
+            })).collect::<Vec<_>>(),
             "steps": plan.steps.iter().map(|s| json!({
                 "facility": facilities[s.facility].name, "file": facilities[s.facility].file,
                 "covers": s.covers.iter().map(|&r| label(r)).collect::<Vec<_>>(),
@@ -129,6 +148,20 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         facilities.len(),
         a.max_facilities
     );
+    println!(
+        "  {:<36}  {:<8}  {:<8}  facility",
+        "requirement", "kind", "need"
+    );
+    for (r, req) in set.requirements.iter().enumerate() {
+        println!(
+            "  {:<36}  {:<8}  {:<8}  {}",
+            kb::clip(&label(r), 36),
+            req.kind.as_str(),
+            if req.critical { "critical" } else { "optional" },
+            covered_by[r].map_or("(gap)", |f| facilities[f].name.as_str())
+        );
+    }
+    println!("facilities:");
     for (i, s) in plan.steps.iter().enumerate() {
         let covers: Vec<String> = s.covers.iter().map(|&r| label(r)).collect();
         println!(

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::CliError;
 use super::db::DesignSource;
-use super::matches::{capabilities, print_ranked};
+use super::matches::{capabilities, check_top, print_ranked};
 
 /// Arguments of `okmesh produce`.
 #[derive(Args, Debug)]
@@ -30,6 +30,7 @@ pub(crate) struct ProduceArgs {
 
 pub(crate) fn run(a: ProduceArgs) -> Result<ExitCode, CliError> {
     let tax = Taxonomy::builtin();
+    let top = check_top(a.top)?;
     let input = capabilities(None, Some(&a.facility), tax)?;
     let designs = a.source.load(tax)?;
     let idx = designs
@@ -37,8 +38,8 @@ pub(crate) fn run(a: ProduceArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Failed(e.to_string()))?;
     let opts = RankOptions {
         threshold: 0.0,
-        full_only: true,
-        top: a.top,
+        complete_only: true,
+        top,
     };
     print_ranked(&designs, &idx, &input, &opts, a.json)
 }

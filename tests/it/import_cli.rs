@@ -142,8 +142,9 @@ fn whole_corpus_imports_and_reimport_changes_nothing() {
     assert_eq!(store.stamps().collect::<Vec<_>>(), stamps);
     drop(store);
 
-    // The text report: one line per file and a total.
-    let o = okmesh(&["import", &okh, &okw, "--db", s(&db)]);
+    // The text report: one line per file and a total (each warning is a
+    // line of its own too, unless --quiet).
+    let o = okmesh(&["import", &okh, &okw, "--db", s(&db), "--quiet"]);
     let (out, _) = text(&o);
     assert_eq!(out.lines().count(), exp.files + 2, "{out}");
     assert!(out.contains("ignored      "), "{out}");

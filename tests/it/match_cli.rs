@@ -90,9 +90,15 @@ fn match_have_ranks_designs_as_json() {
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert!(scores[0] >= 0.6);
-    assert_eq!(
-        v["input"]["unrecognised"][0]["suggestions"][0],
-        "soldering iron"
+    // An unambiguous misspelling is read as the name it misspells, noted.
+    assert_eq!(v["input"]["corrected"][0]["as"], "soldering iron");
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains(r#"read "soldring iron" as "soldering iron""#),
+        "{}",
+        v["notes"]
     );
 }
 

@@ -80,7 +80,10 @@ fn case3_multi_process_has_no_single_solution_and_assembly_is_the_gap() {
     let spaces = facilities("harness/mom_spaces_3dp.json");
     let lab = profiles(&idx, &spaces[..1]);
     let s = idx.score_set(&lab[0], &set);
-    assert_eq!(s.score, 0.5);
+    assert_eq!(
+        s.coverage, 0.5,
+        "50 % of the requirements: supply-graph-ai's score"
+    );
     assert!(!s.passes(PARTIAL_MATCH_THRESHOLD));
     assert!(
         idx.rank_profiles(&set, &lab, PARTIAL_MATCH_THRESHOLD)
