@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod fidelity;
 mod field_logs;
 mod field_support;
 mod http_api;

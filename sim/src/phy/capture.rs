@@ -1,7 +1,7 @@
 //! Collisions and the capture effect at one receiver.
 //!
 //! The rules (sources in `docs/radio-model.md`, from
-//! `shared/reference/lora.md`):
+//! `docs/reference/lora.md`):
 //!
 //! * **Timing.** A receiver locks onto a transmission once all but the last 5
 //!   preamble symbols have passed (LoRaSim / Meshtasticator; FLoRa uses 6).
