@@ -279,7 +279,8 @@ fn render(
          | messages | {created} created | {} originated |\n\
          | frames on air | {} | {} ({} relays) |\n\
          | transmit air utilisation | {} % | {} % |\n\n\
-         okmesh dropped {} frames at this load ({:?}).\n",
+         okmesh dropped {} queued frames at this load ({}): a client cancels its queued\n\
+         relay when it hears another relay of the packet first, as the firmware does.\n",
         plain.transmissions(),
         f1(never_pct),
         ours.messages_originated,
@@ -289,7 +290,11 @@ fn render(
         plain.num("Average Tx air utilization"),
         f2(ours.air_utilisation_pct),
         ours.drops,
-        ours.drops_by_reason,
+        ours.drops_by_reason
+            .iter()
+            .map(|(r, c)| format!("{r}: {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     let _ = writeln!(
         w,
