@@ -26,11 +26,7 @@ impl Observers {
     pub fn new(info: &RunInfo) -> Self {
         Observers {
             hasher: TraceHasher::default(),
-            checks: Checks::new(
-                info.sites.len(),
-                info.radio.duty_cycle_limit_pct,
-                info.radio.duty_cycle_window,
-            ),
+            checks: Checks::for_run(info),
             metrics: Metrics::new(info),
             sync: SyncMetrics::default(),
         }

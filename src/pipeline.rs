@@ -2,7 +2,6 @@
 //! when asked, run the scenario with the observers on its trace, assemble
 //! the summary and evaluate the assertions.
 
-use std::collections::BTreeSet;
 use std::time::Instant as WallClock;
 
 use node_core::sync::Strategy;
@@ -36,19 +35,9 @@ fn build(scenario: &Scenario) -> Result<(Simulation, RunInfo), PipelineError> {
 
 /// The links and the first partition's groups, for the map.
 fn overlay(simulation: &Simulation) -> MapOverlay {
-    let topo = simulation.topology();
-    let mut links = BTreeSet::new();
-    for a in 0..topo.len() as u32 {
-        for l in topo.links_from(a) {
-            if l.decodable && l.to != a {
-                links.insert((a.min(l.to), a.max(l.to)));
-            }
-        }
-    }
-    let partition_groups = simulation.partition_groups();
     MapOverlay {
-        links: links.into_iter().collect(),
-        partition_groups,
+        links: simulation.topology().mesh_edges(),
+        partition_groups: simulation.partition_groups(),
     }
 }
 
@@ -187,7 +176,15 @@ mod tests {
         assert_eq!(summary.nodes, 20);
         assert_eq!(summary.trace_records, out.stats.records);
         let checks: Vec<&str> = summary.checks.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(checks, ["duty_cycle", "half_duplex", "hop_limit"]);
+        assert_eq!(
+            checks,
+            [
+                "duty_cycle",
+                "half_duplex",
+                "hop_limit",
+                "reception_conservation"
+            ]
+        );
         let asserted: Vec<_> = summary.assertions.iter().map(|a| a.metric).collect();
         let wanted: Vec<_> = s.assertions.iter().map(|a| a.metric).collect();
         assert_eq!(asserted, wanted);

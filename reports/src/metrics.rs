@@ -271,7 +271,8 @@ impl TraceSink for Metrics {
                     FaultRecord::Partition { .. }
                     | FaultRecord::Heal
                     | FaultRecord::LossStart { .. }
-                    | FaultRecord::LossEnd { .. } => {}
+                    | FaultRecord::LossEnd { .. }
+                    | FaultRecord::Member { .. } => {}
                 },
                 Record::TxEnd { .. } => {}
             }

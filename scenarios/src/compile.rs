@@ -6,7 +6,8 @@ use node_core::TrafficConfig;
 use node_core::radio::LoraParams;
 use node_core::sync::{SyncConfig, TrickleConfig};
 use sim::config::{
-    Config, FixedSite, MeshConfig, Modem, Placement, RadioConfig, Roles, Shadowing, Traffic,
+    CaptureRules, Config, FixedSite, MeshConfig, Modem, Placement, RadioConfig, Roles, Shadowing,
+    Traffic,
 };
 use sim::fault::{Fault as SimFault, Split};
 
@@ -44,6 +45,11 @@ impl Scenario {
                 reciprocal: r.shadowing.reciprocal,
             },
             capture_db: r.capture_db,
+            capture: CaptureRules {
+                sum_interference: r.capture.sum_interference,
+                lock_first: r.capture.lock_first,
+                interference_floor_db: r.capture.interference_floor_db.unwrap_or(-r.capture_db),
+            },
             listen_before_talk: r.listen_before_talk,
             duty_cycle_pct: r.duty_cycle_pct.unwrap_or(r.region.duty_cycle_pct()),
         };
@@ -188,6 +194,44 @@ mod tests {
             assert_eq!(c.sync.strategy, s.sync.strategy, "{name}");
             assert_eq!(c.traffic.is_some(), s.workload.traffic.is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn capture_switches_compile_and_the_floor_follows_the_capture_threshold() {
+        let load = |radio: &str| {
+            crate::load_str(
+                &format!(
+                    "name: t\nduration: 10m\nradio: {radio}\n\
+                     topology: {{kind: chain, nodes: 3, spacing_m: 100}}\n"
+                ),
+                "t.yaml",
+                None,
+                &[],
+            )
+        };
+        let c = load("{}").unwrap().sim_config().radio.capture;
+        assert_eq!(c, sim::config::CaptureRules::default());
+        assert_eq!(c.interference_floor_db, -6.0);
+        let c = load("{capture_db: 8}").unwrap().sim_config().radio.capture;
+        assert_eq!(c.interference_floor_db, -8.0, "follows capture_db");
+        let c = load(
+            "{capture: {sum_interference: false, lock_first: false, interference_floor_db: 0}}",
+        )
+        .unwrap()
+        .sim_config()
+        .radio
+        .capture;
+        assert!(!c.sum_interference && !c.lock_first);
+        assert_eq!(c.interference_floor_db, 0.0);
+        let e = load("{capture: {interference_floor_db: 3}}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("radio.capture.interference_floor_db: must be within -30..=0 dB"),
+            "{e}"
+        );
+        let e = load("{capture: {sum: false}}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `sum`"), "{e}");
     }
 
     #[test]

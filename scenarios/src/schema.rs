@@ -97,6 +97,8 @@ pub struct Radio {
     pub shadowing: Shadowing,
     /// Same-SF capture threshold in dB.
     pub capture_db: f64,
+    /// The capture model's choices, each switchable (see `docs/radio-model.md`).
+    pub capture: Capture,
     /// Channel activity detection before transmitting (listen before talk).
     pub listen_before_talk: bool,
     /// Duty-cycle limit in percent (default: the region's).
@@ -118,8 +120,42 @@ impl Default for Radio {
             path_loss: PathLossModel::default(),
             shadowing: Shadowing::default(),
             capture_db: DEFAULT_CAPTURE_DB,
+            capture: Capture::default(),
             listen_before_talk: true,
             duty_cycle_pct: None,
+        }
+    }
+}
+
+/// The capture model's modelling choices (`radio.capture`), each
+/// switchable so a planner can see how much a result depends on it. All on
+/// (the default) is okmesh's model; `{sum_interference: false, lock_first:
+/// false, interference_floor_db: 0}` is Meshtasticator's.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Capture {
+    /// A frame survives same-SF interference only while it stays
+    /// `capture_db` above the *sum* of the interfering power (true), or
+    /// above each interferer alone (false).
+    pub sum_interference: bool,
+    /// A receiver locked on an earlier decodable preamble loses a later
+    /// overlapping frame whatever its power (true), or power alone decides
+    /// (false).
+    pub lock_first: bool,
+    /// Weakest signal kept as an interferer, dB relative to the receiver's
+    /// sensitivity, −30..=0 (default: minus `capture_db`, the weakest that
+    /// can destroy a decodable frame on its own; 0: only decodable signals
+    /// interfere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interference_floor_db: Option<f64>,
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture {
+            sum_interference: true,
+            lock_first: true,
+            interference_floor_db: None,
         }
     }
 }

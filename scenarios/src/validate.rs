@@ -145,6 +145,14 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
     if !(0.0..=30.0).contains(&s.radio.capture_db) {
         bad(radio.key("capture_db"), "must be within 0..=30 dB".into());
     }
+    if let Some(f) = s.radio.capture.interference_floor_db
+        && !(-30.0..=0.0).contains(&f)
+    {
+        bad(
+            radio.key("capture").key("interference_floor_db"),
+            "must be within -30..=0 dB (relative to sensitivity)".into(),
+        );
+    }
     if let Some(d) = s.radio.duty_cycle_pct
         && !(d > 0.0 && d <= 100.0)
     {

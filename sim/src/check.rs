@@ -8,14 +8,19 @@
 //! * half duplex: no node decodes a frame that overlapped one of its own
 //!   transmissions;
 //! * hop limit: relays only ever decrement the hop limit, and nothing is
-//!   delivered farther than its originator allowed.
+//!   delivered farther than its originator allowed;
+//! * reception conservation ([`ReceptionConservation`]): every
+//!   (transmission, receiver in range, up and not cut off) pair ends in
+//!   exactly one outcome record — no reception is lost without a trace.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use node_core::Duration;
 use serde::Serialize;
 
-use crate::trace::{PacketKey, Record, TraceSink, TxId};
+use node_core::NodeId;
+
+use crate::trace::{FaultRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
 
 /// The result of one checker.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
@@ -100,6 +105,7 @@ pub struct Checks {
     hop_violation: Option<String>,
     checked_receptions: u64,
     checked_relays: u64,
+    conservation: Option<ReceptionConservation>,
 }
 
 impl Checks {
@@ -115,6 +121,20 @@ impl Checks {
             hop_violation: None,
             checked_receptions: 0,
             checked_relays: 0,
+            conservation: None,
+        }
+    }
+
+    /// Every checker for the run described by `info`: those of
+    /// [`Checks::new`] and reception conservation.
+    pub fn for_run(info: &RunInfo) -> Self {
+        Checks {
+            conservation: Some(ReceptionConservation::new(info)),
+            ..Checks::new(
+                info.sites.len(),
+                info.radio.duty_cycle_limit_pct,
+                info.radio.duty_cycle_window,
+            )
         }
     }
 
@@ -126,7 +146,7 @@ impl Checks {
     /// The outcome of every checker.
     pub fn outcomes(&self) -> Vec<CheckOutcome> {
         let (max, node) = self.duty.overall_max_pct();
-        vec![
+        let mut outcomes = vec![
             CheckOutcome {
                 name: "duty_cycle",
                 passed: max <= self.duty_limit_pct,
@@ -155,13 +175,22 @@ impl Checks {
                     )
                 }),
             },
-        ]
+        ];
+        outcomes.extend(
+            self.conservation
+                .as_ref()
+                .map(ReceptionConservation::outcome),
+        );
+        outcomes
     }
 }
 
 impl TraceSink for Checks {
     fn observe(&mut self, batch: &[Record]) {
         self.duty.observe(batch);
+        if let Some(c) = &mut self.conservation {
+            c.observe(batch);
+        }
         for r in batch {
             match *r {
                 Record::Originate {
@@ -226,6 +255,213 @@ impl TraceSink for Checks {
                 Record::TxEnd { tx, .. } => {
                     self.in_flight.remove(&tx);
                 }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What one transmission still owes its receivers.
+#[derive(Clone, Debug)]
+struct Owed {
+    sender: NodeId,
+    packet: PacketKey,
+    /// (receiver, whether it has its outcome), sorted by receiver.
+    receivers: Vec<(u32, bool)>,
+}
+
+/// Reception conservation: every (transmission, receiver) pair the physics
+/// and the faults allow ends in exactly one outcome record.
+///
+/// A pair is *owed* an outcome when, at the transmission's `TxStart`, the
+/// receiver is in the sender's audience (its signal reaches the receiver at
+/// the interference floor or better: [`RunInfo::audience`]), the receiver is
+/// up (not initially off, or since switched on, and not crashed — from the
+/// `Crash`, `Restart` and `Join` fault records) and in the sender's group
+/// under the partition in force (the `Partition` and `Member` fault
+/// records). Its outcome is exactly one of: `RxOk`, `Collision`,
+/// `BelowSensitivity`, `HalfDuplexMiss` with that transmission's id, or a
+/// `Drop` whose reason discards a decoded frame
+/// ([`DropReason::at_reception`]) at the receiver for that packet at the
+/// transmission's end — or the receiver's `Crash` record while the frame is
+/// on the air. Outcomes precede the transmission's `TxEnd` record.
+///
+/// Violations: an owed pair with no outcome at `TxEnd`, a second outcome
+/// for a pair, an outcome for a pair not owed one (a receiver out of range,
+/// down or cut off), and a reception drop matching no pending reception.
+/// Transmissions still on the air when the run ends owe nothing yet.
+///
+/// The checker shares no code with the engine: it rebuilds who is up and who
+/// is cut off from the fault records, and takes only the static link lists
+/// from the run's description.
+#[derive(Clone, Debug)]
+pub struct ReceptionConservation {
+    audience: Vec<Vec<u32>>,
+    up: Vec<bool>,
+    group: Vec<u16>,
+    in_flight: BTreeMap<TxId, Owed>,
+    /// Reception drops seen since the last `TxEnd`.
+    reception_drops: Vec<(u32, PacketKey, u64)>,
+    /// Spent receiver lists, reused.
+    spare: Vec<Vec<(u32, bool)>>,
+    pairs: u64,
+    violation: Option<String>,
+}
+
+impl ReceptionConservation {
+    /// The checker for a run described by `info`.
+    pub fn new(info: &RunInfo) -> Self {
+        let n = info.sites.len();
+        let mut up = vec![true; n];
+        for &i in &info.initially_off {
+            if let Some(u) = up.get_mut(i as usize) {
+                *u = false;
+            }
+        }
+        assert_eq!(info.audience.len(), n, "an audience per node");
+        ReceptionConservation {
+            audience: info.audience.clone(),
+            up,
+            group: vec![0; n],
+            in_flight: BTreeMap::new(),
+            reception_drops: Vec::new(),
+            spare: Vec::new(),
+            pairs: 0,
+            violation: None,
+        }
+    }
+
+    /// The outcome: passed, or the first violation.
+    pub fn outcome(&self) -> CheckOutcome {
+        CheckOutcome {
+            name: "reception_conservation",
+            passed: self.violation.is_none(),
+            detail: self.violation.clone().unwrap_or_else(|| {
+                format!(
+                    "{} (transmission, receiver) pairs, each with exactly one outcome; {} transmissions still on the air at the end",
+                    self.pairs,
+                    self.in_flight.len()
+                )
+            }),
+        }
+    }
+
+    fn fail(&mut self, why: impl FnOnce() -> String) {
+        if self.violation.is_none() {
+            self.violation = Some(why());
+        }
+    }
+
+    /// Marks `(tx, node)` as having its outcome; `what` names the record.
+    fn resolve(&mut self, tx: TxId, node: NodeId, what: &'static str) {
+        let Some(owed) = self.in_flight.get_mut(&tx) else {
+            return self.fail(|| format!("{what} at {node} for tx {tx}, which is not on the air"));
+        };
+        match owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r) {
+            Ok(i) if !owed.receivers[i].1 => owed.receivers[i].1 = true,
+            Ok(_) => self.fail(|| format!("a second outcome ({what}) at {node} for tx {tx}")),
+            Err(_) => self.fail(|| {
+                format!("{what} at {node} for tx {tx}, which it is not owed (out of range, down or cut off)")
+            }),
+        }
+    }
+
+    fn on_tx_end(&mut self, tx: TxId, at: u64) {
+        let Some(mut owed) = self.in_flight.remove(&tx) else {
+            return self.fail(|| format!("tx {tx} ended without starting"));
+        };
+        for k in 0..self.reception_drops.len() {
+            let (node, packet, drop_at) = self.reception_drops[k];
+            let slot = owed
+                .receivers
+                .binary_search_by_key(&node, |(r, _)| *r)
+                .ok()
+                .filter(|i| !owed.receivers[*i].1);
+            match slot {
+                Some(i) if packet == owed.packet && drop_at == at => owed.receivers[i].1 = true,
+                _ => self.fail(|| {
+                    format!("node {node} dropped {packet:?} on reception with no reception of it pending (tx {tx} ended)")
+                }),
+            }
+        }
+        self.reception_drops.clear();
+        if let Some((r, _)) = owed.receivers.iter().find(|(_, done)| !done) {
+            let (r, sender) = (*r, owed.sender);
+            self.fail(|| {
+                format!("tx {tx} from {sender}: node {r} got no outcome (lost reception)")
+            });
+        }
+        owed.receivers.clear();
+        self.spare.push(owed.receivers);
+    }
+}
+
+impl TraceSink for ReceptionConservation {
+    fn observe(&mut self, batch: &[Record]) {
+        for r in batch {
+            match *r {
+                Record::TxStart {
+                    node, tx, packet, ..
+                } => {
+                    let s = node.index();
+                    let mut receivers = self.spare.pop().unwrap_or_default();
+                    receivers.extend(
+                        self.audience[s]
+                            .iter()
+                            .filter(|&&b| {
+                                self.up[b as usize] && self.group[b as usize] == self.group[s]
+                            })
+                            .map(|&b| (b, false)),
+                    );
+                    self.pairs += receivers.len() as u64;
+                    self.in_flight.insert(
+                        tx,
+                        Owed {
+                            sender: node,
+                            packet,
+                            receivers,
+                        },
+                    );
+                }
+                Record::RxOk { node, tx, .. } => self.resolve(tx, node, "a reception"),
+                Record::Collision { node, tx, .. } => self.resolve(tx, node, "a collision"),
+                Record::BelowSensitivity { node, tx, .. } => {
+                    self.resolve(tx, node, "a below-sensitivity record");
+                }
+                Record::HalfDuplexMiss { node, tx, .. } => {
+                    self.resolve(tx, node, "a half-duplex miss");
+                }
+                Record::Drop {
+                    at,
+                    node,
+                    packet,
+                    reason,
+                } if reason.at_reception() => {
+                    self.reception_drops.push((node.0, packet, at.as_micros()));
+                }
+                Record::TxEnd { at, tx, .. } => self.on_tx_end(tx, at.as_micros()),
+                Record::Fault { fault, .. } => match fault {
+                    FaultRecord::Crash { node } => {
+                        let i = node.index();
+                        if self.up[i] {
+                            self.up[i] = false;
+                            // Whatever it was receiving ends with the crash.
+                            for owed in self.in_flight.values_mut() {
+                                if let Ok(k) =
+                                    owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r)
+                                {
+                                    owed.receivers[k].1 = true;
+                                }
+                            }
+                        }
+                    }
+                    FaultRecord::Restart { node } | FaultRecord::Join { node } => {
+                        self.up[node.index()] = true;
+                    }
+                    FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
+                    FaultRecord::Member { node, group } => self.group[node.index()] = group,
+                    FaultRecord::LossStart { .. } | FaultRecord::LossEnd { .. } => {}
+                },
                 _ => {}
             }
         }

@@ -15,6 +15,7 @@ use node_core::{Duration, TrafficConfig};
 use serde::{Deserialize, Serialize};
 
 pub use crate::fault::{Fault, Split};
+pub use crate::phy::capture::CaptureRules;
 use crate::phy::capture::DEFAULT_CAPTURE_DB;
 use crate::phy::pathloss::PathLossModel;
 use crate::phy::receiver::DEFAULT_NOISE_FIGURE_DB;
@@ -197,6 +198,8 @@ pub struct RadioConfig {
     pub shadowing: Shadowing,
     /// Same-SF capture threshold, dB.
     pub capture_db: f64,
+    /// The capture model's switchable choices.
+    pub capture: CaptureRules,
     /// Channel activity detection before transmitting.
     pub listen_before_talk: bool,
     /// Transmit duty-cycle limit, percent of the region's window.
@@ -218,6 +221,7 @@ impl RadioConfig {
             path_loss: PathLossModel::default(),
             shadowing: Shadowing::default(),
             capture_db: DEFAULT_CAPTURE_DB,
+            capture: CaptureRules::default(),
             listen_before_talk: true,
             duty_cycle_pct: region.duty_cycle_pct(),
         }

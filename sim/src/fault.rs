@@ -279,6 +279,11 @@ impl FaultPlan {
         }
     }
 
+    /// Each node's group under the partition in force (0 everywhere: none).
+    pub fn groups(&self) -> &[u16] {
+        &self.group
+    }
+
     /// Whether a signal from node `from` reaches node `to`'s antenna at all
     /// (false across a partition). Asked when a transmission starts.
     pub fn reaches(&self, from: u32, to: u32) -> bool {

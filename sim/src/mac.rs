@@ -1,13 +1,23 @@
 //! The Meshtastic link layer of one simulated radio (firmware
-//! `FloodingRouter.cpp`, `RadioInterface.cpp`, `AirTime.cpp`): the transmit
-//! queue, contention delays, channel utilisation, and the node-core rules it
-//! applies — the managed flood ([`ManagedFlood`]) and the duty-cycle budget
-//! ([`DutyCycleBudget`]). The engine (`world`) drives it; this module holds
-//! the per-node state.
+//! `FloodingRouter.cpp`, `RadioInterface.cpp`, `RadioLibInterface.cpp`,
+//! `AirTime.cpp`): the transmit queue, its one transmit timer, contention
+//! delays, channel utilisation, and the node-core rules it applies — the
+//! managed flood ([`ManagedFlood`]), the transmit-timer discipline
+//! ([`meshtastic::TransmitTimer`], [`meshtastic::transmit_delay`]) and the
+//! duty-cycle budget ([`DutyCycleBudget`]). The engine (`world`) drives it;
+//! this module holds the per-node state.
+//!
+//! The queue is the firmware's `MeshPacketQueue`: the head is the packet of
+//! highest priority, oldest first. Only the head has a timer; when it fires
+//! and the channel is free, the head goes out. Where okmesh differs: the
+//! firmware refuses to queue a packet over the duty cycle; okmesh holds the
+//! head until the budget allows it (or drops it after
+//! `mesh.max_queue_delay`), and drops packets that waited longer than that.
 
 use std::sync::Arc;
 
 use node_core::radio::meshtastic;
+use node_core::radio::meshtastic::TransmitTimer;
 use node_core::radio::{DutyCycleBudget, FloodDecision, FloodHeader, ManagedFlood, Role};
 use node_core::transport::{Destination, Priority};
 use node_core::{Duration, Instant, NodeId, Rng};
@@ -54,13 +64,19 @@ impl Packet {
 pub struct Queued {
     /// The packet.
     pub packet: Packet,
-    /// Whether this node relays it (rather than originating it).
-    pub relay: bool,
-    /// Not before this time (contention delay, backoff, duty-cycle hold).
-    pub ready_at: Instant,
+    /// The SNR this node heard it at, if it relays it (the firmware's
+    /// `rx_snr`; `None`: this node made it).
+    pub rx_snr_db: Option<f64>,
     /// When it entered the queue.
     pub enqueued_at: Instant,
     seq: u64,
+}
+
+impl Queued {
+    /// Whether this node relays it (rather than originating it).
+    pub fn relay(&self) -> bool {
+        self.rx_snr_db.is_some()
+    }
 }
 
 /// One radio's link-layer state.
@@ -76,9 +92,10 @@ pub struct Mac {
     duty: DutyCycleBudget,
     util_busy_us: [u64; UTIL_PERIODS],
     util_period: u64,
-    /// The wake-up currently scheduled (`Instant::MAX`: none) and its generation.
-    pub wake_at: Instant,
-    /// Bumped whenever `wake_at` changes, so stale wake events are ignored.
+    /// The one transmit timer, for the head of the queue.
+    timer: TransmitTimer,
+    /// Bumped whenever the timer is armed or disarmed, so the engine ignores
+    /// the events of timers that no longer exist.
     pub wake_gen: u32,
 }
 
@@ -96,7 +113,7 @@ impl Mac {
             duty,
             util_busy_us: [0; UTIL_PERIODS],
             util_period: 0,
-            wake_at: Instant::MAX,
+            timer: TransmitTimer::default(),
             wake_gen: 0,
         }
     }
@@ -113,21 +130,21 @@ impl Mac {
         self.capacity - self.queue.len()
     }
 
-    /// Queues a packet; gives it back if the queue is full.
+    /// Queues a packet, heard at `rx_snr_db` if this node relays it; gives
+    /// it back if the queue is full. (The caller then arms the timer: the
+    /// firmware's `send` calls `setTransmitDelay`.)
     pub fn enqueue(
         &mut self,
         packet: Packet,
-        relay: bool,
+        rx_snr_db: Option<f64>,
         now: Instant,
-        ready_at: Instant,
     ) -> Result<(), Packet> {
         if self.queue.len() >= self.capacity {
             return Err(packet);
         }
         self.queue.push(Queued {
             packet,
-            relay,
-            ready_at,
+            rx_snr_db,
             enqueued_at: now,
             seq: self.next_seq,
         });
@@ -135,24 +152,70 @@ impl Mac {
         Ok(())
     }
 
-    /// Index of the packet to send now: ready, highest priority, then oldest.
-    pub fn pick_ready(&self, now: Instant) -> Option<usize> {
+    /// Index of the head of the queue (firmware `MeshPacketQueue::getFront`):
+    /// highest priority, then oldest.
+    pub fn head(&self) -> Option<usize> {
         self.queue
             .iter()
             .enumerate()
-            .filter(|(_, q)| q.ready_at <= now)
             .max_by_key(|(_, q)| (q.packet.priority, std::cmp::Reverse(q.seq)))
             .map(|(i, _)| i)
     }
 
-    /// When the next queued packet becomes ready.
-    pub fn next_ready(&self) -> Option<Instant> {
-        self.queue.iter().map(|q| q.ready_at).min()
+    /// Whether the queue is empty.
+    pub fn queue_is_empty(&self) -> bool {
+        self.queue.is_empty()
     }
 
     /// The queued packet at `i`.
-    pub fn queued_mut(&mut self, i: usize) -> &mut Queued {
-        &mut self.queue[i]
+    pub fn queued(&self, i: usize) -> &Queued {
+        &self.queue[i]
+    }
+
+    /// When the transmit timer fires, if it is armed.
+    pub fn timer_due(&self) -> Option<Instant> {
+        self.timer.due()
+    }
+
+    /// `setTransmitDelay` (firmware `RadioLibInterface`): unless the timer
+    /// is already armed or the queue is empty, draws the head's delay
+    /// ([`meshtastic::transmit_delay`]) and arms the timer; returns when it
+    /// fires if it was armed now. (The firmware draws even when a timer is
+    /// pending and then keeps the pending one; drawing only when arming
+    /// gives the same delays.)
+    pub fn set_transmit_delay(&mut self, now: Instant, slot: Duration) -> Option<Instant> {
+        if self.timer.is_armed() {
+            return None;
+        }
+        let head = self.head()?;
+        let snr = self.queue[head].rx_snr_db;
+        let util = self.channel_util_pct(now);
+        let role = self.flood.role();
+        let at = now + meshtastic::transmit_delay(snr, role, util, slot, &mut self.rng);
+        self.arm(at).then_some(at)
+    }
+
+    /// Arms the timer for `at` unless it is armed; returns whether it was.
+    pub fn arm(&mut self, at: Instant) -> bool {
+        let armed = self.timer.arm(at);
+        if armed {
+            self.wake_gen = self.wake_gen.wrapping_add(1);
+        }
+        armed
+    }
+
+    /// A transmission or reception ended: the pending timer is replaced
+    /// (the caller then calls [`Mac::set_transmit_delay`]).
+    pub fn reset_timer(&mut self) {
+        if self.timer.is_armed() {
+            self.timer.reset();
+            self.wake_gen = self.wake_gen.wrapping_add(1);
+        }
+    }
+
+    /// The timer fired.
+    pub fn fire_timer(&mut self) {
+        self.timer.fire();
     }
 
     /// Removes and returns the queued packet at `i`.
@@ -182,7 +245,7 @@ impl Mac {
         match self
             .queue
             .iter()
-            .position(|q| q.relay && q.packet.key == key)
+            .position(|q| q.relay() && q.packet.key == key)
         {
             Some(i) => {
                 self.queue.remove(i);
@@ -202,9 +265,11 @@ impl Mac {
         self.flood.receive(&packet.flood_header())
     }
 
-    /// Forgets everything volatile (a reboot): the queue and the packet history.
+    /// Forgets everything volatile (a reboot): the queue, its timer and the
+    /// packet history.
     pub fn reboot(&mut self) {
         self.queue.clear();
+        self.reset_timer();
         self.flood.forget();
     }
 
@@ -246,20 +311,6 @@ impl Mac {
         self.util_period = period;
     }
 
-    /// Delay before sending an original packet, or retrying after the
-    /// channel was busy ([`meshtastic::tx_delay`] at the current channel
-    /// utilisation).
-    pub fn tx_delay(&mut self, now: Instant, slot: Duration) -> Duration {
-        let util = self.channel_util_pct(now);
-        meshtastic::tx_delay(util, slot, &mut self.rng)
-    }
-
-    /// Delay before relaying a packet heard at `snr_db`
-    /// ([`meshtastic::relay_delay`] for this radio's role).
-    pub fn relay_delay(&mut self, snr_db: f64, slot: Duration) -> Duration {
-        meshtastic::relay_delay(self.flood.role(), snr_db, slot, &mut self.rng)
-    }
-
     /// When a frame of `airtime` may start at or after `now` within the
     /// duty-cycle budget; `None` if never.
     pub fn duty_allowed_at(&mut self, now: Instant, airtime: Duration) -> Option<Instant> {
@@ -280,10 +331,8 @@ mod tests {
         Instant::from_micros(ms * 1_000)
     }
 
-    #[test]
-    fn queue_picks_ready_by_priority_then_age_and_cancels_relays() {
-        let mut m = mac(3);
-        let p = |origin: u32, prio| Packet {
+    fn packet(origin: u32, prio: Priority) -> Packet {
+        Packet {
             key: PacketKey {
                 origin: node_core::NodeId(origin),
                 id: 1,
@@ -293,27 +342,25 @@ mod tests {
             hop_start: 3,
             priority: prio,
             payload: Arc::from(&b"x"[..]),
-        };
-        m.enqueue(p(1, Priority::Normal), true, t(0), t(5)).unwrap();
-        m.enqueue(p(2, Priority::High), false, t(1), t(50)).unwrap();
-        m.enqueue(p(3, Priority::Normal), false, t(2), t(3))
+        }
+    }
+
+    #[test]
+    fn the_head_is_the_highest_priority_then_oldest_and_relays_cancel() {
+        let mut m = mac(3);
+        m.enqueue(packet(1, Priority::Normal), Some(3.0), t(0))
             .unwrap();
+        m.enqueue(packet(2, Priority::Normal), None, t(1)).unwrap();
+        assert_eq!(m.head(), Some(0), "oldest of equal priority");
+        m.enqueue(packet(3, Priority::High), None, t(2)).unwrap();
+        assert_eq!(m.head(), Some(2), "priority first");
         assert!(
-            m.enqueue(p(4, Priority::High), false, t(3), t(0)).is_err(),
+            m.enqueue(packet(4, Priority::High), None, t(3)).is_err(),
             "full"
         );
-        assert_eq!(m.pick_ready(t(10)), Some(0), "oldest of equal priority");
-        assert_eq!(m.pick_ready(t(60)), Some(1), "priority first");
-        assert_eq!(m.next_ready(), Some(t(3)));
-        assert!(m.cancel_relay(PacketKey {
-            origin: node_core::NodeId(1),
-            id: 1
-        }));
+        assert!(m.cancel_relay(packet(1, Priority::Normal).key));
         assert!(
-            !m.cancel_relay(PacketKey {
-                origin: node_core::NodeId(3),
-                id: 1
-            }),
+            !m.cancel_relay(packet(3, Priority::High).key),
             "not a relay"
         );
         assert_eq!(m.queue_room(), 1);
@@ -330,6 +377,37 @@ mod tests {
     }
 
     #[test]
+    fn the_timer_is_armed_for_the_head_kept_while_pending_and_fresh_after_a_reset() {
+        let slot = Duration::from_millis(28);
+        let mut m = mac(4);
+        assert_eq!(m.set_transmit_delay(t(0), slot), None, "empty queue");
+        m.enqueue(packet(1, Priority::Normal), Some(-15.0), t(0))
+            .unwrap();
+        // A relay heard at -15 dB: 2 CWmax slots + random(2^4) slots.
+        let mut replica = m.rng.clone();
+        let at = m.set_transmit_delay(t(0), slot).expect("armed");
+        assert_eq!(
+            at,
+            t(0) + meshtastic::relay_delay(Role::Client, -15.0, slot, &mut replica)
+        );
+        assert!(at >= t(0) + slot.saturating_mul(16));
+        // Another packet does not move a pending timer.
+        m.enqueue(packet(2, Priority::High), None, t(1)).unwrap();
+        assert_eq!(m.set_transmit_delay(t(1), slot), None);
+        assert_eq!(m.timer_due(), Some(at));
+        // After an operation the head (now the high-priority own packet)
+        // gets a fresh delay from the utilisation window.
+        let generation = m.wake_gen;
+        m.reset_timer();
+        assert_ne!(m.wake_gen, generation, "the old timer's event is stale");
+        let mut replica = m.rng.clone();
+        let again = m.set_transmit_delay(t(5), slot).expect("armed");
+        assert_eq!(again, t(5) + meshtastic::tx_delay(0, slot, &mut replica));
+        m.reboot();
+        assert_eq!(m.timer_due(), None);
+    }
+
+    #[test]
     fn a_reboot_forgets_the_queue_and_the_packets_seen() {
         let mut m = mac(3);
         let packet = Packet {
@@ -337,15 +415,11 @@ mod tests {
                 origin: node_core::NodeId(1),
                 id: 5,
             },
-            dest: Destination::Broadcast,
-            hop_limit: 3,
-            hop_start: 3,
-            priority: Priority::Normal,
-            payload: Arc::from(&b"x"[..]),
+            ..packet(1, Priority::Normal)
         };
         assert!(!m.receive(&packet).duplicate);
         assert!(m.receive(&packet).duplicate);
-        m.enqueue(packet.clone(), true, t(0), t(1)).unwrap();
+        m.enqueue(packet.clone(), Some(0.0), t(0)).unwrap();
         m.reboot();
         assert_eq!(m.queue_room(), 3);
         assert!(!m.receive(&packet).duplicate, "forgotten");

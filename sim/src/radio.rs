@@ -39,8 +39,10 @@ pub struct RadioSetup {
     pub noise_floor_dbm: f64,
     /// Receiver sensitivity, dBm.
     pub sensitivity_dbm: f64,
-    /// Weakest signal kept as an interferer: one capture threshold below
-    /// sensitivity, the weakest that can on its own destroy a decodable frame.
+    /// Weakest signal kept as an interferer: sensitivity plus
+    /// [`CaptureRules::interference_floor_db`](crate::phy::capture::CaptureRules)
+    /// (by default one capture threshold below sensitivity, the weakest that
+    /// can on its own destroy a decodable frame).
     pub interference_floor_dbm: f64,
     /// Collision rules.
     pub capture: CaptureModel,
@@ -65,8 +67,8 @@ impl RadioSetup {
         let path_loss = r.path_loss;
         let noise_floor_dbm = receiver::noise_floor_dbm(lora.bw_hz, r.noise_figure_db);
         let sensitivity_dbm = receiver::sensitivity_dbm(lora.sf, lora.bw_hz, r.noise_figure_db);
-        let capture = CaptureModel::new(r.capture_db);
-        let interference_floor_dbm = sensitivity_dbm - capture.capture_db;
+        let capture = CaptureModel::with_rules(r.capture_db, r.capture);
+        let interference_floor_dbm = sensitivity_dbm + r.capture.interference_floor_db.min(0.0);
         let mut setup = RadioSetup {
             lora,
             region: r.region,

@@ -358,11 +358,12 @@ impl Topology {
     pub fn stats(&self) -> TopologyStats {
         let n = self.len();
         let degrees: Vec<u32> = self.adjacency.iter().map(|a| a.len() as u32).collect();
+        // Decodable one way only: counted from the decodable direction, as
+        // the other may be below the interference floor and in no list.
         let mut asymmetric = 0;
         for a in 0..n as u32 {
-            for l in self.links_from(a) {
-                let back = self.link(l.to, a).is_some_and(|b| b.decodable);
-                if l.to > a && l.decodable != back {
+            for l in self.links_from(a).iter().filter(|l| l.decodable) {
+                if !self.link(l.to, a).is_some_and(|b| b.decodable) {
                     asymmetric += 1;
                 }
             }
@@ -431,24 +432,36 @@ impl Topology {
         }
     }
 
+    /// The mesh graph's edges: every pair of nodes with a link decodable in
+    /// at least one direction, once, as (lower, higher) id, sorted.
+    ///
+    /// Each edge is taken from a decodable directed link: `a → b` gives the
+    /// edge unless `b → a` is decodable too and `b < a` (then `b`'s list gave
+    /// it already). A link decodable only from the higher id to the lower,
+    /// whose other direction is below the interference floor and so in no
+    /// list at all, is an edge like any other.
+    pub fn mesh_edges(&self) -> Vec<(u32, u32)> {
+        let mut edges = Vec::with_capacity(self.links.len() / 2);
+        for a in 0..self.len() as u32 {
+            for l in self.links_from(a).iter().filter(|l| l.decodable) {
+                let b = l.to;
+                if a < b || !self.link(b, a).is_some_and(|back| back.decodable) {
+                    edges.push((a.min(b), a.max(b)));
+                }
+            }
+        }
+        edges.sort_unstable();
+        edges
+    }
+
     fn mesh_graph(&self) -> UnGraph<u32, ()> {
         let n = self.len();
         let mut g = UnGraph::with_capacity(n, self.links.len() / 2);
         for i in 0..n {
             g.add_node(i as u32);
         }
-        for a in 0..n as u32 {
-            for l in self.links_from(a) {
-                let back = self.link(l.to, a).is_some_and(|b| b.decodable);
-                // Add each undirected edge once, from its lower end.
-                if (l.decodable || back) && a < l.to {
-                    g.add_edge(
-                        NodeIndex::new(a as usize),
-                        NodeIndex::new(l.to as usize),
-                        (),
-                    );
-                }
-            }
+        for (a, b) in self.mesh_edges() {
+            g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ());
         }
         g
     }

@@ -44,6 +44,11 @@ pub struct RunInfo {
     pub initially_off: Vec<u32>,
     /// Items the workload publishes (new versions included).
     pub scheduled_publications: u32,
+    /// For each node, the nodes its transmissions reach at the interference
+    /// floor or better, sorted (the reception-conservation checker owes each
+    /// of them an outcome per transmission). Not serialised.
+    #[serde(skip)]
+    pub audience: Vec<Vec<u32>>,
     /// The sync strategy (`reconcile`, `flood`, `off`).
     pub sync_strategy: String,
     /// Trickle's largest interval.
@@ -119,6 +124,13 @@ impl DropReason {
         DropReason::InjectedLoss,
         DropReason::NodeDown,
     ];
+
+    /// Whether the reason discards a frame a receiver has just decoded (so
+    /// the drop is that reception's outcome), rather than a frame waiting in
+    /// a transmit queue.
+    pub fn at_reception(self) -> bool {
+        matches!(self, DropReason::InjectedLoss)
+    }
 
     /// The name used in CSV files.
     pub fn name(self) -> &'static str {
@@ -203,6 +215,16 @@ pub enum FaultRecord {
     LossEnd {
         /// Index of the fault in the scenario.
         rule: u32,
+    },
+    /// Under the partition that has just taken effect (the
+    /// [`FaultRecord::Partition`] record before it), `node` is in `group`.
+    /// One follows the partition record for every node outside group 0;
+    /// nodes not named are in group 0. Signals cross only within a group.
+    Member {
+        /// Which node.
+        node: NodeId,
+        /// Its group (1 and up).
+        group: u16,
     },
 }
 
@@ -505,6 +527,11 @@ impl Record {
                             6
                         });
                         out.extend_from_slice(&rule.to_le_bytes());
+                    }
+                    FaultRecord::Member { node, group } => {
+                        out.push(7);
+                        out.extend_from_slice(&node.0.to_le_bytes());
+                        out.extend_from_slice(&group.to_le_bytes());
                     }
                 }
             }

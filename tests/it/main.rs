@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod fidelity;
 mod field_logs;
 mod field_support;
 mod http_api;
@@ -16,6 +17,7 @@ mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod radio;
+mod radio_fidelity;
 mod relevance;
 mod reports;
 mod simulation;

@@ -1,10 +1,40 @@
 //! Meshtastic's link-layer constants and roles, in one place for every
 //! driver that plays a Meshtastic radio (firmware `RadioInterface.cpp`,
-//! `FloodingRouter.cpp`, `Config.DeviceConfig.Role`).
+//! `RadioLibInterface.cpp`, `FloodingRouter.cpp`, `Config.DeviceConfig.Role`).
 //!
 //! The contention rules are pure functions of their inputs and a caller's
 //! random stream, so the simulator draws exactly what the firmware would
 //! and a replay draws the same again.
+//!
+//! # The transmit-timer discipline (firmware `src/mesh/RadioLibInterface.cpp`)
+//!
+//! "We never immediately transmit after any operation (either Rx or Tx)"
+//! (the comment above `RadioLibInterface::onNotify`). A radio has **one**
+//! transmit timer, for the head of its queue ([`TransmitTimer`]):
+//!
+//! * enqueuing a packet (`RadioLibInterface::send`) calls
+//!   `setTransmitDelay`, which arms the timer with the head's delay
+//!   ([`transmit_delay`]) through `notifyLater(.., overwrite = false)`: a
+//!   timer already pending is kept ([`TransmitTimer::arm`]);
+//! * every transmission end (`ISR_TX`) and reception end (`ISR_RX`, a good
+//!   or a bad CRC) is an interrupt notification posted with
+//!   `overwrite = true`, which replaces a pending timer; its handler then
+//!   calls `setTransmitDelay` — so the head always gets a **fresh** delay
+//!   after every transmission and reception ([`TransmitTimer::reset`]);
+//! * when the timer fires (`TRANSMIT_DELAY_COMPLETED`), a radio that is
+//!   transmitting or actively receiving (`canSendImmediately`), or that
+//!   senses a LoRa signal (`isChannelActive`, CAD), calls `setTransmitDelay`
+//!   again — a relay re-draws its SNR-weighted window, an own packet the
+//!   utilisation window ([`on_transmit_timer`]); otherwise the head is sent.
+//!
+//! Checked against the firmware's `RadioLibInterface.cpp` (`onNotify`,
+//! `setTransmitDelay`, `startTransmitTimer`, `startTransmitTimerRebroadcast`),
+//! `RadioInterface.cpp` (`getTxDelayMsec`, `getTxDelayMsecWeighted`) and
+//! `concurrency/NotifiedWorkerThread.cpp` (`notifyLater`, `notifyCommon`)
+//! as published in meshtastic/firmware. Not modelled: the late-rebroadcast
+//! window (`tx_after`, `clampToLateRebroadcastWindow`) of roles okmesh does
+//! not have, and the firmware's refusal to queue beyond the duty cycle
+//! (okmesh holds the head instead, see the simulator's MAC).
 
 use core::fmt;
 use core::str::FromStr;
@@ -13,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::radio::LoraParams;
 use crate::rng::Rng;
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 
 /// Frames a Meshtastic radio's transmit queue holds (firmware `MAX_TX_QUEUE`).
 pub const MAX_TX_QUEUE: u32 = 16;
@@ -122,6 +152,103 @@ pub fn relay_delay(role: Role, snr_db: f64, slot: Duration, rng: &mut Rng) -> Du
     }
 }
 
+/// The delay `setTransmitDelay` gives the head of the queue (firmware
+/// `RadioLibInterface::setTransmitDelay`): a packet heard from the air (it
+/// has a receive SNR, `rx_snr`/`rx_rssi` non-zero) waits its SNR-weighted
+/// window ([`relay_delay`], via `startTransmitTimerRebroadcast`), a packet
+/// made here the channel-utilisation window ([`tx_delay`], via
+/// `startTransmitTimer(true)`). Draws once from `rng`.
+pub fn transmit_delay(
+    head_rx_snr_db: Option<f64>,
+    role: Role,
+    channel_util_pct: u64,
+    slot: Duration,
+    rng: &mut Rng,
+) -> Duration {
+    match head_rx_snr_db {
+        Some(snr_db) => relay_delay(role, snr_db, slot, rng),
+        None => tx_delay(channel_util_pct, slot, rng),
+    }
+}
+
+/// A radio's one transmit timer (the firmware's pending
+/// `TRANSMIT_DELAY_COMPLETED` notification of `RadioLibInterface`, a
+/// `NotifiedWorkerThread`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct TransmitTimer {
+    due: Option<Instant>,
+}
+
+impl TransmitTimer {
+    /// When it fires, if it is armed.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// Whether it is armed.
+    pub fn is_armed(&self) -> bool {
+        self.due.is_some()
+    }
+
+    /// Arms it for `at` unless it is already armed (firmware
+    /// `NotifiedWorkerThread::notifyLater(delay, TRANSMIT_DELAY_COMPLETED,
+    /// false)`: `notifyCommon` sets a notification only when none is
+    /// pending). Returns whether it was armed now.
+    pub fn arm(&mut self, at: Instant) -> bool {
+        if self.due.is_some() {
+            return false;
+        }
+        self.due = Some(at);
+        true
+    }
+
+    /// A transmission or reception ended: its interrupt notification
+    /// (`isrLevel0Common` → `notifyFromISR(.., true)`) replaced the pending
+    /// timer, so the timer is disarmed and the caller re-arms it through
+    /// [`transmit_delay`] — a fresh delay after every operation.
+    pub fn reset(&mut self) {
+        self.due = None;
+    }
+
+    /// It fired (`NotifiedWorkerThread::checkNotification` clears the
+    /// notification before `onNotify` runs).
+    pub fn fire(&mut self) {
+        self.due = None;
+    }
+}
+
+/// What a radio does when its transmit timer fires.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimerExpiry {
+    /// The queue is empty: nothing.
+    Idle,
+    /// Transmitting, actively receiving or sensing a LoRa signal: arm the
+    /// timer again with a fresh [`transmit_delay`] for the head.
+    Redraw,
+    /// Send the head now.
+    Send,
+}
+
+/// The firmware's `TRANSMIT_DELAY_COMPLETED` branch of
+/// `RadioLibInterface::onNotify`: with a non-empty queue, a radio that
+/// cannot send immediately (`canSendImmediately`: busy transmitting, or
+/// actively receiving a frame) or whose channel activity detection sees a
+/// signal (`isChannelActive`) calls `setTransmitDelay`; otherwise it
+/// dequeues the head and sends it.
+pub fn on_transmit_timer(
+    queue_empty: bool,
+    transmitting: bool,
+    receiving_or_channel_active: bool,
+) -> TimerExpiry {
+    if queue_empty {
+        TimerExpiry::Idle
+    } else if transmitting || receiving_or_channel_active {
+        TimerExpiry::Redraw
+    } else {
+        TimerExpiry::Send
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +299,42 @@ mod tests {
         assert!(max(100) >= slot.saturating_mul(1 << CW_MIN));
         assert!(max(100) < slot.saturating_mul(1 << CW_MAX));
         assert_eq!(max(250), max(100), "utilisation is capped at 100 %");
+    }
+
+    #[test]
+    fn one_timer_keeps_a_pending_delay_until_an_operation_resets_it() {
+        let t = |us| Instant::from_micros(us);
+        let mut timer = TransmitTimer::default();
+        assert!(timer.arm(t(100)), "idle: armed");
+        assert!(!timer.arm(t(50)), "pending: notifyLater does not overwrite");
+        assert_eq!(timer.due(), Some(t(100)));
+        timer.reset();
+        assert!(!timer.is_armed(), "an interrupt replaced it");
+        assert!(timer.arm(t(300)));
+        timer.fire();
+        assert_eq!(timer.due(), None);
+    }
+
+    #[test]
+    fn the_head_decides_the_window_and_a_busy_radio_redraws() {
+        let slot = Duration::from_millis(10);
+        let (mut a, mut b) = (Rng::derive(3, "t", 0), Rng::derive(3, "t", 0));
+        for _ in 0..100 {
+            assert_eq!(
+                transmit_delay(Some(5.0), Role::Client, 0, slot, &mut a),
+                relay_delay(Role::Client, 5.0, slot, &mut b),
+                "a heard packet waits its SNR-weighted window"
+            );
+            assert_eq!(
+                transmit_delay(None, Role::Client, 40, slot, &mut a),
+                tx_delay(40, slot, &mut b),
+                "an own packet the utilisation window"
+            );
+        }
+        assert_eq!(on_transmit_timer(true, true, true), TimerExpiry::Idle);
+        assert_eq!(on_transmit_timer(false, true, false), TimerExpiry::Redraw);
+        assert_eq!(on_transmit_timer(false, false, true), TimerExpiry::Redraw);
+        assert_eq!(on_transmit_timer(false, false, false), TimerExpiry::Send);
     }
 
     #[test]

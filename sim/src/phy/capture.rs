@@ -1,20 +1,29 @@
 //! Collisions and the capture effect at one receiver.
 //!
-//! The rules (sources in `shared/reference/lora.md`):
+//! The rules (sources in `docs/radio-model.md`, from
+//! `docs/reference/lora.md`):
 //!
 //! * **Timing.** A receiver locks onto a transmission once all but the last 5
 //!   preamble symbols have passed (LoRaSim / Meshtasticator; FLoRa uses 6).
 //!   Two same-SF signals *interact* only if the earlier is still on the air at
 //!   the later one's lock point; otherwise the later simply locks after the
 //!   earlier has ended.
-//! * **Lock.** When they interact and the receiver was already locked on the
-//!   earlier signal (it is above sensitivity), the later one is lost: "a later
-//!   packet is lost unless the interferer ends before the last 5 preamble
-//!   symbols of the wanted one". If the earlier signal is too weak to lock
-//!   onto, the later one is judged on power alone.
-//! * **Capture.** A signal survives same-SF interference only while it stays
-//!   at least `capture_db` (6 dB) above the *sum* of the interfering power
-//!   (Meshtasticator compares pairs only and sums nothing).
+//! * **Lock on the first** ([`CaptureRules::lock_first`]). When they interact
+//!   and the receiver was already locked on the earlier signal (it is above
+//!   sensitivity), the later one is lost: "a later packet is lost unless the
+//!   interferer ends before the last 5 preamble symbols of the wanted one".
+//!   If the earlier signal is too weak to lock onto, the later one is judged
+//!   on power alone. Switched off, arrival order is ignored and power alone
+//!   decides (Meshtasticator).
+//! * **Capture, summed** ([`CaptureRules::sum_interference`]). A signal
+//!   survives same-SF interference only while it stays at least `capture_db`
+//!   (6 dB) above the *sum* of the interfering power (ns-3 lorawan sums
+//!   interference energy per SF). Switched off, each interferer is compared
+//!   alone (LoRaSim and Meshtasticator compare pairs and sum nothing).
+//! * **Interference floor** ([`CaptureRules::interference_floor_db`]).
+//!   Signals weaker than sensitivity − 6 dB are not kept as interferers:
+//!   alone none can destroy a decodable frame. Meshtasticator ignores
+//!   everything below sensitivity (a floor of 0 dB).
 //! * **Inter-SF.** Different spreading factors are quasi-orthogonal: a
 //!   signal survives an interferer of another SF if S − I is at least the
 //!   Croce et al. (2018) threshold, as in FLoRa's `LoRaReceiver.h`.
@@ -76,6 +85,9 @@ pub struct Heard {
     pub interference_mw: f64,
     /// Whether interference has destroyed it.
     pub collided: bool,
+    /// Whether the receiver never followed it because it was locked on an
+    /// earlier frame (so the radio saw no reception end for it).
+    pub locked_out: bool,
 }
 
 impl Heard {
@@ -99,6 +111,40 @@ impl Heard {
             demodulable,
             interference_mw: 0.0,
             collided: false,
+            locked_out: false,
+        }
+    }
+}
+
+/// The interference floor by default, dB relative to sensitivity: one
+/// capture threshold below it, the weakest signal that can on its own
+/// destroy a decodable frame.
+pub const DEFAULT_INTERFERENCE_FLOOR_DB: f64 = -DEFAULT_CAPTURE_DB;
+
+/// The capture model's three modelling choices, each switchable so that a
+/// planner can see how much a result depends on it (scenario key
+/// `radio.capture`). The defaults are okmesh's model; all three off
+/// (`false`, `false`, `0.0`) is Meshtasticator's.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct CaptureRules {
+    /// A signal must stay `capture_db` above the *sum* of the same-SF
+    /// interference (true) or only above each interferer alone (false).
+    pub sum_interference: bool,
+    /// A receiver locked on an earlier decodable preamble loses a later
+    /// overlapping frame whatever its power (true), or power alone decides
+    /// (false).
+    pub lock_first: bool,
+    /// Weakest signal kept as an interferer, dB relative to the receiver's
+    /// sensitivity (at most 0).
+    pub interference_floor_db: f64,
+}
+
+impl Default for CaptureRules {
+    fn default() -> Self {
+        CaptureRules {
+            sum_interference: true,
+            lock_first: true,
+            interference_floor_db: DEFAULT_INTERFERENCE_FLOOR_DB,
         }
     }
 }
@@ -111,6 +157,10 @@ pub struct CaptureModel {
     /// The same threshold as a power ratio, so the hot path compares
     /// milliwatts instead of taking logarithms.
     capture_ratio: f64,
+    /// Sum the interference (else: the strongest interferer alone).
+    sum_interference: bool,
+    /// Lock on the first decodable preamble.
+    lock_first: bool,
 }
 
 impl Default for CaptureModel {
@@ -120,11 +170,20 @@ impl Default for CaptureModel {
 }
 
 impl CaptureModel {
-    /// A model with the given same-SF capture threshold.
+    /// A model with the given same-SF capture threshold and the default
+    /// rules.
     pub fn new(capture_db: f64) -> Self {
+        CaptureModel::with_rules(capture_db, CaptureRules::default())
+    }
+
+    /// A model with the given same-SF capture threshold and `rules` (the
+    /// interference floor is applied where links are listed, not here).
+    pub fn with_rules(capture_db: f64, rules: CaptureRules) -> Self {
         CaptureModel {
             capture_db,
             capture_ratio: libm::pow(10.0, capture_db / 10.0),
+            sum_interference: rules.sum_interference,
+            lock_first: rules.lock_first,
         }
     }
 
@@ -144,17 +203,24 @@ impl CaptureModel {
         if earlier.end <= later.lock_at {
             return; // the later signal locks after the earlier has gone
         }
-        earlier.interference_mw += later.rssi_mw;
-        later.interference_mw += earlier.rssi_mw;
-        if earlier.demodulable && earlier.start < later.start {
+        if self.sum_interference {
+            earlier.interference_mw += later.rssi_mw;
+            later.interference_mw += earlier.rssi_mw;
+        } else {
+            earlier.interference_mw = earlier.interference_mw.max(later.rssi_mw);
+            later.interference_mw = later.interference_mw.max(earlier.rssi_mw);
+        }
+        if self.lock_first && earlier.demodulable && earlier.start < later.start {
             later.collided = true; // the receiver is busy with the earlier one
+            later.locked_out = true;
         }
         self.check(earlier);
         self.check(later);
     }
 
     /// Lost once the signal is less than `capture_db` above the sum of its
-    /// interferers (S/I < ratio, in the linear domain).
+    /// interferers, or the strongest of them when they are not summed
+    /// (S/I < ratio, in the linear domain).
     fn check(&self, s: &mut Heard) {
         if s.rssi_mw < self.capture_ratio * s.interference_mw {
             s.collided = true;
@@ -190,6 +256,7 @@ mod tests {
         CaptureModel::default().overlap(&mut a, &mut b);
         assert!(!a.collided, "10 dB above: captured");
         assert!(b.collided, "receiver was locked on the earlier one");
+        assert!(b.locked_out && !a.locked_out);
     }
 
     #[test]
@@ -232,6 +299,30 @@ mod tests {
         assert!(!a.collided);
         m.overlap(&mut a, &mut c);
         assert!(a.collided);
+    }
+
+    #[test]
+    fn each_rule_can_be_switched_off() {
+        let rules = |sum_interference, lock_first| CaptureRules {
+            sum_interference,
+            lock_first,
+            ..CaptureRules::default()
+        };
+        // Not summed: two interferers each 7 dB down do no harm together.
+        let m = CaptureModel::with_rules(6.0, rules(false, true));
+        let mut a = sig(0, -100.0);
+        let (mut b, mut c) = (sig(100, -107.0), sig(200, -107.0));
+        m.overlap(&mut a, &mut b);
+        m.overlap(&mut a, &mut c);
+        assert!(!a.collided, "each alone is 7 dB down");
+        // Not locking on the first: a later frame 10 dB stronger captures.
+        let m = CaptureModel::with_rules(6.0, rules(true, false));
+        let (mut a, mut b) = (sig(0, -100.0), sig(100, -90.0));
+        m.overlap(&mut a, &mut b);
+        assert!(a.collided && !b.collided, "power alone decides");
+        let (mut a, mut b) = (sig(0, -100.0), sig(100, -90.0));
+        CaptureModel::default().overlap(&mut a, &mut b);
+        assert!(b.collided, "locked on the first by default");
     }
 
     #[test]

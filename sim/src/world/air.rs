@@ -7,6 +7,7 @@
 //! Faults are not decided here: the [`FaultPlan`](crate::fault::FaultPlan)
 //! is asked whether a signal crosses and whether a decoded frame is dropped.
 
+use node_core::radio::meshtastic::{self, TimerExpiry};
 use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId, RxFrame};
 
@@ -43,16 +44,16 @@ pub(super) struct OnAir {
 impl Simulation {
     // ---- transmit -----------------------------------------------------
 
+    /// The transmit timer fired (firmware `RadioLibInterface::onNotify`,
+    /// `TRANSMIT_DELAY_COMPLETED`): the head goes out if the radio is free
+    /// and the channel clear, else the head's delay is drawn afresh.
     pub(super) fn on_mac_wake(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
         if generation != node.mac.wake_gen || !node.alive() {
             return;
         }
-        node.mac.wake_at = Instant::MAX;
-        if node.tx_until > now {
-            arm_wake(&mut self.queue, i, &mut node.mac, node.tx_until);
-            return;
-        }
+        debug_assert_eq!(node.mac.timer_due(), Some(now), "the live timer fires");
+        node.mac.fire_timer();
         let max_queue_delay = self.config.mesh.max_queue_delay;
         self.stale.clear();
         node.mac.take_stale(now, max_queue_delay, &mut self.stale);
@@ -66,34 +67,49 @@ impl Simulation {
         }
         loop {
             let node = &mut self.nodes[i as usize];
-            let Some(pick) = node.mac.pick_ready(now) else {
-                break;
+            let Some(head) = node.mac.head() else {
+                return; // nothing to send
             };
-            if self.radio.listen_before_talk
-                && channel_busy(&self.on_air[i as usize], now, self.cad_time)
-            {
-                // Channel activity detected: back off a random number of slots.
-                let delay = node.mac.tx_delay(now, self.radio.slot_time);
-                node.mac.queued_mut(pick).ready_at = now + delay.max(Duration::from_micros(1));
-                break;
+            // Listening before talking covers both of the firmware's checks:
+            // `canSendImmediately` (actively receiving a frame) and
+            // `isChannelActive` (CAD); without it a radio only waits out its
+            // own transmission.
+            let busy = self.radio.listen_before_talk
+                && channel_busy(&self.on_air[i as usize], now, self.cad_time);
+            match meshtastic::on_transmit_timer(false, node.tx_until > now, busy) {
+                TimerExpiry::Idle => return,
+                TimerExpiry::Redraw => {
+                    // A relay re-draws its SNR-weighted window, an own
+                    // packet the utilisation window (`setTransmitDelay`).
+                    set_transmit_delay(
+                        &mut self.queue,
+                        i,
+                        &mut node.mac,
+                        now,
+                        self.radio.slot_time,
+                    );
+                    return;
+                }
+                TimerExpiry::Send => {}
             }
-            let picked = node.mac.queued_mut(pick);
-            let (airtime, enqueued_at) = (
-                self.radio.airtime(picked.packet.payload.len()),
-                picked.enqueued_at,
-            );
+            let q = node.mac.queued(head);
+            let (airtime, enqueued_at) =
+                (self.radio.airtime(q.packet.payload.len()), q.enqueued_at);
             match node.mac.duty_allowed_at(now, airtime) {
                 Some(t) if t <= now => {
-                    let q = node.mac.take(pick);
+                    let q = node.mac.take(head);
                     self.start_tx(now, i, q, airtime);
                     return;
                 }
                 Some(t) if t - enqueued_at <= max_queue_delay => {
-                    node.mac.queued_mut(pick).ready_at = t;
-                    break;
+                    // okmesh holds the head until the budget allows it.
+                    if node.mac.arm(t) {
+                        schedule_wake(&mut self.queue, i, &node.mac, t);
+                    }
+                    return;
                 }
                 _ => {
-                    let q = node.mac.take(pick);
+                    let q = node.mac.take(head);
                     self.trace.push(Record::Drop {
                         at: now,
                         node: NodeId(i),
@@ -103,10 +119,15 @@ impl Simulation {
                 }
             }
         }
+    }
+
+    /// A transmission or a reception ended at node `i` (firmware `ISR_TX` /
+    /// `ISR_RX`): the pending timer is replaced and the head gets a fresh
+    /// delay ("we never immediately transmit after any operation").
+    fn after_radio_operation(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
-        if let Some(t) = node.mac.next_ready() {
-            arm_wake(&mut self.queue, i, &mut node.mac, t.max(now));
-        }
+        node.mac.reset_timer();
+        set_transmit_delay(&mut self.queue, i, &mut node.mac, now, self.radio.slot_time);
     }
 
     fn start_tx(&mut self, now: Instant, i: u32, q: Queued, airtime: Duration) {
@@ -122,7 +143,7 @@ impl Simulation {
             tx: serial,
             packet: q.packet.key,
             hop_limit: q.packet.hop_limit,
-            relay: q.relay,
+            relay: q.relay(),
             bytes_on_air,
             end,
             class,
@@ -154,11 +175,15 @@ impl Simulation {
                 sf,
                 link.decodable,
             );
+            // A signal leaves a receiver's list only at its own `TxEnd`, where
+            // its reception is decided: one that ends at this very instant may
+            // not have been decided yet (events at one instant run in the
+            // order they were scheduled), so it stays, and only signals still
+            // on the air interact with the new one.
             let signals = &mut self.on_air[r];
-            signals.retain(|s| s.heard.end > now);
             for s in signals.iter_mut() {
-                // Both already lost: nothing is left to decide between them.
-                if !(s.heard.collided && heard.collided) {
+                // Ended, or both already lost: nothing is left to decide.
+                if s.heard.end > now && !(s.heard.collided && heard.collided) {
                     self.radio.capture.overlap(&mut s.heard, &mut heard);
                 }
             }
@@ -197,13 +222,13 @@ impl Simulation {
             let r = link.to;
             let signals = &mut self.on_air[r as usize];
             let Some(pos) = signals.iter().position(|s| s.serial == tx.serial) else {
-                continue; // the receiver was off or partitioned away
+                // The receiver was off or partitioned away when the frame
+                // started, or went down since (its crash record says so).
+                continue;
             };
             let s = signals.swap_remove(pos);
             let receiver = &mut self.nodes[r as usize];
-            if !receiver.alive() {
-                continue;
-            }
+            assert!(receiver.alive(), "a node going down forgets its signals");
             let node = NodeId(r);
             if !s.heard.demodulable {
                 self.trace.push(Record::BelowSensitivity {
@@ -221,6 +246,11 @@ impl Simulation {
                     tx: tx.serial,
                 });
                 continue;
+            }
+            // The radio followed this frame to its end (a good or a bad CRC
+            // alike raise `ISR_RX`) unless it was locked on another.
+            if !s.heard.locked_out {
+                self.after_radio_operation(now, r);
             }
             if s.heard.collided {
                 self.trace.push(Record::Collision {
@@ -246,9 +276,8 @@ impl Simulation {
             node: NodeId(tx.sender),
             tx: tx.serial,
         });
-        let sender = &mut self.nodes[tx.sender as usize];
-        if sender.alive() && sender.mac.next_ready().is_some() {
-            arm_wake(&mut self.queue, tx.sender, &mut sender.mac, now);
+        if self.nodes[tx.sender as usize].alive() {
+            self.after_radio_operation(now, tx.sender);
         }
     }
 
@@ -301,9 +330,10 @@ impl Simulation {
                 hop_limit,
                 ..p.clone()
             };
-            let delay = node.mac.relay_delay(snr_db, self.radio.slot_time);
-            match node.mac.enqueue(relay, true, now, now + delay) {
-                Ok(()) => arm_wake(&mut self.queue, r, &mut node.mac, now + delay),
+            match node.mac.enqueue(relay, Some(snr_db), now) {
+                Ok(()) => {
+                    set_transmit_delay(&mut self.queue, r, &mut node.mac, now, self.radio.slot_time)
+                }
                 Err(relay) => self.trace.push(Record::Drop {
                     at: now,
                     node: NodeId(r),
@@ -325,17 +355,28 @@ fn channel_busy(signals: &[OnAir], now: Instant, cad: Duration) -> bool {
         .any(|s| s.heard.end > now && s.heard.demodulable && s.heard.start + cad <= now)
 }
 
-/// Schedules a look at `node`'s queue at `at`, unless one comes sooner.
-pub(super) fn arm_wake(queue: &mut EventQueue<Event>, node: u32, mac: &mut Mac, at: Instant) {
-    if at < mac.wake_at {
-        mac.wake_at = at;
-        mac.wake_gen += 1;
-        queue.schedule(
-            at,
-            Event::MacWake {
-                node,
-                generation: mac.wake_gen,
-            },
-        );
+/// `setTransmitDelay` for node `node` (firmware `RadioLibInterface`): arms
+/// its transmit timer with the head's delay unless a timer is pending or the
+/// queue is empty, and schedules the timer's event.
+pub(super) fn set_transmit_delay(
+    queue: &mut EventQueue<Event>,
+    node: u32,
+    mac: &mut Mac,
+    now: Instant,
+    slot: Duration,
+) {
+    if let Some(at) = mac.set_transmit_delay(now, slot) {
+        schedule_wake(queue, node, mac, at);
     }
+}
+
+/// Schedules the event of the timer `mac` has just armed for `at`.
+fn schedule_wake(queue: &mut EventQueue<Event>, node: u32, mac: &Mac, at: Instant) {
+    queue.schedule(
+        at,
+        Event::MacWake {
+            node,
+            generation: mac.wake_gen,
+        },
+    );
 }

@@ -2,11 +2,11 @@
 //! its state and names any node-lifecycle event, which is carried out here;
 //! and faults injected into a running simulation.
 
-use node_core::Instant;
+use node_core::{Instant, NodeId};
 
 use super::{Event, Simulation};
 use crate::fault::{Fault, Lifecycle};
-use crate::trace::Record;
+use crate::trace::{FaultRecord, Record};
 
 /// Why [`Simulation::inject`] refused a fault.
 #[derive(Clone, PartialEq, Debug, thiserror::Error)]
@@ -62,5 +62,20 @@ impl Simulation {
             at: now,
             fault: record,
         });
+        if matches!(record, FaultRecord::Partition { .. }) {
+            // Who is in which group, so the trace alone says which signals
+            // a partition cuts.
+            for (node, &group) in self.faults.groups().iter().enumerate() {
+                if group != 0 {
+                    self.trace.push(Record::Fault {
+                        at: now,
+                        fault: FaultRecord::Member {
+                            node: NodeId(node as u32),
+                            group,
+                        },
+                    });
+                }
+            }
+        }
     }
 }

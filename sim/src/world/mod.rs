@@ -329,6 +329,9 @@ impl Simulation {
             cds_size: self.topo.greedy_cds_size(),
             initially_off: c.initially_off(),
             scheduled_publications: c.publications.len() as u32,
+            audience: (0..self.topo.len() as u32)
+                .map(|i| self.topo.links_from(i).iter().map(|l| l.to).collect())
+                .collect(),
             sync_strategy: sync_strategy_name(c.sync.strategy).into(),
             sync_imax: c.sync.trickle.imax,
             within_hop_limit: (0..self.topo.len() as u32)
@@ -452,6 +455,7 @@ impl Simulation {
 mod tests {
     use super::*;
     use crate::config::Publication;
+    use crate::trace::TraceSink;
 
     fn chain(nodes: u32) -> Config {
         Config::new(
@@ -491,6 +495,70 @@ mod tests {
             Simulation::new(&c),
             Err(BuildError::NoSuchNode { node: 7, .. })
         ));
+    }
+
+    /// Node 0 of a quiet two-node chain queues two frames at once; returns
+    /// when its two transmissions started and ended, and the delays a
+    /// replica of its random stream draws for them.
+    fn two_queued_frames(seed: u64) -> ([(Instant, Instant); 2], [Duration; 2]) {
+        use node_core::transport::{Destination, OutFrame, Priority, Transport};
+        let mut c = chain(2);
+        c.seed = seed;
+        c.duration = Duration::from_secs(60);
+        c.sync.strategy = node_core::sync::Strategy::Off;
+        let mut sim = c.build().expect("builds");
+        let mut replica = sim.nodes[0].mac.rng.clone();
+        let slot = sim.radio.slot_time;
+        // Nothing else is on the air: both delays come from the
+        // utilisation window at 0 % (CWmin).
+        let expected = [
+            node_core::radio::meshtastic::tx_delay(0, slot, &mut replica),
+            node_core::radio::meshtastic::tx_delay(0, slot, &mut replica),
+        ];
+        let frame = |b: u8| OutFrame {
+            dest: Destination::Broadcast,
+            hop_limit: 0,
+            priority: Priority::Normal,
+            payload: vec![b; 40],
+        };
+        sim.drive(Instant::ZERO, 0, |_, t| {
+            t.send(frame(1)).unwrap();
+            t.send(frame(2)).unwrap();
+        });
+        struct Txs(Vec<(Instant, Instant)>);
+        impl TraceSink for Txs {
+            fn observe(&mut self, batch: &[Record]) {
+                for r in batch {
+                    if let Record::TxStart { at, node, end, .. } = *r
+                        && node.0 == 0
+                    {
+                        self.0.push((at, end));
+                    }
+                }
+            }
+        }
+        let mut txs = Txs(Vec::new());
+        sim.run(&mut [&mut txs], &mut |_| {}).unwrap();
+        assert_eq!(txs.0.len(), 2, "both frames went out");
+        ([txs.0[0], txs.0[1]], expected)
+    }
+
+    #[test]
+    fn a_second_queued_frame_leaves_a_fresh_contention_delay_after_the_first() {
+        let mut gaps = Vec::new();
+        for seed in 1..=40 {
+            let ([(s1, e1), (s2, _)], [d1, d2]) = two_queued_frames(seed);
+            // One timer for the head: the first waits its delay, and the
+            // second's timer is drawn afresh when the first ends (the
+            // firmware's ISR_TX → setTransmitDelay), not run in parallel.
+            assert_eq!(s1, Instant::ZERO + d1, "seed {seed}");
+            assert_eq!(s2, e1 + d2, "seed {seed}: a fresh delay after the first");
+            assert!(s2 >= e1, "never during the first");
+            gaps.push(d2);
+        }
+        // The delays are really drawn: not back to back every time.
+        let nonzero = gaps.iter().filter(|g| **g > Duration::ZERO).count();
+        assert!(nonzero >= 25, "{nonzero} of 40 gaps above zero");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use node_core::transport::{
 };
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId};
 
-use super::air::arm_wake;
+use super::air::set_transmit_delay;
 use super::{Event, Simulation};
 use crate::engine::EventQueue;
 use crate::mac::{Mac, Packet};
@@ -50,8 +50,10 @@ impl Simulation {
             });
         }
         node.mac.reboot();
-        node.mac.wake_gen += 1;
-        node.mac.wake_at = Instant::MAX;
+        // The radio is off: whatever it was receiving is lost with it (the
+        // crash record is those receptions' outcome), and a restart before
+        // those frames end does not pick them up halfway.
+        self.on_air[i as usize].clear();
     }
 
     /// After node-core ran: record its events and re-arm its timer.
@@ -192,9 +194,7 @@ impl Transport for SimTransport<'_> {
         };
         let payload_bytes = packet.payload.len() as u16;
         let class = node_core::wire::classify(&packet.payload).0;
-        let delay = self.mac.tx_delay(self.now, self.radio.slot_time);
-        let ready_at = self.now + delay;
-        if self.mac.enqueue(packet, false, self.now, ready_at).is_err() {
+        if self.mac.enqueue(packet, None, self.now).is_err() {
             self.trace.push(Record::Drop {
                 at: self.now,
                 node: NodeId(self.node),
@@ -211,7 +211,14 @@ impl Transport for SimTransport<'_> {
             hop_limit: frame.hop_limit,
             class,
         });
-        arm_wake(self.queue, self.node, self.mac, ready_at);
+        // The firmware's `RadioLibInterface::send` calls `setTransmitDelay`.
+        set_transmit_delay(
+            self.queue,
+            self.node,
+            self.mac,
+            self.now,
+            self.radio.slot_time,
+        );
         Ok(())
     }
 }
