@@ -140,6 +140,7 @@
 //! flight.
 
 pub mod channel;
+pub mod deployment;
 pub mod duty;
 pub mod items;
 pub mod latency;
@@ -151,6 +152,7 @@ pub mod sweep;
 pub mod sync;
 pub mod tables;
 pub mod timeline;
+pub mod utilisation;
 
 pub use metrics::{LimitHit, Metrics, NodeMetrics};
 pub use scenarios::Metric;

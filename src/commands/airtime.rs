@@ -6,6 +6,7 @@ use clap::Args;
 use node_core::radio::{LoraParams, ModemPreset};
 
 use super::CliError;
+use super::out::outln;
 
 /// Arguments of `okmesh airtime`.
 #[derive(Args, Debug)]
@@ -33,7 +34,6 @@ pub(crate) struct AirtimeArgs {
     json: bool,
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(a: AirtimeArgs) -> Result<ExitCode, CliError> {
     let preset: ModemPreset = a.preset.as_deref().unwrap_or("LongFast").parse().map_err(
         |e: node_core::radio::UnknownPreset| CliError::BadInput(format!("--preset: {e}")),
@@ -89,12 +89,12 @@ pub(crate) fn run(a: AirtimeArgs) -> Result<ExitCode, CliError> {
             "airtime_ms": airtime_ms,
             "bitrate_bps": params.bitrate_bps(),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).expect("serialisable")
         );
     } else {
-        println!(
+        outln!(
             "{name}: SF{} {} kHz 4/{} preamble {} · {} bytes → {:.3} ms on air ({} payload symbols of {:.3} ms, {:.0} bps{})",
             params.sf,
             f64::from(params.bw_hz) / 1000.0,

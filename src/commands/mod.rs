@@ -9,6 +9,7 @@ pub(crate) mod kb;
 pub(crate) mod matches;
 pub(crate) mod merge;
 pub(crate) mod node;
+pub(crate) mod out;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;

@@ -12,6 +12,7 @@ use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec};
 use scenarios::Metric;
 
 use super::CliError;
+use super::out::outln;
 
 /// Arguments of `okmesh sweep`.
 #[derive(Args, Debug)]
@@ -100,7 +101,6 @@ pub(crate) fn default_out(spec: &str) -> PathBuf {
     Path::new("out").join(format!("sweep-{stem}"))
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     let dims = parse_dims(&args.set)?;
     if args.seeds == 0 {
@@ -147,7 +147,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     });
     let chatty = !args.quiet;
     if chatty {
-        println!(
+        outln!(
             "okmesh sweep {} · {} grid point{} × {} seed{} = {total} runs{} · {threads} at once",
             spec.scenario,
             spec.points(),
@@ -180,14 +180,14 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     let runs_text = write_runs(&out_dir, &spec, shard, &rows)?;
     let failed = run_sweep::failed_runs(&spec, &rows);
     if chatty && failed > 0 {
-        println!(
+        outln!(
             "{failed} of {} runs failed a check or assertion (column `passed` of runs.csv)",
             rows.len()
         );
     }
     if shard.is_some() {
         if chatty {
-            println!(
+            outln!(
                 "shard written to {} (join the shards with `okmesh merge`)",
                 out_dir.display()
             );
@@ -208,7 +208,6 @@ pub(crate) fn check_metric(
 
 /// Writes the aggregate and the plot of a complete sweep from the text of
 /// its `runs.csv` (so whole and merged sweeps agree byte for byte).
-#[allow(clippy::print_stdout)]
 pub(crate) fn finish(
     out_dir: &Path,
     spec: &SweepSpec,
@@ -218,9 +217,9 @@ pub(crate) fn finish(
 ) -> Result<(), CliError> {
     let files = run_sweep::write_aggregate(out_dir, spec, runs_text, metric)?;
     if chatty {
-        println!("runs:      {}", out_dir.join("runs.csv").display());
-        println!("aggregate: {}", files.aggregate.display());
-        println!("plot:      {}", files.plot_png.display());
+        outln!("runs:      {}", out_dir.join("runs.csv").display());
+        outln!("aggregate: {}", files.aggregate.display());
+        outln!("plot:      {}", files.plot_png.display());
     }
     Ok(())
 }

@@ -504,6 +504,8 @@ fn item_plots_draw_coverage_and_convergence() {
     let overlay = MapOverlay {
         links: vec![(0, 1), (1, 2), (2, 3)],
         partition_groups: Vec::new(),
+        zone_m: None,
+        item_noun: String::new(),
     };
     let report = RunReport {
         info: &ob.info,
