@@ -23,8 +23,9 @@ pub(crate) struct AirtimeArgs {
     /// Bandwidth in kHz (overrides the preset's).
     #[arg(long)]
     bw: Option<f64>,
-    /// Coding rate denominator 5..=8 for 4/5..4/8 (overrides the preset's).
-    #[arg(long)]
+    /// Coding rate 4/5..4/8, written `4/5` (as okmesh prints it) or just
+    /// the denominator `5` (overrides the preset's).
+    #[arg(long, value_parser = parse_cr)]
     cr: Option<u8>,
     /// Preamble symbols [default: 16, as Meshtastic].
     #[arg(long)]
@@ -32,6 +33,19 @@ pub(crate) struct AirtimeArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `4/5` or `5` → 5; the range is checked in [`run`].
+fn parse_cr(text: &str) -> Result<u8, String> {
+    let t = text.trim();
+    let denominator = match t.split_once('/') {
+        Some((num, den)) if num.trim() == "4" => den.trim(),
+        Some(_) => return Err(format!("{t:?}: a LoRa coding rate is 4/5, 4/6, 4/7 or 4/8")),
+        None => t,
+    };
+    denominator
+        .parse()
+        .map_err(|_| format!("{t:?}: expected 4/5..4/8 or 5..8"))
 }
 
 pub(crate) fn run(a: AirtimeArgs) -> Result<ExitCode, CliError> {

@@ -476,7 +476,7 @@ fn run_writes_plots_and_a_self_contained_report() {
         assert!(html.contains(section), "report.html lacks {section}");
     }
     assert!(html.contains("check duty_cycle"));
-    assert!(html.contains("sync: converged at"));
+    assert!(html.contains("sync: every live node held everything"));
     assert!(html.contains("sync: efficiency ratio"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| ok | check half_duplex |"), "{md}");
@@ -516,7 +516,7 @@ fn item_plots_draw_coverage_and_convergence() {
     let html = report.write_all(&dir).expect("report written");
     assert!(html.ends_with("report.html"));
     let coverage = std::fs::read_to_string(dir.join("coverage.svg")).unwrap();
-    assert!(coverage.contains("mean over 2 items"));
+    assert!(coverage.contains("mean over the 2 items published by then"));
     assert!(png_colours(&dir.join("coverage.png")) > 20);
     check_svg(&dir.join("coverage.svg"), 10);
     let map = std::fs::read_to_string(dir.join("map.svg")).unwrap();
