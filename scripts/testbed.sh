@@ -74,9 +74,12 @@ for i in 0 1 2; do
 done
 echo "three nodes up: a=$(api 0) b=$(api 1) c=$(api 2)"
 
+# Writes need a's API token (created in its data directory on first start).
+token="$("$okmesh" key show --token --data-dir "$out/a")"
 for f in corpus/okh/in-the-wild/*/okh.*; do
   name="$(basename "$(dirname "$f")").${f##*.}"
-  curl -fsS --data-binary "@$f" "$(api 0)/manifests?name=$name" \
+  curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$f" "$(api 0)/manifests?name=$name" \
     | jq -r --arg n "$name" '.published[] | "published \($n) at a: \(.id[0:8])… seq \(.seq)"'
 done
 

@@ -49,6 +49,8 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Run a field node on a Meshtastic radio (serial or TCP) or the UDP testbed.
     Node(commands::node::NodeArgs),
+    /// A field node's key pairs and API token: new, show, export (backup), import.
+    Key(commands::key::KeyArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
     #[command(hide = true)]
     Emulate(commands::emulate::EmulateArgs),

@@ -312,52 +312,44 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             evidence: String::new(),
         })
     };
-    for p in &m.processes {
+    // A process code (TsDC or free text) and a named thing (material, tool).
+    let process = |set: &mut RequirementSet, text: &str, origin: Origin| {
         declared(
-            &mut set,
-            Term::from_tsdc(tax, p),
-            p,
-            Origin::Process,
+            set,
+            Term::from_tsdc(tax, text),
+            text,
+            origin,
             ConceptKind::Process,
             true,
-        );
+        )
+    };
+    let named = |set: &mut RequirementSet, text: &str, origin, kind, critical| {
+        declared(
+            set,
+            Term::from_text(tax, text),
+            text,
+            origin,
+            kind,
+            critical,
+        )
+    };
+    for p in &m.processes {
+        process(&mut set, p, Origin::Process);
     }
     let use_tsdc = m.dialect != ManifestDialect::SupplyGraphJson || m.processes.is_empty();
     if use_tsdc {
         for t in &m.tsdc {
-            declared(
-                &mut set,
-                Term::from_tsdc(tax, t),
-                t,
-                Origin::Tsdc,
-                ConceptKind::Process,
-                true,
-            );
+            process(&mut set, t, Origin::Tsdc);
         }
     }
     for (i, part) in m.parts.iter().enumerate() {
+        let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
         let mut needs = Vec::new();
         for p in &part.processes {
-            let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
-            needs.extend(declared(
-                &mut set,
-                Term::from_tsdc(tax, p),
-                p,
-                origin,
-                ConceptKind::Process,
-                true,
-            ));
+            needs.extend(process(&mut set, p, origin));
         }
         if let Some(mat) = &part.material {
-            let origin = Origin::Part(i.min(usize::from(u16::MAX)) as u16);
-            needs.extend(declared(
-                &mut set,
-                Term::from_text(tax, mat),
-                mat,
-                origin,
-                ConceptKind::Material,
-                false,
-            ));
+            needs.extend(named(&mut set, mat, origin, ConceptKind::Material, false));
         }
         set.parts.push(PartNeeds {
             name: part.name.clone(),
@@ -374,9 +366,8 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
         .iter()
         .any(|r| r.kind == ConceptKind::Process && r.term.specificity(tax) >= GENERIC_SPECIFICITY);
     for mat in &m.materials {
-        declared(
+        named(
             &mut set,
-            Term::from_text(tax, mat),
             mat,
             Origin::Material,
             ConceptKind::Material,
@@ -384,14 +375,7 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
         );
     }
     for t in &m.tools {
-        declared(
-            &mut set,
-            Term::from_text(tax, t),
-            t,
-            Origin::Tool,
-            ConceptKind::Tool,
-            !any_process,
-        );
+        named(&mut set, t, Origin::Tool, ConceptKind::Tool, !any_process);
     }
     for a in &m.atoms {
         let text = a
@@ -399,40 +383,23 @@ pub fn derive(m: &Manifest, tax: &Taxonomy) -> RequirementSet {
             .clone()
             .or_else(|| a.identifier.clone())
             .unwrap_or_default();
-        match a.role {
-            AtomRole::Input => {
-                declared(
-                    &mut set,
-                    Term::from_atom(tax, a),
-                    &text,
-                    Origin::Atom(a.role),
-                    ConceptKind::Material,
-                    false,
-                );
-            }
-            AtomRole::Tool | AtomRole::Process => {
-                declared(
-                    &mut set,
-                    Term::from_atom(tax, a),
-                    &text,
-                    Origin::Atom(a.role),
-                    ConceptKind::Tool,
-                    !any_process,
-                );
-            }
-            AtomRole::Product | AtomRole::Output => {}
-        }
+        let (kind, critical) = match a.role {
+            AtomRole::Input => (ConceptKind::Material, false),
+            AtomRole::Tool | AtomRole::Process => (ConceptKind::Tool, !any_process),
+            AtomRole::Product | AtomRole::Output => continue,
+        };
+        declared(
+            &mut set,
+            Term::from_atom(tax, a),
+            &text,
+            Origin::Atom(a.role),
+            kind,
+            critical,
+        );
     }
     // supply-graph-ai's `bom` mapping: its components are inputs.
     for c in &m.bom_components {
-        declared(
-            &mut set,
-            Term::from_text(tax, c),
-            c,
-            Origin::Bom,
-            ConceptKind::Material,
-            false,
-        );
+        named(&mut set, c, Origin::Bom, ConceptKind::Material, false);
     }
     let declared_count = set.requirements.len();
     // The OKH v1 `bom` is prose; an OKH-LOSH `bom` is a path.

@@ -8,7 +8,7 @@
 //!
 //! | method and path | what |
 //! |---|---|
-//! | `GET /status` | neighbours heard, queue, duty cycle used, catalogue size and fingerprint, sync counters |
+//! | `GET /status` | neighbours heard, queue, duty cycle used, catalogue size and fingerprint, sync counters, the node's keys and trust settings |
 //! | `GET /items[?kind=manifest\|facility]` | the catalogue: `id`, `kind`, `seq`, `content`, `name`, `size_bytes` |
 //! | `GET /manifests`, `GET /facilities` | the same for one kind |
 //! | `GET /items/{id}` | one item's metadata and version history (`id`: 32 hex digits, or a prefix of at least 8) |
@@ -18,16 +18,56 @@
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
 //!
+//! # Who may ask
+//!
+//! Before a request is routed ([`guard`]):
+//!
+//! * `Host` must name this server: the address the connection arrived at
+//!   or the bound address (IP literal and port), `localhost:PORT`, or a
+//!   name given in [`HttpConfig::hosts`] (`--http-host`); else 403 (400
+//!   without one). A web page that reaches the node through a name it
+//!   controls (DNS rebinding) sends that name.
+//! * `Origin`, when present, must be `http://` and a host as above; else
+//!   403, as is `Sec-Fetch-Site: cross-site` or `same-site`.
+//! * A request that changes state (any method but GET and HEAD), and every
+//!   request when the API listens beyond loopback, needs
+//!   `Authorization: Bearer TOKEN` with the token of [`HttpConfig::token`]
+//!   (the data directory's `api-token`); else 401.
+//! * A write needs `Content-Type` one of [`guard::WRITE_CONTENT_TYPES`]
+//!   (JSON, TOML, YAML, octet-stream) or an `X-Okmesh-Client` header; else
+//!   415. A web form can send neither without a CORS preflight, which this
+//!   server never grants, so no page can post to it.
+//!
+//! # Bounds
+//!
+//! * Connections: at most [`MAX_CONNECTIONS`] open and
+//!   [`MAX_CONNECTIONS_PER_IP`] per client address; past a cap, a new
+//!   connection takes the place of the oldest one that has not sent its
+//!   request yet, so silent or dripping clients cannot lock others out (a
+//!   connection being answered is never dropped for another; when every
+//!   one is, the new connection gets a 503 with `Retry-After`).
+//! * Time: the request head within [`HEADER_READ_TIMEOUT`], a body within
+//!   [`BODY_READ_TIMEOUT`] (408), and the whole connection, one request,
+//!   within [`CONNECTION_TIMEOUT`].
+//! * Matching: the catalogue's designs are parsed and indexed once per
+//!   catalogue change, shared by every match (concurrent first requests
+//!   wait for the one build), and at most [`MAX_CONCURRENT_MATCHES`]
+//!   builds or rankings run at once.
+//!
 //! Errors are JSON objects `{"error": "…"}`: 400 for bad input (a parse
-//! error names the file, line and field), 404 for an unknown item or path,
-//! 405 for a wrong method, 413 for a body over the document limit, 503
-//! while the node shuts down. Every connection is bounded: at most
-//! [`MAX_CONNECTIONS`] at once, one request each, [`CONNECTION_TIMEOUT`]
-//! in all.
+//! error names the file, line and field), 401 without the right token, 403
+//! for a foreign `Host` or `Origin`, 404 for an unknown item or path, 405
+//! for a wrong method, 408 for a body too slow, 413 for a body over the
+//! document limit, 415 for a write of the wrong body type, 503 while the
+//! node shuts down.
+
+mod conns;
+pub mod guard;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use catalogue::document::MAX_DOCUMENT_BYTES;
@@ -36,7 +76,7 @@ use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
 use catalogue::taxonomy::Taxonomy;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request as HttpRequest, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use node_core::node::PublishError;
@@ -44,17 +84,49 @@ use node_core::store::StoreError;
 use node_core::sync::SyncStats;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::driver::{ItemDetail, ItemSummary, NodeHandle, NodeStatus, Stopped};
 use catalogue::ranked::{Designs, Input, ranked_json};
 
 use crate::kb::{designs_from_stored, facilities_from_stored};
+use crate::keys::ApiToken;
+use crate::logs::{Escaped, esc};
 
-/// Connections served at once; more wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 32;
+/// Connections open at once (beyond it, a new one replaces the oldest
+/// idle one).
+pub const MAX_CONNECTIONS: usize = 128;
+/// Connections open at once from one client address.
+pub const MAX_CONNECTIONS_PER_IP: usize = 32;
+/// Longest wait for a request's head (line and headers).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest wait for a request's body.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Longest a connection may take, request and answer.
 pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Index builds and rankings run at once; more matches wait their turn.
+pub const MAX_CONCURRENT_MATCHES: usize = 2;
+/// Largest read buffer of a connection (request head included).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// The answer to a connection no slot can be made for.
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 58\r\n\r\n{\"error\": \"too many requests at once; try again shortly\"}\n";
+
+/// How the API admits requests.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The bearer token writes (and, beyond loopback, all requests) need.
+    pub token: ApiToken,
+    /// Host names accepted in `Host` and `Origin` besides the bound address
+    /// and `localhost` (`--http-host`).
+    pub hosts: Vec<String>,
+    /// How an operator gets the token, for 401 messages (e.g. `okmesh key
+    /// show --token --data-dir DIR`).
+    pub token_hint: String,
+    /// The store folder, where `/match` keeps its persisted match index
+    /// (see [`crate::match_index`]); `None` for a node without one.
+    pub index_dir: Option<std::path::PathBuf>,
+}
 /// Most results a match returns.
 pub const MAX_TOP: usize = 1000;
 /// Shortest item id prefix accepted.
@@ -132,6 +204,16 @@ pub fn status_json(s: &NodeStatus) -> Value {
         "sync": sync_json(&s.sync),
         "chat": {"sent": s.node_stats.chat_sent, "received": s.node_stats.chat_received},
         "frames_rejected": s.node_stats.frames_rejected,
+        "keys": {
+            "origin": s.keys.origin.name(),
+            "node": {"fingerprint": s.keys.node.fingerprint().to_string(), "public_key": s.keys.node.to_string()},
+            "publisher": {"fingerprint": s.keys.publisher.fingerprint().to_string(), "public_key": s.keys.publisher.to_string()},
+        },
+        "trust": {
+            "file": s.trust.source,
+            "pinned_keys": s.trust.pinned,
+            "refuse_unknown": s.trust.refuse_unknown,
+        },
     })
 }
 
@@ -149,6 +231,9 @@ impl Failure {
             status,
             message: message.into(),
         }
+    }
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Failure::new(StatusCode::UNAUTHORIZED, message)
     }
     fn bad(message: impl Into<String>) -> Self {
         Failure::new(StatusCode::BAD_REQUEST, message)
@@ -173,50 +258,59 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
 }
 
 fn failure_response(f: Failure) -> Response<Body> {
-    json_response(f.status, &json!({ "error": f.message }))
+    let unauthorized = f.status == StatusCode::UNAUTHORIZED;
+    let mut r = json_response(f.status, &json!({ "error": f.message }));
+    if unauthorized {
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"okmesh\""),
+        );
+    }
+    r
 }
 
-/// The parsed designs of the catalogue with the fingerprint they were read
-/// at, kept between matches.
-type DesignCache = Option<(u64, Arc<(Designs, MatchIndex<'static>)>)>;
+/// The catalogue's designs, parsed and indexed.
+type Built = Arc<(Designs, MatchIndex<'static>)>;
+
+/// The one build of the designs for a catalogue fingerprint: every match
+/// of that catalogue waits for and shares it.
+type DesignCache = Option<(u64, Arc<OnceCell<Built>>)>;
 
 /// What every connection shares.
 struct Server {
     node: NodeHandle,
     designs: Mutex<DesignCache>,
+    /// Index builds and rankings running ([`MAX_CONCURRENT_MATCHES`]).
+    matching: Semaphore,
+    guard: guard::Guard,
     /// The store folder, for the persisted match index.
     index_dir: Option<std::path::PathBuf>,
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, node: NodeHandle, shutdown: impl Future<Output = ()>) {
-    serve_with_index(listener, node, None, shutdown).await;
-}
-
-/// As [`serve`], reading designs for `/match` through the persisted match
-/// index in `index_dir` (the node's store folder; see
-/// [`crate::match_index`]).
-pub async fn serve_with_index(
+pub async fn serve(
     listener: TcpListener,
     node: NodeHandle,
-    index_dir: Option<std::path::PathBuf>,
+    config: HttpConfig,
     shutdown: impl Future<Output = ()>,
 ) {
+    let bound = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "http listener has no address");
+            return;
+        }
+    };
     let server = Arc::new(Server {
         node,
         designs: Mutex::new(None),
-        index_dir,
+        matching: Semaphore::new(MAX_CONCURRENT_MATCHES),
+        guard: guard::Guard::new(config.token, bound, &config.hosts, config.token_hint),
+        index_dir: config.index_dir,
     });
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let conns = conns::Conns::new(MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => return,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => return,
             a = listener.accept() => match a {
@@ -229,21 +323,41 @@ pub async fn serve_with_index(
                 }
             },
         };
+        let Some(admission) = conns.admit(peer.ip()) else {
+            tracing::debug!(%peer, "http connection refused: every slot is answering a request");
+            // Best effort, never waiting: the socket buffer takes it or not.
+            let _ = stream.try_write(BUSY_RESPONSE);
+            continue;
+        };
+        let local = stream.local_addr().unwrap_or(bound);
         let server = server.clone();
         tokio::spawn(async move {
-            let _permit = permit;
+            let busy = admission.busy.clone();
             let service = hyper::service::service_fn(move |req| {
+                busy.store(true, Ordering::Release);
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+                async move { Ok::<_, Infallible>(server.handle(req, peer, local).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
                 .keep_alive(false)
                 .serve_connection(TokioIo::new(stream), service);
-            match tokio::time::timeout(CONNECTION_TIMEOUT, conn).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "http connection failed"),
-                Err(_) => tracing::debug!(%peer, "http connection timed out"),
+            let mut admission = admission;
+            let evicted = async {
+                // A dropped sender (never sent) is not an eviction.
+                if (&mut admission.evicted).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                r = tokio::time::timeout(CONNECTION_TIMEOUT, conn) => match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "http connection failed"),
+                    Err(_) => tracing::debug!(%peer, "http connection timed out"),
+                },
+                () = evicted => tracing::debug!(%peer, "idle http connection dropped for a newer one"),
             }
         });
     }
@@ -276,15 +390,24 @@ fn check_params(q: &[(String, String)], allowed: &[&str]) -> Result<(), Failure>
 }
 
 impl Server {
-    async fn handle(&self, req: HttpRequest<Incoming>, peer: SocketAddr) -> Response<Body> {
+    async fn handle(
+        &self,
+        req: HttpRequest<Incoming>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let result = self.route(req).await;
+        let result = match self.guard.check(&method, req.headers(), local) {
+            Ok(()) => self.route(req).await,
+            Err(f) => Err(f),
+        };
         let status = match &result {
             Ok(r) => r.status(),
             Err(f) => f.status,
         };
-        tracing::debug!(%peer, %method, path = %path, status = status.as_u16(), "http");
+        tracing::debug!(%peer, method = %esc(&method), path = %Escaped(&path),
+            status = status.as_u16(), "http");
         result.unwrap_or_else(failure_response)
     }
 
@@ -393,7 +516,18 @@ impl Server {
         name: String,
         body: Incoming,
     ) -> Result<Response<Body>, Failure> {
-        let bytes = match Limited::new(body, MAX_DOCUMENT_BYTES).collect().await {
+        let collected = tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, MAX_DOCUMENT_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| {
+            Failure::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("{name}: the body did not arrive within {BODY_READ_TIMEOUT:?}"),
+            )
+        })?;
+        let bytes = match collected {
             Ok(b) => b.to_bytes().to_vec(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return Err(Failure::new(
@@ -432,28 +566,29 @@ impl Server {
     }
 
     /// The catalogue's designs, parsed and indexed, re-read only when the
-    /// catalogue changed.
-    async fn designs(&self) -> Result<Arc<(Designs, MatchIndex<'static>)>, Failure> {
-        let (fingerprint, items) = self.node.items(ItemKind::Manifest).await?;
-        if let Some((fp, d)) = &*self.designs.lock().expect("not poisoned")
-            && *fp == fingerprint
-        {
-            return Ok(d.clone());
-        }
-        let index_dir = self.index_dir.clone();
-        let built = tokio::task::spawn_blocking(move || {
-            let tax = Taxonomy::builtin();
-            let designs = match &index_dir {
-                Some(dir) => crate::match_index::designs(dir, &items, tax).0,
-                None => designs_from_stored(&items, tax),
-            };
-            designs.index(tax).map(|idx| Arc::new((designs, idx)))
+    /// catalogue changed: one build per catalogue fingerprint, which every
+    /// request of that catalogue shares (those that come during the build
+    /// wait for it).
+    async fn designs(&self) -> Result<Built, Failure> {
+        let fingerprint = self.node.fingerprint().await?;
+        let cell = {
+            let mut cache = self.designs.lock().expect("not poisoned");
+            match &*cache {
+                Some((fp, cell)) if *fp == fingerprint => cell.clone(),
+                _ => {
+                    let cell = Arc::new(OnceCell::new());
+                    *cache = Some((fingerprint, cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(|| async {
+            let _permit = self.matching.acquire().await.map_err(|_| Stopped)?;
+            let (_, items) = self.node.items(ItemKind::Manifest).await?;
+            build_designs(items, self.index_dir.clone()).await
         })
         .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        *self.designs.lock().expect("not poisoned") = Some((fingerprint, built.clone()));
-        Ok(built)
+        .cloned()
     }
 
     async fn matches(&self, q: &[(String, String)]) -> Result<Response<Body>, Failure> {
@@ -503,6 +638,7 @@ impl Server {
             complete_only: false,
             top,
         };
+        let _permit = self.matching.acquire().await.map_err(|_| Stopped)?;
         let out = tokio::task::spawn_blocking(move || {
             let (d, idx) = &*designs;
             ranked_json(d, idx, &input, &opts)
@@ -511,6 +647,26 @@ impl Server {
         .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         Ok(json_response(StatusCode::OK, &out))
     }
+}
+
+/// Parses and indexes the stored manifests `items` on a blocking thread.
+/// Reads the designs (through the persisted match index when the node has
+/// a store folder) and indexes them, off the async threads.
+async fn build_designs(
+    items: Vec<node_core::store::StoredItem>,
+    index_dir: Option<std::path::PathBuf>,
+) -> Result<Built, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let tax = Taxonomy::builtin();
+        let designs = match &index_dir {
+            Some(dir) => crate::match_index::designs(dir, &items, tax).0,
+            None => designs_from_stored(&items, tax),
+        };
+        designs.index(tax).map(|idx| Arc::new((designs, idx)))
+    })
+    .await
+    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 fn summary_of(d: &ItemDetail) -> ItemSummary {

@@ -10,6 +10,9 @@
 //! * a Meshtastic device emulator (TCP, shared simulated air) for tests;
 //! * [`driver`], the loop that runs a node on the wall clock, and [`http`],
 //!   its local JSON API;
+//! * [`keys`], the node and publisher key pairs and the API token in the
+//!   data directory, and [`logs`], escaping and rate limits for what peers
+//!   put in log lines;
 //! * [`kb`], stored items read back into designs and facilities for
 //!   matching (the ranking itself is `catalogue::ranked`, shared with the
 //!   CLI), and [`match_index`], the compiled requirements persisted beside
@@ -23,6 +26,8 @@ pub mod driver;
 pub mod emulator;
 pub mod http;
 pub mod kb;
+pub mod keys;
+pub mod logs;
 pub mod match_index;
 pub mod meshtastic;
 pub mod radio;

@@ -234,6 +234,8 @@ struct Udp {
     delayed: BinaryHeap<Reverse<(tokio::time::Instant, u64, Vec<u8>)>>,
     delayed_seq: u64,
     events: tokio::sync::mpsc::Sender<RadioEvent>,
+    /// Warnings a neighbour's flood causes, at most one line per window.
+    limiter: crate::logs::LogLimiter,
 }
 
 async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
@@ -249,6 +251,7 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
         flood: ManagedFlood::new(config.node_id, Role::Client),
         delayed: BinaryHeap::new(),
         delayed_seq: 0,
+        limiter: crate::logs::LogLimiter::default(),
         events,
         config,
     };
@@ -320,7 +323,10 @@ impl Udp {
             return;
         }
         if self.delayed.len() >= MAX_DELAYED {
-            tracing::warn!("udp delay queue full, datagram dropped");
+            let now = tokio::time::Instant::now();
+            if let Some(suppressed) = self.limiter.admit("udp delay queue full", now) {
+                tracing::warn!(suppressed, "udp delay queue full, datagram dropped");
+            }
             return;
         }
         let at = tokio::time::Instant::now() + std::time::Duration::from_micros(delay_us);

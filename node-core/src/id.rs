@@ -2,22 +2,14 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A node's number on the mesh (Meshtastic node numbers are 32-bit).
 ///
 /// In the simulator nodes are numbered `0..n`; on real radios this is the
 /// radio's node number.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Debug,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
 pub struct NodeId(pub u32);

@@ -64,8 +64,20 @@ pub(crate) fn check_store_folder(dir: &Path, flag: &str) -> Result<(), CliError>
 pub(crate) fn open_or_create(dir: &Path) -> Result<Store<DiskStorage>, CliError> {
     check_store_folder(dir, "--db")?;
     open_store(dir, config())
-        .map(|(s, _)| s)
+        .map(|(s, _)| report_recovery(s))
         .map_err(|e| store_error(dir, e))
+}
+
+/// Says on stderr what opening the store cut (a torn last record), if
+/// anything: never silent.
+fn report_recovery(store: Store<DiskStorage>) -> Store<DiskStorage> {
+    if let Some(note) = store.storage().recovery_note() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("warning: {note}");
+        }
+    }
+    store
 }
 
 /// Opens an existing store for reading; a missing folder or one that holds
@@ -85,7 +97,7 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> 
         )));
     }
     open_store(dir, config())
-        .map(|(s, _)| s)
+        .map(|(s, _)| report_recovery(s))
         .map_err(|e| store_error(dir, e))
 }
 

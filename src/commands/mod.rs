@@ -6,6 +6,7 @@ pub(crate) mod emulate;
 pub(crate) mod field;
 pub(crate) mod import;
 pub(crate) mod kb;
+pub(crate) mod key;
 pub(crate) mod matches;
 pub(crate) mod merge;
 pub(crate) mod node;
@@ -95,6 +96,7 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Plan(args) => plan::run(args),
         Command::Import(args) => import::run(args),
         Command::Node(args) => node::run(args),
+        Command::Key(args) => key::run(args),
         Command::Emulate(args) => emulate::run(args),
     }
 }

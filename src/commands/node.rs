@@ -4,22 +4,32 @@
 //! (a restart, even after SIGKILL, keeps every acknowledged item). With
 //! `--http ADDR` it serves the local JSON API of [`hw_bridge::http`].
 //!
+//! Keys: with `--data-dir` the node and publisher key pairs and the API
+//! token live in the data directory ([`hw_bridge::keys`]), created on the
+//! first start; without it they are drawn for this run only. `--trust FILE`
+//! pins publisher keys and `--refuse-unknown` refuses unknown ones (kept in
+//! [`DriverConfig::trust`] for node-core's trust policy).
+//!
 //! Logs go to stderr (`--log-format json` for one JSON object per line). On
-//! stdout: `{"http":"ADDR"}` once the API listens (the bound address, so
-//! port 0 works), and one JSON summary line when the node stops (SIGTERM,
-//! ctrl-c or `--run-for`), after the store was flushed.
+//! stdout: `{"http":"ADDR","token_file":"…"}` once the API listens (the
+//! bound address, so port 0 works; `token_file` with `--data-dir`), and one
+//! JSON summary line when the node stops (SIGTERM, ctrl-c or `--run-for`),
+//! after the store was flushed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration as StdDuration;
 
-use hw_bridge::driver::{self, Clock, DriverConfig};
+use hw_bridge::driver::{self, Clock, DriverConfig, TrustConfig};
+use hw_bridge::http::HttpConfig;
+use hw_bridge::keys::{ApiToken, Keys, KeysOrigin};
 use hw_bridge::meshtastic::{self, MeshtasticAddr};
 use hw_bridge::radio::RadioLink;
 use hw_bridge::spec::RadioSpec;
 use hw_bridge::store::DiskStorage;
 use hw_bridge::udp::{self, UdpConfig};
+use node_core::identity::PinnedKeys;
 use node_core::node::MIN_TRAFFIC_PAYLOAD_BYTES;
 use node_core::store::Storage;
 use node_core::sync::SyncConfig;
@@ -45,6 +55,18 @@ pub(crate) struct NodeArgs {
     /// any free port; the address is printed on stdout as {"http":"…"}).
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// A host name the API may be reached by (in Host and Origin) besides
+    /// its address and localhost, e.g. okmesh.local; repeatable.
+    #[arg(long = "http-host", value_name = "NAME")]
+    http_hosts: Vec<String>,
+    /// Publisher keys to trust outright: a pinned-keys file, one key (64 hex
+    /// digits) and an optional label per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// Refuse items signed by keys that are neither pinned (--trust) nor
+    /// already known.
+    #[arg(long)]
+    refuse_unknown: bool,
     /// Trickle's smallest summary interval. The other sync timers (largest
     /// interval, request jitter, serve delay, want timeout) keep their
     /// ratio to it. The default suits LongFast meshes; the UDP testbed and
@@ -183,10 +205,114 @@ fn sync_config(imin: Duration) -> Result<SyncConfig, CliError> {
     Ok(c)
 }
 
-/// Opens the on-disk store of `--data-dir`.
+/// Opens the on-disk store of `--data-dir` (a new folder is made with mode
+/// 0700; one that holds only keys made by `okmesh key new` is fine).
 fn open_data_dir(dir: &std::path::Path) -> Result<DiskStorage, CliError> {
-    db::check_store_folder(dir, "--data-dir")?;
+    if !hw_bridge::keys::has_key_files(dir) {
+        db::check_store_folder(dir, "--data-dir")?;
+    }
+    hw_bridge::keys::create_data_dir(dir).map_err(|e| bad(format!("--data-dir: {e}")))?;
     DiskStorage::open(dir).map_err(|e| db::store_error(dir, e.into()))
+}
+
+/// Largest `--trust` file read.
+const MAX_TRUST_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads and checks the `--trust` file.
+fn read_trust(
+    path: Option<&std::path::Path>,
+    refuse_unknown: bool,
+) -> Result<TrustConfig, CliError> {
+    let Some(path) = path else {
+        return Ok(TrustConfig {
+            refuse_unknown,
+            ..TrustConfig::default()
+        });
+    };
+    let name = path.display().to_string();
+    let len = std::fs::metadata(path)
+        .map_err(|e| bad(format!("--trust {name}: {e}")))?
+        .len();
+    if len > MAX_TRUST_FILE_BYTES {
+        return Err(bad(format!(
+            "--trust {name}: {len} bytes, over the limit of {MAX_TRUST_FILE_BYTES}"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("--trust {name}: {e}")))?;
+    let pinned = PinnedKeys::parse(&text, &name).map_err(|e| bad(format!("--trust: {e}")))?;
+    Ok(TrustConfig {
+        pinned,
+        source: Some(name),
+        refuse_unknown,
+    })
+}
+
+/// The node's keys: from the data directory (created on the first start)
+/// or, without one, drawn for this run.
+fn load_keys(dir: Option<&std::path::Path>) -> Result<(Keys, KeysOrigin), CliError> {
+    let Some(dir) = dir else {
+        let keys = Keys::ephemeral().map_err(|e| CliError::Failed(e.to_string()))?;
+        tracing::warn!(
+            "no --data-dir: the node and publisher keys last for this run only; what it publishes cannot be updated after a restart"
+        );
+        return Ok((keys, KeysOrigin::Ephemeral));
+    };
+    let (keys, origin) = Keys::load_or_create(dir).map_err(|e| bad(format!("--data-dir: {e}")))?;
+    if let KeysOrigin::Created { node, publisher } = origin {
+        for (new, role, key) in [
+            (node, "node", &keys.node),
+            (publisher, "publisher", &keys.publisher),
+        ] {
+            if new {
+                tracing::info!(role, fingerprint = %key.public().fingerprint(),
+                    public_key = %key.public(), dir = %dir.display(),
+                    "created a key pair; back it up with `okmesh key export --secret`");
+            }
+        }
+    }
+    Ok((keys, origin))
+}
+
+/// The API token: from the data directory (created on the first start and
+/// shown once), or drawn for this run and shown.
+fn load_token(dir: Option<&std::path::Path>) -> Result<(ApiToken, String), CliError> {
+    let (token, shown, hint) = match dir {
+        Some(dir) => {
+            let (token, created) =
+                ApiToken::load_or_create(dir).map_err(|e| bad(format!("--data-dir: {e}")))?;
+            let hint = format!(
+                "`okmesh key show --token --data-dir {}` prints it",
+                dir.display()
+            );
+            let shown = created.then(|| {
+                format!(
+                    "created {} (mode 0600)",
+                    dir.join(hw_bridge::keys::TOKEN_FILE).display()
+                )
+            });
+            (token, shown, hint)
+        }
+        None => {
+            let token = ApiToken::generate().map_err(|e| CliError::Failed(e.to_string()))?;
+            let hint = "it was printed at start; without --data-dir each start draws a new one"
+                .to_string();
+            (
+                token,
+                Some("drawn for this run (no --data-dir)".to_string()),
+                hint,
+            )
+        }
+    };
+    if let Some(what) = shown {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "okmesh: the local API token, {what}; writes need `Authorization: Bearer TOKEN`:\n  {}\n(shown once: {hint})",
+                token.reveal()
+            );
+        }
+    }
+    Ok((token, hint))
 }
 
 /// Everything `serve` needs besides the node.
@@ -195,10 +321,8 @@ struct Run {
     clock: Clock,
     driver: DriverConfig,
     run_for: Option<Duration>,
-    listener: Option<tokio::net::TcpListener>,
-    persistent: bool,
-    /// The store folder, where the API keeps its persisted match index.
-    index_dir: Option<PathBuf>,
+    listener: Option<(tokio::net::TcpListener, HttpConfig)>,
+    data_dir: Option<PathBuf>,
 }
 
 /// Runs the node with its API until shutdown, flushes its store and returns
@@ -207,22 +331,25 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
     let (handle, requests) = driver::handle();
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match r.listener {
-        Some(listener) => {
+        Some((listener, config)) => {
             let addr = listener
                 .local_addr()
                 .map_err(|e| CliError::Io(format!("--http: {e}")))?;
-            let task = tokio::spawn(hw_bridge::http::serve_with_index(
-                listener,
-                handle,
-                r.index_dir.clone(),
-                async {
-                    let _ = http_stopped.await;
-                },
-            ));
+            let task = tokio::spawn(hw_bridge::http::serve(listener, handle, config, async {
+                let _ = http_stopped.await;
+            }));
             tracing::info!(%addr, "http api listening");
+            let mut line = serde_json::json!({ "http": addr.to_string() });
+            if let Some(dir) = &r.data_dir {
+                line["token_file"] = dir
+                    .join(hw_bridge::keys::TOKEN_FILE)
+                    .display()
+                    .to_string()
+                    .into();
+            }
             #[allow(clippy::print_stdout)]
             {
-                println!("{}", serde_json::json!({ "http": addr.to_string() }));
+                println!("{line}");
             }
             Some(task)
         }
@@ -245,7 +372,8 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
         let _ = tokio::time::timeout(StdDuration::from_secs(2), task).await;
     }
     let node = &mut report.node;
-    if r.persistent {
+    let persistent = r.data_dir.is_some();
+    if persistent {
         node.flush_store(true)
             .map_err(|e| CliError::Failed(format!("--data-dir: flushing the store failed: {e}")))?;
         tracing::info!(node = %node.id(), "store flushed");
@@ -272,7 +400,7 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
         "items": items,
         "fingerprint": format!("{fingerprint:016x}"),
         "sync": hw_bridge::http::sync_json(&node.sync_stats()),
-        "persistent": r.persistent,
+        "persistent": persistent,
     }))
 }
 
@@ -283,21 +411,32 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         .map_err(|e: hw_bridge::spec::SpecError| bad(e.to_string()))?;
     let traffic = args.traffic.as_deref().map(parse_traffic).transpose()?;
     let sync = sync_config(args.sync_imin)?;
+    let trust = read_trust(args.trust.as_deref(), args.refuse_unknown)?;
     args.logs.init();
     let summary = field::block_on(async {
         // The store and the API address first: a bad --data-dir or a taken
         // port fails before the radio is touched.
         let storage = args.data_dir.as_deref().map(open_data_dir).transpose()?;
+        // Keys under the store's lock: two nodes cannot both create them.
+        let (keys, keys_origin) = load_keys(args.data_dir.as_deref())?;
         let listener = match args.http {
             Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| bad(format!("--http {addr}: cannot listen: {e}")))?;
+                let (token, token_hint) = load_token(args.data_dir.as_deref())?;
                 if !addr.ip().is_loopback() {
-                    tracing::warn!(%addr, "the HTTP API has no authentication; anyone who can reach this address can publish");
+                    tracing::warn!(%addr, "the HTTP API listens beyond loopback: every request needs the token");
                 }
-                Some(
-                    tokio::net::TcpListener::bind(addr)
-                        .await
-                        .map_err(|e| bad(format!("--http {addr}: cannot listen: {e}")))?,
-                )
+                Some((
+                    listener,
+                    HttpConfig {
+                        token,
+                        hosts: args.http_hosts.clone(),
+                        token_hint,
+                        index_dir: storage.as_ref().and(args.data_dir.clone()),
+                    },
+                ))
             }
             None => None,
         };
@@ -315,11 +454,12 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             clock,
             driver: DriverConfig {
                 status_interval: args.status_every,
+                trust,
+                ..DriverConfig::new(keys, keys_origin)
             },
             run_for: args.run_for,
             listener,
-            persistent: storage.is_some(),
-            index_dir: storage.as_ref().and(args.data_dir.clone()),
+            data_dir: storage.as_ref().and(args.data_dir.clone()),
         };
         match storage {
             Some(disk) => {

@@ -23,7 +23,7 @@ use sim::config::{Config, Placement};
 use sim::{Fault, Simulation};
 
 use crate::corpus::CORPUS;
-use crate::field_support::{Proc, free_udp_ports, http, http_json};
+use crate::field_support::{Proc, free_udp_ports, http, http_json, start_api_node};
 use crate::meshtastic_emulated::emulator;
 
 /// What a node holds: item id (hex) → (seq, content id hex).
@@ -273,9 +273,6 @@ impl Mesh for SimMesh {
 
 // ---- (b), (c) real node processes --------------------------------------
 
-/// Trickle Imin of the process meshes (the defaults suit LongFast; loopback
-/// wants seconds).
-const SYNC_IMIN: &str = "2s";
 /// How long a process mesh may take to meet a condition.
 const PROCESS_DEADLINE: StdDuration = StdDuration::from_secs(120);
 /// How often a process mesh is polled.
@@ -344,27 +341,10 @@ impl ProcessMesh {
 }
 
 /// Starts `okmesh node` on `radio` with its API on a free port and its store
-/// in `dir`; returns the process and the API address.
+/// in `dir`, waiting at most 20 s for the radio; returns the process and the
+/// API address.
 fn start_node(radio: &str, dir: &Path, extra: &[&str]) -> (Proc, String) {
-    let dir = dir.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "node",
-        "--radio",
-        radio,
-        "--http",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir,
-        "--sync-imin",
-        SYNC_IMIN,
-        "--connect-timeout",
-        "20s",
-    ];
-    args.extend_from_slice(extra);
-    let p = Proc::okmesh(&args);
-    let line = p.json_line(StdDuration::from_secs(60));
-    let addr = line["http"].as_str().expect("http address").to_owned();
-    (p, addr)
+    start_api_node(radio, dir, &[&["--connect-timeout", "20s"], extra].concat())
 }
 
 /// Holdings from `GET /items`.

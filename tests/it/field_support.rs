@@ -1,7 +1,16 @@
 //! Helpers for tests that run `okmesh node` / `okmesh emulate` processes.
+//!
+//! The API helpers ([`http`], [`http_json`]) call a node the way a program
+//! does: a write carries `Content-Type: application/octet-stream` and,
+//! for a node whose `{"http":…,"token_file":…}` line was read with
+//! [`Proc::json_line`], the token from that file. [`http_with`] sends
+//! exactly the headers given, for tests of the API's checks.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -45,13 +54,23 @@ impl Proc {
         }
     }
 
-    /// The next stdout line as JSON, within `timeout`.
+    /// The next stdout line as JSON, within `timeout`. A node's
+    /// `{"http":ADDR,"token_file":FILE}` line registers the token for the
+    /// API helpers.
     pub(crate) fn json_line(&self, timeout: Duration) -> serde_json::Value {
         let line = self
             .lines
             .recv_timeout(timeout)
             .unwrap_or_else(|e| panic!("no stdout line within {timeout:?}: {e}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"))
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
+            TOKEN_FILES
+                .lock()
+                .unwrap()
+                .insert(addr.to_owned(), PathBuf::from(file));
+        }
+        v
     }
 
     /// Sends SIGTERM.
@@ -92,6 +111,12 @@ impl Proc {
     /// Waits for a successful exit and returns the last stdout line as JSON
     /// (the summary).
     pub(crate) fn summary(&mut self, timeout: Duration) -> serde_json::Value {
+        self.finish(timeout).0
+    }
+
+    /// Waits for a successful exit; returns the last stdout line as JSON
+    /// (the summary) and stderr.
+    pub(crate) fn finish(&mut self, timeout: Duration) -> (serde_json::Value, String) {
         let (code, stderr) = self.wait(timeout);
         assert_eq!(code, 0, "okmesh failed; stderr:\n{stderr}");
         // The reader thread ends at EOF; give it a moment to deliver.
@@ -100,7 +125,8 @@ impl Proc {
             last = Some(line);
         }
         let line = last.unwrap_or_else(|| panic!("no summary on stdout; stderr:\n{stderr}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"))
+        let v = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        (v, stderr)
     }
 }
 
@@ -128,12 +154,44 @@ pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
-/// One HTTP/1.1 request to a node's API (`Connection: close`); returns the
-/// status code and body, or why the request failed.
+/// The token file of each node API address seen by [`Proc::json_line`].
+static TOKEN_FILES: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+
+/// The API token of the node at `addr`, if its token file is known.
+pub(crate) fn token_of(addr: &str) -> Option<String> {
+    let file = TOKEN_FILES.lock().unwrap().get(addr).cloned()?;
+    let t = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    Some(t.trim().to_owned())
+}
+
+/// One HTTP/1.1 request to a node's API (`Connection: close`) as a program
+/// sends it (see the module docs); returns the status code and body, or why
+/// the request failed.
 pub(crate) fn http(
     addr: &str,
     method: &str,
     path: &str,
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let token = token_of(addr).map(|t| format!("Bearer {t}"));
+    let mut headers = vec![];
+    if let Some(t) = &token {
+        headers.push(("Authorization", t.as_str()));
+    }
+    if method != "GET" && method != "HEAD" {
+        headers.push(("Content-Type", "application/octet-stream"));
+    }
+    http_with(addr, method, path, &headers, body)
+}
+
+/// One HTTP/1.1 request with exactly these headers besides `Host` (the
+/// address, unless `headers` has one), `Connection: close` and
+/// `Content-Length`.
+pub(crate) fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(u16, Vec<u8>), String> {
     use std::io::{Read, Write};
@@ -142,10 +200,17 @@ pub(crate) fn http(
         .map_err(|e| format!("connect {addr}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
-    );
+    ));
     s.write_all(head.as_bytes())
         .and_then(|()| s.write_all(body))
         .map_err(|e| format!("send to {addr}: {e}"))?;
@@ -180,4 +245,53 @@ pub(crate) fn http_json(
         )
     });
     (code, v)
+}
+
+/// A UDP testbed radio whose one neighbour is a port nobody listens on
+/// (for a node that only serves its API).
+pub(crate) fn lone_udp_radio() -> String {
+    let p = free_udp_ports(2);
+    format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[0], p[1])
+}
+
+/// Starts `okmesh node` on `radio` with its API on a free loopback port
+/// and its data in `dir`; returns the process and the API address (whose
+/// token the API helpers then use).
+pub(crate) fn start_api_node(radio: &str, dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "node",
+        "--radio",
+        radio,
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+        "--sync-imin",
+        "2s",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::okmesh(&args);
+    let line = p.json_line(Duration::from_secs(60));
+    let addr = line["http"].as_str().expect("http address").to_owned();
+    (p, addr)
+}
+
+/// The `VmHWM` (peak resident set) and `VmRSS` of process `pid`, in KiB.
+pub(crate) fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Resets `pid`'s peak resident set to its current one (Linux
+/// `clear_refs` 5); false where the kernel does not allow it.
+pub(crate) fn reset_peak_memory(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), b"5").is_ok()
 }

@@ -11,7 +11,7 @@ use catalogue::requirements::{Term, derive};
 use catalogue::taxonomy::Taxonomy;
 
 use crate::corpus::CORPUS;
-use crate::field_support::{Proc, free_udp_ports, http_json};
+use crate::field_support::{http_json, lone_udp_radio, start_api_node};
 use crate::relevance::corpus_designs;
 use crate::util::{okmesh, temp_dir};
 
@@ -353,21 +353,8 @@ fn a_manifest_given_as_a_facility_is_refused_on_the_command_line() {
 
 #[test]
 fn a_manifest_posted_as_a_facility_is_refused_over_http() {
-    let ports = free_udp_ports(2);
     let dir = tempfile::tempdir().unwrap();
-    let radio = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", ports[0], ports[1]);
-    let data = dir.path().join("n");
-    let p = Proc::okmesh(&[
-        "node",
-        "--radio",
-        &radio,
-        "--http",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    let line = p.json_line(std::time::Duration::from_secs(60));
-    let addr = line["http"].as_str().unwrap().to_owned();
+    let (p, addr) = start_api_node(&lone_udp_radio(), &dir.path().join("n"), &[]);
     let chair = std::fs::read(format!(
         "{CORPUS}/okh/helpfulengineering-library/alpha/okh/okh-chair-helpful.yml"
     ))

@@ -3,10 +3,13 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod field_logs;
 mod field_support;
+mod http_api;
 mod import_cli;
 mod inference;
 mod issue14;
+mod key_cli;
 mod match_cli;
 mod match_db;
 mod matching;

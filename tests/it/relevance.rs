@@ -152,6 +152,13 @@ const RECIPES: &[&str] = &[
     "beta/okh/bread.yml",
 ];
 
+/// Stoves and cookers, which no kitchen of recipes makes.
+const COOKERS: &[&str] = &[
+    "Kerosene_stove",
+    "parabolic_solar_cooker",
+    "Updated_cooking_methods",
+];
+
 /// Designs whose only stated need is a bare TsDC code (MEC or ASM): nothing
 /// a maker has can show that they can make them.
 const BARE_CODES: &[&str] = &[
@@ -255,11 +262,7 @@ pub(crate) fn cases() -> Vec<Case> {
             ask: Ask::Produce("okw/helpfulengineering-library/beta/okw/RobDessertKitchen.yml"),
             relevant: RECIPES,
             first: None,
-            never: &[
-                "Kerosene_stove",
-                "parabolic_solar_cooker",
-                "Updated_cooking_methods",
-            ],
+            never: COOKERS,
         },
         Case {
             name: "cookie kitchen in words",
@@ -268,12 +271,7 @@ pub(crate) fn cases() -> Vec<Case> {
             ),
             relevant: RECIPES,
             first: None,
-            never: &[
-                "Kerosene_stove",
-                "parabolic_solar_cooker",
-                "Updated_cooking_methods",
-                "earthen_solar_cooker",
-            ],
+            never: leak(union(&[COOKERS, &["earthen_solar_cooker"]])),
         },
         Case {
             name: "bread kitchen",

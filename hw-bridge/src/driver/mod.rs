@@ -39,13 +39,18 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use node_core::ItemId;
+use node_core::identity::PinnedKeys;
 use node_core::store::Storage;
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
 pub use self::clock::Clock;
 pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, Stopped, handle};
-pub use self::status::{CatalogueStatus, ItemDetail, ItemSummary, Neighbour, NodeStatus};
+pub use self::status::{
+    CatalogueStatus, ItemDetail, ItemSummary, KeyStatus, Neighbour, NodeStatus, TrustStatus,
+};
 pub use self::transport::ChannelTransport;
+use crate::keys::{Keys, KeysOrigin};
+use crate::logs::{Escaped, LOG_WINDOW, LogLimiter, esc, log_suppressed};
 use crate::radio::{RadioEvent, RadioLink, RxOwned};
 /// The window the transmit duty cycle is measured over (node-core's, the
 /// Meshtastic hour).
@@ -91,18 +96,43 @@ pub struct DriverReport<S: Storage> {
 }
 
 /// Driver settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DriverConfig {
     /// How often a status line is logged.
     pub status_interval: Duration,
+    /// The node's key pairs, loaded once at start ([`Keys::load_or_create`]
+    /// on the data directory, [`Keys::ephemeral`] without one).
+    pub keys: Keys,
+    /// Where the keys came from (shown in the status report).
+    pub keys_origin: KeysOrigin,
+    /// The operator's trust settings (`--trust FILE`, `--refuse-unknown`).
+    pub trust: TrustConfig,
 }
 
-impl Default for DriverConfig {
-    fn default() -> Self {
+impl DriverConfig {
+    /// Settings with these keys, no pinned keys and a status line a minute.
+    pub fn new(keys: Keys, keys_origin: KeysOrigin) -> Self {
         DriverConfig {
             status_interval: Duration::from_secs(60),
+            keys,
+            keys_origin,
+            trust: TrustConfig::default(),
         }
     }
+}
+
+/// What the operator trusts: the publisher keys pinned with `--trust FILE`
+/// and whether items from keys neither pinned nor already known are
+/// refused (`--refuse-unknown`). The driver validates and shows them
+/// (`GET /status`); node-core's trust policy is to take them from here.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct TrustConfig {
+    /// The pinned publisher keys (empty without `--trust`).
+    pub pinned: PinnedKeys,
+    /// The file they were read from.
+    pub source: Option<String>,
+    /// Refuse items signed by unknown keys.
+    pub refuse_unknown: bool,
 }
 
 /// What the loop keeps besides the node and the transport.
@@ -113,6 +143,12 @@ struct Loop {
     stats: DriverStats,
     /// Senders heard (at most [`MAX_HEARD_NODES`]); the source of `heard`.
     neighbours: BTreeMap<NodeId, Neighbour>,
+    /// The node's public keys, for the status report.
+    keys: KeyStatus,
+    /// The trust settings, for the status report.
+    trust: TrustStatus,
+    /// Peer-caused warnings, at most one line per kind per [`LOG_WINDOW`].
+    limiter: LogLimiter,
 }
 
 impl Loop {
@@ -175,14 +211,29 @@ pub async fn run<S: Storage>(
         id,
         stats: DriverStats::default(),
         neighbours: BTreeMap::new(),
+        keys: KeyStatus {
+            node: config.keys.node.public(),
+            publisher: config.keys.publisher.public(),
+            origin: config.keys_origin,
+        },
+        trust: TrustStatus {
+            source: config.trust.source.clone(),
+            pinned: config.trust.pinned.len(),
+            refuse_unknown: config.trust.refuse_unknown,
+        },
+        limiter: LogLimiter::default(),
     };
+    let mut log_flush =
+        tokio::time::interval_at(tokio::time::Instant::now() + LOG_WINDOW, LOG_WINDOW);
     let status_every = std::time::Duration::from_micros(config.status_interval.as_micros().max(1));
     let mut status =
         tokio::time::interval_at(tokio::time::Instant::now() + status_every, status_every);
     tokio::pin!(shutdown);
     let (fingerprint, items) = node.catalogue_summary();
     tracing::info!(node = %id, items, fingerprint = %format_args!("{fingerprint:016x}"),
-        "driver started");
+        node_key = %lp.keys.node.fingerprint(), publisher_key = %lp.keys.publisher.fingerprint(),
+        keys = lp.keys.origin.name(), pinned_keys = lp.trust.pinned,
+        refuse_unknown = lp.trust.refuse_unknown, "driver started");
 
     loop {
         let timer = node.poll_timeout().and_then(|at| clock.deadline(at));
@@ -212,7 +263,8 @@ pub async fn run<S: Storage>(
                         if error == SendError::DutyCycle {
                             tx.hold_until(now + DUTY_CYCLE_HOLD);
                         }
-                        tracing::warn!(node = %id, packet_id, %error, "radio refused a frame");
+                        tracing::warn!(node = %id, packet_id, error = %esc(&error),
+                            "radio refused a frame");
                         node.handle_send_failed(now, error, &mut tx);
                     }
                     RadioEvent::Up { node: radio } => {
@@ -224,10 +276,11 @@ pub async fn run<S: Storage>(
                     }
                     RadioEvent::Down { reason } => {
                         lp.stats.link_downs += 1;
-                        tracing::warn!(node = %id, %reason, "radio link down, reconnecting");
+                        tracing::warn!(node = %id, reason = %esc(&reason),
+                            "radio link down, reconnecting");
                     }
                     RadioEvent::DeviceLog(line) => {
-                        tracing::debug!(node = %id, device_log = %line, "device");
+                        tracing::debug!(node = %id, device_log = %Escaped(&line), "device");
                     }
                 }
             }
@@ -249,9 +302,16 @@ pub async fn run<S: Storage>(
             _ = status.tick() => {
                 log_status(&lp, &node, &tx, clock.now());
             }
+            _ = log_flush.tick() => {
+                log_suppressed(&lp.limiter.flush(tokio::time::Instant::now(), false), LOG_WINDOW);
+            }
         }
-        drain_events(id, &mut node);
+        drain_events(id, &mut node, &mut lp.limiter);
     }
+    log_suppressed(
+        &lp.limiter.flush(tokio::time::Instant::now(), true),
+        LOG_WINDOW,
+    );
 
     let stats = lp.stats(&tx);
     drop(tx); // closes the frame channel: the radio task winds down
@@ -276,14 +336,15 @@ pub async fn run<S: Storage>(
 }
 
 /// Logs the node's events: publish and store events with their item, seq
-/// and title as fields.
-fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>) {
+/// and title as fields. Titles and error texts come from peers and are
+/// escaped; warnings a peer causes are rate-limited by kind.
+fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>, limiter: &mut LogLimiter) {
     while let Some(event) = node.poll_event() {
         let name = |item: ItemId| {
             node.store()
                 .get(item)
-                .map(|i| i.name.clone())
-                .unwrap_or_default()
+                .map(|i| esc(&i.name))
+                .unwrap_or_else(|| esc(""))
         };
         match &event {
             NodeEvent::Published {
@@ -300,14 +361,23 @@ fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>) {
                     element = %format_args!("{element:016x}"), "stored from the mesh");
             }
             NodeEvent::ItemRejected { element, reason } => {
-                tracing::warn!(node = %id, element = %format_args!("{element:016x}"),
-                    reason = %reason, "item transfer rejected");
+                if let Some(suppressed) =
+                    limiter.admit("item transfer rejected", tokio::time::Instant::now())
+                {
+                    tracing::warn!(node = %id, element = %format_args!("{element:016x}"),
+                        reason = %esc(reason), suppressed, "item transfer rejected");
+                }
             }
             NodeEvent::SendFailed { error } => {
-                tracing::debug!(node = %id, error = %error, "send refused");
+                tracing::debug!(node = %id, error = %esc(error), "send refused");
             }
             NodeEvent::FrameRejected { from, error } => {
-                tracing::warn!(node = %id, from = %from, error = %error, "frame rejected");
+                if let Some(suppressed) =
+                    limiter.admit("frame rejected", tokio::time::Instant::now())
+                {
+                    tracing::warn!(node = %id, from = %from, error = %esc(error), suppressed,
+                        "frame rejected");
+                }
             }
         }
     }
@@ -397,7 +467,10 @@ mod tests {
             node,
             l,
             clock,
-            DriverConfig::default(),
+            DriverConfig::new(
+                crate::keys::Keys::ephemeral().unwrap(),
+                crate::keys::KeysOrigin::Ephemeral,
+            ),
             Requests::none(),
             async {
                 let _ = stop_rx.await;

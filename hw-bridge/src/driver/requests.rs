@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::status::{ItemDetail, ItemSummary, NodeStatus};
 use super::transport::ChannelTransport;
 use super::{Loop, REQUEST_QUEUE};
+use crate::logs::{Escaped, esc};
 
 /// A request to the driver loop; each carries the channel its answer goes
 /// back on. Built by [`NodeHandle`].
@@ -47,6 +48,11 @@ pub enum Request {
         kind: ItemKind,
         /// The catalogue fingerprint and the items.
         reply: oneshot::Sender<(u64, Vec<StoredItem>)>,
+    },
+    /// The catalogue's sync fingerprint (changes with every new version).
+    Fingerprint {
+        /// The fingerprint.
+        reply: oneshot::Sender<u64>,
     },
     /// The status report.
     Status {
@@ -128,6 +134,11 @@ impl NodeHandle {
         self.ask(|reply| Request::Items { kind, reply }).await
     }
 
+    /// The catalogue's fingerprint.
+    pub async fn fingerprint(&self) -> Result<u64, Stopped> {
+        self.ask(|reply| Request::Fingerprint { reply }).await
+    }
+
     /// The status report.
     pub async fn status(&self) -> Result<NodeStatus, Stopped> {
         self.ask(|reply| Request::Status { reply }).await
@@ -152,7 +163,8 @@ impl Loop {
             } => {
                 let outcome = node.publish(now, kind, &bytes, &source, tx);
                 if let Err(e) = &outcome {
-                    tracing::warn!(node = %self.id, source = %source, error = %e, "publish refused");
+                    tracing::warn!(node = %self.id, source = %Escaped(&source), error = %esc(e),
+                        "publish refused");
                 }
                 let _ = reply.send(outcome);
             }
@@ -181,6 +193,9 @@ impl Loop {
             Request::Items { kind, reply } => {
                 let items = node.store().items_of(kind).cloned().collect();
                 let _ = reply.send((node.catalogue_summary().0.0, items));
+            }
+            Request::Fingerprint { reply } => {
+                let _ = reply.send(node.catalogue_summary().0.0);
             }
             Request::Status { reply } => {
                 let _ = reply.send(self.status(node, tx, now));

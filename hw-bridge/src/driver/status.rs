@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use node_core::identity::PublicKey;
 use node_core::store::VersionStamp;
 use node_core::store::{Storage, StoredItem};
 use node_core::sync::SyncStats;
@@ -79,6 +80,28 @@ pub struct CatalogueStatus {
     pub used_bytes: u64,
 }
 
+/// The node's public keys.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KeyStatus {
+    /// The node key.
+    pub node: PublicKey,
+    /// The publisher key.
+    pub publisher: PublicKey,
+    /// Where they came from.
+    pub origin: crate::keys::KeysOrigin,
+}
+
+/// The trust settings as the status report shows them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TrustStatus {
+    /// The `--trust` file, if one was given.
+    pub source: Option<String>,
+    /// Keys pinned by it.
+    pub pinned: usize,
+    /// Whether `--refuse-unknown` was given.
+    pub refuse_unknown: bool,
+}
+
 /// Everything the status report shows.
 #[derive(Clone, PartialEq, Debug)]
 pub struct NodeStatus {
@@ -108,6 +131,10 @@ pub struct NodeStatus {
     pub radio_air_util_tx_pct: Option<f64>,
     /// The channel utilisation the radio reports, if it does.
     pub channel_utilisation_pct: Option<f64>,
+    /// The node's public keys.
+    pub keys: KeyStatus,
+    /// The trust settings.
+    pub trust: TrustStatus,
 }
 
 impl Loop {
@@ -140,6 +167,8 @@ impl Loop {
             duty_cycle_pct: airtime.used_pct(now),
             radio_air_util_tx_pct: tx.state.air_util_tx_pct(),
             channel_utilisation_pct: tx.state.channel_utilisation_pct(),
+            keys: self.keys,
+            trust: self.trust.clone(),
         }
     }
 }

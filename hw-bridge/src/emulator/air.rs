@@ -605,6 +605,7 @@ mod tests {
     use crate::meshtastic::proto::{NODELESS_WANT_CONFIG_ID, PRIVATE_APP, ROUTING_APP};
     use crate::meshtastic::stream::{StreamDecoder, StreamEvent, decode_all};
     use pb::from_radio::PayloadVariant as F;
+    use pb::routing::Error as RoutingError;
 
     const T0: Instant = Instant::ZERO;
 
@@ -656,7 +657,8 @@ mod tests {
         }
     }
 
-    fn routing_errors(out: &[(usize, F)], device: usize) -> Vec<(u32, i32)> {
+    /// The (request id, routing error) answers `device` got, in order.
+    fn routing_errors(out: &[(usize, F)], device: usize) -> Vec<(u32, RoutingError)> {
         out.iter()
             .filter_map(|(d, v)| match v {
                 F::Packet(p) if *d == device => match &p.payload_variant {
@@ -668,7 +670,7 @@ mod tests {
                             .variant
                         {
                             Some(pb::routing::Variant::ErrorReason(e)) => {
-                                Some((data.request_id, e))
+                                Some((data.request_id, RoutingError::try_from(e).unwrap()))
                             }
                             _ => None,
                         }
@@ -780,10 +782,7 @@ mod tests {
         let mut air = connected(config);
         air.handle_to_radio(T0, 0, 0, packet(BROADCAST_NUM, 1, 232, 3, false));
         let out = drain(&mut air);
-        assert_eq!(
-            routing_errors(&out, 0),
-            vec![(1, pb::routing::Error::TooLarge as i32)]
-        );
+        assert_eq!(routing_errors(&out, 0), [(1, RoutingError::TooLarge)]);
         assert!(
             out.iter().any(
                 |(_, v)| matches!(v, F::QueueStatus(q) if q.res == 7 && q.mesh_packet_id == 1)
@@ -793,10 +792,7 @@ mod tests {
         air.handle_to_radio(T0, 0, 0, packet(BROADCAST_NUM, 2, 231, 3, false));
         air.handle_to_radio(T0, 0, 0, packet(BROADCAST_NUM, 3, 231, 3, false));
         let out = drain(&mut air);
-        assert_eq!(
-            routing_errors(&out, 0),
-            vec![(3, pb::routing::Error::DutyCycleLimit as i32)]
-        );
+        assert_eq!(routing_errors(&out, 0), [(3, RoutingError::DutyCycleLimit)]);
         assert_eq!(air.stats(0).duty_cycle_refusals, 1);
     }
 
@@ -854,7 +850,7 @@ mod tests {
         let out = drain(&mut air);
         assert_eq!(
             routing_errors(&out, 0),
-            vec![(1, 0)],
+            [(1, RoutingError::None)],
             "ACK from two hops away"
         );
         let at_2 = delivered(&out, 2);
@@ -872,10 +868,7 @@ mod tests {
             air.handle_timeout(t);
             out.extend(drain(&mut air));
         }
-        assert_eq!(
-            routing_errors(&out, 0),
-            vec![(2, pb::routing::Error::MaxRetransmit as i32)]
-        );
+        assert_eq!(routing_errors(&out, 0), [(2, RoutingError::MaxRetransmit)]);
         assert_eq!(air.stats(0).naks, 1);
     }
 

@@ -59,7 +59,11 @@
 //! (in one piece, into memory: at most [`DiskOptions::max_log_bytes`]),
 //! verifies its header and every frame, and cuts a torn tail as node-core's
 //! [`replay_frames`] classifies it — truncate, `sync_data` — or fails with
-//! [`StorageError::CorruptLog`] on damage followed by valid records.
+//! [`StorageError::CorruptLog`] on damage followed by valid records. A cut
+//! is never silent: it is logged (a `tracing` warning with the file, the
+//! byte offset and the bytes cut) and kept for the opener
+//! ([`DiskStorage::recovery`], [`DiskStorage::recovery_note`]), which the
+//! command line prints.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -129,6 +133,8 @@ pub struct DiskStorage {
     poisoned: bool,
     options: DiskOptions,
     frame: Vec<u8>,
+    /// What the last replay found and did.
+    recovery: Option<Recovery>,
 }
 
 fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> StorageError + 'a {
@@ -359,6 +365,7 @@ impl DiskStorage {
             poisoned: false,
             options,
             frame: Vec::new(),
+            recovery: None,
         })
     }
 
@@ -370,6 +377,25 @@ impl DiskStorage {
     /// The current log file.
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// What the last [`Storage::replay`] found and did (`None` before it).
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.recovery
+    }
+
+    /// A sentence about the torn tail the last replay cut, naming the file,
+    /// the byte offset and the bytes cut; `None` if the log ended cleanly.
+    /// (The cut is also logged as a `tracing` warning when it happens.)
+    pub fn recovery_note(&self) -> Option<String> {
+        let r = self.recovery?;
+        let offset = r.torn_at?;
+        Some(format!(
+            "{}: cut a torn last record at byte {offset} ({} bytes: an append that was never acknowledged); {} records kept",
+            self.log_path.display(),
+            r.truncated_bytes,
+            r.records
+        ))
     }
 
     /// The current generation (how many snapshots were installed).
@@ -521,7 +547,11 @@ impl Storage for DiskStorage {
             recovery.truncated_bytes = cut;
             recovery.torn_at = Some(offset);
             end = offset;
+            tracing::warn!(file = %path.display(), offset, cut_bytes = cut,
+                records = recovery.records,
+                "store: cut a torn last record (an append that was never acknowledged)");
         }
+        self.recovery = Some(recovery);
         self.log
             .seek(SeekFrom::Start(end))
             .map_err(io_err(&path, "seek"))?;

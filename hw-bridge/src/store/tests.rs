@@ -143,6 +143,28 @@ fn a_log_cut_at_every_byte_of_its_last_record_recovers_to_the_record_before() {
 }
 
 #[test]
+fn a_cut_is_reported_with_the_file_the_offset_and_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, last_start) = three_records(dir.path());
+    let store = open_store(dir.path(), StoreConfig::default());
+    assert_eq!(store.storage().recovery_note(), None);
+    assert_eq!(store.storage().recovery().unwrap().records, 3);
+    drop(store);
+    let full = fs::read(&log).unwrap();
+    fs::write(&log, &full[..full.len() - 5]).unwrap();
+    let store = open_store(dir.path(), StoreConfig::default());
+    let cut = full.len() as u64 - 5 - last_start;
+    let note = store.storage().recovery_note().expect("a cut is reported");
+    assert_eq!(
+        note,
+        format!(
+            "{}: cut a torn last record at byte {last_start} ({cut} bytes: an append that was never acknowledged); 2 records kept",
+            log.display()
+        )
+    );
+}
+
+#[test]
 fn damage_in_the_last_record_is_cut_and_damage_before_it_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (log, last_start) = three_records(dir.path());

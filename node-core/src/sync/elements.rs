@@ -43,31 +43,25 @@ impl Fingerprint {
     }
 }
 
-impl fmt::Display for Element {
-    /// 16 hex digits, as logs and reports show it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
+/// `Display` as 16 hex digits (how logs, reports and the status API show
+/// them) and `LowerHex` of the inner value, for the 64-bit newtypes here.
+macro_rules! hex_u64 {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:016x}", self.0)
+            }
+        }
+
+        impl fmt::LowerHex for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+    )*};
 }
 
-impl fmt::LowerHex for Element {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    /// 16 hex digits, as logs and the status API show it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl fmt::LowerHex for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
-    }
-}
+hex_u64!(Element, Fingerprint);
 
 /// The sync element of an item version: 64 bits of a keyed BLAKE3 hash of
 /// its kind, id and stamp, never zero (sketches cannot hold zero).

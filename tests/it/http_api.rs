@@ -1,0 +1,278 @@
+//! The field node's local API under attack: writes without or with a wrong
+//! token, cross-origin form posts, foreign `Host`s, slow clients, and a
+//! burst of matches right after the catalogue changed.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::field_support::{
+    http_json, http_with, lone_udp_radio, memory_kib, reset_peak_memory, start_api_node, token_of,
+};
+
+const MANIFEST: &[u8] =
+    b"okhv = \"2.0\"\nname = \"Test bench clamp\"\nmaterial = \"PLA\"\ntsdc = \"3DP\"\n";
+
+fn item_count(addr: &str) -> usize {
+    let (code, v) = http_json(addr, "GET", "/items", b"");
+    assert_eq!(code, 200, "{v}");
+    v.as_array().expect("a list").len()
+}
+
+fn body_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn writes_need_the_token_and_no_cross_origin_request_gets_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, a) = start_api_node(&lone_udp_radio(), dir.path(), &[]);
+    let token = token_of(&a).expect("the node names its token file");
+    let bearer = format!("Bearer {token}");
+    let path = "/manifests?name=clamp.toml";
+    let json_type = ("Content-Type", "application/toml");
+
+    // No token, a wrong token, the token without "Bearer": 401.
+    for headers in [
+        vec![json_type],
+        vec![json_type, ("Authorization", "Bearer 0000")],
+        vec![json_type, ("Authorization", token.as_str())],
+    ] {
+        let (code, body) = http_with(&a, "POST", path, &headers, MANIFEST).unwrap();
+        assert_eq!(code, 401, "{headers:?}: {}", body_text(&body));
+        assert!(body_text(&body).contains("token"), "{}", body_text(&body));
+    }
+    // A cross-origin form post as a web page sends it, with or without the
+    // token: refused before anything is read.
+    for with_token in [false, true] {
+        let mut headers = vec![
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "text/plain"),
+        ];
+        if with_token {
+            headers.push(("Authorization", bearer.as_str()));
+        }
+        let (code, body) = http_with(&a, "POST", path, &headers, MANIFEST).unwrap();
+        assert_eq!(code, 403, "{}", body_text(&body));
+        assert!(
+            body_text(&body).contains("cross-origin"),
+            "{}",
+            body_text(&body)
+        );
+    }
+    // A form type from our own origin, with the token: 415.
+    let (code, body) = http_with(
+        &a,
+        "POST",
+        path,
+        &[("Authorization", &bearer), ("Content-Type", "text/plain")],
+        MANIFEST,
+    )
+    .unwrap();
+    assert_eq!(code, 415, "{}", body_text(&body));
+    // A foreign Host (DNS rebinding): refused for reads too.
+    for (method, headers) in [
+        ("GET", vec![("Host", "evil.example:80")]),
+        (
+            "POST",
+            vec![
+                ("Host", "evil.example"),
+                ("Authorization", &bearer),
+                json_type,
+            ],
+        ),
+    ] {
+        let target = if method == "GET" { "/items" } else { path };
+        let (code, body) = http_with(&a, method, target, &headers, MANIFEST).unwrap();
+        assert_eq!(code, 403, "{method}: {}", body_text(&body));
+        assert!(body_text(&body).contains("does not name this server"));
+    }
+    assert_eq!(item_count(&a), 0, "nothing was published");
+
+    // The real client: token and a program's body type (or the custom header).
+    let (code, body) = http_with(
+        &a,
+        "POST",
+        path,
+        &[("Authorization", &bearer), json_type],
+        MANIFEST,
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{}", body_text(&body));
+    let (code, _) = http_with(
+        &a,
+        "POST",
+        "/manifests?name=clamp2.toml",
+        &[("Authorization", &bearer), ("X-Okmesh-Client", "test")],
+        &[MANIFEST, b"# v2\nsmallest-tolerance-class = \"m\"\n"].concat(),
+    )
+    .unwrap();
+    assert_eq!(code, 201);
+    // Reads on loopback need no token, from this origin or none.
+    let (code, _) = http_with(
+        &a,
+        "GET",
+        "/items",
+        &[("Origin", &format!("http://{a}"))],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(item_count(&a), 1);
+
+    // The status report shows the keys and trust settings.
+    let (code, s) = http_json(&a, "GET", "/status", b"");
+    assert_eq!(code, 200);
+    assert_eq!(s["keys"]["origin"], "data-dir");
+    assert_eq!(
+        s["keys"]["publisher"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .len(),
+        19
+    );
+    assert_eq!(s["trust"]["pinned_keys"], 0);
+}
+
+/// Opens `n` connections that never finish a request: half send nothing,
+/// half drip a request head a byte at a time.
+fn slow_clients(
+    addr: &str,
+    n: usize,
+) -> (
+    Vec<TcpStream>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let silent: Vec<TcpStream> = (0..n / 2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dripping: Vec<TcpStream> = (0..n - n / 2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let flag = stop.clone();
+    let head = format!("GET /status HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
+    std::thread::spawn(move || {
+        let mut conns = dripping;
+        let mut i = 0;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let b = head.as_bytes()[i % head.len()];
+            // A connection the server dropped fails; that is the point.
+            conns.retain_mut(|c| c.write_all(&[b]).is_ok());
+            i += 1;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    (silent, stop)
+}
+
+#[test]
+fn sixty_four_slow_connections_do_not_lock_out_a_normal_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, a) = start_api_node(&lone_udp_radio(), dir.path(), &[]);
+    let (_silent, stop) = slow_clients(&a, 64);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut worst = Duration::ZERO;
+    for round in 0..10 {
+        let start = Instant::now();
+        let (code, v) = http_json(&a, "GET", "/status", b"");
+        let took = start.elapsed();
+        assert_eq!(code, 200, "{v}");
+        worst = worst.max(took);
+        // Generous on a shared machine; the measured figure is far below.
+        assert!(
+            took < Duration::from_secs(1),
+            "round {round}: {took:?} behind 64 slow clients"
+        );
+        // More slow clients keep arriving between the normal requests.
+        let _more: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(&a).unwrap()).collect();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("slowest of 10 requests behind 64+ slow connections: {worst:?}");
+    }
+}
+
+/// Peak resident memory a `/match` burst adds, in KiB: `n` concurrent
+/// matches right after a publish changed the catalogue.
+fn match_burst(pid: u32, addr: &str, n: usize, version: u32) -> (u64, u64) {
+    let manifest = format!(
+        "okhv = \"2.0\"\nname = \"Burst clamp {version}\"\nmaterial = \"PLA\"\ntsdc = \"3DP\"\n"
+    );
+    let (code, v) = http_json(
+        addr,
+        "POST",
+        &format!("/manifests?name=burst{version}.toml"),
+        manifest.as_bytes(),
+    );
+    assert_eq!(code, 201, "{v}");
+    assert!(
+        reset_peak_memory(pid),
+        "cannot reset the peak RSS (Linux clear_refs)"
+    );
+    let (_, before) = memory_kib(pid);
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let addr = addr.to_owned();
+            std::thread::spawn(move || {
+                http_json(
+                    &addr,
+                    "GET",
+                    "/match?have=3d%20printer,PLA,soldering%20iron&top=50",
+                    b"",
+                )
+            })
+        })
+        .collect();
+    for t in threads {
+        let (code, v) = t.join().unwrap();
+        assert_eq!(code, 200, "{v}");
+        assert!(!v["results"].as_array().unwrap().is_empty(), "{v}");
+    }
+    let (peak, _) = memory_kib(pid);
+    (before, peak)
+}
+
+#[test]
+fn thirty_two_matches_after_a_catalogue_change_share_one_index_within_a_memory_bound() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("node");
+    let out = crate::util::okmesh(&[
+        "import",
+        &format!("{}/okh", crate::corpus::CORPUS),
+        "--db",
+        store.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 2),
+        "{}",
+        body_text(&out.stderr)
+    );
+    let (node, a) = start_api_node(&lone_udp_radio(), &store, &[]);
+    let pid = node.child.id();
+    let manifests = item_count(&a);
+    assert!(manifests > 200, "{manifests} manifests");
+    // Warm up: the allocator's arenas and the taxonomy exist before measuring.
+    match_burst(pid, &a, 2, 0);
+    let (one_before, one_peak) = match_burst(pid, &a, 1, 1);
+    let (before, peak) = match_burst(pid, &a, 32, 2);
+    let one = one_peak.saturating_sub(one_before);
+    let burst = peak.saturating_sub(before);
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "{manifests} manifests: 1 match after a change adds {one} KiB peak RSS, 32 concurrent add {burst} KiB (peak {peak} KiB, {before} KiB before)"
+        );
+    }
+    // Generous bounds: the process stays small, and 32 matches cost no
+    // more than a few single ones (one shared build, two at a time).
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    assert!(
+        burst < 4 * one + 16 * 1024,
+        "32 matches added {burst} KiB, one added {one} KiB"
+    );
+}
