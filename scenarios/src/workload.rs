@@ -176,10 +176,13 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
     Ok(())
 }
 
+/// A corpus file: its path as shown, and its bytes.
+type CorpusFile = (String, Arc<[u8]>);
+
 /// The built-in corpus files under `corpus/<sub>/`, sorted by path.
-fn built_in_files(sub: &str) -> Vec<(String, Arc<[u8]>)> {
+fn built_in_files(sub: &str) -> Vec<CorpusFile> {
     let prefix = format!("corpus/{sub}/");
-    let mut files: Vec<(String, Arc<[u8]>)> = EMBEDDED_CORPUS
+    let mut files: Vec<CorpusFile> = EMBEDDED_CORPUS
         .iter()
         .filter(|(p, b)| p.starts_with(&prefix) && b.len() as u64 <= MAX_FILE_BYTES)
         .map(|(p, b)| ((*p).to_string(), Arc::from(*b)))
@@ -189,7 +192,7 @@ fn built_in_files(sub: &str) -> Vec<(String, Arc<[u8]>)> {
 }
 
 /// Every item file under `dir` (read), sorted by path.
-fn folder_files(dir: &Path) -> Result<Vec<(String, Arc<[u8]>)>, String> {
+fn folder_files(dir: &Path) -> Result<Vec<CorpusFile>, String> {
     if !dir.is_dir() {
         return Err(format!("corpus folder {} not found", dir.display()));
     }
@@ -231,7 +234,7 @@ fn folder_files(dir: &Path) -> Result<Vec<(String, Arc<[u8]>)>, String> {
 }
 
 /// The files that parse as exactly one item of `kind`, in order.
-fn candidates(files: Vec<(String, Arc<[u8]>)>, kind: ItemKind) -> Vec<Candidate> {
+fn candidates(files: Vec<CorpusFile>, kind: ItemKind) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut ids = BTreeSet::new();
     for (path, bytes) in files {

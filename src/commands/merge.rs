@@ -116,6 +116,6 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
             spec.scenario
         );
     }
-    finish(&out_dir, &spec, &runs_text, metric, !args.quiet)?;
+    finish(&out_dir, &spec, &runs_text, metric, None, !args.quiet)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -141,7 +141,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     if args.json {
         outln!("{}", summary.to_json());
     } else if chatty {
-        print_summary(summary, &out_dir);
+        print_summary(summary, &output.overlay.item_noun, &out_dir);
         if let Some((path, secs)) = report_path {
             outln!("report: {} (made in {secs:.2} s)", path.display());
         }
@@ -153,7 +153,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn print_summary(s: &Summary, out_dir: &Path) {
+fn print_summary(s: &Summary, noun: &str, out_dir: &Path) {
+    use reports::report::duration_text as human;
+    let v = reports::report::verdict(s, noun);
+    outln!();
+    outln!("  {}", v.answer);
+    for w in &v.warnings {
+        outln!("  warning: {w}");
+    }
     outln!();
     outln!(
         "  events            {:>12}   ({:.0} events/s, {:.2} s wall)",
@@ -181,10 +188,14 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         outln!(
             "  items             {:>12}   {}",
             s.items,
-            s.items_complete_s
-                .map_or("not all complete".to_string(), |t| format!(
-                    "all held by every node up at {t:.1} s"
-                ))
+            s.items_complete_s.map_or_else(
+                || format!(
+                    "not all held by every live node ({} of {} never held everything)",
+                    s.nodes_never_converged.unwrap_or(0),
+                    s.nodes_up_at_end
+                ),
+                |t| format!("all held by every live node after {}", human(t))
+            )
         );
     }
     for (label, sync) in [("sync", &s.sync), ("flood baseline", &s.baseline)] {
@@ -192,8 +203,7 @@ fn print_summary(s: &Summary, out_dir: &Path) {
             outln!(
                 "  {:<17} {:>12}   efficiency {} ({:.1} data frames per version, CDS {}); {} of {} items complete",
                 label,
-                y.converged_at_s
-                    .map_or("never".into(), |t| format!("{t:.0} s")),
+                y.converged_at_s.map_or("never".into(), human),
                 y.efficiency_ratio.map_or("-".into(), |e| format!("{e:.2}")),
                 y.data_tx_per_version,
                 y.cds_size,
@@ -248,9 +258,7 @@ fn print_summary(s: &Summary, out_dir: &Path) {
         outln!("  {} check {:<12} {}", mark(c.passed), c.name, c.detail);
     }
     for a in &s.assertions {
-        let value = a
-            .value
-            .map_or("unknown metric".into(), |v| format!("{v:.3}"));
+        let value = reports::report::value_text(a.metric, a.value);
         outln!(
             "  {} assert {} {} (got {})",
             mark(a.passed),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use okmesh::sweep::{self as run_sweep, create_out, write_runs};
-use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec};
+use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec, Target};
 use scenarios::Metric;
 
 use super::CliError;
@@ -38,6 +38,12 @@ pub(crate) struct SweepArgs {
     /// Metric to plot [default: converged_at_s when present, else reach_pct].
     #[arg(long)]
     metric: Option<String>,
+    /// A planner's target, `METRIC<=VALUE` or `METRIC>=VALUE` (times as
+    /// `4h`, `90m` or seconds): prints, per combination of the other
+    /// dimensions (per preset, say), the smallest value of the first swept
+    /// field whose runs meet it in every seed.
+    #[arg(long, value_name = "METRIC<=VALUE")]
+    target: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -117,6 +123,11 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         metrics: SWEEP_METRICS.to_vec(),
     };
     let metric = check_metric(&spec, args.metric.as_deref())?;
+    let target = args
+        .target
+        .as_deref()
+        .map(|t| Target::parse(&spec, t))
+        .transpose()?;
     let total = spec.points().saturating_mul(spec.seeds as usize);
     if total > MAX_JOBS {
         return Err(CliError::BadInput(format!(
@@ -194,8 +205,29 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    finish(&out_dir, &spec, &runs_text, metric, chatty)?;
+    finish(&out_dir, &spec, &runs_text, metric, target, chatty)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints rows as columns, the first row as the header.
+fn print_table(rows: &[Vec<String>]) {
+    let cols = rows.first().map_or(0, Vec::len);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        outln!("  {}", cells.join("  ").trim_end());
+    }
 }
 
 /// Rejects a `--metric` the sweep does not record, before anything is written.
@@ -213,9 +245,33 @@ pub(crate) fn finish(
     spec: &SweepSpec,
     runs_text: &str,
     metric: Option<Metric>,
+    target: Option<Target>,
     chatty: bool,
 ) -> Result<(), CliError> {
     let files = run_sweep::write_aggregate(out_dir, spec, runs_text, metric)?;
+    let rows = reports::sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))?;
+    if chatty {
+        outln!();
+        outln!("{} per grid point (human units):", files.metric);
+        print_table(&reports::sweep::aggregate_table(spec, &rows, files.metric));
+        outln!();
+    }
+    if let Some(t) = target {
+        // The answer is the point of --target: printed even with --quiet.
+        outln!("target {t}, met in every seed:");
+        for a in reports::sweep::target_answers(spec, &rows, t) {
+            let at = if a.label.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", a.label)
+            };
+            match a.value {
+                Some(v) => outln!("  {at}{} = {v}", a.dim),
+                None => outln!("  {at}no value of {} in the sweep meets it", a.dim),
+            }
+        }
+        outln!();
+    }
     if chatty {
         outln!("runs:      {}", out_dir.join("runs.csv").display());
         outln!("aggregate: {}", files.aggregate.display());
