@@ -1,4 +1,4 @@
-//! The radio model against published figures (shared/reference/lora.md).
+//! The radio model against published figures (docs/reference/lora.md).
 
 use node_core::radio::{LoraParams, ModemPreset};
 use sim::phy::pathloss::{Environment, PathLossModel};

@@ -1,6 +1,6 @@
 //! Collisions and the capture effect at one receiver.
 //!
-//! The rules (sources in `shared/reference/lora.md`):
+//! The rules (sources in `docs/reference/lora.md`):
 //!
 //! * **Timing.** A receiver locks onto a transmission once all but the last 5
 //!   preamble symbols have passed (LoRaSim / Meshtasticator; FLoRa uses 6).

@@ -3,7 +3,7 @@
 //! Each model gives the median loss in dB over a distance; per-link
 //! shadowing (a Gaussian offset drawn once per link from the run's seed) is
 //! added by the topology, not here. Formulas and constants from
-//! `shared/reference/lora.md` with their original sources cited per model.
+//! `docs/reference/lora.md` with their original sources cited per model.
 
 /// Distances below this are clamped, so co-located nodes get a finite loss.
 pub const MIN_DISTANCE_M: f64 = 1.0;
