@@ -82,7 +82,11 @@
 //! exactly by [`duty`]), `crashes, up_at_end` (1/0), `items_held` (items
 //! it holds some version of at the end), `converged_s` (the first time it
 //! held the newest version of every item, counted after the last
-//! publication; empty if never or without items).
+//! publication; empty if never or without items),
+//! `channel_util_mean_pct, channel_util_max_pct` (channel utilisation as
+//! the node's Meshtastic firmware reports it — its own transmissions plus
+//! every frame it received or lost to a collision — over the run and in
+//! its busiest time bucket, see [`utilisation`]).
 //!
 //! ## `items.csv`
 //!

@@ -738,6 +738,20 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
         .get(x_dim)
         .is_some_and(|d| d.values.iter().all(|v| v.parse::<f64>().is_ok()));
     let agg = collect(spec, rows);
+    // Times read in hours (or minutes) when they are that long.
+    let longest = agg
+        .iter()
+        .filter(|((_, k), _)| *k == m)
+        .flat_map(|(_, (_, v))| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (scale, unit) = match metric.unit() {
+        scenarios::MetricUnit::Seconds if longest >= 7200.0 => (3600.0, " (h)"),
+        scenarios::MetricUnit::Seconds if longest >= 120.0 => (60.0, " (min)"),
+        scenarios::MetricUnit::Seconds => (1.0, " (s)"),
+        scenarios::MetricUnit::Percent => (1.0, " (%)"),
+        scenarios::MetricUnit::Number => (1.0, ""),
+    };
     let mut lines: BTreeMap<Vec<usize>, SweepLine> = BTreeMap::new();
     for point in 0..spec.points() {
         let Some((runs, values)) = agg.get(&(point, m)) else {
@@ -777,7 +791,7 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
             points: Vec::new(),
             never: Vec::new(),
         });
-        line.points.push((x, med, lo, hi));
+        line.points.push((x, med / scale, lo / scale, hi / scale));
         if never > 0 {
             line.never.push((x, never, *runs));
         }
@@ -798,7 +812,7 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
             .dims
             .get(x_dim)
             .map_or(String::new(), |d| d.path.clone()),
-        y_desc: metric.to_string(),
+        y_desc: format!("{metric}{unit}"),
         x_labels: match spec.dims.get(x_dim) {
             Some(d) if !numeric => d.values.clone(),
             _ => Vec::new(),

@@ -108,7 +108,7 @@ fn tables_match_the_trace_of_a_real_run() {
     assert_eq!(nodes.len(), 1 + 20);
     assert_eq!(
         nodes[0].join(","),
-        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s"
+        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s,channel_util_mean_pct,channel_util_max_pct"
     );
     let count = |of: fn(&Record) -> bool| o.records.iter().filter(|r| of(r)).count() as u64;
     let tx_starts = count(|r| matches!(r, Record::TxStart { .. }));

@@ -149,7 +149,7 @@ impl Plot for SweepPlot {
                         + Cross::new((0, 0), 7, colour.stroke_width(3))
                         + Text::new(
                             format!("never {k}/{runs}"),
-                            (8, -6),
+                            (-30, 9),
                             (super::FAMILY, 14).into_font().color(&colour),
                         )
                 }))
@@ -167,6 +167,7 @@ impl Plot for SweepPlot {
                 ))
                 .legend(|(x, y)| Cross::new((x + 9, y), 6, BLACK.stroke_width(3)));
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        // Below the "never" band, where the markers are not.
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }

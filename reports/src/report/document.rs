@@ -72,6 +72,21 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Escaped cell text with Markdown's `code` spans as `<code>` (the same
+/// cells feed `summary.md`, where the backticks stay).
+fn html_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for (k, part) in s.split('`').enumerate() {
+        // An odd count of backticks leaves the last part as plain text.
+        if k % 2 == 1 && s.matches('`').count() >= k + 1 {
+            let _ = write!(out, "<code>{}</code>", html_escape(part));
+        } else {
+            out.push_str(&html_escape(part));
+        }
+    }
+    out
+}
+
 fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -92,7 +107,7 @@ th{background:#f4f4f4}.ok{color:#1a7f37;font-weight:bold}.FAIL{color:#cf222e;fon
 .answer{font-size:1.25em;border-left:6px solid #1a7f37;background:#f2f8f3;padding:0.6em 1em;margin:1em 0}\
 .answer.ok{color:#222;font-weight:normal}.answer.FAIL{border-color:#cf222e;background:#fbf1f1;color:#222;font-weight:normal}\
 .warnings{background:#fff8e5;border:1px solid #e8c66a;padding:0.5em 1em 0.5em 2em;margin:0 0 1.5em}\
-figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{color:#555}";
+code{background:#f0f0f0;padding:0 3px;border-radius:3px;font-size:0.92em}figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{color:#555}";
 
 impl Document {
     /// As Markdown (`summary.md`; plots linked as PNG files beside it).
@@ -184,7 +199,7 @@ impl Document {
                                 if c == "ok" || c == "FAIL" {
                                     let _ = write!(out, "<td class=\"{c}\">{c}</td>");
                                 } else {
-                                    let _ = write!(out, "<td>{}</td>", html_escape(c));
+                                    let _ = write!(out, "<td>{}</td>", html_cell(c));
                                 }
                             }
                             out.push_str("</tr>\n");

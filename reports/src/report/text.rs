@@ -567,9 +567,10 @@ pub fn duration_text(s: f64) -> String {
         "never".into()
     } else if s < 120.0 {
         format!("{s:.2} s")
-    } else if s < 7200.0 {
+    } else if s < 3600.0 {
         format!("{:.1} min", s / 60.0)
     } else {
+        // From one hour on, hours: what a planner means.
         format!("{:.2} h", s / 3600.0)
     }
 }
