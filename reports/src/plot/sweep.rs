@@ -57,13 +57,19 @@ impl Plot for SweepPlot {
         }
         // "Never" sits in a band above every value.
         let range = padded(y0.min(0.0), y1);
-        let y_never = if nevers > 0 {
-            range.end + 0.08 * (range.end - range.start)
-        } else {
-            range.end
-        };
+        // One row per line in the band, so that markers at one x do not hide
+        // each other.
+        let span = range.end - range.start;
+        let rows = self
+            .lines
+            .iter()
+            .filter(|l| !l.never.is_empty())
+            .count()
+            .max(1);
+        let row_y = |k: usize| range.end + (0.06 + 0.07 * k as f64) * span;
+        let y_never = row_y(0);
         let y_top = if nevers > 0 {
-            y_never + 0.06 * (range.end - range.start)
+            row_y(rows - 1) + 0.05 * span
         } else {
             range.end
         };
@@ -101,8 +107,13 @@ impl Plot for SweepPlot {
             mesh.x_labels(self.x_labels.len().max(2) * 4 + 1);
         }
         mesh.draw().map_err(err)?;
+        let mut never_row = 0;
         for (k, line) in self.lines.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
+            let y_mark = row_y(never_row);
+            if !line.never.is_empty() {
+                never_row += 1;
+            }
             if line.points.len() > 1 {
                 let band: Vec<(f64, f64)> = line
                     .points
@@ -145,7 +156,7 @@ impl Plot for SweepPlot {
             // Never: a cross at the top, with how many of the runs.
             chart
                 .draw_series(line.never.iter().map(|(x, k, runs)| {
-                    EmptyElement::at((*x, y_never))
+                    EmptyElement::at((*x, y_mark))
                         + Cross::new((0, 0), 7, colour.stroke_width(3))
                         + Text::new(
                             format!("never {k}/{runs}"),

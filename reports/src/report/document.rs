@@ -78,7 +78,7 @@ fn html_cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for (k, part) in s.split('`').enumerate() {
         // An odd count of backticks leaves the last part as plain text.
-        if k % 2 == 1 && s.matches('`').count() >= k + 1 {
+        if k % 2 == 1 && s.matches('`').count() > k {
             let _ = write!(out, "<code>{}</code>", html_escape(part));
         } else {
             out.push_str(&html_escape(part));
