@@ -469,7 +469,7 @@ fn run_writes_plots_and_a_self_contained_report() {
     }
     for section in [
         "What was simulated",
-        "Key results",
+        "Radio and chat",
         "Checks and assertions",
         "Efficiency",
     ] {
@@ -480,7 +480,8 @@ fn run_writes_plots_and_a_self_contained_report() {
     assert!(html.contains("sync: efficiency ratio"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| ok | check half_duplex |"), "{md}");
-    assert!(md.contains("![Channel utilisation over time](channel.png)"));
+    assert!(md.contains("![Channel utilisation per node as Meshtastic devices report it"));
+    assert!(md.contains("](channel.png)"));
 
     // --no-report: the tables, no plots.
     let bare = dir.join("bare");
@@ -520,11 +521,11 @@ fn item_plots_draw_coverage_and_convergence() {
     assert!(png_colours(&dir.join("coverage.png")) > 20);
     check_svg(&dir.join("coverage.svg"), 10);
     let map = std::fs::read_to_string(dir.join("map.svg")).unwrap();
-    assert!(map.contains("time to hold every item"));
+    assert!(map.contains("when each node held every item"));
     let latency = std::fs::read_to_string(dir.join("latency.svg")).unwrap();
     assert!(latency.contains("item propagation (n = 6)"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains("2 seen, 2 published"), "{md}");
+    assert!(md.contains("| every live node held all 2 items |"), "{md}");
 }
 
 #[test]
@@ -605,7 +606,7 @@ fn sharded_sweep_merges_into_the_whole_sweeps_aggregate() {
     assert_eq!(agg.len(), 1 + 6 * reports::sweep::SWEEP_METRICS.len());
     assert_eq!(
         agg[0].join(","),
-        "point,topology.nodes,radio.preset,metric,runs,present,median,min,max"
+        "point,topology.nodes,radio.preset,metric,runs,present,never,median,min,max"
     );
     assert!(png_colours(&whole.join("sweep-reach_pct.png")) > 20);
     check_svg(&whole.join("sweep-reach_pct.svg"), 10);

@@ -203,9 +203,9 @@ impl RunReport<'_> {
                     pct_text(s.nodes_holding_all_pct.unwrap_or(0.0))
                 ),
                 format!(
-                    "{} never held everything, {} hold none of the {noun}",
+                    "{} never held everything, {} none of the {noun}",
                     s.nodes_never_converged.unwrap_or(0),
-                    s.nodes_holding_nothing.unwrap_or(0)
+                    count(s.nodes_holding_nothing.unwrap_or(0), "holds", "hold")
                 ),
             ],
             vec![
@@ -278,7 +278,7 @@ impl RunReport<'_> {
                     i.to_string(),
                     site.role.name().to_string(),
                     format!("{:.2}, {:.2}", site.x_m / 1000.0, site.y_m / 1000.0),
-                    format!("{} ({} nodes)", n.island, n.island_size),
+                    format!("{} ({})", n.island, count(n.island_size, "node", "nodes")),
                     self.info.degrees[i as usize].to_string(),
                     format!("{} of {}", n.items_held, d.items),
                     n.converged_at.map_or("never".into(), |t| {

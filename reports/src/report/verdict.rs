@@ -58,10 +58,10 @@ pub fn verdict(s: &Summary, noun: &str) -> Verdict {
             ),
             (None, p90) => format!(
                 "Not converged: {never} of {live} live nodes never held all {} {noun} \
-                 ({} hold everything, {} hold none of them); {}{}.",
+                 ({} hold everything, {} none of them); {}{}.",
                 s.items,
                 pct_text(s.nodes_holding_all_pct.unwrap_or(0.0)),
-                s.nodes_holding_nothing.unwrap_or(0),
+                plural(s.nodes_holding_nothing.unwrap_or(0), "holds", "hold"),
                 match (p90, s.nodes_converged_p50_s) {
                     (Some(p), _) =>
                         format!("90 % of nodes held everything after {}", duration_text(p)),
