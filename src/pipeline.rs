@@ -33,11 +33,40 @@ fn build(scenario: &Scenario) -> Result<(Simulation, RunInfo), PipelineError> {
     Ok((simulation, info))
 }
 
-/// The links and the first partition's groups, for the map.
-fn overlay(simulation: &Simulation) -> MapOverlay {
+/// The zone a scenario places its nodes in, metres (random and town
+/// placements have one).
+fn zone_m(scenario: &Scenario) -> Option<[f64; 2]> {
+    match &scenario.topology {
+        scenarios::Topology::Random { area_m, .. }
+        | scenarios::Topology::Clusters { area_m, .. } => Some(*area_m),
+        _ => None,
+    }
+}
+
+/// What a scenario's items are, in the plural.
+fn item_noun(scenario: &Scenario) -> &'static str {
+    use scenarios::CatalogueKind::{Facility, Manifest};
+    let kinds = &scenario.workload.publish;
+    if kinds.is_empty() {
+        "items"
+    } else if kinds.iter().all(|p| p.kind == Manifest) {
+        "manifests"
+    } else if kinds.iter().all(|p| p.kind == Facility) {
+        "facilities"
+    } else {
+        "items"
+    }
+}
+
+/// The links and the first partition's groups, for the map; the zone and
+/// what the items are, for the report.
+fn overlay(simulation: &Simulation, scenario: &Scenario) -> MapOverlay {
+    let partition_groups = simulation.partition_groups();
     MapOverlay {
         links: simulation.topology().mesh_edges(),
-        partition_groups: simulation.partition_groups(),
+        partition_groups,
+        zone_m: zone_m(scenario),
+        item_noun: item_noun(scenario).to_string(),
     }
 }
 
@@ -90,7 +119,7 @@ impl Prepared {
                 flood
             });
         Ok(Prepared {
-            overlay: overlay(&simulation),
+            overlay: overlay(&simulation, scenario),
             info,
             assertions: scenario.assertions.clone(),
             simulation,

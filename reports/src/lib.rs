@@ -82,7 +82,11 @@
 //! exactly by [`duty`]), `crashes, up_at_end` (1/0), `items_held` (items
 //! it holds some version of at the end), `converged_s` (the first time it
 //! held the newest version of every item, counted after the last
-//! publication; empty if never or without items).
+//! publication; empty if never or without items),
+//! `channel_util_mean_pct, channel_util_max_pct` (channel utilisation as
+//! the node's Meshtastic firmware reports it — its own transmissions plus
+//! every frame it received or lost to a collision — over the run and in
+//! its busiest time bucket, see [`utilisation`]).
 //!
 //! ## `items.csv`
 //!
@@ -140,6 +144,7 @@
 //! flight.
 
 pub mod channel;
+pub mod deployment;
 pub mod duty;
 pub mod items;
 pub mod latency;
@@ -151,6 +156,7 @@ pub mod sweep;
 pub mod sync;
 pub mod tables;
 pub mod timeline;
+pub mod utilisation;
 
 pub use metrics::{LimitHit, Metrics, NodeMetrics};
 pub use scenarios::Metric;

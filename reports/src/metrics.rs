@@ -13,6 +13,7 @@ use crate::duty::DutyMeter;
 use crate::items::{self, ItemTracker};
 use crate::latency::MessageLatency;
 use crate::timeline::Timeline;
+use crate::utilisation::UtilisationMeter;
 
 /// A limit the metrics hit: the figures are incomplete.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
@@ -66,6 +67,7 @@ pub struct Metrics {
     duty: DutyMeter,
     items: ItemTracker,
     channel: ChannelMeter,
+    utilisation: UtilisationMeter,
     messages: MessageLatency,
 }
 
@@ -91,6 +93,7 @@ impl Metrics {
             duty: DutyMeter::new(n, info.radio.duty_cycle_window),
             items: ItemTracker::new(n, timeline),
             channel: ChannelMeter::new(timeline),
+            utilisation: UtilisationMeter::new(n, timeline),
             messages: MessageLatency::default(),
         }
     }
@@ -119,6 +122,11 @@ impl Metrics {
     /// Channel utilisation over time.
     pub fn channel(&self) -> &ChannelMeter {
         &self.channel
+    }
+
+    /// Channel utilisation per node, as Meshtastic devices report it.
+    pub fn utilisation(&self) -> &UtilisationMeter {
+        &self.utilisation
     }
 
     /// Chat message delivery latencies.
@@ -158,6 +166,7 @@ impl TraceSink for Metrics {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
             self.items.advance(r.at());
+            self.utilisation.observe(r);
             match *r {
                 Record::Originate {
                     at,

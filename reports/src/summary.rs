@@ -8,6 +8,7 @@ use scenarios::Metric;
 use serde::Serialize;
 use sim::trace::{RadioSummary, RunInfo, TopologyStats};
 
+use crate::deployment::Deployment;
 use crate::latency::LatencySummary;
 use crate::{Metrics, channel, sync};
 
@@ -126,6 +127,8 @@ pub struct Summary {
     pub air_utilisation_pct: f64,
     /// Largest transmit share of any window, percent.
     pub duty_cycle_max_pct: f64,
+    /// The (first) node with that share.
+    pub duty_cycle_max_node: u32,
     /// Most relays any delivered message passed.
     pub max_hops_away: u8,
     /// Chat delivery latency: origination to first decoding at each node.
@@ -142,12 +145,40 @@ pub struct Summary {
     /// Share of the nodes up at the end that hold every item's newest
     /// version, percent (`null` without items).
     pub nodes_holding_all_pct: Option<f64>,
+    /// When half of the nodes up at the end held every item's newest
+    /// version, s (`null` without items or if fewer ever did).
+    pub nodes_converged_p50_s: Option<f64>,
+    /// When 90 % of them did, s.
+    pub nodes_converged_p90_s: Option<f64>,
+    /// When 99 % of them did, s.
+    pub nodes_converged_p99_s: Option<f64>,
+    /// The node up at the end that held everything last, when all did.
+    pub slowest_node: Option<u32>,
+    /// Nodes up at the end that never held every item's newest version
+    /// (`null` without items).
+    pub nodes_never_converged: Option<u32>,
+    /// Nodes up at the end holding no item's newest version (`null`
+    /// without items).
+    pub nodes_holding_nothing: Option<u32>,
+    /// Nodes up at the end outside the mesh component of some item's
+    /// publisher, which no protocol can serve (`null` without items).
+    pub unreachable_nodes: Option<u32>,
+    /// Connected components of the mesh graph at the start.
+    pub islands: u32,
     /// Nodes up at the end.
     pub nodes_up_at_end: u32,
     /// Mean share of time with at least one transmission on the air, percent.
     pub channel_busy_mean_pct: f64,
     /// Largest such share of any time bucket (see `channel.csv`), percent.
     pub channel_busy_max_pct: f64,
+    /// Channel utilisation as a Meshtastic device reports it (its
+    /// transmissions and every frame it received or lost to a collision),
+    /// mean over nodes and time, percent.
+    pub channel_utilisation_mean_pct: f64,
+    /// The highest of any node in any time bucket, percent.
+    pub channel_utilisation_max_pct: f64,
+    /// The (first) node with it.
+    pub channel_utilisation_max_node: u32,
     /// Width of the time buckets of `channel.csv` and `coverage.csv`, s.
     pub bucket_s: f64,
     /// Airtime by frame class, s.
@@ -194,6 +225,9 @@ impl Summary {
         let up = m.up();
         let up_count = up.iter().filter(|u| **u).count() as u64;
         let passed = checks.iter().all(|c| c.passed);
+        let d = Deployment::of(info, m);
+        let with_items = |v: u32| (d.items > 0).then_some(v);
+        let (util_mean, util_max, util_node) = m.utilisation().overall_pct();
         Summary {
             scenario: info.scenario.clone(),
             seed: info.seed,
@@ -217,6 +251,7 @@ impl Summary {
             usefulness_pct: ratio_pct(first, all_rx),
             air_utilisation_pct: 100.0 * airtime_us as f64 / (n as f64 * sim_time_s * 1e6).max(1.0),
             duty_cycle_max_pct: m.duty().overall_max_pct().0,
+            duty_cycle_max_node: m.duty().overall_max_pct().1 as u32,
             max_hops_away: m.max_hops_away,
             message_latency: LatencySummary::of(m.messages().histogram()),
             item_latency: LatencySummary::of(m.items().latency()),
@@ -238,9 +273,20 @@ impl Summary {
                     .count();
                 ratio_pct(full as u64, up_count)
             }),
+            nodes_converged_p50_s: d.share_times.p50_s,
+            nodes_converged_p90_s: d.share_times.p90_s,
+            nodes_converged_p99_s: d.share_times.p99_s,
+            slowest_node: d.slowest_node,
+            nodes_never_converged: with_items(d.never_converged),
+            nodes_holding_nothing: with_items(d.holding_nothing),
+            unreachable_nodes: with_items(d.unreachable),
+            islands: d.islands,
             nodes_up_at_end: up_count as u32,
             channel_busy_mean_pct: m.channel().busy_pct().0,
             channel_busy_max_pct: m.channel().busy_pct().1,
+            channel_utilisation_mean_pct: util_mean,
+            channel_utilisation_max_pct: util_max,
+            channel_utilisation_max_node: util_node as u32,
             bucket_s: m.channel().timeline().bucket_us as f64 / 1e6,
             airtime_by_class_s: channel::CLASSES
                 .iter()
@@ -272,9 +318,14 @@ impl Summary {
     }
 
     /// The value of a metric (`None`: the run has none, e.g. no item was
-    /// published or sync never converged).
+    /// published or sync was off). A time until something that never
+    /// happened ([`Metric::is_time_to_event`]) is `f64::INFINITY`: "never"
+    /// is a value, which fails any `max` bound.
     pub fn value(&self, metric: Metric) -> Option<f64> {
         let sync = self.sync.as_ref();
+        let items = self.items > 0;
+        // A time that may never come: never (∞) when the run had items.
+        let when = |t: Option<f64>, had: bool| had.then(|| t.unwrap_or(f64::INFINITY));
         Some(match metric {
             Metric::Nodes => f64::from(self.nodes),
             Metric::SimTimeS => self.sim_time_s,
@@ -289,7 +340,23 @@ impl Summary {
             Metric::MessagesOriginated => self.messages_originated as f64,
             Metric::Drops => self.drops as f64,
             Metric::DutyCycleMaxPct => self.duty_cycle_max_pct,
-            Metric::ConvergedAtS => return sync.and_then(|s| s.converged_at_s),
+            Metric::ConvergedAtS => return sync.and_then(|s| when(s.converged_at_s, true)),
+            Metric::ReachableConvergedAtS => {
+                return sync.and_then(|s| when(s.reachable_converged_at_s, true));
+            }
+            Metric::ReachableItemsCompletePct => {
+                let s = sync?;
+                ratio_pct(u64::from(s.reachable_items_complete), u64::from(s.items))
+            }
+            Metric::NodesConvergedP50S => return when(self.nodes_converged_p50_s, items),
+            Metric::NodesConvergedP90S => return when(self.nodes_converged_p90_s, items),
+            Metric::NodesConvergedP99S => return when(self.nodes_converged_p99_s, items),
+            Metric::NodesNeverConverged => f64::from(self.nodes_never_converged?),
+            Metric::NodesHoldingNothing => f64::from(self.nodes_holding_nothing?),
+            Metric::UnreachableNodes => f64::from(self.unreachable_nodes?),
+            Metric::Islands => f64::from(self.islands),
+            Metric::ChannelUtilisationMeanPct => self.channel_utilisation_mean_pct,
+            Metric::ChannelUtilisationMaxPct => self.channel_utilisation_max_pct,
             Metric::EfficiencyRatio => return sync.and_then(|s| s.efficiency_ratio),
             Metric::ItemsCompletePct => {
                 let s = sync?;
@@ -310,7 +377,7 @@ impl Summary {
             Metric::ItemLatencyP99S => self.item_latency?.p99_s,
             Metric::ItemLatencyMaxS => self.item_latency?.max_s,
             Metric::ItemsPublished => f64::from(self.items_published),
-            Metric::ItemsCompleteS => self.items_complete_s?,
+            Metric::ItemsCompleteS => return when(self.items_complete_s, items),
             Metric::NodesHoldingAllPct => self.nodes_holding_all_pct?,
             Metric::NodesUpAtEnd => f64::from(self.nodes_up_at_end),
             Metric::ChannelBusyMeanPct => self.channel_busy_mean_pct,

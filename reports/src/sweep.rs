@@ -15,13 +15,16 @@
 //!
 //! `job, point,` one column per dimension (named by its path), `seed_index,
 //! seed,` then one column per metric in [`SWEEP_METRICS`] (empty when a run
-//! has no value, e.g. no item was published).
+//! has no value, e.g. no item was published; `never` when a time until
+//! something — convergence — never came: "never" is a value, and it is
+//! larger than any time).
 //!
 //! ## `aggregate.csv`
 //!
-//! `point,` one column per dimension, `metric, runs, present, median, min,
-//! max` — one row per grid point and metric; `present` counts the seeds
-//! that had a value.
+//! `point,` one column per dimension, `metric, runs, present, never,
+//! median, min, max` — one row per grid point and metric; `present` counts
+//! the seeds that had a value, `never` those of them whose value is
+//! `never` (the median and max are `never` when enough of them are).
 //!
 //! ## `sweep.json`
 //!
@@ -39,7 +42,7 @@ use scenarios::Metric;
 use crate::plot::{SweepLine, SweepPlot};
 
 /// The metrics recorded for every run of a sweep, in `runs.csv` column order.
-pub const SWEEP_METRICS: [Metric; 24] = [
+pub const SWEEP_METRICS: [Metric; 31] = [
     Metric::Nodes,
     Metric::ReachPct,
     Metric::ReachWithinHopLimitPct,
@@ -64,7 +67,17 @@ pub const SWEEP_METRICS: [Metric; 24] = [
     Metric::ConvergedAtS,
     Metric::EfficiencyRatio,
     Metric::Passed,
+    Metric::NodesConvergedP50S,
+    Metric::NodesConvergedP90S,
+    Metric::NodesNeverConverged,
+    Metric::UnreachableNodes,
+    Metric::Islands,
+    Metric::ReachableConvergedAtS,
+    Metric::ChannelUtilisationMaxPct,
 ];
+
+/// How the sweep tables write a time that never came.
+pub const NEVER: &str = "never";
 
 /// Most jobs a sweep may have.
 pub const MAX_JOBS: usize = 100_000;
@@ -267,15 +280,22 @@ pub enum SweepError {
     /// A `--shard` that is not `I/N` with 1 <= I <= N (as given).
     #[error("--shard {0}: expected I/N with 1 <= I <= N, e.g. 2/8")]
     BadShard(String),
+    /// A `--target` that is not `METRIC<=VALUE` or `METRIC>=VALUE` over a
+    /// recorded metric (as given, and why).
+    #[error("--target {0}: {1}")]
+    BadTarget(String, String),
     /// A plot could not be drawn.
     #[error("plot: {0}")]
     Plot(#[from] crate::plot::PlotError),
 }
 
 /// A number as the sweep tables write it: integers plainly, others with
-/// six decimals.
+/// six decimals, and an infinite time (something that never happened) as
+/// `never`.
 pub fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    if v.is_infinite() {
+        NEVER.to_string()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
         format!("{v:.6}")
@@ -397,6 +417,8 @@ pub fn parse_runs(spec: &SweepSpec, text: &str, path: &Path) -> Result<Vec<RunRo
             .map(|(c, m)| {
                 if c.is_empty() {
                     Ok(None)
+                } else if c == NEVER && m.is_time_to_event() {
+                    Ok(Some(f64::INFINITY))
                 } else {
                     c.parse::<f64>()
                         .map(Some)
@@ -453,19 +475,232 @@ pub fn aggregate_csv(spec: &SweepSpec, rows: &[RunRow]) -> String {
     for d in &spec.dims {
         let _ = write!(out, ",{}", csv_field(&d.path));
     }
-    out.push_str(",metric,runs,present,median,min,max\n");
+    out.push_str(",metric,runs,present,never,median,min,max\n");
     for ((point, m), (runs, mut values)) in collect(spec, rows) {
         let _ = write!(out, "{point}");
         for (d, v) in spec.dims.iter().zip(spec.point_values(point)) {
             let _ = write!(out, ",{}", csv_field(&d.values[v]));
         }
-        let _ = write!(out, ",{},{runs},{}", spec.metrics[m], values.len());
+        let never = values.iter().filter(|v| v.is_infinite()).count();
+        let _ = write!(out, ",{},{runs},{},{never}", spec.metrics[m], values.len());
         match stats(&mut values) {
             Some((med, lo, hi)) => {
                 let _ = writeln!(out, ",{},{},{}", fmt_num(med), fmt_num(lo), fmt_num(hi));
             }
             None => out.push_str(",,,\n"),
         }
+    }
+    out
+}
+
+/// A planner's target over a sweep: `METRIC<=VALUE` or `METRIC>=VALUE`
+/// (times may be written `4h`, `90m`, …).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Target {
+    /// The metric.
+    pub metric: Metric,
+    /// `<=` (true) or `>=`.
+    pub at_most: bool,
+    /// The bound, in the metric's unit (seconds for times).
+    pub value: f64,
+}
+
+impl Target {
+    /// Parses `text` against the metrics `spec` records.
+    pub fn parse(spec: &SweepSpec, text: &str) -> Result<Target, SweepError> {
+        let bad = |why: String| SweepError::BadTarget(text.to_string(), why);
+        let (name, at_most, value) = if let Some((n, v)) = text.split_once("<=") {
+            (n, true, v)
+        } else if let Some((n, v)) = text.split_once(">=") {
+            (n, false, v)
+        } else {
+            return Err(bad(
+                "expected METRIC<=VALUE or METRIC>=VALUE, e.g. converged_at_s<=4h".into(),
+            ));
+        };
+        let metric = spec.metric(name.trim()).map_err(|_| {
+            bad(format!(
+                "unknown metric `{}` (known: {})",
+                name.trim(),
+                spec.metric_names()
+            ))
+        })?;
+        let v = value.trim();
+        let value = if metric.unit() == scenarios::MetricUnit::Seconds {
+            node_core::time::parse_duration(v)
+                .map(|d| d.as_secs_f64())
+                .map_err(|e| bad(format!("`{v}`: {e}")))?
+        } else {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(format!("`{v}` is not a number")))?
+        };
+        Ok(Target {
+            metric,
+            at_most,
+            value,
+        })
+    }
+
+    /// Whether one run's value meets it (no value, or never, does not).
+    pub fn met_by(&self, v: Option<f64>) -> bool {
+        v.is_some_and(|v| {
+            if self.at_most {
+                v <= self.value
+            } else {
+                v >= self.value
+            }
+        })
+    }
+}
+
+impl core::fmt::Display for Target {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.metric,
+            if self.at_most { "<=" } else { ">=" },
+            human(self.metric, Some(self.value))
+        )
+    }
+}
+
+/// What a target asks of one line of the sweep.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TargetAnswer {
+    /// The other dimensions' values (e.g. `radio.preset=LongFast`; empty:
+    /// a one-dimensional sweep).
+    pub label: String,
+    /// The swept dimension (e.g. `topology.nodes`).
+    pub dim: String,
+    /// The smallest value of it whose runs all meet the target, in every
+    /// seed (`None`: none does).
+    pub value: Option<String>,
+}
+
+/// The dimension a sweep plots along: the first with more than one value.
+fn x_dim(spec: &SweepSpec) -> usize {
+    spec.dims
+        .iter()
+        .position(|d| d.values.len() > 1)
+        .unwrap_or(0)
+}
+
+/// Per combination of the other dimensions' values (per preset, say): the
+/// smallest value of the swept dimension at which every seed meets
+/// `target`. Numeric values are taken smallest first, others in the order
+/// given.
+pub fn target_answers(spec: &SweepSpec, rows: &[RunRow], target: Target) -> Vec<TargetAnswer> {
+    let Some(m) = spec.metrics.iter().position(|x| *x == target.metric) else {
+        return Vec::new();
+    };
+    let xd = x_dim(spec);
+    let seeds = spec.seeds.max(1) as usize;
+    // Per point: (runs, all met).
+    let mut met: BTreeMap<usize, (usize, bool)> = BTreeMap::new();
+    for r in rows {
+        let e = met.entry(r.point).or_insert((0, true));
+        e.0 += 1;
+        e.1 &= target.met_by(r.metrics.get(m).copied().flatten());
+    }
+    let mut lines: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    for point in 0..spec.points() {
+        let pv = spec.point_values(point);
+        let key = pv
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != xd)
+            .map(|(_, v)| *v)
+            .collect();
+        lines.entry(key).or_default().push(point);
+    }
+    let Some(dim) = spec.dims.get(xd) else {
+        return Vec::new();
+    };
+    let numeric = dim.values.iter().all(|v| v.parse::<f64>().is_ok());
+    lines
+        .into_values()
+        .map(|mut points| {
+            let value_of = |p: usize| &dim.values[spec.point_values(p)[xd]];
+            if numeric {
+                points.sort_by(|a, b| {
+                    let n = |p: usize| value_of(p).parse::<f64>().unwrap_or(f64::MAX);
+                    n(*a).total_cmp(&n(*b))
+                });
+            }
+            let pv = spec.point_values(points[0]);
+            let label = spec
+                .dims
+                .iter()
+                .zip(&pv)
+                .enumerate()
+                .filter(|(k, _)| *k != xd)
+                .map(|(_, (d, v))| format!("{}={}", d.path, d.values[*v]))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let value = points
+                .iter()
+                .find(|p| met.get(p).is_some_and(|(runs, ok)| *runs == seeds && *ok))
+                .map(|p| value_of(*p).clone());
+            TargetAnswer {
+                label,
+                dim: dim.path.clone(),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// A metric's value in human units: `5.08 h`, `42.0 %`, `17`, `never`,
+/// `—` (no value).
+pub fn human(metric: Metric, v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v.is_infinite() => NEVER.into(),
+        Some(v) => match metric.unit() {
+            scenarios::MetricUnit::Seconds => crate::report::duration_text(v),
+            scenarios::MetricUnit::Percent => crate::report::pct_text(v),
+            scenarios::MetricUnit::Number if v.fract() == 0.0 => format!("{v:.0}"),
+            scenarios::MetricUnit::Number => format!("{v:.3}"),
+        },
+    }
+}
+
+/// The aggregate of `metric` as a table for the terminal, in human units:
+/// a header row (one column per dimension, then `median`, `min`, `max`,
+/// `present/runs`, `never`) and one row per grid point.
+pub fn aggregate_table(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Vec<Vec<String>> {
+    let mut out = vec![
+        spec.dims
+            .iter()
+            .map(|d| d.path.clone())
+            .chain(["median", "min", "max", "present/runs", "never"].map(String::from))
+            .collect::<Vec<_>>(),
+    ];
+    let Some(m) = spec.metrics.iter().position(|x| *x == metric) else {
+        return out;
+    };
+    let agg = collect(spec, rows);
+    for point in 0..spec.points() {
+        let Some((runs, values)) = agg.get(&(point, m)) else {
+            continue;
+        };
+        let never = values.iter().filter(|v| v.is_infinite()).count();
+        let st = stats(&mut values.clone());
+        let mut row: Vec<String> = spec
+            .dims
+            .iter()
+            .zip(spec.point_values(point))
+            .map(|(d, v)| d.values[v].clone())
+            .collect();
+        row.push(human(metric, st.map(|s| s.0)));
+        row.push(human(metric, st.map(|s| s.1)));
+        row.push(human(metric, st.map(|s| s.2)));
+        row.push(format!("{}/{runs}", values.len()));
+        row.push(never.to_string());
+        out.push(row);
     }
     out
 }
@@ -497,21 +732,32 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
         .iter()
         .position(|x| *x == metric)
         .ok_or_else(|| SweepError::UnknownMetric(metric.to_string(), spec.metric_names()))?;
-    let x_dim = spec
-        .dims
-        .iter()
-        .position(|d| d.values.len() > 1)
-        .unwrap_or(0);
+    let x_dim = x_dim(spec);
     let numeric = spec
         .dims
         .get(x_dim)
         .is_some_and(|d| d.values.iter().all(|v| v.parse::<f64>().is_ok()));
     let agg = collect(spec, rows);
+    // Times read in hours (or minutes) when they are that long.
+    let longest = agg
+        .iter()
+        .filter(|((_, k), _)| *k == m)
+        .flat_map(|(_, (_, v))| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (scale, unit) = match metric.unit() {
+        scenarios::MetricUnit::Seconds if longest >= 7200.0 => (3600.0, " (h)"),
+        scenarios::MetricUnit::Seconds if longest >= 120.0 => (60.0, " (min)"),
+        scenarios::MetricUnit::Seconds => (1.0, " (s)"),
+        scenarios::MetricUnit::Percent => (1.0, " (%)"),
+        scenarios::MetricUnit::Number => (1.0, ""),
+    };
     let mut lines: BTreeMap<Vec<usize>, SweepLine> = BTreeMap::new();
     for point in 0..spec.points() {
-        let Some((_, values)) = agg.get(&(point, m)) else {
+        let Some((runs, values)) = agg.get(&(point, m)) else {
             continue;
         };
+        let never = values.iter().filter(|v| v.is_infinite()).count();
         let Some((med, lo, hi)) = stats(&mut values.clone()) else {
             continue;
         };
@@ -536,22 +782,24 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
             .map(|(_, (d, v))| format!("{}={}", d.path, d.values[*v]))
             .collect::<Vec<_>>()
             .join(", ");
-        lines
-            .entry(key)
-            .or_insert_with(|| SweepLine {
-                label: if label.is_empty() {
-                    metric.to_string()
-                } else {
-                    label
-                },
-                points: Vec::new(),
-            })
-            .points
-            .push((x, med, lo, hi));
+        let line = lines.entry(key).or_insert_with(|| SweepLine {
+            label: if label.is_empty() {
+                metric.to_string()
+            } else {
+                label
+            },
+            points: Vec::new(),
+            never: Vec::new(),
+        });
+        line.points.push((x, med / scale, lo / scale, hi / scale));
+        if never > 0 {
+            line.never.push((x, never, *runs));
+        }
     }
     let mut lines: Vec<SweepLine> = lines.into_values().collect();
     for l in &mut lines {
         l.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        l.never.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     Ok(SweepPlot {
         title: format!(
@@ -564,7 +812,7 @@ pub fn plot(spec: &SweepSpec, rows: &[RunRow], metric: Metric) -> Result<SweepPl
             .dims
             .get(x_dim)
             .map_or(String::new(), |d| d.path.clone()),
-        y_desc: metric.to_string(),
+        y_desc: format!("{metric}{unit}"),
         x_labels: match spec.dims.get(x_dim) {
             Some(d) if !numeric => d.values.clone(),
             _ => Vec::new(),
@@ -637,7 +885,76 @@ mod tests {
         let agg = aggregate_csv(&s, &back);
         assert_eq!(agg.lines().count(), 1 + 6 * 2);
         assert!(agg.contains("\"[2000, 2000]\""));
-        assert!(agg.contains(",converged_at_s,3,2,100,100,100\n"));
+        assert!(agg.contains(",converged_at_s,3,2,0,100,100,100\n"));
+    }
+
+    #[test]
+    fn never_is_a_value_in_the_tables_and_the_target() {
+        let mut s = spec();
+        s.seeds = 2;
+        // converged_at_s: seed 1 of every 20-node point never converges;
+        // 30 nodes converge in both seeds within 1 h.
+        let rows: Vec<RunRow> = s
+            .jobs(None)
+            .into_iter()
+            .map(|j| {
+                let nodes = [10, 20, 30][j.values[0]];
+                let t = match (nodes, j.seed_index) {
+                    (10, _) => f64::INFINITY,
+                    (20, 1) => f64::INFINITY,
+                    (20, _) => 1800.0,
+                    _ => 3000.0 + 100.0 * j.values[1] as f64,
+                };
+                RunRow {
+                    job: j.index,
+                    point: j.point,
+                    seed: u64::from(j.seed_index),
+                    seed_index: j.seed_index,
+                    metrics: vec![Some(50.0), Some(t)],
+                }
+            })
+            .collect();
+        let text = runs_csv(&s, &rows);
+        assert!(
+            text.lines().nth(1).unwrap().ends_with(",50,never"),
+            "{text}"
+        );
+        let back = parse_runs(&s, &text, Path::new("runs.csv")).expect("parses");
+        assert_eq!(back, rows);
+        let agg = aggregate_csv(&s, &back);
+        // 10 nodes: both never; 20 nodes: one of two.
+        assert!(
+            agg.contains("0,10,\"[1000,1000]\",converged_at_s,2,2,2,never,never,never\n"),
+            "{agg}"
+        );
+        assert!(
+            agg.contains("2,20,\"[1000,1000]\",converged_at_s,2,2,1,never,1800,never\n"),
+            "{agg}"
+        );
+        let table = aggregate_table(&s, &back, Metric::ConvergedAtS);
+        assert_eq!(
+            table[0][2..],
+            ["median", "min", "max", "present/runs", "never"]
+        );
+        assert_eq!(table[3][2..], ["never", "30.0 min", "never", "2/2", "1"]);
+        let p = plot(&s, &back, Metric::ConvergedAtS).expect("plots");
+        let nevers: Vec<_> = p.lines[0].never.clone();
+        assert_eq!(nevers, [(10.0, 2, 2), (20.0, 1, 2)]);
+        let svg = crate::plot::to_svg(&p).expect("draws");
+        assert!(svg.contains("never 1/2") && svg.contains("never 2/2"));
+        // The smallest node count meeting 1 h in every seed: 30, not 20.
+        let t = Target::parse(&s, "converged_at_s<=1h").expect("parses");
+        assert_eq!(t.value, 3600.0);
+        let a = target_answers(&s, &back, t);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].label, "topology.area_m=[1000,1000]");
+        assert_eq!(a[0].value.as_deref(), Some("30"));
+        let tight = Target::parse(&s, "converged_at_s <= 3050").expect("parses");
+        let a = target_answers(&s, &back, tight);
+        assert_eq!(a[0].value.as_deref(), Some("30"));
+        assert_eq!(a[1].value, None);
+        assert!(Target::parse(&s, "converged_at_s<4h").is_err());
+        assert!(Target::parse(&s, "nodes<=4").is_err());
     }
 
     #[test]

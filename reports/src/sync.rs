@@ -1,4 +1,5 @@
-//! Catalogue-sync figures: when every node held every item, how many
+//! Catalogue-sync figures: when every node held every item (and, named as
+//! such, when every node that could be reached did), how many
 //! transmissions the items cost against the connected-dominating-set bound,
 //! bytes on air by frame class, and the overhead once in sync. Item
 //! holdings come from [`Metrics`]' item tracker; this module adds only the
@@ -8,16 +9,18 @@
 //! |---|---|
 //! | `strategy` | `reconcile` or `flood` |
 //! | `items`, `versions` | distinct items and versions published |
-//! | `converged_at_s` | when every node that is up at the end and connected to an item's publisher held the newest version of every item (`null`: never) |
-//! | `items_complete` | items whose newest version every such node holds |
-//! | `completion_s` | per item: newest version published → held by every such node (p50/p90/max) |
+//! | `converged_at_s` | when every node that is up at the end held the newest version of every item — islands and nodes no publisher can reach included (`null`: never) |
+//! | `items_complete` | items whose newest version every node up at the end holds |
+//! | `completion_s` | per complete item: newest version published → held by every node up at the end (p50/p90/max) |
+//! | `reachable_converged_at_s` | the same as `converged_at_s`, counting only the nodes in the mesh component of each item's publisher: what the protocol achieved where it could (`null`: never) |
+//! | `reachable_items_complete` | items whose newest version every such reachable node holds |
 //! | `data_tx_per_version` | data frames transmitted per published version (every copy and retransmission) |
 //! | `fragments_per_version` | data frames one transfer of a version takes |
 //! | `cds_size` | greedy connected dominating set of the largest component |
 //! | `efficiency_ratio` | Σ data frames ÷ Σ over versions (CDS size × fragments) |
 //! | `bytes_on_air`, `frames_on_air` | LoRa bytes and transmissions by frame class (`summary`, `request`, `data`, `chat`, `other`) |
-//! | `in_sync_summaries_per_node_per_imax` | summary frames per node per Trickle `Imax` after convergence |
-//! | `in_sync_bytes_per_node_hour` | summary LoRa bytes per node per hour after convergence |
+//! | `in_sync_summaries_per_node_per_imax` | summary frames per node per Trickle `Imax` after every reachable node held everything (`reachable_converged_at_s`) |
+//! | `in_sync_bytes_per_node_hour` | summary LoRa bytes per node per hour after the same time |
 
 use std::collections::BTreeMap;
 
@@ -90,12 +93,18 @@ pub struct SyncSummary {
     pub items: u32,
     /// Versions published.
     pub versions: u32,
-    /// When everything was everywhere (seconds), if it ever was.
+    /// When every node up at the end held every item's newest version
+    /// (seconds), if that ever happened.
     pub converged_at_s: Option<f64>,
-    /// Items whose newest version every relevant node holds at the end.
+    /// Items whose newest version every node up at the end holds.
     pub items_complete: u32,
     /// Newest version published → complete, over complete items.
     pub completion_s: Option<Spread>,
+    /// When every node that *can* be reached (in the mesh component of
+    /// each item's publisher) held everything, if ever.
+    pub reachable_converged_at_s: Option<f64>,
+    /// Items whose newest version every reachable node up at the end holds.
+    pub reachable_items_complete: u32,
     /// Mean data transmissions per version.
     pub data_tx_per_version: f64,
     /// Mean fragments per version.
@@ -129,21 +138,30 @@ impl SyncMetrics {
         let up = metrics.up();
         let mut completion = Vec::new();
         let mut converged = Some(Instant::ZERO);
+        let (mut reachable_converged, mut reachable_complete) = (Some(Instant::ZERO), 0);
         for &i in &published {
             let state = &tracker.items()[i];
-            // The nodes that should hold it: up at the end, in the publisher's component.
-            let comp = state.publisher.map(|p| info.components[p.index()]);
-            let relevant: Vec<bool> = up
-                .iter()
-                .enumerate()
-                .map(|(n, u)| *u && Some(info.components[n]) == comp)
-                .collect();
-            match tracker.completed_at(i, &relevant) {
+            // Everyone up at the end must hold it.
+            match tracker.completed_at(i, up) {
                 Some(t) => {
                     completion.push(state.published_at.map_or(0.0, |p| (t - p).as_secs_f64()));
                     converged = converged.map(|c| c.max(t));
                 }
                 None => converged = None,
+            }
+            // The reachable figure: only those in the publisher's component.
+            let comp = state.publisher.map(|p| info.components[p.index()]);
+            let reachable: Vec<bool> = up
+                .iter()
+                .enumerate()
+                .map(|(n, u)| *u && Some(info.components[n]) == comp)
+                .collect();
+            match tracker.completed_at(i, &reachable) {
+                Some(t) => {
+                    reachable_complete += 1;
+                    reachable_converged = reachable_converged.map(|c| c.max(t));
+                }
+                None => reachable_converged = None,
             }
         }
         let versions: u32 = published
@@ -177,7 +195,7 @@ impl SyncMetrics {
                 Some(bytes as f64 / n / hours),
             )
         };
-        let (in_sync_imax, in_sync_hour) = converged.map_or((None, None), after);
+        let (in_sync_imax, in_sync_hour) = reachable_converged.map_or((None, None), after);
         Some(SyncSummary {
             strategy: info.sync_strategy.clone(),
             items: published.len() as u32,
@@ -185,6 +203,8 @@ impl SyncMetrics {
             converged_at_s: converged.map(|c| c.as_secs_f64()),
             items_complete: completion.len() as u32,
             completion_s: spread(completion),
+            reachable_converged_at_s: reachable_converged.map(|c| c.as_secs_f64()),
+            reachable_items_complete: reachable_complete,
             data_tx_per_version: data as f64 / f64::from(versions.max(1)),
             fragments_per_version: fragments as f64 / f64::from(versions.max(1)),
             cds_size: info.cds_size,

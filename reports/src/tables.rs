@@ -21,12 +21,12 @@ fn secs(t: Option<Instant>) -> String {
 /// `nodes.csv`: one row per node.
 pub fn nodes_csv(info: &RunInfo, m: &Metrics) -> String {
     let mut out = String::from(
-        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s\n",
+        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s,channel_util_mean_pct,channel_util_max_pct\n",
     );
     for (i, (site, x)) in info.sites.iter().zip(m.nodes()).enumerate() {
         let _ = writeln!(
             out,
-            "{i},{:.1},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{},{},{},{}",
+            "{i},{:.1},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{},{},{},{},{:.2},{:.2}",
             site.x_m,
             site.y_m,
             site.z_m,
@@ -47,6 +47,8 @@ pub fn nodes_csv(info: &RunInfo, m: &Metrics) -> String {
             u8::from(m.up()[i]),
             m.items().items_held(i),
             secs(m.items().converged_at(i)),
+            m.utilisation().node_mean_pct(i),
+            m.utilisation().node_max_pct(i),
         );
     }
     out

@@ -100,11 +100,13 @@ fn placement(t: &Topology) -> Placement {
             area_m,
             min_spacing_m,
             ensure_connected,
+            connect_range_m,
         } => Placement::Random {
             nodes: *nodes,
             area_m: *area_m,
             min_spacing_m: *min_spacing_m,
-            ensure_connected: *ensure_connected,
+            // Validation asks for a range whenever ensure_connected is on.
+            connect_range_m: connect_range_m.filter(|_| *ensure_connected),
         },
         Topology::Grid { nodes, spacing_m } => Placement::Grid {
             nodes: *nodes,
@@ -117,13 +119,14 @@ fn placement(t: &Topology) -> Placement {
             town_radius_m,
             rural_share,
             ensure_connected,
+            connect_range_m,
         } => Placement::Clusters {
             nodes: *nodes,
             area_m: *area_m,
             towns: *towns,
             town_radius_m: *town_radius_m,
             rural_share: *rural_share,
-            ensure_connected: *ensure_connected,
+            connect_range_m: connect_range_m.filter(|_| *ensure_connected),
         },
         Topology::Chain { nodes, spacing_m } => Placement::Chain {
             nodes: *nodes,

@@ -28,7 +28,7 @@ pub mod workload;
 use core::fmt;
 use std::path::{Path, PathBuf};
 
-pub use metric::Metric;
+pub use metric::{Metric, MetricUnit};
 pub use path::{FieldPath, Location};
 pub use schema::*;
 

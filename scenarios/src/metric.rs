@@ -66,6 +66,28 @@ pub enum Metric {
     ChannelBusyMaxPct,
     /// `items_published`.
     ItemsPublished,
+    /// `reachable_converged_at_s`.
+    ReachableConvergedAtS,
+    /// `reachable_items_complete_pct`.
+    ReachableItemsCompletePct,
+    /// `nodes_converged_p50_s`.
+    NodesConvergedP50S,
+    /// `nodes_converged_p90_s`.
+    NodesConvergedP90S,
+    /// `nodes_converged_p99_s`.
+    NodesConvergedP99S,
+    /// `nodes_never_converged`.
+    NodesNeverConverged,
+    /// `nodes_holding_nothing`.
+    NodesHoldingNothing,
+    /// `unreachable_nodes`.
+    UnreachableNodes,
+    /// `islands`.
+    Islands,
+    /// `channel_utilisation_mean_pct`.
+    ChannelUtilisationMeanPct,
+    /// `channel_utilisation_max_pct`.
+    ChannelUtilisationMaxPct,
     /// `relays`.
     Relays,
     /// `duplicates`.
@@ -92,7 +114,7 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in declaration order (the assertable ones first).
-    pub const ALL: [Metric; 35] = [
+    pub const ALL: [Metric; 46] = [
         Metric::Nodes,
         Metric::SimTimeS,
         Metric::Events,
@@ -117,6 +139,17 @@ impl Metric {
         Metric::ChannelBusyMeanPct,
         Metric::ChannelBusyMaxPct,
         Metric::ItemsPublished,
+        Metric::ReachableConvergedAtS,
+        Metric::ReachableItemsCompletePct,
+        Metric::NodesConvergedP50S,
+        Metric::NodesConvergedP90S,
+        Metric::NodesConvergedP99S,
+        Metric::NodesNeverConverged,
+        Metric::NodesHoldingNothing,
+        Metric::UnreachableNodes,
+        Metric::Islands,
+        Metric::ChannelUtilisationMeanPct,
+        Metric::ChannelUtilisationMaxPct,
         Metric::Relays,
         Metric::Duplicates,
         Metric::MessageLatencyMaxS,
@@ -157,6 +190,17 @@ impl Metric {
             Metric::ChannelBusyMeanPct => "channel_busy_mean_pct",
             Metric::ChannelBusyMaxPct => "channel_busy_max_pct",
             Metric::ItemsPublished => "items_published",
+            Metric::ReachableConvergedAtS => "reachable_converged_at_s",
+            Metric::ReachableItemsCompletePct => "reachable_items_complete_pct",
+            Metric::NodesConvergedP50S => "nodes_converged_p50_s",
+            Metric::NodesConvergedP90S => "nodes_converged_p90_s",
+            Metric::NodesConvergedP99S => "nodes_converged_p99_s",
+            Metric::NodesNeverConverged => "nodes_never_converged",
+            Metric::NodesHoldingNothing => "nodes_holding_nothing",
+            Metric::UnreachableNodes => "unreachable_nodes",
+            Metric::Islands => "islands",
+            Metric::ChannelUtilisationMeanPct => "channel_utilisation_mean_pct",
+            Metric::ChannelUtilisationMaxPct => "channel_utilisation_max_pct",
             Metric::Relays => "relays",
             Metric::Duplicates => "duplicates",
             Metric::MessageLatencyMaxS => "message_latency_max_s",
@@ -190,13 +234,13 @@ impl Metric {
             Metric::Drops => "frames dropped before transmission (queue, duty cycle, crash)",
             Metric::DutyCycleMaxPct => "highest share of any one-hour window a node transmitted",
             Metric::ConvergedAtS => {
-                "when every connected node that is up first held the newest version of every item (unset: never)"
+                "when every node that is up at the end first held the newest version of every item, islands and unreachable nodes included (unset: never)"
             }
             Metric::EfficiencyRatio => {
                 "data transmissions per item version / (greedy CDS size x fragments per version)"
             }
             Metric::ItemsCompletePct => {
-                "share of published items whose newest version every connected, live node holds at the end"
+                "share of published items whose newest version every node up at the end holds"
             }
             Metric::InSyncSummariesPerNodePerImax => {
                 "summary frames per node per Trickle Imax after convergence"
@@ -210,6 +254,37 @@ impl Metric {
             Metric::ChannelBusyMeanPct => "share of time with at least one transmission on the air",
             Metric::ChannelBusyMaxPct => "that share in the busiest time bucket of channel.csv",
             Metric::ItemsPublished => "catalogue items published during the run",
+            Metric::ReachableConvergedAtS => {
+                "when every node that can be reached (in the mesh component of each item's publisher) and is up first held the newest version of every item (unset: never)"
+            }
+            Metric::ReachableItemsCompletePct => {
+                "share of published items whose newest version every reachable, live node holds at the end"
+            }
+            Metric::NodesConvergedP50S => {
+                "when half of the nodes up at the end held the newest version of every item (unset: never)"
+            }
+            Metric::NodesConvergedP90S => {
+                "when 90 % of the nodes up at the end held the newest version of every item (unset: never)"
+            }
+            Metric::NodesConvergedP99S => {
+                "when 99 % of the nodes up at the end held the newest version of every item (unset: never)"
+            }
+            Metric::NodesNeverConverged => {
+                "nodes up at the end that never held the newest version of every item"
+            }
+            Metric::NodesHoldingNothing => "nodes up at the end that hold no item's newest version",
+            Metric::UnreachableNodes => {
+                "nodes up at the end outside the mesh component of some item's publisher: no protocol can bring them that item"
+            }
+            Metric::Islands => {
+                "connected components of the mesh graph at the start (1: everyone can reach everyone)"
+            }
+            Metric::ChannelUtilisationMeanPct => {
+                "channel utilisation as a Meshtastic device reports it (its own transmissions plus every frame it received or lost to a collision), mean over nodes and time"
+            }
+            Metric::ChannelUtilisationMaxPct => {
+                "the highest channel utilisation any node had in any time bucket of channel.csv"
+            }
             Metric::Relays => "transmissions that were relays",
             Metric::Duplicates => "decoded frames the receiver had already seen",
             Metric::MessageLatencyMaxS => "largest chat delivery latency",
@@ -228,8 +303,9 @@ impl Metric {
         }
     }
 
-    /// Whether a scenario assertion may name it. The set is the one
-    /// scenarios have always accepted (the first 24 in [`Metric::ALL`]).
+    /// Whether a scenario assertion may name it: the set scenarios have
+    /// always accepted (the first 24 in [`Metric::ALL`]) and the
+    /// whole-deployment figures added since.
     pub const fn assertable(self) -> bool {
         !matches!(
             self,
@@ -247,10 +323,50 @@ impl Metric {
         )
     }
 
+    /// Whether it is a time until something happens, which may never
+    /// happen: [`Metric::is_time_to_event`] metrics have the value
+    /// "never" (`f64::INFINITY` in code, `never` in CSV and text) when the
+    /// run had items and the event did not happen.
+    pub const fn is_time_to_event(self) -> bool {
+        matches!(
+            self,
+            Metric::ConvergedAtS
+                | Metric::ReachableConvergedAtS
+                | Metric::ItemsCompleteS
+                | Metric::NodesConvergedP50S
+                | Metric::NodesConvergedP90S
+                | Metric::NodesConvergedP99S
+        )
+    }
+
+    /// How its values read: seconds, percent or a plain number (from the
+    /// name's unit suffix).
+    pub fn unit(self) -> MetricUnit {
+        let n = self.name();
+        if n.ends_with("_s") {
+            MetricUnit::Seconds
+        } else if n.ends_with("_pct") {
+            MetricUnit::Percent
+        } else {
+            MetricUnit::Number
+        }
+    }
+
     /// The metrics an assertion may name, in [`Metric::ALL`] order.
     pub fn assertable_metrics() -> impl Iterator<Item = Metric> {
         Metric::ALL.into_iter().filter(|m| m.assertable())
     }
+}
+
+/// How a metric's values read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MetricUnit {
+    /// Seconds (names ending in `_s`).
+    Seconds,
+    /// Percent (names ending in `_pct`).
+    Percent,
+    /// A count or a ratio.
+    Number,
 }
 
 /// Joins metric names with `, ` (for "known: …" lists).
@@ -346,8 +462,9 @@ mod tests {
     }
 
     #[test]
-    fn the_assertable_set_is_the_historic_one() {
-        // Scenario files written before the enum accept exactly these names.
+    fn the_assertable_set_is_the_historic_one_and_the_deployment_figures() {
+        // Scenario files written before the enum accept these names, and
+        // the whole-deployment figures come after them.
         assert_eq!(
             names(Metric::assertable_metrics()),
             "nodes, sim_time_s, events, frames_sent, frames_received, collisions, reach_pct, \
@@ -355,7 +472,14 @@ mod tests {
              drops, duty_cycle_max_pct, converged_at_s, efficiency_ratio, items_complete_pct, \
              in_sync_summaries_per_node_per_imax, usefulness_pct, message_latency_p50_s, \
              message_latency_p90_s, message_latency_p99_s, channel_busy_mean_pct, \
-             channel_busy_max_pct, items_published"
+             channel_busy_max_pct, items_published, reachable_converged_at_s, \
+             reachable_items_complete_pct, nodes_converged_p50_s, nodes_converged_p90_s, \
+             nodes_converged_p99_s, nodes_never_converged, nodes_holding_nothing, \
+             unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct"
         );
+        assert!(Metric::ConvergedAtS.is_time_to_event());
+        assert!(!Metric::ReachPct.is_time_to_event());
+        assert_eq!(Metric::NodesConvergedP90S.unit(), MetricUnit::Seconds);
+        assert_eq!(Metric::Islands.unit(), MetricUnit::Number);
     }
 }

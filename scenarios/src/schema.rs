@@ -212,10 +212,17 @@ pub enum Topology {
         /// Smallest distance between two nodes.
         #[serde(default = "default_spacing")]
         min_spacing_m: f64,
-        /// Place each node within radio range of one already placed, so the
-        /// mesh is connected (as Meshtasticator does).
-        #[serde(default = "yes")]
+        /// Place each node within `connect_range_m` of one already placed
+        /// (as Meshtasticator places each node in range of an earlier one).
+        /// Off by default: nodes fill the whole area and connectivity is
+        /// a result the run reports.
+        #[serde(default)]
         ensure_connected: bool,
+        /// The distance `ensure_connected` keeps each new node within, in
+        /// metres: a stated reference range, never the radio's, so that
+        /// positions stay the same whatever the radio settings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connect_range_m: Option<f64>,
     },
     /// Nodes on a square-ish grid, row by row.
     Grid {
@@ -238,9 +245,14 @@ pub enum Topology {
         /// Share of nodes placed uniformly outside towns, 0..=1.
         #[serde(default)]
         rural_share: f64,
-        /// Place each node within radio range of one already placed.
-        #[serde(default = "yes")]
+        /// Place each node within `connect_range_m` of one already placed
+        /// (off by default).
+        #[serde(default)]
         ensure_connected: bool,
+        /// The distance `ensure_connected` keeps each new node within, in
+        /// metres (a stated reference range, never the radio's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connect_range_m: Option<f64>,
     },
     /// Nodes on a straight line (hop tests).
     Chain {
@@ -261,9 +273,6 @@ pub enum Topology {
 
 fn default_spacing() -> f64 {
     10.0
-}
-fn yes() -> bool {
-    true
 }
 
 /// One row of a positions CSV file.

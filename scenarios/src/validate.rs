@@ -180,6 +180,35 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
         );
     }
     let positive = |v: f64| v > 0.0 && v.is_finite() && v <= 1e7;
+    if let Topology::Random {
+        ensure_connected,
+        connect_range_m,
+        ..
+    }
+    | Topology::Clusters {
+        ensure_connected,
+        connect_range_m,
+        ..
+    } = &s.topology
+    {
+        match (ensure_connected, connect_range_m) {
+            (true, None) => bad(
+                topo.key("ensure_connected"),
+                "needs `connect_range_m`, the distance in metres each node is kept within \
+                 of one placed before it (placement never depends on the radio)"
+                    .into(),
+            ),
+            (false, Some(_)) => bad(
+                topo.key("connect_range_m"),
+                "applies only with `ensure_connected: true`".into(),
+            ),
+            (_, Some(r)) if !positive(*r) => bad(
+                topo.key("connect_range_m"),
+                "must be positive metres".into(),
+            ),
+            _ => {}
+        }
+    }
     match &s.topology {
         Topology::Random {
             area_m,

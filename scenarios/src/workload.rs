@@ -24,14 +24,33 @@ const MAX_CORPUS_FILES: usize = 100_000;
 /// Largest corpus file read.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// The default corpus: `$OKMESH_CORPUS`, else the `corpus` folder
-/// of the repository this binary was built from (a copy of the shared
-/// OKH/OKW corpus, see `corpus/SOURCES.md`).
-pub fn default_corpus() -> PathBuf {
-    std::env::var_os(CORPUS_ENV).map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"),
-        PathBuf::from,
-    )
+/// The repository's OKH/OKW corpus (`corpus/okh`, `corpus/okw`, a copy of
+/// the shared corpus, see `corpus/SOURCES.md`), built into the binary by
+/// `build.rs`: (path as `corpus/okh/…`, bytes), sorted by path. An
+/// installed `okmesh` needs no source tree to run the library scenarios.
+pub static EMBEDDED_CORPUS: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/corpus.rs"));
+
+/// The folder `$OKMESH_CORPUS` names, if set: it replaces the built-in
+/// corpus for publications without a `corpus:` of their own.
+pub fn default_corpus() -> Option<PathBuf> {
+    std::env::var_os(CORPUS_ENV).map(PathBuf::from)
+}
+
+/// Where a publication's items come from.
+enum Source {
+    /// A folder on disk.
+    Folder(PathBuf),
+    /// The built-in corpus, under `corpus/okh` or `corpus/okw`.
+    BuiltIn(&'static str),
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Folder(d) => d.display().to_string(),
+            Source::BuiltIn(sub) => format!("the built-in corpus ({sub})"),
+        }
+    }
 }
 
 /// The one place the schema's kind becomes node-core's.
@@ -44,7 +63,7 @@ fn kind_of(k: CatalogueKind) -> ItemKind {
 
 /// A usable corpus file.
 struct Candidate {
-    path: PathBuf,
+    path: String,
     bytes: Arc<[u8]>,
     id: ItemId,
 }
@@ -57,26 +76,36 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
     let mut published: Vec<(Publication, ItemId)> = Vec::new();
     for (i, spec) in s.workload.publish.iter().enumerate() {
         let at = FieldPath::root().key("workload").key("publish").index(i);
-        let dir = match &spec.corpus {
-            Some(c) => base_dir.map_or_else(|| PathBuf::from(c), |d| d.join(c)),
-            None => default_corpus().join(match spec.kind {
-                CatalogueKind::Manifest => "okh",
-                CatalogueKind::Facility => "okw",
-            }),
+        let sub = match spec.kind {
+            CatalogueKind::Manifest => "okh",
+            CatalogueKind::Facility => "okw",
+        };
+        let source = match (&spec.corpus, default_corpus()) {
+            (Some(c), _) => {
+                Source::Folder(base_dir.map_or_else(|| PathBuf::from(c), |d| d.join(c)))
+            }
+            (None, Some(env)) => Source::Folder(env.join(sub)),
+            (None, None) => Source::BuiltIn(sub),
         };
         let field = if spec.corpus.is_some() {
             "corpus"
         } else {
             "kind"
         };
-        let mut candidates = candidates(&dir, kind_of(spec.kind)).map_err(|e| {
-            (
-                at.key(field),
-                format!(
-                    "{e} (set {CORPUS_ENV} to the folder holding okh/ and okw/, or give `corpus:`)"
-                ),
-            )
-        })?;
+        let listed = match &source {
+            Source::Folder(dir) => folder_files(dir),
+            Source::BuiltIn(sub) => Ok(built_in_files(sub)),
+        };
+        let mut candidates = listed
+            .map(|files| candidates(files, kind_of(spec.kind)))
+            .map_err(|e| {
+                (
+                    at.key(field),
+                    format!(
+                        "{e} (set {CORPUS_ENV} to the folder holding okh/ and okw/, or give `corpus:`)"
+                    ),
+                )
+            })?;
         candidates.retain(|c| !used.contains(&c.id));
         let mut rng = Rng::derive(s.seed, "workload.publish", i as u64);
         shuffle(&mut candidates, &mut rng);
@@ -86,7 +115,7 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
                 format!(
                     "{} items asked for, but {} holds only {} usable distinct ones",
                     spec.items,
-                    dir.display(),
+                    source.describe(),
                     candidates.len()
                 ),
             ));
@@ -97,7 +126,7 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
                 at: draw_time(&mut rng, spec.from, spec.until),
                 node: draw_node(&mut rng, spec.nodes.as_deref(), n),
                 kind: kind_of(spec.kind),
-                source: c.path.display().to_string(),
+                source: c.path,
                 bytes: c.bytes,
             };
             published.push((p.clone(), c.id));
@@ -147,8 +176,23 @@ pub fn resolve(s: &mut Scenario, base_dir: Option<&Path>) -> Result<(), (FieldPa
     Ok(())
 }
 
-/// Every file under `dir` that parses as exactly one item of `kind`.
-fn candidates(dir: &Path, kind: ItemKind) -> Result<Vec<Candidate>, String> {
+/// A corpus file: its path as shown, and its bytes.
+type CorpusFile = (String, Arc<[u8]>);
+
+/// The built-in corpus files under `corpus/<sub>/`, sorted by path.
+fn built_in_files(sub: &str) -> Vec<CorpusFile> {
+    let prefix = format!("corpus/{sub}/");
+    let mut files: Vec<CorpusFile> = EMBEDDED_CORPUS
+        .iter()
+        .filter(|(p, b)| p.starts_with(&prefix) && b.len() as u64 <= MAX_FILE_BYTES)
+        .map(|(p, b)| ((*p).to_string(), Arc::from(*b)))
+        .collect();
+    files.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)));
+    files
+}
+
+/// Every item file under `dir` (read), sorted by path.
+fn folder_files(dir: &Path) -> Result<Vec<CorpusFile>, String> {
     if !dir.is_dir() {
         return Err(format!("corpus folder {} not found", dir.display()));
     }
@@ -179,16 +223,22 @@ fn candidates(dir: &Path, kind: ItemKind) -> Result<Vec<Candidate>, String> {
         }
     }
     files.sort();
+    Ok(files
+        .into_iter()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() <= MAX_FILE_BYTES))
+        .filter_map(|p| {
+            let bytes = std::fs::read(&p).ok()?;
+            Some((p.display().to_string(), Arc::from(bytes)))
+        })
+        .collect())
+}
+
+/// The files that parse as exactly one item of `kind`, in order.
+fn candidates(files: Vec<CorpusFile>, kind: ItemKind) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut ids = BTreeSet::new();
-    for path in files {
-        if std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_FILE_BYTES) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        let Ok(found) = entries(kind, &bytes, &path.display().to_string()) else {
+    for (path, bytes) in files {
+        let Ok(found) = entries(kind, &bytes, &path) else {
             continue;
         };
         // One item per file, one file per design, and only items a node
@@ -199,12 +249,12 @@ fn candidates(dir: &Path, kind: ItemKind) -> Result<Vec<Candidate>, String> {
         {
             out.push(Candidate {
                 path,
-                bytes: bytes.into(),
+                bytes,
                 id: only.id,
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// An edited copy of an item: its `version` field becomes `…-rev<n>` (or is
@@ -293,20 +343,11 @@ mod tests {
 
     #[test]
     fn every_corpus_manifest_that_has_a_version_can_be_revised() {
-        let dir = default_corpus().join("okh");
-        let cands = candidates(&dir, ItemKind::Manifest).expect("corpus present");
+        let cands = candidates(built_in_files("okh"), ItemKind::Manifest);
         assert!(cands.len() > 200, "{} manifests", cands.len());
         let mut revised = 0;
         for c in &cands {
-            if revise(
-                &c.bytes,
-                &c.path.display().to_string(),
-                ItemKind::Manifest,
-                c.id,
-                2,
-            )
-            .is_some()
-            {
+            if revise(&c.bytes, &c.path, ItemKind::Manifest, c.id, 2).is_some() {
                 revised += 1;
             }
         }
@@ -315,5 +356,27 @@ mod tests {
             "{revised} of {} revisable",
             cands.len()
         );
+    }
+
+    #[test]
+    fn the_built_in_corpus_is_the_repository_folder() {
+        // Same files, same bytes, same candidates as reading corpus/ from disk.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+        for (sub, kind) in [("okh", ItemKind::Manifest), ("okw", ItemKind::Facility)] {
+            let built_in = candidates(built_in_files(sub), kind);
+            let disk = candidates(folder_files(&dir.join(sub)).expect("corpus present"), kind);
+            assert!(!built_in.is_empty(), "{sub}");
+            assert_eq!(built_in.len(), disk.len(), "{sub}");
+            for (a, b) in built_in.iter().zip(&disk) {
+                assert_eq!(a.id, b.id);
+                assert_eq!(a.bytes, b.bytes);
+                assert!(
+                    b.path.ends_with(a.path.trim_start_matches("corpus")),
+                    "{} {}",
+                    a.path,
+                    b.path
+                );
+            }
+        }
     }
 }

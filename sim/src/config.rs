@@ -246,8 +246,10 @@ pub enum Placement {
         area_m: [f64; 2],
         /// Smallest distance between two nodes, metres.
         min_spacing_m: f64,
-        /// Place each node within radio range of one already placed.
-        ensure_connected: bool,
+        /// Place each node within this distance of one already placed
+        /// (`None`: anywhere). A stated distance, never the radio's range,
+        /// so that positions do not depend on the radio.
+        connect_range_m: Option<f64>,
     },
     /// On a square-ish grid, row by row.
     Grid {
@@ -268,8 +270,9 @@ pub enum Placement {
         town_radius_m: f64,
         /// Share of nodes placed uniformly outside towns, 0..=1.
         rural_share: f64,
-        /// Place each node within radio range of one already placed.
-        ensure_connected: bool,
+        /// Place each node within this distance of one already placed
+        /// (`None`: anywhere); never the radio's range.
+        connect_range_m: Option<f64>,
     },
     /// On a straight line.
     Chain {
@@ -312,7 +315,10 @@ pub struct FixedSite {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum NodeSelection {
-    /// This many nodes, chosen by the simulator (routers: best connected first).
+    /// This many nodes, chosen by the simulator: the sites with the most
+    /// other sites within [`crate::topology::SITE_NEIGHBOURHOOD_M`] first
+    /// (a planner's map, not the radio, so the same sites whatever the
+    /// radio settings).
     Count(u32),
     /// These node ids.
     Nodes(Vec<u32>),

@@ -1,7 +1,10 @@
 //! Where the nodes are and who hears whom.
 //!
 //! Placement generators (uniform random, grid, clustered towns, chain, CSV)
-//! give positions; the link budget (transmit power, antenna gains, path loss
+//! give positions from the seed and the topology settings alone — never
+//! from the radio, so a sweep over presets or powers compares the same
+//! deployment, and connectivity is a result, never a reason to move a node.
+//! The link budget (transmit power, antenna gains, path loss
 //! and per-link shadowing drawn once from the seed) gives every directed
 //! link a received power. Links that carry a decodable signal form the mesh
 //! graph (petgraph) used for statistics; links down to the interference
@@ -74,9 +77,9 @@ pub struct TopologyStats {
 /// Why a topology could not be built.
 #[derive(Clone, PartialEq, Debug, thiserror::Error)]
 pub enum TopologyError {
-    /// Random placement could not satisfy spacing or connectivity.
+    /// Random placement could not satisfy spacing or the connect range.
     #[error(
-        "topology: could not place node {node} after {tries} tries ({why}); enlarge the area, reduce the spacing or set ensure_connected: false"
+        "topology: could not place node {node} after {tries} tries ({why}); enlarge the area, reduce the spacing, lengthen connect_range_m or set ensure_connected: false"
     )]
     Placement {
         /// The node that did not fit.
@@ -102,6 +105,12 @@ pub struct Topology {
 }
 
 const MAX_PLACEMENT_TRIES: u32 = 10_000;
+
+/// Routers (and muted clients) given as a count go to the sites with the
+/// most other sites within this distance, metres: where a planner looking
+/// at a map of the deployment would put them. It is a distance on the map,
+/// not a radio range, so the chosen sites are the same whatever the radio.
+pub const SITE_NEIGHBOURHOOD_M: f64 = 2_000.0;
 
 impl Topology {
     /// Builds the topology of a run: `config`'s placement and roles over
@@ -140,7 +149,7 @@ impl Topology {
             Placement::Random {
                 area_m,
                 min_spacing_m,
-                ensure_connected,
+                connect_range_m,
                 ..
             } => {
                 let [w, h] = *area_m;
@@ -148,8 +157,7 @@ impl Topology {
                     &mut sites,
                     n,
                     *min_spacing_m,
-                    *ensure_connected,
-                    radio,
+                    *connect_range_m,
                     height,
                     |rng| (rng.unit_f64() * w, rng.unit_f64() * h),
                     &mut rng,
@@ -160,7 +168,7 @@ impl Topology {
                 towns,
                 town_radius_m,
                 rural_share,
-                ensure_connected,
+                connect_range_m,
                 ..
             } => {
                 let [w, h] = *area_m;
@@ -177,8 +185,7 @@ impl Topology {
                     &mut sites,
                     n,
                     1.0,
-                    *ensure_connected,
-                    radio,
+                    *connect_range_m,
                     height,
                     |rng| {
                         if rng.chance(share) {
@@ -468,32 +475,27 @@ impl Topology {
 
     fn assign_roles(&mut self, config: &Config) {
         let n = self.len() as u32;
-        let pick = |sel: &NodeSelection, topo: &Topology| -> Vec<u32> {
+        let neighbourhood = site_neighbourhoods(&self.sites, SITE_NEIGHBOURHOOD_M);
+        let pick = |sel: &NodeSelection| -> Vec<u32> {
             match sel {
                 NodeSelection::Nodes(ids) => ids.clone(),
                 NodeSelection::Count(k) => {
-                    // Best-connected sites first: where a planner would put routers.
-                    let mut by_degree: Vec<u32> = (0..n).collect();
-                    by_degree.sort_by_key(|v| {
-                        (
-                            std::cmp::Reverse(
-                                topo.graph.neighbors(NodeIndex::new(*v as usize)).count(),
-                            ),
-                            *v,
-                        )
-                    });
-                    by_degree.truncate(*k as usize);
-                    by_degree
+                    // The sites with the most others around them first: where
+                    // a planner would put routers (the map, not the radio).
+                    let mut by_crowd: Vec<u32> = (0..n).collect();
+                    by_crowd.sort_by_key(|v| (std::cmp::Reverse(neighbourhood[*v as usize]), *v));
+                    by_crowd.truncate(*k as usize);
+                    by_crowd
                 }
             }
         };
         // Ids outside the mesh select nobody (a scenario file checks them).
-        for v in pick(&config.roles.routers, self) {
+        for v in pick(&config.roles.routers) {
             if let Some(site) = self.sites.get_mut(v as usize) {
                 site.role = Role::Router;
             }
         }
-        for v in pick(&config.roles.client_mute, self) {
+        for v in pick(&config.roles.client_mute) {
             if let Some(site) = self.sites.get_mut(v as usize) {
                 site.role = Role::ClientMute;
             }
@@ -502,14 +504,13 @@ impl Topology {
 }
 
 /// Places `n` nodes one by one, each at least `spacing_m` from the others
-/// and, if `connected`, decodable to or from one already placed.
-#[allow(clippy::too_many_arguments)]
+/// and, with a `connect_range_m`, within that distance of one already
+/// placed. Only the seed and these settings decide where nodes go.
 fn place(
     sites: &mut Vec<Site>,
     n: usize,
     spacing_m: f64,
-    connected: bool,
-    radio: &RadioSetup,
+    connect_range_m: Option<f64>,
     height: f64,
     mut draw: impl FnMut(&mut node_core::Rng) -> (f64, f64),
     rng: &mut node_core::Rng,
@@ -520,8 +521,8 @@ fn place(
         loop {
             tries += 1;
             if tries > MAX_PLACEMENT_TRIES {
-                let why = if connected {
-                    "no position within radio range of the mesh"
+                let why = if connect_range_m.is_some() {
+                    "no position within connect_range_m of the nodes placed"
                 } else {
                     "no room at the minimum spacing"
                 };
@@ -541,23 +542,48 @@ fn place(
             if sites.iter().any(|s| dist2(s, &cand) < spacing2) {
                 continue;
             }
-            if connected && i > 0 {
-                let reach2 = radio.max_decodable_range_m * radio.max_decodable_range_m;
-                let heard = sites.iter().enumerate().any(|(j, s)| {
-                    dist2(s, &cand) <= reach2
-                        && (radio.rssi_dbm(s, &cand, j as u32, i as u32) >= radio.sensitivity_dbm
-                            || radio.rssi_dbm(&cand, s, i as u32, j as u32)
-                                >= radio.sensitivity_dbm)
-                });
-                if !heard {
-                    continue;
-                }
+            if let Some(range) = connect_range_m
+                && i > 0
+                && !sites.iter().any(|s| dist2(s, &cand) <= range * range)
+            {
+                continue;
             }
             sites.push(cand);
             break;
         }
     }
     Ok(())
+}
+
+/// For each site, how many other sites lie within `range_m` (through a
+/// grid of cells `range_m` wide, so not all pairs).
+fn site_neighbourhoods(sites: &[Site], range_m: f64) -> Vec<u32> {
+    let cell = range_m.max(1.0);
+    let key = |s: &Site| ((s.x_m / cell).floor() as i64, (s.y_m / cell).floor() as i64);
+    let mut cells: std::collections::BTreeMap<(i64, i64), Vec<u32>> =
+        std::collections::BTreeMap::new();
+    for (i, s) in sites.iter().enumerate() {
+        cells.entry(key(s)).or_default().push(i as u32);
+    }
+    let range2 = range_m * range_m;
+    sites
+        .iter()
+        .enumerate()
+        .map(|(a, sa)| {
+            let (cx, cy) = key(sa);
+            let mut count = 0;
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    for &b in cells.get(&(cx + dx, cy + dy)).into_iter().flatten() {
+                        if b as usize != a && dist2(sa, &sites[b as usize]) <= range2 {
+                            count += 1;
+                        }
+                    }
+                }
+            }
+            count
+        })
+        .collect()
 }
 
 fn dist2(a: &Site, b: &Site) -> f64 {

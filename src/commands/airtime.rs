@@ -6,6 +6,7 @@ use clap::Args;
 use node_core::radio::{LoraParams, ModemPreset};
 
 use super::CliError;
+use super::out::outln;
 
 /// Arguments of `okmesh airtime`.
 #[derive(Args, Debug)]
@@ -22,8 +23,9 @@ pub(crate) struct AirtimeArgs {
     /// Bandwidth in kHz (overrides the preset's).
     #[arg(long)]
     bw: Option<f64>,
-    /// Coding rate denominator 5..=8 for 4/5..4/8 (overrides the preset's).
-    #[arg(long)]
+    /// Coding rate 4/5..4/8, written `4/5` (as okmesh prints it) or just
+    /// the denominator `5` (overrides the preset's).
+    #[arg(long, value_parser = parse_cr)]
     cr: Option<u8>,
     /// Preamble symbols [default: 16, as Meshtastic].
     #[arg(long)]
@@ -33,7 +35,19 @@ pub(crate) struct AirtimeArgs {
     json: bool,
 }
 
-#[allow(clippy::print_stdout)]
+/// `4/5` or `5` → 5; the range is checked in [`run`].
+fn parse_cr(text: &str) -> Result<u8, String> {
+    let t = text.trim();
+    let denominator = match t.split_once('/') {
+        Some((num, den)) if num.trim() == "4" => den.trim(),
+        Some(_) => return Err(format!("{t:?}: a LoRa coding rate is 4/5, 4/6, 4/7 or 4/8")),
+        None => t,
+    };
+    denominator
+        .parse()
+        .map_err(|_| format!("{t:?}: expected 4/5..4/8 or 5..8"))
+}
+
 pub(crate) fn run(a: AirtimeArgs) -> Result<ExitCode, CliError> {
     let preset: ModemPreset = a.preset.as_deref().unwrap_or("LongFast").parse().map_err(
         |e: node_core::radio::UnknownPreset| CliError::BadInput(format!("--preset: {e}")),
@@ -89,12 +103,12 @@ pub(crate) fn run(a: AirtimeArgs) -> Result<ExitCode, CliError> {
             "airtime_ms": airtime_ms,
             "bitrate_bps": params.bitrate_bps(),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).expect("serialisable")
         );
     } else {
-        println!(
+        outln!(
             "{name}: SF{} {} kHz 4/{} preamble {} · {} bytes → {:.3} ms on air ({} payload symbols of {:.3} ms, {:.0} bps{})",
             params.sf,
             f64::from(params.bw_hz) / 1000.0,

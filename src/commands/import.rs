@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 use super::CliError;
 use super::db;
 use super::kb::{self, Kind};
+use super::out::outln;
 
 /// Most items in one published batch (one fsync each).
 pub(crate) const BATCH_ITEMS: usize = 1024;
@@ -379,7 +380,6 @@ fn kind_str(k: Option<ItemKind>) -> Option<&'static str> {
     })
 }
 
-#[allow(clippy::print_stdout)]
 fn print_json(
     dbdir: &Path,
     reports: &[FileReport],
@@ -435,14 +435,13 @@ fn print_json(
         },
         "store": { "manifests": manifests, "facilities": facilities },
     });
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
     );
     Ok(())
 }
 
-#[allow(clippy::print_stdout)]
 fn print_text(
     dbdir: &Path,
     reports: &[FileReport],
@@ -456,7 +455,7 @@ fn print_text(
             return;
         }
         for w in &r.warnings {
-            println!("{:<12}   {w}", "warning");
+            outln!("{:<12}   {w}", "warning");
         }
     };
     for r in reports {
@@ -468,14 +467,14 @@ fn print_text(
         if let Some(s) = &r.skipped {
             // The parse error already starts with the file name.
             if s.message.starts_with(&r.file) {
-                println!("{:<12} {}", "skipped", s.message);
+                outln!("{:<12} {}", "skipped", s.message);
             } else {
-                println!("{:<12} {}: {}", "skipped", r.file, s.message);
+                outln!("{:<12} {}: {}", "skipped", r.file, s.message);
             }
             continue;
         }
         if let Some(why) = r.ignored {
-            println!("{:<12} {}: {why}", "ignored", r.file);
+            outln!("{:<12} {}: {why}", "ignored", r.file);
             continue;
         }
         match r.items.as_slice() {
@@ -483,9 +482,9 @@ fn print_text(
                 let seq = i.seq.map(|s| format!(" seq {s}")).unwrap_or_default();
                 match &i.outcome {
                     ItemOutcome::Rejected(why) => {
-                        println!("{:<12} {}: \"{}\": {why}", "rejected", r.file, i.name);
+                        outln!("{:<12} {}: \"{}\": {why}", "rejected", r.file, i.name);
                     }
-                    o => println!(
+                    o => outln!(
                         "{:<12} {}: \"{}\"{seq}{warn}",
                         o.as_str(),
                         r.file,
@@ -510,7 +509,7 @@ fn print_text(
                         parts.push(format!("{n} {label}"));
                     }
                 }
-                println!(
+                outln!(
                     "{:<12} {}: {} facilities: {}{warn}",
                     "list",
                     r.file,
@@ -519,14 +518,14 @@ fn print_text(
                 );
                 for i in items {
                     if let ItemOutcome::Rejected(why) = &i.outcome {
-                        println!("{:<12}   \"{}\": {why}", "rejected", i.name);
+                        outln!("{:<12}   \"{}\": {why}", "rejected", i.name);
                     }
                 }
             }
         }
         print_warnings(r);
     }
-    println!(
+    outln!(
         "{} files: {} imported, {} skipped (bad input), {} ignored; items: {} new, {} new versions, {} unchanged, {} rejected; {} batches",
         t.files,
         t.imported_files,
@@ -538,7 +537,7 @@ fn print_text(
         t.rejected,
         t.batches
     );
-    println!(
+    outln!(
         "store {}: {manifests} manifests, {facilities} facilities",
         dbdir.display()
     );

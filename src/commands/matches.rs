@@ -11,6 +11,7 @@ use clap::Args;
 use super::CliError;
 use super::db::DesignSource;
 use super::kb::{self, Designs};
+use super::out::outln;
 
 /// Arguments of `okmesh match`.
 #[derive(Args, Debug)]
@@ -62,7 +63,7 @@ pub(crate) fn print_ranked(
 ) -> Result<ExitCode, CliError> {
     if as_json {
         let out = ranked_json(designs, idx, input, opts);
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
         );
@@ -85,7 +86,7 @@ pub(crate) fn print_ranked(
             opts.threshold
         )
     };
-    println!(
+    outln!(
         "{}: {} of {} designs {what}{}; {} designs had no known requirement",
         input.name,
         ranking.passing,
@@ -108,12 +109,14 @@ pub(crate) fn print_ranked(
                 } else {
                     format!("missing: {}", kb::list(&d.missing))
                 };
-                println!(
+                outln!(
                     "nothing passes; nearest: \"{}\" (score {:.2}, coverage {:.2}): {why}",
-                    m.title, r.score.score, r.score.coverage,
+                    m.title,
+                    r.score.score,
+                    r.score.coverage,
                 );
             }
-            None => println!("nothing passes, and no design needs anything given here"),
+            None => outln!("nothing passes, and no design needs anything given here"),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -122,16 +125,20 @@ pub(crate) fn print_ranked(
 }
 
 /// The result table: rank, score, fit, design, missing, substitutions, notes.
-#[allow(clippy::print_stdout)]
 fn print_table(
     designs: &Designs,
     idx: &MatchIndex<'_>,
     p: &catalogue::matching::Profile,
     ranked: &[Ranked],
 ) {
-    println!(
+    outln!(
         "{:>4}  {:>5}  {:<7}  {:<36}  {:<30}  {:<30}  notes",
-        "rank", "score", "fit", "design", "missing", "substitutions"
+        "rank",
+        "score",
+        "fit",
+        "design",
+        "missing",
+        "substitutions"
     );
     for (i, r) in ranked.iter().enumerate() {
         let m = &designs.info[r.design];
@@ -143,7 +150,7 @@ fn print_table(
         if !d.skill.is_empty() {
             notes.push(format!("skill: {}", d.skill.join(", ")));
         }
-        println!(
+        outln!(
             "{:>4}  {:>5.2}  {:<7}  {:<36}  {:<30}  {:<30}  {}",
             i + 1,
             r.score.score,

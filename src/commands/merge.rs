@@ -11,6 +11,7 @@ use okmesh::sweep::{create_out, write_runs};
 use reports::sweep::{self, RunRow, SweepError, SweepManifest};
 
 use super::CliError;
+use super::out::outln;
 use super::sweep::{check_metric, default_out, finish};
 
 /// Arguments of `okmesh merge`.
@@ -34,7 +35,6 @@ fn read(path: PathBuf) -> Result<String, SweepError> {
     fs::read_to_string(&path).map_err(|source| SweepError::Io { path, source })
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     let mut first: Option<(PathBuf, SweepManifest)> = None;
     let mut rows: BTreeMap<usize, RunRow> = BTreeMap::new();
@@ -109,13 +109,13 @@ pub(crate) fn run(args: MergeArgs) -> Result<ExitCode, CliError> {
     let rows: Vec<RunRow> = rows.into_values().collect();
     let runs_text = write_runs(&out_dir, &spec, None, &rows)?;
     if !args.quiet {
-        println!(
+        outln!(
             "merged {} folders: {} runs of {}",
             args.dirs.len(),
             rows.len(),
             spec.scenario
         );
     }
-    finish(&out_dir, &spec, &runs_text, metric, !args.quiet)?;
+    finish(&out_dir, &spec, &runs_text, metric, None, !args.quiet)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ pub(crate) mod key;
 pub(crate) mod matches;
 pub(crate) mod merge;
 pub(crate) mod node;
+pub(crate) mod out;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;

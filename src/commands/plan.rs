@@ -15,6 +15,7 @@ use clap::{ArgGroup, Args};
 use serde_json::json;
 
 use super::CliError;
+use super::out::outln;
 use super::{db, kb};
 
 /// Most facilities a plan may use.
@@ -40,7 +41,6 @@ pub(crate) struct PlanArgs {
     json: bool,
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
     if !(1..=MAX_PLAN_FACILITIES).contains(&a.max_facilities) {
         return Err(CliError::BadInput(format!(
@@ -130,13 +130,13 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
                 "inferred": set.requirements[r].inferred,
             })).collect::<Vec<_>>(),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| CliError::Io(e.to_string()))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{}: {} with {} of {} facilities (at most {})",
         m.title,
         if plan.complete {
@@ -148,12 +148,14 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         facilities.len(),
         a.max_facilities
     );
-    println!(
+    outln!(
         "  {:<36}  {:<8}  {:<8}  facility",
-        "requirement", "kind", "need"
+        "requirement",
+        "kind",
+        "need"
     );
     for (r, req) in set.requirements.iter().enumerate() {
-        println!(
+        outln!(
             "  {:<36}  {:<8}  {:<8}  {}",
             kb::clip(&label(r), 36),
             req.kind.as_str(),
@@ -161,10 +163,10 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
             covered_by[r].map_or("(gap)", |f| facilities[f].name.as_str())
         );
     }
-    println!("facilities:");
+    outln!("facilities:");
     for (i, s) in plan.steps.iter().enumerate() {
         let covers: Vec<String> = s.covers.iter().map(|&r| label(r)).collect();
-        println!(
+        outln!(
             "  {}. {} — {}",
             i + 1,
             facilities[s.facility].name,
@@ -172,9 +174,9 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         );
     }
     if !set.parts.is_empty() {
-        println!("parts:");
+        outln!("parts:");
         for (p, f) in set.parts.iter().zip(&plan.parts) {
-            println!(
+            outln!(
                 "  {} → {}",
                 p.name,
                 f.map_or("(no facility)", |f| facilities[f].name.as_str())
@@ -193,7 +195,7 @@ pub(crate) fn run(a: PlanArgs) -> Result<ExitCode, CliError> {
         .filter(|&&r| !set.requirements[r].critical)
         .map(|&r| label(r))
         .collect();
-    println!("gaps (critical): {}", kb::list(&crit));
-    println!("gaps (optional): {}", kb::list(&opt));
+    outln!("gaps (critical): {}", kb::list(&crit));
+    outln!("gaps (optional): {}", kb::list(&opt));
     Ok(ExitCode::SUCCESS)
 }

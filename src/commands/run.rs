@@ -11,6 +11,7 @@ use okmesh::{Prepared, RunFolder};
 use reports::Summary;
 use sim::trace::TraceSink;
 
+use super::out::outln;
 use super::{CliError, load_scenario};
 
 /// Arguments of `okmesh run`.
@@ -41,7 +42,6 @@ pub(crate) struct RunArgs {
     no_report: bool,
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let mut sets = args.set.clone();
     if let Some(seed) = args.seed {
@@ -61,7 +61,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     folder.write_topology(info)?;
     if chatty {
         let t = &info.topology;
-        println!(
+        outln!(
             "okmesh run {} · seed {} · {} nodes · {} simulated · {} {} ({} {} kHz 4/{}), {} dBm",
             scenario.name,
             scenario.seed,
@@ -74,7 +74,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             info.radio.coding_rate.trim_start_matches("4/"),
             info.radio.tx_power_dbm,
         );
-        println!(
+        outln!(
             "topology: {} links, degree {}/{:.1}/{} (min/mean/max), {} component{}, diameter {}{} hops",
             t.links,
             t.degree_min,
@@ -85,7 +85,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             if t.diameter_exact { "" } else { "≥" },
             t.diameter_hops,
         );
-        println!(
+        outln!(
             "resolved scenario: {}",
             out_dir.join("scenario.resolved.yaml").display()
         );
@@ -139,11 +139,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     };
 
     if args.json {
-        println!("{}", summary.to_json());
+        outln!("{}", summary.to_json());
     } else if chatty {
-        print_summary(summary, &out_dir);
+        print_summary(summary, &output.overlay.item_noun, &out_dir);
         if let Some((path, secs)) = report_path {
-            println!("report: {} (made in {secs:.2} s)", path.display());
+            outln!("report: {} (made in {secs:.2} s)", path.display());
         }
     }
     Ok(if summary.passed {
@@ -153,40 +153,57 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-#[allow(clippy::print_stdout)]
-fn print_summary(s: &Summary, out_dir: &Path) {
-    println!();
-    println!(
+fn print_summary(s: &Summary, noun: &str, out_dir: &Path) {
+    use reports::report::duration_text as human;
+    let v = reports::report::verdict(s, noun);
+    outln!();
+    outln!("  {}", v.answer);
+    for w in &v.warnings {
+        outln!("  warning: {w}");
+    }
+    outln!();
+    outln!(
         "  events            {:>12}   ({:.0} events/s, {:.2} s wall)",
-        s.events, s.events_per_s, s.wall_time_s
+        s.events,
+        s.events_per_s,
+        s.wall_time_s
     );
-    println!(
+    outln!(
         "  messages          {:>12}   reach {:.1} % of all nodes, {:.1} % of those within the hop limit; max {} hops away",
-        s.messages_originated, s.reach_pct, s.reach_within_hop_limit_pct, s.max_hops_away
+        s.messages_originated,
+        s.reach_pct,
+        s.reach_within_hop_limit_pct,
+        s.max_hops_away
     );
     if let Some(l) = s.message_latency {
-        println!(
+        outln!(
             "  delivery latency  {:>10.2} s   median; p90 {:.2} s, p99 {:.2} s, max {:.2} s",
-            l.p50_s, l.p90_s, l.p99_s, l.max_s
+            l.p50_s,
+            l.p90_s,
+            l.p99_s,
+            l.max_s
         );
     }
     if s.items > 0 {
-        println!(
+        outln!(
             "  items             {:>12}   {}",
             s.items,
-            s.items_complete_s
-                .map_or("not all complete".to_string(), |t| format!(
-                    "all held by every node up at {t:.1} s"
-                ))
+            s.items_complete_s.map_or_else(
+                || format!(
+                    "not all held by every live node ({} of {} never held everything)",
+                    s.nodes_never_converged.unwrap_or(0),
+                    s.nodes_up_at_end
+                ),
+                |t| format!("all held by every live node after {}", human(t))
+            )
         );
     }
     for (label, sync) in [("sync", &s.sync), ("flood baseline", &s.baseline)] {
         if let Some(y) = sync {
-            println!(
+            outln!(
                 "  {:<17} {:>12}   efficiency {} ({:.1} data frames per version, CDS {}); {} of {} items complete",
                 label,
-                y.converged_at_s
-                    .map_or("never".into(), |t| format!("{t:.0} s")),
+                y.converged_at_s.map_or("never".into(), human),
                 y.efficiency_ratio.map_or("-".into(), |e| format!("{e:.2}")),
                 y.data_tx_per_version,
                 y.cds_size,
@@ -195,19 +212,22 @@ fn print_summary(s: &Summary, out_dir: &Path) {
             );
         }
     }
-    println!(
+    outln!(
         "  frames sent       {:>12}   of which relays {}",
-        s.frames_sent, s.relays
+        s.frames_sent,
+        s.relays
     );
-    println!(
+    outln!(
         "  frames received   {:>12}   usefulness {:.1} %",
-        s.frames_received, s.usefulness_pct
+        s.frames_received,
+        s.usefulness_pct
     );
-    println!(
+    outln!(
         "  collisions        {:>12}   half-duplex misses {}",
-        s.collisions, s.half_duplex_misses
+        s.collisions,
+        s.half_duplex_misses
     );
-    println!(
+    outln!(
         "  drops             {:>12}   {}",
         s.drops,
         s.drops_by_reason
@@ -216,30 +236,30 @@ fn print_summary(s: &Summary, out_dir: &Path) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
+    outln!(
         "  air utilisation   {:>11.2} %   busiest node {:.2} % of any hour (limit {} %)",
-        s.air_utilisation_pct, s.duty_cycle_max_pct, s.radio.duty_cycle_limit_pct
+        s.air_utilisation_pct,
+        s.duty_cycle_max_pct,
+        s.radio.duty_cycle_limit_pct
     );
-    println!(
+    outln!(
         "  channel busy      {:>11.2} %   busiest {} bucket {:.2} %",
         s.channel_busy_mean_pct,
         reports::report::duration_text(s.bucket_s),
         s.channel_busy_max_pct
     );
-    println!(
+    outln!(
         "  trace             {:>12}   records, hash {}",
         s.trace_records,
         &s.trace_hash[..16]
     );
-    println!();
+    outln!();
     for c in &s.checks {
-        println!("  {} check {:<12} {}", mark(c.passed), c.name, c.detail);
+        outln!("  {} check {:<12} {}", mark(c.passed), c.name, c.detail);
     }
     for a in &s.assertions {
-        let value = a
-            .value
-            .map_or("unknown metric".into(), |v| format!("{v:.3}"));
-        println!(
+        let value = reports::report::value_text(a.metric, a.value);
+        outln!(
             "  {} assert {} {} (got {})",
             mark(a.passed),
             a.metric,
@@ -247,9 +267,9 @@ fn print_summary(s: &Summary, out_dir: &Path) {
             value
         );
     }
-    println!();
-    println!("results: {}", out_dir.display());
-    println!("{}", if s.passed { "PASSED" } else { "FAILED" });
+    outln!();
+    outln!("results: {}", out_dir.display());
+    outln!("{}", if s.passed { "PASSED" } else { "FAILED" });
 }
 
 fn mark(ok: bool) -> &'static str {

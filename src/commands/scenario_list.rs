@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 
 use super::CliError;
+use super::out::outln;
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run() -> Result<ExitCode, CliError> {
     for name in scenarios::library::names() {
         let s =
             scenarios::resolve(name, &[]).map_err(|source| CliError::Library { name, source })?;
-        println!(
+        outln!(
             "{:<20} {:>5} nodes {:>6}  {}",
             name,
             s.node_count(),

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use okmesh::sweep::{self as run_sweep, create_out, write_runs};
-use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec};
+use reports::sweep::{Dim, MAX_JOBS, SWEEP_METRICS, Shard, SweepSpec, Target};
 use scenarios::Metric;
 
 use super::CliError;
+use super::out::outln;
 
 /// Arguments of `okmesh sweep`.
 #[derive(Args, Debug)]
@@ -37,6 +38,12 @@ pub(crate) struct SweepArgs {
     /// Metric to plot [default: converged_at_s when present, else reach_pct].
     #[arg(long)]
     metric: Option<String>,
+    /// A planner's target, `METRIC<=VALUE` or `METRIC>=VALUE` (times as
+    /// `4h`, `90m` or seconds): prints, per combination of the other
+    /// dimensions (per preset, say), the smallest value of the first swept
+    /// field whose runs meet it in every seed.
+    #[arg(long, value_name = "METRIC<=VALUE")]
+    target: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -100,7 +107,6 @@ pub(crate) fn default_out(spec: &str) -> PathBuf {
     Path::new("out").join(format!("sweep-{stem}"))
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     let dims = parse_dims(&args.set)?;
     if args.seeds == 0 {
@@ -117,6 +123,11 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
         metrics: SWEEP_METRICS.to_vec(),
     };
     let metric = check_metric(&spec, args.metric.as_deref())?;
+    let target = args
+        .target
+        .as_deref()
+        .map(|t| Target::parse(&spec, t))
+        .transpose()?;
     let total = spec.points().saturating_mul(spec.seeds as usize);
     if total > MAX_JOBS {
         return Err(CliError::BadInput(format!(
@@ -147,7 +158,7 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     });
     let chatty = !args.quiet;
     if chatty {
-        println!(
+        outln!(
             "okmesh sweep {} · {} grid point{} × {} seed{} = {total} runs{} · {threads} at once",
             spec.scenario,
             spec.points(),
@@ -180,22 +191,43 @@ pub(crate) fn run(args: SweepArgs) -> Result<ExitCode, CliError> {
     let runs_text = write_runs(&out_dir, &spec, shard, &rows)?;
     let failed = run_sweep::failed_runs(&spec, &rows);
     if chatty && failed > 0 {
-        println!(
+        outln!(
             "{failed} of {} runs failed a check or assertion (column `passed` of runs.csv)",
             rows.len()
         );
     }
     if shard.is_some() {
         if chatty {
-            println!(
+            outln!(
                 "shard written to {} (join the shards with `okmesh merge`)",
                 out_dir.display()
             );
         }
         return Ok(ExitCode::SUCCESS);
     }
-    finish(&out_dir, &spec, &runs_text, metric, chatty)?;
+    finish(&out_dir, &spec, &runs_text, metric, target, chatty)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints rows as columns, the first row as the header.
+fn print_table(rows: &[Vec<String>]) {
+    let cols = rows.first().map_or(0, Vec::len);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        outln!("  {}", cells.join("  ").trim_end());
+    }
 }
 
 /// Rejects a `--metric` the sweep does not record, before anything is written.
@@ -208,19 +240,42 @@ pub(crate) fn check_metric(
 
 /// Writes the aggregate and the plot of a complete sweep from the text of
 /// its `runs.csv` (so whole and merged sweeps agree byte for byte).
-#[allow(clippy::print_stdout)]
 pub(crate) fn finish(
     out_dir: &Path,
     spec: &SweepSpec,
     runs_text: &str,
     metric: Option<Metric>,
+    target: Option<Target>,
     chatty: bool,
 ) -> Result<(), CliError> {
     let files = run_sweep::write_aggregate(out_dir, spec, runs_text, metric)?;
+    let rows = reports::sweep::parse_runs(spec, runs_text, &out_dir.join("runs.csv"))?;
     if chatty {
-        println!("runs:      {}", out_dir.join("runs.csv").display());
-        println!("aggregate: {}", files.aggregate.display());
-        println!("plot:      {}", files.plot_png.display());
+        outln!();
+        outln!("{} per grid point (human units):", files.metric);
+        print_table(&reports::sweep::aggregate_table(spec, &rows, files.metric));
+        outln!();
+    }
+    if let Some(t) = target {
+        // The answer is the point of --target: printed even with --quiet.
+        outln!("target {t}, met in every seed:");
+        for a in reports::sweep::target_answers(spec, &rows, t) {
+            let at = if a.label.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", a.label)
+            };
+            match a.value {
+                Some(v) => outln!("  {at}{} = {v}", a.dim),
+                None => outln!("  {at}no value of {} in the sweep meets it", a.dim),
+            }
+        }
+        outln!();
+    }
+    if chatty {
+        outln!("runs:      {}", out_dir.join("runs.csv").display());
+        outln!("aggregate: {}", files.aggregate.display());
+        outln!("plot:      {}", files.plot_png.display());
     }
     Ok(())
 }

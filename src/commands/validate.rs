@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::out::outln;
 use super::{CliError, load_scenario};
 
 /// Arguments of `okmesh validate`.
@@ -16,16 +17,15 @@ pub(crate) struct ValidateArgs {
     set: Vec<String>,
 }
 
-#[allow(clippy::print_stdout)]
 pub(crate) fn run(args: ValidateArgs) -> Result<ExitCode, CliError> {
     let s = load_scenario(&args.scenario, &args.set)?;
-    println!(
+    outln!(
         "# {}: valid · {} nodes · {} simulated",
         s.name,
         s.node_count(),
         scenarios::duration::format(s.duration)
     );
-    println!("# fully resolved:");
-    print!("{}", scenarios::to_yaml(&s));
+    outln!("# fully resolved:");
+    super::out::out(format_args!("{}", scenarios::to_yaml(&s)));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ mod field_support;
 mod http_api;
 mod import_cli;
 mod inference;
+mod issue13;
 mod issue14;
 mod key_cli;
 mod match_cli;

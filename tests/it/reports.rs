@@ -108,7 +108,7 @@ fn tables_match_the_trace_of_a_real_run() {
     assert_eq!(nodes.len(), 1 + 20);
     assert_eq!(
         nodes[0].join(","),
-        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s"
+        "node,x_m,y_m,z_m,role,degree,originated,frames_sent,relays,received,duplicates,collisions,below_sensitivity,half_duplex_misses,drops,airtime_s,duty_cycle_max_pct,crashes,up_at_end,items_held,converged_s,channel_util_mean_pct,channel_util_max_pct"
     );
     let count = |of: fn(&Record) -> bool| o.records.iter().filter(|r| of(r)).count() as u64;
     let tx_starts = count(|r| matches!(r, Record::TxStart { .. }));
@@ -469,18 +469,19 @@ fn run_writes_plots_and_a_self_contained_report() {
     }
     for section in [
         "What was simulated",
-        "Key results",
+        "Radio and chat",
         "Checks and assertions",
         "Efficiency",
     ] {
         assert!(html.contains(section), "report.html lacks {section}");
     }
     assert!(html.contains("check duty_cycle"));
-    assert!(html.contains("sync: converged at"));
+    assert!(html.contains("sync: every live node held everything"));
     assert!(html.contains("sync: efficiency ratio"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| ok | check half_duplex |"), "{md}");
-    assert!(md.contains("![Channel utilisation over time](channel.png)"));
+    assert!(md.contains("![Channel utilisation per node as Meshtastic devices report it"));
+    assert!(md.contains("](channel.png)"));
 
     // --no-report: the tables, no plots.
     let bare = dir.join("bare");
@@ -504,6 +505,8 @@ fn item_plots_draw_coverage_and_convergence() {
     let overlay = MapOverlay {
         links: vec![(0, 1), (1, 2), (2, 3)],
         partition_groups: Vec::new(),
+        zone_m: None,
+        item_noun: String::new(),
     };
     let report = RunReport {
         info: &ob.info,
@@ -514,15 +517,15 @@ fn item_plots_draw_coverage_and_convergence() {
     let html = report.write_all(&dir).expect("report written");
     assert!(html.ends_with("report.html"));
     let coverage = std::fs::read_to_string(dir.join("coverage.svg")).unwrap();
-    assert!(coverage.contains("mean over 2 items"));
+    assert!(coverage.contains("mean over the 2 items published by then"));
     assert!(png_colours(&dir.join("coverage.png")) > 20);
     check_svg(&dir.join("coverage.svg"), 10);
     let map = std::fs::read_to_string(dir.join("map.svg")).unwrap();
-    assert!(map.contains("time to hold every item"));
+    assert!(map.contains("when each node held every item"));
     let latency = std::fs::read_to_string(dir.join("latency.svg")).unwrap();
     assert!(latency.contains("item propagation (n = 6)"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains("2 seen, 2 published"), "{md}");
+    assert!(md.contains("| every live node held all 2 items |"), "{md}");
 }
 
 #[test]
@@ -603,7 +606,7 @@ fn sharded_sweep_merges_into_the_whole_sweeps_aggregate() {
     assert_eq!(agg.len(), 1 + 6 * reports::sweep::SWEEP_METRICS.len());
     assert_eq!(
         agg[0].join(","),
-        "point,topology.nodes,radio.preset,metric,runs,present,median,min,max"
+        "point,topology.nodes,radio.preset,metric,runs,present,never,median,min,max"
     );
     assert!(png_colours(&whole.join("sweep-reach_pct.png")) > 20);
     check_svg(&whole.join("sweep-reach_pct.svg"), 10);

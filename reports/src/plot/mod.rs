@@ -19,7 +19,9 @@ use plotters::prelude::*;
 mod run;
 mod sweep;
 
-pub use run::{AirtimePlot, ChannelPlot, CoveragePlot, LatencyPlot, MapNode, MapPlot};
+pub use run::{
+    AirtimePlot, ChannelPlot, CoveragePlot, LatencyPlot, MapNode, MapPlot, short_duration,
+};
 pub use sweep::{SweepLine, SweepPlot};
 
 /// The embedded font (DejaVu Sans 2.37, unmodified; licence in `fonts/`).

@@ -1,5 +1,7 @@
 //! The plots of one run: map, coverage, channel, airtime, latency.
 
+use std::ops::Range;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -23,6 +25,12 @@ pub struct MapNode {
     pub crashed: bool,
     /// Partition group during the run's first partition (0: none).
     pub group: u16,
+    /// A Meshtastic router.
+    pub router: bool,
+    /// Published some item's newest version.
+    pub publisher: bool,
+    /// Outside the island of some item's publisher: cannot get everything.
+    pub unreachable: bool,
 }
 
 impl MapNode {
@@ -32,12 +40,13 @@ impl MapNode {
     }
 }
 
-/// The map of nodes and links.
+/// The map of nodes and links, drawn to scale (one km is as long east as
+/// north) over the whole zone.
 #[derive(Clone, Debug)]
 pub struct MapPlot {
     /// Title.
     pub title: String,
-    /// What the colour means, e.g. `converged`.
+    /// What the colour means, e.g. `held everything`.
     pub value_label: String,
     /// Unit of the value, e.g. `h` or `%`.
     pub value_unit: String,
@@ -47,6 +56,8 @@ pub struct MapPlot {
     pub nodes: Vec<MapNode>,
     /// Undirected mesh links (node ids).
     pub links: Vec<(u32, u32)>,
+    /// The zone nodes were placed in, km east and north from (0, 0).
+    pub zone_km: Option<(f64, f64)>,
 }
 
 impl MapPlot {
@@ -58,31 +69,79 @@ impl MapPlot {
             .map(MapNode::at_km)
             .collect()
     }
+
+    /// The km ranges to draw in a plotting area of `w_px` × `h_px`: the
+    /// nodes and the zone, padded, and widened on one axis so that a km
+    /// takes as many pixels east as north.
+    pub fn extent(&self, w_px: f64, h_px: f64) -> (Range<f64>, Range<f64>) {
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        let zone = self.zone_km.map(|(w, h)| [(0.0, 0.0), (w, h)]);
+        for (x, y) in self
+            .nodes
+            .iter()
+            .map(MapNode::at_km)
+            .chain(zone.into_iter().flatten())
+        {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        let (xr, yr) = (padded(x0, x1), padded(y0, y1));
+        let (xs, ys) = (xr.end - xr.start, yr.end - yr.start);
+        // km per pixel on each axis; widen the axis with fewer.
+        let scale = (xs / w_px.max(1.0)).max(ys / h_px.max(1.0));
+        let grow = |r: Range<f64>, px: f64| {
+            let extra = (scale * px - (r.end - r.start)) / 2.0;
+            (r.start - extra)..(r.end + extra)
+        };
+        (grow(xr, w_px), grow(yr, h_px))
+    }
 }
+
+/// Margin and label areas of the map (pixels), to work out its plotting area.
+const MAP_MARGIN: u32 = 12;
+const MAP_X_LABELS: u32 = 40;
+const MAP_Y_LABELS: u32 = 62;
 
 impl Plot for MapPlot {
     fn size(&self) -> (u32, u32) {
-        (900, 800)
+        (900, 860)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         if self.nodes.is_empty() {
             return message(root, &self.title, "no nodes");
         }
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (x, y) in self.nodes.iter().map(MapNode::at_km) {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(y);
-            y1 = y1.max(y);
-        }
-        let mut chart = canvas(root, &self.title)?
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
+        root.fill(&WHITE).map_err(err)?;
+        let area = root.titled(&self.title, (super::FAMILY, 22)).map_err(err)?;
+        let (w, h) = area.dim_in_pixel();
+        let (xr, yr) = self.extent(
+            f64::from(w.saturating_sub(2 * MAP_MARGIN + MAP_Y_LABELS)),
+            f64::from(h.saturating_sub(2 * MAP_MARGIN + MAP_X_LABELS)),
+        );
+        let mut chart = ChartBuilder::on(&area)
+            .margin(MAP_MARGIN)
+            .x_label_area_size(MAP_X_LABELS)
+            .y_label_area_size(MAP_Y_LABELS)
+            .build_cartesian_2d(xr, yr)
             .map_err(err)?;
         axes(&mut chart, "east (km)", "north (km)")
             .disable_mesh()
             .draw()
             .map_err(err)?;
+        if let Some((zw, zh)) = self.zone_km {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, 0.0), (zw, 0.0), (zw, zh), (0.0, zh), (0.0, 0.0)],
+                    ZONE.stroke_width(2),
+                )))
+                .map_err(err)?
+                .label(format!("zone {zw} × {zh} km"))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], ZONE.stroke_width(2))
+                });
+        }
         let at = |i: u32| self.nodes[i as usize].at_km();
         chart
             .draw_series(
@@ -124,8 +183,9 @@ impl Plot for MapPlot {
                 ))
                 .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
         }
-        let never = self.sites(|n| !n.down && n.value.is_none());
+        let never = self.sites(|n| !n.down && n.value.is_none() && !n.unreachable);
         if !never.is_empty() {
+            let k = never.len();
             chart
                 .draw_series(
                     never
@@ -133,8 +193,52 @@ impl Plot for MapPlot {
                         .map(|p| Cross::new(p, 6, RED.stroke_width(3))),
                 )
                 .map_err(err)?
-                .label(format!("never {}", self.value_label))
+                .label(format!("never {} ({k})", self.value_label))
                 .legend(|(x, y)| Cross::new((x, y), 6, RED.stroke_width(3)));
+        }
+        let unreachable = self.sites(|n| !n.down && n.unreachable);
+        if !unreachable.is_empty() {
+            let k = unreachable.len();
+            chart
+                .draw_series(unreachable.into_iter().map(|p| {
+                    EmptyElement::at(p)
+                        + Cross::new((0, 0), 6, OUT_OF_REACH.stroke_width(3))
+                        + Rectangle::new([(-8, -8), (8, 8)], OUT_OF_REACH.stroke_width(1))
+                }))
+                .map_err(err)?
+                .label(format!("out of reach of some publisher ({k})"))
+                .legend(|(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Cross::new((0, 0), 6, OUT_OF_REACH.stroke_width(3))
+                        + Rectangle::new([(-8, -8), (8, 8)], OUT_OF_REACH.stroke_width(1))
+                });
+        }
+        let routers = self.sites(|n| n.router);
+        if !routers.is_empty() {
+            let k = routers.len();
+            chart
+                .draw_series(routers.into_iter().map(|p| {
+                    EmptyElement::at(p) + Rectangle::new([(-7, -7), (7, 7)], BLACK.stroke_width(2))
+                }))
+                .map_err(err)?
+                .label(format!("router ({k})"))
+                .legend(|(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Rectangle::new([(-7, -7), (7, 7)], BLACK.stroke_width(2))
+                });
+        }
+        let publishers = self.sites(|n| n.publisher);
+        if !publishers.is_empty() {
+            let k = publishers.len();
+            chart
+                .draw_series(
+                    publishers
+                        .into_iter()
+                        .map(|p| TriangleMarker::new(p, 9, PUBLISHER.stroke_width(2))),
+                )
+                .map_err(err)?
+                .label(format!("publisher ({k})"))
+                .legend(|(x, y)| TriangleMarker::new((x, y), 9, PUBLISHER.stroke_width(2)));
         }
         let down = self.sites(|n| n.down);
         if !down.is_empty() {
@@ -187,6 +291,13 @@ impl Plot for MapPlot {
     }
 }
 
+/// The zone's outline.
+const ZONE: RGBColor = RGBColor(60, 60, 60);
+/// Nodes out of reach of some publisher.
+const OUT_OF_REACH: RGBColor = RGBColor(190, 0, 190);
+/// Publishers' triangles.
+const PUBLISHER: RGBColor = RGBColor(230, 110, 0);
+
 /// Share of nodes holding each item over time.
 #[derive(Clone, Debug)]
 pub struct CoveragePlot {
@@ -196,8 +307,11 @@ pub struct CoveragePlot {
     pub unit: TimeUnit,
     /// Run length, s.
     pub end_s: f64,
-    /// Per item: (t s, coverage %) points.
+    /// Per item: (t s, coverage %) points, from the item's first bucket.
     pub items: Vec<Vec<(f64, f64)>>,
+    /// Per time bucket: (t s, mean coverage % over the items known by
+    /// then) — by time, as `coverage.csv` has it, never by index.
+    pub mean: Vec<(f64, f64)>,
 }
 
 impl Plot for CoveragePlot {
@@ -229,29 +343,22 @@ impl Plot for CoveragePlot {
                 ))
                 .map_err(err)?;
         }
-        // The mean over items, on the items' common time points.
-        let points = self.items.iter().map(Vec::len).max().unwrap_or(0);
-        let mean: Vec<(f64, f64)> = (0..points)
-            .filter_map(|k| {
-                let t = self.items.iter().find_map(|i| i.get(k))?.0;
-                let sum: f64 = self
-                    .items
-                    .iter()
-                    .map(|i| i.get(k).map_or(0.0, |p| p.1))
-                    .sum();
-                Some((t / u.secs, sum / self.items.len() as f64))
-            })
-            .collect();
         chart
-            .draw_series(LineSeries::new(mean, BLACK.stroke_width(3)))
+            .draw_series(LineSeries::new(
+                self.mean.iter().map(|(t, c)| (t / u.secs, *c)),
+                BLACK.stroke_width(3),
+            ))
             .map_err(err)?
-            .label(format!("mean over {} items", self.items.len()))
+            .label(format!(
+                "mean over the {} items published by then",
+                self.items.len()
+            ))
             .legend(line_key(BLACK.stroke_width(3)));
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 
-/// Channel utilisation over time.
+/// Channel utilisation over time, per node.
 #[derive(Clone, Debug)]
 pub struct ChannelPlot {
     /// Title.
@@ -260,9 +367,12 @@ pub struct ChannelPlot {
     pub unit: TimeUnit,
     /// Bucket ends, s.
     pub t_s: Vec<f64>,
-    /// Share of time busy per bucket, %.
-    pub busy_pct: Vec<f64>,
-    /// Per class: (name, airtime share per bucket, %).
+    /// Per bucket: mean channel utilisation over the live nodes, %.
+    pub node_mean_pct: Vec<f64>,
+    /// Per bucket: the busiest node's channel utilisation, %.
+    pub node_max_pct: Vec<f64>,
+    /// Per class: (name, per bucket the mean share of a node's time spent
+    /// transmitting that class, %).
     pub classes: Vec<(String, Vec<f64>)>,
 }
 
@@ -284,8 +394,10 @@ impl Plot for ChannelPlot {
             .last()
             .into_iter()
             .flatten()
-            .chain(&self.busy_pct)
-            .fold(1f64, |a, b| a.max(*b));
+            .chain(&self.node_max_pct)
+            .chain(&self.node_mean_pct)
+            .fold(1f64, |a, b| a.max(*b))
+            .min(100.0);
         let end = self.t_s.last().copied().unwrap_or(1.0) / u.secs;
         let mut chart = canvas(root, &self.title)?
             .build_cartesian_2d(0f64..end, 0f64..top * 1.1)
@@ -293,7 +405,7 @@ impl Plot for ChannelPlot {
         axes(
             &mut chart,
             format!("time ({})", u.name),
-            "share of time (%)",
+            "share of a node's time (%)",
         )
         .draw()
         .map_err(err)?;
@@ -309,22 +421,37 @@ impl Plot for ChannelPlot {
             chart
                 .draw_series(AreaSeries::new(points, 0.0, colour.mix(0.55)))
                 .map_err(err)?
-                .label(format!("airtime: {}", self.classes[c].0))
+                .label(format!(
+                    "transmitting {} (mean per node)",
+                    self.classes[c].0
+                ))
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 18, y + 5)], colour.mix(0.55).filled())
                 });
         }
+        let series = |v: &[f64]| -> Vec<(f64, f64)> {
+            self.t_s
+                .iter()
+                .zip(v)
+                .map(|(t, v)| (t / u.secs, *v))
+                .collect()
+        };
         chart
             .draw_series(LineSeries::new(
-                self.t_s
-                    .iter()
-                    .zip(&self.busy_pct)
-                    .map(|(t, v)| (t / u.secs, *v)),
+                series(&self.node_mean_pct),
                 BLACK.stroke_width(2),
             ))
             .map_err(err)?
-            .label("channel busy (≥ 1 transmission on air)")
+            .label("channel utilisation, mean node (as the device reports it)")
             .legend(line_key(BLACK.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                series(&self.node_max_pct),
+                RED.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("channel utilisation, busiest node")
+            .legend(line_key(RED.stroke_width(2)));
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
@@ -421,9 +548,10 @@ impl Plot for LatencyPlot {
             .map_err(err)?;
         axes(
             &mut chart,
-            "latency (s, log scale)",
+            "latency (log scale)",
             "share of deliveries within (%)",
         )
+        .x_label_formatter(&|x| short_duration(*x))
         .draw()
         .map_err(err)?;
         for (k, (label, pts)) in self.series.iter().enumerate() {
@@ -448,5 +576,22 @@ impl Plot for LatencyPlot {
                 .legend(line_key(colour.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}
+
+/// A time axis label: `500 ms`, `12 s`, `5 min`, `2.5 h`.
+pub fn short_duration(s: f64) -> String {
+    let trim = |v: f64| {
+        let t = format!("{v:.1}");
+        t.strip_suffix(".0").map_or(t.clone(), str::to_string)
+    };
+    if s < 1.0 {
+        format!("{} ms", trim(s * 1000.0))
+    } else if s < 120.0 {
+        format!("{} s", trim(s))
+    } else if s < 7200.0 {
+        format!("{} min", trim(s / 60.0))
+    } else {
+        format!("{} h", trim(s / 3600.0))
     }
 }

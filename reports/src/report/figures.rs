@@ -1,6 +1,7 @@
 //! The data of a run report's plots, from the finished metrics.
 
 use crate::channel::CLASSES;
+use crate::deployment::Deployment;
 use crate::latency::cdf;
 use crate::plot::{
     AirtimePlot, ChannelPlot, CoveragePlot, LatencyPlot, MapNode, MapPlot, Plot, PlotError,
@@ -74,6 +75,15 @@ impl RunReport<'_> {
         let items = !m.items().items().is_empty();
         let unit = self.unit();
         let originated: u64 = m.nodes().iter().map(|n| n.originated).sum();
+        let deployment = Deployment::of(self.info, m);
+        let mut publishers = vec![false; self.info.sites.len()];
+        for item in m.items().items() {
+            if let Some(p) = item.publisher
+                && let Some(slot) = publishers.get_mut(p.index())
+            {
+                *slot = true;
+            }
+        }
         let nodes = self
             .info
             .sites
@@ -100,6 +110,9 @@ impl RunReport<'_> {
                     down: !m.up()[i],
                     crashed: nm.crashes > 0,
                     group: self.overlay.partition_groups.get(i).copied().unwrap_or(0),
+                    router: s.role == node_core::radio::Role::Router,
+                    publisher: publishers[i],
+                    unreachable: items && deployment.nodes[i].unreachable,
                 }
             })
             .collect();
@@ -107,15 +120,16 @@ impl RunReport<'_> {
         let step = links.len().div_ceil(MAX_MAP_LINKS).max(1);
         MapPlot {
             title: self.title(if items {
-                "time to hold every item"
+                "when each node held every item"
             } else {
                 "share of chat messages received"
             }),
-            value_label: if items { "converged" } else { "received" }.into(),
+            value_label: if items { "held everything" } else { "received" }.into(),
             value_unit: if items { unit.name } else { "%" }.into(),
             low_is_good: items,
             nodes,
             links: links.iter().step_by(step).copied().collect(),
+            zone_km: self.overlay.zone_m.map(|[w, h]| (w / 1000.0, h / 1000.0)),
         }
     }
 
@@ -124,10 +138,19 @@ impl RunReport<'_> {
         let n = m.nodes().len().max(1) as f64;
         let timeline = m.channel().timeline();
         let mut items: Vec<Vec<(f64, f64)>> = vec![Vec::new(); m.items().items().len()];
+        let mut mean = Vec::new();
         for (b, holders) in m.items().coverage().iter().enumerate() {
             let t = timeline.end_of_us(b) as f64 / 1e6;
+            let mut sum = 0.0;
             for (i, h) in holders.iter().enumerate() {
-                items[i].push((t, 100.0 * f64::from(*h) / n));
+                let pct = 100.0 * f64::from(*h) / n;
+                items[i].push((t, pct));
+                sum += pct;
+            }
+            // The mean at this time over the items known at this time,
+            // exactly as the rows of coverage.csv at this `t_s`.
+            if !holders.is_empty() {
+                mean.push((t, sum / holders.len() as f64));
             }
         }
         CoveragePlot {
@@ -135,26 +158,28 @@ impl RunReport<'_> {
             unit: self.unit(),
             end_s: self.info.sim_time.as_secs_f64(),
             items,
+            mean,
         }
     }
 
     fn channel(&self) -> ChannelPlot {
-        let ch = self.metrics.channel();
+        let m = self.metrics;
+        let ch = m.channel();
         let timeline = ch.timeline();
         let buckets = ch.buckets();
         let len = |b: usize| (timeline.end_of_us(b) - timeline.start_us(b)).max(1) as f64;
         let totals = ch.totals();
+        let nodes = m.nodes().len().max(1) as f64;
+        let up = m.up();
+        let per_node = m.utilisation().per_bucket(|i| up[i]);
         ChannelPlot {
-            title: self.title("channel utilisation"),
+            title: self.title("channel utilisation per node"),
             unit: self.unit(),
             t_s: (0..buckets.len())
                 .map(|b| timeline.end_of_us(b) as f64 / 1e6)
                 .collect(),
-            busy_pct: buckets
-                .iter()
-                .enumerate()
-                .map(|(b, x)| 100.0 * x.busy_us as f64 / len(b))
-                .collect(),
+            node_mean_pct: per_node.iter().map(|p| p.0).collect(),
+            node_max_pct: per_node.iter().map(|p| p.1).collect(),
             classes: CLASSES
                 .iter()
                 .enumerate()
@@ -165,7 +190,7 @@ impl RunReport<'_> {
                         buckets
                             .iter()
                             .enumerate()
-                            .map(|(b, x)| 100.0 * x.airtime_us[c] as f64 / len(b))
+                            .map(|(b, x)| 100.0 * x.airtime_us[c] as f64 / len(b) / nodes)
                             .collect(),
                     )
                 })

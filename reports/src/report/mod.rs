@@ -11,6 +11,7 @@
 pub mod document;
 pub mod figures;
 pub mod text;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 
@@ -21,19 +22,28 @@ use crate::{Metrics, Summary, tables};
 
 pub use document::{Block, Document, Section};
 pub use figures::AnyPlot;
-pub use text::{bounds_text, duration_text};
+pub use text::{bounds_text, duration_text, pct_text, value_text, zone_text};
+pub use verdict::{Verdict, verdict};
 
 /// Largest number of links drawn on the map (beyond it every k-th link is
 /// drawn, so that the SVG stays a few megabytes at most).
 pub const MAX_MAP_LINKS: usize = 20_000;
 
-/// What the map shows besides the metrics: the mesh links and partitions.
+/// What the report shows besides the trace's figures: the mesh links and
+/// partitions for the map, the zone the scenario placed nodes in, and
+/// what the catalogue items are.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct MapOverlay {
     /// Undirected mesh links (decodable in at least one direction).
     pub links: Vec<(u32, u32)>,
     /// Each node's group in the run's first partition (empty: none).
     pub partition_groups: Vec<u16>,
+    /// The placement area, metres east and north from (0, 0), drawn on the
+    /// map (`None`: the placement has none, e.g. a CSV or a chain).
+    pub zone_m: Option<[f64; 2]>,
+    /// What the items are, in the plural: `manifests`, `facilities` or
+    /// `items` (empty: `items`).
+    pub item_noun: String,
 }
 
 /// Why a report could not be written.
@@ -61,12 +71,24 @@ pub enum ReportError {
 pub const PLOTS: [(&str, &str); 5] = [
     (
         "map",
-        "Nodes and links, coloured by when each node held everything",
+        "The zone to scale (1 km east = 1 km north), mesh links in grey, each node coloured by when it held every item; red cross: never did; magenta: out of reach of some item's publisher (another island); square: router; triangle: publisher",
     ),
-    ("coverage", "Share of nodes holding each item over time"),
-    ("channel", "Channel utilisation over time"),
-    ("airtime", "Airtime per node"),
-    ("latency", "Latency distribution"),
+    (
+        "coverage",
+        "Share of all nodes holding each item's newest version over time (thin lines), and their mean over the items published by then (bold)",
+    ),
+    (
+        "channel",
+        "Channel utilisation per node as Meshtastic devices report it (own transmissions plus every frame received or lost to a collision): the mean node and the busiest; shaded: the mean share of a node's time spent transmitting, by frame class",
+    ),
+    (
+        "airtime",
+        "Airtime per node: share of the run (bars) and largest share of any duty-cycle window (dots) against the regional limit",
+    ),
+    (
+        "latency",
+        "Latency distribution: chat delivery (origination to first decoding) and item propagation (publication to storing), log time axis",
+    ),
 ];
 
 /// The CSV files of a run: (file name, what).
