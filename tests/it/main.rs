@@ -22,3 +22,4 @@ mod simulation;
 mod sync_scenarios;
 mod udp_testbed;
 mod util;
+mod web;
