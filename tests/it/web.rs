@@ -554,3 +554,89 @@ fn no_page_references_anything_outside_the_node() {
         "{raw}"
     );
 }
+
+/// Page load times from a node holding 2,000 manifests (corpus YAML files
+/// with varied titles). Prints the figures; run with
+/// `cargo test --release --test it web::page_load -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: prints page load times, asserts only that pages answer"]
+fn page_load_from_a_node_holding_2000_manifests() {
+    let d = tempfile::tempdir().unwrap();
+    let (_n, a) = start_api_node(&lone_udp_radio(), d.path(), &[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/okh");
+    let mut files = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                let t = std::fs::read_to_string(&p).unwrap_or_default();
+                if t.lines().any(|l| l.starts_with("title:")) {
+                    files.push(t);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut held = 0;
+    let mut i = 0;
+    while held < 2000 {
+        let t = &files[i % files.len()];
+        let varied: String = t
+            .lines()
+            .map(|l| match l.strip_prefix("title:") {
+                Some(rest) => format!("title: \"{} #{i}\"", rest.trim().trim_matches('"')),
+                None => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (code, _) = http_json(
+            &a,
+            "POST",
+            &format!("/manifests?name=m{i}.yml"),
+            varied.as_bytes(),
+        );
+        if code == 201 {
+            held += 1;
+        }
+        i += 1;
+        assert!(i < 20_000, "only {held} manifests published");
+    }
+    let first = http_json(&a, "GET", "/manifests", b"").1[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = Instant::now();
+    get_text(&a, "/build?have=3d+printer,+PLA,+soldering+iron");
+    let cold_ms = t0.elapsed().as_secs_f64() * 1e3;
+    for page in [
+        "/".to_owned(),
+        "/setup".into(),
+        "/catalogue".into(),
+        "/catalogue?q=microscope".into(),
+        format!("/item/{first}"),
+        "/build?have=3d+printer,+PLA,+soldering+iron".into(),
+        "/build?have=sewing+machine,+fabric".into(),
+    ] {
+        let mut ms: Vec<f64> = (0..9)
+            .map(|_| {
+                let t = Instant::now();
+                get_text(&a, &page);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{page}: median {:.1} ms, max {:.1} ms", ms[4], ms[8]);
+        }
+    }
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "first /build after loading (match index build): {cold_ms:.0} ms; {held} manifests held"
+        );
+    }
+}
