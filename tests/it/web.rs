@@ -557,7 +557,7 @@ fn no_page_references_anything_outside_the_node() {
 
 /// Page load times from a node holding 2,000 manifests (corpus YAML files
 /// with varied titles). Prints the figures; run with
-/// `cargo test --release --test it web::page_load -- --ignored --nocapture`.
+/// `cargo test --test it web::page_load -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement: prints page load times, asserts only that pages answer"]
 fn page_load_from_a_node_holding_2000_manifests() {
