@@ -17,6 +17,7 @@
 //! | `POST /facilities?name=FILE` | register or update a facility |
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
+//! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
 //! # Who may ask
 //!
@@ -76,7 +77,7 @@ use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
 use catalogue::taxonomy::Taxonomy;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request as HttpRequest, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use node_core::node::PublishError;
@@ -396,10 +397,36 @@ impl Server {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Response<Body> {
+        let mut req = req;
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        // Web pages (GET only): a browser cannot send a bearer header on a
+        // navigation, so the pairing cookie (SameSite=Strict) stands in for
+        // it and goes through the same check. The API's paths ignore it.
+        let page = method == Method::GET && crate::web::is_page(&parts);
+        if page && !req.headers().contains_key(AUTHORIZATION) {
+            let bearer = req
+                .headers()
+                .get(COOKIE)
+                .and_then(|c| c.to_str().ok())
+                .and_then(crate::web::cookie_token)
+                .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok());
+            if let Some(b) = bearer {
+                req.headers_mut().insert(AUTHORIZATION, b);
+            }
+        }
         let result = match self.guard.check(&method, req.headers(), local) {
             Ok(()) => self.route(req).await,
+            // The pairing page and assets hold no node data: served before
+            // pairing, still behind the Host and Origin checks.
+            Err(f)
+                if f.status == StatusCode::UNAUTHORIZED
+                    && page
+                    && crate::web::is_public(&parts) =>
+            {
+                self.route(req).await
+            }
             Err(f) => Err(f),
         };
         let status = match &result {
@@ -408,7 +435,11 @@ impl Server {
         };
         tracing::debug!(%peer, method = %esc(&method), path = %Escaped(&path),
             status = status.as_u16(), "http");
-        result.unwrap_or_else(failure_response)
+        match result {
+            Ok(r) => r,
+            Err(f) if page => page_response(crate::web::error_page(f.status.as_u16(), &f.message)),
+            Err(f) => failure_response(f),
+        }
     }
 
     async fn route(&self, req: HttpRequest<Incoming>) -> Result<Response<Body>, Failure> {
@@ -477,6 +508,9 @@ impl Server {
             ["match"] if method == Method::GET => {
                 check_params(&q, &["have", "facility", "top", "threshold"])?;
                 self.matches(&q).await
+            }
+            p if method == Method::GET && crate::web::is_page(p) => {
+                Ok(page_response(crate::web::page(self, p, &q).await))
             }
             ["status" | "items" | "match"] | ["items", _] | ["items", _, "raw"] => wrong(),
             _ => Err(Failure::not_found(format!("no such path: {path}"))),
@@ -592,6 +626,10 @@ impl Server {
     }
 
     async fn matches(&self, q: &[(String, String)]) -> Result<Response<Body>, Failure> {
+        Ok(json_response(StatusCode::OK, &self.match_json(q).await?))
+    }
+
+    async fn match_json(&self, q: &[(String, String)]) -> Result<Value, Failure> {
         let tax = Taxonomy::builtin();
         let top = match param(q, "top") {
             None => 20,
@@ -645,8 +683,64 @@ impl Server {
         })
         .await
         .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok(json_response(StatusCode::OK, &out))
+        Ok(out)
     }
+}
+
+impl From<Failure> for crate::web::PageError {
+    fn from(f: Failure) -> Self {
+        crate::web::PageError {
+            status: f.status.as_u16(),
+            message: f.message,
+        }
+    }
+}
+
+/// The pages read through the API's own calls.
+impl crate::web::Backend for Server {
+    async fn status(&self) -> Result<Value, crate::web::PageError> {
+        Ok(status_json(
+            &self.node.status().await.map_err(Failure::from)?,
+        ))
+    }
+    async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, crate::web::PageError> {
+        let items = self.node.list(kind).await.map_err(Failure::from)?;
+        Ok(items.iter().map(item_json).collect())
+    }
+    async fn item(&self, id: &str) -> Result<crate::web::ItemPage, crate::web::PageError> {
+        let d = self.find(id).await?;
+        let mut meta = item_json(&summary_of(&d));
+        meta["history"] = d
+            .history
+            .iter()
+            .map(|s| json!({"seq": s.seq, "content": s.content.to_string()}))
+            .collect();
+        Ok(crate::web::ItemPage {
+            meta,
+            raw: d.item.bytes,
+        })
+    }
+    async fn matches(&self, q: &[(String, String)]) -> Result<Value, crate::web::PageError> {
+        Ok(self.match_json(q).await?)
+    }
+}
+
+/// A rendered page, with the policy that keeps it to this node.
+fn page_response(p: crate::web::Page) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(p.body)));
+    *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(crate::web::CSP),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
 }
 
 /// Parses and indexes the stored manifests `items` on a blocking thread.

@@ -34,6 +34,7 @@ pub mod radio;
 pub mod spec;
 pub mod store;
 pub mod udp;
+pub mod web;
 
 /// Sleeps until `deadline`, or forever when there is none (a `select!`
 /// branch for a timer that may be unset).

@@ -25,3 +25,4 @@ mod simulation;
 mod sync_scenarios;
 mod udp_testbed;
 mod util;
+mod web;
