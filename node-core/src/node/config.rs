@@ -1,6 +1,7 @@
 //! What a [`Node`](super::Node) is started with.
 
 use crate::id::NodeId;
+use crate::identity::{Keypair, TrustPolicy};
 use crate::store::StoreConfig;
 use crate::sync::SyncConfig;
 use crate::time::Duration;
@@ -37,10 +38,18 @@ pub struct NodeConfig {
     pub sync: SyncConfig,
     /// The store's limits and policies.
     pub store: StoreConfig,
+    /// The publisher key this node signs what it publishes with; it owns
+    /// the designs published under it.
+    pub publisher: Keypair,
+    /// Which publisher keys this node accepts versions from.
+    pub trust: TrustPolicy,
 }
 
 impl NodeConfig {
-    /// A node with no application load and default sync and store settings.
+    /// A node with no application load, default sync and store settings,
+    /// trust on first use, and the simulated publisher key of `root_seed`
+    /// ([`NodeConfig::simulated_publisher`]): every node made this way
+    /// publishes as one organisation. A field node sets its own key.
     pub fn new(id: NodeId, root_seed: u64) -> Self {
         NodeConfig {
             id,
@@ -49,6 +58,15 @@ impl NodeConfig {
             traffic: None,
             sync: SyncConfig::default(),
             store: StoreConfig::default(),
+            publisher: Self::simulated_publisher(root_seed, 0),
+            trust: TrustPolicy::default(),
         }
+    }
+
+    /// The simulated publisher key number `n` of a run: derived from the
+    /// seed, so anyone who knows the seed can sign with it (never use it
+    /// on a real node).
+    pub fn simulated_publisher(root_seed: u64, n: u64) -> Keypair {
+        Keypair::derive(root_seed, "publisher", n)
     }
 }

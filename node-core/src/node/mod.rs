@@ -26,7 +26,7 @@ use catalogue::entry::entries;
 
 use crate::id::NodeId;
 use crate::rng::Rng;
-use crate::store::{Change, MemStorage, Storage, Store, StoreError};
+use crate::store::{Change, MemStorage, Signer, Storage, Store, StoreError};
 use crate::sync::{Fingerprint, SyncEngine, SyncEvent, SyncStats};
 use crate::time::Instant;
 use crate::transport::{RxFrame, SendError, Transport};
@@ -109,7 +109,15 @@ impl<S: Storage> Node<S> {
             now,
         );
         let sync_rng = Rng::derive(config.root_seed, "sync", stream);
-        let sync = SyncEngine::new(config.id, config.sync, &store, sync_rng, now);
+        let sync = SyncEngine::new(
+            config.id,
+            config.sync,
+            config.trust.clone(),
+            config.publisher.public(),
+            &store,
+            sync_rng,
+            now,
+        );
         Ok(Node {
             config,
             events: VecDeque::new(),
@@ -201,15 +209,75 @@ impl<S: Storage> Node<S> {
 /// **Commands**: what the operator or the driver asks for.
 impl<S: Storage> Node<S> {
     /// Publishes the items in a manifest or facility file (`source` names it
-    /// in errors): each becomes a new version here, unless its content is
-    /// already current, and sync spreads it. A facility list gives one item
-    /// per facility, each with its own bytes ([`catalogue::entries`]).
+    /// in errors): each becomes a new version here, signed with the node's
+    /// publisher key under the design id that key owns, unless its content
+    /// is already current, and sync spreads it. A facility list gives one
+    /// item per facility, each with its own bytes ([`catalogue::entries`]).
     pub fn publish<T: Transport>(
         &mut self,
         now: Instant,
         kind: ItemKind,
         bytes: &[u8],
         source: &str,
+        tx: &mut T,
+    ) -> Result<Vec<Published>, PublishError> {
+        self.publish_as(now, kind, bytes, source, false, tx)
+    }
+
+    /// As [`Node::publish`], for a file this node did not author: an
+    /// unsigned legacy file imported here, signed by this node's publisher
+    /// key and marked so ("signed by this node on import").
+    pub fn publish_imported<T: Transport>(
+        &mut self,
+        now: Instant,
+        kind: ItemKind,
+        bytes: &[u8],
+        source: &str,
+        tx: &mut T,
+    ) -> Result<Vec<Published>, PublishError> {
+        self.publish_as(now, kind, bytes, source, true, tx)
+    }
+
+    /// Retires a design this node's publisher key owns with a signed
+    /// tombstone, which sync spreads like any new version.
+    pub fn retire<T: Transport>(
+        &mut self,
+        now: Instant,
+        id: catalogue::ItemId,
+        tx: &mut T,
+    ) -> Result<Published, PublishError> {
+        let signer = Signer {
+            key: &self.config.publisher,
+            at: now,
+            imported: false,
+        };
+        let outcome = self.store.retire(id, &signer)?;
+        let stored = self.store.get(id).expect("just retired").clone();
+        let max_payload = tx.capabilities().max_payload_bytes;
+        let (element, fragments) = self.sync.local_item(now, &stored, &self.store, max_payload);
+        self.push_event(NodeEvent::Published {
+            item: id,
+            seq: outcome.stamp.seq,
+            element,
+            size_bytes: 0,
+            fragments,
+        });
+        self.sync.handle_timeout(now, &mut self.store, tx);
+        self.drain_sync_events();
+        Ok(Published {
+            item: id,
+            seq: outcome.stamp.seq,
+            new_version: true,
+        })
+    }
+
+    fn publish_as<T: Transport>(
+        &mut self,
+        now: Instant,
+        kind: ItemKind,
+        bytes: &[u8],
+        source: &str,
+        imported: bool,
         tx: &mut T,
     ) -> Result<Vec<Published>, PublishError> {
         let found = entries(kind, bytes, source)?.entries;
@@ -223,9 +291,16 @@ impl<S: Storage> Node<S> {
             });
         }
         let mut out = Vec::with_capacity(found.len());
+        let owner = self.config.publisher.public();
         for entry in found {
-            let (id, size_bytes) = (entry.id, entry.bytes.len() as u32);
-            let outcome = self.store.publish(entry)?;
+            let id = crate::identity::owned_id(&owner, entry.id);
+            let size_bytes = entry.bytes.len() as u32;
+            let signer = Signer {
+                key: &self.config.publisher,
+                at: now,
+                imported,
+            };
+            let outcome = self.store.publish_signed(entry, &signer)?;
             let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
             if new_version {
                 let stored = self.store.get(id).expect("just published").clone();

@@ -13,6 +13,21 @@ use super::storage::{Recovery, Storage, StorageError};
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
 use super::item::VersionStamp;
+use crate::identity::{Authorship, Keypair, TOMBSTONE_CONTENT, owned_id};
+use crate::time::Instant;
+
+/// Who signs a local publish: the node's publisher key, the time it signs
+/// at, and whether it signs an unsigned file it imported (so readers can
+/// tell "signed by this node on import" from "published here").
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    /// The publisher key; it owns the designs it publishes.
+    pub key: &'a Keypair,
+    /// The timestamp signed into the version.
+    pub at: Instant,
+    /// Signed on import of an unsigned file rather than authored here.
+    pub imported: bool,
+}
 
 /// Limits and policies of a [`Store`].
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -89,6 +104,18 @@ pub enum Reject {
     /// The item's version counter is at its maximum.
     #[error("item {id} has no version number left")]
     SeqExhausted {
+        /// The item.
+        id: ItemId,
+    },
+    /// The item is not held.
+    #[error("item {id} is not held")]
+    UnknownItem {
+        /// The item.
+        id: ItemId,
+    },
+    /// The signer's key does not own the design.
+    #[error("item {id} is not owned by this publisher key")]
+    NotOwner {
         /// The item.
         id: ItemId,
     },
@@ -272,6 +299,77 @@ impl<S: Storage> Store<S> {
     /// a no-op that returns the current stamp. The item becomes pinned.
     pub fn publish(&mut self, draft: Draft) -> Result<PutOutcome, StoreError> {
         let outcome = self.stage_publish(draft)?;
+        self.finish_write()?;
+        Ok(outcome?)
+    }
+
+    /// Publishes a local version signed by `signer`, under the design id
+    /// its key owns ([`owned_id`] of the key and the draft's catalogue id):
+    /// the same as [`Store::publish`] otherwise.
+    pub fn publish_signed(
+        &mut self,
+        draft: Draft,
+        signer: &Signer<'_>,
+    ) -> Result<PutOutcome, StoreError> {
+        let outcome = self.stage_publish_signed(draft, signer)?;
+        self.finish_write()?;
+        Ok(outcome?)
+    }
+
+    /// Signed [`Store::publish_batch`]: many drafts, one sync.
+    pub fn publish_signed_batch(
+        &mut self,
+        drafts: impl IntoIterator<Item = Draft>,
+        signer: &Signer<'_>,
+    ) -> Result<Vec<Result<PutOutcome, Reject>>, StoreError> {
+        let mut out = Vec::new();
+        for draft in drafts {
+            out.push(self.stage_publish_signed(draft, signer)?);
+        }
+        self.finish_write()?;
+        Ok(out)
+    }
+
+    /// Retires the design `id` (one this signer owns, held here) with a
+    /// signed tombstone: a version one above the current with no document,
+    /// which replaces the design on every node that verifies it.
+    pub fn retire(&mut self, id: ItemId, signer: &Signer<'_>) -> Result<PutOutcome, StoreError> {
+        let Some(current) = self.get(id) else {
+            return Err(Reject::UnknownItem { id }.into());
+        };
+        let catalogue_id = current.catalogue_id();
+        if owned_id(&signer.key.public(), catalogue_id) != id {
+            return Err(Reject::NotOwner { id }.into());
+        }
+        let kind = current.kind;
+        let format = current.format;
+        let seq = current
+            .stamp
+            .seq
+            .checked_add(1)
+            .ok_or(Reject::SeqExhausted { id })?;
+        let (_, author) = Authorship::sign(
+            signer.key,
+            kind,
+            catalogue_id,
+            seq,
+            TOMBSTONE_CONTENT,
+            signer.at,
+            signer.imported,
+        );
+        let item = StoredItem {
+            kind,
+            id,
+            stamp: VersionStamp {
+                seq,
+                content: TOMBSTONE_CONTENT,
+            },
+            name: String::new(),
+            format,
+            bytes: Vec::new(),
+            author: Some(author),
+        };
+        let outcome = self.stage_put(item, Origin::Local)?;
         self.finish_write()?;
         Ok(outcome?)
     }
@@ -566,6 +664,15 @@ impl<S: Storage> Store<S> {
     /// Stages a publish: `Ok(Err(_))` is a rejected draft, `Err(_)` a backend
     /// failure.
     fn stage_publish(&mut self, draft: Draft) -> Result<Result<PutOutcome, Reject>, StoreError> {
+        self.stage_publish_with(draft, None)
+    }
+
+    /// Stages a publish, signing the version with `sign(seq)` if given.
+    fn stage_publish_with(
+        &mut self,
+        draft: Draft,
+        sign: Option<&dyn Fn(u32) -> Authorship>,
+    ) -> Result<Result<PutOutcome, Reject>, StoreError> {
         self.check_usable()?;
         let seq = match self.state.items.get(&draft.id) {
             None => 1,
@@ -603,8 +710,34 @@ impl<S: Storage> Store<S> {
             name: draft.name,
             format: draft.format,
             bytes: draft.bytes,
+            author: sign.map(|f| f(seq)),
         };
         self.stage_put(item, Origin::Local)
+    }
+
+    /// Stages a signed publish: the draft under the id its key owns, then
+    /// the version signed once its seq is known.
+    fn stage_publish_signed(
+        &mut self,
+        mut draft: Draft,
+        signer: &Signer<'_>,
+    ) -> Result<Result<PutOutcome, Reject>, StoreError> {
+        let catalogue_id = draft.id;
+        draft.id = owned_id(&signer.key.public(), catalogue_id);
+        let (kind, content) = (draft.kind, draft.content);
+        let sign = |seq| {
+            Authorship::sign(
+                signer.key,
+                kind,
+                catalogue_id,
+                seq,
+                content,
+                signer.at,
+                signer.imported,
+            )
+            .1
+        };
+        self.stage_publish_with(draft, Some(&sign))
     }
 
     fn stage_put(

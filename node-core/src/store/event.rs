@@ -11,6 +11,8 @@
 //! tag 0x02 Touch          key
 //! tag 0x03 Evict          key
 //! tag 0x04 PackageCached  design id, content, bytes_len u32, bytes
+//! tag 0x05 Put (signed)   as Put, then the version's authorship
+//!                         (`identity::Authorship`, 121 bytes)
 //! key                     0x00 id  (an item) | 0x01 content  (a package)
 //! ```
 //!
@@ -29,6 +31,7 @@ use catalogue::document::detect_format;
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
 use super::item::VersionStamp;
+use crate::identity::{AUTHORSHIP_LEN, Authorship};
 
 /// One entry of the store's append-only log. State is the replay of these.
 ///
@@ -109,18 +112,26 @@ const TAG_PUT: u8 = 0x01;
 const TAG_TOUCH: u8 = 0x02;
 const TAG_EVICT: u8 = 0x03;
 const TAG_PACKAGE: u8 = 0x04;
+const TAG_PUT_SIGNED: u8 = 0x05;
 
 impl Event {
     /// Appends the encoding of this event to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Event::Put { origin, item } => {
-                out.push(TAG_PUT);
+                out.push(if item.author.is_some() {
+                    TAG_PUT_SIGNED
+                } else {
+                    TAG_PUT
+                });
                 out.push(match origin {
                     Origin::Local => 0,
                     Origin::Remote => 1,
                 });
                 put_item(out, item);
+                if let Some(a) = &item.author {
+                    a.encode(out);
+                }
             }
             Event::Touch(key) => {
                 out.push(TAG_TOUCH);
@@ -143,16 +154,17 @@ impl Event {
     pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         let mut r = Reader::new(bytes);
         let event = match r.u8("event tag")? {
-            TAG_PUT => {
+            tag @ (TAG_PUT | TAG_PUT_SIGNED) => {
                 let origin = match r.u8("origin")? {
                     0 => Origin::Local,
                     1 => Origin::Remote,
                     v => return Err(r.invalid("origin", v as u64)),
                 };
-                Event::Put {
-                    origin,
-                    item: r.item()?,
+                let mut item = r.item()?;
+                if tag == TAG_PUT_SIGNED {
+                    item.author = Some(r.authorship()?);
                 }
+                Event::Put { origin, item }
             }
             TAG_TOUCH => Event::Touch(r.key()?),
             TAG_EVICT => Event::Evict(r.key()?),
@@ -366,7 +378,18 @@ impl<'a> Reader<'a> {
             name,
             format: format.unwrap_or_else(|| legacy_format(&bytes)),
             bytes,
+            author: None,
         })
+    }
+
+    /// A version's [`Authorship`] (its fixed-size encoding).
+    pub(crate) fn authorship(&mut self) -> Result<Authorship, DecodeError> {
+        let at = self.pos;
+        let raw = self.take(AUTHORSHIP_LEN, "authorship")?;
+        match Authorship::parse(raw) {
+            Ok((a, _)) => Ok(a),
+            Err(_) => Err(self.invalid_at(at, "authorship flags", u64::from(raw[0]))),
+        }
     }
 
     /// A format byte (see [`Format::code`]).

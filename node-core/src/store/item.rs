@@ -3,6 +3,8 @@
 use catalogue::Format;
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
+use crate::identity::{AUTHORSHIP_LEN, Authorship};
+
 /// Orders the versions of one item.
 ///
 /// The rule, identical on every node: the higher `seq` wins; equal `seq`
@@ -44,14 +46,36 @@ pub struct StoredItem {
     pub name: String,
     /// The syntax of `bytes`, so they read back with no guessing.
     pub format: Format,
-    /// The item's own document bytes, as published.
+    /// The item's own document bytes, as published (empty for a
+    /// tombstone).
     pub bytes: Vec<u8>,
+    /// Who signed this version, and the proof. `None` only for versions
+    /// stored before items were signed: those are kept and read, but never
+    /// served or relayed.
+    pub author: Option<Authorship>,
 }
 
 impl StoredItem {
     /// Bytes charged against the store's capacity for this version.
     pub fn footprint_bytes(&self) -> u64 {
-        ENTRY_OVERHEAD_BYTES + self.name.len() as u64 + self.bytes.len() as u64
+        let signed = if self.author.is_some() {
+            AUTHORSHIP_LEN as u64
+        } else {
+            0
+        };
+        ENTRY_OVERHEAD_BYTES + self.name.len() as u64 + self.bytes.len() as u64 + signed
+    }
+
+    /// The id of the document itself (what the catalogue's parser computes
+    /// from the bytes): the signed catalogue id, or the store id of an
+    /// unsigned version.
+    pub fn catalogue_id(&self) -> ItemId {
+        self.author.map_or(self.id, |a| a.catalogue_id)
+    }
+
+    /// Whether this version retires its design (a signed tombstone).
+    pub fn is_tombstone(&self) -> bool {
+        self.author.is_some_and(|a| a.tombstone)
     }
 }
 

@@ -93,7 +93,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use db::{CacheOutcome, OpenReport, PutOutcome, Reject, Store, StoreConfig, StoreError};
+pub use db::{
+    CacheOutcome, OpenReport, PutOutcome, Reject, Signer, Store, StoreConfig, StoreError,
+};
 pub use event::{DecodeError, Event};
 pub use item::{
     CachedPackage, Draft, ENTRY_OVERHEAD_BYTES, EntryKey, ItemClass, MAX_ITEM_BYTES,

@@ -5,15 +5,18 @@
 //! little-endian, item fields as in [`event`](super::event)):
 //!
 //! ```text
-//! u8  format version (2; 1 had no per-version format byte, and its
-//!     versions' formats are read from their bytes)
+//! u8  format version (3; 2 had no authorship, 1 had no per-version
+//!     format byte either, and its versions' formats are read from their
+//!     bytes)
 //! u64 logical clock
 //! u64 used bytes (checked against the entries on load)
 //! u32 item count, then per item in ascending id order:
 //!     kind u8, id, pinned u8 (0|1), last_used u64, version count u16,
 //!     per version in ascending stamp order: seq u32, content,
-//!         format u8 (1 JSON, 2 TOML, 3 YAML; version 2 only),
-//!         name_len u16, name, bytes_len u32, bytes
+//!         format u8 (1 JSON, 2 TOML, 3 YAML; from version 2),
+//!         name_len u16, name, bytes_len u32, bytes,
+//!         signed u8 (0|1) then, if 1, the authorship (121 bytes;
+//!         version 3 only)
 //! u32 package count, then per package in ascending content order:
 //!     design id, content, last_used u64, bytes_len u32, bytes
 //! ```
@@ -25,7 +28,9 @@ use super::event::{DecodeError, Event, Reader, put_bytes, put_kind, put_name, pu
 use super::item::{CachedPackage, EntryKey, ItemClass, Origin, StoredItem};
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
-const SNAPSHOT_VERSION: u8 = 2;
+const SNAPSHOT_VERSION: u8 = 3;
+/// The snapshot layout before versions kept their authorship.
+const SNAPSHOT_VERSION_2: u8 = 2;
 /// The snapshot layout before each version kept its format.
 const SNAPSHOT_VERSION_1: u8 = 1;
 
@@ -402,6 +407,13 @@ impl State {
                 out.push(v.format.code());
                 put_name(out, &v.name);
                 put_bytes(out, &v.bytes);
+                match &v.author {
+                    None => out.push(0),
+                    Some(a) => {
+                        out.push(1);
+                        a.encode(out);
+                    }
+                }
             }
         }
         out.extend_from_slice(&(self.packages.len() as u32).to_le_bytes());
@@ -418,7 +430,7 @@ impl State {
     pub(crate) fn decode_snapshot(bytes: &[u8], max_versions: usize) -> Result<State, DecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("snapshot version")?;
-        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_1 {
+        if ![SNAPSHOT_VERSION, SNAPSHOT_VERSION_2, SNAPSHOT_VERSION_1].contains(&version) {
             return Err(r.invalid("snapshot version", version as u64));
         }
         let mut state = State {
@@ -449,7 +461,14 @@ impl State {
                 } else {
                     Some(r.format()?)
                 };
-                let v = r.version_body(kind, id, stamp, format)?;
+                let mut v = r.version_body(kind, id, stamp, format)?;
+                if version == SNAPSHOT_VERSION {
+                    v.author = match r.u8("signed")? {
+                        0 => None,
+                        1 => Some(r.authorship()?),
+                        s => return Err(r.invalid("signed", s as u64)),
+                    };
+                }
                 if versions.last().is_some_and(|last| last.stamp >= v.stamp) {
                     return Err(DecodeError::Inconsistent("versions out of order"));
                 }

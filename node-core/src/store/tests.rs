@@ -52,6 +52,7 @@ fn remote(n: u8, seq: u32, c: u8, size: usize) -> StoredItem {
         name: format!("design {n:03}"),
         format: format_of(n),
         bytes: vec![c; size],
+        author: None,
     }
 }
 
@@ -195,8 +196,13 @@ fn a_version_1_snapshot_still_opens_and_formats_come_from_the_bytes() {
             3,
         )
         .unwrap();
-    let mut v2 = Vec::new();
-    state.encode_snapshot(&mut v2);
+    let mut v3 = Vec::new();
+    state.encode_snapshot(&mut v3);
+    // Version 2 is version 3 without the per-version signed byte (0 here),
+    // the last before the 4-byte package count.
+    let mut v2 = v3.clone();
+    v2[0] = 2;
+    assert_eq!(v2.remove(v3.len() - 5), 0);
     // Version 1 is version 2 without the per-version format byte, which
     // follows the 4-byte seq and 32-byte content of the one version.
     let item_start = 1 + 8 + 8 + 4;
@@ -215,6 +221,57 @@ fn a_version_1_snapshot_still_opens_and_formats_come_from_the_bytes() {
     assert_eq!(item.format, Format::Yaml);
     assert_eq!(item.bytes, b"title: Chair\n");
     assert_eq!(State::decode_snapshot(&v2, 3).unwrap().items.len(), 1);
+    assert_eq!(State::decode_snapshot(&v3, 3).unwrap(), state);
+}
+
+#[test]
+fn signed_versions_keep_their_authorship_through_log_and_snapshot() {
+    let key = crate::identity::Keypair::derive(3, "publisher", 0);
+    let signer = crate::store::Signer {
+        key: &key,
+        at: crate::time::Instant::from_micros(77),
+        imported: true,
+    };
+    let mut store = open(MemStorage::new(), StoreConfig::default());
+    let d = draft(1, 1, 100);
+    let catalogue_id = d.id;
+    let outcome = store.publish_signed(d, &signer).unwrap();
+    let id = crate::identity::owned_id(&key.public(), catalogue_id);
+    let item = store.get(id).expect("stored under the owned id").clone();
+    assert_eq!(outcome.stamp, item.stamp);
+    let author = item.author.expect("signed");
+    assert!(author.imported && !author.tombstone);
+    assert_eq!(item.catalogue_id(), catalogue_id);
+    assert_eq!(
+        author.verify(&crate::identity::VersionClaim {
+            kind: item.kind,
+            id,
+            seq: item.stamp.seq,
+            content: item.stamp.content,
+        }),
+        Ok(())
+    );
+    // From the log, then from a snapshot.
+    let (again, _) = reopen_copy(&store);
+    assert_eq!(again.get(id), Some(&item));
+    store.snapshot().unwrap();
+    let (again, report) = reopen_copy(&store);
+    assert!(report.from_snapshot);
+    assert_eq!(again.get(id), Some(&item));
+    // A tombstone retires it: one seq up, no bytes, still signed.
+    store.retire(id, &signer).unwrap();
+    let t = store.get(id).unwrap();
+    assert!(t.is_tombstone() && t.bytes.is_empty());
+    assert_eq!(t.stamp.seq, item.stamp.seq + 1);
+    let other = crate::identity::Keypair::derive(3, "publisher", 1);
+    let theirs = crate::store::Signer {
+        key: &other,
+        ..signer
+    };
+    assert!(matches!(
+        store.retire(id, &theirs),
+        Err(StoreError::Rejected(Reject::NotOwner { .. }))
+    ));
 }
 
 proptest! {

@@ -1,6 +1,7 @@
 //! Sync's parameters: how items spread ([`Strategy`]) and the timers and
 //! limits of the protocol ([`SyncConfig`]).
 
+use super::quota::QuotaConfig;
 use super::trickle::TrickleConfig;
 use crate::time::Duration;
 
@@ -39,6 +40,8 @@ pub struct SyncConfig {
     pub partial_timeout: Duration,
     /// Largest item accepted from the air, in bytes.
     pub max_item_bytes: usize,
+    /// What one neighbour or publisher key may cost this node.
+    pub quota: QuotaConfig,
 }
 
 impl Default for SyncConfig {
@@ -60,6 +63,7 @@ impl Default for SyncConfig {
             max_partials: 32,
             partial_timeout: Duration::from_secs(900),
             max_item_bytes: 64 << 10,
+            quota: QuotaConfig::default(),
         }
     }
 }

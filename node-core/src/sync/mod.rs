@@ -36,7 +36,21 @@
 //!
 //! A received stream is decompressed, parsed, and its item id and content
 //! id recomputed; it is stored only if they hash to the element that was
-//! asked for, so a corrupt or forged transfer is dropped ([`RejectReason`]).
+//! asked for and its publisher's signature verifies for the design its key
+//! owns (`identity::Authorship`), so a corrupt, tampered or forged
+//! transfer is dropped ([`RejectReason`]). A version older than the one
+//! held (a replay) is dropped too, and so is one signed by a key the
+//! node's [`TrustPolicy`] refuses.
+//!
+//! # Bounded peers
+//!
+//! Only data that was asked for is stored: a stream whose element this
+//! node does not want (learnt from reconciliation) is kept, unverified and
+//! bounded, among the partial transfers until it is wanted or times out —
+//! so an overheard broadcast of an element found missing a moment later
+//! still counts — and is never stored otherwise. Frames per neighbour and
+//! versions and bytes per publisher key are bounded per window (`quota`);
+//! the excess is dropped and counted.
 //!
 //! # Modules
 //!
@@ -61,6 +75,7 @@ mod config;
 mod elements;
 pub mod gf64;
 mod outbox;
+mod quota;
 mod reconcile;
 pub mod sketch;
 mod transfer;
@@ -71,6 +86,7 @@ pub(crate) mod tests;
 
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
+pub use quota::{MAX_TRACKED, QuotaConfig};
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
 pub use transfer::{MAX_FRAGMENTS, RejectReason};
 pub use trickle::TrickleConfig;
@@ -78,6 +94,7 @@ pub use trickle::TrickleConfig;
 use catalogue::ItemId;
 
 use crate::id::NodeId;
+use crate::identity::{PublicKey, TrustPolicy};
 use crate::rng::Rng;
 use crate::store::{Storage, Store, StoredItem, VersionStamp};
 use crate::time::{Duration, Instant};
@@ -85,6 +102,7 @@ use crate::transport::{RxFrame, Transport};
 use crate::wire::{DATA_OVERHEAD, SyncFrame};
 use elements::ElementSet;
 use outbox::Outbox;
+use quota::Quotas;
 use reconcile::Reconciler;
 use transfer::Transfers;
 use trickle::Trickle;
@@ -131,8 +149,22 @@ pub struct SyncStats {
     pub data_sent: u64,
     /// Items stored from the mesh.
     pub items_received: u64,
-    /// Transfers that failed verification.
+    /// Transfers that failed verification (every reason).
     pub rejected: u64,
+    /// Of those, versions whose signature or ownership did not verify
+    /// (forged or tampered).
+    pub forged: u64,
+    /// Of those, versions older than the one held (replays).
+    pub stale: u64,
+    /// Of those, versions signed by a key the trust policy refuses.
+    pub untrusted: u64,
+    /// Complete transfers of elements nobody here asked for (kept aside
+    /// until wanted, never stored otherwise).
+    pub unsolicited: u64,
+    /// Sync frames dropped because their sender was over its quota.
+    pub frames_over_quota: u64,
+    /// Versions dropped because their publisher key was over its quota.
+    pub items_over_quota: u64,
 }
 
 /// A node's sync machinery. Owned by [`crate::Node`], which passes it the
@@ -151,21 +183,31 @@ pub struct SyncEngine {
     reconcile: Reconciler,
     transfer: Transfers,
     outbox: Outbox,
+    /// Which publisher keys are accepted.
+    trust: TrustPolicy,
+    /// This node's publisher key (always accepted, never bounded).
+    own_key: PublicKey,
+    quotas: Quotas,
     events: Vec<SyncEvent>,
     stats: SyncStats,
 }
 
 impl SyncEngine {
-    /// Sync for node `me`, whose store already holds `store`'s items.
+    /// Sync for node `me`, whose store already holds `store`'s items, which
+    /// accepts versions under `trust` and publishes with `own_key`.
     pub fn new<S: Storage>(
         me: NodeId,
         config: SyncConfig,
+        trust: TrustPolicy,
+        own_key: PublicKey,
         store: &Store<S>,
         mut rng: Rng,
         now: Instant,
     ) -> Self {
         let mut set = ElementSet::default();
-        for item in store.items() {
+        // Unsigned versions (stored before items were signed) are kept but
+        // never offered: no neighbour could verify them.
+        for item in store.items().filter(|i| i.author.is_some()) {
             set.insert(
                 element_of(item.kind, item.id, item.stamp),
                 item.id,
@@ -183,6 +225,9 @@ impl SyncEngine {
             reconcile: Reconciler::default(),
             transfer: Transfers::default(),
             outbox: Outbox::new(config.max_outbox),
+            trust,
+            own_key,
+            quotas: Quotas::default(),
             events: Vec::new(),
             stats: SyncStats::default(),
         }
@@ -191,6 +236,16 @@ impl SyncEngine {
     /// Counters since start.
     pub fn stats(&self) -> SyncStats {
         self.stats
+    }
+
+    /// Frames dropped per neighbour over its quota, since start.
+    pub fn frames_dropped_by_peer(&self) -> impl Iterator<Item = (NodeId, u64)> + '_ {
+        self.quotas.frames_dropped.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// Versions dropped per publisher key over its quota, since start.
+    pub fn items_dropped_by_key(&self) -> impl Iterator<Item = (PublicKey, u64)> + '_ {
+        self.quotas.items_dropped.iter().map(|(k, v)| (*k, *v))
     }
 
     /// The set's fingerprint and size.
@@ -237,6 +292,10 @@ impl SyncEngine {
             return;
         }
         let from = rx.from;
+        if !self.quotas.admit_frame(now, from, &self.config.quota) {
+            self.stats.frames_over_quota += 1;
+            return;
+        }
         match frame {
             SyncFrame::Summary {
                 fingerprint,
@@ -263,6 +322,7 @@ impl SyncEngine {
                 chunk,
             } => self.on_data(now, element, index, total, chunk, store),
         }
+        self.finish_ready(now, store);
         self.outbox.flush(now, tx);
     }
 
@@ -284,6 +344,7 @@ impl SyncEngine {
         }
         self.send_due_sketch_requests(now);
         self.send_due_sketch_reply(now);
+        self.finish_ready(now, store);
         self.send_due_wants(now);
         self.send_due_data(now, store, tx);
         self.transfer

@@ -11,12 +11,24 @@
 //!
 //! A received stream is decompressed, parsed, and its item id and content
 //! id recomputed; it is stored only if they hash to the element that was
-//! asked for, so a corrupt or forged transfer is dropped with a
-//! [`RejectReason`].
+//! asked for, its publisher's signature verifies for the design its key
+//! owns, it is not older than the version held, the trust policy admits
+//! its key and the key is within its quota. Anything else is dropped with
+//! a [`RejectReason`] — before it is stored, served or relayed.
+//!
+//! A complete stream of an element this node does not want (yet) stays
+//! among the partials, unverified: if reconciliation finds the element
+//! missing before it times out, it is verified and stored then (the
+//! managed flood's gain); otherwise it is dropped and never stored.
 
 use std::collections::BTreeMap;
 
 use catalogue::{ParseError, identify};
+
+use crate::identity::{
+    Authorship, AuthorshipError, Fingerprint as KeyFingerprint, SignedError, TOMBSTONE_CONTENT,
+    VersionClaim, owned_id,
+};
 
 use super::compress::{self, DecompressError};
 use super::outbox::FLUSH_RETRY;
@@ -38,6 +50,9 @@ const OVERHEARD_WANT_HOLD: Duration = Duration::from_secs(30);
 const WANT_WINDOW: usize = 8;
 /// Requests for one element before it is given up.
 const MAX_WANT_ATTEMPTS: u32 = 12;
+/// How long an element refused for what it is (stale, untrusted, over
+/// quota) is not asked for again.
+const REFUSED_HOLD: Duration = Duration::from_secs(3600);
 
 /// The time to wait for data after the `attempts`-th want: longer with
 /// each retry (up to four times the base), so a congested holder is not
@@ -59,10 +74,32 @@ pub enum RejectReason {
     /// The bytes are not a document of the announced kind and format.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The stream's authorship (publisher key and signature) is missing or
+    /// malformed.
+    #[error(transparent)]
+    Authorship(#[from] AuthorshipError),
     /// The document parsed, but no item in it hashes to the element asked
     /// for (corrupt, forged, or another version).
     #[error("content does not match the element asked for")]
     Mismatch,
+    /// The signature does not verify, or the signing key does not own the
+    /// design: a forged or tampered version.
+    #[error(transparent)]
+    Signature(#[from] SignedError),
+    /// The version is older than the one held (a replay).
+    #[error("version {offered} is older than version {held} held")]
+    Stale {
+        /// The seq offered.
+        offered: u32,
+        /// The seq held.
+        held: u32,
+    },
+    /// The trust policy refuses the signing key (`--refuse-unknown`).
+    #[error("publisher {0} is not trusted here")]
+    Untrusted(KeyFingerprint),
+    /// The publisher key has used up its quota for this window.
+    #[error("publisher {0} is over its quota")]
+    OverQuota(KeyFingerprint),
     /// The store refused the item (too large, full of pinned items, …).
     #[error("store refused it: {0}")]
     StoreRefused(Reject),
@@ -91,6 +128,11 @@ pub(super) struct Transfers {
     partials: BTreeMap<Element, Partial>,
     /// Transfer streams of elements held, made once.
     streams: BTreeMap<Element, Vec<u8>>,
+    /// Complete partials that became wanted, to verify and store.
+    ready: Vec<Element>,
+    /// Genuine elements this node refused (stale, untrusted, over quota),
+    /// not asked for again until the time.
+    refused: BTreeMap<Element, Instant>,
 }
 
 #[derive(Clone, Debug)]
@@ -166,6 +208,14 @@ impl SyncEngine {
         if self.set.contains(element) {
             return;
         }
+        if self
+            .transfer
+            .refused
+            .get(&element)
+            .is_some_and(|until| *until > now)
+        {
+            return;
+        }
         let t = &mut self.transfer;
         if !t.wanted.contains_key(&element) && t.wanted.len() >= MAX_WANTED {
             return;
@@ -183,6 +233,32 @@ impl SyncEngine {
             });
         w.holders.retain(|h| *h != holder);
         w.holders.insert(0, holder);
+        // Already overheard in full: verify and store it now.
+        if self
+            .transfer
+            .partials
+            .get(&element)
+            .is_some_and(|p| p.received == p.chunks.len())
+            && !self.transfer.ready.contains(&element)
+        {
+            self.transfer.ready.push(element);
+        }
+    }
+
+    /// Verifies and stores the complete partials that became wanted.
+    pub(super) fn finish_ready<S: Storage>(&mut self, now: Instant, store: &mut Store<S>) {
+        for element in std::mem::take(&mut self.transfer.ready) {
+            let complete = self
+                .transfer
+                .partials
+                .get(&element)
+                .is_some_and(|p| p.received == p.chunks.len());
+            if complete && self.transfer.wanted.contains_key(&element) {
+                let p = self.transfer.partials.remove(&element).expect("present");
+                let stream: Vec<u8> = p.chunks.into_iter().flatten().flatten().collect();
+                self.finish(now, element, stream, store);
+            }
+        }
     }
 
     pub(super) fn send_due_wants(&mut self, now: Instant) {
@@ -365,6 +441,8 @@ impl SyncEngine {
         if element_of(stored.kind, stored.id, stored.stamp) != element {
             return None;
         }
+        // Unsigned versions are never served: no one could verify them.
+        let author = stored.author?;
         let (codec, body) = compress::compress(&stored.bytes);
         let mut s = Vec::new();
         TransferHeader {
@@ -375,6 +453,7 @@ impl SyncEngine {
             codec: codec as u8,
         }
         .encode(&mut s);
+        author.encode(&mut s);
         s.extend_from_slice(&body);
         self.transfer.streams.insert(element, s.clone());
         Some(s)
@@ -434,7 +513,8 @@ impl SyncEngine {
             return; // inconsistent with what we have; the full one wins on retry
         }
         let slot = &mut p.chunks[usize::from(index)];
-        if slot.is_none() {
+        let slot_filled = slot.is_none();
+        if slot_filled {
             *slot = Some(chunk.to_vec());
             p.received += 1;
             p.last_progress = now;
@@ -444,7 +524,14 @@ impl SyncEngine {
         {
             w.asked = Some((holder, now)); // progress: restart the timeout
         }
-        if p.received == total {
+        if p.received == total && slot_filled {
+            // With blind flooding nothing is asked for: every item is taken.
+            if !t.wanted.contains_key(&element) && self.config.strategy != Strategy::Flood {
+                // Nobody here asked for it: keep it aside (bounded, like
+                // any partial) in case reconciliation finds it missing.
+                self.stats.unsolicited += 1;
+                return;
+            }
             let p = t.partials.remove(&element).expect("present");
             let stream: Vec<u8> = p.chunks.into_iter().flatten().flatten().collect();
             self.finish(now, element, stream, store);
@@ -460,12 +547,31 @@ impl SyncEngine {
     ) {
         let item = match self.verify(element, &stream) {
             Ok(item) => item,
-            Err(reason) => return self.reject(element, reason),
+            Err(reason) => return self.reject(now, element, reason),
         };
         let (id, stamp) = (item.id, item.stamp);
+        if let Some(held) = store.get(id)
+            && held.stamp > stamp
+        {
+            let reason = RejectReason::Stale {
+                offered: stamp.seq,
+                held: held.stamp.seq,
+            };
+            return self.reject(now, element, reason);
+        }
+        let key = item.author.expect("verified items are signed").publisher;
+        let bounded = key != self.own_key && !self.trust.pinned.contains(&key);
+        if bounded
+            && !self
+                .quotas
+                .admit_item(now, key, item.bytes.len(), &self.config.quota)
+        {
+            self.stats.items_over_quota += 1;
+            return self.reject(now, element, RejectReason::OverQuota(key.fingerprint()));
+        }
         let outcome = match store.apply_remote(item) {
             Ok(outcome) => outcome,
-            Err(e) => return self.reject(element, e.into()),
+            Err(e) => return self.reject(now, element, e.into()),
         };
         self.transfer.wanted.remove(&element);
         self.stats.items_received += 1;
@@ -488,38 +594,84 @@ impl SyncEngine {
         }
     }
 
-    fn reject(&mut self, element: Element, reason: RejectReason) {
+    /// Stops wanting a genuine element this node will not keep, for
+    /// [`REFUSED_HOLD`].
+    fn refuse(&mut self, now: Instant, element: Element) {
+        let t = &mut self.transfer;
+        t.wanted.remove(&element);
+        if t.refused.len() >= MAX_WANTED {
+            t.refused.retain(|_, until| *until > now);
+        }
+        if t.refused.len() < MAX_WANTED {
+            t.refused.insert(element, now + REFUSED_HOLD);
+        }
+    }
+
+    fn reject(&mut self, now: Instant, element: Element, reason: RejectReason) {
         self.stats.rejected += 1;
+        match &reason {
+            // A tampered copy: another holder may have the real one, so
+            // the element stays wanted.
+            RejectReason::Signature(_) | RejectReason::Mismatch => self.stats.forged += 1,
+            // A genuine version this node will not keep: stop asking.
+            RejectReason::Stale { .. } => {
+                self.stats.stale += 1;
+                self.refuse(now, element);
+            }
+            RejectReason::Untrusted(_) => {
+                self.stats.untrusted += 1;
+                self.refuse(now, element);
+            }
+            RejectReason::OverQuota(_) => self.refuse(now, element),
+            _ => {}
+        }
         self.events.push(SyncEvent::Rejected { element, reason });
     }
 
-    /// Decodes and checks a transfer stream against the element it claims.
+    /// Decodes and checks a transfer stream against the element it claims
+    /// and its publisher's signature, then the trust policy.
     fn verify(&self, element: Element, stream: &[u8]) -> Result<StoredItem, RejectReason> {
-        let (header, body) = TransferHeader::parse(stream, self.config.max_item_bytes)?;
+        let (header, rest) = TransferHeader::parse(stream, self.config.max_item_bytes)?;
+        let (author, body) = Authorship::parse(rest)?;
         let bytes = compress::decompress(header.codec, body, header.len_bytes)?;
         let (kind, seq) = (header.kind, header.seq);
-        // Received bytes have no file name: "item" names them in messages
-        // (and names an untitled facility, as on every receiver).
-        let it = identify(kind, &bytes, "item", Some(header.format))?
-            .into_iter()
-            .find(|i| {
-                let stamp = VersionStamp {
-                    seq,
-                    content: i.content,
-                };
-                element_of(kind, i.id, stamp) == element
-            })
-            .ok_or(RejectReason::Mismatch)?;
+        let id = owned_id(&author.publisher, author.catalogue_id);
+        let (content, name) = if author.tombstone {
+            if !bytes.is_empty() {
+                return Err(SignedError::Tombstone.into());
+            }
+            (TOMBSTONE_CONTENT, String::new())
+        } else {
+            // Received bytes have no file name: "item" names them in
+            // messages (and names an untitled facility, as on every
+            // receiver). The item is the one with the signed catalogue id.
+            let it = identify(kind, &bytes, "item", Some(header.format))?
+                .into_iter()
+                .find(|i| i.id == author.catalogue_id)
+                .ok_or(RejectReason::Mismatch)?;
+            (it.content, catalogue::entry::cut_name(&it.name))
+        };
+        let stamp = VersionStamp { seq, content };
+        if element_of(kind, id, stamp) != element {
+            return Err(RejectReason::Mismatch);
+        }
+        author.verify(&VersionClaim {
+            kind,
+            id,
+            seq,
+            content,
+        })?;
+        if !self.trust.admits(&author.publisher, &self.own_key) {
+            return Err(RejectReason::Untrusted(author.publisher.fingerprint()));
+        }
         Ok(StoredItem {
             kind,
-            id: it.id,
-            stamp: VersionStamp {
-                seq,
-                content: it.content,
-            },
-            name: catalogue::entry::cut_name(&it.name),
+            id,
+            stamp,
+            name,
             format: header.format,
             bytes,
+            author: Some(author),
         })
     }
 }
