@@ -64,6 +64,7 @@ fn events() -> Vec<Event> {
                         name: format!("Design number {n}"),
                         format: Format::Yaml,
                         bytes,
+                        author: None,
                     },
                 }
             }

@@ -149,11 +149,19 @@ fn parse_kind(s: &str) -> Option<ItemKind> {
     }
 }
 
-/// One catalogue entry as JSON.
+/// One catalogue entry as JSON, with who signed it: `signed_by` (the
+/// publisher key's fingerprint; null for a version stored before items were
+/// signed), `publisher` (the whole key), `signed_on_import` (the key is
+/// that of a node that imported an unsigned file, not its author's) and
+/// `retired` (a signed tombstone).
 pub fn item_json(i: &ItemSummary) -> Value {
     json!({
         "id": i.id.to_string(), "kind": kind_name(i.kind), "seq": i.stamp.seq,
         "content": i.stamp.content.to_string(), "name": i.name, "size_bytes": i.size_bytes,
+        "signed_by": i.author.map(|a| a.publisher.fingerprint().to_string()),
+        "publisher": i.author.map(|a| a.publisher.to_string()),
+        "signed_on_import": i.author.is_some_and(|a| a.imported),
+        "retired": i.author.is_some_and(|a| a.tombstone),
     })
 }
 
@@ -764,11 +772,5 @@ async fn build_designs(
 }
 
 fn summary_of(d: &ItemDetail) -> ItemSummary {
-    ItemSummary {
-        kind: d.item.kind,
-        id: d.item.id,
-        stamp: d.item.stamp,
-        name: d.item.name.clone(),
-        size_bytes: d.item.bytes.len(),
-    }
+    ItemSummary::of(&d.item)
 }

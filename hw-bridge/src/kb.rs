@@ -29,8 +29,11 @@ fn read_all<'a, T>(
 ) -> (Vec<T>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    for item in items {
-        let (id, name) = (item.id, item.name.as_str());
+    // A retired design (a signed tombstone) has no document to read.
+    for item in items.into_iter().filter(|i| !i.is_tombstone()) {
+        // The document's own id: the store keys signed items by the id
+        // their publisher's key owns.
+        let (id, name) = (item.catalogue_id(), item.name.as_str());
         match read(id, item.stamp.content, name, item.format, &item.bytes) {
             Ok((parsed, exact)) => {
                 if !exact {

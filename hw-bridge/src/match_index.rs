@@ -150,15 +150,21 @@ fn take(c: &mut Cached) -> Cached {
 }
 
 fn compile(item: &StoredItem, tax: &Taxonomy) -> Cached {
+    if item.is_tombstone() {
+        return Cached::Unreadable(format!(
+            "{}: retired by its publisher",
+            catalogue::entry::stored_label(item.id, &item.name)
+        ));
+    }
     match read_manifest(
-        item.id,
+        item.catalogue_id(),
         item.stamp.content,
         &item.name,
         item.format,
         &item.bytes,
     ) {
         Ok((m, exact)) => Cached::Design {
-            note: (!exact).then(|| stored_note(item.id, &item.name, "manifest")),
+            note: (!exact).then(|| stored_note(item.catalogue_id(), &item.name, "manifest")),
             info: DesignInfo::of(&m),
             set: catalogue::requirements::derive(&m, tax),
         },
@@ -574,6 +580,7 @@ mod tests {
             name: e.name,
             format: Format::Toml,
             bytes: e.bytes,
+            author: None,
         }
     }
 

@@ -145,7 +145,7 @@ pub(crate) fn find_manifest(
         .collect();
     match hits.as_slice() {
         [item] => read_manifest(
-            item.id,
+            item.catalogue_id(),
             item.stamp.content,
             &item.name,
             item.format,

@@ -204,8 +204,12 @@ fn read_file(path: &Path, kind_arg: KindArg) -> (FileReport, Vec<Draft>) {
 }
 
 /// Publishes the pending batch and writes the outcomes into the reports.
+/// Imported files carry no signature: the store's publisher key signs them,
+/// marked as signed on import (so every node shows they were not signed by
+/// their author).
 fn flush(
     store: &mut Store<DiskStorage>,
+    publisher: &node_core::identity::Keypair,
     batch: &mut Vec<Pending>,
     reports: &mut [FileReport],
 ) -> Result<(), StoreError> {
@@ -213,7 +217,12 @@ fn flush(
         return Ok(());
     }
     let at: Vec<(usize, usize)> = batch.iter().map(|p| (p.file, p.item)).collect();
-    let outcomes = store.publish_batch(batch.drain(..).map(|p| p.draft))?;
+    let signer = node_core::store::Signer {
+        key: publisher,
+        at: unix_now(),
+        imported: true,
+    };
+    let outcomes = store.publish_signed_batch(batch.drain(..).map(|p| p.draft), &signer)?;
     assert_eq!(outcomes.len(), at.len(), "one outcome per draft");
     for ((file, item), outcome) in at.into_iter().zip(outcomes) {
         let r = &mut reports[file].items[item];
@@ -232,6 +241,15 @@ fn flush(
         }
     }
     Ok(())
+}
+
+/// The wall clock as the signed timestamp of an import (the CLI is a
+/// driver: it may read the clock; node-core never does).
+fn unix_now() -> node_core::Instant {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    node_core::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
 }
 
 fn reject_text(r: &Reject) -> String {
@@ -280,6 +298,11 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
     files.retain(|f| seen.insert(f.clone()));
 
     let mut store = db::open_or_create(&a.db)?;
+    // The store folder's publisher key (created on first use, as `okmesh
+    // node --data-dir` does) signs what is imported.
+    let (keys, _) = hw_bridge::keys::Keys::load_or_create(&a.db)
+        .map_err(|e| CliError::BadInput(format!("--db {}: {e}", a.db.display())))?;
+    let owner = keys.publisher.public();
     let mut totals = Totals::default();
     let mut batch: Vec<Pending> = Vec::new();
     let mut batch_bytes = 0usize;
@@ -297,13 +320,13 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
         for (item_index, draft) in drafts.into_iter().enumerate() {
             let mut r = ItemReport {
                 name: draft.name.clone(),
-                id: draft.id,
+                id: node_core::identity::owned_id(&owner, draft.id),
                 content: draft.content,
                 seq: None,
                 outcome: ItemOutcome::Pending,
             };
             if let Some(held) = store
-                .history(draft.id)
+                .history(r.id)
                 .iter()
                 .find(|v| v.stamp.content == draft.content)
             {
@@ -325,7 +348,7 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
         }
         reports.push(report);
         if batch.len() >= BATCH_ITEMS || batch_bytes >= BATCH_BYTES {
-            flush(&mut store, &mut batch, &mut reports)
+            flush(&mut store, &keys.publisher, &mut batch, &mut reports)
                 .map_err(|e| write_failed(e, acknowledged_files))?;
             totals.batches += 1;
             batch_bytes = 0;
@@ -333,7 +356,7 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
         }
     }
     if !batch.is_empty() {
-        flush(&mut store, &mut batch, &mut reports)
+        flush(&mut store, &keys.publisher, &mut batch, &mut reports)
             .map_err(|e| write_failed(e, acknowledged_files))?;
         totals.batches += 1;
     }

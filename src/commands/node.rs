@@ -447,6 +447,13 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             sync,
             // A restart draws a fresh random stream (timers, packet choices).
             incarnation: hw_bridge::random_u32(),
+            // What this node publishes is signed with its publisher key and
+            // owned by it; what it accepts follows --trust/--refuse-unknown.
+            publisher: keys.publisher.clone(),
+            trust: node_core::identity::TrustPolicy {
+                pinned: trust.pinned.clone(),
+                refuse_unknown: trust.refuse_unknown,
+            },
             ..NodeConfig::new(link.node_id, args.seed)
         };
         let r = Run {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use node_core::identity::PublicKey;
+use node_core::identity::{Authorship, PublicKey};
 use node_core::store::VersionStamp;
 use node_core::store::{Storage, StoredItem};
 use node_core::sync::SyncStats;
@@ -27,16 +27,21 @@ pub struct ItemSummary {
     pub name: String,
     /// Size of its file.
     pub size_bytes: usize,
+    /// Who signed the current version (`None`: stored before items were
+    /// signed).
+    pub author: Option<Authorship>,
 }
 
 impl ItemSummary {
-    pub(super) fn of(item: &StoredItem) -> Self {
+    /// The listing of a stored version.
+    pub fn of(item: &StoredItem) -> Self {
         ItemSummary {
             kind: item.kind,
             id: item.id,
             stamp: item.stamp,
             name: item.name.clone(),
             size_bytes: item.bytes.len(),
+            author: item.author,
         }
     }
 }

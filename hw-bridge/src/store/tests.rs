@@ -473,6 +473,7 @@ fn items_survive_byte_for_byte() {
         name: "Ventilator — «ünïcode»".to_owned(),
         format: Format::Toml,
         bytes: (0..=255u8).cycle().take(5_000).collect(),
+        author: None,
     };
     {
         let mut store = open_store(dir.path(), StoreConfig::default());

@@ -209,7 +209,7 @@ impl Authorship {
     }
 
     fn flags(&self) -> u8 {
-        u8::from(self.imported) * FLAG_IMPORTED | u8::from(self.tombstone) * FLAG_TOMBSTONE
+        (u8::from(self.imported) * FLAG_IMPORTED) | (u8::from(self.tombstone) * FLAG_TOMBSTONE)
     }
 
     /// Appends the [`AUTHORSHIP_LEN`]-byte encoding.
