@@ -172,6 +172,9 @@ pub fn sync_json(s: &SyncStats) -> Value {
         "syndromes_used": s.syndromes_used, "wants_sent": s.wants_sent,
         "sketch_requests_sent": s.sketch_requests_sent, "sketches_sent": s.sketches_sent,
         "data_sent": s.data_sent, "items_received": s.items_received, "rejected": s.rejected,
+        "forged": s.forged, "stale": s.stale, "untrusted": s.untrusted,
+        "unsolicited": s.unsolicited, "frames_over_quota": s.frames_over_quota,
+        "items_over_quota": s.items_over_quota,
     })
 }
 

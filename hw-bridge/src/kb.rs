@@ -25,6 +25,7 @@ type ReadBack<T> = fn(
 fn read_all<'a, T>(
     items: impl IntoIterator<Item = &'a StoredItem>,
     read: ReadBack<T>,
+    set_id: fn(&mut T, catalogue::ItemId),
     what: &str,
 ) -> (Vec<T>, Vec<String>) {
     let mut out = Vec::new();
@@ -35,10 +36,12 @@ fn read_all<'a, T>(
         // their publisher's key owns.
         let (id, name) = (item.catalogue_id(), item.name.as_str());
         match read(id, item.stamp.content, name, item.format, &item.bytes) {
-            Ok((parsed, exact)) => {
+            Ok((mut parsed, exact)) => {
                 if !exact {
                     notes.push(stored_note(id, name, what));
                 }
+                // Named as the mesh names it: the id its key owns.
+                set_id(&mut parsed, item.id);
                 out.push(parsed);
             }
             Err(e) => notes.push(e.to_string()),
@@ -54,7 +57,7 @@ pub fn designs_from_stored<'a>(
     items: impl IntoIterator<Item = &'a StoredItem>,
     tax: &Taxonomy,
 ) -> Designs {
-    let (manifests, skipped) = read_all(items, read_manifest, "manifest");
+    let (manifests, skipped) = read_all(items, read_manifest, |m, id| m.item_id = id, "manifest");
     let mut d = Designs {
         skipped,
         ..Designs::default()
@@ -70,5 +73,5 @@ pub fn designs_from_stored<'a>(
 pub fn facilities_from_stored<'a>(
     items: impl IntoIterator<Item = &'a StoredItem>,
 ) -> (Vec<Facility>, Vec<String>) {
-    read_all(items, read_facility, "facility")
+    read_all(items, read_facility, |f, id| f.item_id = id, "facility")
 }

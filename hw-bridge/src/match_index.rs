@@ -163,9 +163,14 @@ fn compile(item: &StoredItem, tax: &Taxonomy) -> Cached {
         item.format,
         &item.bytes,
     ) {
-        Ok((m, exact)) => Cached::Design {
+        Ok((mut m, exact)) => Cached::Design {
             note: (!exact).then(|| stored_note(item.catalogue_id(), &item.name, "manifest")),
-            info: DesignInfo::of(&m),
+            // Results name the design as the mesh does: by the id its
+            // publisher's key owns.
+            info: DesignInfo::of({
+                m.item_id = item.id;
+                &m
+            }),
             set: catalogue::requirements::derive(&m, tax),
         },
         Err(e) => Cached::Unreadable(e.to_string()),

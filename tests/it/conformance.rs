@@ -101,8 +101,8 @@ fn publish_here_see_there(m: &mut dyn Mesh, nodes: usize) {
     assert_eq!(got.len(), nodes);
 }
 
-/// A new version published at another node replaces the old one
-/// everywhere.
+/// A new version published by the design's owner at another node
+/// replaces the old one everywhere.
 fn new_version_replaces_the_old(m: &mut dyn Mesh) {
     let (file, bytes) = corpus_manifests(1).remove(0);
     let (id, seq) = m.publish(0, &file, &bytes).remove(0);
@@ -114,7 +114,8 @@ fn new_version_replaces_the_old(m: &mut dyn Mesh) {
     let item = identify(ItemKind::Manifest, &bytes, &file, None).expect("corpus manifest")[0].id;
     let revised = scenarios::workload::revise(&bytes, &file, ItemKind::Manifest, item, 2)
         .expect("the manifest can be revised");
-    // Node 1 edits: it has seen seq 1, so its version is seq 2.
+    // The owner edits at node 1 (its key is there too): node 1 has seen
+    // seq 1, so its version is seq 2.
     let (id2, seq2) = m.publish(1, &file, &revised).remove(0);
     assert_eq!((id2.as_str(), seq2), (id.as_str(), 2), "{}", m.label());
     let second = m.holdings(1)[&id].clone();
@@ -297,6 +298,22 @@ impl ProcessMesh {
             dirs: tempfile::tempdir().expect("temp dir"),
             _emulator: emu,
         };
+        // One organisation publishes from every node: each data directory
+        // holds the same publisher key (as `okmesh key import` would put
+        // it there), so a design published at one node can be revised at
+        // another by its owner.
+        let publisher = hw_bridge::keys::generate_keypair().expect("a key");
+        let text = hw_bridge::keys::key_text(hw_bridge::keys::Role::Publisher, &publisher);
+        for i in 0..m.radios.len() {
+            let dir = m.dirs.path().join(format!("node{i}"));
+            hw_bridge::keys::create_data_dir(&dir).expect("data dir");
+            hw_bridge::keys::write_secret_file(
+                &dir,
+                hw_bridge::keys::PUBLISHER_KEY_FILE,
+                text.as_bytes(),
+            )
+            .expect("publisher key");
+        }
         for i in 0..m.radios.len() {
             if !late.contains(&i) {
                 m.start(i);

@@ -117,7 +117,7 @@ fn whole_corpus_imports_and_reimport_changes_nothing() {
         let (store, _) = open_store(&db, StoreConfig::default()).unwrap();
         assert_eq!(store.len(), exp.items.len());
         for (id, (kind, contents)) in &exp.items {
-            let history = store.history(*id);
+            let history = store.history(owned(&db, *id));
             assert_eq!(history.len(), contents.len(), "{id}: one version per file");
             for v in history {
                 assert_eq!(v.kind, *kind);
@@ -182,7 +182,9 @@ fn makerspace_list_gives_one_item_per_entry_with_its_own_bytes() {
     assert_eq!(store.items_of(ItemKind::Facility).count(), facilities.len());
     let text = String::from_utf8(original.clone()).unwrap();
     for f in &facilities {
-        let stored = store.get(f.item_id).expect("each entry is an item");
+        let stored = store
+            .get(owned(&db, f.item_id))
+            .expect("each entry is an item");
         assert_eq!(stored.name, f.name);
         assert_eq!(stored.stamp.content, f.content_id);
         // The entry's own text from the file, which parses alone to the same facility.
@@ -220,7 +222,10 @@ fn modified_manifest_becomes_a_new_version_with_history() {
         "{out}"
     );
 
-    let id = parse_manifest(FRAME.as_bytes(), "f.toml").unwrap().item_id;
+    let id = owned(
+        &db,
+        parse_manifest(FRAME.as_bytes(), "f.toml").unwrap().item_id,
+    );
     {
         let (store, _) = open_store(&db, StoreConfig::default()).unwrap();
         let history = store.history(id);
@@ -253,6 +258,13 @@ fn modified_manifest_becomes_a_new_version_with_history() {
     assert_eq!(m["results"][0]["content_id"], current.to_string(), "{m}");
 }
 
+/// The id the store keeps a design under: owned by the publisher key of
+/// the store's folder, which signed the import.
+fn owned(db: &std::path::Path, catalogue_id: catalogue::ItemId) -> catalogue::ItemId {
+    let keys = hw_bridge::keys::Keys::load(db).expect("import made the keys");
+    node_core::identity::owned_id(&keys.publisher.public(), catalogue_id)
+}
+
 /// Match results by (item id, content id): (score, missing).
 type ByItem = BTreeMap<(String, String), (f64, Value)>;
 
@@ -282,12 +294,20 @@ fn match_and_produce_from_the_store_agree_with_the_folder() {
     assert_eq!(o.status.code(), Some(0));
     // The store holds the current version of each design; the folder also
     // holds the older file of designs with two.
-    let current: BTreeSet<(String, String)> = {
+    // Results from the store name designs by the ids their (import) key
+    // owns; the folder's by the documents' own ids.
+    let (current, catalogue_of): (BTreeSet<(String, String)>, BTreeMap<String, String>) = {
         let (store, _) = open_store(&db, StoreConfig::default()).unwrap();
-        store
-            .items()
-            .map(|i| (i.id.to_string(), i.stamp.content.to_string()))
-            .collect()
+        (
+            store
+                .items()
+                .map(|i| (i.catalogue_id().to_string(), i.stamp.content.to_string()))
+                .collect(),
+            store
+                .items()
+                .map(|i| (i.id.to_string(), i.catalogue_id().to_string()))
+                .collect(),
+        )
     };
     let shop = format!("{CORPUS}/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml");
     let runs: [&[&str]; 3] = [
@@ -311,6 +331,10 @@ fn match_and_produce_from_the_store_agree_with_the_folder() {
             json(&o)
         };
         let (from_db, db_scores) = results(&run(&["--db", s(&db)]));
+        let from_db: ByItem = from_db
+            .into_iter()
+            .map(|((id, content), v)| ((catalogue_of[&id].clone(), content), v))
+            .collect();
         let (from_dir, _) = results(&run(&["--corpus", &okh]));
         assert!(from_db.len() > 3, "{args:?}: {from_db:?}");
         let from_dir: BTreeMap<_, _> = from_dir

@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 use catalogue::{ParseError, identify};
 
 use crate::identity::{
-    Authorship, AuthorshipError, Fingerprint as KeyFingerprint, SignedError, TOMBSTONE_CONTENT,
-    VersionClaim, owned_id,
+    AUTHORSHIP_LEN, Authorship, AuthorshipError, Fingerprint as KeyFingerprint, SignedError,
+    TOMBSTONE_CONTENT, VersionClaim, owned_id,
 };
 
 use super::compress::{self, DecompressError};
@@ -200,6 +200,26 @@ impl Transfers {
     pub(super) fn forget_want(&mut self, element: Element) {
         self.wanted.remove(&element);
     }
+}
+
+/// The transfer stream of a stored version: its [`TransferHeader`], its
+/// [`Authorship`], then its (compressed) bytes. `None` for an unsigned
+/// version, which is never sent.
+pub fn encode_stream(item: &StoredItem) -> Option<Vec<u8>> {
+    let author = item.author?;
+    let (codec, body) = compress::compress(&item.bytes);
+    let mut s = Vec::with_capacity(16 + AUTHORSHIP_LEN + body.len());
+    TransferHeader {
+        kind: item.kind,
+        format: item.format,
+        seq: item.stamp.seq,
+        len_bytes: item.bytes.len(),
+        codec: codec as u8,
+    }
+    .encode(&mut s);
+    author.encode(&mut s);
+    s.extend_from_slice(&body);
+    Some(s)
 }
 
 impl SyncEngine {
@@ -442,19 +462,7 @@ impl SyncEngine {
             return None;
         }
         // Unsigned versions are never served: no one could verify them.
-        let author = stored.author?;
-        let (codec, body) = compress::compress(&stored.bytes);
-        let mut s = Vec::new();
-        TransferHeader {
-            kind: stored.kind,
-            format: stored.format,
-            seq: stored.stamp.seq,
-            len_bytes: stored.bytes.len(),
-            codec: codec as u8,
-        }
-        .encode(&mut s);
-        author.encode(&mut s);
-        s.extend_from_slice(&body);
+        let s = encode_stream(stored)?;
         self.transfer.streams.insert(element, s.clone());
         Some(s)
     }
