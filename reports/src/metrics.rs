@@ -64,6 +64,11 @@ pub struct Metrics {
     within_hop_limit: Vec<u32>,
     pub(crate) reachable_sum: u64,
     up: Vec<bool>,
+    /// Nodes that turned adversary: counted as down (they are not part of
+    /// the honest deployment), and what they publish is not an item.
+    hostile: Vec<bool>,
+    /// Items adversaries published (left out of every item figure).
+    junk: std::collections::BTreeSet<node_core::ItemId>,
     duty: DutyMeter,
     items: ItemTracker,
     channel: ChannelMeter,
@@ -90,6 +95,8 @@ impl Metrics {
                 }
                 up
             },
+            hostile: vec![false; n],
+            junk: std::collections::BTreeSet::new(),
             duty: DutyMeter::new(n, info.radio.duty_cycle_window),
             items: ItemTracker::new(n, timeline),
             channel: ChannelMeter::new(timeline),
@@ -240,6 +247,18 @@ impl TraceSink for Metrics {
                     self.nodes[node.index()].drops += 1;
                     *self.drops_by_reason.entry(reason).or_default() += 1;
                 }
+                Record::Node {
+                    node,
+                    event: NodeRecord::Published { item, .. },
+                    ..
+                } if self.hostile[node.index()] => {
+                    self.junk.insert(item);
+                }
+                Record::Node {
+                    node,
+                    event: NodeRecord::Stored { item, .. },
+                    ..
+                } if self.hostile[node.index()] || self.junk.contains(&item) => {}
                 Record::Node { at, node, event } => match event {
                     NodeRecord::Published {
                         item,
@@ -273,8 +292,16 @@ impl TraceSink for Metrics {
                         }
                     }
                     FaultRecord::Restart { node } | FaultRecord::Join { node } => {
-                        if let Some(up) = self.up.get_mut(node.index()) {
+                        if let Some(up) = self.up.get_mut(node.index())
+                            && !self.hostile[node.index()]
+                        {
                             *up = true;
+                        }
+                    }
+                    FaultRecord::Adversary { node } => {
+                        if let Some(h) = self.hostile.get_mut(node.index()) {
+                            *h = true;
+                            self.up[node.index()] = false;
                         }
                     }
                     FaultRecord::Partition { .. }

@@ -9,9 +9,9 @@ use sim::config::{
     CaptureRules, Config, FixedSite, MeshConfig, Modem, Placement, RadioConfig, Roles, Shadowing,
     Traffic,
 };
-use sim::fault::{Fault as SimFault, Split};
+use sim::fault::{Adversary, Fault as SimFault, Split};
 
-use crate::schema::{Fault, Scenario, Topology};
+use crate::schema::{AdversaryKind, Fault, Scenario, Topology};
 
 impl Scenario {
     /// The simulator's configuration for this scenario: every default the
@@ -76,7 +76,17 @@ impl Scenario {
                     imax: self.sync.imax,
                     k: self.sync.k,
                 },
+                quota: node_core::sync::QuotaConfig {
+                    window: self.trust.window,
+                    frames_per_peer: self.trust.frames_per_peer,
+                    items_per_publisher: self.trust.items_per_publisher,
+                    bytes_per_publisher: self.trust.bytes_per_publisher,
+                },
                 ..SyncConfig::default()
+            },
+            trust: node_core::identity::TrustPolicy {
+                pinned: node_core::identity::PinnedKeys::new(),
+                refuse_unknown: self.trust.refuse_unknown,
             },
             traffic: self.workload.traffic.as_ref().map(|t| Traffic {
                 per_node: TrafficConfig {
@@ -177,6 +187,23 @@ fn fault(f: &Fault) -> SimFault {
         Fault::Join(j) => SimFault::Join {
             at: j.at,
             node: j.node,
+        },
+        Fault::Adversary(a) => SimFault::Adversary {
+            from: a.from,
+            node: a.node,
+            every: a.every,
+            kind: match a.kind {
+                AdversaryKind::Forger => Adversary::Forger,
+                AdversaryKind::Replayer => Adversary::Replayer,
+                AdversaryKind::Flooder => Adversary::Flooder {
+                    frames: a.frames.unwrap_or(10),
+                },
+                // Validation asks for a victim.
+                AdversaryKind::Censor => Adversary::Censor {
+                    victim: a.victim.unwrap_or(0),
+                    ids: a.ids.unwrap_or(50),
+                },
+            },
         },
     }
 }

@@ -23,6 +23,22 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("lossy", include_str!("../library/lossy.yaml")),
     ("late-joiner", include_str!("../library/late-joiner.yaml")),
     ("new-version", include_str!("../library/new-version.yaml")),
+    (
+        "adversary-forger",
+        include_str!("../library/adversary-forger.yaml"),
+    ),
+    (
+        "adversary-replayer",
+        include_str!("../library/adversary-replayer.yaml"),
+    ),
+    (
+        "adversary-flooder",
+        include_str!("../library/adversary-flooder.yaml"),
+    ),
+    (
+        "adversary-censor",
+        include_str!("../library/adversary-censor.yaml"),
+    ),
 ];
 
 /// The source of a library scenario.

@@ -48,6 +48,9 @@ pub struct Scenario {
     /// Catalogue sync.
     #[serde(default)]
     pub sync: SyncSettings,
+    /// Whom honest nodes believe, and how much one peer or key may cost.
+    #[serde(default)]
+    pub trust: TrustSettings,
     /// What the nodes do.
     #[serde(default)]
     pub workload: Workload,
@@ -354,6 +357,39 @@ impl Default for SyncSettings {
     }
 }
 
+/// The trust policy of honest nodes. Every honest node of a scenario
+/// publishes under one organisation's key; an adversary under its own.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustSettings {
+    /// Refuse versions signed by any key but the organisation's (default:
+    /// trust on first use).
+    pub refuse_unknown: bool,
+    /// The counting window of the quotas.
+    #[serde(with = "duration")]
+    pub window: Duration,
+    /// Sync frames handled from one neighbour per window.
+    pub frames_per_peer: u32,
+    /// Versions stored from the mesh per publisher key per window.
+    pub items_per_publisher: u32,
+    /// Item bytes stored from the mesh per publisher key per window.
+    pub bytes_per_publisher: u64,
+}
+
+impl Default for TrustSettings {
+    /// node-core's defaults ([`node_core::sync::QuotaConfig`]).
+    fn default() -> Self {
+        let q = node_core::sync::QuotaConfig::default();
+        TrustSettings {
+            refuse_unknown: false,
+            window: q.window,
+            frames_per_peer: q.frames_per_peer,
+            items_per_publisher: q.items_per_publisher,
+            bytes_per_publisher: q.bytes_per_publisher,
+        }
+    }
+}
+
 /// What the nodes do.
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -467,6 +503,8 @@ pub enum Fault {
     Loss(Loss),
     /// A node is switched off from the start and joins late.
     Join(Join),
+    /// A node turns adversary.
+    Adversary(AdversarySpec),
 }
 
 /// The YAML shape of a [`Fault`]: serde_norway reads externally tagged
@@ -484,6 +522,8 @@ struct FaultRepr {
     loss: Option<Loss>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     join: Option<Join>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adversary: Option<AdversarySpec>,
 }
 
 impl TryFrom<FaultRepr> for Fault {
@@ -495,12 +535,15 @@ impl TryFrom<FaultRepr> for Fault {
             r.crash.map(Fault::Crash),
             r.loss.map(Fault::Loss),
             r.join.map(Fault::Join),
+            r.adversary.map(Fault::Adversary),
         ]
         .into_iter()
         .flatten();
         match (found.next(), found.next()) {
             (Some(f), None) => Ok(f),
-            _ => Err("a fault is exactly one of `partition`, `heal`, `crash`, `loss`, `join`"),
+            _ => Err(
+                "a fault is exactly one of `partition`, `heal`, `crash`, `loss`, `join`, `adversary`",
+            ),
         }
     }
 }
@@ -514,6 +557,7 @@ impl From<Fault> for FaultRepr {
             Fault::Crash(c) => r.crash = Some(c),
             Fault::Loss(l) => r.loss = Some(l),
             Fault::Join(j) => r.join = Some(j),
+            Fault::Adversary(a) => r.adversary = Some(a),
         }
         r
     }
@@ -565,6 +609,45 @@ pub struct Loss {
     /// Only these links (pairs of node ids, both directions); default all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<[u32; 2]>>,
+}
+
+/// An adversary: `- adversary: {node: 5, kind: forger, every: 2m}`.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdversarySpec {
+    /// Which node.
+    pub node: u32,
+    /// `forger`, `replayer`, `flooder` or `censor`.
+    pub kind: AdversaryKind,
+    /// When it starts (default: at once).
+    #[serde(with = "duration", default)]
+    pub from: Duration,
+    /// Time between two attacks.
+    #[serde(with = "duration")]
+    pub every: Duration,
+    /// Flooder: junk frames per attack (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    /// Censor: the node it silences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim: Option<u32>,
+    /// Censor: packet ids pre-sent per attack (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<u32>,
+}
+
+/// What an adversary does (see `sim::fault::Adversary`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdversaryKind {
+    /// New versions of others' designs, spoofed origin.
+    Forger,
+    /// Old signed versions.
+    Replayer,
+    /// Junk items and frames.
+    Flooder,
+    /// Duplicate-filter poisoning.
+    Censor,
 }
 
 /// A late joiner.

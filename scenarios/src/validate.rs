@@ -10,7 +10,9 @@ use crate::path::FieldPath;
 use sim::config::NodeSelection;
 use sim::phy::pathloss::PathLossModel;
 
-use crate::schema::{Crash, Fault, Heal, Join, Loss, Scenario, Topology};
+use crate::schema::{
+    AdversaryKind, AdversarySpec, Crash, Fault, Heal, Join, Loss, Scenario, Topology,
+};
 
 /// A problem found at a path.
 pub type Found = (FieldPath, String);
@@ -454,7 +456,87 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
                 }
                 check_node(*node, n, f.key("join").key("node"), &mut bad);
             }
+            Fault::Adversary(AdversarySpec {
+                node,
+                kind,
+                from,
+                every,
+                frames,
+                victim,
+                ids,
+            }) => {
+                let f = f.key("adversary");
+                check_node(*node, n, f.key("node"), &mut bad);
+                if !within(*from) {
+                    bad(f.key("from"), "is after the end of the run".into());
+                }
+                if every.as_micros() < 1_000_000 {
+                    bad(f.key("every"), "must be at least 1s".into());
+                }
+                let censor = *kind == AdversaryKind::Censor;
+                match victim {
+                    Some(v) if censor => {
+                        check_node(*v, n, f.key("victim"), &mut bad);
+                        if v == node {
+                            bad(f.key("victim"), "is the censor itself".into());
+                        }
+                    }
+                    None if censor => bad(f.key("victim"), "a censor needs a victim".into()),
+                    Some(_) => bad(f.key("victim"), "only a censor has a victim".into()),
+                    None => {}
+                }
+                if ids.is_some() && !censor {
+                    bad(f.key("ids"), "only a censor pre-sends packet ids".into());
+                }
+                if ids.is_some_and(|i| i > 1_000) {
+                    bad(f.key("ids"), "at most 1000 per attack".into());
+                }
+                let flooder = *kind == AdversaryKind::Flooder;
+                if frames.is_some() && !flooder {
+                    bad(f.key("frames"), "only a flooder sends junk frames".into());
+                }
+                if frames.is_some_and(|x| x > 1_000) {
+                    bad(f.key("frames"), "at most 1000 per attack".into());
+                }
+            }
         }
+    }
+    let adversaries: Vec<u32> = s
+        .faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::Adversary(a) => Some(a.node),
+            _ => None,
+        })
+        .collect();
+    for (i, f) in s.faults.iter().enumerate() {
+        if let Fault::Adversary(a) = f
+            && adversaries.iter().filter(|n| **n == a.node).count() > 1
+        {
+            bad(
+                root.key("faults").index(i).key("adversary").key("node"),
+                format!("node {} is named by another adversary", a.node),
+            );
+        }
+    }
+    let t = &s.trust;
+    if t.window.as_micros() < 1_000_000 {
+        bad(
+            root.key("trust").key("window"),
+            "must be at least 1s".into(),
+        );
+    }
+    if t.items_per_publisher == 0 {
+        bad(
+            root.key("trust").key("items_per_publisher"),
+            "must be at least 1".into(),
+        );
+    }
+    if t.frames_per_peer == 0 {
+        bad(
+            root.key("trust").key("frames_per_peer"),
+            "must be at least 1".into(),
+        );
     }
 
     // Assertions.

@@ -11,7 +11,11 @@
 //!   delivered farther than its originator allowed;
 //! * reception conservation ([`ReceptionConservation`]): every
 //!   (transmission, receiver in range, up and not cut off) pair ends in
-//!   exactly one outcome record — no reception is lost without a trace.
+//!   exactly one outcome record — no reception is lost without a trace;
+//! * trust ([`TrustCheck`]): no honest node stores a forged or tampered
+//!   version (one no node published) or a replayed one (older than a
+//!   version of the same item it held before), and how much of what
+//!   adversaries published each honest node stored.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -20,7 +24,126 @@ use serde::Serialize;
 
 use node_core::NodeId;
 
-use crate::trace::{FaultRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
+use crate::trace::{FaultRecord, NodeRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
+
+/// Observes who published and stored what, and counts on honest nodes the
+/// versions no publisher made (forged or tampered), the versions older
+/// than one the node already held (replayed), and the items published by
+/// adversary nodes (junk) each one stored.
+#[derive(Clone, Debug, Default)]
+pub struct TrustCheck {
+    /// Versions some node published: (item, element).
+    published: std::collections::BTreeSet<(node_core::ItemId, u64)>,
+    /// Items adversary nodes published.
+    junk: std::collections::BTreeSet<node_core::ItemId>,
+    adversaries: std::collections::BTreeSet<NodeId>,
+    /// The highest seq each node has held of each item.
+    highest: BTreeMap<(NodeId, node_core::ItemId), u32>,
+    /// Junk items stored per honest node.
+    junk_stored: BTreeMap<NodeId, u64>,
+    forged: u64,
+    replayed: u64,
+    first_violation: Option<String>,
+}
+
+impl TrustCheck {
+    /// Forged or tampered versions stored on honest nodes.
+    pub fn forged(&self) -> u64 {
+        self.forged
+    }
+
+    /// Replayed (older) versions stored on honest nodes.
+    pub fn replayed(&self) -> u64 {
+        self.replayed
+    }
+
+    /// The most junk items (published by adversaries) any honest node
+    /// stored, and which node.
+    pub fn max_junk_stored(&self) -> (u64, Option<NodeId>) {
+        self.junk_stored
+            .iter()
+            .max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n)))
+            .map_or((0, None), |(n, c)| (*c, Some(*n)))
+    }
+
+    /// Whether `node` turned adversary.
+    pub fn is_adversary(&self, node: NodeId) -> bool {
+        self.adversaries.contains(&node)
+    }
+
+    /// The checker's outcome.
+    pub fn outcome(&self) -> CheckOutcome {
+        let (junk, node) = self.max_junk_stored();
+        CheckOutcome {
+            name: "trust",
+            passed: self.forged == 0 && self.replayed == 0,
+            detail: self.first_violation.clone().unwrap_or_else(|| {
+                format!(
+                    "no forged or replayed version stored on an honest node; most adversary items one honest node stored: {junk}{}",
+                    node.map_or(String::new(), |n| format!(" ({n})"))
+                )
+            }),
+        }
+    }
+}
+
+impl TraceSink for TrustCheck {
+    fn observe(&mut self, batch: &[Record]) {
+        for r in batch {
+            match *r {
+                Record::Fault {
+                    fault: FaultRecord::Adversary { node },
+                    ..
+                } => {
+                    self.adversaries.insert(node);
+                }
+                Record::Node {
+                    node,
+                    event:
+                        NodeRecord::Published {
+                            item, seq, element, ..
+                        },
+                    ..
+                } => {
+                    self.published.insert((item, element));
+                    if self.adversaries.contains(&node) {
+                        self.junk.insert(item);
+                    }
+                    let h = self.highest.entry((node, item)).or_insert(0);
+                    *h = (*h).max(seq);
+                }
+                Record::Node {
+                    at,
+                    node,
+                    event: NodeRecord::Stored { item, seq, element },
+                } => {
+                    if self.adversaries.contains(&node) {
+                        continue;
+                    }
+                    let h = self.highest.entry((node, item)).or_insert(0);
+                    let (forged, replayed) = (!self.published.contains(&(item, element)), seq < *h);
+                    *h = (*h).max(seq);
+                    if forged {
+                        self.forged += 1;
+                    }
+                    if replayed {
+                        self.replayed += 1;
+                    }
+                    if (forged || replayed) && self.first_violation.is_none() {
+                        self.first_violation = Some(format!(
+                            "{node} stored {} version {seq} of {item} at {at}",
+                            if forged { "a forged" } else { "an older" }
+                        ));
+                    }
+                    if self.junk.contains(&item) {
+                        *self.junk_stored.entry(node).or_insert(0) += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
 
 /// The result of one checker.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
@@ -106,6 +229,7 @@ pub struct Checks {
     checked_receptions: u64,
     checked_relays: u64,
     conservation: Option<ReceptionConservation>,
+    trust: TrustCheck,
 }
 
 impl Checks {
@@ -122,6 +246,7 @@ impl Checks {
             checked_receptions: 0,
             checked_relays: 0,
             conservation: None,
+            trust: TrustCheck::default(),
         }
     }
 
@@ -181,13 +306,20 @@ impl Checks {
                 .as_ref()
                 .map(ReceptionConservation::outcome),
         );
+        outcomes.push(self.trust.outcome());
         outcomes
+    }
+
+    /// The trust checker (forged, replayed and junk versions stored).
+    pub fn trust(&self) -> &TrustCheck {
+        &self.trust
     }
 }
 
 impl TraceSink for Checks {
     fn observe(&mut self, batch: &[Record]) {
         self.duty.observe(batch);
+        self.trust.observe(batch);
         if let Some(c) = &mut self.conservation {
             c.observe(batch);
         }
@@ -460,7 +592,9 @@ impl TraceSink for ReceptionConservation {
                     }
                     FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
                     FaultRecord::Member { node, group } => self.group[node.index()] = group,
-                    FaultRecord::LossStart { .. } | FaultRecord::LossEnd { .. } => {}
+                    FaultRecord::LossStart { .. }
+                    | FaultRecord::LossEnd { .. }
+                    | FaultRecord::Adversary { .. } => {}
                 },
                 _ => {}
             }

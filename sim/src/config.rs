@@ -76,6 +76,8 @@ pub struct Config {
     pub mesh: MeshConfig,
     /// Every node's catalogue sync settings.
     pub sync: SyncConfig,
+    /// Which publisher keys honest nodes accept.
+    pub trust: node_core::identity::TrustPolicy,
     /// Background chat traffic, if any.
     pub traffic: Option<Traffic>,
     /// Items published during the run, at given times and nodes.
@@ -101,6 +103,7 @@ impl Config {
             roles: Roles::default(),
             mesh: MeshConfig::default(),
             sync: SyncConfig::default(),
+            trust: node_core::identity::TrustPolicy::default(),
             traffic: None,
             publications: Vec::new(),
             faults: Vec::new(),

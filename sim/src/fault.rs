@@ -13,7 +13,10 @@
 //!
 //! Crashes, restarts and joins are node-lifecycle events scheduled from the
 //! same fault data: the plan names them ([`Lifecycle`]) and the world
-//! carries them out. Every fault taking effect is a trace record.
+//! carries them out. So are adversaries ([`Fault::Adversary`]): from its
+//! start an adversary node runs node-core like any other and, every
+//! `every`, also does what its [`Adversary`] kind says (the world's
+//! `adversary` module). Every fault taking effect is a trace record.
 
 use std::collections::BTreeSet;
 
@@ -67,6 +70,60 @@ pub enum Fault {
         /// Which node.
         node: u32,
     },
+    /// A node turns adversary at `from`: every `every` it attacks as
+    /// `kind` says. It publishes under a key of its own.
+    Adversary {
+        /// When it starts.
+        from: Duration,
+        /// Which node.
+        node: u32,
+        /// Time between two attacks.
+        every: Duration,
+        /// What it does.
+        kind: Adversary,
+    },
+}
+
+/// What an adversary node does at each attack.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Adversary {
+    /// Forges a new version (seq near `u32::MAX`) of a design of another
+    /// publisher it holds — the owner's key named, a signature nobody made
+    /// — advertises it in a summary and sends its fragments, under the
+    /// origin of another node (spoofed).
+    Forger,
+    /// Replays the oldest signed version it keeps of a design that has a
+    /// newer one: advertises it and sends its fragments.
+    Replayer,
+    /// Publishes a junk item signed with its own key (which sync then
+    /// spreads as far as quotas let it) and sends `frames` junk frames
+    /// under random origins.
+    Flooder {
+        /// Junk frames per attack.
+        frames: u32,
+    },
+    /// Duplicate-filter poisoning: floods `ids` packets under the
+    /// `victim`'s origin with the packet ids it predicts the victim will
+    /// use next, so that receivers would take the victim's real frames for
+    /// duplicates.
+    Censor {
+        /// The node silenced.
+        victim: u32,
+        /// Packet ids pre-sent per attack.
+        ids: u32,
+    },
+}
+
+impl Adversary {
+    /// The name used in scenarios and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Adversary::Forger => "forger",
+            Adversary::Replayer => "replayer",
+            Adversary::Flooder { .. } => "flooder",
+            Adversary::Censor { .. } => "censor",
+        }
+    }
 }
 
 impl Fault {
@@ -74,6 +131,12 @@ impl Fault {
     pub fn nodes(&self) -> Vec<u32> {
         match self {
             Fault::Crash { node, .. } | Fault::Join { node, .. } => vec![*node],
+            Fault::Adversary {
+                node,
+                kind: Adversary::Censor { victim, .. },
+                ..
+            } => vec![*node, *victim],
+            Fault::Adversary { node, .. } => vec![*node],
             Fault::Loss { links, .. } => {
                 links.iter().flatten().flat_map(|&(a, b)| [a, b]).collect()
             }
@@ -90,6 +153,7 @@ impl Fault {
                 at, restart_after, ..
             } => (*at, restart_after.map(|r| *at + r)),
             Fault::Loss { from, until, .. } => (*from, *until),
+            Fault::Adversary { from, .. } => (*from, None),
         };
         [Some(first), second].into_iter().flatten().collect()
     }
@@ -138,6 +202,8 @@ pub enum Lifecycle {
     Restart(u32),
     /// Switch a late node on.
     Join(u32),
+    /// Start the adversary [`FaultPlan::adversary`] `index`.
+    Adversary(u32),
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +215,7 @@ enum Action {
     Join(u32),
     LossStart(u32),
     LossEnd(u32),
+    Adversary(u32),
 }
 
 #[derive(Clone, Debug)]
@@ -166,6 +233,8 @@ pub struct FaultPlan {
     /// Each node's group under the partition in force (0 everywhere: none).
     group: Vec<u16>,
     loss: Vec<LossRule>,
+    /// Adversaries: (node, every, kind).
+    adversaries: Vec<(u32, Duration, Adversary)>,
     /// The loss draws, in reception order.
     rng: Rng,
 }
@@ -178,6 +247,7 @@ impl FaultPlan {
             actions: Vec::new(),
             group: vec![0; sites.len()],
             loss: Vec::new(),
+            adversaries: Vec::new(),
             rng: Rng::derive(seed, "loss", 0),
         }
     }
@@ -210,6 +280,16 @@ impl FaultPlan {
                 }
             }
             Fault::Join { at, node } => push(self, *at, Action::Join(*node)),
+            Fault::Adversary {
+                from,
+                node,
+                every,
+                kind,
+            } => {
+                let index = self.adversaries.len() as u32;
+                self.adversaries.push((*node, *every, *kind));
+                push(self, *from, Action::Adversary(index));
+            }
             Fault::Loss {
                 from,
                 until,
@@ -276,7 +356,22 @@ impl FaultPlan {
                 self.loss[rule as usize].active = false;
                 (FaultRecord::LossEnd { rule }, None)
             }
+            &Action::Adversary(index) => {
+                let (node, _, _) = self.adversaries[index as usize];
+                (
+                    FaultRecord::Adversary {
+                        node: node_core::NodeId(node),
+                    },
+                    Some(Lifecycle::Adversary(index)),
+                )
+            }
         }
+    }
+
+    /// Adversary `index`: its node, the time between its attacks and what
+    /// it does.
+    pub fn adversary(&self, index: u32) -> (u32, Duration, Adversary) {
+        self.adversaries[index as usize]
     }
 
     /// Each node's group under the partition in force (0 everywhere: none).

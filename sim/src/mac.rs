@@ -118,6 +118,12 @@ impl Mac {
         }
     }
 
+    /// The counter the next packet id is made from (what an attacker that
+    /// counts this node's packets would predict).
+    pub fn peek_packet_id(&self) -> u32 {
+        self.next_packet_id
+    }
+
     /// A new packet id for a packet this node originates.
     pub fn next_packet_id(&mut self) -> u32 {
         let id = self.next_packet_id;

@@ -216,6 +216,12 @@ pub enum FaultRecord {
         /// Index of the fault in the scenario.
         rule: u32,
     },
+    /// A node turned adversary: from now on it is not an honest node, and
+    /// what it publishes is not an honest item.
+    Adversary {
+        /// Which.
+        node: NodeId,
+    },
     /// Under the partition that has just taken effect (the
     /// [`FaultRecord::Partition`] record before it), `node` is in `group`.
     /// One follows the partition record for every node outside group 0;
@@ -532,6 +538,10 @@ impl Record {
                         out.push(7);
                         out.extend_from_slice(&node.0.to_le_bytes());
                         out.extend_from_slice(&group.to_le_bytes());
+                    }
+                    FaultRecord::Adversary { node } => {
+                        out.push(8);
+                        out.extend_from_slice(&node.0.to_le_bytes());
                     }
                 }
             }

@@ -23,6 +23,7 @@ mod relevance;
 mod reports;
 mod simulation;
 mod sync_scenarios;
+mod trust_sim;
 mod trust_udp;
 mod udp_testbed;
 mod util;

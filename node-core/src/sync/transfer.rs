@@ -618,9 +618,14 @@ impl SyncEngine {
     fn reject(&mut self, now: Instant, element: Element, reason: RejectReason) {
         self.stats.rejected += 1;
         match &reason {
-            // A tampered copy: another holder may have the real one, so
-            // the element stays wanted.
-            RejectReason::Signature(_) | RejectReason::Mismatch => self.stats.forged += 1,
+            // A forged or tampered copy: stop asking for it (the sender
+            // named a spoofed holder, or is the forger); if a real version
+            // has this element, the next summary from one of its holders
+            // makes it wanted again.
+            RejectReason::Signature(_) | RejectReason::Mismatch => {
+                self.stats.forged += 1;
+                self.transfer.wanted.remove(&element);
+            }
             // A genuine version this node will not keep: stop asking.
             RejectReason::Stale { .. } => {
                 self.stats.stale += 1;

@@ -56,6 +56,7 @@ impl Simulation {
             Some(Lifecycle::Restart(i) | Lifecycle::Join(i)) if !self.nodes[i as usize].alive() => {
                 self.boot(now, i);
             }
+            Some(Lifecycle::Adversary(index)) => self.start_adversary(now, index),
             _ => {}
         }
         self.trace.push(Record::Fault {

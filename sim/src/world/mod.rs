@@ -9,7 +9,8 @@
 //! * `workload` — publications, scheduled and
 //!   [`Simulation::publish`]ed;
 //! * `faults` — fault events taking effect and
-//!   [`Simulation::inject`].
+//!   [`Simulation::inject`];
+//! * `adversary` — what adversary nodes do at each attack.
 //!
 //! Every state change happens in an event handler at one instant; handlers
 //! emit trace records and schedule later events. The only sources of
@@ -24,6 +25,7 @@
 //! with the handful of signals already on the air at that receiver. There is
 //! no all-pairs step anywhere.
 
+mod adversary;
 mod air;
 mod faults;
 mod node;
@@ -116,6 +118,8 @@ enum Event {
     Fault { index: u32 },
     /// A scheduled publication (index into the configured publications).
     Publish { index: u32 },
+    /// An adversary attacks (index into the fault plan's adversaries).
+    Adversary { index: u32 },
 }
 
 struct SimNode {
@@ -127,6 +131,9 @@ struct SimNode {
     timer_gen: u32,
     mac: Mac,
     tx_until: Instant,
+    /// Named as an adversary by a fault: it publishes under its own key
+    /// and takes no part in the scheduled (honest) workload.
+    hostile: bool,
 }
 
 impl SimNode {
@@ -161,6 +168,8 @@ pub struct Simulation {
     max_hop_limit: u8,
     stale: Vec<Queued>,
     cad_time: Duration,
+    /// Every adversary's choices, in attack order.
+    adversary_rng: Rng,
 }
 
 impl Simulation {
@@ -194,6 +203,14 @@ impl Simulation {
         let topo = Topology::build(config, &radio)?;
         let n = topo.len() as u32;
         let late = config.initially_off();
+        let hostile: Vec<u32> = config
+            .faults
+            .iter()
+            .filter_map(|f| match f {
+                Fault::Adversary { node, .. } => Some(*node),
+                _ => None,
+            })
+            .collect();
         let nodes: Vec<SimNode> = (0..n)
             .map(|i| SimNode {
                 core: None,
@@ -205,6 +222,17 @@ impl Simulation {
                         .filter(|t| t.sends(i))
                         .map(|t| t.per_node),
                     sync: config.sync,
+                    // Honest nodes publish as one organisation (key 0);
+                    // an adversary under a key of its own.
+                    publisher: NodeConfig::simulated_publisher(
+                        config.seed,
+                        if hostile.contains(&i) {
+                            1 + u64::from(i)
+                        } else {
+                            0
+                        },
+                    ),
+                    trust: config.trust.clone(),
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
                 timer_at: Instant::MAX,
@@ -217,6 +245,7 @@ impl Simulation {
                     DutyCycleBudget::new(radio.region.duty_cycle_window(), radio.duty_cycle_pct),
                 ),
                 tx_until: Instant::ZERO,
+                hostile: hostile.contains(&i),
             })
             .collect();
 
@@ -235,6 +264,7 @@ impl Simulation {
             max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
+            adversary_rng: Rng::derive(config.seed, "adversary", 0),
             config: config.clone(),
             radio,
             topo,
@@ -396,6 +426,7 @@ impl Simulation {
                 Event::TxEnd { slot } => self.on_tx_end(now, slot),
                 Event::Fault { index } => self.on_fault(now, index),
                 Event::Publish { index } => self.on_publish(now, index),
+                Event::Adversary { index } => self.on_adversary(now, index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);

@@ -145,6 +145,17 @@ impl Simulation {
     }
 }
 
+/// The packet id of a node's `counter`-th packet as Meshtastic firmware
+/// makes it (`generatePacketId`): the counter in the low 10 bits, the top
+/// 22 bits random — here a hash of the node and counter, so the run stays
+/// a function of its seed. Nobody can predict a node's next ids from the
+/// ones it sent, so no one can poison the duplicate filter against it in
+/// advance (the `censor` adversary).
+fn packet_id(node: u32, counter: u32) -> u32 {
+    let high = node_core::rng::mix64((u64::from(node) << 32) | u64::from(counter)) as u32;
+    ((counter & 0x3ff) | (high << 10)).max(1)
+}
+
 /// node-core's view of its simulated Meshtastic radio.
 pub(super) struct SimTransport<'a> {
     node: u32,
@@ -182,7 +193,7 @@ impl Transport for SimTransport<'_> {
         self.check(&frame)?;
         let key = PacketKey {
             origin: NodeId(self.node),
-            id: self.mac.next_packet_id(),
+            id: packet_id(self.node, self.mac.next_packet_id()),
         };
         let packet = Packet {
             key,

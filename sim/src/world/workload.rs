@@ -48,15 +48,15 @@ impl Simulation {
         Ok(published?)
     }
 
-    /// A scheduled publication. A node that is down cannot publish; the
-    /// next live node (by id, wrapping) does so instead, so the workload
-    /// stays the same size whatever the faults.
+    /// A scheduled publication. A node that is down (or an adversary)
+    /// cannot publish it; the next live honest node (by id, wrapping) does
+    /// so instead, so the workload stays the same size whatever the faults.
     pub(super) fn on_publish(&mut self, now: node_core::Instant, index: u32) {
         let p = self.config.publications[index as usize].clone();
         let n = self.nodes.len() as u32;
         let Some(i) = (0..n)
             .map(|k| (p.node + k) % n)
-            .find(|i| self.nodes[*i as usize].alive())
+            .find(|i| self.nodes[*i as usize].alive() && !self.nodes[*i as usize].hostile)
         else {
             return;
         };
