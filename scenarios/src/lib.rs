@@ -425,6 +425,31 @@ mod tests {
     }
 
     #[test]
+    fn adversaries_and_trust_settings_are_checked_with_their_paths() {
+        let e = err(
+            &format!(
+                "{BASE}trust:\n  window: 0s\nfaults:\n  - adversary: {{node: 1, kind: censor, every: 1m}}\n  - adversary: {{node: 9, kind: forger, every: 1m, ids: 3}}\n  - adversary: {{node: 1, kind: flooder, every: 0s}}\n"
+            ),
+            &[],
+        );
+        for needle in [
+            "faults[0].adversary.victim: a censor needs a victim",
+            "faults[1].adversary.node: node 9 does not exist",
+            "faults[1].adversary.ids: only a censor",
+            "faults[2].adversary.every: must be at least 1s",
+            "faults[2].adversary.node: node 1 is named by another adversary",
+            "trust.window: must be at least 1s",
+        ] {
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let e = err(
+            &format!("{BASE}faults:\n  - adversary: {{node: 1, kind: spy, every: 1m}}\n"),
+            &[],
+        );
+        assert!(e.contains("faults[0]") && e.contains("spy"), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_name_the_key_and_its_line() {
         let e = err(
             &format!("{BASE}radio:\n  preset: LongFast\n  txpower: 20\n"),
