@@ -15,8 +15,8 @@ use catalogue::{ContentId, ItemId, ItemKind, identify};
 use hw_bridge::udp::DatagramRepr;
 use node_core::identity::{Authorship, PublicKey, Signature};
 use node_core::store::{StoredItem, VersionStamp};
-use node_core::sync::{Element, Fingerprint, element_of, encode_stream, sketch};
-use node_core::wire::{DATA_OVERHEAD, SyncFrame, Syndromes, syndrome_bytes};
+use node_core::sync::{Fingerprint, data_frames, element_of, encode_stream, sketch};
+use node_core::wire::{SyncFrame, Syndromes, syndrome_bytes};
 
 use crate::field_support::{free_udp_ports, http_json, start_api_node};
 
@@ -164,16 +164,14 @@ fn a_forged_newer_version_sent_as_raw_datagrams_is_refused_and_the_owner_still_u
     };
     send(1, summary.encode());
     std::thread::sleep(StdDuration::from_millis(300));
-    let chunk = node_core::transport::MESHTASTIC_MAX_PAYLOAD_BYTES - DATA_OVERHEAD;
-    let total = stream.len().div_ceil(chunk);
-    for (i, part) in stream.chunks(chunk).enumerate() {
-        let data = SyncFrame::Data {
-            element: Element(element.0),
-            index: i as u8,
-            total: total as u8,
-            chunk: part,
-        };
-        send(2 + i as u32, data.encode());
+    let frames = data_frames(
+        element,
+        &stream,
+        node_core::transport::MESHTASTIC_MAX_PAYLOAD_BYTES,
+    );
+    assert!(!frames.is_empty());
+    for (i, data) in frames.into_iter().enumerate() {
+        send(2 + i as u32, data);
     }
     wait_for(
         "every node counts the forgery",

@@ -221,21 +221,50 @@ impl<S: Storage> Node<S> {
         source: &str,
         tx: &mut T,
     ) -> Result<Vec<Published>, PublishError> {
-        self.publish_as(now, kind, bytes, source, false, tx)
-    }
-
-    /// As [`Node::publish`], for a file this node did not author: an
-    /// unsigned legacy file imported here, signed by this node's publisher
-    /// key and marked so ("signed by this node on import").
-    pub fn publish_imported<T: Transport>(
-        &mut self,
-        now: Instant,
-        kind: ItemKind,
-        bytes: &[u8],
-        source: &str,
-        tx: &mut T,
-    ) -> Result<Vec<Published>, PublishError> {
-        self.publish_as(now, kind, bytes, source, true, tx)
+        let found = entries(kind, bytes, source)?.entries;
+        if found.is_empty() {
+            return Err(PublishError::Empty(source.to_string()));
+        }
+        if let Some(e) = found.iter().find(|e| !e.reads_back()) {
+            return Err(PublishError::WouldNotReadBack {
+                file: source.to_string(),
+                name: e.name.clone(),
+            });
+        }
+        let mut out = Vec::with_capacity(found.len());
+        let owner = self.config.publisher.public();
+        for entry in found {
+            let id = crate::identity::owned_id(&owner, entry.id);
+            let size_bytes = entry.bytes.len() as u32;
+            let signer = Signer {
+                key: &self.config.publisher,
+                at: now,
+                imported: false,
+            };
+            let outcome = self.store.publish_signed(entry, &signer)?;
+            let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
+            if new_version {
+                let stored = self.store.get(id).expect("just published").clone();
+                let max_payload = tx.capabilities().max_payload_bytes;
+                let (element, fragments) =
+                    self.sync.local_item(now, &stored, &self.store, max_payload);
+                self.push_event(NodeEvent::Published {
+                    item: id,
+                    seq: outcome.stamp.seq,
+                    element,
+                    size_bytes,
+                    fragments,
+                });
+            }
+            out.push(Published {
+                item: id,
+                seq: outcome.stamp.seq,
+                new_version,
+            });
+        }
+        self.sync.handle_timeout(now, &mut self.store, tx);
+        self.drain_sync_events();
+        Ok(out)
     }
 
     /// Retires a design this node's publisher key owns with a signed
@@ -269,61 +298,6 @@ impl<S: Storage> Node<S> {
             seq: outcome.stamp.seq,
             new_version: true,
         })
-    }
-
-    fn publish_as<T: Transport>(
-        &mut self,
-        now: Instant,
-        kind: ItemKind,
-        bytes: &[u8],
-        source: &str,
-        imported: bool,
-        tx: &mut T,
-    ) -> Result<Vec<Published>, PublishError> {
-        let found = entries(kind, bytes, source)?.entries;
-        if found.is_empty() {
-            return Err(PublishError::Empty(source.to_string()));
-        }
-        if let Some(e) = found.iter().find(|e| !e.reads_back()) {
-            return Err(PublishError::WouldNotReadBack {
-                file: source.to_string(),
-                name: e.name.clone(),
-            });
-        }
-        let mut out = Vec::with_capacity(found.len());
-        let owner = self.config.publisher.public();
-        for entry in found {
-            let id = crate::identity::owned_id(&owner, entry.id);
-            let size_bytes = entry.bytes.len() as u32;
-            let signer = Signer {
-                key: &self.config.publisher,
-                at: now,
-                imported,
-            };
-            let outcome = self.store.publish_signed(entry, &signer)?;
-            let new_version = matches!(outcome.change, Change::Added | Change::NewVersion);
-            if new_version {
-                let stored = self.store.get(id).expect("just published").clone();
-                let max_payload = tx.capabilities().max_payload_bytes;
-                let (element, fragments) =
-                    self.sync.local_item(now, &stored, &self.store, max_payload);
-                self.push_event(NodeEvent::Published {
-                    item: id,
-                    seq: outcome.stamp.seq,
-                    element,
-                    size_bytes,
-                    fragments,
-                });
-            }
-            out.push(Published {
-                item: id,
-                seq: outcome.stamp.seq,
-                new_version,
-            });
-        }
-        self.sync.handle_timeout(now, &mut self.store, tx);
-        self.drain_sync_events();
-        Ok(out)
     }
 
     /// Makes everything the store has logged durable (the few writes it

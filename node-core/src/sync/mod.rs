@@ -88,7 +88,7 @@ pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
 pub use quota::{MAX_TRACKED, QuotaConfig};
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
-pub use transfer::{MAX_FRAGMENTS, RejectReason, encode_stream};
+pub use transfer::{MAX_FRAGMENTS, RejectReason, data_frames, encode_stream};
 pub use trickle::TrickleConfig;
 
 use catalogue::ItemId;

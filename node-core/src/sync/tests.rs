@@ -401,3 +401,72 @@ fn print_reconciliation_costs() {
         }
     }
 }
+
+#[test]
+fn two_publishers_of_the_same_design_make_two_designs() {
+    let mut net = Net::line(2, Strategy::Reconcile);
+    let mut other = NodeConfig::new(NodeId(1), 7);
+    other.publisher = NodeConfig::simulated_publisher(7, 1);
+    net.nodes[1] = Node::new(other, Instant::ZERO);
+    net.publish(0, &manifest(1, 1));
+    // Node 1's publisher "revises" the same design: under its own key that
+    // is a design of its own, and node 0's stays as it was.
+    net.publish(1, &manifest(1, 2));
+    assert!(net.run_until(net.at(3600), |n| n.converged()));
+    for n in &net.nodes {
+        let items: Vec<_> = n.store().items().collect();
+        assert_eq!(items.len(), 2, "two designs");
+        assert!(items.iter().all(|i| i.stamp.seq == 1));
+        assert_ne!(
+            items[0].author.unwrap().publisher,
+            items[1].author.unwrap().publisher
+        );
+        assert_eq!(items[0].catalogue_id(), items[1].catalogue_id());
+    }
+}
+
+#[test]
+fn a_stream_nobody_asked_for_is_not_stored_until_it_is_wanted() {
+    let mut net = Net::line(2, Strategy::Reconcile);
+    let mut out = Outbox {
+        frames: Vec::new(),
+        room: usize::MAX,
+    };
+    // Node 1 holds an item; its frames are handed to node 0 unasked, with
+    // no summary first.
+    net.nodes[1]
+        .publish(
+            Instant::ZERO,
+            ItemKind::Manifest,
+            &manifest(4, 1),
+            "m.yml",
+            &mut out,
+        )
+        .unwrap();
+    let item = net.nodes[1].store().items().next().unwrap().clone();
+    let element = crate::sync::element_of(item.kind, item.id, item.stamp);
+    let stream = crate::sync::encode_stream(&item).unwrap();
+    for payload in crate::sync::data_frames(element, &stream, 233) {
+        let rx = RxFrame {
+            from: NodeId(9),
+            dest: Destination::Broadcast,
+            hops_away: 0,
+            rssi_dbm: -90.0,
+            snr_db: 1.0,
+            payload: &payload,
+        };
+        net.nodes[0].handle_frame(Instant::ZERO, &rx, &mut out);
+    }
+    assert_eq!(net.nodes[0].store().len(), 0, "not stored unasked");
+    assert_eq!(net.nodes[0].sync_stats().unsolicited, 1);
+    // Once reconciliation finds it missing, the stream kept aside is
+    // verified and stored without being sent again.
+    let data_before = net.sent.frames(FrameKind::Data);
+    assert!(net.run_until(net.at(3600), |n| n.converged()));
+    assert_eq!(net.nodes[0].store().len(), 1);
+    assert_eq!(
+        net.sent.frames(FrameKind::Data),
+        data_before,
+        "no data frame sent"
+    );
+}

@@ -222,6 +222,31 @@ pub fn encode_stream(item: &StoredItem) -> Option<Vec<u8>> {
     Some(s)
 }
 
+/// The data frames (encoded, in index order) that carry `element`'s
+/// transfer `stream` over a transport of `max_payload_bytes` per frame;
+/// empty if it would take more than [`MAX_FRAGMENTS`]. What a holder
+/// broadcasts when asked for everything.
+pub fn data_frames(element: Element, stream: &[u8], max_payload_bytes: usize) -> Vec<Vec<u8>> {
+    let chunk_len = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
+    let total = stream.len().div_ceil(chunk_len);
+    if total == 0 || total > MAX_FRAGMENTS {
+        return Vec::new();
+    }
+    stream
+        .chunks(chunk_len)
+        .enumerate()
+        .map(|(index, chunk)| {
+            SyncFrame::Data {
+                element,
+                index: index as u8,
+                total: total as u8,
+                chunk,
+            }
+            .encode()
+        })
+        .collect()
+}
+
 impl SyncEngine {
     /// Wants `element`, which `holder` has.
     pub(super) fn want(&mut self, now: Instant, element: Element, holder: NodeId) {

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use node_core::identity::{Authorship, Signature};
 use node_core::store::StoredItem;
-use node_core::sync::{Element, Fingerprint, element_of, encode_stream, sketch};
+use node_core::sync::{Fingerprint, data_frames, element_of, encode_stream, sketch};
 use node_core::transport::{Destination, MESHTASTIC_MAX_PAYLOAD_BYTES, Priority};
-use node_core::wire::{DATA_OVERHEAD, SyncFrame, Syndromes, WIRE_VERSION, syndrome_bytes};
+use node_core::wire::{SyncFrame, Syndromes, WIRE_VERSION, syndrome_bytes};
 use node_core::{Instant, ItemKind, NodeId};
 
 use super::air::set_transmit_delay;
@@ -163,19 +163,7 @@ impl Simulation {
         .encode();
         let id = self.adversary_rng.next_u32();
         self.inject_packet(now, node, origin, id, 0, summary);
-        let chunk = MESHTASTIC_MAX_PAYLOAD_BYTES - DATA_OVERHEAD;
-        let total = stream.len().div_ceil(chunk);
-        if total > node_core::sync::MAX_FRAGMENTS {
-            return;
-        }
-        for (index, part) in stream.chunks(chunk).enumerate() {
-            let frame = SyncFrame::Data {
-                element: Element(element.0),
-                index: index as u8,
-                total: total as u8,
-                chunk: part,
-            }
-            .encode();
+        for frame in data_frames(element, &stream, MESHTASTIC_MAX_PAYLOAD_BYTES) {
             let id = self.adversary_rng.next_u32();
             self.inject_packet(now, node, origin, id, 0, frame);
         }
