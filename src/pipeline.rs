@@ -211,7 +211,8 @@ mod tests {
                 "duty_cycle",
                 "half_duplex",
                 "hop_limit",
-                "reception_conservation"
+                "reception_conservation",
+                "trust"
             ]
         );
         let asserted: Vec<_> = summary.assertions.iter().map(|a| a.metric).collect();

@@ -22,7 +22,10 @@
 //!
 //! * [`time`], [`id`], [`rng`] — newtypes for time and ids, and seeded
 //!   randomness derived from one root seed;
-//! * [`identity`] — Ed25519 keys, signatures and fingerprints;
+//! * [`identity`] — Ed25519 keys, signatures and fingerprints, signed item
+//!   versions with owned design ids, and the trust policy; `sync` verifies
+//!   with it before it stores, serves or relays (a [`RejectReason`] per
+//!   failure);
 //! * [`transport`] — the [`Transport`] trait and frame types;
 //! * [`wire`] — the over-the-air format: the frame header, one module per
 //!   frame family ([`wire::ChatFrame`], [`wire::SyncFrame`]) and the
@@ -37,18 +40,12 @@
 //!
 //! # Planned
 //!
-//! Three subsystems are about to land, each in its own module. One that
+//! Two subsystems are about to land, each in its own module. One that
 //! talks over the air slots in the way `sync` does: a frame family in
 //! `wire/` (new kind numbers, a module, a variant of [`wire::FrameRepr`]),
 //! a sub-state machine with its own `handle_*` and `poll_timeout` owned by
 //! [`Node`], and one dispatch arm in [`Node::handle_frame`].
 //!
-//! * `identity/` — node and publisher keys, signatures, trust policy. It
-//!   sits below `sync`, `signals` and `packages`, which verify a
-//!   publisher's signature with it before they store, serve or relay (in
-//!   `sync`: in the transfer verification, beside the element check, with
-//!   a [`RejectReason`] variant for a bad signature). Keys that travel
-//!   over the air would be a frame family of their own.
 //! * `signals/` — supply and demand signals ("I need", "I can make"),
 //!   Bloom-filter summaries of them and subscriptions; a frame family and
 //!   a sub-state beside [`sync::SyncEngine`] in [`Node`].

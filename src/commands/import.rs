@@ -383,9 +383,11 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
     let manifests = store.items_of(ItemKind::Manifest).count();
     let facilities = store.items_of(ItemKind::Facility).count();
     if a.json {
-        print_json(&a.db, &reports, &totals, manifests, facilities)?;
+        print_json(&a.db, &reports, &totals, manifests, facilities, &owner)?;
     } else {
-        print_text(&a.db, &reports, &totals, manifests, facilities, a.quiet);
+        print_text(
+            &a.db, &reports, &totals, manifests, facilities, &owner, a.quiet,
+        );
     }
     Ok(if totals.skipped_files > 0 {
         ExitCode::from(2)
@@ -409,6 +411,7 @@ fn print_json(
     t: &Totals,
     manifests: usize,
     facilities: usize,
+    signer: &node_core::identity::PublicKey,
 ) -> Result<(), CliError> {
     let files: Vec<Value> = reports
         .iter()
@@ -457,6 +460,9 @@ fn print_json(
             "unchanged": t.unchanged, "rejected": t.rejected, "batches": t.batches,
         },
         "store": { "manifests": manifests, "facilities": facilities },
+        // Imported files carry no signature of their own: this store's
+        // publisher key signed them, marked as signed on import.
+        "signed_on_import_by": signer.fingerprint().to_string(),
     });
     outln!(
         "{}",
@@ -471,6 +477,7 @@ fn print_text(
     t: &Totals,
     manifests: usize,
     facilities: usize,
+    signer: &node_core::identity::PublicKey,
     quiet: bool,
 ) {
     let print_warnings = |r: &FileReport| {
@@ -564,6 +571,12 @@ fn print_text(
         "store {}: {manifests} manifests, {facilities} facilities",
         dbdir.display()
     );
+    if t.new + t.new_versions > 0 {
+        outln!(
+            "signed by this node on import: publisher key {} (the files carry no signature of their authors)",
+            signer.fingerprint()
+        );
+    }
 }
 
 #[cfg(test)]

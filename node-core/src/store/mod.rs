@@ -18,6 +18,13 @@
 //! are the original files, identified by the caller-computed
 //! [`ItemId`](catalogue::ItemId) and [`VersionStamp`].
 //!
+//! Nor does it verify: a version's [`Authorship`](crate::identity::Authorship)
+//! (publisher key and signature) is kept as given, in the log and the
+//! snapshot. Sync verifies before it calls [`Store::apply_remote`]; a local
+//! publish is signed here ([`Store::publish_signed`], under the design id
+//! the [`Signer`]'s key owns). Versions stored before items were signed
+//! have no authorship and are never served.
+//!
 //! # Durability
 //!
 //! Every write — [`Store::publish`], [`Store::apply_remote`], the batch forms,

@@ -187,6 +187,9 @@ pub struct SyncEngine {
     trust: TrustPolicy,
     /// This node's publisher key (always accepted, never bounded).
     own_key: PublicKey,
+    /// Publisher keys of the versions the store held at start: "already
+    /// known", so `refuse_unknown` does not refuse them.
+    known_keys: std::collections::BTreeSet<PublicKey>,
     quotas: Quotas,
     events: Vec<SyncEvent>,
     stats: SyncStats,
@@ -227,6 +230,10 @@ impl SyncEngine {
             outbox: Outbox::new(config.max_outbox),
             trust,
             own_key,
+            known_keys: store
+                .items()
+                .filter_map(|i| i.author.map(|a| a.publisher))
+                .collect(),
             quotas: Quotas::default(),
             events: Vec::new(),
             stats: SyncStats::default(),

@@ -470,3 +470,30 @@ fn a_stream_nobody_asked_for_is_not_stored_until_it_is_wanted() {
         "no data frame sent"
     );
 }
+
+#[test]
+fn refuse_unknown_stores_only_pinned_and_own_keys() {
+    let stranger = NodeConfig::simulated_publisher(7, 5);
+    let mut net = Net::line(3, Strategy::Reconcile);
+    // Node 0 publishes under a stranger's key; node 1 refuses unknown
+    // keys; node 2 pins the stranger's key and refuses the rest.
+    let mut c0 = NodeConfig::new(NodeId(0), 7);
+    c0.publisher = stranger.clone();
+    let mut c1 = NodeConfig::new(NodeId(1), 7);
+    c1.trust.refuse_unknown = true;
+    let mut c2 = NodeConfig::new(NodeId(2), 7);
+    c2.trust.refuse_unknown = true;
+    c2.trust.pinned.insert(stranger.public(), "stranger");
+    net.nodes = [c0, c1, c2]
+        .into_iter()
+        .map(|c| Node::new(c, Instant::ZERO))
+        .collect();
+    // A triangle, so node 2 hears node 0 directly.
+    net.links = vec![vec![1, 2], vec![0, 2], vec![0, 1]];
+    net.publish(0, &manifest(8, 1));
+    net.run_until(net.at(3600), |n| n.nodes[2].store().len() == 1);
+    assert_eq!(net.nodes[2].store().len(), 1, "pinned: stored");
+    net.run_until(net.at(7200), |_| false);
+    assert_eq!(net.nodes[1].store().len(), 0, "unknown: refused");
+    assert!(net.nodes[1].sync_stats().untrusted >= 1);
+}

@@ -699,7 +699,9 @@ impl SyncEngine {
             seq,
             content,
         })?;
-        if !self.trust.admits(&author.publisher, &self.own_key) {
+        if !self.trust.admits(&author.publisher, &self.own_key)
+            && !self.known_keys.contains(&author.publisher)
+        {
             return Err(RejectReason::Untrusted(author.publisher.fingerprint()));
         }
         Ok(StoredItem {

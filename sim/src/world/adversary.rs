@@ -1,5 +1,5 @@
-//! Adversaries at work: what a node named by a [`Fault::Adversary`]
-//! (crate::fault::Fault::Adversary) does at each attack, besides running
+//! Adversaries at work: what a node named by a
+//! [`Fault::Adversary`](crate::fault::Fault::Adversary) does at each attack, besides running
 //! node-core like every node. The frames are built as an attacker would
 //! build them by hand — with node-core's public codecs, never its
 //! internals — and go out through the node's radio like any frame, so the
