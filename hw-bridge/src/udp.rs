@@ -286,12 +286,20 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
     }
 }
 
+/// A packet id as Meshtastic firmware makes one (`generatePacketId`): the
+/// counter in the low 10 bits, `random` in the top 22, so that nobody can
+/// predict this node's next ids and pre-send them to poison every
+/// duplicate filter against it (issue 11's censor).
+fn packet_id(counter: u32, random: u32) -> u32 {
+    ((counter & 0x3ff) | (random << 10)).max(1)
+}
+
 impl Udp {
     async fn send_own(&mut self, f: OutFrame) {
         self.next_id = self.next_id.wrapping_add(1);
         let d = DatagramRepr {
             from: self.config.node_id,
-            packet_id: self.next_id,
+            packet_id: packet_id(self.next_id, crate::random_u32()),
             dest: f.dest,
             hop_limit: f.hop_limit,
             hop_start: f.hop_limit,
@@ -468,6 +476,36 @@ mod tests {
                 return rx;
             }
         }
+    }
+
+    #[tokio::test]
+    async fn packet_ids_cannot_be_predicted_from_the_last_one() {
+        let p = free_ports(2).await;
+        let a = spawn(config(1, p[0], &[p[1]])).await.unwrap();
+        let listener = tokio::net::UdpSocket::bind(addr(p[1])).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            a.frames.send(broadcast(0, b"x")).await.unwrap();
+            let mut buf = [0u8; 512];
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv(&mut buf))
+                    .await
+                    .expect("a datagram")
+                    .unwrap();
+            ids.push(DatagramRepr::decode(&buf[..n]).unwrap().packet_id);
+        }
+        // The low 10 bits count; the rest changes at random, so "the last
+        // id plus one" is almost never the next id.
+        for w in ids.windows(2) {
+            assert_eq!(w[0].wrapping_add(1) & 0x3ff, w[1] & 0x3ff);
+        }
+        let successors = ids
+            .windows(2)
+            .filter(|w| w[1] == w[0].wrapping_add(1))
+            .count();
+        assert!(successors <= 1, "{ids:x?}");
+        assert_eq!(packet_id(5, 0), 5);
+        assert_eq!(packet_id(0x405, 1), 0x005 | (1 << 10));
     }
 
     #[tokio::test]
