@@ -139,11 +139,7 @@ fn half_duplex_radios_miss_what_arrives_while_they_transmit() {
          workload: {traffic: {period: 10s, payload_bytes: 200, hop_limit: 0}}\n",
     ));
     assert!(o.summary.half_duplex_misses > 0);
-    assert!(
-        o.summary.checks.iter().all(|c| c.passed),
-        "{:?}",
-        o.summary.checks
-    );
+    o.assert_checks_pass("duplex");
 }
 
 #[test]
