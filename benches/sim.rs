@@ -9,6 +9,11 @@
 //!   tens of seconds.
 //! * `disaster-zone` as in the library for its first two hours: 220 nodes
 //!   reconciling 50 manifests, where set-sketch decoding is the hot path.
+//!
+//! Each bench also prints how many events one run processes (the engine's
+//! work, independent of the machine) after criterion's times.
+
+#![allow(clippy::print_stderr, reason = "the bench prints its event counts")]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -32,23 +37,39 @@ fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {
 fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim");
     g.sample_size(10);
-    let md = scenario("meshtastic-default", &[]);
-    g.bench_function("meshtastic-default 100 nodes 30 min", |b| {
-        b.iter(|| run(&md))
-    });
-    let dz = scenario(
-        "disaster-zone",
-        &[
-            "topology.nodes=1000",
-            "duration=1h",
-            "workload.traffic.period=15m",
-        ],
+    let mut bench = |name: &str, s: scenarios::Scenario| {
+        let mut events = None;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let e = run(&s);
+                events = Some(e);
+                e
+            })
+        });
+        // Printed only if criterion's filter selected the bench.
+        if let Some(events) = events {
+            eprintln!("sim/{name}: {events} events per run");
+        }
+    };
+    bench(
+        "meshtastic-default 100 nodes 30 min",
+        scenario("meshtastic-default", &[]),
     );
-    g.bench_function("disaster-zone 1000 nodes 1 h", |b| b.iter(|| run(&dz)));
-    let sync = scenario("disaster-zone", &["duration=2h"]);
-    g.bench_function("disaster-zone catalogue sync 2 h", |b| {
-        b.iter(|| run(&sync))
-    });
+    bench(
+        "disaster-zone 1000 nodes 1 h",
+        scenario(
+            "disaster-zone",
+            &[
+                "topology.nodes=1000",
+                "duration=1h",
+                "workload.traffic.period=15m",
+            ],
+        ),
+    );
+    bench(
+        "disaster-zone catalogue sync 2 h",
+        scenario("disaster-zone", &["duration=2h"]),
+    );
     g.finish();
 }
 

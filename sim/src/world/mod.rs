@@ -36,7 +36,7 @@ use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
 pub use self::faults::InjectError;
 pub use self::workload::PublishError;
 use crate::config::{Config, Placement, sync_strategy_name};
-use crate::engine::EventQueue;
+use crate::engine::{EventQueue, TimerSlot};
 use crate::fault::{Fault, FaultPlan};
 use crate::mac::{Mac, Queued};
 use crate::radio::RadioSetup;
@@ -123,8 +123,8 @@ struct SimNode {
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
     config: NodeConfig,
-    timer_at: Instant,
-    timer_gen: u32,
+    /// node-core's timer (`poll_timeout`).
+    timer: TimerSlot,
     mac: Mac,
     tx_until: Instant,
 }
@@ -207,8 +207,7 @@ impl Simulation {
                     sync: config.sync,
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
-                timer_at: Instant::MAX,
-                timer_gen: 0,
+                timer: TimerSlot::default(),
                 mac: Mac::new(
                     NodeId(i),
                     topo.sites()[i as usize].role,
