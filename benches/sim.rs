@@ -18,14 +18,13 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// One run through the pipeline `okmesh run` uses (without the flooding
-/// baseline); the number of events.
-fn run(s: &scenarios::Scenario) -> u64 {
+/// baseline); what the engine did.
+fn run(s: &scenarios::Scenario) -> sim::RunStats {
     okmesh::Prepared::new(s)
         .expect("builds")
         .run(None, &mut |_| {})
         .expect("runs")
         .stats
-        .events
 }
 
 fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {
@@ -38,17 +37,20 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim");
     g.sample_size(10);
     let mut bench = |name: &str, s: scenarios::Scenario| {
-        let mut events = None;
+        let mut stats = None;
         g.bench_function(name, |b| {
             b.iter(|| {
                 let e = run(&s);
-                events = Some(e);
+                stats = Some(e);
                 e
             })
         });
         // Printed only if criterion's filter selected the bench.
-        if let Some(events) = events {
-            eprintln!("sim/{name}: {events} events per run");
+        if let Some(stats) = stats {
+            eprintln!(
+                "sim/{name}: {} events per run ({} of them idle timer entries)",
+                stats.events, stats.idle_events
+            );
         }
     };
     bench(

@@ -53,8 +53,11 @@ impl Simulation {
             .mac
             .wake
             .pop(&mut self.queue, generation, wake_event(i))
-            || !node.alive()
         {
+            self.idle_events += 1;
+            return;
+        }
+        if !node.alive() {
             return;
         }
         debug_assert_eq!(node.mac.timer_due(), Some(now), "the live timer fires");

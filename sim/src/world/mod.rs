@@ -98,6 +98,9 @@ pub struct Progress {
 pub struct RunStats {
     /// Events processed.
     pub events: u64,
+    /// Of those, timer events that found nothing to do: an entry carried
+    /// over to its timer's later deadline, or left by a disarmed timer.
+    pub idle_events: u64,
     /// Simulated time covered.
     pub sim_time: Duration,
     /// Trace records handed to the sinks.
@@ -158,6 +161,7 @@ pub struct Simulation {
     /// Simulated time reached: every event up to it has run.
     now: Instant,
     events: u64,
+    idle_events: u64,
     max_hop_limit: u8,
     stale: Vec<Queued>,
     cad_time: Duration,
@@ -231,6 +235,7 @@ impl Simulation {
             end: Instant::ZERO + config.duration,
             now: Instant::ZERO,
             events: 0,
+            idle_events: 0,
             max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
@@ -433,6 +438,7 @@ impl Simulation {
     pub fn stats(&self) -> RunStats {
         RunStats {
             events: self.events,
+            idle_events: self.idle_events,
             sim_time: self.now - Instant::ZERO,
             records: self.records,
         }

@@ -103,7 +103,11 @@ impl Simulation {
 
     pub(super) fn on_timer(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
-        if !node.timer.pop(&mut self.queue, generation, timer_event(i)) || !node.alive() {
+        if !node.timer.pop(&mut self.queue, generation, timer_event(i)) {
+            self.idle_events += 1;
+            return;
+        }
+        if !node.alive() {
             return;
         }
         if self
