@@ -36,7 +36,7 @@ use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
 pub use self::faults::InjectError;
 pub use self::workload::PublishError;
 use crate::config::{Config, Placement, sync_strategy_name};
-use crate::engine::EventQueue;
+use crate::engine::{EventQueue, TimerSlot};
 use crate::fault::{Fault, FaultPlan};
 use crate::mac::{Mac, Queued};
 use crate::radio::RadioSetup;
@@ -98,6 +98,9 @@ pub struct Progress {
 pub struct RunStats {
     /// Events processed.
     pub events: u64,
+    /// Of those, timer events that found nothing to do: an entry carried
+    /// over to its timer's later deadline, or left by a disarmed timer.
+    pub idle_events: u64,
     /// Simulated time covered.
     pub sim_time: Duration,
     /// Trace records handed to the sinks.
@@ -123,8 +126,8 @@ struct SimNode {
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
     config: NodeConfig,
-    timer_at: Instant,
-    timer_gen: u32,
+    /// node-core's timer (`poll_timeout`).
+    timer: TimerSlot,
     mac: Mac,
     tx_until: Instant,
 }
@@ -158,6 +161,7 @@ pub struct Simulation {
     /// Simulated time reached: every event up to it has run.
     now: Instant,
     events: u64,
+    idle_events: u64,
     max_hop_limit: u8,
     stale: Vec<Queued>,
     cad_time: Duration,
@@ -207,8 +211,7 @@ impl Simulation {
                     sync: config.sync,
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
-                timer_at: Instant::MAX,
-                timer_gen: 0,
+                timer: TimerSlot::default(),
                 mac: Mac::new(
                     NodeId(i),
                     topo.sites()[i as usize].role,
@@ -232,6 +235,7 @@ impl Simulation {
             end: Instant::ZERO + config.duration,
             now: Instant::ZERO,
             events: 0,
+            idle_events: 0,
             max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
@@ -434,6 +438,7 @@ impl Simulation {
     pub fn stats(&self) -> RunStats {
         RunStats {
             events: self.events,
+            idle_events: self.idle_events,
             sim_time: self.now - Instant::ZERO,
             records: self.records,
         }
