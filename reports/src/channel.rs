@@ -11,7 +11,7 @@ use node_core::wire::FrameClass;
 use crate::timeline::Timeline;
 
 /// Frame classes, in table order.
-pub const CLASSES: [FrameClass; 5] = FrameClass::ALL;
+pub const CLASSES: [FrameClass; 6] = FrameClass::ALL;
 
 /// Channel figures of one bucket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

@@ -85,6 +85,8 @@ impl Simulation {
                     element: element.0,
                 },
                 NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
+                // Signal records are added with the signal workload.
+                NodeEvent::Signal(_) => continue,
             };
             self.trace.push(Record::Node {
                 at: now,
