@@ -33,6 +33,8 @@ mod engine;
 pub mod signal;
 
 #[cfg(test)]
+mod mesh_tests;
+#[cfg(test)]
 mod tests;
 
 pub use book::{
