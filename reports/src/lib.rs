@@ -151,6 +151,7 @@ pub mod latency;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod signals;
 pub mod summary;
 pub mod sweep;
 pub mod sync;

@@ -108,13 +108,21 @@ pub enum Metric {
     NodesHoldingAllPct,
     /// `nodes_up_at_end`.
     NodesUpAtEnd,
+    /// `urgent_demand_delivered_pct`.
+    UrgentDemandDeliveredPct,
+    /// `flood_demand_delivered_pct`.
+    FloodDemandDeliveredPct,
+    /// `urgent_demand_tx_to_flood_ratio`.
+    UrgentDemandTxToFloodRatio,
+    /// `queries_local_pct`.
+    QueriesLocalPct,
     /// `passed`.
     Passed,
 }
 
 impl Metric {
     /// Every metric, in declaration order (the assertable ones first).
-    pub const ALL: [Metric; 46] = [
+    pub const ALL: [Metric; 50] = [
         Metric::Nodes,
         Metric::SimTimeS,
         Metric::Events,
@@ -160,6 +168,10 @@ impl Metric {
         Metric::ItemsCompleteS,
         Metric::NodesHoldingAllPct,
         Metric::NodesUpAtEnd,
+        Metric::UrgentDemandDeliveredPct,
+        Metric::FloodDemandDeliveredPct,
+        Metric::UrgentDemandTxToFloodRatio,
+        Metric::QueriesLocalPct,
         Metric::Passed,
     ];
 
@@ -211,6 +223,10 @@ impl Metric {
             Metric::ItemsCompleteS => "items_complete_s",
             Metric::NodesHoldingAllPct => "nodes_holding_all_pct",
             Metric::NodesUpAtEnd => "nodes_up_at_end",
+            Metric::UrgentDemandDeliveredPct => "urgent_demand_delivered_pct",
+            Metric::FloodDemandDeliveredPct => "flood_demand_delivered_pct",
+            Metric::UrgentDemandTxToFloodRatio => "urgent_demand_tx_to_flood_ratio",
+            Metric::QueriesLocalPct => "queries_local_pct",
             Metric::Passed => "passed",
         }
     }
@@ -299,6 +315,18 @@ impl Metric {
                 "share of the nodes up at the end that hold every item's newest version"
             }
             Metric::NodesUpAtEnd => "nodes not down at the end",
+            Metric::UrgentDemandDeliveredPct => {
+                "share of the connected facilities an urgent demand by epidemic relays concerns that took it within its lifetime"
+            }
+            Metric::FloodDemandDeliveredPct => {
+                "the same share for demands sent by plain flooding (the baseline)"
+            }
+            Metric::UrgentDemandTxToFloodRatio => {
+                "transmissions per urgent demand by epidemic relays / per demand by plain flooding"
+            }
+            Metric::QueriesLocalPct => {
+                "share of capability queries answered from the asker's own signal book, without a frame"
+            }
             Metric::Passed => "1 when every check and assertion passed, else 0",
         }
     }

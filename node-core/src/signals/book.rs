@@ -192,6 +192,12 @@ pub struct SignalStats {
     pub expired: u64,
     /// Signal frames this node rebroadcast.
     pub forwarded: u64,
+    /// Digest pages sent.
+    pub digests_sent: u64,
+    /// Pull frames sent.
+    pub pulls_sent: u64,
+    /// Signals sent in answer to pulls.
+    pub served: u64,
 }
 
 /// A signal that lost a first-confirmation race, and the one that beat it.

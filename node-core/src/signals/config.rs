@@ -42,7 +42,7 @@ pub struct SignalConfig {
 impl Default for SignalConfig {
     /// Tuned on the `demand` scenario (disaster-zone sized, LongFast):
     /// P = 0.7, 6 hops, rebroadcasts within 4 s, suppressed after 3 copies;
-    /// digests every 20 s to 20 min.
+    /// digests every 1 to 30 min.
     fn default() -> Self {
         SignalConfig {
             publisher: None,
@@ -54,8 +54,8 @@ impl Default for SignalConfig {
             relay_jitter: Duration::from_secs(4),
             suppress_copies: 3,
             trickle: TrickleConfig {
-                imin: Duration::from_secs(20),
-                imax: Duration::from_secs(20 * 60),
+                imin: Duration::from_secs(60),
+                imax: Duration::from_secs(30 * 60),
                 k: 1,
             },
             limits: BookLimits::default(),

@@ -399,3 +399,41 @@ fn a_restarted_node_keeps_its_live_signals() {
     let again = Node::with_storage(config, storage, secs(10)).unwrap();
     assert!(again.signals().book().contains(id));
 }
+
+fn reconciliation_cost(mut mesh: Mesh, publishers: usize) -> (u64, u64, u64, usize) {
+    for i in 0..publishers {
+        mesh.now = secs(i as u64 * 30);
+        mesh.publish(i % mesh.nodes.len(), demand(false, 4 * 3600));
+    }
+    mesh.run_until(secs(3 * 3600));
+    let sum = |f: fn(SignalStats) -> u64| -> u64 {
+        mesh.nodes
+            .iter()
+            .map(|x| f(x.signals().book().stats()))
+            .sum()
+    };
+    for x in &mesh.nodes {
+        assert_eq!(x.signals().book().len(), publishers);
+    }
+    (
+        sum(|s| s.digests_sent),
+        sum(|s| s.pulls_sent),
+        sum(|s| s.served),
+        mesh.total_sent(),
+    )
+}
+
+#[test]
+fn reconciliation_settles_in_a_dense_town_and_along_a_line() {
+    // 30 nodes all in range of each other, 20 announcements.
+    let n = 30;
+    let links = (0..n)
+        .map(|i| (0..n).filter(|j| *j != i).collect())
+        .collect();
+    let town = reconciliation_cost(Mesh::new(links, |_| SignalConfig::default()), 20);
+    let line = reconciliation_cost(Mesh::line(10, |_| SignalConfig::default()), 20);
+    // Three hours at Imax 30 min is 6 intervals: a settled node sends
+    // about one digest per interval, fewer when suppressed.
+    assert!(town.3 <= 20 + 30 * 8, "{town:?}");
+    assert!(line.3 <= 20 + 10 * 12 + 20 * 10, "{line:?}");
+}

@@ -43,7 +43,7 @@ pub use book::{
 };
 pub use config::SignalConfig;
 pub use engine::{
-    FLOOD_FLAG, MAX_RELAY_HOPS, PublishSignalError, SignalEngine, SignalEvent, SignalSpec,
+    FLOOD_FLAG, MAX_RELAY_HOPS, PublishSignalError, SignalEngine, SignalEvent, SignalSpec, concerns,
 };
 pub use signal::{
     Draft, MAX_QUANTITY, MAX_SIGNAL_BYTES, MAX_TAG_BYTES, MAX_TAGS, MAX_TTL_S, MIN_SIGNAL_BYTES,

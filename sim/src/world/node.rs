@@ -85,8 +85,7 @@ impl Simulation {
                     element: element.0,
                 },
                 NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
-                // Signal records are added with the signal workload.
-                NodeEvent::Signal(_) => continue,
+                NodeEvent::Signal(e) => NodeRecord::Signal(super::signals::record_of(e)),
             };
             self.trace.push(Record::Node {
                 at: now,
