@@ -212,3 +212,65 @@ fn signal_costs() {
     }
     eprintln!("{t:?}");
 }
+
+#[test]
+fn the_http_api_refuses_bad_signal_input_with_a_reason_and_writes_without_the_token() {
+    use crate::field_support::{http_json, http_with, lone_udp_radio, start_api_node};
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, a) = start_api_node(&lone_udp_radio(), dir.path(), &[]);
+    let design = "0123456789abcdef0123456789abcdef";
+    // Writes need the token.
+    let ok = format!("/demands?design={design}&quantity=40&deadline=2h&tags=3d-printing");
+    let (code, _) = http_with(&a, "POST", &ok, &[], b"").unwrap();
+    assert_eq!(code, 401);
+    for (path, names) in [
+        ("/demands?design=12&quantity=4".to_string(), "design '12'"),
+        (
+            format!("/demands?design={design}&quantity=0"),
+            "quantity '0'",
+        ),
+        (
+            format!("/demands?design={design}&deadline=forever"),
+            "deadline 'forever'",
+        ),
+        (
+            format!("/demands?design={design}&deadline=90d"),
+            "deadline '90d'",
+        ),
+        (
+            format!("/demands?design={design}&tags=PLA/ABS"),
+            "tags 'PLA/ABS'",
+        ),
+        (
+            format!("/demands?design={design}&urgent=maybe"),
+            "urgent 'maybe'",
+        ),
+        (format!("/demands?design={design}&colour=red"), "colour"),
+        ("/offers?demand=xyz".to_string(), "demand 'xyz'"),
+    ] {
+        let (code, v) = http_json(&a, "POST", &path, b"");
+        assert_eq!(code, 400, "{path}: {v}");
+        assert!(v.to_string().contains(names), "{path}: {v}");
+    }
+    let (code, v) = http_json(&a, "POST", "/offers?demand=0123456789abcdef", b"");
+    assert_eq!(code, 404, "{v}");
+    // A good demand is listed with what it says.
+    let (code, v) = http_json(&a, "POST", &ok, b"");
+    assert_eq!(code, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let (_, list) = http_json(&a, "GET", "/signals", b"");
+    let d = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(
+        (d["type"].as_str(), d["quantity"].as_u64()),
+        (Some("demand"), Some(40))
+    );
+    assert_eq!(d["design"].as_str(), Some(design));
+    assert_eq!(d["ours"].as_bool(), Some(true));
+    let (code, _) = http_json(&a, "DELETE", "/signals", b"");
+    assert_eq!(code, 405);
+}

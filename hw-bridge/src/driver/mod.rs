@@ -45,7 +45,7 @@ use node_core::store::Storage;
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
 pub use self::clock::Clock;
-pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, Stopped, handle};
+pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, SignalView, Stopped, handle};
 pub use self::status::{
     CatalogueStatus, ItemDetail, ItemSummary, KeyStatus, Neighbour, NodeStatus, TrustStatus,
 };

@@ -188,3 +188,26 @@ pub(super) fn record_of(e: SignalEvent) -> SignalRecord {
         },
     }
 }
+
+impl Simulation {
+    /// Publishes a signal at `node` now (at [`Simulation::now`]), as a
+    /// driver would for its operator; `None` while the node is down or
+    /// does not exist. Its records reach the sinks of the next
+    /// [`run_until`](Simulation::run_until).
+    pub fn publish_signal(
+        &mut self,
+        node: u32,
+        spec: SignalSpec,
+    ) -> Option<Result<SignalId, node_core::signals::PublishSignalError>> {
+        let now = self.now;
+        if self.nodes.get(node as usize).is_none_or(|n| !n.alive()) {
+            return None;
+        }
+        let out = self.drive(now, node, |core, t| core.publish_signal(now, spec, t))?;
+        self.sync_node(now, node);
+        if let Ok(id) = out {
+            self.audience(now, node, id);
+        }
+        Some(out)
+    }
+}
