@@ -331,6 +331,18 @@ impl Metric {
         }
     }
 
+    /// Whether it is a figure of supply and demand signals, which only a
+    /// run with `workload.signals` has.
+    pub const fn needs_signals(self) -> bool {
+        matches!(
+            self,
+            Metric::UrgentDemandDeliveredPct
+                | Metric::FloodDemandDeliveredPct
+                | Metric::UrgentDemandTxToFloodRatio
+                | Metric::QueriesLocalPct
+        )
+    }
+
     /// Whether a scenario assertion may name it: the set scenarios have
     /// always accepted (the first 24 in [`Metric::ALL`]) and the
     /// whole-deployment figures added since.

@@ -274,3 +274,14 @@ fn the_http_api_refuses_bad_signal_input_with_a_reason_and_writes_without_the_to
     let (code, _) = http_json(&a, "DELETE", "/signals", b"");
     assert_eq!(code, 405);
 }
+
+#[test]
+fn every_signal_metric_has_a_value_on_the_demand_scenario() {
+    let o = demand();
+    for metric in scenarios::Metric::ALL
+        .into_iter()
+        .filter(|m| m.needs_signals())
+    {
+        assert!(o.summary.value(metric).is_some(), "{metric}");
+    }
+}
