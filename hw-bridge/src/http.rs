@@ -525,7 +525,13 @@ impl Server {
                 let (status, v) = signals::publish(&self.node, spec).await?;
                 Ok(json_response(status, &v))
             }
-            ["signals" | "demands" | "offers"] => wrong(),
+            ["cancellations"] if method == Method::POST => {
+                let now_s = signals::mesh_now().as_micros() / 1_000_000;
+                let spec = signals::cancel_spec(&self.node, &q, now_s).await?;
+                let (status, v) = signals::publish(&self.node, spec).await?;
+                Ok(json_response(status, &v))
+            }
+            ["signals" | "demands" | "offers" | "cancellations"] => wrong(),
             p if method == Method::GET && crate::web::is_page(p) => {
                 Ok(page_response(crate::web::page(self, p, &q).await))
             }

@@ -504,7 +504,7 @@ mod tests {
     #[test]
     fn the_assertable_set_is_the_historic_one_and_the_deployment_figures() {
         // Scenario files written before the enum accept these names, and
-        // the whole-deployment figures come after them.
+        // the whole-deployment and then the signal figures come after them.
         assert_eq!(
             names(Metric::assertable_metrics()),
             "nodes, sim_time_s, events, frames_sent, frames_received, collisions, reach_pct, \
@@ -515,7 +515,9 @@ mod tests {
              channel_busy_max_pct, items_published, reachable_converged_at_s, \
              reachable_items_complete_pct, nodes_converged_p50_s, nodes_converged_p90_s, \
              nodes_converged_p99_s, nodes_never_converged, nodes_holding_nothing, \
-             unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct"
+             unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct, \
+             urgent_demand_delivered_pct, flood_demand_delivered_pct, \
+             urgent_demand_tx_to_flood_ratio, queries_local_pct"
         );
         assert!(Metric::ConvergedAtS.is_time_to_event());
         assert!(!Metric::ReachPct.is_time_to_event());

@@ -273,6 +273,19 @@ fn the_http_api_refuses_bad_signal_input_with_a_reason_and_writes_without_the_to
     assert_eq!(d["ours"].as_bool(), Some(true));
     let (code, _) = http_json(&a, "DELETE", "/signals", b"");
     assert_eq!(code, 405);
+    // Its signer cancels it: gone from the list.
+    let (code, v) = http_json(&a, "POST", "/cancellations?signal=nothex", b"");
+    assert_eq!(code, 400, "{v}");
+    let (code, v) = http_json(&a, "POST", &format!("/cancellations?signal={id}"), b"");
+    assert_eq!(code, 201, "{v}");
+    let (_, list) = http_json(&a, "GET", "/signals", b"");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != id.as_str()),
+        "{list}"
+    );
 }
 
 #[test]

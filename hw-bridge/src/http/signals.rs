@@ -7,6 +7,7 @@
 //! | GET | `/signals` | live signals: id, type, source, times, tags, design, quantity, deadline, winner |
 //! | POST | `/demands?design=ID&quantity=N&deadline=2h&tags=a,b&urgent=true` | publish a demand |
 //! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`) |
+//! | POST | `/cancellations?signal=ID` | withdraw a signal this node signed |
 //!
 //! Every bad parameter is a `400` that names it and says what is expected.
 
@@ -161,6 +162,43 @@ pub(super) async fn offer_spec(
         },
         urgent: false,
         ttl,
+        flood: false,
+    })
+}
+
+/// `POST /cancellations`: withdraws one of the node's own live signals
+/// for as long as that signal would have lived.
+pub(super) async fn cancel_spec(
+    node: &NodeHandle,
+    q: &[(String, String)],
+    now_s: u64,
+) -> Result<SignalSpec, Failure> {
+    check_params(q, &["signal"])?;
+    let text = param(q, "signal")
+        .ok_or_else(|| Failure::bad("signal: give the signal id to cancel (16 hex digits)"))?;
+    let id = SignalId::from_hex(&text.to_ascii_lowercase()).ok_or_else(|| {
+        Failure::bad(format!(
+            "signal '{text}': expected a signal id, 16 hex digits"
+        ))
+    })?;
+    let signals = node.signals().await?;
+    let s = signals
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Failure::not_found(format!("no live signal {id} on this node")))?;
+    if !s.ours {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "signal {id} was signed by {}, not this node: only its signer may cancel it",
+                s.source
+            ),
+        ));
+    }
+    Ok(SignalSpec {
+        payload: Payload::Cancellation { target: id },
+        urgent: false,
+        ttl: Duration::from_secs(s.expires_s.saturating_sub(now_s).max(1)),
         flood: false,
     })
 }
