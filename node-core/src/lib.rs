@@ -62,6 +62,7 @@ pub mod identity;
 pub mod node;
 pub mod radio;
 pub mod rng;
+pub mod signals;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "testing"))]

@@ -23,6 +23,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("lossy", include_str!("../library/lossy.yaml")),
     ("late-joiner", include_str!("../library/late-joiner.yaml")),
     ("new-version", include_str!("../library/new-version.yaml")),
+    ("demand", include_str!("../library/demand.yaml")),
 ];
 
 /// The source of a library scenario.

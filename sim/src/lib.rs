@@ -50,6 +50,7 @@ pub mod fault;
 pub mod mac;
 pub mod phy;
 pub mod radio;
+pub mod signal_plan;
 pub mod topology;
 pub mod trace;
 pub mod world;

@@ -21,6 +21,7 @@ mod radio;
 mod radio_fidelity;
 mod relevance;
 mod reports;
+mod signals;
 mod simulation;
 mod sync_scenarios;
 mod udp_testbed;

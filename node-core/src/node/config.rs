@@ -1,6 +1,7 @@
 //! What a [`Node`](super::Node) is started with.
 
 use crate::id::NodeId;
+use crate::signals::SignalConfig;
 use crate::store::StoreConfig;
 use crate::sync::SyncConfig;
 use crate::time::Duration;
@@ -37,6 +38,8 @@ pub struct NodeConfig {
     pub sync: SyncConfig,
     /// The store's limits and policies.
     pub store: StoreConfig,
+    /// Supply and demand signals.
+    pub signals: SignalConfig,
 }
 
 impl NodeConfig {
@@ -49,6 +52,7 @@ impl NodeConfig {
             traffic: None,
             sync: SyncConfig::default(),
             store: StoreConfig::default(),
+            signals: SignalConfig::default(),
         }
     }
 }

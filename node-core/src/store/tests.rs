@@ -203,6 +203,8 @@ fn a_version_1_snapshot_still_opens_and_formats_come_from_the_bytes() {
     let version_start = item_start + 1 + 16 + 1 + 8 + 2;
     let mut v1 = v2.clone();
     v1[0] = 1;
+    // Nor has it the signal log's count at the end (version 3).
+    v1.truncate(v1.len() - 4);
     v1.remove(version_start + 4 + 32);
     let back = State::decode_snapshot(&v1, 3).expect("version 1 decodes");
     let item = back

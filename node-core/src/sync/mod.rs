@@ -71,6 +71,7 @@ pub(crate) mod tests;
 
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
+pub(crate) use outbox::channel_busy;
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
 pub use transfer::{MAX_FRAGMENTS, RejectReason};
 pub use trickle::TrickleConfig;

@@ -27,6 +27,7 @@
 mod air;
 mod faults;
 mod node;
+mod signals;
 mod workload;
 
 use node_core::radio::DutyCycleBudget;
@@ -119,6 +120,8 @@ enum Event {
     Fault { index: u32 },
     /// A scheduled publication (index into the configured publications).
     Publish { index: u32 },
+    /// A signal action (index into the signal plan's actions).
+    Signal { index: u32 },
 }
 
 struct SimNode {
@@ -165,6 +168,8 @@ pub struct Simulation {
     max_hop_limit: u8,
     stale: Vec<Queued>,
     cad_time: Duration,
+    /// The signal each signal action published, by action index.
+    signal_ids: Vec<Option<node_core::signals::SignalId>>,
 }
 
 impl Simulation {
@@ -181,6 +186,20 @@ impl Simulation {
                     .publications
                     .iter()
                     .map(|p| ("a publication", p.node)),
+            )
+            .chain(
+                config
+                    .signals
+                    .actions
+                    .iter()
+                    .map(|a| ("a signal action", a.node))
+                    .chain(
+                        config
+                            .signals
+                            .facilities
+                            .iter()
+                            .map(|f| ("a facility", f.0)),
+                    ),
             );
         for (what, node) in named {
             if node >= nodes {
@@ -209,6 +228,7 @@ impl Simulation {
                         .filter(|t| t.sends(i))
                         .map(|t| t.per_node),
                     sync: config.sync,
+                    signals: config.signals.config_of(i),
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
                 timer: TimerSlot::default(),
@@ -239,6 +259,7 @@ impl Simulation {
             max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
+            signal_ids: vec![None; config.signals.actions.len()],
             config: config.clone(),
             radio,
             topo,
@@ -255,6 +276,14 @@ impl Simulation {
             sim.queue.schedule(
                 Instant::ZERO + p.at,
                 Event::Publish {
+                    index: index as u32,
+                },
+            );
+        }
+        for (index, a) in config.signals.actions.iter().enumerate() {
+            sim.queue.schedule(
+                Instant::ZERO + a.at,
+                Event::Signal {
                     index: index as u32,
                 },
             );
@@ -400,6 +429,7 @@ impl Simulation {
                 Event::TxEnd { slot } => self.on_tx_end(now, slot),
                 Event::Fault { index } => self.on_fault(now, index),
                 Event::Publish { index } => self.on_publish(now, index),
+                Event::Signal { index } => self.on_signal(now, index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);

@@ -84,6 +84,7 @@ impl Simulation {
                     element: element.0,
                 },
                 NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
+                NodeEvent::Signal(e) => NodeRecord::Signal(super::signals::record_of(e)),
             };
             self.trace.push(Record::Node {
                 at: now,
