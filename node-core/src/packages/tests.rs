@@ -1,0 +1,237 @@
+//! Package format tests: build, piece verification, package files refused
+//! when corrupt, truncated, oversized, re-signed or rebound.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::identity::Keypair;
+use crate::sync::tests::manifest;
+
+fn key() -> Keypair {
+    Keypair::derive(1, "publisher", 0)
+}
+
+/// A design folder: a manifest and two files, `size` bytes in all.
+fn design(size: usize) -> Vec<(String, Vec<u8>)> {
+    let m = manifest(3, 1);
+    let rest = size.saturating_sub(m.len());
+    let body: Vec<u8> = (0..rest).map(|i| (i * 31 % 251) as u8).collect();
+    let (a, b) = body.split_at(rest / 3);
+    vec![
+        ("stl/frame.stl".into(), b.to_vec()),
+        ("okh.yaml".into(), m),
+        ("docs/build.md".into(), a.to_vec()),
+    ]
+}
+
+fn build(size: usize, piece: u32) -> Package {
+    Package::build(design(size), "okh.yaml", piece, &key()).unwrap()
+}
+
+#[test]
+fn a_built_package_round_trips_and_every_piece_verifies_alone() {
+    let p = build(200_000, LinkClass::LoRa.piece_len_bytes());
+    let r = p.record();
+    assert_eq!(r.total_bytes, 200_000);
+    assert_eq!(r.piece_len_bytes, 4096);
+    assert_eq!(r.piece_count, 49);
+    let paths: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["docs/build.md", "okh.yaml", "stl/frame.stl"]);
+    let back = Package::from_file_bytes(&p.to_file_bytes(), u64::MAX).unwrap();
+    assert_eq!(back, p);
+    for i in 0..r.piece_count {
+        let mut wire = Vec::new();
+        p.piece(i).unwrap().encode(&mut wire);
+        let msg = PieceMsg::parse(&wire).unwrap();
+        assert_eq!(msg.verify(r, p.id()), Ok(()));
+        assert!(msg.proof.len() <= 6, "49 pieces: 6 levels");
+    }
+    assert_eq!(p.piece(0).unwrap().proof.len(), 6);
+    // The last of 49 is carried up past the levels where it has no partner.
+    assert_eq!(p.piece(48).unwrap().proof.len(), 2);
+    assert_eq!(p.piece(49), None);
+    assert_eq!(p.piece_data(48).unwrap().len(), 200_000 - 48 * 4096);
+}
+
+#[test]
+fn a_corrupted_piece_is_refused_alone_and_in_the_file() {
+    let p = build(50_000, 4096);
+    let mut data = p.piece_data(5).unwrap().to_vec();
+    data[100] ^= 0x40;
+    let mut msg = p.piece(5).unwrap();
+    msg.data = &data;
+    assert_eq!(
+        msg.verify(p.record(), p.id()),
+        Err(PieceError::Proof(ProofError::Mismatch { index: 5 }))
+    );
+    // A piece of another package is refused by id before any hashing.
+    let other = build(50_001, 4096);
+    assert!(matches!(
+        other.piece(5).unwrap().verify(p.record(), p.id()),
+        Err(PieceError::Package { .. })
+    ));
+    let mut file = p.to_file_bytes();
+    let at = file.len() - 50_000 + 5 * 4096 + 100;
+    file[at] ^= 0x40;
+    let err = Package::from_file_bytes(&file, u64::MAX).unwrap_err();
+    assert!(matches!(err, PackageFileError::Root { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not match the signed Merkle root")
+    );
+}
+
+#[test]
+fn truncated_and_oversized_package_files_are_refused() {
+    let file = build(10_000, 1024).to_file_bytes();
+    let err = Package::from_file_bytes(&file[..file.len() - 1], u64::MAX).unwrap_err();
+    assert_eq!(
+        err,
+        PackageFileError::Truncated {
+            got: 9_999,
+            expected: 10_000
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "package truncated: payload has 9999 bytes, the record says 10000"
+    );
+    let mut long = file.clone();
+    long.push(0);
+    assert_eq!(
+        Package::from_file_bytes(&long, u64::MAX),
+        Err(PackageFileError::Oversized {
+            got: 10_001,
+            expected: 10_000
+        })
+    );
+    // A receiver's limit refuses the record before the payload is read.
+    assert_eq!(
+        Package::from_file_bytes(&file, 9_999),
+        Err(PackageFileError::Record(RecordError::TooLarge {
+            total_bytes: 10_000,
+            max_bytes: 9_999
+        }))
+    );
+    assert_eq!(
+        Package::from_file_bytes(b"PK\x03\x04", u64::MAX),
+        Err(PackageFileError::Magic)
+    );
+}
+
+#[test]
+fn a_record_edited_after_signing_is_refused() {
+    let p = build(10_000, 1024);
+    let mut r = p.record().clone();
+    r.files[0].len_bytes += 1;
+    r.files[2].len_bytes -= 1;
+    let reparsed = PackageRecord::parse(&r.encode(), u64::MAX).unwrap();
+    assert!(matches!(
+        reparsed.verify_signature(),
+        Err(RecordError::Signature(_))
+    ));
+    // Re-signed by someone else: valid signature, another publisher, another id.
+    let mut forged = p.record().clone();
+    forged.sign(&Keypair::derive(2, "publisher", 0));
+    assert_eq!(forged.verify_signature(), Ok(()));
+    assert_ne!(forged.id(), p.id());
+}
+
+#[test]
+fn a_record_for_another_manifest_is_refused() {
+    let p = build(10_000, 1024);
+    assert_eq!(p.record().check_manifest(&manifest(3, 1)), Ok(()));
+    let err = p.record().check_manifest(&manifest(3, 2)).unwrap_err();
+    assert!(matches!(err, RecordError::ManifestMismatch { .. }), "{err}");
+    let err = p
+        .record()
+        .check_manifest(b"\xff not a manifest")
+        .unwrap_err();
+    assert!(err.to_string().contains("does not parse"), "{err}");
+}
+
+#[test]
+fn records_with_bad_fields_name_them() {
+    let good = build(10_000, 1024).record().encode();
+    let parse = |b: &[u8]| PackageRecord::parse(b, u64::MAX);
+    assert_eq!(parse(b"OKPX"), Err(RecordError::Magic));
+    let mut v = good.clone();
+    v[4] = 9;
+    assert_eq!(parse(&v), Err(RecordError::Version(9)));
+    assert_eq!(parse(&good[..60]), Err(RecordError::Field("root")));
+    assert_eq!(
+        parse(&good[..good.len() - 1]),
+        Err(RecordError::Field("signature"))
+    );
+    let mut t = good.clone();
+    t.push(1);
+    assert_eq!(parse(&t), Err(RecordError::Trailing(1)));
+    // Record with a path escaping the folder.
+    let mut r = build(10_000, 1024).record().clone();
+    r.files[0].path = "../etc/passwd".into();
+    let err = parse(&r.encode()).unwrap_err();
+    assert!(matches!(err, RecordError::Path { index: 0, .. }), "{err}");
+    // Piece count that does not match the sizes.
+    let mut r = build(10_000, 1024).record().clone();
+    r.piece_count = 9;
+    assert!(matches!(
+        parse(&r.encode()),
+        Err(RecordError::PieceCount { needed: 10, .. })
+    ));
+}
+
+#[test]
+fn building_refuses_what_a_package_cannot_carry() {
+    let k = key();
+    let b = |files: Vec<(String, Vec<u8>)>, piece| Package::build(files, "okh.yaml", piece, &k);
+    assert_eq!(b(vec![], 1024), Err(BuildError::FileCount(0)));
+    assert_eq!(b(design(5000), 1000), Err(BuildError::PieceLength(1000)));
+    let mut d = design(5000);
+    d.push(("a/../../x".into(), vec![1]));
+    assert!(matches!(b(d, 1024), Err(BuildError::Path { .. })));
+    let mut d = design(5000);
+    d.push(("okh.yaml".into(), vec![1]));
+    assert_eq!(b(d, 1024), Err(BuildError::Duplicate("okh.yaml".into())));
+    let d = vec![("x.bin".to_string(), vec![1u8; 10])];
+    assert_eq!(b(d, 1024), Err(BuildError::NoManifest("okh.yaml".into())));
+}
+
+#[test]
+fn piece_lengths_per_link_class() {
+    assert_eq!(LinkClass::for_size(200_000), LinkClass::LoRa);
+    assert_eq!(LinkClass::for_size(20_000_000), LinkClass::Fast);
+    let fast = build(2_000_000, LinkClass::Fast.piece_len_bytes());
+    assert_eq!(fast.record().piece_count, 31);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn parsing_arbitrary_records_and_pieces_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = PackageRecord::parse(&bytes, u64::MAX);
+        let _ = PieceMsg::parse(&bytes);
+        let _ = Package::from_file_bytes(&bytes, u64::MAX);
+    }
+
+    #[test]
+    fn flipping_any_byte_of_a_package_file_is_refused(at in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let mut file = build(3000, 1024).to_file_bytes();
+        let i = at.index(file.len());
+        file[i] ^= 1 << bit;
+        prop_assert!(Package::from_file_bytes(&file, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn a_mangled_piece_message_never_verifies(index in 0u32..3, cut in 0usize..64, flip in any::<prop::sample::Index>()) {
+        let p = build(3000, 1024);
+        let mut wire = Vec::new();
+        p.piece(index).unwrap().encode(&mut wire);
+        let i = flip.index(wire.len());
+        wire[i] ^= 0x01;
+        wire.truncate(wire.len().saturating_sub(cut));
+        if let Ok(msg) = PieceMsg::parse(&wire) {
+            prop_assert!(msg.verify(p.record(), p.id()).is_err());
+        }
+    }
+}
