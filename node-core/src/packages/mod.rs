@@ -12,15 +12,20 @@
 //!   [`PackageId`], and the piece length per [`LinkClass`];
 //! * [`piece`] — [`PieceMsg`], one piece with its proof as it travels;
 //! * [`package`] — a whole [`Package`]: building it from a design's files,
-//!   the `.okpkg` package file, full verification.
+//!   the `.okpkg` package file, full verification;
+//! * [`cache`] — the [`PackageCache`]: records and verified pieces on a
+//!   storage backend of their own, with capacity, LRU eviction, pinning,
+//!   and partial packages that survive restarts.
 //!
 //! Reading folders and writing files is the CLI's (`okmesh package`).
 
+pub mod cache;
 pub mod merkle;
 pub mod package;
 pub mod piece;
 pub mod record;
 
+pub use cache::{CacheConfig, CacheError, Held, PackageCache, PieceOutcome};
 pub use merkle::{Hash, MerkleTree, ProofError};
 pub use package::{BuildError, Package, PackageFileError};
 pub use piece::PieceMsg;

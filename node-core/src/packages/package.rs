@@ -231,6 +231,16 @@ impl Package {
         }
         let (record, payload) = rest.split_at(record_bytes);
         let record = PackageRecord::parse(record, max_total_bytes)?;
+        Package::from_parts(record, payload.to_vec())
+    }
+
+    /// A package from a parsed record and its payload, fully verified: the
+    /// signature, the exact payload length, every piece against the root,
+    /// and the manifest binding.
+    pub fn from_parts(
+        record: PackageRecord,
+        payload: Vec<u8>,
+    ) -> Result<Package, PackageFileError> {
         record.verify_signature()?;
         let (got, expected) = (payload.len() as u64, record.total_bytes);
         if got < expected {
@@ -239,7 +249,7 @@ impl Package {
         if got > expected {
             return Err(PackageFileError::Oversized { got, expected });
         }
-        let tree = tree_of(payload, record.piece_len_bytes);
+        let tree = tree_of(&payload, record.piece_len_bytes);
         if tree.root() != record.root {
             return Err(PackageFileError::Root {
                 expected: record.root,
@@ -248,7 +258,7 @@ impl Package {
         }
         let package = Package {
             id: record.id(),
-            payload: payload.to_vec(),
+            payload,
             record,
             tree,
         };

@@ -235,3 +235,173 @@ proptest! {
         }
     }
 }
+
+mod cache {
+    use super::*;
+    use crate::store::{MemStorage, Storage};
+
+    fn open(storage: MemStorage, capacity_bytes: u64) -> PackageCache<MemStorage> {
+        let config = CacheConfig {
+            capacity_bytes,
+            snapshot_min_log_bytes: 1 << 30,
+        };
+        PackageCache::open(storage, config).unwrap().0
+    }
+
+    fn reopen(cache: PackageCache<MemStorage>) -> PackageCache<MemStorage> {
+        let config = *cache.config();
+        let mut s = cache.into_storage();
+        s.close();
+        PackageCache::open(s, config).unwrap().0
+    }
+
+    #[test]
+    fn a_partial_package_survives_a_crash_and_resumes_where_it_stopped() {
+        let p = build(40_000, 4096);
+        let mut c = open(MemStorage::new(), 1 << 20);
+        c.add_record(p.record().clone()).unwrap();
+        for i in [0, 3, 4, 9] {
+            c.add_piece(&p.piece(i).unwrap()).unwrap();
+        }
+        // A crash that tears a piece being appended: acknowledged pieces stay.
+        let config = *c.config();
+        let mut s = c.into_storage();
+        let before = s.log_image().len();
+        s.append(&[2, 1, 2, 3]).unwrap_or(());
+        s.crash(2);
+        assert!(s.log_image().len() < before + 4);
+        let (mut c, report) = PackageCache::open(s, config).unwrap();
+        assert!(report.recovery.truncated_bytes > 0, "{report:?}");
+        assert_eq!(c.have(p.id()).collect::<Vec<_>>(), [0, 3, 4, 9]);
+        assert_eq!(c.piece(p.id(), 3).unwrap(), p.piece(3).unwrap());
+        // Resume: fetch only what is missing, then the package is whole.
+        let missing: Vec<u32> = (0..p.record().piece_count)
+            .filter(|i| !c.has_piece(p.id(), *i))
+            .collect();
+        assert_eq!(missing.len(), 6);
+        for i in missing {
+            assert_eq!(
+                c.add_piece(&p.piece(i).unwrap()).unwrap(),
+                PieceOutcome::Stored { evicted: vec![] }
+            );
+        }
+        assert_eq!(
+            c.add_piece(&p.piece(0).unwrap()).unwrap(),
+            PieceOutcome::Duplicate
+        );
+        assert_eq!(c.package(p.id()), Some(p.clone()));
+        let c = reopen(c);
+        assert_eq!(c.package(p.id()), Some(p));
+    }
+
+    #[test]
+    fn a_corrupt_piece_is_never_stored() {
+        let p = build(20_000, 4096);
+        let mut c = open(MemStorage::new(), 1 << 20);
+        c.add_record(p.record().clone()).unwrap();
+        let log = c.storage().log_image().len();
+        let mut data = p.piece_data(2).unwrap().to_vec();
+        data[0] ^= 0xff;
+        let mut bad = p.piece(2).unwrap();
+        bad.data = &data;
+        assert!(matches!(
+            c.add_piece(&bad),
+            Err(CacheError::Piece(PieceError::Proof(ProofError::Mismatch {
+                index: 2
+            })))
+        ));
+        assert_eq!(c.storage().log_image().len(), log, "nothing logged");
+        assert!(!c.has_piece(p.id(), 2));
+        let c = reopen(c);
+        assert!(!c.has_piece(p.id(), 2));
+        // A piece of a package whose record is not held is refused too.
+        let other = build(20_001, 4096);
+        let mut c = c;
+        assert!(matches!(
+            c.add_piece(&other.piece(0).unwrap()),
+            Err(CacheError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn a_record_with_a_bad_signature_is_refused() {
+        let p = build(20_000, 4096);
+        let mut r = p.record().clone();
+        r.signature.0[5] ^= 1;
+        let mut c = open(MemStorage::new(), 1 << 20);
+        assert!(matches!(
+            c.add_record(r),
+            Err(CacheError::Record(RecordError::Signature(_)))
+        ));
+        assert_eq!(c.ids().count(), 0);
+    }
+
+    #[test]
+    fn eviction_is_lru_by_package_and_spares_pinned_and_the_one_being_filled() {
+        let [a, b, d] = [
+            build(10_000, 4096),
+            build(10_001, 4096),
+            build(10_002, 4096),
+        ];
+        // Room for two whole packages, not three.
+        let mut c = open(MemStorage::new(), 2 * 11_000);
+        c.add_package(&a).unwrap();
+        c.add_package(&b).unwrap();
+        c.touch(a.id()).unwrap();
+        c.add_package(&d).unwrap();
+        assert_eq!(
+            c.ids().filter(|i| *i == b.id()).count(),
+            0,
+            "b was least recently used"
+        );
+        assert!(c.package(a.id()).is_some() && c.package(d.id()).is_some());
+        c.pin(a.id()).unwrap();
+        c.pin(d.id()).unwrap();
+        // Everything pinned: a new package does not fit, and nothing is lost.
+        c.add_record(b.record().clone()).unwrap_or_else(|_| b.id());
+        let err = (0..3).try_for_each(|i| c.add_piece(&b.piece(i).unwrap()).map(drop));
+        assert!(matches!(err, Err(CacheError::Full { .. })), "{err:?}");
+        assert!(c.package(a.id()).is_some() && c.package(d.id()).is_some());
+        assert!(c.used_bytes() <= c.config().capacity_bytes);
+        // Pins survive a restart; unpinning makes a package evictable again.
+        let mut c = reopen(c);
+        assert!(c.held(a.id()).unwrap().pinned);
+        c.unpin(a.id()).unwrap();
+        c.remove(b.id()).unwrap_or(());
+        c.add_package(&b).unwrap();
+        assert!(c.record(a.id()).is_none(), "a was evicted once unpinned");
+        assert!(c.package(d.id()).is_some() && c.package(b.id()).is_some());
+    }
+
+    #[test]
+    fn a_snapshot_bounds_the_log_and_reopens_to_the_same_state() {
+        let p = build(30_000, 4096);
+        let q = build(30_001, 4096);
+        let config = CacheConfig {
+            capacity_bytes: 1 << 20,
+            snapshot_min_log_bytes: 1_000,
+        };
+        let (mut c, _) = PackageCache::open(MemStorage::new(), config).unwrap();
+        c.add_package(&p).unwrap();
+        // Churn: 90 KB of log for packages no longer held.
+        for _ in 0..3 {
+            c.add_package(&q).unwrap();
+            c.remove(q.id()).unwrap();
+        }
+        c.add_record(q.record().clone()).unwrap();
+        c.add_piece(&q.piece(1).unwrap()).unwrap();
+        c.pin(q.id()).unwrap();
+        assert!(
+            (c.storage().log_image().len() as u64) < c.used_bytes(),
+            "a snapshot cut the log to less than what is held"
+        );
+        let held: Vec<_> = c.ids().map(|i| c.held(i)).collect();
+        let mut s = c.into_storage();
+        s.close();
+        let (c, report) = PackageCache::open(s, config).unwrap();
+        assert!(report.from_snapshot);
+        assert_eq!(c.ids().map(|i| c.held(i)).collect::<Vec<_>>(), held);
+        assert_eq!(c.package(p.id()), Some(p));
+        assert_eq!(c.have(q.id()).collect::<Vec<_>>(), [1]);
+    }
+}
