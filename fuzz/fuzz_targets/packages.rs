@@ -1,12 +1,13 @@
-//! Fuzzes the package parsers: arbitrary bytes as a package record, a piece
-//! message and a whole package file. Nothing may panic; a record that
-//! parses must re-encode to bytes that parse the same; so must a piece, which
-//! must never verify against a real package
-//! unless it is that package's real piece.
+//! Fuzzes the package parsers: arbitrary bytes as a swarm message, a
+//! package record, a piece message and a whole package file. Nothing may
+//! panic; whatever parses must re-encode to bytes that parse the same; and a
+//! piece must never verify against a real package unless it is that
+//! package's real piece.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use node_core::identity::Keypair;
+use node_core::packages::swarm::SwarmMsg;
 use node_core::packages::{Package, PackageRecord, PieceMsg};
 use std::sync::OnceLock;
 
@@ -25,6 +26,9 @@ fn real() -> &'static Package {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(m) = SwarmMsg::parse(data) {
+        assert_eq!(SwarmMsg::parse(&m.encode()).as_ref(), Ok(&m));
+    }
     if let Ok(r) = PackageRecord::parse(data, u64::MAX) {
         // Varints may come non-canonical; the re-encoding parses the same.
         assert_eq!(PackageRecord::parse(&r.encode(), u64::MAX).as_ref(), Ok(&r));

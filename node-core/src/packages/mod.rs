@@ -15,7 +15,10 @@
 //!   the `.okpkg` package file, full verification;
 //! * [`cache`] — the [`PackageCache`]: records and verified pieces on a
 //!   storage backend of their own, with capacity, LRU eviction, pinning,
-//!   and partial packages that survive restarts.
+//!   and partial packages that survive restarts;
+//! * [`swarm`] — the sans-IO [`Swarm`](swarm::Swarm): adverts, rarest-first
+//!   requests to several holders, pipelined forwarding, overhearing, bad
+//!   senders ignored, progress and estimates.
 //!
 //! Reading folders and writing files is the CLI's (`okmesh package`).
 
@@ -24,6 +27,7 @@ pub mod merkle;
 pub mod package;
 pub mod piece;
 pub mod record;
+pub mod swarm;
 
 pub use cache::{CacheConfig, CacheError, Held, PackageCache, PieceOutcome};
 pub use merkle::{Hash, MerkleTree, ProofError};

@@ -405,3 +405,326 @@ mod cache {
         assert_eq!(c.have(q.id()).collect::<Vec<_>>(), [1]);
     }
 }
+
+mod swarm {
+    use super::*;
+    use crate::id::NodeId;
+    use crate::packages::swarm::{
+        LinkRate, Outgoing, Swarm, SwarmConfig, SwarmEvent, SwarmMsg, estimate,
+    };
+    use crate::store::MemStorage;
+    use crate::time::{Duration, Instant};
+    use crate::transport::Destination;
+
+    /// The test link: 10 kbit/s, 10 % duty cycle per node, one shared
+    /// channel (a node sends only when nobody else is), no loss.
+    const BITRATE_BPS: f64 = 10_000.0;
+    const DUTY: f64 = 0.1;
+    const TICK: Duration = Duration::from_millis(100);
+
+    fn airtime(bytes: usize) -> Duration {
+        Duration::from_micros((bytes as f64 * 8.0 / BITRATE_BPS * 1e6) as u64)
+    }
+
+    fn cache() -> PackageCache<MemStorage> {
+        PackageCache::open(MemStorage::new(), CacheConfig::default())
+            .unwrap()
+            .0
+    }
+
+    /// Rewrites a message a node sends (a lying node).
+    type Tamper = fn(&mut Outgoing);
+
+    /// Nodes with neighbour lists, stepped on a shared channel.
+    struct Net {
+        nodes: Vec<Swarm<MemStorage>>,
+        links: Vec<Vec<usize>>,
+        next_send: Vec<Instant>,
+        channel_free: Instant,
+        now: Instant,
+        /// Piece messages sent, per node.
+        pieces_sent: Vec<u64>,
+        /// Every event handled, per node, with its time.
+        events: Vec<Vec<(Instant, SwarmEvent)>>,
+        /// Outgoing messages a node sends are passed through this.
+        tamper: Option<(usize, Tamper)>,
+        /// Requests each node sent: (package, pieces).
+        requests: Vec<Vec<Vec<u32>>>,
+    }
+
+    impl Net {
+        fn new(links: Vec<Vec<usize>>) -> Net {
+            let n = links.len();
+            Net {
+                nodes: (0..n)
+                    .map(|i| Swarm::new(NodeId(i as u32), SwarmConfig::default(), cache()))
+                    .collect(),
+                links,
+                next_send: vec![Instant::ZERO; n],
+                channel_free: Instant::ZERO,
+                now: Instant::ZERO,
+                pieces_sent: vec![0; n],
+                events: vec![Vec::new(); n],
+                tamper: None,
+                requests: vec![Vec::new(); n],
+            }
+        }
+
+        fn line(n: usize) -> Net {
+            Net::new(
+                (0..n)
+                    .map(|i| {
+                        [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                            .into_iter()
+                            .flatten()
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+
+        fn step(&mut self) {
+            for i in 0..self.nodes.len() {
+                if self.next_send[i] > self.now || self.channel_free > self.now {
+                    continue;
+                }
+                let Some(mut out) = self.nodes[i].poll_transmit(self.now) else {
+                    continue;
+                };
+                if let Some((bad, f)) = self.tamper
+                    && bad == i
+                {
+                    f(&mut out);
+                }
+                let air = airtime(out.bytes.len());
+                let done = self.now + air;
+                self.channel_free = done;
+                // Off for the rest of the duty-cycle window.
+                self.next_send[i] =
+                    self.now + Duration::from_micros((air.as_micros() as f64 / DUTY) as u64);
+                match SwarmMsg::parse(&out.bytes) {
+                    Ok(SwarmMsg::Piece(_)) => self.pieces_sent[i] += 1,
+                    Ok(SwarmMsg::Request { pieces, .. }) => self.requests[i].push(pieces),
+                    _ => {}
+                }
+                if let Destination::Node(t) = out.dest {
+                    assert!(self.links[i].contains(&(t.0 as usize)), "asks a neighbour");
+                }
+                // Everyone in range hears, addressed or not.
+                for j in self.links[i].clone() {
+                    let ev = self.nodes[j]
+                        .handle(done, NodeId(i as u32), &out.bytes)
+                        .unwrap();
+                    self.events[j].push((done, ev));
+                }
+            }
+            self.now += TICK;
+        }
+
+        /// Steps until node `n` completes `id`; returns when.
+        fn run_until_complete(&mut self, n: usize, id: PackageId, limit: Duration) -> Instant {
+            let end = Instant::ZERO + limit;
+            while self.now < end {
+                self.step();
+                if let Some((t, _)) = self.events[n]
+                    .iter()
+                    .find(|(_, e)| *e == SwarmEvent::Complete(id))
+                {
+                    return *t;
+                }
+            }
+            panic!("node {n} did not complete by {limit:?}");
+        }
+    }
+
+    fn link() -> LinkRate {
+        LinkRate {
+            bitrate_bps: BITRATE_BPS,
+            duty_cycle: DUTY,
+            efficiency: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_package_crosses_four_hops_pipelined_within_twice_the_bound() {
+        let p = build(200_000, LinkClass::LoRa.piece_len_bytes());
+        let mut net = Net::line(5);
+        net.nodes[0].cache_mut().add_package(&p).unwrap();
+        net.nodes[4].request(Instant::ZERO, p.id());
+        let done = net.run_until_complete(4, p.id(), Duration::from_secs(24 * 3600));
+        assert_eq!(net.nodes[4].cache().package(p.id()), Some(p.clone()));
+        let bound = estimate(200_000, 49, 4, 1, link()).time;
+        let took = done.saturating_since(Instant::ZERO);
+        assert!(
+            took.as_secs_f64() <= 2.0 * bound.as_secs_f64(),
+            "took {took:?}, bound {bound:?}"
+        );
+        // Pipelined: the far end had its first piece before the first relay
+        // had its last.
+        let first_at_4 = net.events[4]
+            .iter()
+            .find(|(_, e)| matches!(e, SwarmEvent::PieceStored { .. }))
+            .unwrap()
+            .0;
+        let last_at_1 = net.events[1]
+            .iter()
+            .rfind(|(_, e)| matches!(e, SwarmEvent::PieceStored { .. } | SwarmEvent::Complete(_)))
+            .unwrap()
+            .0;
+        assert!(first_at_4 < last_at_1, "{first_at_4:?} vs {last_at_1:?}");
+    }
+
+    #[test]
+    fn three_holders_are_faster_than_one() {
+        let p = build(100_000, LinkClass::LoRa.piece_len_bytes());
+        let time = |holders: usize| {
+            // Node 0 requests; nodes 1..=holders hold; all in range.
+            let n = holders + 1;
+            let mut net = Net::new(
+                (0..n)
+                    .map(|i| (0..n).filter(|j| *j != i).collect())
+                    .collect(),
+            );
+            for h in 1..=holders {
+                net.nodes[h].cache_mut().add_package(&p).unwrap();
+            }
+            net.nodes[0].request(Instant::ZERO, p.id());
+            let t = net.run_until_complete(0, p.id(), Duration::from_secs(24 * 3600));
+            assert_eq!(net.nodes[0].cache().package(p.id()), Some(p.clone()));
+            // Several holders served.
+            let served = (1..=holders).filter(|h| net.pieces_sent[*h] > 0).count();
+            assert_eq!(served, holders);
+            t.saturating_since(Instant::ZERO).as_secs_f64()
+        };
+        let (one, three) = (time(1), time(3));
+        let ratio = one / three;
+        assert!(
+            ratio > 2.0,
+            "one holder {one:.0} s, three {three:.0} s, ratio {ratio:.2}"
+        );
+    }
+
+    #[test]
+    fn a_lying_holder_is_counted_ignored_and_never_stored() {
+        let p = build(60_000, LinkClass::LoRa.piece_len_bytes());
+        // 0 requests; 1 corrupts every piece it sends; 2 is honest.
+        let mut net = Net::new(vec![vec![1, 2], vec![0, 2], vec![0, 1]]);
+        net.nodes[1].cache_mut().add_package(&p).unwrap();
+        net.nodes[2].cache_mut().add_package(&p).unwrap();
+        net.tamper = Some((1, |out| {
+            if out.bytes.first() == Some(&3) {
+                let last = out.bytes.len() - 1;
+                out.bytes[last] ^= 0x55;
+            }
+        }));
+        net.nodes[0].request(Instant::ZERO, p.id());
+        net.run_until_complete(0, p.id(), Duration::from_secs(24 * 3600));
+        assert_eq!(net.nodes[0].cache().package(p.id()), Some(p.clone()));
+        let bad = net.events[0]
+            .iter()
+            .filter(|(_, e)| matches!(e, SwarmEvent::BadPiece { from, .. } if *from == NodeId(1)))
+            .count();
+        assert_eq!(bad, 3, "counted up to the limit, then ignored");
+        assert!(net.nodes[0].is_ignored(NodeId(1)));
+        assert!(!net.nodes[0].is_ignored(NodeId(2)));
+    }
+
+    #[test]
+    fn a_crash_mid_transfer_resumes_without_refetching_verified_pieces() {
+        let p = build(80_000, LinkClass::LoRa.piece_len_bytes());
+        let mut net = Net::line(2);
+        net.nodes[0].cache_mut().add_package(&p).unwrap();
+        net.nodes[1].request(Instant::ZERO, p.id());
+        while net.nodes[1].cache().held(p.id()).map_or(0, |h| h.pieces) < 8 {
+            net.step();
+        }
+        // Power loss at node 1: its swarm state is gone, its log survives.
+        let held_before: Vec<u32> = net.nodes[1].cache().have(p.id()).collect();
+        let old = std::mem::replace(
+            &mut net.nodes[1],
+            Swarm::new(NodeId(1), SwarmConfig::default(), cache()),
+        );
+        let mut storage = old.into_cache().into_storage();
+        storage.crash(0);
+        let (reopened, _) = PackageCache::open(storage, CacheConfig::default()).unwrap();
+        assert_eq!(reopened.have(p.id()).collect::<Vec<_>>(), held_before);
+        net.nodes[1] = Swarm::new(NodeId(1), SwarmConfig::default(), reopened);
+        net.requests[1].clear();
+        let before = net.events[1].len();
+        net.nodes[1].request(net.now, p.id());
+        net.run_until_complete(1, p.id(), Duration::from_secs(24 * 3600));
+        assert_eq!(net.nodes[1].cache().package(p.id()), Some(p.clone()));
+        let asked: Vec<u32> = net.requests[1].iter().flatten().copied().collect();
+        assert!(asked.iter().all(|i| !held_before.contains(i)), "{asked:?}");
+        let stored_after = net.events[1][before..]
+            .iter()
+            .filter(|(_, e)| matches!(e, SwarmEvent::PieceStored { .. } | SwarmEvent::Complete(_)))
+            .count();
+        assert_eq!(
+            stored_after,
+            p.record().piece_count as usize - held_before.len()
+        );
+    }
+
+    #[test]
+    fn two_requesters_share_one_holder_by_overhearing() {
+        let p = build(60_000, LinkClass::LoRa.piece_len_bytes());
+        // Holder 0 between requesters 1 and 2, which also hear each other.
+        let mut net = Net::new(vec![vec![1, 2], vec![0, 2], vec![0, 1]]);
+        net.nodes[0].cache_mut().add_package(&p).unwrap();
+        net.nodes[1].request(Instant::ZERO, p.id());
+        net.nodes[2].request(Instant::ZERO, p.id());
+        net.run_until_complete(1, p.id(), Duration::from_secs(24 * 3600));
+        net.run_until_complete(2, p.id(), Duration::from_secs(24 * 3600));
+        let n = u64::from(p.record().piece_count);
+        let sent: u64 = net.pieces_sent.iter().sum();
+        // Without overhearing each requester would need every piece sent to it.
+        assert!(
+            sent < 2 * n,
+            "{sent} piece transmissions for 2 × {n} pieces"
+        );
+    }
+
+    #[test]
+    fn progress_reports_pieces_rate_holders_and_eta() {
+        let p = build(40_000, LinkClass::LoRa.piece_len_bytes());
+        let mut net = Net::line(2);
+        net.nodes[0].cache_mut().add_package(&p).unwrap();
+        net.nodes[1].request(Instant::ZERO, p.id());
+        while net.nodes[1].cache().held(p.id()).map_or(0, |h| h.pieces) < 3 {
+            net.step();
+        }
+        let pr = net.nodes[1].progress(net.now, p.id()).unwrap();
+        assert_eq!((pr.pieces, pr.piece_count, pr.total_bytes), (3, 10, 40_000));
+        assert_eq!(pr.bytes, 3 * 4096);
+        assert_eq!(pr.holders, 1);
+        assert!(pr.rate_bytes_per_s > 0.0);
+        let eta = pr.eta.unwrap().as_secs_f64();
+        let expect = (40_000.0 - 3.0 * 4096.0) / pr.rate_bytes_per_s;
+        assert!((eta - expect).abs() < 1.0, "{eta} vs {expect}");
+        assert!(net.nodes[1].cancel(p.id()));
+        assert_eq!(net.nodes[1].wanted().count(), 0);
+    }
+
+    #[test]
+    fn estimates_scale_with_holders_duty_and_hops() {
+        let one = estimate(200_000, 49, 1, 1, link()).time.as_secs_f64();
+        // 200 KB at 10 kbit/s × 10 %: 1600 s.
+        assert!((one - 1600.0).abs() < 1.0, "{one}");
+        let three = estimate(200_000, 49, 1, 3, link()).time.as_secs_f64();
+        assert!((one / three - 3.0).abs() < 0.01);
+        let four_hops = estimate(200_000, 49, 4, 1, link()).time.as_secs_f64();
+        // Pipelined: three more pieces' time, not four times the transfer.
+        assert!(four_hops > one && four_hops < 1.2 * one, "{four_hops}");
+    }
+
+    proptest! {
+        #[test]
+        fn swarm_messages_never_panic_and_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(m) = SwarmMsg::parse(&bytes) {
+                let again = m.encode();
+                prop_assert_eq!(SwarmMsg::parse(&again).ok(), Some(m));
+            }
+        }
+    }
+}
