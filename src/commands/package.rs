@@ -9,12 +9,19 @@
 //!   binding.
 //! * `package extract FILE DIR` verifies, then writes the files into a new
 //!   or empty folder.
+//! * `package estimate` says before a transfer how long it takes: a table
+//!   of links (Meshtastic presets under the duty cycle, a fast local link)
+//!   for a package file or a size, with holders in reach and hops
+//!   ([`node_core::packages::swarm::estimate`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hw_bridge::keys::Keys;
+use node_core::packages::swarm::{LinkRate, estimate};
 use node_core::packages::{LinkClass, MAX_PACKAGE_BYTES, Package};
+use node_core::radio::ModemPreset;
+use node_core::time::Duration;
 
 use crate::commands::key::DataDir;
 use crate::commands::{CliError, bad};
@@ -68,6 +75,27 @@ enum PackageCommand {
     Verify {
         /// The package file.
         file: PathBuf,
+    },
+    /// How long a transfer takes, per link, before starting it.
+    Estimate {
+        /// A package file (else give --bytes).
+        #[arg(required_unless_present = "bytes", conflicts_with = "bytes")]
+        file: Option<PathBuf>,
+        /// Package size in bytes (cut for --link auto).
+        #[arg(long)]
+        bytes: Option<u64>,
+        /// Holders in reach of the requester.
+        #[arg(long, default_value_t = 1)]
+        holders: u32,
+        /// Hops between the nearest holders and the requester.
+        #[arg(long, default_value_t = 1)]
+        hops: u32,
+        /// Duty-cycle share a LoRa node may send (EU868 sub-band g: 0.1).
+        #[arg(long, default_value_t = 0.1)]
+        duty: f64,
+        /// Fast-link rate in Mbit/s.
+        #[arg(long, default_value_t = 10.0)]
+        fast_mbps: f64,
     },
     /// Verify a package file, then write its files into DIR (new or empty).
     Extract {
@@ -129,6 +157,40 @@ fn load(file: &Path) -> Result<Package, CliError> {
     let bytes = std::fs::read(file).map_err(|e| io("reading", file, e))?;
     Package::from_file_bytes(&bytes, MAX_PACKAGE_BYTES)
         .map_err(|e| bad(format!("{}: {e}", file.display())))
+}
+
+/// A duration as a maker reads it: seconds, minutes, hours or days.
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    match s {
+        s if s < 90.0 => format!("{s:.1} s"),
+        s if s < 90.0 * 60.0 => format!("{:.0} min", s / 60.0),
+        s if s < 48.0 * 3600.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86_400.0),
+    }
+}
+
+/// The links `estimate` prints: three Meshtastic presets under the duty
+/// cycle, and the fast link.
+fn links(duty: f64, fast_mbps: f64) -> Vec<(String, LinkRate)> {
+    let mut out: Vec<(String, LinkRate)> = [
+        ModemPreset::LongSlow,
+        ModemPreset::LongFast,
+        ModemPreset::ShortFast,
+    ]
+    .into_iter()
+    .map(|p| {
+        (
+            format!("LoRa {} at {:.0} % duty", p.name(), duty * 100.0),
+            LinkRate::lora(&p.params(), duty),
+        )
+    })
+    .collect();
+    out.push((
+        format!("fast link {fast_mbps} Mbit/s"),
+        LinkRate::fast(fast_mbps * 1e6),
+    ));
+    out
 }
 
 fn summary(p: &Package) -> String {
@@ -201,6 +263,43 @@ pub(crate) fn run(args: PackageArgs) -> Result<ExitCode, CliError> {
                 "{}\nverified: every piece matches the signed root",
                 summary(&package)
             );
+        }
+        PackageCommand::Estimate {
+            file,
+            bytes,
+            holders,
+            hops,
+            duty,
+            fast_mbps,
+        } => {
+            let usable = duty > 0.0 && duty <= 1.0 && fast_mbps > 0.0 && hops > 0;
+            if !usable {
+                return Err(bad(
+                    "--duty must be in (0, 1], --fast-mbps above 0, --hops at least 1",
+                ));
+            }
+            let (total, piece_count) = match (file, bytes) {
+                (Some(f), _) => {
+                    let p = load(&f)?;
+                    (p.record().total_bytes, p.record().piece_count)
+                }
+                (None, Some(b)) => {
+                    let piece = u64::from(LinkClass::for_size(b).piece_len_bytes());
+                    (b, b.div_ceil(piece).max(1) as u32)
+                }
+                (None, None) => return Err(bad("give a package FILE or --bytes N")),
+            };
+            println!(
+                "{total} bytes in {piece_count} pieces, {holders} holder(s) in reach, {hops} hop(s):"
+            );
+            for (name, rate) in links(duty, fast_mbps) {
+                let e = estimate(total, piece_count, hops, holders, rate);
+                println!(
+                    "  {name:<28} {:>12}  ({:.0} B/s)",
+                    human(e.time),
+                    e.rate_bytes_per_s
+                );
+            }
         }
         PackageCommand::Extract { file, dir } => {
             let package = load(&file)?;

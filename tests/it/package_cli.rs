@@ -101,3 +101,20 @@ fn build_without_a_manifest_says_so() {
     assert!(stderr.contains("no manifest"), "{stderr}");
     let _ = std::fs::remove_dir_all(&t);
 }
+
+#[test]
+fn estimate_tells_a_maker_how_long_before_starting() {
+    let (code, stdout, stderr) = run(&["package", "estimate", "--bytes", "200000"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("200000 bytes in 49 pieces"), "{stdout}");
+    // LongFast at 10 % duty: hours for 200 KB, as the physics says.
+    let lf = stdout.lines().find(|l| l.contains("LongFast")).unwrap();
+    assert!(lf.contains(" h "), "{lf}");
+    // Three holders in reach share the load under their own duty cycles.
+    let (_, three, _) = run(&["package", "estimate", "--bytes", "200000", "--holders", "3"]);
+    let lf3 = three.lines().find(|l| l.contains("LongFast")).unwrap();
+    assert_ne!(lf, lf3);
+    let (code, _, stderr) = run(&["package", "estimate", "--bytes", "1", "--duty", "0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--duty"), "{stderr}");
+}

@@ -758,6 +758,37 @@ pub struct LinkRate {
     pub efficiency: f64,
 }
 
+/// Bytes of each LoRa frame a fragmenting layer would spend on its own
+/// header (package, piece, fragment numbers), an assumption of
+/// [`LinkRate::lora`].
+pub const LORA_FRAGMENT_HEADER_BYTES: usize = 10;
+
+impl LinkRate {
+    /// A LoRa link with `params` (e.g. a Meshtastic preset's) and a
+    /// duty-cycle share: the bit rate is what full frames of
+    /// [`MESHTASTIC_MAX_PAYLOAD_BYTES`](crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES)
+    /// achieve through their time on air (preamble and header included), of
+    /// which [`LORA_FRAGMENT_HEADER_BYTES`] per frame are not payload.
+    pub fn lora(params: &crate::radio::LoraParams, duty_cycle: f64) -> LinkRate {
+        let frame = crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
+        LinkRate {
+            bitrate_bps: frame as f64 * 8.0 / params.airtime(frame).as_secs_f64(),
+            duty_cycle,
+            efficiency: (frame - LORA_FRAGMENT_HEADER_BYTES) as f64 / frame as f64,
+        }
+    }
+
+    /// A fast link (Wi-Fi, Ethernet, UDP) of `bitrate_bps` with no duty
+    /// limit; 3 % goes to datagram and message headers.
+    pub fn fast(bitrate_bps: f64) -> LinkRate {
+        LinkRate {
+            bitrate_bps,
+            duty_cycle: 1.0,
+            efficiency: 0.97,
+        }
+    }
+}
+
 /// A transfer estimate.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub struct Estimate {

@@ -716,6 +716,16 @@ mod swarm {
         let four_hops = estimate(200_000, 49, 4, 1, link()).time.as_secs_f64();
         // Pipelined: three more pieces' time, not four times the transfer.
         assert!(four_hops > one && four_hops < 1.2 * one, "{four_hops}");
+        // LongFast frames: ~1 kbit/s through their airtime; 200 KB at 10 %
+        // takes hours, as the issue says.
+        let lf = LinkRate::lora(&crate::radio::ModemPreset::LongFast.params(), 0.1);
+        assert!(
+            (900.0..1300.0).contains(&lf.bitrate_bps),
+            "{}",
+            lf.bitrate_bps
+        );
+        let hours = estimate(200_000, 49, 1, 1, lf).time.as_secs_f64() / 3600.0;
+        assert!((3.0..6.0).contains(&hours), "{hours}");
     }
 
     proptest! {
