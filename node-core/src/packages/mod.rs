@@ -29,7 +29,7 @@ pub mod piece;
 pub mod record;
 pub mod swarm;
 
-pub use cache::{CacheConfig, CacheError, Held, PackageCache, PieceOutcome};
+pub use cache::{CacheConfig, CacheError, CacheReport, Held, PackageCache, PieceOutcome};
 pub use merkle::{Hash, MerkleTree, ProofError};
 pub use package::{BuildError, Package, PackageFileError};
 pub use piece::PieceMsg;
