@@ -483,6 +483,18 @@ mod swarm {
             )
         }
 
+        /// Node 0 holds `p`, node 1 requests it; stepped until node 1 holds
+        /// `pieces` pieces.
+        fn one_hop_until(p: &Package, pieces: u32) -> Net {
+            let mut net = Net::line(2);
+            net.nodes[0].cache_mut().add_package(p).unwrap();
+            net.nodes[1].request(Instant::ZERO, p.id());
+            while net.nodes[1].cache().held(p.id()).map_or(0, |h| h.pieces) < pieces {
+                net.step();
+            }
+            net
+        }
+
         fn step(&mut self) {
             for i in 0..self.nodes.len() {
                 if self.next_send[i] > self.now || self.channel_free > self.now {
@@ -632,12 +644,7 @@ mod swarm {
     #[test]
     fn a_crash_mid_transfer_resumes_without_refetching_verified_pieces() {
         let p = build(80_000, LinkClass::LoRa.piece_len_bytes());
-        let mut net = Net::line(2);
-        net.nodes[0].cache_mut().add_package(&p).unwrap();
-        net.nodes[1].request(Instant::ZERO, p.id());
-        while net.nodes[1].cache().held(p.id()).map_or(0, |h| h.pieces) < 8 {
-            net.step();
-        }
+        let mut net = Net::one_hop_until(&p, 8);
         // Power loss at node 1: its swarm state is gone, its log survives.
         let held_before: Vec<u32> = net.nodes[1].cache().have(p.id()).collect();
         let old = std::mem::replace(
@@ -688,12 +695,7 @@ mod swarm {
     #[test]
     fn progress_reports_pieces_rate_holders_and_eta() {
         let p = build(40_000, LinkClass::LoRa.piece_len_bytes());
-        let mut net = Net::line(2);
-        net.nodes[0].cache_mut().add_package(&p).unwrap();
-        net.nodes[1].request(Instant::ZERO, p.id());
-        while net.nodes[1].cache().held(p.id()).map_or(0, |h| h.pieces) < 3 {
-            net.step();
-        }
+        let mut net = Net::one_hop_until(&p, 3);
         let pr = net.nodes[1].progress(net.now, p.id()).unwrap();
         assert_eq!((pr.pieces, pr.piece_count, pr.total_bytes), (3, 10, 40_000));
         assert_eq!(pr.bytes, 3 * 4096);
