@@ -49,6 +49,10 @@ use crate::wire::{get_varint, put_varint};
 pub const MAX_RANGES: usize = 32;
 /// Most pieces in one request.
 pub const MAX_REQUEST_PIECES: usize = 16;
+/// Holders remembered per package.
+pub const MAX_HOLDERS: usize = 64;
+/// Pieces an advert may name for a package whose record is not held yet.
+pub const MAX_UNKNOWN_PIECES: u32 = 1 << 16;
 
 /// A swarm message, borrowing from its bytes.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -486,12 +490,21 @@ impl<S: Storage> Swarm<S> {
         let msg = SwarmMsg::parse(bytes).map_err(CacheErrorOr::Decode)?;
         match msg {
             SwarmMsg::Have { package, ranges } => {
+                // Only packages this node wants or holds, and never past
+                // their piece count: a hostile advert costs what a real one does.
+                let limit = match self.cache.record(package) {
+                    Some(r) => r.piece_count,
+                    None if self.wants.contains_key(&package) => MAX_UNKNOWN_PIECES,
+                    None => return Ok(SwarmEvent::None),
+                };
                 let set: BTreeSet<u32> = ranges
                     .iter()
-                    .flat_map(|&(s, l)| s..s.saturating_add(l))
-                    .take(1 << 20)
+                    .flat_map(|&(s, l)| s..s.saturating_add(l).min(limit))
                     .collect();
-                self.haves.entry(package).or_default().insert(from, set);
+                let peers = self.haves.entry(package).or_default();
+                if peers.len() < MAX_HOLDERS || peers.contains_key(&from) {
+                    peers.insert(from, set);
+                }
             }
             SwarmMsg::Request {
                 target,
@@ -572,8 +585,8 @@ impl<S: Storage> Swarm<S> {
         Ok(SwarmEvent::None)
     }
 
-    /// The next message to send, if any: served pieces first (they are
-    /// what others wait on), then records, queries, requests and adverts.
+    /// The next message to send, if any: records, queries, requests and
+    /// adverts (small), then one served piece.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
         if self.out.is_empty() {
             self.plan(now);
@@ -596,12 +609,8 @@ impl<S: Storage> Swarm<S> {
             dest: Destination::Broadcast,
             bytes: m.encode(),
         };
-        if let Some((package, index)) = self.serve.pop_front()
-            && let Some(p) = self.cache.piece(package, index)
-        {
-            self.out.push_back(broadcast(SwarmMsg::Piece(p)));
-            return;
-        }
+        // Small control messages first: a relay that serves without pause
+        // must still ask upstream and tell downstream what it has.
         while let Some(id) = self.records_to_send.pop_first() {
             if let Some(r) = self.cache.record(id) {
                 self.out.push_back(broadcast(SwarmMsg::Record(r.clone())));
@@ -626,6 +635,13 @@ impl<S: Storage> Swarm<S> {
                     package: id,
                     ranges,
                 }));
+            }
+        }
+        // Then one served piece.
+        while let Some((package, index)) = self.serve.pop_front() {
+            if let Some(p) = self.cache.piece(package, index) {
+                self.out.push_back(broadcast(SwarmMsg::Piece(p)));
+                break;
             }
         }
     }
