@@ -33,6 +33,8 @@
 //!   backend;
 //! * [`sync`] — catalogue reconciliation and transfer between neighbours,
 //!   driven through [`sync::SyncEngine`];
+//! * [`packages`] — design packages: pieces, Merkle proofs, the signed
+//!   package record bound to a manifest;
 //! * [`node`] — the [`Node`] state machine and its call contract.
 //!
 //! # Planned
@@ -60,6 +62,7 @@
 pub mod id;
 pub mod identity;
 pub mod node;
+pub mod packages;
 pub mod radio;
 pub mod rng;
 pub mod signals;

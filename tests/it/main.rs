@@ -17,6 +17,7 @@ mod match_db;
 mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
+mod package_cli;
 mod radio;
 mod radio_fidelity;
 mod relevance;
