@@ -9,18 +9,22 @@
 //!   tens of seconds.
 //! * `disaster-zone` as in the library for its first two hours: 220 nodes
 //!   reconciling 50 manifests, where set-sketch decoding is the hot path.
+//!
+//! Each bench also prints how many events one run processes (the engine's
+//! work, independent of the machine) after criterion's times.
+
+#![allow(clippy::print_stderr, reason = "the bench prints its event counts")]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// One run through the pipeline `okmesh run` uses (without the flooding
-/// baseline); the number of events.
-fn run(s: &scenarios::Scenario) -> u64 {
+/// baseline); what the engine did.
+fn run(s: &scenarios::Scenario) -> sim::RunStats {
     okmesh::Prepared::new(s)
         .expect("builds")
         .run(None, &mut |_| {})
         .expect("runs")
         .stats
-        .events
 }
 
 fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {
@@ -32,23 +36,42 @@ fn scenario(name: &str, sets: &[&str]) -> scenarios::Scenario {
 fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim");
     g.sample_size(10);
-    let md = scenario("meshtastic-default", &[]);
-    g.bench_function("meshtastic-default 100 nodes 30 min", |b| {
-        b.iter(|| run(&md))
-    });
-    let dz = scenario(
-        "disaster-zone",
-        &[
-            "topology.nodes=1000",
-            "duration=1h",
-            "workload.traffic.period=15m",
-        ],
+    let mut bench = |name: &str, s: scenarios::Scenario| {
+        let mut stats = None;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let e = run(&s);
+                stats = Some(e);
+                e
+            })
+        });
+        // Printed only if criterion's filter selected the bench.
+        if let Some(stats) = stats {
+            eprintln!(
+                "sim/{name}: {} events per run ({} of them idle timer entries)",
+                stats.events, stats.idle_events
+            );
+        }
+    };
+    bench(
+        "meshtastic-default 100 nodes 30 min",
+        scenario("meshtastic-default", &[]),
     );
-    g.bench_function("disaster-zone 1000 nodes 1 h", |b| b.iter(|| run(&dz)));
-    let sync = scenario("disaster-zone", &["duration=2h"]);
-    g.bench_function("disaster-zone catalogue sync 2 h", |b| {
-        b.iter(|| run(&sync))
-    });
+    bench(
+        "disaster-zone 1000 nodes 1 h",
+        scenario(
+            "disaster-zone",
+            &[
+                "topology.nodes=1000",
+                "duration=1h",
+                "workload.traffic.period=15m",
+            ],
+        ),
+    );
+    bench(
+        "disaster-zone catalogue sync 2 h",
+        scenario("disaster-zone", &["duration=2h"]),
+    );
     g.finish();
 }
 

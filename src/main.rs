@@ -51,6 +51,8 @@ enum Command {
     Node(commands::node::NodeArgs),
     /// A field node's key pairs and API token: new, show, export (backup), import.
     Key(commands::key::KeyArgs),
+    /// Design packages: build one from a folder, verify it, extract it.
+    Package(commands::package::PackageArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
     #[command(hide = true)]
     Emulate(commands::emulate::EmulateArgs),

@@ -64,6 +64,7 @@
 
 mod conns;
 pub mod guard;
+mod signals;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -520,6 +521,28 @@ impl Server {
                 check_params(&q, &["have", "facility", "top", "threshold"])?;
                 self.matches(&q).await
             }
+            ["signals"] if method == Method::GET => Ok(json_response(
+                StatusCode::OK,
+                &signals::list(&self.node, &q).await?,
+            )),
+            ["demands"] if method == Method::POST => {
+                let spec = signals::demand_spec(&q, signals::mesh_now())?;
+                let (status, v) = signals::publish(&self.node, spec).await?;
+                Ok(json_response(status, &v))
+            }
+            ["offers"] if method == Method::POST => {
+                let now_s = signals::mesh_now().as_micros() / 1_000_000;
+                let spec = signals::offer_spec(&self.node, &q, now_s).await?;
+                let (status, v) = signals::publish(&self.node, spec).await?;
+                Ok(json_response(status, &v))
+            }
+            ["cancellations"] if method == Method::POST => {
+                let now_s = signals::mesh_now().as_micros() / 1_000_000;
+                let spec = signals::cancel_spec(&self.node, &q, now_s).await?;
+                let (status, v) = signals::publish(&self.node, spec).await?;
+                Ok(json_response(status, &v))
+            }
+            ["signals" | "demands" | "offers" | "cancellations"] => wrong(),
             p if method == Method::GET && crate::web::is_page(p) => {
                 Ok(page_response(crate::web::page(self, p, &q).await))
             }

@@ -36,6 +36,8 @@
 //!   backend;
 //! * [`sync`] — catalogue reconciliation and transfer between neighbours,
 //!   driven through [`sync::SyncEngine`];
+//! * [`packages`] — design packages: pieces, Merkle proofs, the signed
+//!   package record bound to a manifest;
 //! * [`node`] — the [`Node`] state machine and its call contract.
 //!
 //! # Planned
@@ -57,8 +59,10 @@
 pub mod id;
 pub mod identity;
 pub mod node;
+pub mod packages;
 pub mod radio;
 pub mod rng;
+pub mod signals;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "testing"))]

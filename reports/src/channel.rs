@@ -11,7 +11,7 @@ use node_core::wire::FrameClass;
 use crate::timeline::Timeline;
 
 /// Frame classes, in table order.
-pub const CLASSES: [FrameClass; 5] = FrameClass::ALL;
+pub const CLASSES: [FrameClass; FrameClass::ALL.len()] = FrameClass::ALL;
 
 /// Channel figures of one bucket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -19,7 +19,7 @@ pub struct ChannelBucket {
     /// Time with at least one transmission on the air, µs.
     pub busy_us: u64,
     /// Airtime by class (in [`CLASSES`] order), µs.
-    pub airtime_us: [u64; 5],
+    pub airtime_us: [u64; CLASSES.len()],
     /// Transmissions starting in the bucket.
     pub frames: u64,
 }
@@ -32,7 +32,7 @@ pub struct ChannelMeter {
     /// The union interval still open: [start, end) µs.
     open: Option<(u64, u64)>,
     /// Whole-run totals by class: frames, airtime µs, bytes on air.
-    totals: [(u64, u64, u64); 5],
+    totals: [(u64, u64, u64); CLASSES.len()],
 }
 
 fn class_index(c: FrameClass) -> usize {
@@ -49,7 +49,7 @@ impl ChannelMeter {
             timeline,
             buckets: vec![ChannelBucket::default(); timeline.buckets],
             open: None,
-            totals: [(0, 0, 0); 5],
+            totals: [(0, 0, 0); CLASSES.len()],
         }
     }
 
@@ -95,7 +95,7 @@ impl ChannelMeter {
     }
 
     /// Whole-run (frames, airtime µs, bytes on air) of each class, in [`CLASSES`] order.
-    pub fn totals(&self) -> [(u64, u64, u64); 5] {
+    pub fn totals(&self) -> [(u64, u64, u64); CLASSES.len()] {
         self.totals
     }
 

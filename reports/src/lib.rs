@@ -111,7 +111,8 @@
 //! One row per time bucket: `t_start_s, t_end_s, busy_pct` (share of the
 //! bucket with at least one transmission on the air anywhere), `frames`
 //! (transmissions starting in it), `airtime_chat_s, airtime_summary_s,
-//! airtime_request_s, airtime_data_s, airtime_other_s` (airtime of each
+//! airtime_request_s, airtime_data_s, airtime_signal_s, airtime_other_s`
+//! (airtime of each
 //! frame class within the bucket; the sum may exceed the bucket when
 //! distant nodes transmit at once).
 //!
@@ -151,6 +152,7 @@ pub mod latency;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod signals;
 pub mod summary;
 pub mod sweep;
 pub mod sync;

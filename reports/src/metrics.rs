@@ -12,6 +12,7 @@ use crate::channel::ChannelMeter;
 use crate::duty::DutyMeter;
 use crate::items::{self, ItemTracker};
 use crate::latency::MessageLatency;
+use crate::signals::SignalTracker;
 use crate::timeline::Timeline;
 use crate::utilisation::UtilisationMeter;
 
@@ -74,6 +75,7 @@ pub struct Metrics {
     channel: ChannelMeter,
     utilisation: UtilisationMeter,
     messages: MessageLatency,
+    signals: SignalTracker,
 }
 
 impl Metrics {
@@ -102,6 +104,7 @@ impl Metrics {
             channel: ChannelMeter::new(timeline),
             utilisation: UtilisationMeter::new(n, timeline),
             messages: MessageLatency::default(),
+            signals: SignalTracker::default(),
         }
     }
 
@@ -134,6 +137,11 @@ impl Metrics {
     /// Channel utilisation per node, as Meshtastic devices report it.
     pub fn utilisation(&self) -> &UtilisationMeter {
         &self.utilisation
+    }
+
+    /// Supply and demand signal figures.
+    pub fn signals(&self) -> &SignalTracker {
+        &self.signals
     }
 
     /// Chat message delivery latencies.
@@ -214,6 +222,10 @@ impl TraceSink for Metrics {
                     if class == FrameClass::Data {
                         self.items.on_data_tx(subject, airtime_us, bytes_on_air);
                     }
+                    if class == FrameClass::Signal {
+                        self.signals
+                            .on_tx(subject, airtime_us, u64::from(bytes_on_air));
+                    }
                 }
                 Record::RxOk {
                     at,
@@ -280,6 +292,7 @@ impl TraceSink for Metrics {
                     NodeRecord::Stored { item, seq, element } => {
                         self.items.on_stored(at, node, item, seq, element)
                     }
+                    NodeRecord::Signal(s) => self.signals.on_record(at, node.0, s),
                     NodeRecord::SendFailed
                     | NodeRecord::FrameRejected
                     | NodeRecord::ItemRejected => {}

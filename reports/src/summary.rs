@@ -199,6 +199,9 @@ pub struct Summary {
     /// The same figures for the blind-flooding baseline run of the same scenario.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<sync::SyncSummary>,
+    /// Supply and demand signal figures (absent when no signal was sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<crate::signals::SignalSummary>,
     /// Scenario assertions.
     pub assertions: Vec<AssertionOutcome>,
     /// Whether every check and assertion passed.
@@ -304,6 +307,7 @@ impl Summary {
             checks,
             sync: sync.run,
             baseline: sync.baseline,
+            signals: m.signals().summary(&info.components),
             assertions: Vec::new(),
             passed,
         }
@@ -382,6 +386,22 @@ impl Summary {
             Metric::NodesUpAtEnd => f64::from(self.nodes_up_at_end),
             Metric::ChannelBusyMeanPct => self.channel_busy_mean_pct,
             Metric::ChannelBusyMaxPct => self.channel_busy_max_pct,
+            Metric::UrgentDemandDeliveredPct => {
+                use crate::signals::Mode;
+                let s = self.signals.as_ref()?;
+                s.group(node_core::signals::SignalType::Demand, Mode::Epidemic)?
+                    .delivered_pct?
+            }
+            Metric::FloodDemandDeliveredPct => {
+                use crate::signals::Mode;
+                let s = self.signals.as_ref()?;
+                s.group(node_core::signals::SignalType::Demand, Mode::Flood)?
+                    .delivered_pct?
+            }
+            Metric::UrgentDemandTxToFloodRatio => {
+                self.signals.as_ref()?.epidemic_to_flood_tx_ratio()?
+            }
+            Metric::QueriesLocalPct => self.signals.as_ref()?.queries_local_pct?,
             Metric::Passed => {
                 if self.passed {
                     1.0

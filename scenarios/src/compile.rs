@@ -97,6 +97,12 @@ impl Scenario {
                 senders: t.senders.clone(),
             }),
             publications: self.workload.schedule.clone(),
+            signals: self
+                .workload
+                .signals
+                .as_ref()
+                .map(|s| s.plan.clone())
+                .unwrap_or_default(),
             faults: self.faults.iter().map(fault).collect(),
             max_events: self.limits.max_events,
         }

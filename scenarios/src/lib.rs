@@ -22,6 +22,7 @@ pub mod library;
 pub mod metric;
 pub mod path;
 pub mod schema;
+pub mod signals;
 pub mod validate;
 pub mod workload;
 
@@ -273,6 +274,13 @@ pub fn load_str(
         origin: origin.to_string(),
         problems: vec![problem(p, m)],
     })?;
+    let (nodes, seed) = (scenario.node_count(), scenario.seed);
+    if let Some(w) = scenario.workload.signals.as_mut() {
+        w.plan = signals::resolve(w, nodes, seed).map_err(|(p, m)| ScenarioError::Invalid {
+            origin: origin.to_string(),
+            problems: vec![problem(p, m)],
+        })?;
+    }
     Ok(scenario)
 }
 

@@ -39,6 +39,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "adversary-censor",
         include_str!("../library/adversary-censor.yaml"),
     ),
+    ("demand", include_str!("../library/demand.yaml")),
 ];
 
 /// The source of a library scenario.

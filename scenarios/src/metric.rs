@@ -108,13 +108,21 @@ pub enum Metric {
     NodesHoldingAllPct,
     /// `nodes_up_at_end`.
     NodesUpAtEnd,
+    /// `urgent_demand_delivered_pct`.
+    UrgentDemandDeliveredPct,
+    /// `flood_demand_delivered_pct`.
+    FloodDemandDeliveredPct,
+    /// `urgent_demand_tx_to_flood_ratio`.
+    UrgentDemandTxToFloodRatio,
+    /// `queries_local_pct`.
+    QueriesLocalPct,
     /// `passed`.
     Passed,
 }
 
 impl Metric {
     /// Every metric, in declaration order (the assertable ones first).
-    pub const ALL: [Metric; 46] = [
+    pub const ALL: [Metric; 50] = [
         Metric::Nodes,
         Metric::SimTimeS,
         Metric::Events,
@@ -160,6 +168,10 @@ impl Metric {
         Metric::ItemsCompleteS,
         Metric::NodesHoldingAllPct,
         Metric::NodesUpAtEnd,
+        Metric::UrgentDemandDeliveredPct,
+        Metric::FloodDemandDeliveredPct,
+        Metric::UrgentDemandTxToFloodRatio,
+        Metric::QueriesLocalPct,
         Metric::Passed,
     ];
 
@@ -211,6 +223,10 @@ impl Metric {
             Metric::ItemsCompleteS => "items_complete_s",
             Metric::NodesHoldingAllPct => "nodes_holding_all_pct",
             Metric::NodesUpAtEnd => "nodes_up_at_end",
+            Metric::UrgentDemandDeliveredPct => "urgent_demand_delivered_pct",
+            Metric::FloodDemandDeliveredPct => "flood_demand_delivered_pct",
+            Metric::UrgentDemandTxToFloodRatio => "urgent_demand_tx_to_flood_ratio",
+            Metric::QueriesLocalPct => "queries_local_pct",
             Metric::Passed => "passed",
         }
     }
@@ -299,8 +315,32 @@ impl Metric {
                 "share of the nodes up at the end that hold every item's newest version"
             }
             Metric::NodesUpAtEnd => "nodes not down at the end",
+            Metric::UrgentDemandDeliveredPct => {
+                "share of the connected facilities an urgent demand by epidemic relays concerns that took it within its lifetime"
+            }
+            Metric::FloodDemandDeliveredPct => {
+                "the same share for demands sent by plain flooding (the baseline)"
+            }
+            Metric::UrgentDemandTxToFloodRatio => {
+                "transmissions per urgent demand by epidemic relays / per demand by plain flooding"
+            }
+            Metric::QueriesLocalPct => {
+                "share of capability queries answered from the asker's own signal book, without a frame"
+            }
             Metric::Passed => "1 when every check and assertion passed, else 0",
         }
+    }
+
+    /// Whether it is a figure of supply and demand signals, which only a
+    /// run with `workload.signals` has.
+    pub const fn needs_signals(self) -> bool {
+        matches!(
+            self,
+            Metric::UrgentDemandDeliveredPct
+                | Metric::FloodDemandDeliveredPct
+                | Metric::UrgentDemandTxToFloodRatio
+                | Metric::QueriesLocalPct
+        )
     }
 
     /// Whether a scenario assertion may name it: the set scenarios have
@@ -464,7 +504,7 @@ mod tests {
     #[test]
     fn the_assertable_set_is_the_historic_one_and_the_deployment_figures() {
         // Scenario files written before the enum accept these names, and
-        // the whole-deployment figures come after them.
+        // the whole-deployment and then the signal figures come after them.
         assert_eq!(
             names(Metric::assertable_metrics()),
             "nodes, sim_time_s, events, frames_sent, frames_received, collisions, reach_pct, \
@@ -475,7 +515,9 @@ mod tests {
              channel_busy_max_pct, items_published, reachable_converged_at_s, \
              reachable_items_complete_pct, nodes_converged_p50_s, nodes_converged_p90_s, \
              nodes_converged_p99_s, nodes_never_converged, nodes_holding_nothing, \
-             unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct"
+             unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct, \
+             urgent_demand_delivered_pct, flood_demand_delivered_pct, \
+             urgent_demand_tx_to_flood_ratio, queries_local_pct"
         );
         assert!(Metric::ConvergedAtS.is_time_to_event());
         assert!(!Metric::ReachPct.is_time_to_event());

@@ -403,6 +403,9 @@ pub struct Workload {
     /// New versions of items published earlier.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revise: Vec<ReviseSpec>,
+    /// Supply and demand signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<crate::signals::SignalWorkload>,
     /// The resolved schedule (read from the corpus when the scenario loads).
     #[serde(skip)]
     pub schedule: Vec<Publication>,

@@ -318,19 +318,19 @@ pub fn revise(
     }
 }
 
-fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
+pub(crate) fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
     for i in (1..v.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
         v.swap(i, j);
     }
 }
 
-fn draw_time(rng: &mut Rng, from: Duration, until: Option<Duration>) -> Duration {
+pub(crate) fn draw_time(rng: &mut Rng, from: Duration, until: Option<Duration>) -> Duration {
     let until = until.unwrap_or(from).max(from);
     Duration::from_micros(rng.range_inclusive(from.as_micros(), until.as_micros()))
 }
 
-fn draw_node(rng: &mut Rng, nodes: Option<&[u32]>, n: u32) -> u32 {
+pub(crate) fn draw_node(rng: &mut Rng, nodes: Option<&[u32]>, n: u32) -> u32 {
     match nodes {
         Some(list) if !list.is_empty() => list[rng.below(list.len() as u64) as usize],
         _ => rng.below(u64::from(n)) as u32,

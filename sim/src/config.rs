@@ -19,6 +19,7 @@ pub use crate::phy::capture::CaptureRules;
 use crate::phy::capture::DEFAULT_CAPTURE_DB;
 use crate::phy::pathloss::PathLossModel;
 use crate::phy::receiver::DEFAULT_NOISE_FIGURE_DB;
+pub use crate::signal_plan::{SignalAction, SignalPlan, SignalWhat};
 use crate::world::{BuildError, Simulation};
 
 pub use node_core::radio::Role;
@@ -82,6 +83,8 @@ pub struct Config {
     pub traffic: Option<Traffic>,
     /// Items published during the run, at given times and nodes.
     pub publications: Vec<Publication>,
+    /// Supply and demand signals: facilities, settings, actions.
+    pub signals: SignalPlan,
     /// Faults injected at given times.
     pub faults: Vec<Fault>,
     /// Stop with [`RunError::EventLimit`](crate::RunError::EventLimit)
@@ -106,6 +109,7 @@ impl Config {
             trust: node_core::identity::TrustPolicy::default(),
             traffic: None,
             publications: Vec::new(),
+            signals: SignalPlan::default(),
             faults: Vec::new(),
             max_events: DEFAULT_MAX_EVENTS,
         }

@@ -11,7 +11,8 @@
 //! The layers, bottom up:
 //!
 //! * [`engine`] — the event queue, ordered by (time, sequence) so that ties
-//!   run first-in first-out and every run replays exactly;
+//!   run first-in first-out and every run replays exactly, and the timer
+//!   slots that let a timer be re-armed without an event per re-arm;
 //! * [`phy`] — the physics of the air: path loss, receiver sensitivity,
 //!   collisions and capture; modulation, airtime and regions come from
 //!   `node_core::radio`;
@@ -49,6 +50,7 @@ pub mod fault;
 pub mod mac;
 pub mod phy;
 pub mod radio;
+pub mod signal_plan;
 pub mod topology;
 pub mod trace;
 pub mod world;

@@ -22,6 +22,7 @@ use node_core::radio::{DutyCycleBudget, FloodDecision, FloodHeader, ManagedFlood
 use node_core::transport::{Destination, Priority};
 use node_core::{Duration, Instant, NodeId, Rng};
 
+use crate::engine::TimerSlot;
 use crate::trace::PacketKey;
 
 /// Channel utilisation is measured over 6 periods of 10 s (firmware
@@ -94,9 +95,9 @@ pub struct Mac {
     util_period: u64,
     /// The one transmit timer, for the head of the queue.
     timer: TransmitTimer,
-    /// Bumped whenever the timer is armed or disarmed, so the engine ignores
-    /// the events of timers that no longer exist.
-    pub wake_gen: u32,
+    /// The timer's place in the event queue: the engine arms it whenever
+    /// `timer` is armed, and it is disarmed with `timer`.
+    pub wake: TimerSlot,
 }
 
 impl Mac {
@@ -114,7 +115,7 @@ impl Mac {
             util_busy_us: [0; UTIL_PERIODS],
             util_period: 0,
             timer: TransmitTimer::default(),
-            wake_gen: 0,
+            wake: TimerSlot::default(),
         }
     }
 
@@ -201,13 +202,10 @@ impl Mac {
         self.arm(at).then_some(at)
     }
 
-    /// Arms the timer for `at` unless it is armed; returns whether it was.
+    /// Arms the timer for `at` unless it is armed; returns whether it was
+    /// (the caller then arms [`Mac::wake`]).
     pub fn arm(&mut self, at: Instant) -> bool {
-        let armed = self.timer.arm(at);
-        if armed {
-            self.wake_gen = self.wake_gen.wrapping_add(1);
-        }
-        armed
+        self.timer.arm(at)
     }
 
     /// A transmission or reception ended: the pending timer is replaced
@@ -215,7 +213,7 @@ impl Mac {
     pub fn reset_timer(&mut self) {
         if self.timer.is_armed() {
             self.timer.reset();
-            self.wake_gen = self.wake_gen.wrapping_add(1);
+            self.wake.disarm();
         }
     }
 
@@ -403,9 +401,8 @@ mod tests {
         assert_eq!(m.timer_due(), Some(at));
         // After an operation the head (now the high-priority own packet)
         // gets a fresh delay from the utilisation window.
-        let generation = m.wake_gen;
         m.reset_timer();
-        assert_ne!(m.wake_gen, generation, "the old timer's event is stale");
+        assert_eq!(m.timer_due(), None, "the old timer is gone");
         let mut replica = m.rng.clone();
         let again = m.set_transmit_delay(t(5), slot).expect("armed");
         assert_eq!(again, t(5) + meshtastic::tx_delay(0, slot, &mut replica));

@@ -7,6 +7,7 @@
 //! unless asked to.
 
 use node_core::ItemId;
+use node_core::signals::{RejectReason, SignalType};
 use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId};
 use serde::Serialize;
@@ -178,6 +179,82 @@ pub enum NodeRecord {
         /// The version's sync element id.
         element: u64,
     },
+    /// Something in the signal layer (supply and demand signals).
+    Signal(SignalRecord),
+}
+
+/// A supply or demand signal event; signal ids are the 64-bit
+/// [`SignalId`](node_core::signals::SignalId)s that signal frames carry as
+/// their subject.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "signal")]
+pub enum SignalRecord {
+    /// The node published a signal.
+    Published {
+        /// The signal.
+        id: u64,
+        /// Its type.
+        ty: SignalType,
+        /// Its encoded size.
+        size_bytes: u16,
+        /// Urgent (epidemic relays).
+        urgent: bool,
+        /// Sent by plain flooding (the baseline).
+        flood: bool,
+        /// Lifetime, seconds.
+        ttl_s: u32,
+        /// The signal it refers to (a confirmation's demand; none: 0).
+        refers: u64,
+    },
+    /// The node should get this signal (its facility is concerned, or the
+    /// signal is for everyone); written by the simulator when the signal
+    /// is published.
+    Audience {
+        /// The signal.
+        id: u64,
+    },
+    /// The node took a new signal from the mesh (a delivery).
+    Taken {
+        /// The signal.
+        id: u64,
+        /// Its type.
+        ty: SignalType,
+        /// Whether it concerns the node's facility.
+        matches: bool,
+    },
+    /// The node refused a signal from the air.
+    Refused {
+        /// Why.
+        reason: RejectReason,
+    },
+    /// The node rebroadcast a signal.
+    Relayed {
+        /// The signal.
+        id: u64,
+    },
+    /// Two confirmations of one demand met at the node.
+    Conflict {
+        /// The demand.
+        demand: u64,
+        /// The confirmation that stands.
+        winner: u64,
+        /// The one that lost.
+        loser: u64,
+        /// Whether the loser is the node's own.
+        ours_lost: bool,
+    },
+    /// A query of the node's was answered.
+    Answered {
+        /// The query.
+        query: u64,
+        /// From the node's book, without sending anything.
+        local: bool,
+        /// Facilities known to match.
+        facilities: u32,
+    },
+    /// A scheduled signal action did not happen: the node was down, or
+    /// (for a confirmation) did not hold the demand.
+    Skipped,
 }
 
 /// A fault taking effect.
@@ -506,6 +583,10 @@ impl Record {
                         out.extend_from_slice(&seq.to_le_bytes());
                         out.extend_from_slice(&element.to_le_bytes());
                     }
+                    NodeRecord::Signal(s) => {
+                        out.push(5);
+                        s.encode(out);
+                    }
                 }
             }
             Record::Fault { at, fault } => {
@@ -545,6 +626,73 @@ impl Record {
                     }
                 }
             }
+        }
+    }
+}
+
+impl SignalRecord {
+    /// Appends the record's bytes (for the trace hash): a tag, then the
+    /// fields in order, integers little-endian.
+    fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            SignalRecord::Published {
+                id,
+                ty,
+                size_bytes,
+                urgent,
+                flood,
+                ttl_s,
+                refers,
+            } => {
+                out.push(0);
+                out.extend_from_slice(&id.to_le_bytes());
+                out.push(ty as u8);
+                out.extend_from_slice(&size_bytes.to_le_bytes());
+                out.push(u8::from(urgent) | u8::from(flood) << 1);
+                out.extend_from_slice(&ttl_s.to_le_bytes());
+                out.extend_from_slice(&refers.to_le_bytes());
+            }
+            SignalRecord::Audience { id } | SignalRecord::Relayed { id } => {
+                out.push(if matches!(self, SignalRecord::Audience { .. }) {
+                    1
+                } else {
+                    4
+                });
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+            SignalRecord::Taken { id, ty, matches } => {
+                out.push(2);
+                out.extend_from_slice(&id.to_le_bytes());
+                out.push(ty as u8);
+                out.push(u8::from(matches));
+            }
+            SignalRecord::Refused { reason } => {
+                out.push(3);
+                out.extend_from_slice(reason.name().as_bytes());
+            }
+            SignalRecord::Conflict {
+                demand,
+                winner,
+                loser,
+                ours_lost,
+            } => {
+                out.push(5);
+                for v in [demand, winner, loser] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                out.push(u8::from(ours_lost));
+            }
+            SignalRecord::Answered {
+                query,
+                local,
+                facilities,
+            } => {
+                out.push(6);
+                out.extend_from_slice(&query.to_le_bytes());
+                out.push(u8::from(local));
+                out.extend_from_slice(&facilities.to_le_bytes());
+            }
+            SignalRecord::Skipped => out.push(7),
         }
     }
 }

@@ -56,14 +56,14 @@ impl Which {
 
 /// The data directory argument.
 #[derive(clap::Args, Debug)]
-struct DataDir {
+pub(crate) struct DataDir {
     /// The node's data directory (default: $OKMESH_DATA_DIR).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
 
 impl DataDir {
-    fn get(&self) -> Result<PathBuf, CliError> {
+    pub(crate) fn get(&self) -> Result<PathBuf, CliError> {
         match &self.data_dir {
             Some(d) => Ok(d.clone()),
             None => match std::env::var_os(DATA_DIR_ENV) {

@@ -11,6 +11,7 @@ pub(crate) mod matches;
 pub(crate) mod merge;
 pub(crate) mod node;
 pub(crate) mod out;
+pub(crate) mod package;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
@@ -97,6 +98,7 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Import(args) => import::run(args),
         Command::Node(args) => node::run(args),
         Command::Key(args) => key::run(args),
+        Command::Package(args) => package::run(args),
         Command::Emulate(args) => emulate::run(args),
     }
 }

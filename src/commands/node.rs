@@ -31,6 +31,7 @@ use hw_bridge::store::DiskStorage;
 use hw_bridge::udp::{self, UdpConfig};
 use node_core::identity::PinnedKeys;
 use node_core::node::MIN_TRAFFIC_PAYLOAD_BYTES;
+use node_core::signals::SignalConfig;
 use node_core::store::Storage;
 use node_core::sync::SyncConfig;
 use node_core::transport::MAX_HOP_LIMIT;
@@ -442,9 +443,21 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         };
         let link = open_radio(spec, args.seed, args.connect_timeout).await?;
         let clock = Clock::start();
+        // Signals are judged on mesh time: Unix time, so that lifetimes mean
+        // the same on every node (the bound on clock skew is in
+        // node_core::signals::book).
+        let unix_now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let signals = SignalConfig {
+            publisher: Some(keys.publisher.clone()),
+            epoch_offset: Duration::from_micros(unix_now.saturating_sub(clock.now().as_micros())),
+            ..SignalConfig::default()
+        };
         let config = NodeConfig {
             traffic,
             sync,
+            signals,
             // A restart draws a fresh random stream (timers, packet choices).
             incarnation: hw_bridge::random_u32(),
             // What this node publishes is signed with its publisher key and

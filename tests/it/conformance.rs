@@ -42,7 +42,28 @@ trait Mesh {
     /// Lets time pass until `cond` holds for the holdings of every node
     /// (index = node); panics with the holdings if the deadline passes.
     fn wait_until(&mut self, what: &str, cond: &dyn Fn(&[Holdings]) -> bool) -> Vec<Holdings>;
+    /// Publishes an urgent demand for [`DESIGN`] at `node`; its signal id.
+    fn demand(&mut self, node: usize) -> String;
+    /// Confirms the demand `demand` (signal id) at `node`; its signal id.
+    fn offer(&mut self, node: usize, demand: &str) -> String;
+    /// The live signals `node` holds.
+    fn signals(&mut self, node: usize) -> Vec<Seen>;
+    /// Lets time pass until `cond` holds for every node's signals.
+    fn wait_signals(&mut self, what: &str, cond: &dyn Fn(&[Vec<Seen>]) -> bool);
 }
+
+/// A signal as a node shows it: id, type, the signal it refers to, a
+/// demand's winning confirmation (ids as 16 hex digits).
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Seen {
+    id: String,
+    ty: String,
+    refers: Option<String>,
+    winner: Option<String>,
+}
+
+/// The design the conformance demand asks for.
+const DESIGN: &str = "0123456789abcdef0123456789abcdef";
 
 /// `(file name, bytes)` of `n` corpus manifests, one design each.
 fn corpus_manifests(n: usize) -> Vec<(String, Vec<u8>)> {
@@ -80,6 +101,30 @@ fn describe(h: &[Holdings]) -> String {
 }
 
 // ---- the bodies ------------------------------------------------------
+
+/// A demand published at node 0 is seen at the last node; a confirmation
+/// made there is seen back at node 0, as the demand's winner.
+fn demand_here_confirm_there(m: &mut dyn Mesh, nodes: usize) {
+    let last = nodes - 1;
+    let d = m.demand(0);
+    m.wait_signals("the last node holds node 0's demand", &|s| {
+        s[last].iter().any(|x| x.id == d && x.ty == "demand")
+    });
+    let c = m.offer(last, &d);
+    m.wait_signals("node 0 holds the confirmation, the demand's winner", &|s| {
+        s[0].iter()
+            .any(|x| x.id == c && x.ty == "confirmation" && x.refers.as_deref() == Some(&d))
+            && s[0]
+                .iter()
+                .any(|x| x.id == d && x.winner.as_deref() == Some(&c))
+    });
+    let label = m.label();
+    let at_0 = m.signals(0);
+    assert!(
+        at_0.iter().any(|x| x.id == d),
+        "{label}: node 0 still holds its demand"
+    );
+}
 
 /// Manifests published at node 0 reach every node, same versions.
 fn publish_here_see_there(m: &mut dyn Mesh, nodes: usize) {
@@ -266,6 +311,88 @@ impl Mesh for SimMesh {
                 self.since_start() < limit,
                 "sim: not within {SIM_DEADLINE} of simulated time: {what}; {}",
                 describe(&h)
+            );
+            self.step(SIM_STEP);
+        }
+    }
+
+    fn demand(&mut self, node: usize) -> String {
+        let spec = node_core::signals::SignalSpec {
+            payload: node_core::signals::Payload::Demand {
+                design: design_id(),
+                quantity: 5,
+                deadline: self.sim.now() + Duration::from_secs(2 * 3600),
+                tags: node_core::signals::tags_from(["3d-printing"]).unwrap(),
+            },
+            urgent: true,
+            ttl: Duration::from_secs(2 * 3600),
+            flood: false,
+        };
+        let id = self
+            .sim
+            .publish_signal(node as u32, spec)
+            .expect("the node is up")
+            .expect("a valid demand");
+        self.step(Duration::from_millis(1));
+        id.to_string()
+    }
+
+    fn offer(&mut self, node: usize, demand: &str) -> String {
+        let demand = node_core::signals::SignalId::from_hex(demand).expect("a signal id");
+        let spec = node_core::signals::SignalSpec {
+            payload: node_core::signals::Payload::Confirmation {
+                demand,
+                design: design_id(),
+                quantity: 5,
+            },
+            urgent: false,
+            ttl: Duration::from_secs(3600),
+            flood: false,
+        };
+        let id = self
+            .sim
+            .publish_signal(node as u32, spec)
+            .expect("the node is up")
+            .expect("a valid confirmation");
+        self.step(Duration::from_millis(1));
+        id.to_string()
+    }
+
+    fn signals(&mut self, node: usize) -> Vec<Seen> {
+        let Some(n) = self.sim.node(node as u32) else {
+            return Vec::new();
+        };
+        let engine = n.signals();
+        let mesh = engine.mesh(self.sim.now());
+        engine
+            .book()
+            .live(mesh)
+            .map(|(id, h)| Seen {
+                id: id.to_string(),
+                ty: h.repr.signal_type().name().to_string(),
+                refers: match h.repr.payload {
+                    node_core::signals::Payload::Confirmation { demand, .. } => {
+                        Some(demand.to_string())
+                    }
+                    _ => None,
+                },
+                winner: engine.book().winner(id).map(|w| w.to_string()),
+            })
+            .collect()
+    }
+
+    fn wait_signals(&mut self, what: &str, cond: &dyn Fn(&[Vec<Seen>]) -> bool) {
+        let limit = self.since_start() + SIM_DEADLINE;
+        loop {
+            let s: Vec<Vec<Seen>> = (0..self.sim.topology().len())
+                .map(|i| self.signals(i))
+                .collect();
+            if cond(&s) {
+                return;
+            }
+            assert!(
+                self.since_start() < limit,
+                "sim: not within {SIM_DEADLINE} of simulated time: {what}; {s:?}"
             );
             self.step(SIM_STEP);
         }
@@ -457,6 +584,55 @@ impl Mesh for ProcessMesh {
             cond,
         )
     }
+
+    fn demand(&mut self, node: usize) -> String {
+        let path =
+            format!("/demands?design={DESIGN}&quantity=5&deadline=2h&tags=3d-printing&urgent=true");
+        let (code, v) = http_json(self.addr(node), "POST", &path, b"");
+        assert_eq!(code, 201, "{}: {v}", self.label);
+        v["id"].as_str().expect("id").to_owned()
+    }
+
+    fn offer(&mut self, node: usize, demand: &str) -> String {
+        let path = format!("/offers?demand={demand}&quantity=5");
+        let (code, v) = http_json(self.addr(node), "POST", &path, b"");
+        assert_eq!(code, 201, "{}: {v}", self.label);
+        v["id"].as_str().expect("id").to_owned()
+    }
+
+    fn signals(&mut self, node: usize) -> Vec<Seen> {
+        let Some((_, addr)) = &self.nodes[node] else {
+            return Vec::new();
+        };
+        let (code, v) = http_json(addr, "GET", "/signals", b"");
+        assert_eq!(code, 200, "{v}");
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|x| Seen {
+                id: x["id"].as_str().expect("id").to_owned(),
+                ty: x["type"].as_str().expect("type").to_owned(),
+                refers: x["refers"].as_str().map(str::to_owned),
+                winner: x["winner"].as_str().map(str::to_owned),
+            })
+            .collect()
+    }
+
+    fn wait_signals(&mut self, what: &str, cond: &dyn Fn(&[Vec<Seen>]) -> bool) {
+        let start = StdInstant::now();
+        loop {
+            let s: Vec<Vec<Seen>> = (0..self.nodes.len()).map(|i| self.signals(i)).collect();
+            if cond(&s) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PROCESS_DEADLINE,
+                "{}: not within {PROCESS_DEADLINE:?}: {what}; {s:?}",
+                self.label
+            );
+            std::thread::sleep(POLL_EVERY);
+        }
+    }
 }
 
 impl Drop for ProcessMesh {
@@ -472,6 +648,29 @@ impl Drop for ProcessMesh {
 }
 
 // ---- the matrix ------------------------------------------------------
+
+fn design_id() -> catalogue::id::ItemId {
+    let mut id = [0u8; 16];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&DESIGN[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    catalogue::id::ItemId(id)
+}
+
+#[test]
+fn sim_demand_here_confirm_there() {
+    demand_here_confirm_there(&mut SimMesh::new(3, &[]), 3);
+}
+
+#[test]
+fn udp_demand_here_confirm_there() {
+    demand_here_confirm_there(&mut ProcessMesh::udp(3, &[]), 3);
+}
+
+#[test]
+fn meshtastic_demand_here_confirm_there() {
+    demand_here_confirm_there(&mut ProcessMesh::meshtastic(3, &[]), 3);
+}
 
 #[test]
 fn sim_publish_here_see_there() {

@@ -8,7 +8,7 @@ use node_core::{Duration, Instant, NodeId};
 use sim::check::{CheckOutcome, Checks};
 use sim::trace::{DropReason, FaultRecord, PacketKey, Record, RunInfo, TraceSink};
 
-use crate::util::{library, run, scenario};
+use crate::util::{library, run};
 
 /// The outcome of the checker `name` after `records`.
 fn check(info: &RunInfo, records: &[Record], name: &str) -> CheckOutcome {
@@ -53,11 +53,7 @@ fn every_library_scenario_conserves_receptions_and_keeps_its_assertions() {
             .find(|c| c.name == "reception_conservation")
             .expect("the pipeline runs the conservation checker");
         assert!(c.passed, "{name}: {}", c.detail);
-        assert!(
-            o.summary.checks.iter().all(|c| c.passed),
-            "{name}: {:?}",
-            o.summary.checks
-        );
+        o.assert_checks_pass(name);
         assert!(
             o.summary.assertions.iter().all(|a| a.passed),
             "{name}: {:?}",
@@ -365,22 +361,6 @@ fn a_synthetic_lost_reception_and_an_unowed_outcome_fail_conservation() {
     );
     let c = conservation(&info, &down);
     assert!(!c.passed && c.detail.contains("not owed"), "{}", c.detail);
-}
-
-#[test]
-fn half_duplex_and_duty_checks_still_see_scenario_text() {
-    // The checkers run on every pipeline run, custom scenarios included.
-    let o = run(&scenario(
-        "name: duplex\nduration: 20m\nseed: 9\nradio: {shadowing: {sigma_db: 0}, listen_before_talk: false}\n\
-         topology: {kind: chain, nodes: 3, spacing_m: 500}\n\
-         workload: {traffic: {period: 10s, payload_bytes: 200, hop_limit: 1}}\n",
-    ));
-    assert!(o.summary.half_duplex_misses > 0);
-    assert!(
-        o.summary.checks.iter().all(|c| c.passed),
-        "{:?}",
-        o.summary.checks
-    );
 }
 
 #[test]

@@ -123,7 +123,7 @@ fn tables_match_the_trace_of_a_real_run() {
     assert_eq!(channel.len(), 1 + timeline.buckets);
     assert_eq!(
         channel[0].join(","),
-        "t_start_s,t_end_s,busy_pct,frames,airtime_chat_s,airtime_summary_s,airtime_request_s,airtime_data_s,airtime_other_s"
+        "t_start_s,t_end_s,busy_pct,frames,airtime_chat_s,airtime_summary_s,airtime_request_s,airtime_data_s,airtime_signal_s,airtime_other_s"
     );
     assert_eq!(column_sum::<u64>(&channel, "frames"), tx_starts);
     for busy in column(&channel, "busy_pct") {

@@ -23,6 +23,14 @@ pub(crate) struct Outcome {
     pub records: Vec<Record>,
 }
 
+impl Outcome {
+    /// Fails the test, naming `what`, unless every invariant checker passed.
+    pub(crate) fn assert_checks_pass(&self, what: &str) {
+        let failed: Vec<_> = self.summary.checks.iter().filter(|c| !c.passed).collect();
+        assert!(failed.is_empty(), "{what}: checks failed: {failed:?}");
+    }
+}
+
 /// Runs a scenario in-process through the run pipeline (without the
 /// flooding baseline), keeping the whole trace.
 pub(crate) fn run(s: &scenarios::Scenario) -> Outcome {

@@ -40,11 +40,12 @@ use std::future::Future;
 
 use node_core::ItemId;
 use node_core::identity::PinnedKeys;
+use node_core::signals::SignalEvent;
 use node_core::store::Storage;
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
 pub use self::clock::Clock;
-pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, Stopped, handle};
+pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, SignalView, Stopped, handle};
 pub use self::status::{
     CatalogueStatus, ItemDetail, ItemSummary, KeyStatus, Neighbour, NodeStatus, TrustStatus,
 };
@@ -379,6 +380,48 @@ fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>, limiter: &mut LogLim
                         "frame rejected");
                 }
             }
+            NodeEvent::Signal(e) => log_signal_event(id, e, limiter),
+        }
+    }
+}
+
+/// Logs a signal-layer event; refusals a peer causes are rate-limited.
+fn log_signal_event(id: NodeId, e: &SignalEvent, limiter: &mut LogLimiter) {
+    match e {
+        SignalEvent::Published { id: s, ty, .. } => {
+            tracing::info!(node = %id, signal = %s, ty = ty.name(), "signal published");
+        }
+        SignalEvent::Taken {
+            id: s,
+            ty,
+            from,
+            matches,
+        } => {
+            tracing::info!(node = %id, signal = %s, ty = ty.name(), from = %from, matches,
+                "signal taken");
+        }
+        SignalEvent::Refused { from, reason } => {
+            if let Some(suppressed) = limiter.admit("signal refused", tokio::time::Instant::now()) {
+                tracing::warn!(node = %id, from = %from, reason = reason.name(), suppressed,
+                    "signal refused");
+            }
+        }
+        SignalEvent::Relayed { id: s } => {
+            tracing::debug!(node = %id, signal = %s, "signal relayed")
+        }
+        SignalEvent::Conflict {
+            conflict,
+            ours_lost,
+        } => {
+            tracing::info!(node = %id, demand = %conflict.demand, winner = %conflict.winner,
+                loser = %conflict.loser, ours_lost, "confirmation conflict");
+        }
+        SignalEvent::Answered {
+            query,
+            local,
+            facilities,
+        } => {
+            tracing::info!(node = %id, query = %query, local, facilities, "query answered");
         }
     }
 }

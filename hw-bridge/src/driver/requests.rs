@@ -4,6 +4,9 @@
 
 use node_core::ItemKind;
 use node_core::node::{PublishError, Published};
+use node_core::signals::{
+    Payload, PublishSignalError, SignalEngine, SignalId, SignalRepr, SignalSpec, SignalType, Tag,
+};
 use node_core::store::{Storage, StoredItem};
 use node_core::{Instant, Node};
 use tokio::sync::{mpsc, oneshot};
@@ -59,6 +62,98 @@ pub enum Request {
         /// The report.
         reply: oneshot::Sender<NodeStatus>,
     },
+    /// The live supply and demand signals the node holds.
+    Signals {
+        /// In id order.
+        reply: oneshot::Sender<Vec<SignalView>>,
+    },
+    /// Sign and send a signal of this node's.
+    PublishSignal {
+        /// What to send.
+        spec: SignalSpec,
+        /// Its id, once logged.
+        reply: oneshot::Sender<Result<SignalId, PublishSignalError>>,
+    },
+}
+
+/// A live signal as the API shows it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct SignalView {
+    /// 16 hex digits.
+    pub id: SignalId,
+    /// `capability`, `query`, `demand`, `confirmation` or `cancellation`.
+    pub ty: SignalType,
+    /// The signer's key fingerprint.
+    pub source: String,
+    /// Whether this node signed it.
+    pub ours: bool,
+    /// Creation, mesh time in seconds (Unix time on a field node).
+    pub created_s: u64,
+    /// Expiry, mesh time in seconds.
+    pub expires_s: u64,
+    /// Urgent.
+    pub urgent: bool,
+    /// Tags (capabilities, requirements).
+    pub tags: Vec<Tag>,
+    /// A demand's or confirmation's design.
+    pub design: Option<String>,
+    /// A demand's or confirmation's quantity.
+    pub quantity: Option<u32>,
+    /// A demand's deadline, mesh seconds.
+    pub deadline_s: Option<u64>,
+    /// The demand a confirmation takes on, the target of a cancellation.
+    pub refers: Option<SignalId>,
+    /// A demand's winning confirmation.
+    pub winner: Option<SignalId>,
+    /// Whether the node's facility is concerned.
+    pub matches: bool,
+}
+
+impl SignalView {
+    fn of(id: SignalId, r: &SignalRepr, engine: &SignalEngine) -> SignalView {
+        let secs = |t: Instant| t.as_micros() / 1_000_000;
+        let (design, quantity, deadline_s, refers) = match &r.payload {
+            Payload::Demand {
+                design,
+                quantity,
+                deadline,
+                ..
+            } => (
+                Some(design.to_string()),
+                Some(*quantity),
+                Some(secs(*deadline)),
+                None,
+            ),
+            Payload::Confirmation {
+                demand,
+                design,
+                quantity,
+            } => (
+                Some(design.to_string()),
+                Some(*quantity),
+                None,
+                Some(*demand),
+            ),
+            Payload::Cancellation { target } => (None, None, None, Some(*target)),
+            Payload::Capability { .. } | Payload::Query { .. } => (None, None, None, None),
+        };
+        SignalView {
+            id,
+            ty: r.signal_type(),
+            source: r.source.fingerprint().to_string(),
+            ours: r.source == engine.public_key(),
+            created_s: secs(r.created),
+            expires_s: secs(r.expires()),
+            urgent: r.urgent,
+            tags: r.payload.tags().to_vec(),
+            design,
+            quantity,
+            deadline_s,
+            refers,
+            winner: engine.book().winner(id),
+            matches: engine.matches(r),
+        }
+    }
 }
 
 /// Most items one [`Request::Find`] returns (a short prefix is ambiguous).
@@ -143,6 +238,20 @@ impl NodeHandle {
     pub async fn status(&self) -> Result<NodeStatus, Stopped> {
         self.ask(|reply| Request::Status { reply }).await
     }
+
+    /// The live signals.
+    pub async fn signals(&self) -> Result<Vec<SignalView>, Stopped> {
+        self.ask(|reply| Request::Signals { reply }).await
+    }
+
+    /// Signs and sends a signal; answers once it is logged.
+    pub async fn publish_signal(
+        &self,
+        spec: SignalSpec,
+    ) -> Result<Result<SignalId, PublishSignalError>, Stopped> {
+        self.ask(|reply| Request::PublishSignal { spec, reply })
+            .await
+    }
 }
 
 impl Loop {
@@ -199,6 +308,23 @@ impl Loop {
             }
             Request::Status { reply } => {
                 let _ = reply.send(self.status(node, tx, now));
+            }
+            Request::Signals { reply } => {
+                let engine = node.signals();
+                let mesh = engine.mesh(now);
+                let views = engine
+                    .book()
+                    .live(mesh)
+                    .map(|(id, h)| SignalView::of(id, &h.repr, engine))
+                    .collect();
+                let _ = reply.send(views);
+            }
+            Request::PublishSignal { spec, reply } => {
+                let outcome = node.publish_signal(now, spec, tx);
+                if let Err(e) = &outcome {
+                    tracing::warn!(node = %self.id, error = %esc(e), "signal refused");
+                }
+                let _ = reply.send(outcome);
             }
         }
     }

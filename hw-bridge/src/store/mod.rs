@@ -69,6 +69,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use node_core::packages::{CacheConfig, CacheError, CacheReport, PackageCache};
 use node_core::store::MAX_RECORD_BYTES;
 use node_core::store::record::{FRAME_HEADER_BYTES, decode_frame, encode_frame, replay_frames};
 use node_core::store::storage::recovery_action;
@@ -251,6 +252,16 @@ pub fn open_store(
     config: StoreConfig,
 ) -> Result<(Store<DiskStorage>, OpenReport), StoreError> {
     Store::open(DiskStorage::open(dir)?, config)
+}
+
+/// Opens the package cache kept in `dir` (created if missing; a folder of
+/// its own, beside the catalogue store's): [`DiskStorage::open`] then
+/// [`PackageCache::open`], so partial packages are back after a restart.
+pub fn open_package_cache(
+    dir: impl AsRef<Path>,
+    config: CacheConfig,
+) -> Result<(PackageCache<DiskStorage>, CacheReport), CacheError> {
+    PackageCache::open(DiskStorage::open(dir)?, config)
 }
 
 impl DiskStorage {

@@ -482,3 +482,43 @@ fn items_survive_byte_for_byte() {
     let store = open_store(dir.path(), StoreConfig::default());
     assert_eq!(store.get(id(7)), Some(&item));
 }
+
+#[test]
+fn a_partial_package_survives_a_restart_on_disk_and_a_torn_tail() {
+    use node_core::identity::Keypair;
+    use node_core::packages::{CacheConfig, Package};
+    let manifest = b"title: Disk lamp\ndescription: a lamp\nlicense: CC0-1.0\nproject-link: https://example.org/lamp\n".to_vec();
+    let files = vec![
+        ("okh.yaml".to_string(), manifest),
+        (
+            "lamp.stl".to_string(),
+            (0..20_000u32).map(|i| (i % 241) as u8).collect(),
+        ),
+    ];
+    let p = Package::build(files, "okh.yaml", 4096, &Keypair::derive(3, "disk", 0)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = {
+        let (mut cache, _) = open_package_cache(dir.path(), CacheConfig::default()).unwrap();
+        cache.add_record(p.record().clone()).unwrap();
+        for i in [0, 2, 4] {
+            cache.add_piece(&p.piece(i).unwrap()).unwrap();
+        }
+        cache.storage().log_path().to_path_buf()
+    };
+    // A torn append after the last acknowledged piece.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(&[0x55; 7])
+        .unwrap();
+    let (mut cache, report) = open_package_cache(dir.path(), CacheConfig::default()).unwrap();
+    assert_eq!(report.recovery.truncated_bytes, 7);
+    assert_eq!(cache.have(p.id()).collect::<Vec<_>>(), [0, 2, 4]);
+    for i in [1, 3] {
+        cache.add_piece(&p.piece(i).unwrap()).unwrap();
+    }
+    drop(cache);
+    let (cache, _) = open_package_cache(dir.path(), CacheConfig::default()).unwrap();
+    assert_eq!(cache.package(p.id()), Some(p));
+}

@@ -2,6 +2,7 @@
 
 use crate::id::NodeId;
 use crate::identity::{Keypair, TrustPolicy};
+use crate::signals::SignalConfig;
 use crate::store::StoreConfig;
 use crate::sync::SyncConfig;
 use crate::time::Duration;
@@ -43,6 +44,8 @@ pub struct NodeConfig {
     pub publisher: Keypair,
     /// Which publisher keys this node accepts versions from.
     pub trust: TrustPolicy,
+    /// Supply and demand signals.
+    pub signals: SignalConfig,
 }
 
 impl NodeConfig {
@@ -60,6 +63,7 @@ impl NodeConfig {
             store: StoreConfig::default(),
             publisher: Self::simulated_publisher(root_seed, 0),
             trust: TrustPolicy::default(),
+            signals: SignalConfig::default(),
         }
     }
 

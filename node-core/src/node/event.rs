@@ -4,6 +4,7 @@
 use catalogue::ItemId;
 
 use crate::id::NodeId;
+use crate::signals::SignalEvent;
 use crate::sync::{Element, RejectReason};
 use crate::transport::SendError;
 use crate::wire::WireError;
@@ -52,6 +53,8 @@ pub enum NodeEvent {
         /// Why.
         reason: RejectReason,
     },
+    /// Something happened in the signal layer.
+    Signal(SignalEvent),
 }
 
 /// Counters a driver can report.

@@ -25,10 +25,12 @@ use catalogue::ItemKind;
 use catalogue::entry::entries;
 
 use crate::id::NodeId;
+use crate::identity::Keypair;
 use crate::rng::Rng;
+use crate::signals::{PublishSignalError, SignalEngine, SignalId, SignalSpec, Tag};
 use crate::store::{Change, MemStorage, Signer, Storage, Store, StoreError};
 use crate::sync::{Fingerprint, SyncEngine, SyncEvent, SyncStats};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::transport::{RxFrame, SendError, Transport};
 use crate::wire::FrameRepr;
 use chat::Chat;
@@ -85,6 +87,7 @@ pub struct Node<S: Storage = MemStorage> {
     stats: NodeStats,
     store: Store<S>,
     sync: SyncEngine,
+    signals: SignalEngine,
     chat: Chat,
 }
 
@@ -100,7 +103,7 @@ impl<S: Storage> Node<S> {
     /// Starts a node at `now` on a storage backend, replaying whatever it
     /// holds (a restart keeps every acknowledged item).
     pub fn with_storage(config: NodeConfig, storage: S, now: Instant) -> Result<Self, StoreError> {
-        let (store, _) = Store::open(storage, config.store.clone())?;
+        let (mut store, _) = Store::open(storage, config.store.clone())?;
         // Each life of each node has its own streams (see `NodeConfig::incarnation`).
         let stream = (u64::from(config.incarnation) << 32) | u64::from(config.id.0);
         let chat = Chat::new(
@@ -118,12 +121,25 @@ impl<S: Storage> Node<S> {
             sync_rng,
             now,
         );
+        let key = config.signals.publisher.clone().unwrap_or_else(|| {
+            Keypair::derive(config.root_seed, "signals", u64::from(config.id.0))
+        });
+        let signals_rng = Rng::derive(config.root_seed, "signals", stream);
+        let signals = SignalEngine::new(
+            config.id,
+            config.signals.clone(),
+            key,
+            signals_rng,
+            &mut store,
+            now,
+        );
         Ok(Node {
             config,
             events: VecDeque::new(),
             stats: NodeStats::default(),
             store,
             sync,
+            signals,
             chat,
         })
     }
@@ -151,6 +167,11 @@ impl<S: Storage> Node<S> {
         &self.store
     }
 
+    /// The signal layer (its book of live signals, key and counters).
+    pub fn signals(&self) -> &SignalEngine {
+        &self.signals
+    }
+
     /// The catalogue's sync fingerprint and size (equal fingerprints mean
     /// equal catalogues).
     pub fn catalogue_summary(&self) -> (Fingerprint, u32) {
@@ -169,6 +190,11 @@ impl<S: Storage> Node<S> {
                 self.sync.handle_frame(now, frame, f, &mut self.store, tx);
                 self.drain_sync_events();
             }
+            Ok(FrameRepr::Signal(f)) => {
+                self.signals
+                    .handle_frame(now, frame, f, &mut self.store, tx);
+                self.drain_signal_events();
+            }
             Err(error) => {
                 self.stats.frames_rejected += 1;
                 self.push_event(NodeEvent::FrameRejected {
@@ -185,6 +211,10 @@ impl<S: Storage> Node<S> {
         if self.sync.poll_timeout().is_some_and(|t| t <= now) {
             self.sync.handle_timeout(now, &mut self.store, tx);
             self.drain_sync_events();
+        }
+        if self.signals.poll_timeout().is_some_and(|t| t <= now) {
+            self.signals.handle_timeout(now, &mut self.store, tx);
+            self.drain_signal_events();
         }
         match self.chat.handle_timeout(now, tx) {
             None => {}
@@ -300,6 +330,33 @@ impl<S: Storage> Node<S> {
         })
     }
 
+    /// Signs and sends a supply or demand signal of this node's (see
+    /// [`crate::signals`]).
+    pub fn publish_signal<T: Transport>(
+        &mut self,
+        now: Instant,
+        spec: SignalSpec,
+        tx: &mut T,
+    ) -> Result<SignalId, PublishSignalError> {
+        let out = self.signals.publish(now, spec, &mut self.store, tx);
+        self.drain_signal_events();
+        out
+    }
+
+    /// Asks who can meet a requirement set: answered from the book when a
+    /// known facility matches (`true`: nothing sent), else queried.
+    pub fn ask<T: Transport>(
+        &mut self,
+        now: Instant,
+        need: Vec<Tag>,
+        ttl: Duration,
+        tx: &mut T,
+    ) -> Result<(SignalId, bool), PublishSignalError> {
+        let out = self.signals.ask(now, need, ttl, &mut self.store, tx);
+        self.drain_signal_events();
+        out
+    }
+
     /// Makes everything the store has logged durable (the few writes it
     /// does not sync at once, such as LRU touches) and, with `snapshot`,
     /// compacts the log into a snapshot: a driver's clean shutdown.
@@ -328,10 +385,14 @@ impl<S: Storage> Node<S> {
 
     /// When the node next needs [`Node::handle_timeout`], if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.chat.poll_timeout(), self.sync.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.chat.poll_timeout(),
+            self.sync.poll_timeout(),
+            self.signals.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -353,6 +414,12 @@ impl<S: Storage> Node<S> {
                 }
             };
             self.push_event(event);
+        }
+    }
+
+    fn drain_signal_events(&mut self) {
+        for e in self.signals.take_events() {
+            self.push_event(NodeEvent::Signal(e));
         }
     }
 

@@ -4,7 +4,7 @@ use core::ops::RangeBounds;
 
 use thiserror::Error;
 
-use super::event::{DecodeError, Event};
+use super::event::{DecodeError, Event, MAX_SIGNAL_RECORD_BYTES};
 use super::item::{
     CachedPackage, Draft, EntryKey, ItemClass, MAX_ITEM_BYTES, MAX_NAME_BYTES, Origin, StoredItem,
 };
@@ -456,6 +456,49 @@ impl<S: Storage> Store<S> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Logs a signal taken (the signal log, see [`crate::signals`]) and
+    /// acknowledges it once durable. A signal already held is a no-op.
+    pub fn put_signal(&mut self, id: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.check_usable()?;
+        if bytes.len() > MAX_SIGNAL_RECORD_BYTES {
+            return Err(Reject::TooLarge {
+                len: bytes.len(),
+                max: MAX_SIGNAL_RECORD_BYTES,
+            }
+            .into());
+        }
+        if self.state.signals.contains_key(&id) {
+            return Ok(());
+        }
+        self.commit(Event::SignalLogged {
+            id,
+            bytes: bytes.to_vec(),
+        })?;
+        self.finish_write()
+    }
+
+    /// Logs signals dropped (expired, superseded, cancelled, evicted) with
+    /// one sync; ids not held are skipped.
+    pub fn drop_signals(&mut self, ids: &[u64]) -> Result<(), StoreError> {
+        self.check_usable()?;
+        let mut any = false;
+        for &id in ids {
+            if self.state.signals.contains_key(&id) {
+                self.commit(Event::SignalDropped(id))?;
+                any = true;
+            }
+        }
+        if any {
+            self.finish_write()?;
+        }
+        Ok(())
+    }
+
+    /// The signal log's live records, `(id, bytes)` in id order.
+    pub fn signals(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.state.signals.iter().map(|(id, b)| (*id, b.as_slice()))
     }
 
     /// Makes every logged event durable (e.g. at shutdown, after touches).

@@ -11,8 +11,12 @@
 //! tag 0x02 Touch          key
 //! tag 0x03 Evict          key
 //! tag 0x04 PackageCached  design id, content, bytes_len u32, bytes
-//! tag 0x05 Put (signed)   as Put, then the version's authorship
+//! tag 0x07 Put (signed)   as Put, then the version's authorship
 //!                         (`identity::Authorship`, 121 bytes)
+//! tag 0x05 SignalLogged   signal id u64, bytes_len u16, bytes (a verified
+//!                         signal as it came from the air, ≤ 255 bytes)
+//! tag 0x06 SignalDropped  signal id u64 (expired, superseded, cancelled
+//!                         or evicted)
 //! key                     0x00 id  (an item) | 0x01 content  (a package)
 //! ```
 //!
@@ -56,7 +60,20 @@ pub enum Event {
     Evict(EntryKey),
     /// A design package was cached.
     PackageCached(CachedPackage),
+    /// A supply or demand signal was taken (the signal log; the store does
+    /// not read the bytes, [`crate::signals`] does).
+    SignalLogged {
+        /// The signal's id.
+        id: u64,
+        /// Its encoding.
+        bytes: Vec<u8>,
+    },
+    /// A signal was dropped from the signal log.
+    SignalDropped(u64),
 }
+
+/// The largest signal record the store takes.
+pub const MAX_SIGNAL_RECORD_BYTES: usize = 255;
 
 /// Why a log record or snapshot does not decode.
 #[derive(Clone, PartialEq, Eq, Debug, Error)]
@@ -112,7 +129,9 @@ const TAG_PUT: u8 = 0x01;
 const TAG_TOUCH: u8 = 0x02;
 const TAG_EVICT: u8 = 0x03;
 const TAG_PACKAGE: u8 = 0x04;
-const TAG_PUT_SIGNED: u8 = 0x05;
+const TAG_PUT_SIGNED: u8 = 0x07;
+const TAG_SIGNAL: u8 = 0x05;
+const TAG_SIGNAL_DROPPED: u8 = 0x06;
 
 impl Event {
     /// Appends the encoding of this event to `out`.
@@ -147,6 +166,14 @@ impl Event {
                 out.extend_from_slice(&pkg.content.0);
                 put_bytes(out, &pkg.bytes);
             }
+            Event::SignalLogged { id, bytes } => {
+                out.push(TAG_SIGNAL);
+                put_signal(out, *id, bytes);
+            }
+            Event::SignalDropped(id) => {
+                out.push(TAG_SIGNAL_DROPPED);
+                out.extend_from_slice(&id.to_le_bytes());
+            }
         }
     }
 
@@ -173,6 +200,11 @@ impl Event {
                 content: ContentId(r.array("package content")?),
                 bytes: r.bytes("package bytes")?,
             }),
+            TAG_SIGNAL => {
+                let (id, bytes) = r.signal()?;
+                Event::SignalLogged { id, bytes }
+            }
+            TAG_SIGNAL_DROPPED => Event::SignalDropped(r.u64("signal id")?),
             v => return Err(r.invalid_at(0, "event tag", v as u64)),
         };
         r.finish()?;
@@ -221,6 +253,17 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
         "body length checked on entry"
     );
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// A signal record: id u64, length u16, bytes.
+pub(crate) fn put_signal(out: &mut Vec<u8>, id: u64, bytes: &[u8]) {
+    assert!(
+        bytes.len() <= MAX_SIGNAL_RECORD_BYTES,
+        "signal length checked on entry"
+    );
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
     out.extend_from_slice(bytes);
 }
 
@@ -396,6 +439,22 @@ impl<'a> Reader<'a> {
     pub(crate) fn format(&mut self) -> Result<Format, DecodeError> {
         let code = self.u8("format")?;
         Format::from_code(code).ok_or_else(|| self.invalid("format", code as u64))
+    }
+
+    /// A signal record (see [`put_signal`]).
+    pub(crate) fn signal(&mut self) -> Result<(u64, Vec<u8>), DecodeError> {
+        let id = self.u64("signal id")?;
+        let at = self.pos;
+        let len = self.u16("signal length")? as usize;
+        if len > MAX_SIGNAL_RECORD_BYTES {
+            return Err(DecodeError::TooLong {
+                offset: at,
+                field: "signal",
+                len: len as u64,
+                max: MAX_SIGNAL_RECORD_BYTES as u64,
+            });
+        }
+        Ok((id, self.take(len, "signal bytes")?.to_vec()))
     }
 
     pub(crate) fn key(&mut self) -> Result<EntryKey, DecodeError> {

@@ -103,7 +103,7 @@ mod tests;
 pub use db::{
     CacheOutcome, OpenReport, PutOutcome, Reject, Signer, Store, StoreConfig, StoreError,
 };
-pub use event::{DecodeError, Event};
+pub use event::{DecodeError, Event, MAX_SIGNAL_RECORD_BYTES};
 pub use item::{
     CachedPackage, Draft, ENTRY_OVERHEAD_BYTES, EntryKey, ItemClass, MAX_ITEM_BYTES,
     MAX_NAME_BYTES, Origin, StoredItem, VersionStamp,

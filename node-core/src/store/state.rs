@@ -5,7 +5,7 @@
 //! little-endian, item fields as in [`event`](super::event)):
 //!
 //! ```text
-//! u8  format version (3; 2 had no authorship, 1 had no per-version
+//! u8  format version (4; 3 had no authorship, 2 had no signal log, 1 had no per-version
 //!     format byte either, and its versions' formats are read from their
 //!     bytes)
 //! u64 logical clock
@@ -16,20 +16,26 @@
 //!         format u8 (1 JSON, 2 TOML, 3 YAML; from version 2),
 //!         name_len u16, name, bytes_len u32, bytes,
 //!         signed u8 (0|1) then, if 1, the authorship (121 bytes;
-//!         version 3 only)
+//!         version 4 only)
 //! u32 package count, then per package in ascending content order:
 //!     design id, content, last_used u64, bytes_len u32, bytes
+//! u32 signal count, then per signal in ascending id order (versions 3
+//!     and 4): id u64, bytes_len u16, bytes
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::StoreConfig;
-use super::event::{DecodeError, Event, Reader, put_bytes, put_kind, put_name, put_stamp};
+use super::event::{
+    DecodeError, Event, Reader, put_bytes, put_kind, put_name, put_signal, put_stamp,
+};
 use super::item::{CachedPackage, EntryKey, ItemClass, Origin, StoredItem};
 use catalogue::id::{ContentId, ItemId, ItemKind};
 
-const SNAPSHOT_VERSION: u8 = 3;
+const SNAPSHOT_VERSION: u8 = 4;
 /// The snapshot layout before versions kept their authorship.
+const SNAPSHOT_VERSION_3: u8 = 3;
+/// The snapshot layout before the signal log.
 const SNAPSHOT_VERSION_2: u8 = 2;
 /// The snapshot layout before each version kept its format.
 const SNAPSHOT_VERSION_1: u8 = 1;
@@ -91,6 +97,9 @@ pub(crate) struct KindConflict {
 pub(crate) struct State {
     pub(crate) items: BTreeMap<ItemId, ItemEntry>,
     pub(crate) packages: BTreeMap<ContentId, PackageEntry>,
+    /// The signal log's live records by id (not charged against capacity:
+    /// the signal book bounds them).
+    pub(crate) signals: BTreeMap<u64, Vec<u8>>,
     /// Unpinned entries per [`ItemClass`] index, least recently used first.
     lru: [BTreeSet<(u64, EntryKey)>; 3],
     /// Logical clock: one tick per applied event. Never the wall clock.
@@ -192,6 +201,14 @@ impl State {
                     },
                 );
                 Ok(Change::Added)
+            }
+            Event::SignalLogged { id, bytes } => Ok(match self.signals.insert(id, bytes) {
+                None => Change::Added,
+                Some(_) => Change::Unchanged,
+            }),
+            Event::SignalDropped(id) => {
+                self.signals.remove(&id);
+                Ok(Change::Unchanged)
             }
         }
     }
@@ -423,6 +440,10 @@ impl State {
             out.extend_from_slice(&entry.last_used.to_le_bytes());
             put_bytes(out, &entry.package.bytes);
         }
+        out.extend_from_slice(&(self.signals.len() as u32).to_le_bytes());
+        for (id, bytes) in &self.signals {
+            put_signal(out, *id, bytes);
+        }
     }
 
     /// Rebuilds a state from its snapshot encoding, keeping at most
@@ -430,7 +451,14 @@ impl State {
     pub(crate) fn decode_snapshot(bytes: &[u8], max_versions: usize) -> Result<State, DecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("snapshot version")?;
-        if ![SNAPSHOT_VERSION, SNAPSHOT_VERSION_2, SNAPSHOT_VERSION_1].contains(&version) {
+        if ![
+            SNAPSHOT_VERSION,
+            SNAPSHOT_VERSION_3,
+            SNAPSHOT_VERSION_2,
+            SNAPSHOT_VERSION_1,
+        ]
+        .contains(&version)
+        {
             return Err(r.invalid("snapshot version", version as u64));
         }
         let mut state = State {
@@ -528,6 +556,20 @@ impl State {
             state
                 .packages
                 .insert(package.content, PackageEntry { package, last_used });
+        }
+        if version >= SNAPSHOT_VERSION_3 {
+            let signals = r.u32("signal count")?;
+            for _ in 0..signals {
+                let (id, bytes) = r.signal()?;
+                if state
+                    .signals
+                    .last_key_value()
+                    .is_some_and(|(last, _)| *last >= id)
+                {
+                    return Err(DecodeError::Inconsistent("signals out of order"));
+                }
+                state.signals.insert(id, bytes);
+            }
         }
         r.finish()?;
         if total_used != claimed_used {

@@ -86,6 +86,7 @@ pub(crate) mod tests;
 
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
+pub(crate) use outbox::channel_busy;
 pub use quota::{MAX_TRACKED, QuotaConfig};
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
 pub use transfer::{MAX_FRAGMENTS, RejectReason, data_frames, encode_stream};

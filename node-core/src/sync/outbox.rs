@@ -27,7 +27,7 @@ pub(super) const HOLD_UTILISATION_PCT: f64 = 40.0;
 pub(super) const FLUSH_RETRY: Duration = Duration::from_secs(2);
 
 /// Whether the channel is too busy for optional sync traffic.
-pub(super) fn channel_busy<T: Transport>(tx: &T) -> bool {
+pub(crate) fn channel_busy<T: Transport>(tx: &T) -> bool {
     tx.channel_utilisation_pct().unwrap_or(0.0) >= POLITE_UTILISATION_PCT
 }
 

@@ -59,6 +59,10 @@ impl<'a> Reader<'a> {
         Ok(self.take::<1>(field)?[0])
     }
 
+    pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, WireError> {
+        Ok(u16::from_le_bytes(self.take(field)?))
+    }
+
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, WireError> {
         Ok(u32::from_le_bytes(self.take(field)?))
     }

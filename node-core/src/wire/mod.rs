@@ -13,6 +13,9 @@
 //! | 4 sketch | sync | fingerprint u64, count varint, first varint, syndromes u64… |
 //! | 5 want | sync | target u32, n u8 (≤ 24), n × (element u64, fragment bitmap varint) |
 //! | 6 data | sync | element u64, index u8, total u8, chunk |
+//! | 7 signal | signals: [`SignalFrame`] | hops_left u8, signed signal |
+//! | 8 signal digest | signals | fingerprint u64, count u16, lo u32, hi u32, id prefixes u32… |
+//! | 9 signal pull | signals | target u32, n u8, id prefixes u32… |
 //!
 //! The chunks of one element's data frames, put back together, are a
 //! transfer stream: a [`TransferHeader`] and the item's compressed bytes.
@@ -25,11 +28,13 @@
 
 mod chat;
 mod codec;
+mod signal;
 mod sync;
 mod transfer;
 
 pub use chat::{CHAT_MIN_LEN, ChatFrame};
 pub use codec::{get_varint, put_varint};
+pub use signal::{MAX_DIGEST_IDS, MAX_PULLS_PER_FRAME, SignalFrame};
 pub use sync::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, syndrome_bytes};
 pub use transfer::{TransferError, TransferHeader};
 
@@ -58,6 +63,12 @@ pub enum FrameKind {
     Want = 5,
     /// One fragment of an item's transfer stream.
     Data = 6,
+    /// A supply or demand signal.
+    Signal = 7,
+    /// A page of the sender's set of live signal announcements.
+    SignalDigest = 8,
+    /// Asks one neighbour for signals by id prefix.
+    SignalPull = 9,
 }
 
 impl FrameKind {
@@ -69,6 +80,9 @@ impl FrameKind {
             4 => FrameKind::Sketch,
             5 => FrameKind::Want,
             6 => FrameKind::Data,
+            7 => FrameKind::Signal,
+            8 => FrameKind::SignalDigest,
+            9 => FrameKind::SignalPull,
             _ => return None,
         })
     }
@@ -88,6 +102,8 @@ pub enum FrameClass {
     Request,
     /// Item data (fragments of manifests or facilities).
     Data,
+    /// Supply and demand signals and their digests and pulls.
+    Signal,
     /// Anything else, including undecodable bytes.
     #[default]
     Other,
@@ -95,11 +111,12 @@ pub enum FrameClass {
 
 impl FrameClass {
     /// Every class, in a fixed order (for tables).
-    pub const ALL: [FrameClass; 5] = [
+    pub const ALL: [FrameClass; 6] = [
         FrameClass::Chat,
         FrameClass::Summary,
         FrameClass::Request,
         FrameClass::Data,
+        FrameClass::Signal,
         FrameClass::Other,
     ];
 
@@ -110,6 +127,7 @@ impl FrameClass {
             FrameClass::Summary => "summary",
             FrameClass::Request => "request",
             FrameClass::Data => "data",
+            FrameClass::Signal => "signal",
             FrameClass::Other => "other",
         }
     }
@@ -129,6 +147,13 @@ pub fn classify(bytes: &[u8]) -> (FrameClass, u64) {
             body.first_chunk::<8>()
                 .map_or(0, |e| u64::from_le_bytes(*e)),
         ),
+        // The subject of a signal frame: the signal's id.
+        Ok((FrameKind::Signal, body)) => (
+            FrameClass::Signal,
+            body.get(1..)
+                .map_or(0, |s| crate::signals::signal::id_of(s).0),
+        ),
+        Ok((FrameKind::SignalDigest | FrameKind::SignalPull, _)) => (FrameClass::Signal, 0),
         Err(_) => (FrameClass::Other, 0),
     }
 }
@@ -201,6 +226,8 @@ pub enum FrameRepr<'a> {
     Chat(ChatFrame),
     /// Catalogue sync: summaries, sketches, wants and data.
     Sync(SyncFrame<'a>),
+    /// Supply and demand signals, digests and pulls.
+    Signal(SignalFrame<'a>),
 }
 
 impl<'a> FrameRepr<'a> {
@@ -215,6 +242,9 @@ impl<'a> FrameRepr<'a> {
             | FrameKind::Sketch
             | FrameKind::Want
             | FrameKind::Data => FrameRepr::Sync(SyncFrame::parse(kind, &mut r)?),
+            FrameKind::Signal | FrameKind::SignalDigest | FrameKind::SignalPull => {
+                FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?)
+            }
         })
     }
 
@@ -228,6 +258,7 @@ impl<'a> FrameRepr<'a> {
         match self {
             FrameRepr::Chat(_) => FrameKind::Chat,
             FrameRepr::Sync(f) => f.kind(),
+            FrameRepr::Signal(f) => f.kind(),
         }
     }
 
@@ -240,6 +271,7 @@ impl<'a> FrameRepr<'a> {
         match self {
             FrameRepr::Chat(f) => f.encode_body(&mut out),
             FrameRepr::Sync(f) => f.encode_body(&mut out),
+            FrameRepr::Signal(f) => f.encode_body(&mut out),
         }
         out
     }
@@ -419,7 +451,7 @@ mod tests {
         }
 
         #[test]
-        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..8, body in proptest::collection::vec(any::<u8>(), 0..240)) {
+        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..11, body in proptest::collection::vec(any::<u8>(), 0..240)) {
             let mut bytes = vec![WIRE_VERSION, kind];
             bytes.extend_from_slice(&body);
             if let Ok(f) = FrameRepr::decode(&bytes) {

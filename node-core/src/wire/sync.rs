@@ -183,7 +183,10 @@ impl<'a> SyncFrame<'a> {
                 }
             }
             // The caller dispatches only this family's kinds here.
-            FrameKind::Chat => return Err(WireError::Kind(kind as u8)),
+            FrameKind::Chat
+            | FrameKind::Signal
+            | FrameKind::SignalDigest
+            | FrameKind::SignalPull => return Err(WireError::Kind(kind as u8)),
         };
         Ok(frame)
     }

@@ -49,7 +49,15 @@ impl Simulation {
     /// and the channel clear, else the head's delay is drawn afresh.
     pub(super) fn on_mac_wake(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
-        if generation != node.mac.wake_gen || !node.alive() {
+        if !node
+            .mac
+            .wake
+            .pop(&mut self.queue, generation, wake_event(i))
+        {
+            self.idle_events += 1;
+            return;
+        }
+        if !node.alive() {
             return;
         }
         debug_assert_eq!(node.mac.timer_due(), Some(now), "the live timer fires");
@@ -104,7 +112,7 @@ impl Simulation {
                 Some(t) if t - enqueued_at <= max_queue_delay => {
                     // okmesh holds the head until the budget allows it.
                     if node.mac.arm(t) {
-                        schedule_wake(&mut self.queue, i, &node.mac, t);
+                        schedule_wake(&mut self.queue, i, &mut node.mac, t);
                     }
                     return;
                 }
@@ -370,13 +378,14 @@ pub(super) fn set_transmit_delay(
     }
 }
 
-/// Schedules the event of the timer `mac` has just armed for `at`.
-fn schedule_wake(queue: &mut EventQueue<Event>, node: u32, mac: &Mac, at: Instant) {
-    queue.schedule(
-        at,
-        Event::MacWake {
-            node,
-            generation: mac.wake_gen,
-        },
-    );
+/// Puts the timer `mac` has just armed for `at` on the event queue. Most
+/// re-arms (after every frame the radio hears) move the deadline later and
+/// push nothing: the slot's earlier entry carries it over when it is popped.
+fn schedule_wake(queue: &mut EventQueue<Event>, node: u32, mac: &mut Mac, at: Instant) {
+    mac.wake.arm(queue, at, wake_event(node));
+}
+
+/// The event of `node`'s transmit timer, from its slot's generation.
+fn wake_event(node: u32) -> impl Fn(u32) -> Event {
+    move |generation| Event::MacWake { node, generation }
 }

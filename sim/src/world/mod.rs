@@ -29,6 +29,7 @@ mod adversary;
 mod air;
 mod faults;
 mod node;
+mod signals;
 mod workload;
 
 use node_core::radio::DutyCycleBudget;
@@ -38,7 +39,7 @@ use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
 pub use self::faults::InjectError;
 pub use self::workload::PublishError;
 use crate::config::{Config, Placement, sync_strategy_name};
-use crate::engine::EventQueue;
+use crate::engine::{EventQueue, TimerSlot};
 use crate::fault::{Fault, FaultPlan};
 use crate::mac::{Mac, Queued};
 use crate::radio::RadioSetup;
@@ -100,6 +101,9 @@ pub struct Progress {
 pub struct RunStats {
     /// Events processed.
     pub events: u64,
+    /// Of those, timer events that found nothing to do: an entry carried
+    /// over to its timer's later deadline, or left by a disarmed timer.
+    pub idle_events: u64,
     /// Simulated time covered.
     pub sim_time: Duration,
     /// Trace records handed to the sinks.
@@ -120,6 +124,8 @@ enum Event {
     Publish { index: u32 },
     /// An adversary attacks (index into the fault plan's adversaries).
     Adversary { index: u32 },
+    /// A signal action (index into the signal plan's actions).
+    Signal { index: u32 },
 }
 
 struct SimNode {
@@ -127,8 +133,8 @@ struct SimNode {
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
     config: NodeConfig,
-    timer_at: Instant,
-    timer_gen: u32,
+    /// node-core's timer (`poll_timeout`).
+    timer: TimerSlot,
     mac: Mac,
     tx_until: Instant,
     /// Named as an adversary by a fault: it publishes under its own key
@@ -165,11 +171,14 @@ pub struct Simulation {
     /// Simulated time reached: every event up to it has run.
     now: Instant,
     events: u64,
+    idle_events: u64,
     max_hop_limit: u8,
     stale: Vec<Queued>,
     cad_time: Duration,
     /// Every adversary's choices, in attack order.
     adversary_rng: Rng,
+    /// The signal each signal action published, by action index.
+    signal_ids: Vec<Option<node_core::signals::SignalId>>,
 }
 
 impl Simulation {
@@ -186,6 +195,20 @@ impl Simulation {
                     .publications
                     .iter()
                     .map(|p| ("a publication", p.node)),
+            )
+            .chain(
+                config
+                    .signals
+                    .actions
+                    .iter()
+                    .map(|a| ("a signal action", a.node))
+                    .chain(
+                        config
+                            .signals
+                            .facilities
+                            .iter()
+                            .map(|f| ("a facility", f.0)),
+                    ),
             );
         for (what, node) in named {
             if node >= nodes {
@@ -233,10 +256,10 @@ impl Simulation {
                         },
                     ),
                     trust: config.trust.clone(),
+                    signals: config.signals.config_of(i),
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
-                timer_at: Instant::MAX,
-                timer_gen: 0,
+                timer: TimerSlot::default(),
                 mac: Mac::new(
                     NodeId(i),
                     topo.sites()[i as usize].role,
@@ -261,10 +284,12 @@ impl Simulation {
             end: Instant::ZERO + config.duration,
             now: Instant::ZERO,
             events: 0,
+            idle_events: 0,
             max_hop_limit: node_core::transport::MAX_HOP_LIMIT,
             stale: Vec::new(),
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
             adversary_rng: Rng::derive(config.seed, "adversary", 0),
+            signal_ids: vec![None; config.signals.actions.len()],
             config: config.clone(),
             radio,
             topo,
@@ -281,6 +306,14 @@ impl Simulation {
             sim.queue.schedule(
                 Instant::ZERO + p.at,
                 Event::Publish {
+                    index: index as u32,
+                },
+            );
+        }
+        for (index, a) in config.signals.actions.iter().enumerate() {
+            sim.queue.schedule(
+                Instant::ZERO + a.at,
+                Event::Signal {
                     index: index as u32,
                 },
             );
@@ -427,6 +460,7 @@ impl Simulation {
                 Event::Fault { index } => self.on_fault(now, index),
                 Event::Publish { index } => self.on_publish(now, index),
                 Event::Adversary { index } => self.on_adversary(now, index),
+                Event::Signal { index } => self.on_signal(now, index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);
@@ -465,6 +499,7 @@ impl Simulation {
     pub fn stats(&self) -> RunStats {
         RunStats {
             events: self.events,
+            idle_events: self.idle_events,
             sim_time: self.now - Instant::ZERO,
             records: self.records,
         }

@@ -39,8 +39,7 @@ impl Simulation {
             node.parked = Some(storage);
         }
         node.config.incarnation += 1;
-        node.timer_gen += 1;
-        node.timer_at = Instant::MAX;
+        node.timer.disarm();
         for q in node.mac.take_all() {
             self.trace.push(Record::Drop {
                 at: now,
@@ -85,6 +84,7 @@ impl Simulation {
                     element: element.0,
                 },
                 NodeEvent::ItemRejected { .. } => NodeRecord::ItemRejected,
+                NodeEvent::Signal(e) => NodeRecord::Signal(super::signals::record_of(e)),
             };
             self.trace.push(Record::Node {
                 at: now,
@@ -92,28 +92,25 @@ impl Simulation {
                 event,
             });
         }
-        let next = core.poll_timeout().unwrap_or(Instant::MAX).max(now);
-        if next != node.timer_at {
-            node.timer_at = next;
-            node.timer_gen += 1;
-            if next != Instant::MAX {
-                self.queue.schedule(
-                    next,
-                    Event::Timer {
-                        node: i,
-                        generation: node.timer_gen,
-                    },
-                );
+        let next = core.poll_timeout().map(|t| t.max(now));
+        let next = next.filter(|t| *t != Instant::MAX);
+        if next != node.timer.due() {
+            match next {
+                Some(at) => node.timer.arm(&mut self.queue, at, timer_event(i)),
+                None => node.timer.disarm(),
             }
         }
     }
 
     pub(super) fn on_timer(&mut self, now: Instant, i: u32, generation: u32) {
         let node = &mut self.nodes[i as usize];
-        if generation != node.timer_gen || !node.alive() {
+        if !node.timer.pop(&mut self.queue, generation, timer_event(i)) {
+            self.idle_events += 1;
             return;
         }
-        node.timer_at = Instant::MAX;
+        if !node.alive() {
+            return;
+        }
         if self
             .drive(now, i, |core, t| core.handle_timeout(now, t))
             .is_some()
@@ -232,4 +229,9 @@ impl Transport for SimTransport<'_> {
         );
         Ok(())
     }
+}
+
+/// The event of node `node`'s node-core timer, from its slot's generation.
+fn timer_event(node: u32) -> impl Fn(u32) -> Event {
+    move |generation| Event::Timer { node, generation }
 }

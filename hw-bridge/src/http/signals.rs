@@ -1,0 +1,222 @@
+//! The signal part of the HTTP API: the live supply and demand signals a
+//! node holds, and the two writes (both need the API token, as every
+//! `POST` does):
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/signals` | live signals: id, type, source, times, tags, design, quantity, deadline, winner |
+//! | POST | `/demands?design=ID&quantity=N&deadline=2h&tags=a,b&urgent=true` | publish a demand |
+//! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`) |
+//! | POST | `/cancellations?signal=ID` | withdraw a signal this node signed |
+//!
+//! Every bad parameter is a `400` that names it and says what is expected.
+
+use catalogue::id::ItemId;
+use hyper::StatusCode;
+use node_core::signals::{Payload, PublishSignalError, SignalId, SignalSpec, tags_from};
+use node_core::time::parse_duration;
+use node_core::{Duration, Instant};
+use serde_json::{Value, json};
+
+use super::{Failure, check_params, param};
+use crate::driver::{NodeHandle, SignalView};
+
+/// Mesh time now: Unix time, as the node's signal layer counts it.
+pub(super) fn mesh_now() -> Instant {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    Instant::from_micros(us)
+}
+
+/// The JSON of one signal.
+pub(super) fn signal_json(s: &SignalView) -> Value {
+    let mut v = json!({
+        "id": s.id.to_string(),
+        "type": s.ty.name(),
+        "source": s.source,
+        "ours": s.ours,
+        "created_s": s.created_s,
+        "expires_s": s.expires_s,
+        "urgent": s.urgent,
+        "tags": s.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "matches": s.matches,
+    });
+    let opt = |v: &mut Value, k: &str, x: Option<Value>| {
+        if let Some(x) = x {
+            v[k] = x;
+        }
+    };
+    opt(&mut v, "design", s.design.clone().map(Value::String));
+    opt(&mut v, "quantity", s.quantity.map(|q| json!(q)));
+    opt(&mut v, "deadline_s", s.deadline_s.map(|d| json!(d)));
+    opt(&mut v, "refers", s.refers.map(|r| json!(r.to_string())));
+    opt(&mut v, "winner", s.winner.map(|r| json!(r.to_string())));
+    v
+}
+
+/// `GET /signals`.
+pub(super) async fn list(node: &NodeHandle, q: &[(String, String)]) -> Result<Value, Failure> {
+    check_params(q, &[])?;
+    let signals = node.signals().await?;
+    Ok(Value::Array(signals.iter().map(signal_json).collect()))
+}
+
+fn quantity(q: &[(String, String)]) -> Result<u32, Failure> {
+    let text = param(q, "quantity").unwrap_or("1");
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=node_core::signals::MAX_QUANTITY).contains(n))
+        .ok_or_else(|| {
+            Failure::bad(format!(
+                "quantity '{text}': expected a whole number from 1 to 1000000"
+            ))
+        })
+}
+
+/// The spec of `POST /demands` at mesh time `now`.
+pub(super) fn demand_spec(q: &[(String, String)], now: Instant) -> Result<SignalSpec, Failure> {
+    check_params(q, &["design", "quantity", "deadline", "tags", "urgent"])?;
+    let design = param(q, "design")
+        .ok_or_else(|| Failure::bad("design: give the design's item id (32 hex digits)"))?;
+    let design = parse_item(design)?;
+    let deadline_text = param(q, "deadline").unwrap_or("24h");
+    let deadline = parse_duration(deadline_text)
+        .ok()
+        .filter(|d| *d >= Duration::from_secs(1) && d.as_micros() / 1_000_000 <= node_core::signals::MAX_TTL_S)
+        .ok_or_else(|| Failure::bad(format!("deadline '{deadline_text}': expected a time from now such as 2h or 3d, at most 30 days")))?;
+    let tags = match param(q, "tags") {
+        None | Some("") => Vec::new(),
+        Some(t) => tags_from(t.split(',')).map_err(|e| Failure::bad(format!("tags '{t}': {e}")))?,
+    };
+    let urgent = match param(q, "urgent").unwrap_or("false") {
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        other => {
+            return Err(Failure::bad(format!(
+                "urgent '{other}': expected true or false"
+            )));
+        }
+    };
+    Ok(SignalSpec {
+        payload: Payload::Demand {
+            design,
+            quantity: quantity(q)?,
+            deadline: now + deadline,
+            tags,
+        },
+        urgent,
+        ttl: deadline,
+        flood: false,
+    })
+}
+
+fn parse_item(text: &str) -> Result<ItemId, Failure> {
+    let bad = || {
+        Failure::bad(format!(
+            "design '{text}': expected the design's item id, 32 hex digits"
+        ))
+    };
+    if text.len() != 32 {
+        return Err(bad());
+    }
+    let mut id = [0u8; 16];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+            .map_err(|_| bad())?;
+    }
+    Ok(ItemId(id))
+}
+
+/// `POST /offers`: the demand is looked up among the node's live signals.
+pub(super) async fn offer_spec(
+    node: &NodeHandle,
+    q: &[(String, String)],
+    now_s: u64,
+) -> Result<SignalSpec, Failure> {
+    check_params(q, &["demand", "quantity"])?;
+    let text = param(q, "demand")
+        .ok_or_else(|| Failure::bad("demand: give the demand's signal id (16 hex digits)"))?;
+    let id = SignalId::from_hex(&text.to_ascii_lowercase()).ok_or_else(|| {
+        Failure::bad(format!(
+            "demand '{text}': expected a signal id, 16 hex digits"
+        ))
+    })?;
+    let signals = node.signals().await?;
+    let d = signals
+        .iter()
+        .find(|s| s.id == id && s.ty == node_core::signals::SignalType::Demand)
+        .ok_or_else(|| Failure::not_found(format!("no live demand {id} on this node")))?;
+    let design = parse_item(d.design.as_deref().unwrap_or(""))?;
+    let ttl = Duration::from_secs(
+        d.deadline_s
+            .unwrap_or(d.expires_s)
+            .saturating_sub(now_s)
+            .max(1),
+    );
+    Ok(SignalSpec {
+        payload: Payload::Confirmation {
+            demand: id,
+            design,
+            quantity: quantity(q)?,
+        },
+        urgent: false,
+        ttl,
+        flood: false,
+    })
+}
+
+/// `POST /cancellations`: withdraws one of the node's own live signals
+/// for as long as that signal would have lived.
+pub(super) async fn cancel_spec(
+    node: &NodeHandle,
+    q: &[(String, String)],
+    now_s: u64,
+) -> Result<SignalSpec, Failure> {
+    check_params(q, &["signal"])?;
+    let text = param(q, "signal")
+        .ok_or_else(|| Failure::bad("signal: give the signal id to cancel (16 hex digits)"))?;
+    let id = SignalId::from_hex(&text.to_ascii_lowercase()).ok_or_else(|| {
+        Failure::bad(format!(
+            "signal '{text}': expected a signal id, 16 hex digits"
+        ))
+    })?;
+    let signals = node.signals().await?;
+    let s = signals
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Failure::not_found(format!("no live signal {id} on this node")))?;
+    if !s.ours {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "signal {id} was signed by {}, not this node: only its signer may cancel it",
+                s.source
+            ),
+        ));
+    }
+    Ok(SignalSpec {
+        payload: Payload::Cancellation { target: id },
+        urgent: false,
+        ttl: Duration::from_secs(s.expires_s.saturating_sub(now_s).max(1)),
+        flood: false,
+    })
+}
+
+/// Sends a signal; `201` with its id.
+pub(super) async fn publish(
+    node: &NodeHandle,
+    spec: SignalSpec,
+) -> Result<(StatusCode, Value), Failure> {
+    let id = node.publish_signal(spec).await?.map_err(|e| {
+        let status = match &e {
+            PublishSignalError::Invalid(_) | PublishSignalError::Unknown(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            PublishSignalError::Refused(_) => StatusCode::CONFLICT,
+            PublishSignalError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure::new(status, e.to_string())
+    })?;
+    Ok((StatusCode::CREATED, json!({ "id": id.to_string() })))
+}

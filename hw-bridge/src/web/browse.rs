@@ -1,0 +1,182 @@
+//! Browsing the catalogue (`/catalogue`) and one item (`/item/{id}`).
+
+use std::fmt::Write as _;
+
+use catalogue::id::ItemKind;
+use serde_json::Value;
+
+use super::{
+    Backend, MAX_RAW_SHOWN_BYTES, MAX_ROWS, Page, PageError, esc, html, layout, num, param, s,
+    text, url,
+};
+
+pub(super) async fn catalogue_page<B: Backend>(
+    b: &B,
+    q: &[(String, String)],
+) -> Result<Page, PageError> {
+    let kind = match param(q, "kind") {
+        Some("manifest") => Some(ItemKind::Manifest),
+        Some("facility") => Some(ItemKind::Facility),
+        _ => None,
+    };
+    let needle = param(q, "q").unwrap_or("");
+    let lower = needle.to_lowercase();
+    let items = b.list(kind).await?;
+    let hits: Vec<&Value> = items
+        .iter()
+        .filter(|i| lower.is_empty() || s(i, "name").to_lowercase().contains(&lower))
+        .collect();
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<h1>{}</h1><form class=\"card\" method=\"get\" action=\"/catalogue\"><div class=\"row\">\
+<div><label for=\"q\">{}</label><input type=\"search\" id=\"q\" name=\"q\" value=\"{}\"></div>\
+<div><label for=\"kind\">{}</label><select id=\"kind\" name=\"kind\">",
+        text::CATALOGUE_TITLE,
+        text::NAME_CONTAINS,
+        esc(needle),
+        text::KIND,
+    );
+    for (v, label) in [
+        ("", text::ALL),
+        ("manifest", text::DESIGNS),
+        ("facility", text::FACILITIES),
+    ] {
+        let sel = if param(q, "kind").unwrap_or("") == v {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(o, "<option value=\"{v}\"{sel}>{label}</option>");
+    }
+    let _ = write!(
+        o,
+        "</select></div></div><button type=\"submit\">{}</button></form><p class=\"note\">{}</p>\
+<section class=\"scroll\"><table id=\"items\">{}",
+        text::SEARCH,
+        text::showing(hits.len().min(MAX_ROWS), hits.len()),
+        text::ITEM_HEAD
+    );
+    for i in hits.iter().take(MAX_ROWS) {
+        let _ = write!(
+            o,
+            "<tr><td><a href=\"/item/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"wide\">{}</td></tr>",
+            esc(s(i, "id")),
+            esc(s(i, "name")),
+            if s(i, "kind") == "facility" {
+                text::FACILITY
+            } else {
+                text::DESIGN
+            },
+            num(&i["seq"]),
+            num(&i["size_bytes"]),
+        );
+    }
+    o.push_str("</table></section>");
+    Ok(html(200, layout(text::CATALOGUE_TITLE, "/catalogue", &o)))
+}
+
+fn list_row(o: &mut String, label: &str, items: &[String]) {
+    if !items.is_empty() {
+        let v: Vec<String> = items.iter().map(|i| esc(i)).collect();
+        let _ = write!(o, "<dt>{label}</dt><dd>{}</dd>", v.join(", "));
+    }
+}
+
+pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageError> {
+    let it = b.item(id).await?;
+    let meta = &it.meta;
+    let name = s(meta, "name");
+    let kind = s(meta, "kind");
+    let full_id = s(meta, "id");
+    let mut o = String::new();
+    let mut title = name.to_owned();
+    let mut dl = String::new();
+    if kind == "manifest" {
+        match catalogue::okh::parse_manifest(&it.raw, name) {
+            Ok(m) => {
+                title = m.title.clone();
+                if let Some(d) = m.description.as_deref().or(m.function.as_deref()) {
+                    let _ = write!(
+                        dl,
+                        "<dt>{}</dt><dd id=\"description\">{}</dd>",
+                        text::DESCRIPTION,
+                        esc(d)
+                    );
+                }
+                if let Some(v) = &m.version {
+                    let _ = write!(dl, "<dt>{}</dt><dd>{}</dd>", text::VERSION, esc(v));
+                }
+                list_row(&mut dl, text::PROCESSES, &m.processes);
+                list_row(&mut dl, text::EQUIPMENT, &m.tools);
+                list_row(&mut dl, text::MATERIALS, &m.materials);
+                list_row(&mut dl, text::KEYWORDS, &m.keywords);
+                // Links as text: a page never points the browser elsewhere.
+                let links: Vec<String> = [&m.repo, &m.documentation_home]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                if !links.is_empty() {
+                    let v: Vec<String> = links
+                        .iter()
+                        .map(|l| format!("<code>{}</code>", esc(l)))
+                        .collect();
+                    let _ = write!(dl, "<dt>{}</dt><dd>{}</dd>", text::LINKS, v.join("<br>"));
+                }
+            }
+            Err(e) => {
+                let _ = write!(
+                    dl,
+                    "<dt>{}</dt><dd class=\"bad\">{}</dd>",
+                    text::PARSE,
+                    esc(&e.to_string())
+                );
+            }
+        }
+    }
+    let _ = write!(
+        o,
+        "<h1 id=\"title\">{}</h1><section><dl>{dl}<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\">{}</dd>\
+<dt>{}</dt><dd>{}</dd></dl></section><h2>{}</h2><section><table><tr><th>{}</th><th>{}</th></tr>",
+        esc(&title),
+        text::KIND,
+        if kind == "facility" {
+            text::FACILITY
+        } else {
+            text::DESIGN
+        },
+        text::ITEM_ID,
+        esc(full_id),
+        text::FILE,
+        esc(name),
+        text::HISTORY,
+        text::SEQ,
+        text::CONTENT,
+    );
+    for h in meta["history"].as_array().into_iter().flatten() {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"mono\">{}</td></tr>",
+            num(&h["seq"]),
+            esc(s(h, "content"))
+        );
+    }
+    o.push_str("</table></section>");
+    if kind == "facility" {
+        let _ = write!(
+            o,
+            "<p><a class=\"button\" href=\"/build?facility={}\">{}</a></p>",
+            url(full_id),
+            text::BUILD_HERE
+        );
+    }
+    let shown = &it.raw[..it.raw.len().min(MAX_RAW_SHOWN_BYTES)];
+    let _ = write!(
+        o,
+        "<details><summary>{}</summary><pre>{}</pre></details>",
+        text::RAW,
+        esc(&String::from_utf8_lossy(shown))
+    );
+    Ok(html(200, layout(&title, "/catalogue", &o)))
+}

@@ -1,0 +1,847 @@
+//! The swarm: how packages move between nodes, sans-IO.
+//!
+//! Holders advertise which pieces of which packages they hold ([`SwarmMsg::Have`],
+//! as ranges); a node that wants a package asks neighbours for its record
+//! ([`SwarmMsg::RecordQuery`], flooded a few hops so that nodes on the way
+//! start fetching too and forward as they receive), then requests pieces
+//! rarest first, a few at a time from each of several holders
+//! ([`SwarmMsg::Request`]); holders broadcast the pieces
+//! ([`SwarmMsg::Piece`]) so every neighbour overhears them.
+//!
+//! * **Pipelining** (as Deluge does): a node advertises a piece as soon as
+//!   it has verified it, so the next hop requests it while the node is
+//!   still receiving others.
+//! * **Overhearing**: a piece overheard for a package whose record is held
+//!   is verified and kept; a request overheard for pieces this node also
+//!   wants holds back its own request for them (they will be broadcast);
+//!   a piece overheard while this node was about to serve it is dropped
+//!   from its queue.
+//! * **Bad input**: a piece that fails its proof is dropped (never
+//!   stored) and its sender counted; past [`SwarmConfig::max_bad_pieces`]
+//!   the sender is ignored. A record that does not verify is ignored.
+//!
+//! Messages travel whole here: the driver (or a later fragmenting layer over
+//! 233-byte LoRa frames) carries each [`Outgoing`] as one unit.
+//!
+//! Message encoding (tag byte, then the body; integers LEB128 varints):
+//!
+//! | tag | message | body |
+//! |---|---|---|
+//! | 1 | have | package 32 B, n u8 (≤ [`MAX_RANGES`]), n × (start, length) |
+//! | 2 | request | target u32 LE, package 32 B, n u8 (≤ [`MAX_REQUEST_PIECES`]), n × index |
+//! | 3 | piece | a [`PieceMsg`] |
+//! | 4 | record query | package 32 B, hops left u8 |
+//! | 5 | record | an encoded [`PackageRecord`] |
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::cache::{CacheError, PackageCache};
+use super::piece::PieceMsg;
+use super::record::{MAX_PACKAGE_BYTES, PackageId, PackageRecord, PieceError};
+use crate::id::NodeId;
+use crate::store::Storage;
+use crate::time::{Duration, Instant};
+use crate::transport::Destination;
+use crate::wire::{get_varint, put_varint};
+
+/// Most ranges in one have message (a longer list is cut: the rest is
+/// advertised next time).
+pub const MAX_RANGES: usize = 32;
+/// Most pieces in one request.
+pub const MAX_REQUEST_PIECES: usize = 16;
+/// Holders remembered per package.
+pub const MAX_HOLDERS: usize = 64;
+/// Pieces an advert may name for a package whose record is not held yet.
+pub const MAX_UNKNOWN_PIECES: u32 = 1 << 16;
+
+/// A swarm message, borrowing from its bytes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SwarmMsg<'a> {
+    /// The pieces the sender holds, as `(start, length)` ranges.
+    Have {
+        /// The package.
+        package: PackageId,
+        /// Held ranges, ascending and disjoint.
+        ranges: Vec<(u32, u32)>,
+    },
+    /// Asks `target` for pieces.
+    Request {
+        /// The holder asked.
+        target: NodeId,
+        /// The package.
+        package: PackageId,
+        /// Piece indices.
+        pieces: Vec<u32>,
+    },
+    /// A piece with its proof.
+    Piece(PieceMsg<'a>),
+    /// Asks anyone holding the package for its record.
+    RecordQuery {
+        /// The package.
+        package: PackageId,
+        /// Hops the query may still be relayed.
+        hops_left: u8,
+    },
+    /// A package record.
+    Record(PackageRecord),
+}
+
+/// Why a swarm message could not be decoded.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum SwarmError {
+    /// The message is empty.
+    #[error("empty swarm message")]
+    Empty,
+    /// An unknown tag.
+    #[error("unknown swarm message tag {0}")]
+    Tag(u8),
+    /// A field is missing or out of range.
+    #[error("swarm {message} message: bad or missing {field}")]
+    Field {
+        /// The message.
+        message: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+    /// The piece is malformed.
+    #[error(transparent)]
+    Piece(#[from] PieceError),
+    /// The record is malformed.
+    #[error(transparent)]
+    Record(#[from] super::record::RecordError),
+}
+
+struct Cur<'a> {
+    bytes: &'a [u8],
+    message: &'static str,
+}
+
+impl<'a> Cur<'a> {
+    fn bad(&self, field: &'static str) -> SwarmError {
+        SwarmError::Field {
+            message: self.message,
+            field,
+        }
+    }
+    fn id(&mut self) -> Result<PackageId, SwarmError> {
+        let (h, r) = self
+            .bytes
+            .split_first_chunk::<32>()
+            .ok_or(self.bad("package"))?;
+        self.bytes = r;
+        Ok(PackageId(*h))
+    }
+    fn u8(&mut self, field: &'static str) -> Result<u8, SwarmError> {
+        let (b, r) = self.bytes.split_first().ok_or(self.bad(field))?;
+        self.bytes = r;
+        Ok(*b)
+    }
+    fn u32v(&mut self, field: &'static str) -> Result<u32, SwarmError> {
+        let (v, used) = get_varint(self.bytes).ok_or(self.bad(field))?;
+        self.bytes = &self.bytes[used..];
+        u32::try_from(v).map_err(|_| self.bad(field))
+    }
+    fn end(&self) -> Result<(), SwarmError> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(self.bad("end (trailing bytes)"))
+        }
+    }
+}
+
+impl<'a> SwarmMsg<'a> {
+    /// Encodes the message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            SwarmMsg::Have { package, ranges } => {
+                out.push(1);
+                out.extend_from_slice(&package.0);
+                out.push(ranges.len() as u8);
+                for (s, l) in ranges {
+                    put_varint(&mut out, u64::from(*s));
+                    put_varint(&mut out, u64::from(*l));
+                }
+            }
+            SwarmMsg::Request {
+                target,
+                package,
+                pieces,
+            } => {
+                out.push(2);
+                out.extend_from_slice(&target.0.to_le_bytes());
+                out.extend_from_slice(&package.0);
+                out.push(pieces.len() as u8);
+                for p in pieces {
+                    put_varint(&mut out, u64::from(*p));
+                }
+            }
+            SwarmMsg::Piece(p) => {
+                out.push(3);
+                p.encode(&mut out);
+            }
+            SwarmMsg::RecordQuery { package, hops_left } => {
+                out.push(4);
+                out.extend_from_slice(&package.0);
+                out.push(*hops_left);
+            }
+            SwarmMsg::Record(r) => {
+                out.push(5);
+                out.extend_from_slice(&r.encode());
+            }
+        }
+        out
+    }
+
+    /// Decodes untrusted bytes; never panics.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, SwarmError> {
+        let (&tag, body) = bytes.split_first().ok_or(SwarmError::Empty)?;
+        let cur = |message| Cur {
+            bytes: body,
+            message,
+        };
+        Ok(match tag {
+            1 => {
+                let mut c = cur("have");
+                let package = c.id()?;
+                let n = usize::from(c.u8("range count")?);
+                if n > MAX_RANGES {
+                    return Err(c.bad("range count"));
+                }
+                let mut ranges = Vec::with_capacity(n);
+                let mut next = 0u64;
+                for _ in 0..n {
+                    let (s, l) = (c.u32v("range start")?, c.u32v("range length")?);
+                    // Ascending, disjoint, non-empty, within u32.
+                    if u64::from(s) < next || l == 0 || u64::from(s) + u64::from(l) > 1 << 32 {
+                        return Err(c.bad("range"));
+                    }
+                    next = u64::from(s) + u64::from(l);
+                    ranges.push((s, l));
+                }
+                c.end()?;
+                SwarmMsg::Have { package, ranges }
+            }
+            2 => {
+                let mut c = cur("request");
+                let (t, r) = body.split_first_chunk::<4>().ok_or(c.bad("target"))?;
+                c.bytes = r;
+                let target = NodeId(u32::from_le_bytes(*t));
+                let package = c.id()?;
+                let n = usize::from(c.u8("piece count")?);
+                if n > MAX_REQUEST_PIECES {
+                    return Err(c.bad("piece count"));
+                }
+                let pieces = (0..n).map(|_| c.u32v("piece")).collect::<Result<_, _>>()?;
+                c.end()?;
+                SwarmMsg::Request {
+                    target,
+                    package,
+                    pieces,
+                }
+            }
+            3 => SwarmMsg::Piece(PieceMsg::parse(body)?),
+            4 => {
+                let mut c = cur("record query");
+                let package = c.id()?;
+                let hops_left = c.u8("hops left")?;
+                c.end()?;
+                SwarmMsg::RecordQuery { package, hops_left }
+            }
+            5 => SwarmMsg::Record(PackageRecord::parse(body, MAX_PACKAGE_BYTES)?),
+            t => return Err(SwarmError::Tag(t)),
+        })
+    }
+}
+
+/// Knobs of the swarm.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SwarmConfig {
+    /// Pieces a requester keeps in flight per package.
+    pub window_pieces: usize,
+    /// Pieces in flight from one holder.
+    pub per_holder_pieces: usize,
+    /// A requested piece not received by then is asked for again.
+    pub request_timeout: Duration,
+    /// Interval between unprompted have adverts and record queries.
+    pub advert_interval: Duration,
+    /// Bad pieces from one sender before it is ignored.
+    pub max_bad_pieces: u32,
+    /// Hops a record query travels (the nodes on the way fetch too).
+    pub query_hops: u8,
+    /// Most pieces queued to serve.
+    pub max_serve_queue: usize,
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        SwarmConfig {
+            window_pieces: 8,
+            per_holder_pieces: 4,
+            request_timeout: Duration::from_secs(120),
+            advert_interval: Duration::from_secs(30),
+            max_bad_pieces: 3,
+            query_hops: 4,
+            max_serve_queue: 256,
+        }
+    }
+}
+
+/// A message to send.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Outgoing {
+    /// Where to.
+    pub dest: Destination,
+    /// The encoded [`SwarmMsg`].
+    pub bytes: Vec<u8>,
+}
+
+/// What one incoming message did, for the driver's counters and trace.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SwarmEvent {
+    /// Nothing of note.
+    None,
+    /// A verified piece was stored.
+    PieceStored {
+        /// The package.
+        package: PackageId,
+        /// The piece.
+        index: u32,
+    },
+    /// A piece failed verification and was dropped; the sender was counted.
+    BadPiece {
+        /// Who sent it.
+        from: NodeId,
+        /// Why.
+        why: String,
+    },
+    /// The message came from an ignored sender.
+    Ignored,
+    /// Every piece of a wanted package is held and verified.
+    Complete(PackageId),
+}
+
+/// Transfer progress of one wanted package.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Progress {
+    /// Pieces held.
+    pub pieces: u32,
+    /// Pieces in the package (0 until the record is known).
+    pub piece_count: u32,
+    /// Payload bytes held.
+    pub bytes: u64,
+    /// Payload bytes in the package.
+    pub total_bytes: u64,
+    /// Payload bytes received since the request, per second.
+    pub rate_bytes_per_s: f64,
+    /// Neighbours known to hold pieces of it.
+    pub holders: usize,
+    /// Remaining time at the current rate, if there is a rate.
+    pub eta: Option<Duration>,
+}
+
+struct Want {
+    started: Instant,
+    received_bytes: u64,
+    /// Piece → (asked holder, deadline); `None` holder: someone else asked.
+    in_flight: BTreeMap<u32, (Option<NodeId>, Instant)>,
+    next_query: Instant,
+    /// A relay fetch started by a neighbour's query, not the user.
+    relay: bool,
+}
+
+/// The swarm state of one node over its package cache.
+pub struct Swarm<S: Storage> {
+    me: NodeId,
+    config: SwarmConfig,
+    cache: PackageCache<S>,
+    wants: BTreeMap<PackageId, Want>,
+    haves: BTreeMap<PackageId, BTreeMap<NodeId, BTreeSet<u32>>>,
+    bad: BTreeMap<NodeId, u32>,
+    serve: VecDeque<(PackageId, u32)>,
+    records_to_send: BTreeSet<PackageId>,
+    queries_to_send: VecDeque<(PackageId, u8)>,
+    adverts_due: BTreeSet<PackageId>,
+    next_advert: Instant,
+    out: VecDeque<Outgoing>,
+}
+
+impl<S: Storage> Swarm<S> {
+    /// A swarm over `cache` for node `me`.
+    pub fn new(me: NodeId, config: SwarmConfig, cache: PackageCache<S>) -> Self {
+        Swarm {
+            me,
+            config,
+            cache,
+            wants: BTreeMap::new(),
+            haves: BTreeMap::new(),
+            bad: BTreeMap::new(),
+            serve: VecDeque::new(),
+            records_to_send: BTreeSet::new(),
+            queries_to_send: VecDeque::new(),
+            adverts_due: BTreeSet::new(),
+            next_advert: Instant::ZERO,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The package cache.
+    pub fn cache(&self) -> &PackageCache<S> {
+        &self.cache
+    }
+
+    /// The package cache, to add packages built locally.
+    pub fn cache_mut(&mut self) -> &mut PackageCache<S> {
+        &mut self.cache
+    }
+
+    /// Closes the swarm and returns its cache.
+    pub fn into_cache(self) -> PackageCache<S> {
+        self.cache
+    }
+
+    /// Starts fetching a package (resuming from the pieces already cached).
+    pub fn request(&mut self, now: Instant, id: PackageId) {
+        self.want(now, id, false);
+    }
+
+    fn want(&mut self, now: Instant, id: PackageId, relay: bool) {
+        if self.is_complete(id) {
+            return;
+        }
+        self.wants.entry(id).or_insert(Want {
+            started: now,
+            received_bytes: 0,
+            in_flight: BTreeMap::new(),
+            next_query: now,
+            relay,
+        });
+    }
+
+    /// Stops fetching a package (the pieces held stay cached).
+    pub fn cancel(&mut self, id: PackageId) -> bool {
+        self.wants.remove(&id).is_some()
+    }
+
+    /// The packages being fetched.
+    pub fn wanted(&self) -> impl Iterator<Item = PackageId> + '_ {
+        self.wants.keys().copied()
+    }
+
+    fn is_complete(&self, id: PackageId) -> bool {
+        self.cache
+            .held(id)
+            .is_some_and(|h| h.pieces == h.piece_count)
+    }
+
+    /// Whether `node` is ignored for sending bad pieces.
+    pub fn is_ignored(&self, node: NodeId) -> bool {
+        self.bad
+            .get(&node)
+            .is_some_and(|n| *n >= self.config.max_bad_pieces)
+    }
+
+    /// Bad pieces counted per sender.
+    pub fn bad_senders(&self) -> impl Iterator<Item = (NodeId, u32)> + '_ {
+        self.bad.iter().map(|(n, c)| (*n, *c))
+    }
+
+    /// Progress of a wanted (or cached) package.
+    pub fn progress(&self, now: Instant, id: PackageId) -> Option<Progress> {
+        let want = self.wants.get(&id);
+        let held = self.cache.held(id);
+        if want.is_none() && held.is_none() {
+            return None;
+        }
+        let (pieces, piece_count, bytes, total_bytes) = held.map_or((0, 0, 0, 0), |h| {
+            (h.pieces, h.piece_count, h.bytes, h.total_bytes)
+        });
+        let elapsed = want.map_or(0.0, |w| now.saturating_since(w.started).as_secs_f64());
+        let received = want.map_or(0, |w| w.received_bytes);
+        let rate = if elapsed > 0.0 {
+            received as f64 / elapsed
+        } else {
+            0.0
+        };
+        let eta = (rate > 0.0 && total_bytes > 0)
+            .then(|| Duration::from_micros(((total_bytes - bytes) as f64 / rate * 1e6) as u64));
+        Some(Progress {
+            pieces,
+            piece_count,
+            bytes,
+            total_bytes,
+            rate_bytes_per_s: rate,
+            holders: self.haves.get(&id).map_or(0, |h| h.len()),
+            eta,
+        })
+    }
+
+    /// Handles one message from neighbour `from`.
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        bytes: &[u8],
+    ) -> Result<SwarmEvent, CacheErrorOr> {
+        if self.is_ignored(from) {
+            return Ok(SwarmEvent::Ignored);
+        }
+        let msg = SwarmMsg::parse(bytes).map_err(CacheErrorOr::Decode)?;
+        match msg {
+            SwarmMsg::Have { package, ranges } => {
+                // Only packages this node wants or holds, and never past
+                // their piece count: a hostile advert costs what a real one does.
+                let limit = match self.cache.record(package) {
+                    Some(r) => r.piece_count,
+                    None if self.wants.contains_key(&package) => MAX_UNKNOWN_PIECES,
+                    None => return Ok(SwarmEvent::None),
+                };
+                let set: BTreeSet<u32> = ranges
+                    .iter()
+                    .flat_map(|&(s, l)| s..s.saturating_add(l).min(limit))
+                    .collect();
+                let peers = self.haves.entry(package).or_default();
+                if peers.len() < MAX_HOLDERS || peers.contains_key(&from) {
+                    peers.insert(from, set);
+                }
+            }
+            SwarmMsg::Request {
+                target,
+                package,
+                pieces,
+            } => {
+                if target == self.me {
+                    for p in pieces {
+                        if self.cache.has_piece(package, p)
+                            && !self.serve.contains(&(package, p))
+                            && self.serve.len() < self.config.max_serve_queue
+                        {
+                            self.serve.push_back((package, p));
+                        }
+                    }
+                } else if let Some(w) = self.wants.get_mut(&package) {
+                    // Overheard: the pieces will be broadcast; wait for them.
+                    let deadline = now + self.config.request_timeout;
+                    for p in pieces {
+                        w.in_flight.entry(p).or_insert((None, deadline));
+                    }
+                }
+            }
+            SwarmMsg::Piece(piece) => {
+                let (package, index) = (piece.package, piece.index);
+                // Someone else served it: no need to send it again.
+                self.serve.retain(|x| *x != (package, index));
+                if self.cache.record(package).is_none() || self.cache.has_piece(package, index) {
+                    return Ok(SwarmEvent::None);
+                }
+                match self.cache.add_piece(&piece) {
+                    Ok(_) => {}
+                    Err(CacheError::Piece(e)) => {
+                        *self.bad.entry(from).or_default() += 1;
+                        return Ok(SwarmEvent::BadPiece {
+                            from,
+                            why: e.to_string(),
+                        });
+                    }
+                    Err(e) => return Err(CacheErrorOr::Cache(e)),
+                }
+                self.haves
+                    .entry(package)
+                    .or_default()
+                    .entry(from)
+                    .or_default()
+                    .insert(index);
+                self.adverts_due.insert(package);
+                if let Some(w) = self.wants.get_mut(&package) {
+                    w.in_flight.remove(&index);
+                    w.received_bytes += piece.data.len() as u64;
+                }
+                if self.is_complete(package) && self.wants.remove(&package).is_some() {
+                    return Ok(SwarmEvent::Complete(package));
+                }
+                return Ok(SwarmEvent::PieceStored { package, index });
+            }
+            SwarmMsg::RecordQuery { package, hops_left } => {
+                if self.cache.record(package).is_some() {
+                    self.records_to_send.insert(package);
+                } else if hops_left > 0 && !self.wants.contains_key(&package) {
+                    // Fetch it too, so it can be forwarded as it arrives.
+                    self.want(now, package, true);
+                    self.queries_to_send.push_back((package, hops_left - 1));
+                }
+            }
+            SwarmMsg::Record(record) => {
+                let id = record.id();
+                if self.wants.contains_key(&id) && self.cache.record(id).is_none() {
+                    match self.cache.add_record(record) {
+                        Ok(_) => self.adverts_due.insert(id),
+                        Err(CacheError::Record(_)) => return Ok(SwarmEvent::None),
+                        Err(e) => return Err(CacheErrorOr::Cache(e)),
+                    };
+                }
+            }
+        }
+        Ok(SwarmEvent::None)
+    }
+
+    /// The next message to send, if any: records, queries, requests and
+    /// adverts (small), then one served piece.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
+        if self.out.is_empty() {
+            self.plan(now);
+        }
+        self.out.pop_front()
+    }
+
+    /// When [`Swarm::poll_transmit`] may next have something without new
+    /// input.
+    pub fn poll_timeout(&self) -> Instant {
+        let deadlines = self
+            .wants
+            .values()
+            .flat_map(|w| w.in_flight.values().map(|(_, d)| *d).chain([w.next_query]));
+        deadlines.fold(self.next_advert, Instant::min)
+    }
+
+    fn plan(&mut self, now: Instant) {
+        let broadcast = |m: SwarmMsg<'_>| Outgoing {
+            dest: Destination::Broadcast,
+            bytes: m.encode(),
+        };
+        // Small control messages first: a relay that serves without pause
+        // must still ask upstream and tell downstream what it has.
+        while let Some(id) = self.records_to_send.pop_first() {
+            if let Some(r) = self.cache.record(id) {
+                self.out.push_back(broadcast(SwarmMsg::Record(r.clone())));
+            }
+        }
+        while let Some((package, hops_left)) = self.queries_to_send.pop_front() {
+            self.out
+                .push_back(broadcast(SwarmMsg::RecordQuery { package, hops_left }));
+        }
+        let ids: Vec<PackageId> = self.wants.keys().copied().collect();
+        for id in ids {
+            self.plan_want(now, id);
+        }
+        if now >= self.next_advert {
+            self.next_advert = now + self.config.advert_interval;
+            self.adverts_due.extend(self.cache.ids());
+        }
+        while let Some(id) = self.adverts_due.pop_first() {
+            let ranges = ranges(self.cache.have(id));
+            if !ranges.is_empty() {
+                self.out.push_back(broadcast(SwarmMsg::Have {
+                    package: id,
+                    ranges,
+                }));
+            }
+        }
+        // Then one served piece.
+        while let Some((package, index)) = self.serve.pop_front() {
+            if let Some(p) = self.cache.piece(package, index) {
+                self.out.push_back(broadcast(SwarmMsg::Piece(p)));
+                break;
+            }
+        }
+    }
+
+    /// Queries for the record, or requests pieces rarest first.
+    fn plan_want(&mut self, now: Instant, id: PackageId) {
+        let config = self.config;
+        let Some(w) = self.wants.get_mut(&id) else {
+            return;
+        };
+        w.in_flight.retain(|_, (_, d)| *d > now);
+        let Some(record) = self.cache.record(id) else {
+            if now >= w.next_query {
+                w.next_query = now + config.advert_interval;
+                self.out.push_back(Outgoing {
+                    dest: Destination::Broadcast,
+                    bytes: SwarmMsg::RecordQuery {
+                        package: id,
+                        hops_left: config.query_hops,
+                    }
+                    .encode(),
+                });
+            }
+            return;
+        };
+        let room = config.window_pieces.saturating_sub(w.in_flight.len());
+        if room == 0 {
+            return;
+        }
+        let no_holders = BTreeMap::new();
+        let holders = self.haves.get(&id).unwrap_or(&no_holders);
+        // Rarest first: fewest holders, then lowest index.
+        let mut candidates: Vec<(usize, u32)> = (0..record.piece_count)
+            .filter(|i| !self.cache.has_piece(id, *i) && !w.in_flight.contains_key(i))
+            .filter_map(|i| {
+                let n = holders
+                    .iter()
+                    .filter(|(node, set)| {
+                        set.contains(&i) && !is_ignored(&self.bad, config, **node)
+                    })
+                    .count();
+                (n > 0).then_some((n, i))
+            })
+            .collect();
+        candidates.sort();
+        let mut load: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for (node, _) in w.in_flight.values() {
+            if let Some(n) = node {
+                *load.entry(*n).or_default() += 1;
+            }
+        }
+        let mut asks: BTreeMap<NodeId, Vec<u32>> = BTreeMap::new();
+        let deadline = now + config.request_timeout;
+        for (_, i) in candidates.into_iter() {
+            if asks.values().map(Vec::len).sum::<usize>() >= room {
+                break;
+            }
+            // The least loaded holder of this piece.
+            let best = holders
+                .iter()
+                .filter(|(node, set)| set.contains(&i) && !is_ignored(&self.bad, config, **node))
+                .map(|(node, _)| (load.get(node).copied().unwrap_or(0), *node))
+                .filter(|(l, _)| *l < config.per_holder_pieces)
+                .min();
+            if let Some((_, node)) = best {
+                *load.entry(node).or_default() += 1;
+                asks.entry(node).or_default().push(i);
+                w.in_flight.insert(i, (Some(node), deadline));
+            }
+        }
+        for (target, pieces) in asks {
+            for chunk in pieces.chunks(MAX_REQUEST_PIECES) {
+                self.out.push_back(Outgoing {
+                    dest: Destination::Node(target),
+                    bytes: SwarmMsg::Request {
+                        target,
+                        package: id,
+                        pieces: chunk.to_vec(),
+                    }
+                    .encode(),
+                });
+            }
+        }
+    }
+
+    /// Whether a want is a relay fetch (started by a neighbour's query).
+    pub fn is_relay(&self, id: PackageId) -> bool {
+        self.wants.get(&id).is_some_and(|w| w.relay)
+    }
+}
+
+fn is_ignored(bad: &BTreeMap<NodeId, u32>, config: SwarmConfig, node: NodeId) -> bool {
+    bad.get(&node).is_some_and(|n| *n >= config.max_bad_pieces)
+}
+
+/// Ascending indices as at most [`MAX_RANGES`] `(start, length)` ranges.
+fn ranges(indices: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for i in indices {
+        let full = out.len() == MAX_RANGES;
+        match out.last_mut() {
+            Some((s, l)) if *s + *l == i => *l += 1,
+            _ if full => break,
+            _ => out.push((i, 1)),
+        }
+    }
+    out
+}
+
+/// A failure of [`Swarm::handle`]: bytes that do not decode, or a cache
+/// backend failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheErrorOr {
+    /// The message does not decode.
+    #[error(transparent)]
+    Decode(SwarmError),
+    /// The cache's backend failed.
+    #[error(transparent)]
+    Cache(CacheError),
+}
+
+/// What a link offers, for [`estimate`].
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct LinkRate {
+    /// Bits per second while sending (LongFast: ~1 070).
+    pub bitrate_bps: f64,
+    /// Share of time a node may send (EU868 g: 0.1; a wired link: 1.0).
+    pub duty_cycle: f64,
+    /// Share of the bits that are payload after framing and proofs (0–1].
+    pub efficiency: f64,
+}
+
+/// Bytes of each LoRa frame a fragmenting layer would spend on its own
+/// header (package, piece, fragment numbers), an assumption of
+/// [`LinkRate::lora`].
+pub const LORA_FRAGMENT_HEADER_BYTES: usize = 10;
+
+impl LinkRate {
+    /// A LoRa link with `params` (e.g. a Meshtastic preset's) and a
+    /// duty-cycle share: the bit rate is what full frames of
+    /// [`MESHTASTIC_MAX_PAYLOAD_BYTES`](crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES)
+    /// achieve through their time on air (preamble and header included), of
+    /// which [`LORA_FRAGMENT_HEADER_BYTES`] per frame are not payload.
+    pub fn lora(params: &crate::radio::LoraParams, duty_cycle: f64) -> LinkRate {
+        let frame = crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
+        LinkRate {
+            bitrate_bps: frame as f64 * 8.0 / params.airtime(frame).as_secs_f64(),
+            duty_cycle,
+            efficiency: (frame - LORA_FRAGMENT_HEADER_BYTES) as f64 / frame as f64,
+        }
+    }
+
+    /// A fast link (Wi-Fi, Ethernet, UDP) of `bitrate_bps` with no duty
+    /// limit; 3 % goes to datagram and message headers.
+    pub fn fast(bitrate_bps: f64) -> LinkRate {
+        LinkRate {
+            bitrate_bps,
+            duty_cycle: 1.0,
+            efficiency: 0.97,
+        }
+    }
+}
+
+/// A transfer estimate.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Estimate {
+    /// Time to the last piece.
+    pub time: Duration,
+    /// Payload bytes per second the path sustains.
+    pub rate_bytes_per_s: f64,
+}
+
+/// Estimates a transfer of `total_bytes` in `piece_count` pieces over
+/// `hops` hops of `link`, from `holders` holders in reach of the requester.
+///
+/// Each node has its own duty-cycle budget, so `h` holders on one channel
+/// can keep it busy `min(1, h × duty)` of the time; relays further on have
+/// one sender each (`duty`). Pieces pipeline across hops, so the time is
+/// the bottleneck hop's time for every piece plus one piece per further hop.
+pub fn estimate(
+    total_bytes: u64,
+    piece_count: u32,
+    hops: u32,
+    holders: u32,
+    link: LinkRate,
+) -> Estimate {
+    let hop_rate = |senders: f64| {
+        link.bitrate_bps / 8.0 * link.efficiency * (senders * link.duty_cycle).min(1.0)
+    };
+    let first = hop_rate(f64::from(holders.max(1)));
+    let bottleneck = if hops > 1 {
+        first.min(hop_rate(1.0))
+    } else {
+        first
+    };
+    let piece_bytes = total_bytes as f64 / f64::from(piece_count.max(1));
+    let secs = total_bytes as f64 / bottleneck
+        + f64::from(hops.saturating_sub(1)) * piece_bytes / hop_rate(1.0);
+    Estimate {
+        time: Duration::from_micros((secs * 1e6) as u64),
+        rate_bytes_per_s: total_bytes as f64 / secs,
+    }
+}

@@ -1,0 +1,942 @@
+//! The signal layer's state machine: how signals spread between
+//! neighbours, owned by the [`Node`](crate::Node) beside the sync engine.
+//!
+//! # Propagation
+//!
+//! * **Epidemic** — urgent signals, queries, confirmations and
+//!   cancellations are sent to direct neighbours with a relay budget
+//!   (`hops_left`, [`SignalConfig::urgent_hops`] at the source). A node that
+//!   takes one for the first time rebroadcasts it once, with probability
+//!   [`SignalConfig::epidemic_p`], after a random delay of up to
+//!   [`SignalConfig::relay_jitter`], unless it overhears
+//!   [`SignalConfig::suppress_copies`] copies first. Duplicates are never
+//!   relayed (the book knows every id it holds).
+//! * **Plain flooding** (the baseline, chosen per signal by its source): the
+//!   relay byte's top bit makes every node rebroadcast once, with
+//!   probability 1 and no suppression. Metrics compare the two in one run.
+//! * **Reconciliation** — every live signal but queries is a member of a set,
+//!   like the catalogue: a Trickle timer ([`SignalConfig::trickle`])
+//!   broadcasts a digest page (the set's fingerprint and up to
+//!   [`MAX_DIGEST_IDS`] id prefixes); a neighbour whose fingerprint differs
+//!   pulls what it lacks in the page's range from the sender, which answers
+//!   with the signals to its neighbours. Expired signals leave the set on
+//!   every node by themselves.
+//!
+//! # Priority
+//!
+//! Urgent signals and their relays go at [`Priority::Normal`], the class
+//! chat uses (the transport has three classes: chat and urgent demand
+//! share one, FIFO), above catalogue catch-up, which sync sends at
+//! [`Priority::Background`]; digests, pulls and other signals go at
+//! `Background` too and wait while the channel is busy.
+//!
+//! # Time
+//!
+//! Every rule is judged on mesh time, the driver's `now` plus
+//! [`SignalConfig::epoch_offset`]. A signal is checked again when a
+//! rebroadcast or a pull answer is due: one that expired meanwhile is
+//! dropped, never sent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::book::{Conflict, RejectReason, SignalBook, satisfies};
+use super::config::SignalConfig;
+use super::signal::{Draft, Payload, SignalError, SignalId, SignalRepr, SignalType};
+use crate::id::NodeId;
+use crate::identity::{Keypair, PublicKey};
+use crate::rng::Rng;
+use crate::store::{Storage, Store};
+use crate::sync::trickle::Trickle;
+use crate::time::{Duration, Instant};
+use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
+use crate::wire::{MAX_DIGEST_IDS, MAX_PULLS_PER_FRAME, SignalFrame};
+
+/// The relay byte's flag for plain flooding (the baseline).
+pub const FLOOD_FLAG: u8 = 0x80;
+
+/// The largest relay budget the relay byte holds.
+pub const MAX_RELAY_HOPS: u8 = 15;
+
+/// Id prefixes per digest page: 16 keep a digest at 84 bytes (about half
+/// a second on LongFast), a quarter of the frame limit.
+const DIGEST_PAGE: usize = 16;
+const _: () = assert!(DIGEST_PAGE <= MAX_DIGEST_IDS);
+
+/// How long a pulled prefix is not pulled again.
+const PULL_BACKOFF: Duration = Duration::from_secs(120);
+
+/// How long a served signal is not served again.
+const SERVE_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Retry delay while the radio's queue is full.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// What the signal layer tells the node (and the driver's trace).
+#[derive(Clone, PartialEq, Debug)]
+pub enum SignalEvent {
+    /// This node published a signal.
+    Published {
+        /// Its id.
+        id: SignalId,
+        /// Its type.
+        ty: SignalType,
+        /// Its encoded size.
+        size_bytes: u16,
+        /// Whether it is urgent.
+        urgent: bool,
+        /// Whether it travels by plain flooding (the baseline).
+        flood: bool,
+        /// Its lifetime.
+        ttl: Duration,
+        /// The signal it refers to: a confirmation's demand, a
+        /// cancellation's target (none: 0).
+        refers: SignalId,
+    },
+    /// A new signal from the mesh was taken (delivered).
+    Taken {
+        /// Its id.
+        id: SignalId,
+        /// Its type.
+        ty: SignalType,
+        /// The neighbour or originator it came from.
+        from: NodeId,
+        /// Whether it matches this node's facility or subscriptions.
+        matches: bool,
+    },
+    /// A signal from the air was refused.
+    Refused {
+        /// The neighbour or originator it came from.
+        from: NodeId,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// This node rebroadcast a signal.
+    Relayed {
+        /// Its id.
+        id: SignalId,
+    },
+    /// Two confirmations of one demand met here.
+    Conflict {
+        /// Who won and who lost.
+        conflict: Conflict,
+        /// Whether the loser is this node's own confirmation.
+        ours_lost: bool,
+    },
+    /// A query was answered: from the book (no frame sent) or by a
+    /// facility's reply from the mesh.
+    Answered {
+        /// The query (for a local answer: the query that was not sent).
+        query: SignalId,
+        /// Whether the answer came from the book without a broadcast.
+        local: bool,
+        /// Facilities known to match.
+        facilities: u32,
+    },
+}
+
+/// A signal this node is to publish.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SignalSpec {
+    /// What it says.
+    pub payload: Payload,
+    /// Urgent: spread by epidemic relays (and sent ahead of catch-up).
+    pub urgent: bool,
+    /// Lifetime (whole seconds, 1 s to 30 days).
+    pub ttl: Duration,
+    /// Send it by plain flooding, the measurement baseline.
+    pub flood: bool,
+}
+
+/// Why a local signal could not be published.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum PublishSignalError {
+    /// The signal does not encode (a field out of range, too big).
+    #[error("invalid signal: {0}")]
+    Invalid(#[from] SignalError),
+    /// The book refused it (a quota, an expired lifetime, a cancelled id…).
+    #[error("signal refused: {0:?}")]
+    Refused(RejectReason),
+    /// A cancellation names a signal this node does not hold.
+    #[error("no signal {0} is held")]
+    Unknown(SignalId),
+    /// The store could not log it.
+    #[error("the signal log failed: {0}")]
+    Store(String),
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    /// The signal carried (checked for expiry before sending).
+    signal: Option<SignalId>,
+    frame: OutFrame,
+    relay: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Copies {
+    heard: u32,
+    pending: Option<(Instant, u64)>,
+    expires: Instant,
+}
+
+/// The signal layer of one node.
+#[derive(Debug)]
+pub struct SignalEngine {
+    id: NodeId,
+    config: SignalConfig,
+    key: Keypair,
+    book: SignalBook,
+    rng: Rng,
+    trickle: Trickle,
+    page: usize,
+    pending: BTreeMap<(Instant, u64), Pending>,
+    seq: u64,
+    copies: BTreeMap<SignalId, Copies>,
+    served: BTreeMap<SignalId, Instant>,
+    pulled: BTreeMap<u32, Instant>,
+    answered: BTreeSet<SignalId>,
+    told: BTreeSet<SignalId>,
+    events: Vec<SignalEvent>,
+    dropped_sends: u64,
+}
+
+impl SignalEngine {
+    /// Starts the layer at `now`, taking the store's signal log back into
+    /// the book (the expired are dropped from the log).
+    pub fn new<S: Storage>(
+        id: NodeId,
+        config: SignalConfig,
+        key: Keypair,
+        mut rng: Rng,
+        store: &mut Store<S>,
+        now: Instant,
+    ) -> Self {
+        let trickle = Trickle::new(config.trickle, now, &mut rng);
+        let mut engine = SignalEngine {
+            id,
+            book: SignalBook::new(config.limits),
+            config,
+            key,
+            rng,
+            trickle,
+            page: 0,
+            pending: BTreeMap::new(),
+            seq: 0,
+            copies: BTreeMap::new(),
+            served: BTreeMap::new(),
+            pulled: BTreeMap::new(),
+            answered: BTreeSet::new(),
+            told: BTreeSet::new(),
+            events: Vec::new(),
+            dropped_sends: 0,
+        };
+        let mesh = engine.mesh(now);
+        let logged: Vec<(u64, Vec<u8>)> = store.signals().map(|(i, b)| (i, b.to_vec())).collect();
+        let mut gone = Vec::new();
+        for (id, bytes) in logged {
+            match engine.book.restore(mesh, &bytes) {
+                Ok(Some(out)) => gone.extend(out.removed.iter().map(|s| s.0)),
+                Ok(None) => {}
+                Err(_) => gone.push(id),
+            }
+        }
+        // A failing log shows up on the next write; the book is right anyway.
+        let _ = store.drop_signals(&gone);
+        engine
+    }
+
+    /// The book of live signals.
+    pub fn book(&self) -> &SignalBook {
+        &self.book
+    }
+
+    /// This node's signing key.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SignalConfig {
+        &self.config
+    }
+
+    /// Mesh time at driver time `now`.
+    pub fn mesh(&self, now: Instant) -> Instant {
+        now.checked_add(self.config.epoch_offset)
+            .unwrap_or(Instant::MAX)
+    }
+
+    /// Sends refused or dropped because the layer's queue was full.
+    pub fn dropped_sends(&self) -> u64 {
+        self.dropped_sends
+    }
+
+    /// Events since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<SignalEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether a signal concerns this node's facility ([`concerns`]).
+    pub fn matches(&self, repr: &SignalRepr) -> bool {
+        concerns(&self.config, repr)
+    }
+
+    /// When [`SignalEngine::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let expiry = self
+            .book
+            .next_expiry()
+            .map(|t| t.saturating_sub(self.config.epoch_offset));
+        // No timer at all while nothing is held: a node without signals
+        // costs its mesh nothing.
+        let digest = (!self.book.is_empty()).then(|| self.trickle.poll_timeout());
+        [digest, self.pending.keys().next().map(|(t, _)| *t), expiry]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ----- inputs ---------------------------------------------------------
+
+    /// Handles a frame of the signal family.
+    pub fn handle_frame<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        rx: &RxFrame<'_>,
+        frame: SignalFrame<'_>,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) {
+        match frame {
+            SignalFrame::Signal { hops_left, signal } => {
+                self.take(now, rx.from, hops_left, signal, store);
+            }
+            SignalFrame::Digest {
+                fingerprint,
+                lo,
+                hi,
+                ids,
+                ..
+            } => self.on_digest(now, rx.from, fingerprint, lo, hi, &ids),
+            SignalFrame::Pull { target, ids } => {
+                if target == self.id {
+                    self.serve(now, &ids);
+                }
+            }
+        }
+        self.flush(now, tx);
+    }
+
+    /// Runs timers due at `now`: expiry, digests, scheduled sends.
+    pub fn handle_timeout<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) {
+        let mesh = self.mesh(now);
+        if self.book.next_expiry().is_some_and(|t| t <= mesh) {
+            let gone: Vec<u64> = self.book.prune(mesh).iter().map(|s| s.0).collect();
+            let _ = store.drop_signals(&gone);
+            self.copies.retain(|_, c| c.expires > mesh);
+            self.served
+                .retain(|_, t| now.saturating_since(*t) < SERVE_BACKOFF);
+            self.pulled
+                .retain(|_, t| now.saturating_since(*t) < PULL_BACKOFF);
+            let book = &self.book;
+            self.answered.retain(|id| book.contains(*id));
+            self.told.retain(|id| book.contains(*id));
+        }
+        if self.trickle.poll_timeout() <= now && self.trickle.handle_timeout(now, &mut self.rng) {
+            self.send_digest(now);
+        }
+        self.flush(now, tx);
+    }
+
+    // ----- commands -------------------------------------------------------
+
+    /// Signs and publishes a signal of this node at `now`.
+    pub fn publish<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        spec: SignalSpec,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) -> Result<SignalId, PublishSignalError> {
+        let SignalSpec {
+            payload,
+            urgent,
+            ttl,
+            flood,
+        } = spec;
+        let mesh = self.mesh(now);
+        if let Payload::Cancellation { target } = payload
+            && !self.book.contains(target)
+        {
+            return Err(PublishSignalError::Unknown(target));
+        }
+        let repr = SignalRepr::sign(
+            &self.key,
+            Draft {
+                payload,
+                urgent,
+                created: mesh,
+                ttl,
+            },
+        )?;
+        let bytes = repr.encode();
+        let out = match self.book.insert(mesh, &bytes) {
+            Ok(Some(out)) => out,
+            Ok(None) => return Ok(repr.id()),
+            Err(reason) => return Err(PublishSignalError::Refused(reason)),
+        };
+        store
+            .put_signal(out.id.0, &bytes)
+            .map_err(|e| PublishSignalError::Store(e.to_string()))?;
+        let removed: Vec<u64> = out.removed.iter().map(|s| s.0).collect();
+        let _ = store.drop_signals(&removed);
+        let ty = repr.signal_type();
+        self.events.push(published_event(&repr, bytes.len(), flood));
+        let hops = if relays(&repr) || flood {
+            self.config.urgent_hops.min(MAX_RELAY_HOPS)
+        } else {
+            0
+        };
+        let relay = hops | if flood { FLOOD_FLAG } else { 0 };
+        self.schedule(
+            now,
+            Some(out.id),
+            signal_frame(relay, &bytes),
+            priority(&repr),
+            false,
+        );
+        if ty != SignalType::Query {
+            self.trickle.hear_inconsistent(now, &mut self.rng);
+        }
+        if let Some(c) = out.conflict {
+            self.on_conflict(now, c);
+        }
+        self.flush(now, tx);
+        Ok(out.id)
+    }
+
+    /// Asks the mesh for facilities holding every tag of `need`: answered
+    /// from the book when a live capability announcement matches (nothing
+    /// is sent), else sent as an urgent query.
+    pub fn ask<S: Storage, T: Transport>(
+        &mut self,
+        now: Instant,
+        need: Vec<super::signal::Tag>,
+        ttl: Duration,
+        store: &mut Store<S>,
+        tx: &mut T,
+    ) -> Result<(SignalId, bool), PublishSignalError> {
+        let me = self.key.public();
+        let known = self
+            .book
+            .supply()
+            .filter(|(k, tags)| *k != me && satisfies(tags, &need))
+            .count() as u32;
+        let payload = Payload::Query { tags: need };
+        if known > 0 {
+            // The query that would have been sent, for the record.
+            let repr = SignalRepr::sign(
+                &self.key,
+                Draft {
+                    payload,
+                    urgent: true,
+                    created: self.mesh(now),
+                    ttl,
+                },
+            )?;
+            self.events.push(SignalEvent::Answered {
+                query: repr.id(),
+                local: true,
+                facilities: known,
+            });
+            return Ok((repr.id(), true));
+        }
+        let spec = SignalSpec {
+            payload,
+            urgent: true,
+            ttl,
+            flood: false,
+        };
+        let id = self.publish(now, spec, store, tx)?;
+        Ok((id, false))
+    }
+
+    // ----- internals ------------------------------------------------------
+
+    fn take<S: Storage>(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        relay: u8,
+        bytes: &[u8],
+        store: &mut Store<S>,
+    ) {
+        let mesh = self.mesh(now);
+        let out = match self.book.insert(mesh, bytes) {
+            Err(reason) => {
+                self.events.push(SignalEvent::Refused { from, reason });
+                return;
+            }
+            Ok(None) => {
+                self.overheard(super::signal::id_of(bytes));
+                return;
+            }
+            Ok(Some(out)) => out,
+        };
+        // A log failure poisons the store; the next catalogue write reports it.
+        let _ = store.put_signal(out.id.0, bytes);
+        let removed: Vec<u64> = out.removed.iter().map(|s| s.0).collect();
+        let _ = store.drop_signals(&removed);
+        let repr = self.book.get(out.id).expect("just taken").repr.clone();
+        let ty = repr.signal_type();
+        let matches = self.matches(&repr);
+        self.events.push(SignalEvent::Taken {
+            id: out.id,
+            ty,
+            from,
+            matches,
+        });
+        // No Trickle reset here: a reset per signal taken, on every node,
+        // made digests the bulk of the traffic on `demand` (13,000 of them
+        // for 61 signals). Neighbours that lack it learn of it from the
+        // digest pages that disagree, which do reset.
+        self.copies.entry(out.id).or_default().expires = repr.expires();
+        let hops = relay & !FLOOD_FLAG;
+        let flood = relay & FLOOD_FLAG != 0;
+        if hops > 0 && (flood || relays(&repr)) {
+            let p = if flood { 1.0 } else { self.config.epidemic_p };
+            if self.rng.chance(p) {
+                let next = (hops - 1) | (relay & FLOOD_FLAG);
+                let delay = self.jitter();
+                let key = self.schedule(
+                    now + delay,
+                    Some(out.id),
+                    signal_frame(next, bytes),
+                    priority(&repr),
+                    true,
+                );
+                if !flood && let Some(c) = self.copies.get_mut(&out.id) {
+                    c.pending = key;
+                }
+            }
+        }
+        if let Some(c) = out.conflict {
+            self.on_conflict(now, c);
+        }
+        if ty == SignalType::Query && matches && self.answered.insert(out.id) {
+            let traveled = self.config.urgent_hops.saturating_sub(hops);
+            self.answer(now, traveled.saturating_add(1), store);
+        }
+        if ty == SignalType::Capability {
+            // A reply to one of our queries.
+            let tags = repr.payload.tags().to_vec();
+            let me = self.key.public();
+            let answered: Vec<SignalId> = self
+                .book
+                .of_type(mesh, SignalType::Query)
+                .filter(|(_, h)| h.repr.source == me && satisfies(&tags, h.repr.payload.tags()))
+                .map(|(id, _)| id)
+                .collect();
+            for query in answered {
+                self.events.push(SignalEvent::Answered {
+                    query,
+                    local: false,
+                    facilities: 1,
+                });
+            }
+        }
+    }
+
+    /// Another copy of a held signal: enough of them cancel our relay.
+    fn overheard(&mut self, id: SignalId) {
+        let limit = self.config.suppress_copies;
+        let Some(c) = self.copies.get_mut(&id) else {
+            return;
+        };
+        c.heard += 1;
+        if limit > 0
+            && c.heard >= limit
+            && let Some(key) = c.pending.take()
+        {
+            self.pending.remove(&key);
+        }
+    }
+
+    /// A facility answers a query: its capability announcement, flooded
+    /// back as far as the query came.
+    fn answer<S: Storage>(&mut self, now: Instant, hops: u8, store: &mut Store<S>) {
+        let mesh = self.mesh(now);
+        let me = self.key.public();
+        let held = self
+            .book
+            .of_type(mesh, SignalType::Capability)
+            .find(|(_, h)| h.repr.source == me)
+            .map(|(id, h)| (id, h.bytes.clone()));
+        let (id, bytes) = match held {
+            Some(h) => h,
+            None => {
+                let draft = Draft {
+                    payload: Payload::Capability {
+                        tags: self.config.capabilities.clone(),
+                    },
+                    urgent: false,
+                    created: mesh,
+                    ttl: Duration::from_secs(24 * 3600),
+                };
+                let Ok(repr) = SignalRepr::sign(&self.key, draft) else {
+                    return;
+                };
+                let bytes = repr.encode();
+                let Ok(Some(out)) = self.book.insert(mesh, &bytes) else {
+                    return;
+                };
+                let _ = store.put_signal(out.id.0, &bytes);
+                self.events.push(published_event(&repr, bytes.len(), false));
+                (out.id, bytes)
+            }
+        };
+        let delay = self.jitter();
+        self.schedule(
+            now + delay,
+            Some(id),
+            // A limited broadcast: every node within the query's distance
+            // relays the answer once (an announcement is not relayed
+            // otherwise).
+            signal_frame(hops.min(MAX_RELAY_HOPS) | FLOOD_FLAG, &bytes),
+            Priority::Normal,
+            false,
+        );
+    }
+
+    /// Tells a losing confirmation's side about the winner: the winner is
+    /// rebroadcast once per loser, with the full relay budget.
+    fn on_conflict(&mut self, now: Instant, conflict: Conflict) {
+        let ours_lost = conflict.loser_source == self.key.public();
+        self.events.push(SignalEvent::Conflict {
+            conflict,
+            ours_lost,
+        });
+        if !self.told.insert(conflict.loser) {
+            return;
+        }
+        let Some(winner) = self.book.get(conflict.winner) else {
+            return;
+        };
+        let frame = signal_frame(self.config.urgent_hops.min(MAX_RELAY_HOPS), &winner.bytes);
+        let delay = self.jitter();
+        self.schedule(
+            now + delay,
+            Some(conflict.winner),
+            frame,
+            Priority::Normal,
+            false,
+        );
+    }
+
+    /// The digest set: live signals but queries, by id prefix.
+    fn digest_set(&self, mesh: Instant) -> Vec<(u32, SignalId)> {
+        let mut set: Vec<(u32, SignalId)> = self
+            .book
+            .live(mesh)
+            .filter(|(_, h)| h.repr.signal_type() != SignalType::Query)
+            .map(|(id, _)| (id.0 as u32, id))
+            .collect();
+        set.sort();
+        set
+    }
+
+    fn fingerprint(set: &[(u32, SignalId)]) -> u64 {
+        let mut h = blake3::Hasher::new();
+        for (_, id) in set {
+            h.update(&id.0.to_le_bytes());
+        }
+        u64::from_le_bytes(*h.finalize().as_bytes().first_chunk().expect("32 bytes"))
+    }
+
+    fn send_digest(&mut self, now: Instant) {
+        let set = self.digest_set(self.mesh(now));
+        if set.is_empty() {
+            return; // nothing to offer; pulls start from others' digests
+        }
+        let pages = set.len().div_ceil(DIGEST_PAGE);
+        let page = self.page % pages;
+        self.page = self.page.wrapping_add(1);
+        let chunk = set.chunks(DIGEST_PAGE).nth(page).unwrap_or(&[]);
+        let lo = if page == 0 { 0 } else { chunk[0].0 };
+        let hi = set
+            .get((page + 1) * DIGEST_PAGE)
+            .map_or(u32::MAX, |(p, _)| p.saturating_sub(1));
+        let frame = SignalFrame::Digest {
+            fingerprint: Self::fingerprint(&set),
+            count: set.len().min(usize::from(u16::MAX)) as u16,
+            lo,
+            hi: hi.max(lo),
+            ids: chunk.iter().map(|(p, _)| *p).collect(),
+        };
+        self.schedule(
+            now,
+            None,
+            broadcast(frame.encode()),
+            Priority::Background,
+            false,
+        );
+        self.book.stats_mut().digests_sent += 1;
+    }
+
+    fn on_digest(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        fingerprint: u64,
+        lo: u32,
+        hi: u32,
+        ids: &[u32],
+    ) {
+        let set = self.digest_set(self.mesh(now));
+        if Self::fingerprint(&set) == fingerprint {
+            self.trickle.hear_consistent();
+            return;
+        }
+        let mine: BTreeSet<u32> = set
+            .iter()
+            .map(|(p, _)| *p)
+            .filter(|p| (lo..=hi).contains(p))
+            .collect();
+        let theirs: BTreeSet<u32> = ids.iter().copied().collect();
+        // The page agrees: as good as a consistent digest (in a big mesh
+        // whole sets rarely agree while announcements spread, and
+        // resetting on every differing fingerprint floods the channel).
+        if mine == theirs {
+            self.trickle.hear_consistent();
+            return;
+        }
+        self.trickle.hear_inconsistent(now, &mut self.rng);
+        let want: Vec<u32> = theirs
+            .difference(&mine)
+            .copied()
+            .filter(|p| {
+                self.pulled
+                    .get(p)
+                    .is_none_or(|t| now.saturating_since(*t) >= PULL_BACKOFF)
+            })
+            .take(MAX_PULLS_PER_FRAME)
+            .collect();
+        if let Some(extra) = mine.difference(&theirs).next() {
+            // Show them our page with what they lack next.
+            if let Some(at) = set.iter().position(|(p, _)| p == extra) {
+                self.page = at / DIGEST_PAGE;
+            }
+        }
+        if want.is_empty() {
+            return;
+        }
+        for p in &want {
+            self.pulled.insert(*p, now);
+        }
+        let frame = SignalFrame::Pull {
+            target: from,
+            ids: want,
+        };
+        self.book.stats_mut().pulls_sent += 1;
+        let delay = self.jitter();
+        let out = OutFrame {
+            dest: Destination::Node(from),
+            hop_limit: 0,
+            priority: Priority::Background,
+            payload: frame.encode(),
+        };
+        self.schedule(now + delay, None, out, Priority::Background, false);
+    }
+
+    fn serve(&mut self, now: Instant, prefixes: &[u32]) {
+        let mesh = self.mesh(now);
+        let found: Vec<(SignalId, Vec<u8>, Priority)> = self
+            .book
+            .live(mesh)
+            .filter(|(id, _)| prefixes.contains(&(id.0 as u32)))
+            .map(|(id, h)| (id, h.bytes.clone(), priority(&h.repr)))
+            .collect();
+        for (id, bytes, prio) in found {
+            if self
+                .served
+                .get(&id)
+                .is_some_and(|t| now.saturating_since(*t) < SERVE_BACKOFF)
+            {
+                continue;
+            }
+            self.served.insert(id, now);
+            self.book.stats_mut().served += 1;
+            let delay = Duration::from_micros(self.rng.below(1_000_000));
+            self.schedule(
+                now + delay,
+                Some(id),
+                signal_frame(0, &bytes),
+                prio.min(Priority::Background),
+                false,
+            );
+        }
+    }
+
+    fn jitter(&mut self) -> Duration {
+        Duration::from_micros(self.rng.below(self.config.relay_jitter.as_micros().max(1)))
+    }
+
+    /// Queues a send for `at`; the layer's queue is bounded: when full, a
+    /// background frame gives way to a more urgent one, else the new one is
+    /// dropped.
+    fn schedule(
+        &mut self,
+        at: Instant,
+        signal: Option<SignalId>,
+        mut frame: OutFrame,
+        priority: Priority,
+        relay: bool,
+    ) -> Option<(Instant, u64)> {
+        frame.priority = priority;
+        if self.pending.len() >= self.config.max_pending {
+            let victim = self
+                .pending
+                .iter()
+                .rev()
+                .find(|(_, p)| p.frame.priority < priority)
+                .map(|(k, _)| *k);
+            match victim {
+                Some(k) => {
+                    self.pending.remove(&k);
+                }
+                None => {
+                    self.dropped_sends += 1;
+                    return None;
+                }
+            }
+            self.dropped_sends += 1;
+        }
+        let key = (at, self.seq);
+        self.seq += 1;
+        self.pending.insert(
+            key,
+            Pending {
+                signal,
+                frame,
+                relay,
+            },
+        );
+        Some(key)
+    }
+
+    /// Hands due frames to the radio; an expired signal is dropped, never
+    /// sent; a full radio queue is retried later.
+    fn flush<T: Transport>(&mut self, now: Instant, tx: &mut T) {
+        let mesh = self.mesh(now);
+        let busy = crate::sync::channel_busy(tx);
+        let due: Vec<(Instant, u64)> = self
+            .pending
+            .range(..=(now, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        let mut full = false;
+        for key in due {
+            let p = self.pending.remove(&key).expect("listed");
+            if let Some(id) = p.signal {
+                let live = self.book.get(id).is_some_and(|h| mesh < h.repr.expires());
+                if !live {
+                    continue;
+                }
+            }
+            if full || (busy && p.frame.priority == Priority::Background) {
+                self.pending.insert((now + RETRY, key.1), p);
+                continue;
+            }
+            match tx.send(p.frame.clone()) {
+                Ok(()) => {
+                    if let (true, Some(id)) = (p.relay, p.signal) {
+                        self.book.stats_mut().forwarded += 1;
+                        self.events.push(SignalEvent::Relayed { id });
+                    }
+                }
+                Err(SendError::QueueFull | SendError::DutyCycle) => {
+                    self.pending.insert((now + RETRY, key.1), p);
+                    full = true;
+                }
+                Err(_) => self.dropped_sends += 1,
+            }
+        }
+    }
+}
+
+fn published_event(repr: &SignalRepr, len: usize, flood: bool) -> SignalEvent {
+    SignalEvent::Published {
+        id: repr.id(),
+        ty: repr.signal_type(),
+        size_bytes: len as u16,
+        urgent: repr.urgent,
+        flood,
+        ttl: repr.ttl,
+        refers: match repr.payload {
+            Payload::Confirmation { demand, .. } => demand,
+            Payload::Cancellation { target } => target,
+            _ => SignalId(0),
+        },
+    }
+}
+
+/// Whether a signal concerns a node with `config`: a query its facility
+/// can answer, or demand matching its subscriptions (or, without any, its
+/// capabilities).
+pub fn concerns(config: &SignalConfig, repr: &SignalRepr) -> bool {
+    let caps = &config.capabilities;
+    match &repr.payload {
+        Payload::Query { tags } => !caps.is_empty() && satisfies(caps, tags),
+        Payload::Demand { tags, .. } => {
+            if config.subscriptions.is_empty() {
+                !caps.is_empty() && satisfies(caps, tags)
+            } else {
+                tags.iter()
+                    .any(|t| config.subscriptions.binary_search(t).is_ok())
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a signal spreads by epidemic relays (else only by
+/// reconciliation).
+fn relays(repr: &SignalRepr) -> bool {
+    repr.urgent
+        || matches!(
+            repr.signal_type(),
+            SignalType::Query | SignalType::Confirmation | SignalType::Cancellation
+        )
+}
+
+fn priority(repr: &SignalRepr) -> Priority {
+    if relays(repr) {
+        Priority::Normal
+    } else {
+        Priority::Background
+    }
+}
+
+fn broadcast(payload: Vec<u8>) -> OutFrame {
+    OutFrame {
+        dest: Destination::Broadcast,
+        hop_limit: 0,
+        priority: Priority::Background,
+        payload,
+    }
+}
+
+fn signal_frame(relay: u8, bytes: &[u8]) -> OutFrame {
+    broadcast(
+        SignalFrame::Signal {
+            hops_left: relay,
+            signal: bytes,
+        }
+        .encode(),
+    )
+}
