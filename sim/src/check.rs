@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use node_core::NodeId;
 
+use crate::in_flight::InFlight;
 use crate::trace::{FaultRecord, NodeRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
 
 /// Observes who published and stored what, and counts on honest nodes the
@@ -222,7 +223,7 @@ pub struct Checks {
     duty: DutyCycleMeter,
     duty_limit_pct: f64,
     own_txs: Vec<VecDeque<(u64, u64)>>,
-    in_flight: BTreeMap<TxId, (u64, u64)>,
+    in_flight: InFlight<(u64, u64)>,
     half_duplex_violation: Option<String>,
     hop_start: BTreeMap<PacketKey, u8>,
     hop_violation: Option<String>,
@@ -239,7 +240,7 @@ impl Checks {
             duty: DutyCycleMeter::new(nodes, duty_window),
             duty_limit_pct,
             own_txs: vec![VecDeque::new(); nodes],
-            in_flight: BTreeMap::new(),
+            in_flight: InFlight::new(),
             half_duplex_violation: None,
             hop_start: BTreeMap::new(),
             hop_violation: None,
@@ -367,7 +368,7 @@ impl TraceSink for Checks {
                     ..
                 } => {
                     self.checked_receptions += 1;
-                    if let Some((s, e)) = self.in_flight.get(&tx)
+                    if let Some((s, e)) = self.in_flight.get(tx)
                         && self.own_txs[node.index()]
                             .iter()
                             .any(|(os, oe)| os < e && s < oe)
@@ -385,7 +386,7 @@ impl TraceSink for Checks {
                     }
                 }
                 Record::TxEnd { tx, .. } => {
-                    self.in_flight.remove(&tx);
+                    self.in_flight.remove(tx);
                 }
                 _ => {}
             }
@@ -431,7 +432,7 @@ pub struct ReceptionConservation {
     audience: Vec<Vec<u32>>,
     up: Vec<bool>,
     group: Vec<u16>,
-    in_flight: BTreeMap<TxId, Owed>,
+    in_flight: InFlight<Owed>,
     /// Reception drops seen since the last `TxEnd`.
     reception_drops: Vec<(u32, PacketKey, u64)>,
     /// Spent receiver lists, reused.
@@ -455,7 +456,7 @@ impl ReceptionConservation {
             audience: info.audience.clone(),
             up,
             group: vec![0; n],
-            in_flight: BTreeMap::new(),
+            in_flight: InFlight::new(),
             reception_drops: Vec::new(),
             spare: Vec::new(),
             pairs: 0,
@@ -486,7 +487,7 @@ impl ReceptionConservation {
 
     /// Marks `(tx, node)` as having its outcome; `what` names the record.
     fn resolve(&mut self, tx: TxId, node: NodeId, what: &'static str) {
-        let Some(owed) = self.in_flight.get_mut(&tx) else {
+        let Some(owed) = self.in_flight.get_mut(tx) else {
             return self.fail(|| format!("{what} at {node} for tx {tx}, which is not on the air"));
         };
         match owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r) {
@@ -499,7 +500,7 @@ impl ReceptionConservation {
     }
 
     fn on_tx_end(&mut self, tx: TxId, at: u64) {
-        let Some(mut owed) = self.in_flight.remove(&tx) else {
+        let Some(mut owed) = self.in_flight.remove(tx) else {
             return self.fail(|| format!("tx {tx} ended without starting"));
         };
         for k in 0..self.reception_drops.len() {
