@@ -344,6 +344,15 @@ impl TraceSink for Checks {
                     let (s, e) = (at.as_micros(), end.as_micros());
                     self.in_flight.insert(tx, (s, e));
                     let own = &mut self.own_txs[node.index()];
+                    if let Some(&(_, previous_end)) = own.back()
+                        && s < previous_end
+                    {
+                        self.half_duplex_violation.get_or_insert_with(|| {
+                            format!(
+                                "{node} started tx {tx} while its previous frame was on the air"
+                            )
+                        });
+                    }
                     if own.len() == HALF_DUPLEX_HISTORY {
                         own.pop_front();
                     }
@@ -368,10 +377,15 @@ impl TraceSink for Checks {
                     ..
                 } => {
                     self.checked_receptions += 1;
-                    if let Some((s, e)) = self.in_flight.get(tx)
+                    // A node's own transmissions never overlap each other
+                    // (checked at `TxStart`), so newest first, the search
+                    // stops at the first that ended before the frame began.
+                    if let Some(&(s, e)) = self.in_flight.get(tx)
                         && self.own_txs[node.index()]
                             .iter()
-                            .any(|(os, oe)| os < e && s < oe)
+                            .rev()
+                            .take_while(|(_, oe)| s < *oe)
+                            .any(|(os, _)| *os < e)
                     {
                         self.half_duplex_violation.get_or_insert_with(|| {
                             format!("{node} decoded tx {tx} while transmitting")
@@ -401,6 +415,10 @@ struct Owed {
     packet: PacketKey,
     /// (receiver, whether it has its outcome), sorted by receiver.
     receivers: Vec<(u32, bool)>,
+    /// Where the next outcome is looked for first: the engine reports a
+    /// transmission's receivers in the sender's link order, the order of
+    /// `receivers`, so this finds them without a search.
+    next: usize,
 }
 
 /// Reception conservation: every (transmission, receiver) pair the physics
@@ -490,8 +508,15 @@ impl ReceptionConservation {
         let Some(owed) = self.in_flight.get_mut(tx) else {
             return self.fail(|| format!("{what} at {node} for tx {tx}, which is not on the air"));
         };
-        match owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r) {
-            Ok(i) if !owed.receivers[i].1 => owed.receivers[i].1 = true,
+        let found = match owed.receivers.get(owed.next) {
+            Some((r, _)) if *r == node.0 => Ok(owed.next),
+            _ => owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r),
+        };
+        match found {
+            Ok(i) if !owed.receivers[i].1 => {
+                owed.receivers[i].1 = true;
+                owed.next = i + 1;
+            }
             Ok(_) => self.fail(|| format!("a second outcome ({what}) at {node} for tx {tx}")),
             Err(_) => self.fail(|| {
                 format!("{what} at {node} for tx {tx}, which it is not owed (out of range, down or cut off)")
@@ -553,6 +578,7 @@ impl TraceSink for ReceptionConservation {
                             sender: node,
                             packet,
                             receivers,
+                            next: 0,
                         },
                     );
                 }
