@@ -53,6 +53,12 @@ enum Command {
     Key(commands::key::KeyArgs),
     /// Design packages: build one from a folder, verify it, extract it.
     Package(commands::package::PackageArgs),
+    /// Demand for designs on a node's store: new, list, cancel (signed with its publisher key).
+    Demand(commands::signals::DemandArgs),
+    /// Take on a demand: confirm that this facility makes N of it.
+    Offer(commands::signals::OfferArgs),
+    /// Which facilities the node has heard of can meet a need ("3d printing, PLA").
+    Ask(commands::signals::AskArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
     #[command(hide = true)]
     Emulate(commands::emulate::EmulateArgs),
