@@ -42,6 +42,12 @@ enum Command {
     /// Rank the designs you can build with what you have (--have) or a facility has.
     Match(commands::matches::MatchArgs),
     /// Reverse matching: the designs a facility can produce outright.
+    ///
+    /// With --db (a node's store) holding live demand signals, the designs in demand that the
+    /// facility can make come first, ranked by combined score = match score (0..1) × open
+    /// quantity (wanted and not yet taken by a confirmation) × 2 if any of its demands is
+    /// urgent, with the open quantity and the earliest deadline. Without demand the output is the
+    /// plain ranking.
     Produce(commands::produce::ProduceArgs),
     /// Make one design across several facilities, naming the gaps.
     Plan(commands::plan::PlanArgs),

@@ -199,6 +199,11 @@ pub(crate) struct DesignSource {
 }
 
 impl DesignSource {
+    /// The store folder, with `--db`.
+    pub(crate) fn db_dir(&self) -> Option<&Path> {
+        self.db.as_deref()
+    }
+
     /// Loads the designs from the folder or the store.
     pub(crate) fn load(&self, tax: &Taxonomy) -> Result<Designs, CliError> {
         match (&self.corpus, &self.db) {

@@ -1,5 +1,5 @@
 //! `okmesh demand`, `okmesh offer`, `okmesh ask` on a node's data
-//! directory.
+//! directory, and `okmesh produce --db` ranking network demand first.
 
 use std::path::Path;
 use std::process::Output;
@@ -363,4 +363,87 @@ fn ask_answers_from_the_capabilities_the_node_heard() {
         "{text}"
     );
     assert!(text.contains("POST /queries?need=glass-blowing"), "{text}");
+}
+
+#[test]
+fn produce_lists_designs_in_demand_first_and_is_unchanged_without_demand() {
+    let db = corpus_store("produce-demand");
+    let shop = format!("{CORPUS}/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml");
+    let produce = |extra: &[&str]| {
+        let mut args = vec!["produce", "--facility", &shop, "--db", s(&db), "--now", NOW];
+        args.extend_from_slice(extra);
+        let (code, text, err) = out(&okmesh(&args));
+        assert_eq!(code, 0, "{err}");
+        text
+    };
+    let before = produce(&[]);
+    let ranked = makeable(&db, &shop);
+    assert!(ranked.len() >= 3, "{ranked:?}");
+    // Demand for the lowest-ranked design the shop can make: it comes first.
+    let (last, last_title) = ranked.last().unwrap().clone();
+    let (second, _) = ranked[1].clone();
+    let (code, text, err) = at(
+        &db,
+        &[
+            "demand",
+            "new",
+            "--design",
+            &last,
+            "--quantity",
+            "40",
+            "--deadline",
+            "1d",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let first_id: Value = serde_json::from_str(&text).unwrap();
+    let (code, _, err) = at(
+        &db,
+        &[
+            "demand",
+            "new",
+            "--design",
+            &second,
+            "--quantity",
+            "2",
+            "--deadline",
+            "1d",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let with = produce(&[]);
+    let mut lines = with.lines();
+    let head = lines.next().unwrap();
+    assert!(
+        head.starts_with("in demand on the mesh and makeable here: 2 of 2 designs in demand"),
+        "{with}"
+    );
+    assert!(head.contains("combined = score × open quantity"), "{head}");
+    lines.next(); // the column names
+    let top = lines.next().unwrap();
+    assert!(
+        top.trim_start().starts_with("1 ") && top.contains("     40  2026-12-04T12:00:00Z"),
+        "{top}"
+    );
+    assert!(
+        top.contains(&last_title.chars().take(30).collect::<String>()),
+        "{top}"
+    );
+    // The plain ranking follows, unchanged.
+    assert!(with.ends_with(&before), "{with}");
+    let json: Value = serde_json::from_str(&produce(&["--json"])).unwrap();
+    assert_eq!(json["in_demand"][0]["design"], last.as_str());
+    assert_eq!(json["in_demand"][0]["open"], 40);
+    assert!(
+        json["in_demand"][0]["combined"].as_f64().unwrap()
+            > json["in_demand"][1]["combined"].as_f64().unwrap()
+    );
+    // Withdrawn, the output is as before, byte for byte.
+    let (code, _, err) = at(&db, &["demand", "cancel", first_id["id"].as_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let list: Value = serde_json::from_str(&at(&db, &["demand", "list", "--json"]).1).unwrap();
+    let (code, _, err) = at(&db, &["demand", "cancel", list[0]["id"].as_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(produce(&[]), before);
 }
