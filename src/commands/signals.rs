@@ -22,8 +22,8 @@ use catalogue::id::{ItemId, ItemKind};
 use hw_bridge::store::DiskStorage;
 use node_core::identity::PublicKey;
 use node_core::signals::{
-    Held, MAX_QUANTITY, MAX_TTL_S, Payload, SignalConfig, SignalId, SignalSpec, SignalType, Tag,
-    satisfies, tags_from,
+    Held, MAX_QUANTITY, MAX_TTL_S, Payload, PublishSignalError, RejectReason, SignalConfig,
+    SignalId, SignalSpec, SignalType, Tag, satisfies, tags_from,
 };
 use node_core::store::{StorageError, StoredItem};
 use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
@@ -230,7 +230,7 @@ impl Local {
         let id = self
             .node
             .publish_signal(Instant::ZERO, spec, &mut Offline)
-            .map_err(|e| CliError::Failed(format!("--data-dir {}: {e}", self.dir.display())))?;
+            .map_err(|e| self.refused(e))?;
         self.node.flush_store(false).map_err(|e| {
             CliError::Io(format!(
                 "--data-dir {}: writing the store failed: {e}",
@@ -238,6 +238,29 @@ impl Local {
             ))
         })?;
         Ok(id)
+    }
+
+    /// Why the node would not publish a signal, explained.
+    fn refused(&self, e: PublishSignalError) -> CliError {
+        let dir = self.dir.display();
+        match e {
+            // The same signer, content and second give the same id.
+            PublishSignalError::Refused(RejectReason::Cancelled) => bad(format!(
+                "--data-dir {dir}: an identical signal (same content, same second) was cancelled and cannot come back; change it or publish it a second later"
+            )),
+            PublishSignalError::Refused(r) => {
+                let l = SignalConfig::default().limits;
+                CliError::Failed(format!(
+                    "--data-dir {dir}: the node's signal book refused it: {} (a publisher may hold {} live signals and add {} per {}, a node {} in all)",
+                    r.name(),
+                    l.max_per_source,
+                    l.max_new_per_window,
+                    l.window,
+                    l.max_signals
+                ))
+            }
+            other => CliError::Failed(format!("--data-dir {dir}: {other}")),
+        }
     }
 
     /// A design's title, if the store holds it.

@@ -127,7 +127,7 @@ pub(crate) fn parse_utc(text: &str) -> Option<u64> {
 }
 
 fn is_leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// Unix seconds as `2026-12-03T12:00:00Z`.

@@ -203,6 +203,26 @@ fn a_demand_made_on_the_command_line_is_in_the_book_signed_by_the_node() {
     );
     let (_, text, _) = at(&db, &["demand", "list"]);
     assert!(text.starts_with("no live demand in "), "{text}");
+    // The very same demand (same second, same content: same id) stays cancelled.
+    let (code, _, err) = at(
+        &db,
+        &[
+            "demand",
+            "new",
+            "--design",
+            &design,
+            "--quantity",
+            "40",
+            "--deadline",
+            "2h",
+            "--urgent",
+            "--tag",
+            "3d printing",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("was cancelled and cannot come back"), "{err}");
     assert!(
         book(&db)
             .live(Instant::from_micros(NOW_S * 1_000_000))
