@@ -4,8 +4,8 @@
 
 use catalogue::document::MAX_DOCUMENT_BYTES;
 use catalogue::id::ItemKind;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use node_core::node::PublishError;
@@ -72,7 +72,7 @@ impl Server {
     /// `GET /items/{id}/raw`: the item's original bytes.
     pub(super) async fn raw(&self, id: &str) -> Result<Response<Body>, Failure> {
         let d = self.find(id).await?;
-        let mut r = Response::new(Full::new(Bytes::from(d.item.bytes)));
+        let mut r = Response::new(super::full(d.item.bytes));
         r.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),

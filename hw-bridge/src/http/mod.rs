@@ -17,6 +17,8 @@
 //! | `POST /facilities?name=FILE` | register or update a facility |
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
+//! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
+//! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]) |
 //! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
 //! # Who may ask
@@ -68,10 +70,12 @@
 //! the JSON and query helpers); each resource answers in its own module:
 //! `status` (`/status`), `items` (`/items`, `/manifests`, `/facilities`),
 //! `matches` (`/match` and the shared design index), `signals`
-//! (`/signals`, `/demands`, `/offers`, `/cancellations`) and `pages` (the
-//! adapter the web pages of [`crate::web`] read through).
+//! (`/signals`, `/demands`, `/offers`, `/cancellations`, `/queries`),
+//! [`events`] (`/events`) and `pages` (the adapter the web pages of
+//! [`crate::web`] read through).
 
 mod conns;
+pub mod events;
 pub mod guard;
 mod items;
 mod matches;
@@ -85,7 +89,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request as HttpRequest, Response, StatusCode};
@@ -142,7 +146,13 @@ pub const MAX_TOP: usize = 1000;
 /// Shortest item id prefix accepted.
 pub const MIN_ID_PREFIX: usize = 8;
 
-type Body = Full<Bytes>;
+/// A whole answer, or an event stream (`GET /events`).
+type Body = Either<Full<Bytes>, events::EventBody>;
+
+/// A whole answer's body.
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Either::Left(Full::new(bytes.into()))
+}
 
 /// An answer that is not a success.
 struct Failure {
@@ -175,7 +185,7 @@ impl From<Stopped> for Failure {
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string() + "\n")));
+    let mut r = Response::new(full(v.to_string() + "\n"));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -203,6 +213,8 @@ struct Server {
     guard: guard::Guard,
     /// The store folder, for the persisted match index.
     index_dir: Option<std::path::PathBuf>,
+    /// Event streams open ([`events::MAX_EVENT_STREAMS`]).
+    event_streams: Arc<Semaphore>,
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
@@ -225,6 +237,7 @@ pub async fn serve(
         matching: Semaphore::new(MAX_CONCURRENT_MATCHES),
         guard: guard::Guard::new(config.token, bound, &config.hosts, config.token_hint),
         index_dir: config.index_dir,
+        event_streams: Arc::new(Semaphore::new(events::MAX_EVENT_STREAMS)),
     });
     let conns = conns::Conns::new(MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
     tokio::pin!(shutdown);
@@ -432,7 +445,19 @@ impl Server {
                 let (status, v) = signals::publish(&self.node, spec).await?;
                 Ok(json_response(status, &v))
             }
-            ["signals" | "demands" | "offers" | "cancellations"] => wrong(),
+            ["demands"] if method == Method::GET => Ok(json_response(
+                StatusCode::OK,
+                &signals::demands(&self.node, &q).await?,
+            )),
+            ["queries"] if method == Method::POST => {
+                let (status, v) = signals::query(&self.node, &q).await?;
+                Ok(json_response(status, &v))
+            }
+            ["events"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                events::stream(&self.node, &self.event_streams)
+            }
+            ["signals" | "demands" | "offers" | "cancellations" | "queries" | "events"] => wrong(),
             p if method == Method::GET && crate::web::is_page(p) => {
                 Ok(page_response(crate::web::page(self, p, &q).await))
             }

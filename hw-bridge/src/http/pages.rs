@@ -3,8 +3,6 @@
 //! this node.
 
 use catalogue::id::ItemKind;
-use http_body_util::Full;
-use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
@@ -47,7 +45,7 @@ impl crate::web::Backend for Server {
 
 /// A rendered page, with the policy that keeps it to this node.
 pub(super) fn page_response(p: crate::web::Page) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(p.body)));
+    let mut r = Response::new(super::full(p.body));
     *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
