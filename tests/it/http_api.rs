@@ -469,3 +469,91 @@ fn the_event_stream_tells_of_new_manifests_and_demands_the_facility_can_make() {
     let (code, _) = http_json(&a, "POST", "/events", b"");
     assert_eq!(code, 405);
 }
+
+/// The shop's facility file, and the first corpus manifest it can make
+/// outright (file, title).
+fn shop_and_a_design_it_makes() -> (String, String, String) {
+    use crate::corpus::CORPUS;
+    let shop = format!("{CORPUS}/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml");
+    let o = crate::util::okmesh(&[
+        "produce",
+        "--facility",
+        &shop,
+        "--corpus",
+        &format!("{CORPUS}/okh"),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let made: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &made["results"][0];
+    (
+        shop,
+        r["file"].as_str().unwrap().to_owned(),
+        r["title"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn a_demand_from_another_node_reaches_the_event_stream() {
+    let ports = crate::field_support::free_udp_ports(2);
+    let radio = |me: usize, peer: usize| {
+        format!(
+            "udp:127.0.0.1:{},peers=127.0.0.1:{}",
+            ports[me], ports[peer]
+        )
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    let (_fab, a) = start_api_node(&radio(0, 1), &dirs.path().join("fab"), &[]);
+    let (_clinic, b) = start_api_node(&radio(1, 0), &dirs.path().join("clinic"), &[]);
+    let (shop, file, title) = shop_and_a_design_it_makes();
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        "/facilities?name=shop.yml",
+        &std::fs::read(&shop).unwrap(),
+    );
+    assert_eq!(code, 201, "{v}");
+    let mut events = Events::open(&a);
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        &format!("/manifests?name={}", file.rsplit('/').next().unwrap()),
+        &std::fs::read(&file).unwrap(),
+    );
+    assert_eq!(code, 201, "{v}");
+    let design = v["published"][0]["id"].as_str().unwrap().to_owned();
+    let (event, v) = events.next();
+    assert_eq!(
+        (event.as_str(), v["origin"].as_str()),
+        ("manifest", Some("local")),
+        "{v}"
+    );
+    // The clinic syncs the design, then asks for it.
+    let start = Instant::now();
+    while http_json(&b, "GET", &format!("/items/{design}"), b"").0 != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the clinic never got {design}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, demand) = http_json(
+        &b,
+        "POST",
+        &format!("/demands?design={design}&quantity=12&deadline=3h&urgent=true"),
+        b"",
+    );
+    assert_eq!(code, 201, "{demand}");
+    let (event, v) = events.next();
+    assert_eq!(event, "demand", "{v}");
+    assert_eq!(
+        (
+            v["signal"].clone(),
+            v["origin"].as_str(),
+            v["name"].as_str()
+        ),
+        (demand["id"].clone(), Some("mesh"), Some(title.as_str())),
+        "{v}"
+    );
+    assert_eq!(v["quantity"], 12);
+}
