@@ -286,7 +286,9 @@ fn signal_id(text: &str, what: &str) -> Result<SignalId, CliError> {
 /// hex digits) or by title.
 fn find_design<'a>(local: &'a Local, query: &str) -> Result<&'a StoredItem, CliError> {
     let store = local.node.store();
-    let hits = db::manifests_named(store, query);
+    // A retired design (a signed tombstone) cannot be made any more.
+    let mut hits = db::manifests_named(store, query);
+    hits.retain(|i| !i.is_tombstone());
     match hits.as_slice() {
         [item] => Ok(item),
         [] => Err(bad(format!(

@@ -556,4 +556,17 @@ fn a_demand_from_another_node_reaches_the_event_stream() {
         "{v}"
     );
     assert_eq!(v["quantity"], 12);
+    // The command line cannot open a running node's store: it says what to use.
+    let o = crate::util::okmesh(&[
+        "demand",
+        "list",
+        "--data-dir",
+        dirs.path().join("clinic").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("in use by another process") && err.contains("GET /demands"),
+        "{err}"
+    );
 }
