@@ -60,7 +60,8 @@ enum DemandCommand {
         /// 30 days ahead. The demand lives until then.
         #[arg(long)]
         deadline: String,
-        /// Urgent: spread by epidemic relays ahead of catalogue traffic (once the node runs).
+        /// Urgent: sent ahead of catalogue traffic. Epidemic relays start only when a running
+        /// node publishes it (POST /demands?urgent=true); from the store it spreads by digests.
         #[arg(long)]
         urgent: bool,
         /// What making it takes, for facilities' subscriptions (repeatable):
