@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `run(args) -> Result<ExitCode, CliError>`.
 
 pub(crate) mod airtime;
+pub(crate) mod api;
 pub(crate) mod db;
 pub(crate) mod emulate;
 pub(crate) mod field;
@@ -17,6 +18,7 @@ pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
 pub(crate) mod signals;
+pub(crate) mod signals_api;
 pub(crate) mod sweep;
 pub(crate) mod validate;
 pub(crate) mod when;

@@ -9,9 +9,10 @@
 //! log; the node takes it back into its book when it starts and announces
 //! it to its neighbours by digest-and-pull. Epidemic relays start only at
 //! publication on a running node, so an urgent demand that must spread at
-//! once, and a query to the mesh, want the running node's HTTP API
-//! (`POST /demands`, `POST /queries`): while a node runs its store is
-//! locked, and these commands say so and name the call.
+//! once, and a query to the mesh, want the running node: with `--api
+//! ADDR` (its `--http` address) every command goes through the node's
+//! HTTP API instead ([`super::signals_api`]). While a node runs its store
+//! is locked, and the commands without `--api` say so.
 //!
 //! Times are mesh time, Unix seconds: the clock, or `--now`.
 
@@ -32,6 +33,7 @@ use node_core::{
 };
 use serde_json::{Value, json};
 
+use super::api::ApiArg;
 use super::key::DataDir;
 use super::out::outln;
 use super::when::{NowArg, deadline, format_span, format_utc};
@@ -70,6 +72,8 @@ enum DemandCommand {
         tags: Vec<String>,
         #[command(flatten)]
         now: NowArg,
+        #[command(flatten)]
+        api: ApiArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -80,6 +84,8 @@ enum DemandCommand {
         dir: DataDir,
         #[command(flatten)]
         now: NowArg,
+        #[command(flatten)]
+        api: ApiArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -92,6 +98,8 @@ enum DemandCommand {
         dir: DataDir,
         #[command(flatten)]
         now: NowArg,
+        #[command(flatten)]
+        api: ApiArg,
     },
 }
 
@@ -107,6 +115,8 @@ pub(crate) struct OfferArgs {
     dir: DataDir,
     #[command(flatten)]
     now: NowArg,
+    #[command(flatten)]
+    api: ApiArg,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -123,6 +133,8 @@ pub(crate) struct AskArgs {
     dir: DataDir,
     #[command(flatten)]
     now: NowArg,
+    #[command(flatten)]
+    api: ApiArg,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -170,7 +182,7 @@ struct Local {
 
 /// How a running node does what a command does, for the "store locked"
 /// message.
-const WHILE_RUNNING: &str = "while a node runs on it, use its HTTP API instead: GET /demands, POST /demands, /offers, /cancellations, /queries";
+const WHILE_RUNNING: &str = "while a node runs on it, give --api ADDR (its --http address) or use its HTTP API: GET /demands, POST /demands, /offers, /cancellations, /queries";
 
 impl Local {
     /// Opens the node in `dir` (an existing store) with its publisher key.
@@ -328,6 +340,7 @@ pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
             urgent,
             tags,
             now,
+            api,
             json,
         } => {
             let now_s = now.unix_s();
@@ -335,6 +348,17 @@ pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
             let deadline_s = deadline(&when, now_s, MAX_TTL_S, "--deadline")?;
             let tags = tags_from(tags.iter().map(String::as_str))
                 .map_err(|e| bad(format!("--tag {}: {e}", tags.join(","))))?;
+            if let Some(api) = api.open(dir.opt())? {
+                let d = super::signals_api::NewDemand {
+                    design: &design,
+                    quantity,
+                    deadline_s,
+                    now_s,
+                    urgent,
+                    tags: &tags,
+                };
+                return super::signals_api::demand_new(&api, &d, json);
+            }
             let mut local = Local::open(dir.get()?, now_s)?;
             let item = find_design(&local, &design)?;
             let (design_id, title) = (item.id, item.name.clone());
@@ -374,12 +398,28 @@ pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
                 );
             }
         }
-        DemandCommand::List { dir, now, json } => {
+        DemandCommand::List {
+            dir,
+            now,
+            api,
+            json,
+        } => {
+            if let Some(api) = api.open(dir.opt())? {
+                return super::signals_api::demand_list(&api, now.unix_s(), json);
+            }
             let local = Local::open(dir.get()?, now.unix_s())?;
             list(&local, json);
         }
-        DemandCommand::Cancel { signal, dir, now } => {
+        DemandCommand::Cancel {
+            signal,
+            dir,
+            now,
+            api,
+        } => {
             let id = signal_id(&signal, "signal")?;
+            if let Some(api) = api.open(dir.opt())? {
+                return super::signals_api::cancel(&api, id);
+            }
             let mut local = Local::open(dir.get()?, now.unix_s())?;
             let held = local.live(id)?;
             if held.repr.source != local.me() {
@@ -437,23 +477,29 @@ fn list(local: &Local, as_json: bool) {
             }))
         })
         .collect();
+    print_demands(
+        &demands,
+        &local.dir.display().to_string(),
+        local.now_s,
+        as_json,
+    );
+}
+
+/// Prints demand rows (`id`, `design`, `title`, `quantity`, `taken`,
+/// `deadline_s`, `urgent`, `ours`, `signed_by`) held by `place`.
+pub(crate) fn print_demands(demands: &[Value], place: &str, now_s: u64, as_json: bool) {
     if as_json {
-        outln!("{}", Value::Array(demands));
+        outln!("{}", Value::Array(demands.to_vec()));
         return;
     }
     if demands.is_empty() {
-        outln!(
-            "no live demand in {} (now {})",
-            local.dir.display(),
-            format_utc(local.now_s)
-        );
+        outln!("no live demand in {place} (now {})", format_utc(now_s));
         return;
     }
     outln!(
-        "{} live demands in {} (now {}):",
+        "{} live demands in {place} (now {}):",
         demands.len(),
-        local.dir.display(),
-        format_utc(local.now_s)
+        format_utc(now_s)
     );
     outln!(
         "{:<16}  {:>7}  {:>7}  {:<20}  {:>6}  {:<6}  {:<19}  design",
@@ -465,7 +511,7 @@ fn list(local: &Local, as_json: bool) {
         "urgent",
         "signer"
     );
-    for d in &demands {
+    for d in demands {
         let deadline_s = d["deadline_s"].as_u64().unwrap_or_default();
         let signer = if d["ours"] == true {
             "this node".to_owned()
@@ -481,7 +527,7 @@ fn list(local: &Local, as_json: bool) {
                 .as_u64()
                 .map_or("-".to_owned(), |t| t.to_string()),
             format_utc(deadline_s),
-            format_span(deadline_s.saturating_sub(local.now_s)),
+            format_span(deadline_s.saturating_sub(now_s)),
             if d["urgent"] == true { "yes" } else { "no" },
             signer,
             d["design"].as_str().unwrap_or_default(),
@@ -491,6 +537,9 @@ fn list(local: &Local, as_json: bool) {
 
 pub(crate) fn run_offer(a: OfferArgs) -> Result<ExitCode, CliError> {
     let id = signal_id(&a.demand, "demand")?;
+    if let Some(api) = a.api.open(a.dir.opt())? {
+        return super::signals_api::offer(&api, id, a.quantity, a.json);
+    }
     let mut local = Local::open(a.dir.get()?, a.now.unix_s())?;
     let held = local.live(id)?;
     let Payload::Demand {
@@ -569,6 +618,9 @@ pub(crate) fn need_tags(text: &str) -> Result<Vec<Tag>, String> {
 
 pub(crate) fn run_ask(a: AskArgs) -> Result<ExitCode, CliError> {
     let need = need_tags(&a.need).map_err(|e| bad(format!("--need '{}': {e}", a.need)))?;
+    if let Some(api) = a.api.open(a.dir.opt())? {
+        return super::signals_api::ask(&api, &need, a.json);
+    }
     let local = Local::open(a.dir.get()?, a.now.unix_s())?;
     let me = local.me();
     // Answered from the book, as the node answers a query it can (nothing
@@ -599,7 +651,7 @@ pub(crate) fn run_ask(a: AskArgs) -> Result<ExitCode, CliError> {
             need_text.join(", ")
         );
         outln!(
-            "a running node asks the mesh: POST /queries?need={} on its HTTP API",
+            "a running node asks the mesh: okmesh ask --api ADDR, or POST /queries?need={} on its HTTP API",
             need_text.join(",")
         );
         return Ok(ExitCode::SUCCESS);

@@ -467,3 +467,80 @@ fn produce_lists_designs_in_demand_first_and_is_unchanged_without_demand() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(produce(&[]), before);
 }
+
+#[test]
+fn with_api_the_commands_work_through_a_running_node() {
+    use crate::field_support::{http_json, lone_udp_radio, start_api_node};
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, a) = start_api_node(&lone_udp_radio(), dir.path(), &[]);
+    let manifest =
+        b"okhv = \"2.0\"\nname = \"Test bench clamp\"\nmaterial = \"PLA\"\ntsdc = \"3DP\"\n";
+    let (code, v) = http_json(&a, "POST", "/manifests?name=clamp.toml", manifest);
+    assert_eq!(code, 201, "{v}");
+    let design = v["published"][0]["id"].as_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--api", &a, "--data-dir", s(dir.path())]);
+        out(&okmesh(&all))
+    };
+    // By title; the tag with a `+` arrives whole.
+    let (code, text, err) = run(&[
+        "demand",
+        "new",
+        "--design",
+        "test bench clamp",
+        "--quantity",
+        "40",
+        "--deadline",
+        "3h",
+        "--tag",
+        "material=pla+petg",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let made: Value = serde_json::from_str(&text).unwrap();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let (_, signals) = http_json(&a, "GET", "/signals", b"");
+    let d = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id.as_str())
+        .expect("the node holds it");
+    assert_eq!(
+        (d["design"].as_str(), d["quantity"].as_u64()),
+        (Some(design.as_str()), Some(40))
+    );
+    assert_eq!(d["tags"], serde_json::json!(["material=pla+petg"]));
+    assert_eq!(d["ours"], true);
+    // Listed; an offer above what it wants is refused by the node, one within is taken.
+    let (code, text, _) = run(&["demand", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains(&id) && text.contains("Test bench clamp"),
+        "{text}"
+    );
+    let (code, _, err) = run(&["offer", &id, "--quantity", "41"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("wants 40; offer at most that"), "{err}");
+    let (code, _, err) = run(&["offer", &id, "--quantity", "10"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, demands) = http_json(&a, "GET", "/demands", b"");
+    assert_eq!(
+        (demands[0]["taken"].as_u64(), demands[0]["open"].as_u64()),
+        (Some(10), Some(30))
+    );
+    // A query nobody known answers goes to the mesh.
+    let (code, text, err) = run(&["ask", "--need", "glass blowing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("went to the mesh"), "{text}");
+    // Cancelled through the node.
+    let (code, _, err) = run(&["demand", "cancel", &id]);
+    assert_eq!(code, 0, "{err}");
+    let (_, demands) = http_json(&a, "GET", "/demands", b"");
+    assert_eq!(demands, serde_json::json!([]));
+    // No node there: said so.
+    let (code, _, err) = out(&okmesh(&["demand", "list", "--api", "127.0.0.1:1"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--api 127.0.0.1:1: cannot connect"), "{err}");
+}

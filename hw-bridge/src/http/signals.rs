@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | GET | `/signals` | live signals: id, type, source, times, tags, design, quantity, deadline, winner |
 //! | POST | `/demands?design=ID&quantity=N&deadline=2h&tags=a,b&urgent=true` | publish a demand |
-//! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`) |
+//! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`), at most the quantity it wants |
 //! | POST | `/cancellations?signal=ID` | withdraw a signal this node signed |
 //! | GET | `/demands` | the live demands, each with `taken` (the winning confirmation's quantity, null if none) and `open` (wanted and not taken) |
 //! | POST | `/queries?need=a,b[&ttl=1h]` | who can meet a need (`okmesh ask`): `local` true and `200` when capability announcements in the book answer it (nothing is sent), else an urgent query goes to the mesh (`201`); `facilities` lists the announcements that meet it |
@@ -216,6 +216,13 @@ pub(super) async fn offer_spec(
         .find(|s| s.id == id && s.ty == node_core::signals::SignalType::Demand)
         .ok_or_else(|| Failure::not_found(format!("no live demand {id} on this node")))?;
     let design = parse_item(d.design.as_deref().unwrap_or(""))?;
+    let quantity = quantity(q)?;
+    let wanted = d.quantity.unwrap_or(0);
+    if quantity > wanted {
+        return Err(Failure::bad(format!(
+            "quantity '{quantity}': the demand {id} wants {wanted}; offer at most that"
+        )));
+    }
     let ttl = Duration::from_secs(
         d.deadline_s
             .unwrap_or(d.expires_s)
@@ -226,7 +233,7 @@ pub(super) async fn offer_spec(
         payload: Payload::Confirmation {
             demand: id,
             design,
-            quantity: quantity(q)?,
+            quantity,
         },
         urgent: false,
         ttl,
