@@ -23,6 +23,7 @@ mod radio_fidelity;
 mod relevance;
 mod reports;
 mod signals;
+mod signals_cli;
 mod simulation;
 mod sync_scenarios;
 mod trust_sim;
