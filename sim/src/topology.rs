@@ -98,34 +98,46 @@ impl Bfs {
     fn new(n: usize) -> Self {
         Bfs {
             dist: vec![u32::MAX; n],
-            visited: Vec::new(),
+            visited: Vec::with_capacity(n),
         }
     }
 
     /// Distances from `from`, up to `max_hops` (nodes further stay at
     /// `u32::MAX`).
     fn run(&mut self, adjacency: &[Vec<u32>], from: u32, max_hops: u32) {
-        for &v in &self.visited {
-            self.dist[v as usize] = u32::MAX;
+        let (dist, visited) = (&mut self.dist, &mut self.visited);
+        for &v in visited.iter() {
+            dist[v as usize] = u32::MAX;
         }
-        self.visited.clear();
-        self.dist[from as usize] = 0;
-        self.visited.push(from);
+        visited.clear();
+        dist[from as usize] = 0;
+        visited.push(from);
         // `visited` doubles as the queue: nodes enter it in order of distance.
         let mut head = 0;
-        while let Some(&v) = self.visited.get(head) {
+        while head < visited.len() {
+            let v = visited[head] as usize;
             head += 1;
-            let d = self.dist[v as usize];
+            let d = dist[v];
             if d >= max_hops {
                 continue;
             }
-            for &w in &adjacency[v as usize] {
-                if self.dist[w as usize] == u32::MAX {
-                    self.dist[w as usize] = d + 1;
-                    self.visited.push(w);
+            for &w in &adjacency[v] {
+                let slot = &mut dist[w as usize];
+                if *slot == u32::MAX {
+                    *slot = d + 1;
+                    visited.push(w);
                 }
             }
         }
+    }
+
+    /// Nodes the last search reached within 1 to `hops` hops.
+    fn within(&self, hops: u32) -> u32 {
+        // `visited` is in order of distance, the source first.
+        let reached = self
+            .visited
+            .partition_point(|&v| self.dist[v as usize] <= hops);
+        reached.saturating_sub(1) as u32
     }
 }
 
@@ -325,7 +337,26 @@ impl Topology {
 
     /// The component (index, in order of lowest member) of every node.
     pub fn components(&self) -> Vec<u32> {
-        self.hop_profile(None).components
+        self.components_with(&mut Bfs::new(self.len())).0
+    }
+
+    /// Every node's component and each component's size, by one search per
+    /// component.
+    fn components_with(&self, bfs: &mut Bfs) -> (Vec<u32>, Vec<u32>) {
+        let mut component = vec![u32::MAX; self.len()];
+        let mut sizes = Vec::new();
+        for start in 0..self.len() {
+            if component[start] != u32::MAX {
+                continue;
+            }
+            let id = sizes.len() as u32;
+            bfs.run(&self.adjacency, start as u32, u32::MAX);
+            for &v in &bfs.visited {
+                component[v as usize] = id;
+            }
+            sizes.push(bfs.visited.len() as u32);
+        }
+        (component, sizes)
     }
 
     /// Size of a greedy connected dominating set of the largest component
@@ -416,20 +447,7 @@ impl Topology {
             }
         }
         let mut bfs = Bfs::new(n);
-        // Components by BFS, remembering the largest.
-        let mut component = vec![u32::MAX; n];
-        let mut sizes = Vec::new();
-        for start in 0..n {
-            if component[start] != u32::MAX {
-                continue;
-            }
-            let id = sizes.len() as u32;
-            bfs.run(&self.adjacency, start as u32, u32::MAX);
-            for &v in &bfs.visited {
-                component[v as usize] = id;
-            }
-            sizes.push(bfs.visited.len() as u32);
-        }
+        let (component, sizes) = self.components_with(&mut bfs);
         let (largest_id, largest) = sizes
             .iter()
             .enumerate()
@@ -455,19 +473,13 @@ impl Topology {
         let reach = hop_limit.map(|h| u32::from(h) + 1);
         let mut within = vec![0u32; if reach.is_some() { n } else { 0 }];
         let mut counted = vec![false; within.len()];
-        let count_within = |bfs: &Bfs, reach: u32| {
-            bfs.visited
-                .iter()
-                .filter(|&&v| (1..=reach).contains(&bfs.dist[v as usize]))
-                .count() as u32
-        };
         let mut diameter = 0;
         for &s in &sources {
             bfs.run(&self.adjacency, s, u32::MAX);
             let far = bfs.visited.last().map_or(0, |&v| bfs.dist[v as usize]);
             diameter = diameter.max(far);
             if let Some(r) = reach {
-                within[s as usize] = count_within(&bfs, r);
+                within[s as usize] = bfs.within(r);
                 counted[s as usize] = true;
             }
         }
@@ -475,7 +487,7 @@ impl Topology {
             for v in 0..n {
                 if !counted[v] {
                     bfs.run(&self.adjacency, v as u32, r);
-                    within[v] = count_within(&bfs, r);
+                    within[v] = bfs.within(r);
                 }
             }
         }
