@@ -609,7 +609,7 @@ impl TraceSink for ReceptionConservation {
                         // The common case: the whole audience, a word at a time.
                         owed.fill(u64::MAX);
                         if let Some(last) = owed.last_mut()
-                            && audience.len() % 64 != 0
+                            && !audience.len().is_multiple_of(64)
                         {
                             *last = (1 << (audience.len() % 64)) - 1;
                         }
