@@ -11,8 +11,9 @@ use sim::trace::{NodeRecord, Record, SignalRecord};
 
 use crate::util::{Outcome, library, run};
 
-/// The `demand` scenario, run once for every test here.
-fn demand() -> &'static Outcome {
+/// The `demand` scenario, run once for every test here and in
+/// `signal_filters`.
+pub(crate) fn demand() -> &'static Outcome {
     static RUN: OnceLock<Outcome> = OnceLock::new();
     RUN.get_or_init(|| run(&library("demand", &[])))
 }

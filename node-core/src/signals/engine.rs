@@ -22,6 +22,39 @@
 //!   with the signals to its neighbours. Expired signals leave the set on
 //!   every node by themselves.
 //!
+//! # Routing by filters
+//!
+//! Each node holds a [`TagFilter`] of its own interests (capabilities and
+//! subscriptions) and advertises, in one [`SignalFrame::Filter`], level 0
+//! (its own) and levels 1..[`MAX_FILTER_LEVELS`] (its neighbours' levels
+//! d − 1, united): what may be wanted within d hops behind it. A node that
+//! first hears a demand or a query (not a flooded one) takes it only if
+//! its own full profile matches ([`concerns`]) or some neighbour other
+//! than the sender has a level that may want it ([`TagFilter::may_want`]):
+//! the reach is [`MAX_FILTER_LEVELS`] hops behind a neighbour;
+//! otherwise it *declines* it: not stored, delivered or relayed, its id
+//! remembered until expiry so copies and digests do not bring it back.
+//! A node that knows no neighbour filter takes everything (the fallback:
+//! broadcast as before). False positives only cost relays: a node answers
+//! a query and reports demand by its full profile, never by a filter.
+//!
+//! Adverts are sent when the levels change, at most once per
+//! [`ADVERT_MIN_GAP`], and every [`ADVERT_PERIOD`]; a neighbour's filter
+//! ages out after [`FILTER_MAX_AGE`] unheard, and at most
+//! [`MAX_NEIGHBOUR_FILTERS`] are held (the oldest heard goes). A node with
+//! no interest anywhere within reach advertises nothing and costs its mesh
+//! nothing; one that hears an advert answers with its own, empty or not
+//! (so that "nothing wanted here" spreads, and nodes decline instead of
+//! falling back to broadcast).
+//!
+//! The adverts are hop-local hints, bound to the link they are heard on
+//! and unsigned. A neighbour that lies can only move relays: claiming
+//! everything makes its neighbours carry each filtered signal once, the
+//! cost of the flooding baseline and no more (every node takes and relays
+//! a signal at most once); claiming nothing hides only what lies behind
+//! it; changing its filter every second costs each neighbour at most one
+//! advert per [`ADVERT_MIN_GAP`].
+//!
 //! # Priority
 //!
 //! Urgent signals and their relays go at [`Priority::Normal`], the class
@@ -39,9 +72,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::book::{Conflict, RejectReason, SignalBook, satisfies};
+use super::bloom::TagFilter;
+use super::book::{Conflict, RejectReason, SignalBook, check_live, satisfies};
 use super::config::SignalConfig;
-use super::signal::{Draft, Payload, SignalError, SignalId, SignalRepr, SignalType};
+use super::signal::{Draft, Payload, SignalBytes, SignalError, SignalId, SignalRepr, SignalType};
 use crate::id::NodeId;
 use crate::identity::{Keypair, PublicKey};
 use crate::rng::Rng;
@@ -49,7 +83,7 @@ use crate::store::{Storage, Store};
 use crate::sync::trickle::Trickle;
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, OutFrame, Priority, RxFrame, SendError, Transport};
-use crate::wire::{MAX_DIGEST_IDS, MAX_PULLS_PER_FRAME, SignalFrame};
+use crate::wire::{MAX_DIGEST_IDS, MAX_FILTER_LEVELS, MAX_PULLS_PER_FRAME, SignalFrame};
 
 /// The relay byte's flag for plain flooding (the baseline).
 pub const FLOOD_FLAG: u8 = 0x80;
@@ -70,6 +104,19 @@ const SERVE_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Retry delay while the radio's queue is full.
 const RETRY: Duration = Duration::from_secs(2);
+
+/// The shortest time between two filter adverts of one node.
+pub const ADVERT_MIN_GAP: Duration = Duration::from_secs(60);
+
+/// Filter adverts are repeated this often while there is anything to say.
+pub const ADVERT_PERIOD: Duration = Duration::from_secs(3600);
+
+/// A neighbour's filter unheard this long is forgotten (three periods
+/// missed).
+pub const FILTER_MAX_AGE: Duration = Duration::from_secs(3 * 3600 + 60);
+
+/// Neighbour filters held at most.
+pub const MAX_NEIGHBOUR_FILTERS: usize = 32;
 
 /// What the signal layer tells the node (and the driver's trace).
 #[derive(Clone, PartialEq, Debug)]
@@ -122,6 +169,24 @@ pub enum SignalEvent {
         /// Whether the loser is this node's own confirmation.
         ours_lost: bool,
     },
+    /// A demand or query (not flooded) was heard for the first time and
+    /// routed by the filters.
+    Routed {
+        /// Its id.
+        id: SignalId,
+        /// Its type.
+        ty: SignalType,
+        /// Whether this node's own filter (what its neighbours see) may
+        /// want it.
+        filter_match: bool,
+        /// Whether its full profile wants it ([`concerns`]).
+        matches: bool,
+        /// Whether it was taken (wanted here or behind a neighbour), else
+        /// declined.
+        taken: bool,
+        /// Whether no neighbour filter was known (taken as a broadcast).
+        fallback: bool,
+    },
     /// A query was answered: from the book (no frame sent) or by a
     /// facility's reply from the mesh.
     Answered {
@@ -172,6 +237,27 @@ struct Pending {
     relay: bool,
 }
 
+/// A neighbour's advertised filters.
+#[derive(Clone, Debug)]
+struct Heard {
+    levels: Vec<TagFilter>,
+    truncated: bool,
+    at: Instant,
+}
+
+impl Heard {
+    /// What is wanted within `d` hops of the neighbour: past its last
+    /// level, that level (it added nothing deeper), or anything when its
+    /// advert was cut short.
+    fn level(&self, d: usize) -> TagFilter {
+        match self.levels.get(d) {
+            Some(f) => *f,
+            None if self.truncated => TagFilter::FULL,
+            None => self.levels.last().copied().unwrap_or(TagFilter::EMPTY),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Copies {
     heard: u32,
@@ -198,6 +284,15 @@ pub struct SignalEngine {
     told: BTreeSet<SignalId>,
     events: Vec<SignalEvent>,
     dropped_sends: u64,
+    own_filter: TagFilter,
+    neighbours: BTreeMap<NodeId, Heard>,
+    /// The levels last advertised (empty: none).
+    advertised: Vec<TagFilter>,
+    last_advert: Option<Instant>,
+    advert_at: Option<Instant>,
+    /// Demand and queries declined: expiry (mesh time), type, and the
+    /// most relays left of a copy heard.
+    declined: BTreeMap<SignalId, (Instant, SignalType, u8)>,
 }
 
 impl SignalEngine {
@@ -212,6 +307,11 @@ impl SignalEngine {
         now: Instant,
     ) -> Self {
         let trickle = Trickle::new(config.trickle, now, &mut rng);
+        let own_filter = TagFilter::of(config.capabilities.iter().chain(&config.subscriptions));
+        // Only a node with interests starts advertising (spread over the
+        // first gap); the others speak once they hear of some.
+        let advert_at = (config.filters && !own_filter.is_empty())
+            .then(|| now + Duration::from_micros(rng.below(ADVERT_MIN_GAP.as_micros())));
         let mut engine = SignalEngine {
             id,
             book: SignalBook::new(config.limits),
@@ -229,6 +329,12 @@ impl SignalEngine {
             told: BTreeSet::new(),
             events: Vec::new(),
             dropped_sends: 0,
+            own_filter,
+            neighbours: BTreeMap::new(),
+            advertised: Vec::new(),
+            last_advert: None,
+            advert_at,
+            declined: BTreeMap::new(),
         };
         let mesh = engine.mesh(now);
         let logged: Vec<(u64, Vec<u8>)> = store.signals().map(|(i, b)| (i, b.to_vec())).collect();
@@ -290,7 +396,18 @@ impl SignalEngine {
         // No timer at all while nothing is held: a node without signals
         // costs its mesh nothing.
         let digest = (!self.book.is_empty()).then(|| self.trickle.poll_timeout());
-        [digest, self.pending.keys().next().map(|(t, _)| *t), expiry]
+        let age_out = self
+            .neighbours
+            .values()
+            .map(|h| h.at + FILTER_MAX_AGE)
+            .min();
+        [
+            digest,
+            self.pending.keys().next().map(|(t, _)| *t),
+            expiry,
+            self.advert_at,
+            age_out,
+        ]
             .into_iter()
             .flatten()
             .min()
@@ -323,6 +440,9 @@ impl SignalEngine {
                     self.serve(now, &ids);
                 }
             }
+            SignalFrame::Filter { truncated, levels } => {
+                self.on_filter(now, rx.from, truncated, levels)
+            }
         }
         self.flush(now, tx);
     }
@@ -350,7 +470,203 @@ impl SignalEngine {
         if self.trickle.poll_timeout() <= now && self.trickle.handle_timeout(now, &mut self.rng) {
             self.send_digest(now);
         }
+        self.declined.retain(|_, (t, _, _)| *t > mesh);
+        let before = self.neighbours.len();
+        self.neighbours
+            .retain(|_, h| now.saturating_since(h.at) < FILTER_MAX_AGE);
+        if self.neighbours.len() != before {
+            self.levels_changed(now);
+        }
+        if self.advert_at.is_some_and(|t| t <= now) {
+            self.send_advert(now);
+        }
         self.flush(now, tx);
+    }
+
+    // ----- filters --------------------------------------------------------
+
+    /// This node's own filter (capabilities and subscriptions).
+    pub fn own_filter(&self) -> &TagFilter {
+        &self.own_filter
+    }
+
+    /// The levels last advertised (level d: what may be wanted within d
+    /// hops of this node).
+    pub fn advertised_levels(&self) -> &[TagFilter] {
+        &self.advertised
+    }
+
+    /// Neighbour filters held.
+    pub fn neighbour_filters(&self) -> usize {
+        self.neighbours.len()
+    }
+
+    /// The levels this node would advertise now: level 0 its own filter,
+    /// level d what is wanted within d hops (level d − 1 and every
+    /// neighbour's level d − 1); trailing levels that add nothing cut, and
+    /// none at all when nothing is wanted.
+    fn levels(&self) -> Vec<TagFilter> {
+        let mut levels = vec![self.own_filter];
+        for d in 1..MAX_FILTER_LEVELS {
+            let mut u = levels[d - 1];
+            for h in self.neighbours.values() {
+                u.union(&h.level(d - 1));
+            }
+            levels.push(u);
+        }
+        while levels.len() > 1 && levels[levels.len() - 1] == levels[levels.len() - 2] {
+            levels.pop();
+        }
+        if levels == [TagFilter::EMPTY] {
+            levels.clear();
+        }
+        levels
+    }
+
+    fn on_filter(&mut self, now: Instant, from: NodeId, truncated: bool, levels: Vec<TagFilter>) {
+        if !self.config.filters || from == self.id {
+            return;
+        }
+        if !self.neighbours.contains_key(&from) && self.neighbours.len() >= MAX_NEIGHBOUR_FILTERS {
+            let oldest = self
+                .neighbours
+                .iter()
+                .min_by_key(|(id, h)| (h.at, **id))
+                .map(|(id, _)| *id);
+            if let Some(id) = oldest {
+                self.neighbours.remove(&id);
+            }
+        }
+        // Kept even when empty: "nothing wanted behind me" is news (a
+        // node that knows it declines what nobody behind it wants).
+        self.neighbours.insert(
+            from,
+            Heard {
+                levels,
+                truncated,
+                at: now,
+            },
+        );
+        self.levels_changed(now);
+    }
+
+    /// Schedules an advert if what this node would say changed, no sooner
+    /// than [`ADVERT_MIN_GAP`] after the last.
+    fn levels_changed(&mut self, now: Instant) {
+        if self.last_advert.is_some() && self.levels() == self.advertised {
+            return;
+        }
+        let jitter = Duration::from_micros(self.rng.below(self.config.relay_jitter.as_micros().max(1)));
+        let earliest = self
+            .last_advert
+            .map_or(now, |t| (t + ADVERT_MIN_GAP).max(now))
+            + jitter;
+        self.advert_at = Some(self.advert_at.map_or(earliest, |t| t.min(earliest)));
+    }
+
+    fn send_advert(&mut self, now: Instant) {
+        let levels = self.levels();
+        self.advert_at = None;
+        let heard = !self.neighbours.is_empty();
+        if levels.is_empty() && self.advertised.is_empty() && (!heard || self.last_advert.is_some()) {
+            return;
+        }
+        // An empty level 0: nothing wanted here or behind (the filters are
+        // in use, so neighbours decline rather than fall back), or a
+        // withdrawal of what was said before.
+        let say = if levels.is_empty() {
+            vec![TagFilter::EMPTY]
+        } else {
+            levels.clone()
+        };
+        let max = crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
+        if let Some(frame) = SignalFrame::filter_fitting(&say, max) {
+            self.schedule(now, None, broadcast(frame.encode()), Priority::Background, false);
+            self.book.stats_mut().filters_sent += 1;
+        }
+        self.last_advert = Some(now);
+        if !levels.is_empty() || heard {
+            self.advert_at = Some(now + ADVERT_PERIOD);
+        }
+        self.advertised = levels;
+    }
+
+    /// Whether a neighbour other than `from` may want `payload` within
+    /// `reach` hops of it; `None` when no neighbour filter is known.
+    fn wanted_behind(&self, from: NodeId, payload: &Payload, reach: usize) -> Option<bool> {
+        if self.neighbours.is_empty() {
+            return None;
+        }
+        Some(
+            self.neighbours
+                .iter()
+                .any(|(id, h)| *id != from && h.level(reach).may_want(payload)),
+        )
+    }
+
+    /// Routes a demand or query heard for the first time: `true` to take
+    /// it, `false` when it was declined (and remembered as such).
+    fn route(&mut self, now: Instant, from: NodeId, hops_left: u8, bytes: &[u8]) -> bool {
+        let Ok(repr) = SignalBytes::new_checked(bytes).and_then(|b| SignalRepr::parse(&b)) else {
+            return true; // the book refuses it and counts why
+        };
+        let ty = repr.signal_type();
+        if !matches!(ty, SignalType::Demand | SignalType::Query) {
+            return true;
+        }
+        let matches = self.matches(&repr);
+        // A relayed signal reaches as far as its relays left; one spread
+        // by digest and pull goes on hop by hop.
+        let reach = if relays(&repr) {
+            match hops_left.checked_sub(1) {
+                Some(r) => Some(usize::from(r).min(MAX_FILTER_LEVELS - 1)),
+                None => None,
+            }
+        } else {
+            Some(MAX_FILTER_LEVELS - 1)
+        };
+        let behind = match reach {
+            Some(r) => self.wanted_behind(from, &repr.payload, r),
+            // No relay left: only this node's profile matters (unless no
+            // filter is known, the broadcast fallback).
+            None => (!self.neighbours.is_empty()).then_some(false),
+        };
+        let taken = matches || behind.unwrap_or(true);
+        if !taken {
+            // Only a verified, live signal is remembered as declined; the
+            // book refuses and counts the others.
+            let mesh = self.mesh(now);
+            if repr.verify().is_err() || check_live(&repr, mesh).is_err() {
+                return true;
+            }
+            if self.declined.len() >= self.config.limits.max_signals {
+                let soonest = self
+                    .declined
+                    .iter()
+                    .min_by_key(|(id, (t, _, _))| (*t, **id))
+                    .map(|(id, _)| *id);
+                if let Some(id) = soonest {
+                    self.declined.remove(&id);
+                }
+            }
+            let again = self
+                .declined
+                .insert(repr.id(), (repr.expires(), ty, hops_left))
+                .is_some();
+            if again {
+                return false; // counted and reported the first time
+            }
+            self.book.stats_mut().declined += 1;
+        }
+        self.events.push(SignalEvent::Routed {
+            id: repr.id(),
+            ty,
+            filter_match: self.own_filter.may_want(&repr.payload),
+            matches,
+            taken,
+            fallback: behind.is_none(),
+        });
+        taken
     }
 
     // ----- commands -------------------------------------------------------
@@ -477,6 +793,26 @@ impl SignalEngine {
         store: &mut Store<S>,
     ) {
         let mesh = self.mesh(now);
+        let id = super::signal::id_of(bytes);
+        // A declined signal is looked at again only when a copy with more
+        // relays left comes (it reaches further: someone may want it now).
+        let relays_left = relay & !FLOOD_FLAG;
+        if self
+            .declined
+            .get(&id)
+            .is_some_and(|(_, _, h)| *h >= relays_left)
+        {
+            return;
+        }
+        // Flooded signals are the baseline: never filtered.
+        if self.config.filters
+            && relay & FLOOD_FLAG == 0
+            && !self.book.contains(id)
+            && !self.route(now, from, relay, bytes)
+        {
+            return;
+        }
+        self.declined.remove(&id);
         let out = match self.book.insert(mesh, bytes) {
             Err(reason) => {
                 self.events.push(SignalEvent::Refused { from, reason });
@@ -646,7 +982,16 @@ impl SignalEngine {
             .filter(|(_, h)| h.repr.signal_type() != SignalType::Query)
             .map(|(id, _)| (id.0 as u32, id))
             .collect();
+        // Declined demand counts as held: neighbours that hold it agree
+        // with us, and we do not pull it back.
+        set.extend(
+            self.declined
+                .iter()
+                .filter(|(_, (t, ty, _))| *t > mesh && *ty != SignalType::Query)
+                .map(|(id, _)| (id.0 as u32, *id)),
+        );
         set.sort();
+        set.dedup();
         set
     }
 

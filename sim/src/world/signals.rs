@@ -186,6 +186,20 @@ pub(super) fn record_of(e: SignalEvent) -> SignalRecord {
             local,
             facilities,
         },
+        SignalEvent::Routed {
+            id,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+            ..
+        } => SignalRecord::Routed {
+            id: id.0,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+        },
     }
 }
 
