@@ -41,8 +41,10 @@ fn subscriptions_cut_irrelevant_deliveries_against_flooding_in_the_same_run() {
     assert!(s.bloom_fp_pct.unwrap() <= 1.0, "{:?}", s.bloom_fp_pct);
 }
 
-/// The measured factor, with margin (see the test's output).
-const FACTOR_MIN: f64 = 1.0;
+/// The factor measured on `demand` (seed 2026): 1.87 (95.8 irrelevant
+/// deliveries per urgent demand routed by filters, 178.8 per flooded
+/// one), with margin.
+const FACTOR_MIN: f64 = 1.6;
 
 #[test]
 fn a_query_no_one_can_answer_costs_at_most_a_few_frames_once_filters_are_known() {
@@ -62,6 +64,7 @@ fn a_query_no_one_can_answer_costs_at_most_a_few_frames_once_filters_are_known()
     assert_eq!(q.delivered, 0, "nobody can answer glass blowing");
 }
 
-/// Frames per unanswerable query: the asker's own, and the few its
-/// neighbours without filters relay (measured, with margin).
-const QUERY_TX_MAX: f64 = 220.0;
+/// Frames per unanswerable query once filters are known: the asker's own
+/// (measured 1.0: every neighbour declines it), with margin for
+/// neighbours that know no filter yet and relay it as a broadcast.
+pub(crate) const QUERY_TX_MAX: f64 = 3.0;
