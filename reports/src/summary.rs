@@ -404,9 +404,10 @@ impl Summary {
             Metric::QueriesLocalPct => self.signals.as_ref()?.queries_local_pct?,
             Metric::QueriesDirectedPct => self.signals.as_ref()?.queries_directed_pct?,
             Metric::BloomFpPct => self.signals.as_ref()?.bloom_fp_pct?,
-            Metric::IrrelevantFloodToFilteredFactor => {
-                self.signals.as_ref()?.irrelevant_flood_to_filtered_factor()?
-            }
+            Metric::IrrelevantFloodToFilteredFactor => self
+                .signals
+                .as_ref()?
+                .irrelevant_flood_to_filtered_factor()?,
             Metric::Passed => {
                 if self.passed {
                     1.0

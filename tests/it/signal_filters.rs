@@ -14,8 +14,12 @@ use crate::signals::demand;
 fn subscriptions_cut_irrelevant_deliveries_against_flooding_in_the_same_run() {
     let o = demand();
     let s = o.summary.signals.as_ref().expect("signal figures");
-    let routed = s.group(SignalType::Demand, Mode::Epidemic).expect("urgent demand");
-    let flood = s.group(SignalType::Demand, Mode::Flood).expect("flooded demand");
+    let routed = s
+        .group(SignalType::Demand, Mode::Epidemic)
+        .expect("urgent demand");
+    let flood = s
+        .group(SignalType::Demand, Mode::Flood)
+        .expect("flooded demand");
     let factor = s.irrelevant_flood_to_filtered_factor().expect("both ran");
     eprintln!(
         "irrelevant deliveries per demand: {:.1} routed by filters, {:.1} flooded: factor {factor:.2}; \

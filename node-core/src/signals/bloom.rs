@@ -293,8 +293,8 @@ mod tests {
         assert!(vocab.len() > 7 * FILTER_CAPACITY_TAGS, "{}", vocab.len());
         for k in 3..=5 {
             for n in [16, 64, FILTER_CAPACITY_TAGS] {
-                let theory = (1.0 - (-(k as f64) * n as f64 / FILTER_BITS as f64).exp())
-                    .powi(k as i32);
+                let theory =
+                    (1.0 - (-(k as f64) * n as f64 / FILTER_BITS as f64).exp()).powi(k as i32);
                 eprintln!(
                     "m {FILTER_BITS} k {k} n {n}: {:.3} % measured, {:.3} % theory ({} tags)",
                     100.0 * measure(&vocab, n, k),
@@ -306,13 +306,12 @@ mod tests {
         let fp = measure(&vocab, FILTER_CAPACITY_TAGS, FILTER_HASHES);
         assert!((0.01..=0.05).contains(&fp), "{fp}");
         // And the filter itself agrees with the measurement's hashing.
-        let inside: Vec<&Tag> = vocab
-            .iter()
-            .step_by(7)
-            .take(FILTER_CAPACITY_TAGS)
-            .collect();
+        let inside: Vec<&Tag> = vocab.iter().step_by(7).take(FILTER_CAPACITY_TAGS).collect();
         let f = TagFilter::of(inside.iter().copied());
-        assert!(inside.iter().all(|t| f.may_contain(t)), "no false negatives");
+        assert!(
+            inside.iter().all(|t| f.may_contain(t)),
+            "no false negatives"
+        );
         let set: BTreeSet<&Tag> = inside.iter().copied().collect();
         let probes: Vec<&Tag> = vocab.iter().filter(|t| !set.contains(t)).collect();
         let hits = probes.iter().filter(|t| f.may_contain(t)).count();
@@ -326,8 +325,7 @@ mod tests {
         let f = TagFilter::of(&[Tag::new("3d-printing").unwrap()]);
         assert_eq!(f.set_bits().collect::<Vec<_>>().len(), FILTER_HASHES);
         assert_eq!(
-            pinned,
-            PINNED_3D_PRINTING,
+            pinned, PINNED_3D_PRINTING,
             "indices of 3d-printing: {pinned:?}"
         );
         assert_eq!(TagFilter::from_bytes(&f.to_bytes()), f);

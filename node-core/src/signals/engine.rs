@@ -428,9 +428,9 @@ impl SignalEngine {
             self.advert_at,
             age_out,
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- inputs ---------------------------------------------------------
@@ -576,7 +576,8 @@ impl SignalEngine {
         if self.last_advert.is_some() && self.levels() == self.advertised {
             return;
         }
-        let jitter = Duration::from_micros(self.rng.below(self.config.relay_jitter.as_micros().max(1)));
+        let jitter =
+            Duration::from_micros(self.rng.below(self.config.relay_jitter.as_micros().max(1)));
         let earliest = self
             .last_advert
             .map_or(now, |t| (t + ADVERT_MIN_GAP).max(now))
@@ -588,7 +589,8 @@ impl SignalEngine {
         let levels = self.levels();
         self.advert_at = None;
         let heard = !self.neighbours.is_empty();
-        if levels.is_empty() && self.advertised.is_empty() && (!heard || self.last_advert.is_some()) {
+        if levels.is_empty() && self.advertised.is_empty() && (!heard || self.last_advert.is_some())
+        {
             return;
         }
         // An empty level 0: nothing wanted here or behind (the filters are
@@ -601,7 +603,13 @@ impl SignalEngine {
         };
         let max = crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
         if let Some(frame) = SignalFrame::filter_fitting(&say, max) {
-            self.schedule(now, None, broadcast(frame.encode()), Priority::Background, false);
+            self.schedule(
+                now,
+                None,
+                broadcast(frame.encode()),
+                Priority::Background,
+                false,
+            );
             self.book.stats_mut().filters_sent += 1;
         }
         self.last_advert = Some(now);
@@ -638,10 +646,9 @@ impl SignalEngine {
         // A relayed signal reaches as far as its relays left; one spread
         // by digest and pull goes on hop by hop.
         let reach = if relays(&repr) {
-            match hops_left.checked_sub(1) {
-                Some(r) => Some(usize::from(r).min(MAX_FILTER_LEVELS - 1)),
-                None => None,
-            }
+            hops_left
+                .checked_sub(1)
+                .map(|r| usize::from(r).min(MAX_FILTER_LEVELS - 1))
         } else {
             Some(MAX_FILTER_LEVELS - 1)
         };

@@ -501,7 +501,10 @@ fn filters_cut_irrelevant_deliveries_and_still_reach_the_printers() {
         assert!(taken.contains(&0) && taken.contains(&35), "{taken:?}");
         cut.push(irrelevant(mesh, id));
     }
-    eprintln!("irrelevant deliveries: {} with filters, {} without", cut[0], cut[1]);
+    eprintln!(
+        "irrelevant deliveries: {} with filters, {} without",
+        cut[0], cut[1]
+    );
     assert_eq!(cut[1], 33, "without filters every other node takes it");
     // Measured 24 vs 33: the printers sit in two corners, so most of the
     // grid lies on some path to one; the nodes off every path decline.

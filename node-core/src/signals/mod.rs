@@ -50,8 +50,8 @@ pub use book::{
 };
 pub use config::SignalConfig;
 pub use engine::{
-    ADVERT_MIN_GAP, ADVERT_PERIOD, FILTER_MAX_AGE, FLOOD_FLAG, MAX_NEIGHBOUR_FILTERS, MAX_RELAY_HOPS,
-    PublishSignalError, SignalEngine, SignalEvent, SignalSpec, concerns,
+    ADVERT_MIN_GAP, ADVERT_PERIOD, FILTER_MAX_AGE, FLOOD_FLAG, MAX_NEIGHBOUR_FILTERS,
+    MAX_RELAY_HOPS, PublishSignalError, ROUTED_P, SignalEngine, SignalEvent, SignalSpec, concerns,
 };
 pub use signal::{
     Draft, MAX_QUANTITY, MAX_SIGNAL_BYTES, MAX_TAG_BYTES, MAX_TAGS, MAX_TTL_S, MIN_SIGNAL_BYTES,

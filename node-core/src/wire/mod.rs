@@ -254,9 +254,7 @@ impl<'a> FrameRepr<'a> {
             FrameKind::Signal
             | FrameKind::SignalDigest
             | FrameKind::SignalPull
-            | FrameKind::SignalFilter => {
-                FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?)
-            }
+            | FrameKind::SignalFilter => FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?),
         })
     }
 
