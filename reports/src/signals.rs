@@ -383,3 +383,59 @@ impl SignalSummary {
         Some(per(f) / per(e).max(1.0 / f64::from(e.signals.max(1))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_figures_count_false_positives_declines_and_adverts() {
+        let mut t = SignalTracker::default();
+        let at = Instant::ZERO;
+        t.on_record(
+            at,
+            0,
+            SignalRecord::Published {
+                id: 7,
+                ty: SignalType::Query,
+                size_bytes: 130,
+                urgent: true,
+                flood: false,
+                ttl_s: 600,
+                refers: 0,
+            },
+        );
+        let routed = |filter_match, matches, taken, fallback| SignalRecord::Routed {
+            id: 7,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+        };
+        // Four nodes the query does not concern: one false positive, one
+        // carrier, two declines; one wanting node.
+        for (n, r) in [
+            (1, routed(true, false, false, false)),
+            (2, routed(false, false, true, false)),
+            (3, routed(false, false, false, false)),
+            (4, routed(false, false, false, false)),
+            (5, routed(true, true, true, false)),
+        ] {
+            t.on_record(at, n, r);
+        }
+        t.on_tx(node_core::wire::FILTER_SUBJECT, 500_000, 60);
+        t.on_tx(node_core::wire::FILTER_SUBJECT, 300_000, 40);
+        let s = t.summary(&[0; 6]).unwrap();
+        assert_eq!(s.bloom_fp_pct, Some(25.0));
+        assert_eq!((s.routed, s.declined), (5, 3));
+        assert_eq!(s.routed_fallback_pct, Some(0.0));
+        assert_eq!(s.queries_directed_pct, Some(100.0));
+        assert_eq!(s.filter_tx, 2);
+        assert_eq!(s.filter_bytes_per_advert, Some(50.0));
+        assert!((s.filter_airtime_s - 0.8).abs() < 1e-9);
+        assert_eq!(s.reconciliation_tx, 0, "adverts are not reconciliation");
+        // One fallback makes the query a broadcast.
+        t.on_record(at, 6, routed(false, false, true, true));
+        assert_eq!(t.summary(&[0; 7]).unwrap().queries_directed_pct, Some(0.0));
+    }
+}

@@ -25,20 +25,23 @@
 //! # Routing by filters
 //!
 //! Each node holds a [`TagFilter`] of its own interests (capabilities and
-//! subscriptions) and advertises, in one [`SignalFrame::Filter`], level 0
-//! (its own) and levels 1..[`MAX_FILTER_LEVELS`] (its neighbours' levels
-//! d − 1, united): what may be wanted within d hops behind it. A node that
-//! first hears a demand or a query (not a flooded one) takes it only if
-//! its own full profile matches ([`concerns`]) or some neighbour other
-//! than the sender has a level that may want it ([`TagFilter::may_want`]):
-//! the reach is [`MAX_FILTER_LEVELS`] hops behind a neighbour;
-//! otherwise it *declines* it: not stored, delivered or relayed; its id
-//! is remembered until expiry so copies and digests do not bring it back,
-//! and its bytes are kept (bounded like the book) only to answer a
-//! neighbour's pull, since the id is in this node's digest pages.
-//! A node that knows no neighbour filter takes everything (the fallback:
-//! broadcast as before). False positives only cost relays: a node answers
-//! a query and reports demand by its full profile, never by a filter.
+//! subscriptions) and advertises, in one [`SignalFrame::Filter`], levels
+//! 0..[`MAX_FILTER_LEVELS`]: level 0 its own filter, level d what may be
+//! wanted within d hops of it (its level d − 1 and its neighbours', united).
+//! A node that first hears a demand or a query (not a flooded one) takes it
+//! (stores, delivers, relays) only if its own full profile wants it
+//! ([`concerns`]), or if some neighbour other than the sender may want it
+//! ([`TagFilter::may_want`]) within the relays the signal has left (a
+//! signal spread by digest and pull: within the deepest level).
+//! Otherwise it *declines* it: not stored, delivered or relayed; its id is
+//! remembered until expiry, so copies with no more relays left and digests
+//! do not bring it back, and its bytes are kept (bounded like the book)
+//! only to answer a neighbour's pull, since the id is in this node's digest
+//! pages. A node that knows no neighbour filter takes everything (the
+//! fallback: broadcast as before). Carriers of a routed signal rebroadcast
+//! it with probability [`ROUTED_P`] (there are fewer of them than an
+//! epidemic's relays). False positives only cost relays: a node answers a
+//! query and reports demand by its full profile, never by a filter.
 //!
 //! Adverts are sent when the levels change, at most once per
 //! [`ADVERT_MIN_GAP`], and every [`ADVERT_PERIOD`]; a neighbour's filter
@@ -639,7 +642,9 @@ impl SignalEngine {
             return true; // the book refuses it and counts why
         };
         let ty = repr.signal_type();
-        if !matches!(ty, SignalType::Demand | SignalType::Query) {
+        // Only a verified signal is routed (and counted); the book refuses
+        // and counts the others.
+        if !matches!(ty, SignalType::Demand | SignalType::Query) || repr.verify().is_err() {
             return true;
         }
         let matches = self.matches(&repr);
@@ -660,10 +665,9 @@ impl SignalEngine {
         };
         let taken = matches || behind.unwrap_or(true);
         if !taken {
-            // Only a verified, live signal is remembered as declined; the
-            // book refuses and counts the others.
-            let mesh = self.mesh(now);
-            if repr.verify().is_err() || check_live(&repr, mesh).is_err() {
+            // Only a live signal is remembered as declined; the book
+            // refuses and counts the others.
+            if check_live(&repr, self.mesh(now)).is_err() {
                 return true;
             }
             if self.declined.len() >= self.config.limits.max_signals {
