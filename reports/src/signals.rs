@@ -15,7 +15,7 @@
 //! | `reconciliation_tx` / `_airtime_s` | digest and pull frames (no single signal's) |
 //! | `first_confirmation_*_s` | demand publication → first confirmation taken at the demander |
 //! | `queries_local_pct` | queries answered from the asker's book without a frame ÷ all queries |
-//! | `queries_directed_pct` | queries sent that no node took as a broadcast fallback (every hop routed by neighbours' filters) ÷ queries sent |
+//! | `queries_directed_pct` | queries sent (not flooded) that no node took as a broadcast fallback (every hop routed by neighbours' filters) ÷ those queries |
 //! | `bloom_fp_pct` | first hearings of a (not flooded) demand or query where the node's own filter, as its neighbours see it, may want it and its full profile does not ÷ those its profile does not want |
 //! | `routed`, `declined`, `routed_fallback_pct` | first hearings routed by filters; of which declined (not taken); taken as a broadcast fallback (no neighbour filter known), percent |
 //! | `filter_tx`, `filter_airtime_s`, `filter_bytes_per_advert` | filter adverts on air: transmissions, airtime, mean bytes on air |
@@ -323,11 +323,13 @@ impl SignalTracker {
             .filter(|t| t.ty == SignalType::Query)
             .count() as u64;
         let queries = queries_sent + self.queries_local;
-        let directed = self
+        // Of the queries sent and not flooded (the baseline never routes).
+        let routable = self
             .signals
             .values()
-            .filter(|t| t.ty == SignalType::Query && t.fallbacks == 0)
-            .count() as u64;
+            .filter(|t| t.ty == SignalType::Query && t.mode != Mode::Flood);
+        let queries_routable = routable.clone().count() as u64;
+        let directed = routable.filter(|t| t.fallbacks == 0).count() as u64;
         let pct = |a: u64, b: u64| (b > 0).then(|| 100.0 * a as f64 / b as f64);
         Some(SignalSummary {
             groups,
@@ -345,7 +347,7 @@ impl SignalTracker {
             losers_told: self.losers_told,
             refused: self.refused.clone(),
             skipped: self.skipped,
-            queries_directed_pct: pct(directed, queries_sent),
+            queries_directed_pct: pct(directed, queries_routable),
             bloom_fp_pct: pct(self.false_positives, self.routed_negatives),
             routed: self.routed,
             declined: self.declined,

@@ -57,14 +57,24 @@ fn a_query_no_one_can_answer_costs_at_most_a_few_frames_once_filters_are_known()
     let q = s
         .group(SignalType::Query, Mode::Epidemic)
         .expect("broadcast queries");
+    let flood = s
+        .group(SignalType::Query, Mode::Flood)
+        .expect("flooded queries (the baseline)");
     eprintln!(
-        "unanswerable queries: {} sent, {:.1} tx each (of {} nodes); {:?} % directed",
+        "unanswerable queries: {} routed, {:.1} tx each; {} flooded, {:.1} tx each (of {} nodes); \
+         {:?} % directed, {:?} % answered from the book",
         q.signals,
         q.tx_per_signal,
+        flood.signals,
+        flood.tx_per_signal,
         o.info.sites.len(),
-        s.queries_directed_pct
+        s.queries_directed_pct,
+        s.queries_local_pct,
     );
     assert!(q.tx_per_signal <= QUERY_TX_MAX, "{}", q.tx_per_signal);
+    assert_eq!(s.queries_directed_pct, Some(100.0));
+    // The baseline, same run: every node relays once.
+    assert!(flood.tx_per_signal >= 50.0 * q.tx_per_signal, "{flood:?}");
     assert_eq!(q.delivered, 0, "nobody can answer glass blowing");
 }
 
