@@ -42,6 +42,12 @@ enum Command {
     /// Rank the designs you can build with what you have (--have) or a facility has.
     Match(commands::matches::MatchArgs),
     /// Reverse matching: the designs a facility can produce outright.
+    ///
+    /// With --db (a node's store) holding live demand signals, the designs in demand that the
+    /// facility can make come first, ranked by combined score = match score (0..1) × open
+    /// quantity (wanted and not yet taken by a confirmation) × 2 if any of its demands is
+    /// urgent, with the open quantity and the earliest deadline. Without demand the output is the
+    /// plain ranking.
     Produce(commands::produce::ProduceArgs),
     /// Make one design across several facilities, naming the gaps.
     Plan(commands::plan::PlanArgs),
@@ -53,6 +59,12 @@ enum Command {
     Key(commands::key::KeyArgs),
     /// Design packages: build one from a folder, verify it, extract it.
     Package(commands::package::PackageArgs),
+    /// Demand for designs on a node's store: new, list, cancel (signed with its publisher key).
+    Demand(commands::signals::DemandArgs),
+    /// Take on a demand: confirm that this facility makes N of it.
+    Offer(commands::signals::OfferArgs),
+    /// Which facilities the node has heard of can meet a need ("3d printing, PLA").
+    Ask(commands::signals::AskArgs),
     /// Emulate Meshtastic devices on TCP sharing one simulated air (test support).
     #[command(hide = true)]
     Emulate(commands::emulate::EmulateArgs),

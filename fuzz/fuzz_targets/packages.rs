@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use node_core::identity::Keypair;
-use node_core::packages::swarm::SwarmMsg;
+use node_core::packages::msg::SwarmMsg;
 use node_core::packages::{Package, PackageRecord, PieceMsg};
 use std::sync::OnceLock;
 

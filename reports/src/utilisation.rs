@@ -20,8 +20,8 @@
 //! experiences, so it stays within 0–100 % whatever the area. Memory: one
 //! counter per node per time bucket.
 
-use rustc_hash::FxHashMap;
-use sim::trace::{Record, TxId};
+use sim::in_flight::InFlight;
+use sim::trace::Record;
 
 use crate::timeline::Timeline;
 
@@ -32,7 +32,7 @@ pub struct UtilisationMeter {
     /// `busy_us[node * buckets + bucket]`.
     busy_us: Vec<u64>,
     /// Transmissions on the air: serial → (start, end) µs (lookups only).
-    in_flight: FxHashMap<TxId, (u64, u64)>,
+    in_flight: InFlight<(u64, u64)>,
     /// Per node: the end of what it has counted, µs.
     counted_until_us: Vec<u64>,
 }
@@ -43,7 +43,7 @@ impl UtilisationMeter {
         UtilisationMeter {
             timeline,
             busy_us: vec![0; nodes * timeline.buckets],
-            in_flight: FxHashMap::default(),
+            in_flight: InFlight::new(),
             counted_until_us: vec![0; nodes],
         }
     }
@@ -74,13 +74,13 @@ impl UtilisationMeter {
                 self.add(node.index(), span);
             }
             Record::RxOk { node, tx, .. } | Record::Collision { node, tx, .. } => {
-                if let Some(span) = self.in_flight.get(&tx).copied() {
+                if let Some(span) = self.in_flight.get(tx).copied() {
                     self.add(node.index(), span);
                 }
             }
             Record::TxEnd { tx, .. } => {
                 // Receptions are recorded when the transmission ends, before its end.
-                self.in_flight.remove(&tx);
+                self.in_flight.remove(tx);
             }
             _ => {}
         }

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use node_core::NodeId;
 
+use crate::in_flight::InFlight;
 use crate::trace::{FaultRecord, NodeRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
 
 /// Observes who published and stored what, and counts on honest nodes the
@@ -222,7 +223,7 @@ pub struct Checks {
     duty: DutyCycleMeter,
     duty_limit_pct: f64,
     own_txs: Vec<VecDeque<(u64, u64)>>,
-    in_flight: BTreeMap<TxId, (u64, u64)>,
+    in_flight: InFlight<(u64, u64)>,
     half_duplex_violation: Option<String>,
     hop_start: BTreeMap<PacketKey, u8>,
     hop_violation: Option<String>,
@@ -239,7 +240,7 @@ impl Checks {
             duty: DutyCycleMeter::new(nodes, duty_window),
             duty_limit_pct,
             own_txs: vec![VecDeque::new(); nodes],
-            in_flight: BTreeMap::new(),
+            in_flight: InFlight::new(),
             half_duplex_violation: None,
             hop_start: BTreeMap::new(),
             hop_violation: None,
@@ -343,6 +344,15 @@ impl TraceSink for Checks {
                     let (s, e) = (at.as_micros(), end.as_micros());
                     self.in_flight.insert(tx, (s, e));
                     let own = &mut self.own_txs[node.index()];
+                    if let Some(&(_, previous_end)) = own.back()
+                        && s < previous_end
+                    {
+                        self.half_duplex_violation.get_or_insert_with(|| {
+                            format!(
+                                "{node} started tx {tx} while its previous frame was on the air"
+                            )
+                        });
+                    }
                     if own.len() == HALF_DUPLEX_HISTORY {
                         own.pop_front();
                     }
@@ -367,10 +377,15 @@ impl TraceSink for Checks {
                     ..
                 } => {
                     self.checked_receptions += 1;
-                    if let Some((s, e)) = self.in_flight.get(&tx)
+                    // A node's own transmissions never overlap each other
+                    // (checked at `TxStart`), so newest first, the search
+                    // stops at the first that ended before the frame began.
+                    if let Some(&(s, e)) = self.in_flight.get(tx)
                         && self.own_txs[node.index()]
                             .iter()
-                            .any(|(os, oe)| os < e && s < oe)
+                            .rev()
+                            .take_while(|(_, oe)| s < *oe)
+                            .any(|(os, _)| *os < e)
                     {
                         self.half_duplex_violation.get_or_insert_with(|| {
                             format!("{node} decoded tx {tx} while transmitting")
@@ -385,7 +400,7 @@ impl TraceSink for Checks {
                     }
                 }
                 Record::TxEnd { tx, .. } => {
-                    self.in_flight.remove(&tx);
+                    self.in_flight.remove(tx);
                 }
                 _ => {}
             }
@@ -393,13 +408,26 @@ impl TraceSink for Checks {
     }
 }
 
-/// What one transmission still owes its receivers.
+/// What one transmission on the air owes its receivers: bit `i` of a set
+/// stands for the `i`-th node of the sender's audience (one bit per pair,
+/// where a list of receivers cost eight bytes and a search).
 #[derive(Clone, Debug)]
 struct Owed {
     sender: NodeId,
     packet: PacketKey,
-    /// (receiver, whether it has its outcome), sorted by receiver.
-    receivers: Vec<(u32, bool)>,
+    /// The pairs owed an outcome.
+    owed: Vec<u64>,
+    /// The pairs that have had theirs.
+    got: Vec<u64>,
+    /// Where the next outcome is looked for first: the engine reports a
+    /// transmission's receivers in the sender's link order, the order of
+    /// the audience, so this finds them without a search.
+    next: usize,
+}
+
+/// Whether bit `i` of `set` is set.
+fn bit(set: &[u64], i: usize) -> bool {
+    set[i / 64] >> (i % 64) & 1 == 1
 }
 
 /// Reception conservation: every (transmission, receiver) pair the physics
@@ -431,11 +459,14 @@ pub struct ReceptionConservation {
     audience: Vec<Vec<u32>>,
     up: Vec<bool>,
     group: Vec<u16>,
-    in_flight: BTreeMap<TxId, Owed>,
+    in_flight: InFlight<Owed>,
+    /// Whether every node is up and in one group (no crash, switch-off or
+    /// partition in force): then a transmission owes its whole audience.
+    all_up_one_group: bool,
     /// Reception drops seen since the last `TxEnd`.
     reception_drops: Vec<(u32, PacketKey, u64)>,
-    /// Spent receiver lists, reused.
-    spare: Vec<Vec<(u32, bool)>>,
+    /// Spent bit sets, reused.
+    spare: Vec<Vec<u64>>,
     pairs: u64,
     violation: Option<String>,
 }
@@ -451,11 +482,13 @@ impl ReceptionConservation {
             }
         }
         assert_eq!(info.audience.len(), n, "an audience per node");
+        let all_up_one_group = up.iter().all(|u| *u);
         ReceptionConservation {
             audience: info.audience.clone(),
             up,
             group: vec![0; n],
-            in_flight: BTreeMap::new(),
+            in_flight: InFlight::new(),
+            all_up_one_group,
             reception_drops: Vec::new(),
             spare: Vec::new(),
             pairs: 0,
@@ -478,53 +511,83 @@ impl ReceptionConservation {
         }
     }
 
+    // Out of line: the hot paths stay small (a run checks tens of millions
+    // of pairs and fails, if ever, once).
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, why: impl FnOnce() -> String) {
         if self.violation.is_none() {
             self.violation = Some(why());
         }
     }
 
+    /// The position of `node` in the audience of `tx`'s sender, looked
+    /// for at the hint first.
+    fn position(audience: &[u32], hint: usize, node: u32) -> Option<usize> {
+        match audience.get(hint) {
+            Some(&r) if r == node => Some(hint),
+            _ => audience.binary_search(&node).ok(),
+        }
+    }
+
     /// Marks `(tx, node)` as having its outcome; `what` names the record.
     fn resolve(&mut self, tx: TxId, node: NodeId, what: &'static str) {
-        let Some(owed) = self.in_flight.get_mut(&tx) else {
+        let Some(owed) = self.in_flight.get_mut(tx) else {
             return self.fail(|| format!("{what} at {node} for tx {tx}, which is not on the air"));
         };
-        match owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r) {
-            Ok(i) if !owed.receivers[i].1 => owed.receivers[i].1 = true,
-            Ok(_) => self.fail(|| format!("a second outcome ({what}) at {node} for tx {tx}")),
-            Err(_) => self.fail(|| {
+        let audience = &self.audience[owed.sender.index()];
+        match Self::position(audience, owed.next, node.0) {
+            Some(i) if bit(&owed.owed, i) && !bit(&owed.got, i) => {
+                owed.got[i / 64] |= 1 << (i % 64);
+                owed.next = i + 1;
+            }
+            Some(i) if bit(&owed.owed, i) => {
+                self.fail(|| format!("a second outcome ({what}) at {node} for tx {tx}"));
+            }
+            _ => self.fail(|| {
                 format!("{what} at {node} for tx {tx}, which it is not owed (out of range, down or cut off)")
             }),
         }
     }
 
     fn on_tx_end(&mut self, tx: TxId, at: u64) {
-        let Some(mut owed) = self.in_flight.remove(&tx) else {
+        let Some(mut owed) = self.in_flight.remove(tx) else {
             return self.fail(|| format!("tx {tx} ended without starting"));
         };
+        let sender = owed.sender;
         for k in 0..self.reception_drops.len() {
             let (node, packet, drop_at) = self.reception_drops[k];
-            let slot = owed
-                .receivers
-                .binary_search_by_key(&node, |(r, _)| *r)
+            let slot = self.audience[sender.index()]
+                .binary_search(&node)
                 .ok()
-                .filter(|i| !owed.receivers[*i].1);
+                .filter(|&i| bit(&owed.owed, i) && !bit(&owed.got, i));
             match slot {
-                Some(i) if packet == owed.packet && drop_at == at => owed.receivers[i].1 = true,
+                Some(i) if packet == owed.packet && drop_at == at => {
+                    owed.got[i / 64] |= 1 << (i % 64);
+                }
                 _ => self.fail(|| {
                     format!("node {node} dropped {packet:?} on reception with no reception of it pending (tx {tx} ended)")
                 }),
             }
         }
         self.reception_drops.clear();
-        if let Some((r, _)) = owed.receivers.iter().find(|(_, done)| !done) {
-            let (r, sender) = (*r, owed.sender);
+        let missing = owed
+            .owed
+            .iter()
+            .zip(&owed.got)
+            .enumerate()
+            .find(|(_, (o, g))| *o & !*g != 0)
+            .map(|(w, (o, g))| w * 64 + (o & !g).trailing_zeros() as usize);
+        if let Some(i) = missing {
+            let r = self.audience[sender.index()][i];
             self.fail(|| {
                 format!("tx {tx} from {sender}: node {r} got no outcome (lost reception)")
             });
         }
-        owed.receivers.clear();
-        self.spare.push(owed.receivers);
+        for mut set in [owed.owed, owed.got] {
+            set.clear();
+            self.spare.push(set);
+        }
     }
 }
 
@@ -536,22 +599,37 @@ impl TraceSink for ReceptionConservation {
                     node, tx, packet, ..
                 } => {
                     let s = node.index();
-                    let mut receivers = self.spare.pop().unwrap_or_default();
-                    receivers.extend(
-                        self.audience[s]
-                            .iter()
-                            .filter(|&&b| {
-                                self.up[b as usize] && self.group[b as usize] == self.group[s]
-                            })
-                            .map(|&b| (b, false)),
-                    );
-                    self.pairs += receivers.len() as u64;
+                    let audience = &self.audience[s];
+                    let words = audience.len().div_ceil(64);
+                    let mut owed = self.spare.pop().unwrap_or_default();
+                    let mut got = self.spare.pop().unwrap_or_default();
+                    owed.resize(words, 0);
+                    got.resize(words, 0);
+                    if self.all_up_one_group {
+                        // The common case: the whole audience, a word at a time.
+                        owed.fill(u64::MAX);
+                        if let Some(last) = owed.last_mut()
+                            && !audience.len().is_multiple_of(64)
+                        {
+                            *last = (1 << (audience.len() % 64)) - 1;
+                        }
+                    } else {
+                        for (i, &b) in audience.iter().enumerate() {
+                            let b = b as usize;
+                            if self.up[b] && self.group[b] == self.group[s] {
+                                owed[i / 64] |= 1 << (i % 64);
+                            }
+                        }
+                    }
+                    self.pairs += owed.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
                     self.in_flight.insert(
                         tx,
                         Owed {
                             sender: node,
                             packet,
-                            receivers,
+                            owed,
+                            got,
+                            next: 0,
                         },
                     );
                 }
@@ -572,30 +650,35 @@ impl TraceSink for ReceptionConservation {
                     self.reception_drops.push((node.0, packet, at.as_micros()));
                 }
                 Record::TxEnd { at, tx, .. } => self.on_tx_end(tx, at.as_micros()),
-                Record::Fault { fault, .. } => match fault {
-                    FaultRecord::Crash { node } => {
-                        let i = node.index();
-                        if self.up[i] {
-                            self.up[i] = false;
-                            // Whatever it was receiving ends with the crash.
-                            for owed in self.in_flight.values_mut() {
-                                if let Ok(k) =
-                                    owed.receivers.binary_search_by_key(&node.0, |(r, _)| *r)
-                                {
-                                    owed.receivers[k].1 = true;
+                Record::Fault { fault, .. } => {
+                    match fault {
+                        FaultRecord::Crash { node } => {
+                            let i = node.index();
+                            if self.up[i] {
+                                self.up[i] = false;
+                                // Whatever it was receiving ends with the crash.
+                                for owed in self.in_flight.values_mut() {
+                                    if let Ok(k) =
+                                        self.audience[owed.sender.index()].binary_search(&node.0)
+                                        && bit(&owed.owed, k)
+                                    {
+                                        owed.got[k / 64] |= 1 << (k % 64);
+                                    }
                                 }
                             }
                         }
+                        FaultRecord::Restart { node } | FaultRecord::Join { node } => {
+                            self.up[node.index()] = true;
+                        }
+                        FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
+                        FaultRecord::Member { node, group } => self.group[node.index()] = group,
+                        FaultRecord::LossStart { .. }
+                        | FaultRecord::LossEnd { .. }
+                        | FaultRecord::Adversary { .. } => {}
                     }
-                    FaultRecord::Restart { node } | FaultRecord::Join { node } => {
-                        self.up[node.index()] = true;
-                    }
-                    FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
-                    FaultRecord::Member { node, group } => self.group[node.index()] = group,
-                    FaultRecord::LossStart { .. }
-                    | FaultRecord::LossEnd { .. }
-                    | FaultRecord::Adversary { .. } => {}
-                },
+                    self.all_up_one_group =
+                        self.up.iter().all(|u| *u) && self.group.iter().all(|g| *g == 0);
+                }
                 _ => {}
             }
         }

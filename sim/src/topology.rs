@@ -74,6 +74,73 @@ pub struct TopologyStats {
     pub interference_links_mean: f64,
 }
 
+/// What [`Topology::hop_profile`] finds.
+#[derive(Clone, Debug)]
+pub struct HopProfile {
+    /// Degree, component and diameter statistics.
+    pub stats: TopologyStats,
+    /// Every node's component, numbered in order of lowest member.
+    pub components: Vec<u32>,
+    /// Per node, the other nodes within the hop limit + 1 hops (empty when
+    /// no hop limit was asked for).
+    pub within_hops: Vec<u32>,
+}
+
+/// Breadth-first search over adjacency lists with buffers reused between
+/// searches (only what the last search visited is reset).
+struct Bfs {
+    dist: Vec<u32>,
+    /// Nodes reached by the last search, in order of distance.
+    visited: Vec<u32>,
+}
+
+impl Bfs {
+    fn new(n: usize) -> Self {
+        Bfs {
+            dist: vec![u32::MAX; n],
+            visited: Vec::with_capacity(n),
+        }
+    }
+
+    /// Distances from `from`, up to `max_hops` (nodes further stay at
+    /// `u32::MAX`).
+    fn run(&mut self, adjacency: &[Vec<u32>], from: u32, max_hops: u32) {
+        let (dist, visited) = (&mut self.dist, &mut self.visited);
+        for &v in visited.iter() {
+            dist[v as usize] = u32::MAX;
+        }
+        visited.clear();
+        dist[from as usize] = 0;
+        visited.push(from);
+        // `visited` doubles as the queue: nodes enter it in order of distance.
+        let mut head = 0;
+        while head < visited.len() {
+            let v = visited[head] as usize;
+            head += 1;
+            let d = dist[v];
+            if d >= max_hops {
+                continue;
+            }
+            for &w in &adjacency[v] {
+                let slot = &mut dist[w as usize];
+                if *slot == u32::MAX {
+                    *slot = d + 1;
+                    visited.push(w);
+                }
+            }
+        }
+    }
+
+    /// Nodes the last search reached within 1 to `hops` hops.
+    fn within(&self, hops: u32) -> u32 {
+        // `visited` is in order of distance, the source first.
+        let reached = self
+            .visited
+            .partition_point(|&v| self.dist[v as usize] <= hops);
+        reached.saturating_sub(1) as u32
+    }
+}
+
 /// Why a topology could not be built.
 #[derive(Clone, PartialEq, Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -263,38 +330,33 @@ impl Topology {
     /// Hop distance from `from` to every node over the mesh graph
     /// (`u32::MAX` where unreachable).
     pub fn hops_from(&self, from: u32) -> Vec<u32> {
-        let mut dist = vec![u32::MAX; self.len()];
-        let mut queue = std::collections::VecDeque::new();
-        dist[from as usize] = 0;
-        queue.push_back(from);
-        while let Some(v) = queue.pop_front() {
-            let d = dist[v as usize];
-            for &w in &self.adjacency[v as usize] {
-                if dist[w as usize] == u32::MAX {
-                    dist[w as usize] = d + 1;
-                    queue.push_back(w);
-                }
-            }
-        }
-        dist
+        let mut bfs = Bfs::new(self.len());
+        bfs.run(&self.adjacency, from, u32::MAX);
+        bfs.dist
     }
 
     /// The component (index, in order of lowest member) of every node.
     pub fn components(&self) -> Vec<u32> {
-        let mut comp = vec![u32::MAX; self.len()];
-        let mut next = 0;
+        self.components_with(&mut Bfs::new(self.len())).0
+    }
+
+    /// Every node's component and each component's size, by one search per
+    /// component.
+    fn components_with(&self, bfs: &mut Bfs) -> (Vec<u32>, Vec<u32>) {
+        let mut component = vec![u32::MAX; self.len()];
+        let mut sizes = Vec::new();
         for start in 0..self.len() {
-            if comp[start] != u32::MAX {
+            if component[start] != u32::MAX {
                 continue;
             }
-            for (v, d) in self.hops_from(start as u32).iter().enumerate() {
-                if *d != u32::MAX {
-                    comp[v] = next;
-                }
+            let id = sizes.len() as u32;
+            bfs.run(&self.adjacency, start as u32, u32::MAX);
+            for &v in &bfs.visited {
+                component[v as usize] = id;
             }
-            next += 1;
+            sizes.push(bfs.visited.len() as u32);
         }
-        comp
+        (component, sizes)
     }
 
     /// Size of a greedy connected dominating set of the largest component
@@ -363,6 +425,15 @@ impl Topology {
 
     /// Degree, component and diameter statistics.
     pub fn stats(&self) -> TopologyStats {
+        self.hop_profile(None).stats
+    }
+
+    /// [`Topology::stats`], every node's component and, given a hop limit
+    /// `h`, how many other nodes each node has within `h + 1` hops (what a
+    /// flood with hop limit `h` may cover), from one set of breadth-first
+    /// searches: a 1,000-node run's setup searched the graph from every
+    /// node three times over before.
+    pub fn hop_profile(&self, hop_limit: Option<u8>) -> HopProfile {
         let n = self.len();
         let degrees: Vec<u32> = self.adjacency.iter().map(|a| a.len() as u32).collect();
         // Decodable one way only: counted from the decodable direction, as
@@ -375,24 +446,8 @@ impl Topology {
                 }
             }
         }
-        // Components by BFS, remembering the largest.
-        let mut component = vec![u32::MAX; n];
-        let mut sizes = Vec::new();
-        for start in 0..n {
-            if component[start] != u32::MAX {
-                continue;
-            }
-            let id = sizes.len() as u32;
-            let dist = self.hops_from(start as u32);
-            let mut size = 0;
-            for (v, d) in dist.iter().enumerate() {
-                if *d != u32::MAX {
-                    component[v] = id;
-                    size += 1;
-                }
-            }
-            sizes.push(size);
-        }
+        let mut bfs = Bfs::new(n);
+        let (component, sizes) = self.components_with(&mut bfs);
         let (largest_id, largest) = sizes
             .iter()
             .enumerate()
@@ -413,18 +468,30 @@ impl Topology {
                 .take(64)
                 .collect()
         };
-        let diameter = sources
-            .iter()
-            .map(|s| {
-                self.hops_from(*s)
-                    .into_iter()
-                    .filter(|d| *d != u32::MAX)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .max()
-            .unwrap_or(0);
-        TopologyStats {
+        // Within `h + 1` hops: taken from the diameter's searches where they
+        // start at the node, else from a search cut at that depth.
+        let reach = hop_limit.map(|h| u32::from(h) + 1);
+        let mut within = vec![0u32; if reach.is_some() { n } else { 0 }];
+        let mut counted = vec![false; within.len()];
+        let mut diameter = 0;
+        for &s in &sources {
+            bfs.run(&self.adjacency, s, u32::MAX);
+            let far = bfs.visited.last().map_or(0, |&v| bfs.dist[v as usize]);
+            diameter = diameter.max(far);
+            if let Some(r) = reach {
+                within[s as usize] = bfs.within(r);
+                counted[s as usize] = true;
+            }
+        }
+        if let Some(r) = reach {
+            for v in 0..n {
+                if !counted[v] {
+                    bfs.run(&self.adjacency, v as u32, r);
+                    within[v] = bfs.within(r);
+                }
+            }
+        }
+        let stats = TopologyStats {
             nodes: n as u32,
             links: self.graph.edge_count() as u64,
             asymmetric_links: asymmetric,
@@ -436,6 +503,11 @@ impl Topology {
             diameter_hops: diameter,
             diameter_exact: exact,
             interference_links_mean: self.links.len() as f64 / n.max(1) as f64,
+        };
+        HopProfile {
+            stats,
+            components: component,
+            within_hops: within,
         }
     }
 

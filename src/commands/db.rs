@@ -80,22 +80,29 @@ fn report_recovery(store: Store<DiskStorage>) -> Store<DiskStorage> {
     store
 }
 
-/// Opens an existing store for reading; a missing folder or one that holds
-/// no store is bad input (nothing is created).
-pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> {
+/// Refuses a folder that is missing or holds no store (`flag` names the
+/// option in the message); nothing is created.
+pub(crate) fn check_existing(dir: &Path, flag: &str) -> Result<(), CliError> {
     if !dir.is_dir() {
         return Err(CliError::BadInput(format!(
-            "--db {}: no such store folder (create one with `okmesh import FILES… --db {}`)",
+            "{flag} {}: no such store folder (create one with `okmesh import FILES… --db {}`)",
             dir.display(),
             dir.display()
         )));
     }
     if !dir.join(LOCK_FILE).is_file() {
         return Err(CliError::BadInput(format!(
-            "--db {}: not an okmesh store (no {LOCK_FILE} file; create one with `okmesh import`)",
+            "{flag} {}: not an okmesh store (no {LOCK_FILE} file; create one with `okmesh import`)",
             dir.display()
         )));
     }
+    Ok(())
+}
+
+/// Opens an existing store for reading; a missing folder or one that holds
+/// no store is bad input (nothing is created).
+pub(crate) fn open_existing(dir: &Path) -> Result<Store<DiskStorage>, CliError> {
+    check_existing(dir, "--db")?;
     open_store(dir, config())
         .map(|(s, _)| report_recovery(s))
         .map_err(|e| store_error(dir, e))
@@ -128,6 +135,22 @@ pub(crate) fn facilities_in(store: &Store<DiskStorage>) -> (Vec<Facility>, Vec<S
 /// Shortest item id prefix `find_manifest` accepts.
 const MIN_ID_PREFIX: usize = 8;
 
+/// The manifests of `store` whose item id starts with `query` (at least 8
+/// hex digits) or whose title is `query` (case-insensitive, whole title).
+pub(crate) fn manifests_named<'a>(
+    store: &'a Store<DiskStorage>,
+    query: &str,
+) -> Vec<&'a StoredItem> {
+    let q = query.trim().to_lowercase();
+    let by_id = q.len() >= MIN_ID_PREFIX && q.bytes().all(|b| b.is_ascii_hexdigit());
+    store
+        .items_of(ItemKind::Manifest)
+        .filter(|i| {
+            (by_id && i.id.to_string().starts_with(&q)) || i.name.trim().to_lowercase() == q
+        })
+        .collect()
+}
+
 /// Finds one manifest in an open store by item id (or a prefix of at least
 /// 8 hex digits) or by title (case-insensitive, whole title).
 pub(crate) fn find_manifest(
@@ -135,14 +158,7 @@ pub(crate) fn find_manifest(
     dir: &Path,
     query: &str,
 ) -> Result<Manifest, CliError> {
-    let q = query.trim().to_lowercase();
-    let by_id = q.len() >= MIN_ID_PREFIX && q.bytes().all(|b| b.is_ascii_hexdigit());
-    let hits: Vec<&StoredItem> = store
-        .items_of(ItemKind::Manifest)
-        .filter(|i| {
-            (by_id && i.id.to_string().starts_with(&q)) || i.name.trim().to_lowercase() == q
-        })
-        .collect();
+    let hits = manifests_named(store, query);
     match hits.as_slice() {
         [item] => read_manifest(
             item.catalogue_id(),
@@ -183,6 +199,11 @@ pub(crate) struct DesignSource {
 }
 
 impl DesignSource {
+    /// The store folder, with `--db`.
+    pub(crate) fn db_dir(&self) -> Option<&Path> {
+        self.db.as_deref()
+    }
+
     /// Loads the designs from the folder or the store.
     pub(crate) fn load(&self, tax: &Taxonomy) -> Result<Designs, CliError> {
         match (&self.corpus, &self.db) {

@@ -63,6 +63,11 @@ pub(crate) struct DataDir {
 }
 
 impl DataDir {
+    /// The directory if one is given (flag or environment).
+    pub(crate) fn opt(&self) -> Option<PathBuf> {
+        self.get().ok()
+    }
+
     pub(crate) fn get(&self) -> Result<PathBuf, CliError> {
         match &self.data_dir {
             Some(d) => Ok(d.clone()),

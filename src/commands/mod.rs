@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `run(args) -> Result<ExitCode, CliError>`.
 
 pub(crate) mod airtime;
+pub(crate) mod api;
 pub(crate) mod db;
 pub(crate) mod emulate;
 pub(crate) mod field;
@@ -16,8 +17,11 @@ pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;
 pub(crate) mod scenario_list;
+pub(crate) mod signals;
+pub(crate) mod signals_api;
 pub(crate) mod sweep;
 pub(crate) mod validate;
+pub(crate) mod when;
 
 use std::process::ExitCode;
 
@@ -99,6 +103,9 @@ pub(crate) fn dispatch(command: Command) -> Result<ExitCode, CliError> {
         Command::Node(args) => node::run(args),
         Command::Key(args) => key::run(args),
         Command::Package(args) => package::run(args),
+        Command::Demand(args) => signals::run_demand(args),
+        Command::Offer(args) => signals::run_offer(args),
+        Command::Ask(args) => signals::run_ask(args),
         Command::Emulate(args) => emulate::run(args),
     }
 }

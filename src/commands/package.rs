@@ -12,13 +12,13 @@
 //! * `package estimate` says before a transfer how long it takes: a table
 //!   of links (Meshtastic presets under the duty cycle, a fast local link)
 //!   for a package file or a size, with holders in reach and hops
-//!   ([`node_core::packages::swarm::estimate`]).
+//!   ([`node_core::packages::estimate::estimate`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hw_bridge::keys::Keys;
-use node_core::packages::swarm::{LinkRate, estimate};
+use node_core::packages::estimate::{LinkRate, estimate};
 use node_core::packages::{LinkClass, MAX_PACKAGE_BYTES, Package};
 use node_core::radio::ModemPreset;
 use node_core::time::Duration;

@@ -24,6 +24,7 @@ mod relevance;
 mod reports;
 mod signal_filters;
 mod signals;
+mod signals_cli;
 mod simulation;
 mod sync_scenarios;
 mod trust_sim;

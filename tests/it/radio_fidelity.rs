@@ -452,3 +452,48 @@ fn relays_wait_their_snr_weighted_window_after_every_reception_and_transmission(
         "the bound is tight: {closest}"
     );
 }
+
+#[test]
+fn the_hop_profile_agrees_with_a_search_from_every_node() {
+    // One set of searches gives the components, the diameter and the
+    // within-hop-limit counts; each must equal its plain definition, on a
+    // connected mesh and on one in pieces.
+    let mut saw_islands = false;
+    for sets in [&[][..], &["radio.preset=ShortTurbo"][..]] {
+        let sim = library("meshtastic-default", sets)
+            .sim_config()
+            .build()
+            .unwrap();
+        let topo = sim.topology();
+        let n = topo.len() as u32;
+        let hop_limit = 3u8;
+        assert!(n > 0);
+        let profile = topo.hop_profile(Some(hop_limit));
+        let dist: Vec<Vec<u32>> = (0..n).map(|v| topo.hops_from(v)).collect();
+        let mut diameter = 0;
+        for (v, from_v) in dist.iter().enumerate() {
+            let within = from_v
+                .iter()
+                .filter(|d| (1..=u32::from(hop_limit) + 1).contains(*d))
+                .count() as u32;
+            assert_eq!(profile.within_hops[v], within, "node {v} ({sets:?})");
+            for (w, &d) in from_v.iter().enumerate() {
+                let same = d != u32::MAX;
+                let same_component = profile.components[v] == profile.components[w];
+                assert_eq!(same, same_component, "nodes {v}, {w} ({sets:?})");
+                if same {
+                    diameter = diameter.max(d);
+                }
+            }
+        }
+        let stats = topo.stats();
+        saw_islands |= stats.components > 1;
+        if stats.components == 1 {
+            assert_eq!(stats.diameter_hops, diameter, "{sets:?}");
+        }
+        assert_eq!(profile.stats.diameter_hops, stats.diameter_hops);
+        assert_eq!(profile.components, topo.components());
+        assert!(topo.hop_profile(None).within_hops.is_empty());
+    }
+    assert!(saw_islands, "the test must contain a mesh in pieces");
+}

@@ -45,7 +45,10 @@ use node_core::store::Storage;
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
 pub use self::clock::Clock;
-pub use self::requests::{MAX_FOUND, NodeHandle, Request, Requests, SignalView, Stopped, handle};
+pub use self::requests::{
+    Asked, MAX_FOUND, NOTICE_BUFFER, NodeHandle, Notice, Request, Requests, SignalView, Stopped,
+    handle,
+};
 pub use self::status::{
     CatalogueStatus, ItemDetail, ItemSummary, KeyStatus, Neighbour, NodeStatus, TrustStatus,
 };
@@ -205,7 +208,10 @@ pub async fn run<S: Storage>(
         task,
     } = link;
     let mut tx = ChannelTransport::new(frames, state, capabilities, lora);
-    let Requests { rx: mut requests } = requests;
+    let Requests {
+        rx: mut requests,
+        notices,
+    } = requests;
     let mut requests_open = true;
     let id = node.id();
     let mut lp = Loop {
@@ -307,7 +313,7 @@ pub async fn run<S: Storage>(
                 log_suppressed(&lp.limiter.flush(tokio::time::Instant::now(), false), LOG_WINDOW);
             }
         }
-        drain_events(id, &mut node, &mut lp.limiter);
+        drain_events(id, &mut node, &mut lp.limiter, &notices);
     }
     log_suppressed(
         &lp.limiter.flush(tokio::time::Instant::now(), true),
@@ -338,9 +344,40 @@ pub async fn run<S: Storage>(
 
 /// Logs the node's events: publish and store events with their item, seq
 /// and title as fields. Titles and error texts come from peers and are
-/// escaped; warnings a peer causes are rate-limited by kind.
-fn drain_events<S: Storage>(id: NodeId, node: &mut Node<S>, limiter: &mut LogLimiter) {
+/// escaped; warnings a peer causes are rate-limited by kind. New items
+/// and signals are announced on `notices` (the event stream's source; no
+/// listener is no error).
+fn drain_events<S: Storage>(
+    id: NodeId,
+    node: &mut Node<S>,
+    limiter: &mut LogLimiter,
+    notices: &tokio::sync::broadcast::Sender<Notice>,
+) {
     while let Some(event) = node.poll_event() {
+        let notice = match &event {
+            NodeEvent::Published { item, .. } => Some(Notice::Item {
+                id: *item,
+                local: true,
+            }),
+            NodeEvent::Stored { item, .. } => Some(Notice::Item {
+                id: *item,
+                local: false,
+            }),
+            NodeEvent::Signal(SignalEvent::Published { id, ty, .. }) => Some(Notice::Signal {
+                id: *id,
+                ty: *ty,
+                local: true,
+            }),
+            NodeEvent::Signal(SignalEvent::Taken { id, ty, .. }) => Some(Notice::Signal {
+                id: *id,
+                ty: *ty,
+                local: false,
+            }),
+            _ => None,
+        };
+        if let Some(n) = notice {
+            let _ = notices.send(n);
+        }
         let name = |item: ItemId| {
             node.store()
                 .get(item)

@@ -2,14 +2,15 @@
 //! API): [`Request`]s through a [`NodeHandle`], answered by the loop between
 //! two node calls.
 
-use node_core::ItemKind;
 use node_core::node::{PublishError, Published};
+use node_core::signals::satisfies;
 use node_core::signals::{
     Payload, PublishSignalError, SignalEngine, SignalId, SignalRepr, SignalSpec, SignalType, Tag,
 };
 use node_core::store::{Storage, StoredItem};
+use node_core::{Duration, ItemId, ItemKind};
 use node_core::{Instant, Node};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::status::{ItemDetail, ItemSummary, NodeStatus};
 use super::transport::ChannelTransport;
@@ -74,7 +75,53 @@ pub enum Request {
         /// Its id, once logged.
         reply: oneshot::Sender<Result<SignalId, PublishSignalError>>,
     },
+    /// Ask who can meet a requirement set ([`Node::ask`]).
+    Ask {
+        /// The tags needed, sorted.
+        need: Vec<Tag>,
+        /// How long the query lives if it is sent.
+        ttl: Duration,
+        /// The query's id, whether it was answered from the book, and the
+        /// facilities known to meet it.
+        reply: oneshot::Sender<Result<Asked, PublishSignalError>>,
+    },
 }
+
+/// The answer to [`Request::Ask`].
+#[derive(Clone, PartialEq, Debug)]
+pub struct Asked {
+    /// The query (sent, or the one that was not sent).
+    pub query: SignalId,
+    /// Answered from the book: nothing was sent.
+    pub local: bool,
+    /// The live capability announcements that meet the need.
+    pub facilities: Vec<SignalView>,
+}
+
+/// Something new in the node, for the event stream (`GET /events`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notice {
+    /// A new version of an item: published here or stored from the mesh.
+    Item {
+        /// The item.
+        id: ItemId,
+        /// Published here (else from the mesh).
+        local: bool,
+    },
+    /// A signal: published here or taken from the mesh.
+    Signal {
+        /// The signal.
+        id: SignalId,
+        /// Its type.
+        ty: SignalType,
+        /// Published here (else from the mesh).
+        local: bool,
+    },
+}
+
+/// Notices buffered for a slow event stream (beyond: it misses some and
+/// is told so).
+pub const NOTICE_BUFFER: usize = 256;
 
 /// A live signal as the API shows it.
 #[derive(Clone, PartialEq, Debug)]
@@ -169,12 +216,15 @@ pub struct Stopped;
 #[derive(Clone, Debug)]
 pub struct NodeHandle {
     tx: mpsc::Sender<Request>,
+    notices: broadcast::Sender<Notice>,
 }
 
 /// The driver's end of the request channel, passed to [`run`](super::run).
 #[derive(Debug)]
 pub struct Requests {
     pub(super) rx: mpsc::Receiver<Request>,
+    /// Where the loop announces what is new.
+    pub(super) notices: broadcast::Sender<Notice>,
 }
 
 impl Requests {
@@ -187,7 +237,14 @@ impl Requests {
 /// A new request channel: the handle for the API, the receiver for [`run`](super::run).
 pub fn handle() -> (NodeHandle, Requests) {
     let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
-    (NodeHandle { tx }, Requests { rx })
+    let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+    (
+        NodeHandle {
+            tx,
+            notices: notices.clone(),
+        },
+        Requests { rx, notices },
+    )
 }
 
 impl NodeHandle {
@@ -251,6 +308,20 @@ impl NodeHandle {
     ) -> Result<Result<SignalId, PublishSignalError>, Stopped> {
         self.ask(|reply| Request::PublishSignal { spec, reply })
             .await
+    }
+
+    /// Asks who can meet `need`: from the book, else by a query to the mesh.
+    pub async fn ask_need(
+        &self,
+        need: Vec<Tag>,
+        ttl: Duration,
+    ) -> Result<Result<Asked, PublishSignalError>, Stopped> {
+        self.ask(|reply| Request::Ask { need, ttl, reply }).await
+    }
+
+    /// What is new in the node from now on.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
     }
 }
 
@@ -324,6 +395,26 @@ impl Loop {
                 if let Err(e) = &outcome {
                     tracing::warn!(node = %self.id, error = %esc(e), "signal refused");
                 }
+                let _ = reply.send(outcome);
+            }
+            Request::Ask { need, ttl, reply } => {
+                let outcome = node.ask(now, need.clone(), ttl, tx).map(|(query, local)| {
+                    let engine = node.signals();
+                    let me = engine.public_key();
+                    let facilities = engine
+                        .book()
+                        .of_type(engine.mesh(now), SignalType::Capability)
+                        .filter(|(_, h)| {
+                            h.repr.source != me && satisfies(h.repr.payload.tags(), &need)
+                        })
+                        .map(|(id, h)| SignalView::of(id, &h.repr, engine))
+                        .collect();
+                    Asked {
+                        query,
+                        local,
+                        facilities,
+                    }
+                });
                 let _ = reply.send(outcome);
             }
         }

@@ -6,14 +6,18 @@
 //! |---|---|---|
 //! | GET | `/signals` | live signals: id, type, source, times, tags, design, quantity, deadline, winner |
 //! | POST | `/demands?design=ID&quantity=N&deadline=2h&tags=a,b&urgent=true` | publish a demand |
-//! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`) |
+//! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`), at most the quantity it wants |
 //! | POST | `/cancellations?signal=ID` | withdraw a signal this node signed |
+//! | GET | `/demands` | the live demands, each with `taken` (the winning confirmation's quantity, null if none) and `open` (wanted and not taken) |
+//! | POST | `/queries?need=a,b[&ttl=1h]` | who can meet a need (`okmesh ask`): `local` true and `200` when capability announcements in the book answer it (nothing is sent), else an urgent query goes to the mesh (`201`); `facilities` lists the announcements that meet it |
 //!
 //! Every bad parameter is a `400` that names it and says what is expected.
 
 use catalogue::id::ItemId;
 use hyper::StatusCode;
-use node_core::signals::{Payload, PublishSignalError, SignalId, SignalSpec, tags_from};
+use node_core::signals::{
+    MAX_TTL_S, Payload, PublishSignalError, SignalId, SignalSpec, SignalType, tags_from,
+};
 use node_core::time::parse_duration;
 use node_core::{Duration, Instant};
 use serde_json::{Value, json};
@@ -53,6 +57,70 @@ pub(super) fn signal_json(s: &SignalView) -> Value {
     opt(&mut v, "refers", s.refers.map(|r| json!(r.to_string())));
     opt(&mut v, "winner", s.winner.map(|r| json!(r.to_string())));
     v
+}
+
+/// `GET /demands`: the live demands with what is taken and open.
+pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result<Value, Failure> {
+    check_params(q, &[])?;
+    let signals = node.signals().await?;
+    let out = signals
+        .iter()
+        .filter(|s| s.ty == SignalType::Demand)
+        .map(|d| {
+            let taken = d
+                .winner
+                .and_then(|w| signals.iter().find(|s| s.id == w))
+                .and_then(|w| w.quantity);
+            let mut v = signal_json(d);
+            v["taken"] = json!(taken);
+            v["open"] = json!(d.quantity.unwrap_or(0).saturating_sub(taken.unwrap_or(0)));
+            v
+        })
+        .collect();
+    Ok(Value::Array(out))
+}
+
+/// `POST /queries`: asks who can meet a need; `200` when the book
+/// answered (nothing sent), `201` when a query went to the mesh.
+pub(super) async fn query(
+    node: &NodeHandle,
+    q: &[(String, String)],
+) -> Result<(StatusCode, Value), Failure> {
+    check_params(q, &["need", "ttl"])?;
+    let text = param(q, "need").unwrap_or("");
+    let parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err(Failure::bad(
+            "need: say what is needed, comma-separated, e.g. need=3d-printing,material=pla",
+        ));
+    }
+    let need = tags_from(parts).map_err(|e| Failure::bad(format!("need '{text}': {e}")))?;
+    let ttl_text = param(q, "ttl").unwrap_or("1h");
+    let ttl = parse_duration(ttl_text)
+        .ok()
+        .filter(|d| *d >= Duration::from_secs(1) && d.as_micros() / 1_000_000 <= MAX_TTL_S)
+        .ok_or_else(|| {
+            Failure::bad(format!(
+                "ttl '{ttl_text}': expected a lifetime such as 30m or 2h, at most 30 days"
+            ))
+        })?;
+    let asked = node.ask_need(need, ttl).await?.map_err(publish_failure)?;
+    let status = if asked.local {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        json!({
+            "id": asked.query.to_string(), "local": asked.local,
+            "facilities": asked.facilities.iter().map(signal_json).collect::<Vec<_>>(),
+        }),
+    ))
 }
 
 /// `GET /signals`.
@@ -148,6 +216,13 @@ pub(super) async fn offer_spec(
         .find(|s| s.id == id && s.ty == node_core::signals::SignalType::Demand)
         .ok_or_else(|| Failure::not_found(format!("no live demand {id} on this node")))?;
     let design = parse_item(d.design.as_deref().unwrap_or(""))?;
+    let quantity = quantity(q)?;
+    let wanted = d.quantity.unwrap_or(0);
+    if quantity > wanted {
+        return Err(Failure::bad(format!(
+            "quantity '{quantity}': the demand {id} wants {wanted}; offer at most that"
+        )));
+    }
     let ttl = Duration::from_secs(
         d.deadline_s
             .unwrap_or(d.expires_s)
@@ -158,7 +233,7 @@ pub(super) async fn offer_spec(
         payload: Payload::Confirmation {
             demand: id,
             design,
-            quantity: quantity(q)?,
+            quantity,
         },
         urgent: false,
         ttl,
@@ -208,15 +283,16 @@ pub(super) async fn publish(
     node: &NodeHandle,
     spec: SignalSpec,
 ) -> Result<(StatusCode, Value), Failure> {
-    let id = node.publish_signal(spec).await?.map_err(|e| {
-        let status = match &e {
-            PublishSignalError::Invalid(_) | PublishSignalError::Unknown(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            PublishSignalError::Refused(_) => StatusCode::CONFLICT,
-            PublishSignalError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Failure::new(status, e.to_string())
-    })?;
+    let id = node.publish_signal(spec).await?.map_err(publish_failure)?;
     Ok((StatusCode::CREATED, json!({ "id": id.to_string() })))
+}
+
+/// The answer to a signal the node would not publish.
+fn publish_failure(e: PublishSignalError) -> Failure {
+    let status = match &e {
+        PublishSignalError::Invalid(_) | PublishSignalError::Unknown(_) => StatusCode::BAD_REQUEST,
+        PublishSignalError::Refused(_) => StatusCode::CONFLICT,
+        PublishSignalError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    Failure::new(status, e.to_string())
 }

@@ -68,7 +68,7 @@ pub fn owned_id(owner: &PublicKey, catalogue_id: ItemId) -> ItemId {
     ItemId(id)
 }
 
-/// Who signed a version, and the proof. See the [module docs](self).
+/// Who signed a version, and the proof. See the docs of the `identity::signed` module.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Authorship {
     /// The publisher (the design's owner).
@@ -139,7 +139,7 @@ pub enum AuthorshipError {
 }
 
 impl VersionClaim {
-    /// The bytes that are signed (see the [module docs](self)).
+    /// The bytes that are signed (see the docs of the `identity::signed` module).
     pub fn canonical(&self, a: &Authorship) -> Vec<u8> {
         let mut out = Vec::with_capacity(DOMAIN.len() + 1 + 16 + 16 + 4 + 32 + 8 + 1);
         out.extend_from_slice(DOMAIN);

@@ -16,14 +16,20 @@
 //! * [`cache`] — the [`PackageCache`]: records and verified pieces on a
 //!   storage backend of their own, with capacity, LRU eviction, pinning,
 //!   and partial packages that survive restarts;
+//! * [`msg`] — the swarm's messages (have, request, piece, record query,
+//!   record) and their checked codec;
 //! * [`swarm`] — the sans-IO [`Swarm`](swarm::Swarm): adverts, rarest-first
 //!   requests to several holders, pipelined forwarding, overhearing, bad
-//!   senders ignored, progress and estimates.
+//!   senders ignored, progress;
+//! * [`estimate`] — transfer-time estimates from a link's rate, duty cycle
+//!   and holders.
 //!
 //! Reading folders and writing files is the CLI's (`okmesh package`).
 
 pub mod cache;
+pub mod estimate;
 pub mod merkle;
+pub mod msg;
 pub mod package;
 pub mod piece;
 pub mod record;

@@ -409,9 +409,9 @@ mod cache {
 mod swarm {
     use super::*;
     use crate::id::NodeId;
-    use crate::packages::swarm::{
-        LinkRate, Outgoing, Swarm, SwarmConfig, SwarmEvent, SwarmMsg, estimate,
-    };
+    use crate::packages::estimate::{LinkRate, estimate};
+    use crate::packages::msg::SwarmMsg;
+    use crate::packages::swarm::{Outgoing, Swarm, SwarmConfig, SwarmEvent};
     use crate::store::MemStorage;
     use crate::time::{Duration, Instant};
     use crate::transport::Destination;

@@ -95,20 +95,20 @@ pub mod record;
 pub mod storage;
 
 mod db;
+mod outcome;
 mod state;
 
 #[cfg(test)]
 mod tests;
 
-pub use db::{
-    CacheOutcome, OpenReport, PutOutcome, Reject, Signer, Store, StoreConfig, StoreError,
-};
+pub use db::{Signer, Store, StoreConfig};
 pub use event::{DecodeError, Event, MAX_SIGNAL_RECORD_BYTES};
 pub use item::{
     CachedPackage, Draft, ENTRY_OVERHEAD_BYTES, EntryKey, ItemClass, MAX_ITEM_BYTES,
     MAX_NAME_BYTES, Origin, StoredItem, VersionStamp,
 };
 pub use memory::MemStorage;
+pub use outcome::{CacheOutcome, OpenReport, PutOutcome, Reject, StoreError};
 pub use record::{FrameError, Tail};
 pub use state::Change;
 pub use storage::{MAX_RECORD_BYTES, Recovery, Storage, StorageError};

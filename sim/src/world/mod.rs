@@ -378,6 +378,7 @@ impl Simulation {
             .traffic
             .as_ref()
             .map_or(c.mesh.hop_limit, |t| t.per_node.hop_limit);
+        let profile = self.topo.hop_profile(Some(hop_limit));
         RunInfo {
             scenario: c.name.clone(),
             seed: c.seed,
@@ -387,8 +388,8 @@ impl Simulation {
                 .node_indices()
                 .map(|v| graph.neighbors(v).count() as u32)
                 .collect(),
-            topology: self.topo.stats(),
-            components: self.topo.components(),
+            topology: profile.stats,
+            components: profile.components,
             cds_size: self.topo.greedy_cds_size(),
             initially_off: c.initially_off(),
             scheduled_publications: c.publications.len() as u32,
@@ -397,15 +398,7 @@ impl Simulation {
                 .collect(),
             sync_strategy: sync_strategy_name(c.sync.strategy).into(),
             sync_imax: c.sync.trickle.imax,
-            within_hop_limit: (0..self.topo.len() as u32)
-                .map(|i| {
-                    self.topo
-                        .hops_from(i)
-                        .iter()
-                        .filter(|d| **d >= 1 && **d <= u32::from(hop_limit) + 1)
-                        .count() as u32
-                })
-                .collect(),
+            within_hop_limit: profile.within_hops,
             radio: RadioSummary {
                 region: r.region.name().to_string(),
                 preset: c.radio.modem.name().into(),

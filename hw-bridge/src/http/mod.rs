@@ -17,6 +17,8 @@
 //! | `POST /facilities?name=FILE` | register or update a facility |
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
+//! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
+//! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]) |
 //! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
 //! # Who may ask
@@ -61,10 +63,25 @@
 //! for a wrong method, 408 for a body too slow, 413 for a body over the
 //! document limit, 415 for a write of the wrong body type, 503 while the
 //! node shuts down.
+//!
+//! # Layout
+//!
+//! This file holds the server (admission, [`guard`], routing, errors and
+//! the JSON and query helpers); each resource answers in its own module:
+//! `status` (`/status`), `items` (`/items`, `/manifests`, `/facilities`),
+//! `matches` (`/match` and the shared design index), `signals`
+//! (`/signals`, `/demands`, `/offers`, `/cancellations`, `/queries`),
+//! [`events`] (`/events`) and `pages` (the adapter the web pages of
+//! [`crate::web`] read through).
 
 mod conns;
+pub mod events;
 pub mod guard;
+mod items;
+mod matches;
+mod pages;
 mod signals;
+mod status;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -72,28 +89,23 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use catalogue::document::MAX_DOCUMENT_BYTES;
-use catalogue::id::ItemKind;
-use catalogue::matching::{MatchIndex, PARTIAL_MATCH_THRESHOLD, RankOptions};
-use catalogue::taxonomy::Taxonomy;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request as HttpRequest, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use node_core::node::PublishError;
-use node_core::store::StoreError;
-use node_core::sync::SyncStats;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 
-use crate::driver::{ItemDetail, ItemSummary, NodeHandle, NodeStatus, Stopped};
-use catalogue::ranked::{Designs, Input, ranked_json};
-
-use crate::kb::{designs_from_stored, facilities_from_stored};
+use crate::driver::{NodeHandle, Stopped};
 use crate::keys::ApiToken;
 use crate::logs::{Escaped, esc};
+use matches::DesignCache;
+use pages::page_response;
+
+pub use items::{item_json, kind_name};
+pub use status::{status_json, sync_json};
 
 /// Connections open at once (beyond it, a new one replaces the oldest
 /// idle one).
@@ -134,103 +146,13 @@ pub const MAX_TOP: usize = 1000;
 /// Shortest item id prefix accepted.
 pub const MIN_ID_PREFIX: usize = 8;
 
-/// The lowercase name of a kind, as the API writes it.
-pub fn kind_name(kind: ItemKind) -> &'static str {
-    match kind {
-        ItemKind::Manifest => "manifest",
-        ItemKind::Facility => "facility",
-    }
-}
+/// A whole answer, or an event stream (`GET /events`).
+type Body = Either<Full<Bytes>, events::EventBody>;
 
-fn parse_kind(s: &str) -> Option<ItemKind> {
-    match s {
-        "manifest" | "manifests" => Some(ItemKind::Manifest),
-        "facility" | "facilities" => Some(ItemKind::Facility),
-        _ => None,
-    }
+/// A whole answer's body.
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Either::Left(Full::new(bytes.into()))
 }
-
-/// One catalogue entry as JSON, with who signed it: `signed_by` (the
-/// publisher key's fingerprint; null for a version stored before items were
-/// signed), `publisher` (the whole key), `signed_on_import` (the key is
-/// that of a node that imported an unsigned file, not its author's) and
-/// `retired` (a signed tombstone).
-pub fn item_json(i: &ItemSummary) -> Value {
-    json!({
-        "id": i.id.to_string(), "kind": kind_name(i.kind), "seq": i.stamp.seq,
-        "content": i.stamp.content.to_string(), "name": i.name, "size_bytes": i.size_bytes,
-        "signed_by": i.author.map(|a| a.publisher.fingerprint().to_string()),
-        "publisher": i.author.map(|a| a.publisher.to_string()),
-        "signed_on_import": i.author.is_some_and(|a| a.imported),
-        "retired": i.author.is_some_and(|a| a.tombstone),
-    })
-}
-
-/// Sync counters as JSON.
-pub fn sync_json(s: &SyncStats) -> Value {
-    json!({
-        "summaries_sent": s.summaries_sent, "decodes": s.decodes, "decode_misses": s.decode_misses,
-        "syndromes_used": s.syndromes_used, "wants_sent": s.wants_sent,
-        "sketch_requests_sent": s.sketch_requests_sent, "sketches_sent": s.sketches_sent,
-        "data_sent": s.data_sent, "items_received": s.items_received, "rejected": s.rejected,
-        "forged": s.forged, "stale": s.stale, "untrusted": s.untrusted,
-        "unsolicited": s.unsolicited, "frames_over_quota": s.frames_over_quota,
-        "items_over_quota": s.items_over_quota,
-    })
-}
-
-/// The status report as JSON (`GET /status`).
-pub fn status_json(s: &NodeStatus) -> Value {
-    let neighbours: Vec<Value> = s
-        .neighbours
-        .iter()
-        .map(|(id, n)| {
-            json!({
-                "node": id.0, "frames": n.frames, "hops_away": n.hops_away,
-                "rssi_dbm": n.rssi_dbm, "snr_db": n.snr_db,
-                "last_heard_s_ago": (s.now - n.last_heard).as_secs_f64(),
-            })
-        })
-        .collect();
-    let c = &s.catalogue;
-    json!({
-        "node": s.node.0,
-        "uptime_s": s.now.as_micros() as f64 / 1e6,
-        "link_up": s.link_up,
-        "neighbours": neighbours,
-        "queue": {
-            "room": s.queue_room, "frames_queued": s.driver.frames_queued,
-            "frames_received": s.driver.frames_received, "send_failures": s.node_stats.send_failures,
-            "late_send_failures": s.driver.late_send_failures, "link_downs": s.driver.link_downs,
-        },
-        "duty_cycle": {
-            "window_s": crate::driver::DUTY_CYCLE_WINDOW.as_secs_f64(),
-            "airtime_s": s.airtime_last_window.as_secs_f64(),
-            "used_pct": s.duty_cycle_pct,
-            "radio_air_util_tx_pct": s.radio_air_util_tx_pct,
-            "channel_utilisation_pct": s.channel_utilisation_pct,
-        },
-        "catalogue": {
-            "items": c.items, "manifests": c.manifests, "facilities": c.facilities,
-            "fingerprint": format!("{:016x}", c.fingerprint), "used_bytes": c.used_bytes,
-        },
-        "sync": sync_json(&s.sync),
-        "chat": {"sent": s.node_stats.chat_sent, "received": s.node_stats.chat_received},
-        "frames_rejected": s.node_stats.frames_rejected,
-        "keys": {
-            "origin": s.keys.origin.name(),
-            "node": {"fingerprint": s.keys.node.fingerprint().to_string(), "public_key": s.keys.node.to_string()},
-            "publisher": {"fingerprint": s.keys.publisher.fingerprint().to_string(), "public_key": s.keys.publisher.to_string()},
-        },
-        "trust": {
-            "file": s.trust.source,
-            "pinned_keys": s.trust.pinned,
-            "refuse_unknown": s.trust.refuse_unknown,
-        },
-    })
-}
-
-type Body = Full<Bytes>;
 
 /// An answer that is not a success.
 struct Failure {
@@ -263,7 +185,7 @@ impl From<Stopped> for Failure {
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string() + "\n")));
+    let mut r = Response::new(full(v.to_string() + "\n"));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -282,13 +204,6 @@ fn failure_response(f: Failure) -> Response<Body> {
     r
 }
 
-/// The catalogue's designs, parsed and indexed.
-type Built = Arc<(Designs, MatchIndex<'static>)>;
-
-/// The one build of the designs for a catalogue fingerprint: every match
-/// of that catalogue waits for and shares it.
-type DesignCache = Option<(u64, Arc<OnceCell<Built>>)>;
-
 /// What every connection shares.
 struct Server {
     node: NodeHandle,
@@ -298,6 +213,8 @@ struct Server {
     guard: guard::Guard,
     /// The store folder, for the persisted match index.
     index_dir: Option<std::path::PathBuf>,
+    /// Event streams open ([`events::MAX_EVENT_STREAMS`]).
+    event_streams: Arc<Semaphore>,
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
@@ -320,6 +237,7 @@ pub async fn serve(
         matching: Semaphore::new(MAX_CONCURRENT_MATCHES),
         guard: guard::Guard::new(config.token, bound, &config.hosts, config.token_hint),
         index_dir: config.index_dir,
+        event_streams: Arc::new(Semaphore::new(events::MAX_EVENT_STREAMS)),
     });
     let conns = conns::Conns::new(MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
     tokio::pin!(shutdown);
@@ -475,14 +393,14 @@ impl Server {
                 check_params(&q, &["kind"])?;
                 let kind = match param(&q, "kind") {
                     None => None,
-                    Some(k) => Some(parse_kind(k).ok_or_else(|| {
+                    Some(k) => Some(items::parse_kind(k).ok_or_else(|| {
                         Failure::bad(format!("kind '{k}': expected manifest or facility"))
                     })?),
                 };
                 self.list(kind).await
             }
             [k @ ("manifests" | "facilities")] => {
-                let kind = parse_kind(k).expect("matched");
+                let kind = items::parse_kind(k).expect("matched");
                 if method == Method::GET {
                     check_params(&q, &[])?;
                     self.list(Some(kind)).await
@@ -496,26 +414,11 @@ impl Server {
             }
             ["items", id] if method == Method::GET => {
                 check_params(&q, &[])?;
-                let d = self.find(id).await?;
-                let history: Vec<Value> = d
-                    .history
-                    .iter()
-                    .map(|s| json!({"seq": s.seq, "content": s.content.to_string()}))
-                    .collect();
-                let mut v = item_json(&summary_of(&d));
-                v["history"] = Value::Array(history);
-                v["raw"] = Value::String(format!("/items/{}/raw", d.item.id));
-                Ok(json_response(StatusCode::OK, &v))
+                self.item(id).await
             }
             ["items", id, "raw"] if method == Method::GET => {
                 check_params(&q, &[])?;
-                let d = self.find(id).await?;
-                let mut r = Response::new(Full::new(Bytes::from(d.item.bytes)));
-                r.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                );
-                Ok(r)
+                self.raw(id).await
             }
             ["match"] if method == Method::GET => {
                 check_params(&q, &["have", "facility", "top", "threshold"])?;
@@ -542,7 +445,19 @@ impl Server {
                 let (status, v) = signals::publish(&self.node, spec).await?;
                 Ok(json_response(status, &v))
             }
-            ["signals" | "demands" | "offers" | "cancellations"] => wrong(),
+            ["demands"] if method == Method::GET => Ok(json_response(
+                StatusCode::OK,
+                &signals::demands(&self.node, &q).await?,
+            )),
+            ["queries"] if method == Method::POST => {
+                let (status, v) = signals::query(&self.node, &q).await?;
+                Ok(json_response(status, &v))
+            }
+            ["events"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                events::stream(&self.node, &self.event_streams)
+            }
+            ["signals" | "demands" | "offers" | "cancellations" | "queries" | "events"] => wrong(),
             p if method == Method::GET && crate::web::is_page(p) => {
                 Ok(page_response(crate::web::page(self, p, &q).await))
             }
@@ -550,253 +465,4 @@ impl Server {
             _ => Err(Failure::not_found(format!("no such path: {path}"))),
         }
     }
-
-    async fn list(&self, kind: Option<ItemKind>) -> Result<Response<Body>, Failure> {
-        let items = self.node.list(kind).await?;
-        let v: Vec<Value> = items.iter().map(item_json).collect();
-        Ok(json_response(StatusCode::OK, &Value::Array(v)))
-    }
-
-    async fn find(&self, id: &str) -> Result<ItemDetail, Failure> {
-        if id.len() < MIN_ID_PREFIX || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Failure::bad(format!(
-                "item id '{id}': give the item's 32 hex digits or a prefix of at least {MIN_ID_PREFIX}"
-            )));
-        }
-        let mut found = self.node.find(id).await?;
-        match found.len() {
-            0 => Err(Failure::not_found(format!("no item with id {id}"))),
-            1 => Ok(found.remove(0)),
-            n => Err(Failure::bad(format!(
-                "item id '{id}': {n}{} items start with it; give more digits",
-                if n >= crate::driver::MAX_FOUND {
-                    " or more"
-                } else {
-                    ""
-                }
-            ))),
-        }
-    }
-
-    async fn publish(
-        &self,
-        kind: ItemKind,
-        name: String,
-        body: Incoming,
-    ) -> Result<Response<Body>, Failure> {
-        let collected = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_DOCUMENT_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| {
-            Failure::new(
-                StatusCode::REQUEST_TIMEOUT,
-                format!("{name}: the body did not arrive within {BODY_READ_TIMEOUT:?}"),
-            )
-        })?;
-        let bytes = match collected {
-            Ok(b) => b.to_bytes().to_vec(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Failure::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("{name}: over the limit of {MAX_DOCUMENT_BYTES} bytes"),
-                ));
-            }
-            Err(e) => return Err(Failure::bad(format!("{name}: reading the body: {e}"))),
-        };
-        if bytes.is_empty() {
-            return Err(Failure::bad(format!(
-                "{name}: empty body; POST the file's bytes"
-            )));
-        }
-        let published = self.node.publish(kind, bytes, name).await?.map_err(|e| {
-            let status = match &e {
-                PublishError::Parse(_)
-                | PublishError::Empty(_)
-                | PublishError::WouldNotReadBack { .. } => StatusCode::BAD_REQUEST,
-                PublishError::Store(StoreError::Rejected(_)) => StatusCode::CONFLICT,
-                PublishError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            Failure::new(status, e.to_string())
-        })?;
-        let any_new = published.iter().any(|p| p.new_version);
-        let v: Vec<Value> = published
-            .iter()
-            .map(|p| json!({"id": p.item.to_string(), "seq": p.seq, "new_version": p.new_version}))
-            .collect();
-        let status = if any_new {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        Ok(json_response(status, &json!({ "published": v })))
-    }
-
-    /// The catalogue's designs, parsed and indexed, re-read only when the
-    /// catalogue changed: one build per catalogue fingerprint, which every
-    /// request of that catalogue shares (those that come during the build
-    /// wait for it).
-    async fn designs(&self) -> Result<Built, Failure> {
-        let fingerprint = self.node.fingerprint().await?;
-        let cell = {
-            let mut cache = self.designs.lock().expect("not poisoned");
-            match &*cache {
-                Some((fp, cell)) if *fp == fingerprint => cell.clone(),
-                _ => {
-                    let cell = Arc::new(OnceCell::new());
-                    *cache = Some((fingerprint, cell.clone()));
-                    cell
-                }
-            }
-        };
-        cell.get_or_try_init(|| async {
-            let _permit = self.matching.acquire().await.map_err(|_| Stopped)?;
-            let (_, items) = self.node.items(ItemKind::Manifest).await?;
-            build_designs(items, self.index_dir.clone()).await
-        })
-        .await
-        .cloned()
-    }
-
-    async fn matches(&self, q: &[(String, String)]) -> Result<Response<Body>, Failure> {
-        Ok(json_response(StatusCode::OK, &self.match_json(q).await?))
-    }
-
-    async fn match_json(&self, q: &[(String, String)]) -> Result<Value, Failure> {
-        let tax = Taxonomy::builtin();
-        let top = match param(q, "top") {
-            None => 20,
-            Some(t) => t
-                .parse::<usize>()
-                .ok()
-                .filter(|t| (1..=MAX_TOP).contains(t))
-                .ok_or_else(|| Failure::bad(format!("top '{t}': expected 1..={MAX_TOP}")))?,
-        };
-        let threshold = match param(q, "threshold") {
-            None => PARTIAL_MATCH_THRESHOLD,
-            Some(t) => t
-                .parse::<f32>()
-                .ok()
-                .filter(|t| (0.0..=1.0).contains(t))
-                .ok_or_else(|| {
-                    Failure::bad(format!("threshold '{t}': expected a number from 0 to 1"))
-                })?,
-        };
-        let input = match (param(q, "have"), param(q, "facility")) {
-            (Some(text), None) => {
-                Input::from_text(text, tax).map_err(|e| Failure::bad(format!("have: {e}")))?
-            }
-            (None, Some(id)) => {
-                let d = self.find(id).await?;
-                if d.item.kind != ItemKind::Facility {
-                    return Err(Failure::bad(format!("item {id} is not a facility")));
-                }
-                let (mut fs, notes) = facilities_from_stored([&d.item]);
-                if fs.is_empty() {
-                    return Err(Failure::bad(notes.join("; ")));
-                }
-                Input::from_facility(&fs.remove(0), tax)
-            }
-            _ => {
-                return Err(Failure::bad(
-                    "give exactly one of have=TEXT (what you have) and facility=ID",
-                ));
-            }
-        };
-        let designs = self.designs().await?;
-        let opts = RankOptions {
-            threshold,
-            complete_only: false,
-            top,
-        };
-        let _permit = self.matching.acquire().await.map_err(|_| Stopped)?;
-        let out = tokio::task::spawn_blocking(move || {
-            let (d, idx) = &*designs;
-            ranked_json(d, idx, &input, &opts)
-        })
-        .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok(out)
-    }
-}
-
-impl From<Failure> for crate::web::PageError {
-    fn from(f: Failure) -> Self {
-        crate::web::PageError {
-            status: f.status.as_u16(),
-            message: f.message,
-        }
-    }
-}
-
-/// The pages read through the API's own calls.
-impl crate::web::Backend for Server {
-    async fn status(&self) -> Result<Value, crate::web::PageError> {
-        Ok(status_json(
-            &self.node.status().await.map_err(Failure::from)?,
-        ))
-    }
-    async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, crate::web::PageError> {
-        let items = self.node.list(kind).await.map_err(Failure::from)?;
-        Ok(items.iter().map(item_json).collect())
-    }
-    async fn item(&self, id: &str) -> Result<crate::web::ItemPage, crate::web::PageError> {
-        let d = self.find(id).await?;
-        let mut meta = item_json(&summary_of(&d));
-        meta["history"] = d
-            .history
-            .iter()
-            .map(|s| json!({"seq": s.seq, "content": s.content.to_string()}))
-            .collect();
-        Ok(crate::web::ItemPage {
-            meta,
-            raw: d.item.bytes,
-        })
-    }
-    async fn matches(&self, q: &[(String, String)]) -> Result<Value, crate::web::PageError> {
-        Ok(self.match_json(q).await?)
-    }
-}
-
-/// A rendered page, with the policy that keeps it to this node.
-fn page_response(p: crate::web::Page) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(p.body)));
-    *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(crate::web::CSP),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    r
-}
-
-/// Parses and indexes the stored manifests `items` on a blocking thread.
-/// Reads the designs (through the persisted match index when the node has
-/// a store folder) and indexes them, off the async threads.
-async fn build_designs(
-    items: Vec<node_core::store::StoredItem>,
-    index_dir: Option<std::path::PathBuf>,
-) -> Result<Built, Failure> {
-    tokio::task::spawn_blocking(move || {
-        let tax = Taxonomy::builtin();
-        let designs = match &index_dir {
-            Some(dir) => crate::match_index::designs(dir, &items, tax).0,
-            None => designs_from_stored(&items, tax),
-        };
-        designs.index(tax).map(|idx| Arc::new((designs, idx)))
-    })
-    .await
-    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-fn summary_of(d: &ItemDetail) -> ItemSummary {
-    ItemSummary::of(&d.item)
 }

@@ -1,0 +1,62 @@
+//! The adapter the operator's web pages ([`crate::web`]) read through:
+//! the same calls as the JSON API, and the headers that keep a page to
+//! this node.
+
+use catalogue::id::ItemKind;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::Value;
+
+use super::items::detail_json;
+use super::{Body, Failure, Server, item_json, status_json};
+
+impl From<Failure> for crate::web::PageError {
+    fn from(f: Failure) -> Self {
+        crate::web::PageError {
+            status: f.status.as_u16(),
+            message: f.message,
+        }
+    }
+}
+
+/// The pages read through the API's own calls.
+impl crate::web::Backend for Server {
+    async fn status(&self) -> Result<Value, crate::web::PageError> {
+        Ok(status_json(
+            &self.node.status().await.map_err(Failure::from)?,
+        ))
+    }
+    async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, crate::web::PageError> {
+        let items = self.node.list(kind).await.map_err(Failure::from)?;
+        Ok(items.iter().map(item_json).collect())
+    }
+    async fn item(&self, id: &str) -> Result<crate::web::ItemPage, crate::web::PageError> {
+        let d = self.find(id).await?;
+        let meta = detail_json(&d);
+        Ok(crate::web::ItemPage {
+            meta,
+            raw: d.item.bytes,
+        })
+    }
+    async fn matches(&self, q: &[(String, String)]) -> Result<Value, crate::web::PageError> {
+        Ok(self.match_json(q).await?)
+    }
+}
+
+/// A rendered page, with the policy that keeps it to this node.
+pub(super) fn page_response(p: crate::web::Page) -> Response<Body> {
+    let mut r = Response::new(super::full(p.body));
+    *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(crate::web::CSP),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
