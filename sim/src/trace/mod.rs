@@ -12,8 +12,11 @@ use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId};
 use serde::Serialize;
 
+pub mod in_flight;
+
 pub use crate::check::CheckOutcome;
 pub use crate::topology::{Site, TopologyStats};
+pub use in_flight::InFlight;
 
 /// What a run was, for the reports: everything they need besides the
 /// records themselves.
