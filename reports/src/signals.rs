@@ -15,6 +15,11 @@
 //! | `reconciliation_tx` / `_airtime_s` | digest and pull frames (no single signal's) |
 //! | `first_confirmation_*_s` | demand publication → first confirmation taken at the demander |
 //! | `queries_local_pct` | queries answered from the asker's book without a frame ÷ all queries |
+//! | `queries_directed_pct` | queries sent (not flooded) that no node took as a broadcast fallback (every hop routed by neighbours' filters) ÷ those queries |
+//! | `bloom_fp_pct` | first hearings of a (not flooded) demand or query where the node's own filter, as its neighbours see it, may want it and its full profile does not ÷ those its profile does not want |
+//! | `routed`, `declined`, `routed_fallback_pct` | first hearings routed by filters; of which declined (not taken); taken as a broadcast fallback (no neighbour filter known), percent |
+//! | `filter_tx`, `filter_airtime_s`, `filter_bytes_per_advert` | filter adverts on air: transmissions, airtime, mean bytes on air |
+//! | `irrelevant_flood_to_filtered_factor` | irrelevant deliveries per demand by plain flooding ÷ per urgent demand routed by filters (same run) |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +54,7 @@ struct Tracked {
     tx: u64,
     airtime_us: u64,
     bytes: u64,
+    fallbacks: u64,
 }
 
 /// Accumulates the signal figures.
@@ -66,6 +72,14 @@ pub struct SignalTracker {
     losers_told: u64,
     refused: BTreeMap<&'static str, u64>,
     skipped: u64,
+    routed: u64,
+    routed_negatives: u64,
+    false_positives: u64,
+    declined: u64,
+    fallbacks: u64,
+    filter_tx: u64,
+    filter_airtime_us: u64,
+    filter_bytes: u64,
 }
 
 /// One group's figures.
@@ -120,6 +134,24 @@ pub struct SignalSummary {
     pub refused: BTreeMap<&'static str, u64>,
     /// Scheduled actions that did not happen.
     pub skipped: u64,
+    /// Of the queries sent, those no node took as a broadcast fallback,
+    /// percent.
+    pub queries_directed_pct: Option<f64>,
+    /// Own-filter false positives ÷ first hearings the profile does not
+    /// want, percent.
+    pub bloom_fp_pct: Option<f64>,
+    /// First hearings routed by filters.
+    pub routed: u64,
+    /// Of which declined.
+    pub declined: u64,
+    /// Of which taken with no neighbour filter known, percent.
+    pub routed_fallback_pct: Option<f64>,
+    /// Filter adverts transmitted.
+    pub filter_tx: u64,
+    /// Their airtime, seconds.
+    pub filter_airtime_s: f64,
+    /// Mean bytes on air per advert.
+    pub filter_bytes_per_advert: Option<f64>,
 }
 
 impl SignalTracker {
@@ -158,6 +190,7 @@ impl SignalTracker {
                     tx: 0,
                     airtime_us: 0,
                     bytes: 0,
+                    fallbacks: 0,
                 });
             }
             SignalRecord::Audience { id } => {
@@ -196,11 +229,33 @@ impl SignalTracker {
             }
             SignalRecord::Answered { local, .. } => self.queries_local += u64::from(local),
             SignalRecord::Skipped => self.skipped += 1,
+            SignalRecord::Routed {
+                id,
+                filter_match,
+                matches,
+                taken,
+                fallback,
+            } => {
+                self.routed += 1;
+                self.routed_negatives += u64::from(!matches);
+                self.false_positives += u64::from(filter_match && !matches);
+                self.declined += u64::from(!taken);
+                self.fallbacks += u64::from(fallback);
+                if let Some(t) = self.signals.get_mut(&id) {
+                    t.fallbacks += u64::from(fallback);
+                }
+            }
         }
     }
 
     /// A transmission of a signal-family frame about `subject`.
     pub fn on_tx(&mut self, subject: u64, airtime_us: u64, bytes_on_air: u64) {
+        if subject == node_core::wire::FILTER_SUBJECT {
+            self.filter_tx += 1;
+            self.filter_airtime_us += airtime_us;
+            self.filter_bytes += bytes_on_air;
+            return;
+        }
         match self.signals.get_mut(&subject) {
             Some(t) => {
                 t.tx += 1;
@@ -268,6 +323,14 @@ impl SignalTracker {
             .filter(|t| t.ty == SignalType::Query)
             .count() as u64;
         let queries = queries_sent + self.queries_local;
+        // Of the queries sent and not flooded (the baseline never routes).
+        let routable = self
+            .signals
+            .values()
+            .filter(|t| t.ty == SignalType::Query && t.mode != Mode::Flood);
+        let queries_routable = routable.clone().count() as u64;
+        let directed = routable.filter(|t| t.fallbacks == 0).count() as u64;
+        let pct = |a: u64, b: u64| (b > 0).then(|| 100.0 * a as f64 / b as f64);
         Some(SignalSummary {
             groups,
             reconciliation_tx: self.reconciliation_tx,
@@ -284,6 +347,15 @@ impl SignalTracker {
             losers_told: self.losers_told,
             refused: self.refused.clone(),
             skipped: self.skipped,
+            queries_directed_pct: pct(directed, queries_routable),
+            bloom_fp_pct: pct(self.false_positives, self.routed_negatives),
+            routed: self.routed,
+            declined: self.declined,
+            routed_fallback_pct: pct(self.fallbacks, self.routed),
+            filter_tx: self.filter_tx,
+            filter_airtime_s: self.filter_airtime_us as f64 / 1e6,
+            filter_bytes_per_advert: (self.filter_tx > 0)
+                .then(|| self.filter_bytes as f64 / self.filter_tx as f64),
         })
     }
 }
@@ -300,5 +372,72 @@ impl SignalSummary {
         let e = self.group(SignalType::Demand, Mode::Epidemic)?;
         let f = self.group(SignalType::Demand, Mode::Flood)?;
         (f.tx_per_signal > 0.0).then(|| e.tx_per_signal / f.tx_per_signal)
+    }
+
+    /// Irrelevant deliveries per demand by plain flooding ÷ per urgent
+    /// demand routed by filters, in the same run (`null` unless both ran
+    /// and the filtered ones had any; none at all is reported as the
+    /// flooding figure over one).
+    pub fn irrelevant_flood_to_filtered_factor(&self) -> Option<f64> {
+        let e = self.group(SignalType::Demand, Mode::Epidemic)?;
+        let f = self.group(SignalType::Demand, Mode::Flood)?;
+        let per = |g: &SignalGroup| g.irrelevant_deliveries as f64 / f64::from(g.signals.max(1));
+        Some(per(f) / per(e).max(1.0 / f64::from(e.signals.max(1))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_figures_count_false_positives_declines_and_adverts() {
+        let mut t = SignalTracker::default();
+        let at = Instant::ZERO;
+        t.on_record(
+            at,
+            0,
+            SignalRecord::Published {
+                id: 7,
+                ty: SignalType::Query,
+                size_bytes: 130,
+                urgent: true,
+                flood: false,
+                ttl_s: 600,
+                refers: 0,
+            },
+        );
+        let routed = |filter_match, matches, taken, fallback| SignalRecord::Routed {
+            id: 7,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+        };
+        // Four nodes the query does not concern: one false positive, one
+        // carrier, two declines; one wanting node.
+        for (n, r) in [
+            (1, routed(true, false, false, false)),
+            (2, routed(false, false, true, false)),
+            (3, routed(false, false, false, false)),
+            (4, routed(false, false, false, false)),
+            (5, routed(true, true, true, false)),
+        ] {
+            t.on_record(at, n, r);
+        }
+        t.on_tx(node_core::wire::FILTER_SUBJECT, 500_000, 60);
+        t.on_tx(node_core::wire::FILTER_SUBJECT, 300_000, 40);
+        let s = t.summary(&[0; 6]).unwrap();
+        assert_eq!(s.bloom_fp_pct, Some(25.0));
+        assert_eq!((s.routed, s.declined), (5, 3));
+        assert_eq!(s.routed_fallback_pct, Some(0.0));
+        assert_eq!(s.queries_directed_pct, Some(100.0));
+        assert_eq!(s.filter_tx, 2);
+        assert_eq!(s.filter_bytes_per_advert, Some(50.0));
+        assert!((s.filter_airtime_s - 0.8).abs() < 1e-9);
+        assert_eq!(s.reconciliation_tx, 0, "adverts are not reconciliation");
+        // One fallback makes the query a broadcast.
+        t.on_record(at, 6, routed(false, false, true, true));
+        assert_eq!(t.summary(&[0; 7]).unwrap().queries_directed_pct, Some(0.0));
     }
 }

@@ -402,6 +402,12 @@ impl Summary {
                 self.signals.as_ref()?.epidemic_to_flood_tx_ratio()?
             }
             Metric::QueriesLocalPct => self.signals.as_ref()?.queries_local_pct?,
+            Metric::QueriesDirectedPct => self.signals.as_ref()?.queries_directed_pct?,
+            Metric::BloomFpPct => self.signals.as_ref()?.bloom_fp_pct?,
+            Metric::IrrelevantFloodToFilteredFactor => self
+                .signals
+                .as_ref()?
+                .irrelevant_flood_to_filtered_factor()?,
             Metric::Passed => {
                 if self.passed {
                     1.0

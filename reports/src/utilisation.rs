@@ -20,8 +20,7 @@
 //! experiences, so it stays within 0–100 % whatever the area. Memory: one
 //! counter per node per time bucket.
 
-use sim::in_flight::InFlight;
-use sim::trace::Record;
+use sim::trace::{InFlight, Record};
 
 use crate::timeline::Timeline;
 

@@ -116,13 +116,19 @@ pub enum Metric {
     UrgentDemandTxToFloodRatio,
     /// `queries_local_pct`.
     QueriesLocalPct,
+    /// `queries_directed_pct`.
+    QueriesDirectedPct,
+    /// `bloom_fp_pct`.
+    BloomFpPct,
+    /// `irrelevant_flood_to_filtered_factor`.
+    IrrelevantFloodToFilteredFactor,
     /// `passed`.
     Passed,
 }
 
 impl Metric {
     /// Every metric, in declaration order (the assertable ones first).
-    pub const ALL: [Metric; 50] = [
+    pub const ALL: [Metric; 53] = [
         Metric::Nodes,
         Metric::SimTimeS,
         Metric::Events,
@@ -172,6 +178,9 @@ impl Metric {
         Metric::FloodDemandDeliveredPct,
         Metric::UrgentDemandTxToFloodRatio,
         Metric::QueriesLocalPct,
+        Metric::QueriesDirectedPct,
+        Metric::BloomFpPct,
+        Metric::IrrelevantFloodToFilteredFactor,
         Metric::Passed,
     ];
 
@@ -227,6 +236,9 @@ impl Metric {
             Metric::FloodDemandDeliveredPct => "flood_demand_delivered_pct",
             Metric::UrgentDemandTxToFloodRatio => "urgent_demand_tx_to_flood_ratio",
             Metric::QueriesLocalPct => "queries_local_pct",
+            Metric::QueriesDirectedPct => "queries_directed_pct",
+            Metric::BloomFpPct => "bloom_fp_pct",
+            Metric::IrrelevantFloodToFilteredFactor => "irrelevant_flood_to_filtered_factor",
             Metric::Passed => "passed",
         }
     }
@@ -327,6 +339,15 @@ impl Metric {
             Metric::QueriesLocalPct => {
                 "share of capability queries answered from the asker's own signal book, without a frame"
             }
+            Metric::QueriesDirectedPct => {
+                "share of the queries sent that every node routed by its neighbours' filters (none fell back to broadcast)"
+            }
+            Metric::BloomFpPct => {
+                "share of the demand and queries a node's profile does not want that its own Bloom filter may want (false positives)"
+            }
+            Metric::IrrelevantFloodToFilteredFactor => {
+                "irrelevant deliveries per demand by plain flooding / per urgent demand routed by subscription filters"
+            }
             Metric::Passed => "1 when every check and assertion passed, else 0",
         }
     }
@@ -340,6 +361,9 @@ impl Metric {
                 | Metric::FloodDemandDeliveredPct
                 | Metric::UrgentDemandTxToFloodRatio
                 | Metric::QueriesLocalPct
+                | Metric::QueriesDirectedPct
+                | Metric::BloomFpPct
+                | Metric::IrrelevantFloodToFilteredFactor
         )
     }
 
@@ -517,7 +541,8 @@ mod tests {
              nodes_converged_p99_s, nodes_never_converged, nodes_holding_nothing, \
              unreachable_nodes, islands, channel_utilisation_mean_pct, channel_utilisation_max_pct, \
              urgent_demand_delivered_pct, flood_demand_delivered_pct, \
-             urgent_demand_tx_to_flood_ratio, queries_local_pct"
+             urgent_demand_tx_to_flood_ratio, queries_local_pct, queries_directed_pct, \
+             bloom_fp_pct, irrelevant_flood_to_filtered_factor"
         );
         assert!(Metric::ConvergedAtS.is_time_to_event());
         assert!(!Metric::ReachPct.is_time_to_event());

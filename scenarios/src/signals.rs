@@ -29,6 +29,7 @@
 //!         from: 3h
 //!         need: [glass-blowing]
 //!         ttl: 30m
+//!         flood: false         # true: the plain-flooding baseline
 //! ```
 
 use std::collections::BTreeSet;
@@ -157,6 +158,10 @@ pub struct QuerySpec {
     /// Lifetime.
     #[serde(with = "duration")]
     pub ttl: Duration,
+    /// Spread by plain flooding (the baseline), not asked of the book or
+    /// routed by filters.
+    #[serde(default)]
+    pub flood: bool,
 }
 
 fn one() -> u32 {
@@ -337,6 +342,7 @@ pub fn resolve(w: &SignalWorkload, nodes: u32, seed: u64) -> Result<SignalPlan, 
                 what: SignalWhat::Query {
                     need: need.clone(),
                     ttl,
+                    flood: q.flood,
                 },
             });
         }

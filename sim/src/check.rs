@@ -24,8 +24,9 @@ use serde::Serialize;
 
 use node_core::NodeId;
 
-use crate::in_flight::InFlight;
-use crate::trace::{FaultRecord, NodeRecord, PacketKey, Record, RunInfo, TraceSink, TxId};
+use crate::trace::{
+    FaultRecord, InFlight, NodeRecord, PacketKey, Record, RunInfo, TraceSink, TxId,
+};
 
 /// Observes who published and stored what, and counts on honest nodes the
 /// versions no publisher made (forged or tampered), the versions older

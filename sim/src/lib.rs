@@ -47,7 +47,6 @@ pub mod check;
 pub mod config;
 pub mod engine;
 pub mod fault;
-pub mod in_flight;
 pub mod mac;
 pub mod phy;
 pub mod radio;

@@ -77,5 +77,8 @@ pub enum SignalWhat {
         need: Vec<Tag>,
         /// Lifetime.
         ttl: Duration,
+        /// Sent by plain flooding (the baseline): never answered from the
+        /// book, never routed by filters.
+        flood: bool,
     },
 }

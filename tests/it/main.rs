@@ -22,6 +22,7 @@ mod radio;
 mod radio_fidelity;
 mod relevance;
 mod reports;
+mod signal_filters;
 mod signals;
 mod signals_cli;
 mod simulation;

@@ -460,6 +460,17 @@ fn log_signal_event(id: NodeId, e: &SignalEvent, limiter: &mut LogLimiter) {
         } => {
             tracing::info!(node = %id, query = %query, local, facilities, "query answered");
         }
+        SignalEvent::Routed {
+            id: s,
+            ty,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+        } => {
+            tracing::debug!(node = %id, signal = %s, ty = ty.name(), filter_match, matches, taken,
+                fallback, "signal routed by filters");
+        }
     }
 }
 

@@ -198,6 +198,11 @@ pub struct SignalStats {
     pub pulls_sent: u64,
     /// Signals sent in answer to pulls.
     pub served: u64,
+    /// Filter adverts sent.
+    pub filters_sent: u64,
+    /// Demand and queries left untaken: neither this node's profile nor
+    /// any neighbour's filter wanted them.
+    pub declined: u64,
 }
 
 /// A signal that lost a first-confirmation race, and the one that beat it.

@@ -23,6 +23,10 @@ pub struct SignalConfig {
     /// Content-based subscription: report demand carrying any of these
     /// tags (empty: subscribe to the capabilities).
     pub subscriptions: Vec<Tag>,
+    /// Route demand and queries by neighbours' capability and subscription
+    /// filters (advertised, hop-local); off: every node takes and relays
+    /// everything, as before the filters.
+    pub filters: bool,
     /// Probability that a node rebroadcasts an urgent signal it takes.
     pub epidemic_p: f64,
     /// Rebroadcasts an urgent signal may take from its source.
@@ -49,6 +53,7 @@ impl Default for SignalConfig {
             epoch_offset: Duration::ZERO,
             capabilities: Vec::new(),
             subscriptions: Vec::new(),
+            filters: true,
             epidemic_p: 0.7,
             urgent_hops: 6,
             relay_jitter: Duration::from_secs(4),

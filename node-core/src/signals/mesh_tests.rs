@@ -319,12 +319,14 @@ fn two_confirmations_one_winner_everywhere_and_the_loser_is_told() {
 
 #[test]
 fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
+    // The broadcast fallback (no filters): each node relays once.
     let mut mesh = Mesh::line(8, |i| SignalConfig {
         capabilities: if i == 7 {
             tags_from(["cnc"]).unwrap()
         } else {
             vec![]
         },
+        filters: false,
         ..certain()
     });
     let need = tags_from(["glass-blowing"]).unwrap();
@@ -436,4 +438,197 @@ fn reconciliation_settles_in_a_dense_town_and_along_a_line() {
     // about one digest per interval, fewer when suppressed.
     assert!(town.3 <= 20 + 30 * 8, "{town:?}");
     assert!(line.3 <= 20 + 10 * 12 + 20 * 10, "{line:?}");
+}
+
+/// Deliveries (signals taken) at nodes whose profile does not want them.
+fn irrelevant(mesh: &Mesh, id: SignalId) -> usize {
+    mesh.events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, NodeEvent::Signal(SignalEvent::Taken { id: t, matches: false, .. }) if *t == id)
+        })
+        .count()
+}
+
+/// A 6 × 6 grid with printers in two corners.
+fn grid_with_printers(filters: bool) -> Mesh {
+    let side = 6;
+    let links = (0..side * side)
+        .map(|i| {
+            let (x, y) = (i % side, i / side);
+            let mut v = Vec::new();
+            if x > 0 {
+                v.push(i - 1);
+            }
+            if x + 1 < side {
+                v.push(i + 1);
+            }
+            if y > 0 {
+                v.push(i - side);
+            }
+            if y + 1 < side {
+                v.push(i + side);
+            }
+            v
+        })
+        .collect();
+    Mesh::new(links, |i| SignalConfig {
+        capabilities: if i == 0 || i == 35 {
+            tags_from(["3d-printing"]).unwrap()
+        } else if i == 5 {
+            tags_from(["cnc"]).unwrap()
+        } else {
+            vec![]
+        },
+        filters,
+        ..certain()
+    })
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // prints the factor it measures
+fn filters_cut_irrelevant_deliveries_and_still_reach_the_printers() {
+    let mut routed = grid_with_printers(true);
+    let mut flat = grid_with_printers(false);
+    let mut cut = Vec::new();
+    for mesh in [&mut routed, &mut flat] {
+        // Adverts converge (four levels, one gap each) before any demand.
+        mesh.run_until(secs(600));
+        mesh.now = secs(600);
+        let id = mesh.publish(14, demand(true, 3600));
+        mesh.run_until(secs(700));
+        let taken = mesh.taken(id);
+        assert!(taken.contains(&0) && taken.contains(&35), "{taken:?}");
+        cut.push(irrelevant(mesh, id));
+    }
+    eprintln!(
+        "irrelevant deliveries: {} with filters, {} without",
+        cut[0], cut[1]
+    );
+    assert_eq!(cut[1], 33, "without filters every other node takes it");
+    // Measured 24 vs 33: the printers sit in two corners, so most of the
+    // grid lies on some path to one; the nodes off every path decline.
+    assert!(cut[0] * 4 <= cut[1] * 3, "{cut:?}");
+    // What the filters cost: one advert per node that has anything to say,
+    // and few more.
+    let adverts: u64 = routed
+        .nodes
+        .iter()
+        .map(|n| n.signals().book().stats().filters_sent)
+        .sum();
+    eprintln!("{adverts} filter adverts in 600 s");
+    assert!(adverts <= 3 * 36, "{adverts}");
+}
+
+#[test]
+fn a_query_no_one_can_answer_costs_one_frame_once_filters_are_known() {
+    let mut mesh = grid_with_printers(true);
+    mesh.run_until(secs(600));
+    let before = mesh.total_sent();
+    let (q, local) = mesh.nodes[14]
+        .ask(
+            mesh.now,
+            tags_from(["glass-blowing"]).unwrap(),
+            Duration::from_secs(600),
+            &mut mesh.radios[14],
+        )
+        .unwrap();
+    assert!(!local);
+    mesh.drain();
+    mesh.exchange();
+    mesh.run_until(secs(700));
+    // The asker's frame; every neighbour declines it (no filter wants it).
+    let sent = mesh.total_sent() - before;
+    assert_eq!(sent, 1, "{sent} frames");
+    assert!(mesh.taken(q).is_empty());
+}
+
+#[test]
+fn a_false_positive_carries_a_query_but_never_answers_it() {
+    // Node 3 subscribes to 100 tags: its filter is loaded enough that some
+    // tag it never named matches by hash.
+    let subs: Vec<String> = (0..100).map(|i| format!("sub-{i}")).collect();
+    let subs = {
+        let mut t: Vec<Tag> = subs.iter().map(|s| Tag::new(s).unwrap()).collect();
+        t.sort();
+        t
+    };
+    let caps = tags_from(["cnc"]).unwrap();
+    let filter = TagFilter::of(caps.iter().chain(&subs));
+    let ghost = (0..100_000)
+        .map(|i| Tag::new(&format!("probe-{i}")).unwrap())
+        .find(|t| filter.may_contain(t))
+        .expect("a false positive at 101 tags");
+    let mut mesh = Mesh::line(4, |i| SignalConfig {
+        capabilities: if i == 3 { caps.clone() } else { vec![] },
+        subscriptions: if i == 3 { subs.clone() } else { vec![] },
+        ..certain()
+    });
+    mesh.run_until(secs(600));
+    let (q, _) = mesh.nodes[0]
+        .ask(
+            mesh.now,
+            vec![ghost.clone()],
+            Duration::from_secs(600),
+            &mut mesh.radios[0],
+        )
+        .unwrap();
+    mesh.drain();
+    mesh.exchange();
+    mesh.run_until(secs(700));
+    // Carried toward node 3 by its filter, checked there against the
+    // profile, not answered.
+    assert!(mesh.taken(q).contains(&2), "{:?}", mesh.taken(q));
+    let checked = mesh.events.iter().any(|(i, e)| {
+        *i == 3
+            && matches!(e, NodeEvent::Signal(SignalEvent::Routed { id, filter_match: true, matches: false, .. }) if *id == q)
+    });
+    assert!(checked, "node 3's filter matched {ghost} falsely");
+    assert!(
+        !mesh
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, NodeEvent::Signal(SignalEvent::Answered { .. }))),
+        "a false positive never answers"
+    );
+}
+
+#[test]
+fn neighbour_filters_age_out_and_the_table_is_bounded() {
+    let mut mesh = Mesh::line(2, |i| SignalConfig {
+        capabilities: if i == 1 {
+            tags_from(["cnc"]).unwrap()
+        } else {
+            vec![]
+        },
+        ..certain()
+    });
+    mesh.run_until(secs(120));
+    assert_eq!(mesh.nodes[0].signals().neighbour_filters(), 1);
+    // Node 1 falls silent: its filter is forgotten after FILTER_MAX_AGE.
+    mesh.deliver = false;
+    mesh.run_until(secs(120) + FILTER_MAX_AGE + Duration::from_secs(60));
+    assert_eq!(mesh.nodes[0].signals().neighbour_filters(), 0);
+    // Forty liars, each claiming everything: at most 32 are held.
+    let liar = crate::wire::SignalFrame::Filter {
+        truncated: true,
+        levels: vec![TagFilter::FULL],
+    }
+    .encode();
+    let now = mesh.now;
+    for k in 0..40u32 {
+        let rx = RxFrame {
+            from: NodeId(100 + k),
+            dest: Destination::Broadcast,
+            hops_away: 0,
+            rssi_dbm: -90.0,
+            snr_db: 5.0,
+            payload: &liar,
+        };
+        mesh.nodes[0].handle_frame(now, &rx, &mut mesh.radios[0]);
+    }
+    assert_eq!(
+        mesh.nodes[0].signals().neighbour_filters(),
+        MAX_NEIGHBOUR_FILTERS
+    );
 }

@@ -16,6 +16,7 @@
 //! | 7 signal | signals: [`SignalFrame`] | hops_left u8, signed signal |
 //! | 8 signal digest | signals | fingerprint u64, count u16, lo u32, hi u32, id prefixes u32… |
 //! | 9 signal pull | signals | target u32, n u8, id prefixes u32… |
+//! | 10 signal filter | signals | head u8, per level: sparse bit list or 128-byte Bloom filter |
 //!
 //! The chunks of one element's data frames, put back together, are a
 //! transfer stream: a [`TransferHeader`] and the item's compressed bytes.
@@ -34,7 +35,10 @@ mod transfer;
 
 pub use chat::{CHAT_MIN_LEN, ChatFrame};
 pub use codec::{get_varint, put_varint};
-pub use signal::{MAX_DIGEST_IDS, MAX_PULLS_PER_FRAME, SignalFrame};
+pub use signal::{
+    FILTER_SUBJECT, MAX_DIGEST_IDS, MAX_FILTER_LEVELS, MAX_PULLS_PER_FRAME, MAX_SPARSE_BITS,
+    SignalFrame,
+};
 pub use sync::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, syndrome_bytes};
 pub use transfer::{TransferError, TransferHeader};
 
@@ -69,6 +73,9 @@ pub enum FrameKind {
     SignalDigest = 8,
     /// Asks one neighbour for signals by id prefix.
     SignalPull = 9,
+    /// A neighbour's capability and subscription Bloom filters (a
+    /// hop-local routing hint).
+    SignalFilter = 10,
 }
 
 impl FrameKind {
@@ -83,6 +90,7 @@ impl FrameKind {
             7 => FrameKind::Signal,
             8 => FrameKind::SignalDigest,
             9 => FrameKind::SignalPull,
+            10 => FrameKind::SignalFilter,
             _ => return None,
         })
     }
@@ -154,6 +162,7 @@ pub fn classify(bytes: &[u8]) -> (FrameClass, u64) {
                 .map_or(0, |s| crate::signals::signal::id_of(s).0),
         ),
         Ok((FrameKind::SignalDigest | FrameKind::SignalPull, _)) => (FrameClass::Signal, 0),
+        Ok((FrameKind::SignalFilter, _)) => (FrameClass::Signal, FILTER_SUBJECT),
         Err(_) => (FrameClass::Other, 0),
     }
 }
@@ -242,9 +251,10 @@ impl<'a> FrameRepr<'a> {
             | FrameKind::Sketch
             | FrameKind::Want
             | FrameKind::Data => FrameRepr::Sync(SyncFrame::parse(kind, &mut r)?),
-            FrameKind::Signal | FrameKind::SignalDigest | FrameKind::SignalPull => {
-                FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?)
-            }
+            FrameKind::Signal
+            | FrameKind::SignalDigest
+            | FrameKind::SignalPull
+            | FrameKind::SignalFilter => FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?),
         })
     }
 

@@ -1,12 +1,24 @@
-//! The signal family (kinds 7–9): supply and demand signals, and the
-//! digest-and-pull exchange that keeps neighbours' sets of them equal.
+//! The signal family (kinds 7–10): supply and demand signals, the
+//! digest-and-pull exchange that keeps neighbours' sets of them equal, and
+//! the capability/subscription filters neighbours route by.
 //!
 //! | kind | frame | body |
 //! |---|---|---|
 //! | 7 | signal | hops_left u8, one signed signal ([`crate::signals`]) |
 //! | 8 | digest | fingerprint u64, count u16, lo u32, hi u32, n × id prefix u32 (ascending, in `lo..=hi`) |
 //! | 9 | pull | target u32, n u8 (≤ [`MAX_PULLS_PER_FRAME`]), n × id prefix u32 |
+//! | 10 | filter | head u8 (levels 1..=[`MAX_FILTER_LEVELS`] in bits 0–3, bit 7: deeper levels left out), per level the bits it adds to the level before: n u8 then n × bit index u16 ascending (n ≤ [`MAX_SPARSE_BITS`]), or 0xFF then 128 bytes |
 //!
+//! A filter frame is a hop-local hint, bound to the link it is heard on
+//! (the radio's sender), not signed: level 0 is the sender's own
+//! capabilities and subscriptions, level d what is wanted within d hops of
+//! it (its level d − 1 and its neighbours', united; see
+//! [`crate::signals`]). Levels are nested, so each is sent as the bits it
+//! adds (deep levels of a settled mesh add none: one byte). Each delta has
+//! one encoding: the sparse list when at most [`MAX_SPARSE_BITS`] bits are
+//! new (shorter than the dense form), the dense form otherwise, and never
+//! a bit the level before had; any other is refused, so a frame re-encodes
+//! to its own bytes.//!
 //! The signal bytes a signal frame carries are decoded and verified by the
 //! signals layer, which counts each refusal by reason; here they are only
 //! required to be present. An id prefix is the low 32 bits of a
@@ -15,12 +27,27 @@
 use super::codec::Reader;
 use super::{FrameKind, WireError};
 use crate::id::NodeId;
+use crate::signals::bloom::{FILTER_BITS, FILTER_BYTES, TagFilter};
 
 /// The most id prefixes one digest frame lists.
 pub const MAX_DIGEST_IDS: usize = 48;
 
 /// The most id prefixes one pull frame asks for.
 pub const MAX_PULLS_PER_FRAME: usize = 32;
+
+/// The most filter levels one advert carries.
+pub const MAX_FILTER_LEVELS: usize = 8;
+
+/// The most set bits a level lists sparsely (2 bytes each: beyond 63 the
+/// 128-byte dense form is shorter).
+pub const MAX_SPARSE_BITS: usize = 63;
+
+/// The subject [`classify`](super::classify) gives filter frames (no
+/// signal's id), so reports can count them apart.
+pub const FILTER_SUBJECT: u64 = u64::MAX;
+
+const DENSE: u8 = 0xFF;
+const TRUNCATED: u8 = 0x80;
 
 /// A frame of the signal family.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -52,6 +79,16 @@ pub enum SignalFrame<'a> {
         /// Id prefixes wanted.
         ids: Vec<u32>,
     },
+    /// The sender's filters, by distance: what it and the mesh behind it
+    /// may want.
+    Filter {
+        /// Deeper levels were left out to fit the frame (a receiver takes
+        /// them as matching everything).
+        truncated: bool,
+        /// Level 0: the sender's own interests; level d: what is wanted
+        /// within d hops of it. Nested (a level holds the one before it).
+        levels: Vec<TagFilter>,
+    },
 }
 
 impl<'a> SignalFrame<'a> {
@@ -61,6 +98,7 @@ impl<'a> SignalFrame<'a> {
             SignalFrame::Signal { .. } => FrameKind::Signal,
             SignalFrame::Digest { .. } => FrameKind::SignalDigest,
             SignalFrame::Pull { .. } => FrameKind::SignalPull,
+            SignalFrame::Filter { .. } => FrameKind::SignalFilter,
         }
     }
 
@@ -112,6 +150,31 @@ impl<'a> SignalFrame<'a> {
                 }
                 SignalFrame::Pull { target, ids }
             }
+            FrameKind::SignalFilter => {
+                let head = r.u8("head")?;
+                let n = usize::from(head & 0x0F);
+                if n == 0 || n > MAX_FILTER_LEVELS || head & 0x70 != 0 {
+                    return Err(r.bad("head"));
+                }
+                let mut levels: Vec<TagFilter> = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let prev = levels.last().copied().unwrap_or(TagFilter::EMPTY);
+                    let delta = filter_level(r)?;
+                    if delta.intersects(&prev) {
+                        return Err(r.bad("filter"));
+                    }
+                    let mut level = prev;
+                    level.union(&delta);
+                    levels.push(level);
+                }
+                if !r.rest().is_empty() {
+                    return Err(r.bad("trailing bytes"));
+                }
+                SignalFrame::Filter {
+                    truncated: head & TRUNCATED != 0,
+                    levels,
+                }
+            }
             // The caller dispatches only this family's kinds here.
             _ => return Err(WireError::Kind(kind as u8)),
         })
@@ -145,7 +208,45 @@ impl<'a> SignalFrame<'a> {
                     out.extend_from_slice(&id.to_le_bytes());
                 }
             }
+            SignalFrame::Filter { truncated, levels } => {
+                out.push(levels.len().min(0x0F) as u8 | if *truncated { TRUNCATED } else { 0 });
+                let mut prev = TagFilter::EMPTY;
+                for level in levels {
+                    let f = level.minus(&prev);
+                    prev.union(level);
+                    if f.bits_set() <= MAX_SPARSE_BITS {
+                        out.push(f.bits_set() as u8);
+                        for i in f.set_bits() {
+                            out.extend_from_slice(&i.to_le_bytes());
+                        }
+                    } else {
+                        out.push(DENSE);
+                        out.extend_from_slice(&f.to_bytes());
+                    }
+                }
+            }
         }
+    }
+
+    /// A filter advert of `levels` (at most [`MAX_FILTER_LEVELS`]) that
+    /// fits `max_bytes` of frame: the deepest levels are left out (and the
+    /// frame marked truncated) while it does not; `None` when not even
+    /// level 0 fits or `levels` is empty.
+    pub fn filter_fitting(levels: &[TagFilter], max_bytes: usize) -> Option<SignalFrame<'static>> {
+        let mut levels: Vec<TagFilter> = levels.iter().take(MAX_FILTER_LEVELS).copied().collect();
+        let mut truncated = false;
+        while !levels.is_empty() {
+            let f = SignalFrame::Filter {
+                truncated,
+                levels: levels.clone(),
+            };
+            if f.encode().len() <= max_bytes {
+                return Some(f);
+            }
+            levels.pop();
+            truncated = true;
+        }
+        None
     }
 
     /// The whole frame.
@@ -154,6 +255,37 @@ impl<'a> SignalFrame<'a> {
         self.encode_body(&mut out);
         out
     }
+}
+
+/// One level of a filter frame, in its one valid encoding.
+fn filter_level(r: &mut Reader<'_>) -> Result<TagFilter, WireError> {
+    let form = r.u8("level")?;
+    if form == DENSE {
+        let mut bytes = [0u8; FILTER_BYTES];
+        for b in bytes.iter_mut() {
+            *b = r.u8("filter")?;
+        }
+        let f = TagFilter::from_bytes(&bytes);
+        if f.bits_set() <= MAX_SPARSE_BITS {
+            return Err(r.bad("filter")); // the sparse form is the one
+        }
+        return Ok(f);
+    }
+    let n = usize::from(form);
+    if n > MAX_SPARSE_BITS {
+        return Err(r.bad("level"));
+    }
+    let mut f = TagFilter::EMPTY;
+    let mut last: Option<u16> = None;
+    for _ in 0..n {
+        let i = r.u16("bits")?;
+        if usize::from(i) >= FILTER_BITS || last.is_some_and(|l| l >= i) {
+            return Err(r.bad("bits"));
+        }
+        f.set(i);
+        last = Some(i);
+    }
+    Ok(f)
 }
 
 /// Ascending, distinct u32 prefixes filling the rest of the body.
@@ -215,6 +347,69 @@ mod tests {
     }
 
     #[test]
+    fn filter_frames_round_trip_in_one_encoding_and_fit_a_frame() {
+        let tags = crate::signals::tags_from(["3d-printing", "material=pla"]).unwrap();
+        let small = TagFilter::of(&tags);
+        let dense = TagFilter::of(
+            &(0..40)
+                .map(|i| crate::signals::Tag::new(&format!("tag-{i}")).unwrap())
+                .collect::<Vec<_>>(),
+        );
+        assert!(dense.bits_set() > MAX_SPARSE_BITS);
+        let mut both = small;
+        both.union(&dense);
+        let f = SignalFrame::Filter {
+            truncated: false,
+            levels: vec![small, small, both],
+        };
+        let bytes = f.encode();
+        // Head, 2 tags × 5 bits sparse, nothing new, the dense rest.
+        assert_eq!(bytes.len(), 2 + 1 + (1 + 20) + 1 + (1 + 128));
+        assert_eq!(FrameRepr::decode(&bytes), Ok(FrameRepr::Signal(f)));
+        // Three levels each adding a dense part do not fit 233 bytes: the
+        // deepest go.
+        let more = |from: usize| {
+            let mut f = TagFilter::of(
+                &(from..from + 40)
+                    .map(|i| crate::signals::Tag::new(&format!("tag-{i}")).unwrap())
+                    .collect::<Vec<_>>(),
+            );
+            f.union(&dense);
+            f
+        };
+        let (two, three) = (more(100), more(200));
+        let mut three_all = two;
+        three_all.union(&three);
+        let fit = SignalFrame::filter_fitting(&[dense, two, three_all], 233).unwrap();
+        assert_eq!(
+            fit,
+            SignalFrame::Filter {
+                truncated: true,
+                levels: vec![dense]
+            }
+        );
+        assert!(fit.encode().len() <= 233);
+        // A level repeating a bit of the one before.
+        let i = small.set_bits().next().unwrap().to_le_bytes();
+        assert!(FrameRepr::decode(&[1, 10, 2, 1, i[0], i[1], 1, i[0], i[1]]).is_err());
+        // A dense level that should be sparse, bits out of order or range.
+        let mut d = vec![1, 10, 1, DENSE];
+        d.extend_from_slice(&small.to_bytes());
+        assert!(FrameRepr::decode(&d).is_err());
+        assert!(FrameRepr::decode(&[1, 10, 1, 2, 5, 0, 4, 0]).is_err());
+        assert!(FrameRepr::decode(&[1, 10, 1, 1, 0, 4]).is_err());
+        assert!(FrameRepr::decode(&[1, 10, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(FrameRepr::decode(&[1, 10, 1, 0, 0]).is_err());
+        assert_eq!(
+            FrameRepr::decode(&[1, 10, 0x81, 0]),
+            Ok(FrameRepr::Signal(SignalFrame::Filter {
+                truncated: true,
+                levels: vec![TagFilter::EMPTY]
+            }))
+        );
+    }
+
+    #[test]
     fn bad_signal_frames_name_the_field() {
         let bad = |bytes: &[u8], field| {
             assert_eq!(
@@ -254,7 +449,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn signal_frames_from_arbitrary_bodies_never_panic(kind in 7u8..10, body in proptest::collection::vec(any::<u8>(), 0..240)) {
+        fn signal_frames_from_arbitrary_bodies_never_panic(kind in 7u8..11, body in proptest::collection::vec(any::<u8>(), 0..240)) {
             let mut bytes = vec![crate::wire::WIRE_VERSION, kind];
             bytes.extend_from_slice(&body);
             if let Ok(f) = FrameRepr::decode(&bytes) {

@@ -186,7 +186,8 @@ impl<'a> SyncFrame<'a> {
             FrameKind::Chat
             | FrameKind::Signal
             | FrameKind::SignalDigest
-            | FrameKind::SignalPull => return Err(WireError::Kind(kind as u8)),
+            | FrameKind::SignalPull
+            | FrameKind::SignalFilter => return Err(WireError::Kind(kind as u8)),
         };
         Ok(frame)
     }

@@ -72,7 +72,17 @@ impl Simulation {
                     flood: false,
                 }
             }
-            SignalWhat::Query { need, ttl } => {
+            SignalWhat::Query {
+                need,
+                ttl,
+                flood: true,
+            } => SignalSpec {
+                payload: Payload::Query { tags: need },
+                urgent: true,
+                ttl,
+                flood: true,
+            },
+            SignalWhat::Query { need, ttl, .. } => {
                 let asked = self.drive(now, i, |core, t| core.ask(now, need, ttl, t));
                 if asked.is_none() {
                     return self.skipped(now, i);
@@ -185,6 +195,20 @@ pub(super) fn record_of(e: SignalEvent) -> SignalRecord {
             query: query.0,
             local,
             facilities,
+        },
+        SignalEvent::Routed {
+            id,
+            filter_match,
+            matches,
+            taken,
+            fallback,
+            ..
+        } => SignalRecord::Routed {
+            id: id.0,
+            filter_match,
+            matches,
+            taken,
+            fallback,
         },
     }
 }

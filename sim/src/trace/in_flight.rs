@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::trace::TxId;
+use super::TxId;
 
 /// Slots the ring holds before its oldest entry moves to the overflow map.
 ///

@@ -12,8 +12,11 @@ use node_core::wire::FrameClass;
 use node_core::{Duration, Instant, NodeId};
 use serde::Serialize;
 
+pub mod in_flight;
+
 pub use crate::check::CheckOutcome;
 pub use crate::topology::{Site, TopologyStats};
+pub use in_flight::InFlight;
 
 /// What a run was, for the reports: everything they need besides the
 /// records themselves.
@@ -255,6 +258,20 @@ pub enum SignalRecord {
     /// A scheduled signal action did not happen: the node was down, or
     /// (for a confirmation) did not hold the demand.
     Skipped,
+    /// A demand or query (not flooded) heard for the first time, routed
+    /// by the capability/subscription filters.
+    Routed {
+        /// The signal.
+        id: u64,
+        /// The node's own filter (what its neighbours route by) may want it.
+        filter_match: bool,
+        /// The node's full profile wants it.
+        matches: bool,
+        /// Taken (wanted here or behind a neighbour), else declined.
+        taken: bool,
+        /// No neighbour filter was known: taken as a broadcast.
+        fallback: bool,
+    },
 }
 
 /// A fault taking effect.
@@ -693,6 +710,22 @@ impl SignalRecord {
                 out.extend_from_slice(&facilities.to_le_bytes());
             }
             SignalRecord::Skipped => out.push(7),
+            SignalRecord::Routed {
+                id,
+                filter_match,
+                matches,
+                taken,
+                fallback,
+            } => {
+                out.push(8);
+                out.extend_from_slice(&id.to_le_bytes());
+                out.push(
+                    u8::from(filter_match)
+                        | u8::from(matches) << 1
+                        | u8::from(taken) << 2
+                        | u8::from(fallback) << 3,
+                );
+            }
         }
     }
 }
