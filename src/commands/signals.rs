@@ -46,12 +46,22 @@ pub(crate) struct DemandArgs {
     command: DemandCommand,
 }
 
+/// Where and when a signal command works: a node's data directory, or a
+/// running node's HTTP API, at the clock's time or `--now`.
+#[derive(clap::Args, Debug)]
+struct At {
+    #[command(flatten)]
+    dir: DataDir,
+    #[command(flatten)]
+    now: NowArg,
+    #[command(flatten)]
+    api: ApiArg,
+}
+
 #[derive(clap::Subcommand, Debug)]
 enum DemandCommand {
     /// Publish a demand for a design in the store: how many, and by when.
     New {
-        #[command(flatten)]
-        dir: DataDir,
         /// The design: its item id (32 hex digits, or a prefix of at least 8) or its title.
         #[arg(long)]
         design: String,
@@ -71,9 +81,7 @@ enum DemandCommand {
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
         #[command(flatten)]
-        now: NowArg,
-        #[command(flatten)]
-        api: ApiArg,
+        at: At,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -81,11 +89,7 @@ enum DemandCommand {
     /// List the live demands the node holds, its own and the mesh's.
     List {
         #[command(flatten)]
-        dir: DataDir,
-        #[command(flatten)]
-        now: NowArg,
-        #[command(flatten)]
-        api: ApiArg,
+        at: At,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -95,11 +99,7 @@ enum DemandCommand {
         /// The signal's id (16 hex digits, as `okmesh demand list` shows).
         signal: String,
         #[command(flatten)]
-        dir: DataDir,
-        #[command(flatten)]
-        now: NowArg,
-        #[command(flatten)]
-        api: ApiArg,
+        at: At,
     },
 }
 
@@ -112,11 +112,7 @@ pub(crate) struct OfferArgs {
     #[arg(long, value_parser = quantity_arg)]
     quantity: u32,
     #[command(flatten)]
-    dir: DataDir,
-    #[command(flatten)]
-    now: NowArg,
-    #[command(flatten)]
-    api: ApiArg,
+    at: At,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -130,11 +126,7 @@ pub(crate) struct AskArgs {
     #[arg(long)]
     need: String,
     #[command(flatten)]
-    dir: DataDir,
-    #[command(flatten)]
-    now: NowArg,
-    #[command(flatten)]
-    api: ApiArg,
+    at: At,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -333,14 +325,12 @@ fn taken(local: &Local, id: SignalId) -> Option<(SignalId, u32)> {
 pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
     match a.command {
         DemandCommand::New {
-            dir,
             design,
             quantity,
             deadline: when,
             urgent,
             tags,
-            now,
-            api,
+            at: At { dir, now, api },
             json,
         } => {
             let now_s = now.unix_s();
@@ -399,9 +389,7 @@ pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
             }
         }
         DemandCommand::List {
-            dir,
-            now,
-            api,
+            at: At { dir, now, api },
             json,
         } => {
             if let Some(api) = api.open(dir.opt())? {
@@ -412,9 +400,7 @@ pub(crate) fn run_demand(a: DemandArgs) -> Result<ExitCode, CliError> {
         }
         DemandCommand::Cancel {
             signal,
-            dir,
-            now,
-            api,
+            at: At { dir, now, api },
         } => {
             let id = signal_id(&signal, "signal")?;
             if let Some(api) = api.open(dir.opt())? {
@@ -537,10 +523,10 @@ pub(crate) fn print_demands(demands: &[Value], place: &str, now_s: u64, as_json:
 
 pub(crate) fn run_offer(a: OfferArgs) -> Result<ExitCode, CliError> {
     let id = signal_id(&a.demand, "demand")?;
-    if let Some(api) = a.api.open(a.dir.opt())? {
+    if let Some(api) = a.at.api.open(a.at.dir.opt())? {
         return super::signals_api::offer(&api, id, a.quantity, a.json);
     }
-    let mut local = Local::open(a.dir.get()?, a.now.unix_s())?;
+    let mut local = Local::open(a.at.dir.get()?, a.at.now.unix_s())?;
     let held = local.live(id)?;
     let Payload::Demand {
         design,
@@ -618,10 +604,10 @@ pub(crate) fn need_tags(text: &str) -> Result<Vec<Tag>, String> {
 
 pub(crate) fn run_ask(a: AskArgs) -> Result<ExitCode, CliError> {
     let need = need_tags(&a.need).map_err(|e| bad(format!("--need '{}': {e}", a.need)))?;
-    if let Some(api) = a.api.open(a.dir.opt())? {
+    if let Some(api) = a.at.api.open(a.at.dir.opt())? {
         return super::signals_api::ask(&api, &need, a.json);
     }
-    let local = Local::open(a.dir.get()?, a.now.unix_s())?;
+    let local = Local::open(a.at.dir.get()?, a.at.now.unix_s())?;
     let me = local.me();
     // Answered from the book, as the node answers a query it can (nothing
     // is sent): the facilities that announced every tag needed.
