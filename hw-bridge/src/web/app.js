@@ -6,8 +6,39 @@
   var KEY = "okmesh-token";
   function token() { return localStorage.getItem(KEY) || ""; }
   function show(el, ok, text) {
-    el.className = "msg " + (ok ? "ok" : "bad");
+    // classList keeps the element's own classes (tests and styles find it by them).
+    el.classList.remove("ok", "bad");
+    el.classList.add("msg", ok ? "ok" : "bad");
     el.textContent = text;
+  }
+  // The words are the page's (#ui-text, from text.rs), not the script's.
+  var words = document.getElementById("ui-text");
+  function say(k) { return (words && words.getAttribute("data-" + k)) || k; }
+  // A write to the API with the token; resolves to [status, JSON].
+  function send(method, path, type, body) {
+    return fetch(path, {
+      method: method,
+      headers: { "Authorization": "Bearer " + token(), "Content-Type": type },
+      body: body
+    }).then(function (r) {
+      return r.json().then(function (j) { return [r.status, j]; });
+    });
+  }
+  function read(path) { return send("GET", path, "application/json", undefined); }
+  // Runs a write from a form: refuses unpaired, reports refusals and
+  // unreachable nodes in `out`, hands a success to `done`.
+  function write(out, path, type, body, done) {
+    if (!token()) { show(out, false, say("unpaired")); return; }
+    send("POST", path, type, body).then(function (sj) {
+      if (sj[0] >= 400) { show(out, false, say("refused") + " (" + sj[0] + "): " + (sj[1].error || "")); return; }
+      done(sj[1]);
+    }).catch(function (err) { show(out, false, say("unreachable") + " " + err); });
+  }
+  function link(href, text, id) {
+    var a = document.createElement("a");
+    a.href = href; a.textContent = text;
+    if (id) { a.id = id; }
+    return a;
   }
 
   // Pairing: keep the token in this browser (localStorage for writes, a
@@ -68,7 +99,7 @@
       };
       var extra = v("other");
       if (extra) { facility.description = extra; }
-      if (!token()) { show(out, false, "This browser is not paired: open Pair and enter the node's token first."); return; }
+      if (!token()) { show(out, false, say("unpaired")); return; }
       fetch("/facilities?name=" + encodeURIComponent(name.replace(/[^A-Za-z0-9_-]+/g, "-") + ".okw.json"), {
         method: "POST",
         headers: { "Authorization": "Bearer " + token(), "Content-Type": "application/json" },
@@ -85,6 +116,115 @@
         a.textContent = "What can this facility build?";
         out.appendChild(document.createElement("br")); out.appendChild(a);
       }).catch(function (err) { show(out, false, "Could not reach the node: " + err); });
+    });
+  }
+
+  // The demand board: make a demand, confirm one, live notices.
+  var dform = document.getElementById("demand-form");
+  if (dform && document.getElementById("design")) {
+    dform.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var out = document.getElementById("demand-result");
+      var q = "design=" + encodeURIComponent(document.getElementById("design").value) +
+        "&quantity=" + encodeURIComponent(document.getElementById("quantity").value) +
+        "&deadline=" + encodeURIComponent(document.getElementById("deadline").value.trim()) +
+        "&urgent=" + (document.getElementById("urgent").checked ? "true" : "false");
+      write(out, "/demands?" + q, "application/json", "", function (j) {
+        show(out, true, say("demand-made") + " " + j.id + ". ");
+        out.appendChild(link("/board", say("reload"), "reload-board"));
+      });
+    });
+  }
+  var offers = document.querySelectorAll("form.confirm");
+  for (var i = 0; i < offers.length; i++) {
+    offers[i].addEventListener("submit", function (e) {
+      e.preventDefault();
+      var f = e.currentTarget, id = f.getAttribute("data-demand");
+      var out = f.querySelector(".offer-result");
+      var n = f.querySelector("input").value;
+      write(out, "/offers?demand=" + encodeURIComponent(id) + "&quantity=" + encodeURIComponent(n),
+        "application/json", "", function (j) {
+          show(out, true, say("confirmed") + " " + j.id + ".");
+        });
+    });
+  }
+  var notices = document.getElementById("notice-list");
+  if (notices && window.EventSource) {
+    var state = document.getElementById("notices-state");
+    var es = new EventSource("/events");
+    es.onopen = function () { state.textContent = say("live"); };
+    es.onerror = function () { state.textContent = say("lost"); };
+    var notice = function (label, href, name, extra) {
+      var li = document.createElement("li");
+      li.className = "notice";
+      li.appendChild(document.createTextNode(label + " "));
+      li.appendChild(link(href, name));
+      if (extra) { li.appendChild(document.createTextNode(" " + extra)); }
+      notices.insertBefore(li, notices.firstChild);
+    };
+    es.addEventListener("demand", function (e) {
+      var d = JSON.parse(e.data);
+      notice(say("new-demand"), "/board", d.name || d.design, "× " + d.quantity);
+    });
+    es.addEventListener("manifest", function (e) {
+      var d = JSON.parse(e.data);
+      notice(say("new-design"), "/item/" + d.item, d.name || d.item, "");
+    });
+  }
+
+  // Publishing a design or facility file, read from the device or pasted.
+  var pform = document.getElementById("publish-form");
+  if (pform) {
+    var file = document.getElementById("file");
+    file.addEventListener("change", function () {
+      var f = file.files[0];
+      if (!f) { return; }
+      var r = new FileReader();
+      r.onload = function () {
+        document.getElementById("file-text").value = r.result;
+        document.getElementById("file-name").value = f.name;
+      };
+      r.readAsText(f);
+    });
+    pform.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var out = document.getElementById("publish-result");
+      var body = document.getElementById("file-text").value;
+      var name = document.getElementById("file-name").value.trim();
+      if (!body.trim() || !name) { show(out, false, say("no-file")); return; }
+      var kind = document.getElementById("item-kind").value === "facility" ? "/facilities" : "/manifests";
+      write(out, kind + "?name=" + encodeURIComponent(name), "application/octet-stream", body, function (j) {
+        var p = j.published[0];
+        // What it was signed with, and whom sync can offer it to.
+        Promise.all([read("/items/" + p.id), read("/status")]).then(function (two) {
+          var item = two[0][1], st = two[1][1];
+          show(out, true, say("published") + " ");
+          out.appendChild(link("/item/" + p.id, item.name || p.id, "published-item"));
+          out.appendChild(document.createTextNode(", " + say("version") + " " + p.seq + ", " + say("signed-by") + " "));
+          var key = document.createElement("span");
+          key.className = "mono"; key.id = "signed-key"; key.textContent = item.signed_by || "";
+          out.appendChild(key);
+          var spread = document.createElement("p");
+          spread.id = "spread";
+          spread.textContent = (st.neighbours || []).length + " " + say("neighbours");
+          out.appendChild(spread);
+        });
+      });
+    });
+  }
+
+  // My items: retire one (a signed tombstone, irreversible: asked first).
+  var retires = document.querySelectorAll("button.retire");
+  for (var k = 0; k < retires.length; k++) {
+    retires[k].addEventListener("click", function (e) {
+      var b = e.currentTarget, id = b.getAttribute("data-item");
+      var out = b.parentNode.querySelector(".retire-result");
+      if (!window.confirm(say("confirm-retire"))) { return; }
+      write(out, "/items/" + encodeURIComponent(id) + "/retire", "application/json", "", function () {
+        show(out, true, say("retired"));
+        b.parentNode.parentNode.className = "retired";
+        b.parentNode.removeChild(b);
+      });
     });
   }
 })();

@@ -6,9 +6,10 @@
 //! ([`CSS`], [`JS`]) and every page carries a `Content-Security-Policy` of
 //! `'self'` only, so no page loads anything from outside the node. Pages
 //! read through the same calls as the JSON API ([`Backend`]), which stays
-//! the one source of truth; the only write, publishing a facility, is a
-//! `fetch` to `POST /facilities` with the token and a JSON body, checked
-//! by the API's guard like any other client.
+//! the one source of truth; every write (publishing a facility or design,
+//! retiring one, making or confirming a demand) is a `fetch` to the API
+//! with the token in its header, checked by the API's guard like any
+//! other client.
 //!
 //! | page | what |
 //! |---|---|
@@ -17,13 +18,19 @@
 //! | `/build?have=TEXT` or `?facility=ID` | what can I build? |
 //! | `/catalogue[?kind=K][&q=TEXT]` | browse the catalogue |
 //! | `/item/{id}` | one design or facility |
+//! | `/board[?design=ID]` | what's in demand: open demands, make one, confirm one, live notices |
+//! | `/publish[?edit=ID]` | publish (or edit) a design or facility file |
+//! | `/mine` | this node's own items: edit, retire |
 //! | `/pair` | enter the API token once |
 //!
 //! All text shown is in [`text`], so it can be translated in one place; each
-//! page is rendered by its own module (`status`, `setup`, `build`, `browse`).
+//! page is rendered by its own module (`status`, `setup`, `build`, `browse`,
+//! `board`, `publish`).
 
+mod board;
 mod browse;
 mod build;
+mod publish;
 mod setup;
 mod status;
 mod text;
@@ -76,6 +83,8 @@ pub trait Backend {
     async fn item(&self, id: &str) -> Result<ItemPage, PageError>;
     /// `GET /match` with these query pairs.
     async fn matches(&self, q: &[(String, String)]) -> Result<Value, PageError>;
+    /// `GET /demands`.
+    async fn demands(&self) -> Result<Vec<Value>, PageError>;
 }
 
 /// A rendered answer.
@@ -114,7 +123,9 @@ fn url(s: &str) -> String {
 pub fn is_page(parts: &[&str]) -> bool {
     matches!(
         parts,
-        [] | ["setup"] | ["build"] | ["catalogue"] | ["item", _] | ["pair"] | ["assets", _]
+        [] | ["setup" | "build" | "catalogue" | "board" | "publish" | "mine" | "pair"]
+            | ["item", _]
+            | ["assets", _]
     )
 }
 
@@ -150,12 +161,16 @@ fn layout(title: &str, current: &str, body: &str) -> String {
         };
         let _ = write!(nav, "<a href=\"{href}\"{cur}>{label}</a>");
     }
+    let mut words = String::new();
+    for (k, v) in text::SCRIPT_TEXT {
+        let _ = write!(words, " data-{k}=\"{}\"", esc(v));
+    }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{} · okmesh</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
 <body><header><strong>{}</strong><nav>{nav}</nav></header><main>{body}</main>\
-<script src=\"/assets/app.js\"></script></body></html>\n",
+<div id=\"ui-text\" hidden{words}></div><script src=\"/assets/app.js\"></script></body></html>\n",
         esc(title),
         text::BRAND
     )
@@ -190,6 +205,9 @@ pub async fn page<B: Backend>(b: &B, parts: &[&str], q: &[(String, String)]) -> 
         ["build"] => build::build_page(b, q).await,
         ["catalogue"] => browse::catalogue_page(b, q).await,
         ["item", id] => browse::item_page(b, id).await,
+        ["board"] => board::board_page(b, q).await,
+        ["publish"] => publish::publish_page(b, q).await,
+        ["mine"] => publish::mine_page(b).await,
         ["pair"] => Ok(html(
             200,
             layout(text::PAIR_TITLE, "/pair", text::PAIR_BODY),
@@ -223,6 +241,15 @@ fn num(v: &Value) -> String {
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
+}
+
+/// The catalogue as the pages list it: a retired item (a tombstone) is
+/// gone for the operator, though the store keeps it to spread.
+fn live(items: Vec<Value>) -> Vec<Value> {
+    items
+        .into_iter()
+        .filter(|i| i["retired"].as_bool() != Some(true))
+        .collect()
 }
 
 #[cfg(test)]
