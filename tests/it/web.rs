@@ -631,7 +631,8 @@ fn no_page_references_anything_outside_the_node() {
 }
 
 /// Page load times from a node holding 2,000 manifests (corpus YAML files
-/// with varied titles). Prints the figures; run with
+/// with varied titles), a facility of its own and 20 live demands. Prints
+/// the figures; run with
 /// `cargo test --test it web::page_load -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement: prints page load times, asserts only that pages answer"]
@@ -679,10 +680,17 @@ fn page_load_from_a_node_holding_2000_manifests() {
         i += 1;
         assert!(i < 20_000, "only {held} manifests published");
     }
-    let first = http_json(&a, "GET", "/manifests", b"").1[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let all = http_json(&a, "GET", "/manifests", b"").1;
+    let first = all[0]["id"].as_str().unwrap().to_owned();
+    // A facility of the node's own and 20 demands, so that the board
+    // judges each demand against it.
+    let (shop, _, _) = shop_and_a_design_it_makes();
+    publish_file(&a, "facilities", &shop);
+    for m in all.as_array().unwrap().iter().take(20) {
+        let id = m["id"].as_str().unwrap();
+        let (code, v) = http_json(&a, "POST", &format!("/demands?design={id}&quantity=3"), b"");
+        assert_eq!(code, 201, "{v}");
+    }
     let t0 = Instant::now();
     get_text(&a, "/build?have=3d+printer,+PLA,+soldering+iron");
     let cold_ms = t0.elapsed().as_secs_f64() * 1e3;

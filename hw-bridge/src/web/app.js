@@ -222,7 +222,11 @@
       if (!window.confirm(say("confirm-retire"))) { return; }
       write(out, "/items/" + encodeURIComponent(id) + "/retire", "application/json", "", function () {
         show(out, true, say("retired"));
-        b.parentNode.parentNode.className = "retired";
+        var row = document.getElementById("mine-" + id);
+        row.className = "retired";
+        // Nothing left to change: the edit link and the button go.
+        var edit = document.getElementById("edit-" + id);
+        if (edit) { edit.parentNode.removeChild(edit); }
         b.parentNode.removeChild(b);
       });
     });

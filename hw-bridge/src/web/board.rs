@@ -53,7 +53,12 @@ pub(super) async fn board_page<B: Backend>(
             text::NO_DEMANDS
         );
     } else {
-        let _ = write!(o, "<table id=\"demands\">{}", text::DEMAND_HEAD);
+        o.push_str("<table id=\"demands\" class=\"cards\"><tr>");
+        for (i, c) in text::DEMAND_COLS.iter().enumerate() {
+            let wide = if i == 4 { " class=\"wide\"" } else { "" };
+            let _ = write!(o, "<th{wide}>{c}</th>");
+        }
+        o.push_str("</tr>");
         for d in open.iter().take(MAX_ROWS) {
             board_row(&mut o, d, &names, now);
         }
@@ -112,6 +117,7 @@ pub(super) async fn board_page<B: Backend>(
 /// One demand's row: the design, how many are wanted and taken, the
 /// deadline, and (for another node's demand still open) an offer form.
 fn board_row(o: &mut String, d: &Value, names: &HashMap<&str, &str>, now: i64) {
+    let c = text::DEMAND_COLS;
     let id = s(d, "id");
     let design = s(d, "design");
     let open = d["open"].as_u64().unwrap_or(0);
@@ -161,11 +167,18 @@ fn board_row(o: &mut String, d: &Value, names: &HashMap<&str, &str>, now: i64) {
     };
     let _ = write!(
         o,
-        "<tr class=\"demand\" id=\"demand-{}\"><td>{name}{marks}</td><td>{}</td><td class=\"taken\">{}</td>\
-<td class=\"open\">{open}</td><td class=\"wide\">{}</td><td>{offer}</td></tr>",
+        "<tr class=\"demand\" id=\"demand-{}\"><td data-label=\"{}\"><div>{name}{marks}</div></td><td data-label=\"{}\">{}</td>\
+<td class=\"taken\" data-label=\"{}\">{}</td><td class=\"open\" data-label=\"{}\">{open}</td>\
+<td class=\"wide\" data-label=\"{}\">{}</td><td data-label=\"{}\"><div>{offer}</div></td></tr>",
         esc(id),
+        c[0],
+        c[1],
         num(&d["quantity"]),
+        c[2],
         num(&d["taken"]),
+        c[3],
+        c[4],
         esc(&due),
+        c[5],
     );
 }

@@ -89,27 +89,36 @@ pub(super) async fn mine_page<B: Backend>(b: &B) -> Result<Page, PageError> {
     if mine.is_empty() {
         let _ = write!(o, "<p class=\"note\" id=\"no-mine\">{}</p>", text::NO_MINE);
     } else {
+        let c = text::MINE_COLS;
         let _ = write!(
             o,
-            "<p class=\"note\">{}</p><section class=\"scroll\"><table id=\"mine\">{}",
+            "<p class=\"note\">{}</p><section class=\"scroll\"><table id=\"mine\" class=\"cards\">\
+<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             text::showing(mine.len().min(MAX_ROWS), mine.len()),
-            text::MINE_HEAD
+            c[0],
+            c[1],
+            c[2],
+            c[3],
         );
         for i in mine.iter().take(MAX_ROWS) {
             let id = esc(s(i, "id"));
             let _ = write!(
                 o,
-                "<tr id=\"mine-{id}\"><td><a href=\"/item/{id}\">{}</a></td><td>{}</td><td>{}</td>\
-<td><a class=\"button\" href=\"/publish?edit={}\" id=\"edit-{id}\">{}</a> \
+                "<tr id=\"mine-{id}\"><td data-label=\"{}\"><a href=\"/item/{id}\">{}</a></td>\
+<td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td><td data-label=\"{}\"><div><a class=\"button\" href=\"/publish?edit={}\" id=\"edit-{id}\">{}</a> \
 <button type=\"button\" class=\"retire\" data-item=\"{id}\" id=\"retire-{id}\">{}</button>\
-<div class=\"retire-result\" role=\"status\"></div></td></tr>",
+<div class=\"retire-result\" role=\"status\"></div></div></td></tr>",
+                c[0],
                 esc(s(i, "name")),
+                c[1],
                 if s(i, "kind") == "facility" {
                     text::FACILITY
                 } else {
                     text::DESIGN
                 },
+                c[2],
                 num(&i["seq"]),
+                c[3],
                 url(s(i, "id")),
                 text::EDIT,
                 text::RETIRE,

@@ -155,7 +155,9 @@ pub(super) const NOTICES_STATIC: &str = "With JavaScript on, new demands and des
 pub(super) const OPEN_DEMANDS: &str = "Open demands";
 pub(super) const NO_DEMANDS: &str =
     "No open demand heard yet. Demands made on any node reach this one over the mesh.";
-pub(super) const DEMAND_HEAD: &str = "<tr><th>Design</th><th>Wanted</th><th>Taken</th><th>Open</th><th class=\"wide\">Deadline</th><th>Offer</th></tr>";
+/// The demand board's columns (also each cell's label on a phone).
+pub(super) const DEMAND_COLS: [&str; 6] =
+    ["Design", "Wanted", "Taken", "Open", "Deadline", "Offer"];
 pub(super) const CAN_MAKE: &str = "You can make this";
 pub(super) const URGENT_MARK: &str = "urgent";
 pub(super) const YOURS: &str = "your demand";
@@ -183,8 +185,8 @@ pub(super) const PUBLISH_DESIGN: &str = "Check, sign and publish";
 pub(super) const MINE_TITLE: &str = "My items";
 pub(super) const MINE_INTRO: &str = "<p class=\"note\">Designs and facilities signed with this node's publisher key. Edit publishes a new version; Retire replaces the item everywhere with a signed tombstone. Both need this browser to be <a href=\"/pair\">paired</a>.</p>";
 pub(super) const NO_MINE: &str = "Nothing published from this node yet: <a href=\"/setup\">set up your facility</a> or <a href=\"/publish\">publish a design</a>.";
-pub(super) const MINE_HEAD: &str =
-    "<tr><th>Name</th><th>Kind</th><th>Version</th><th>Change</th></tr>";
+/// The columns of "my items" (also each cell's label on a phone).
+pub(super) const MINE_COLS: [&str; 4] = ["Name", "Kind", "Version", "Change"];
 pub(super) const EDIT: &str = "Edit";
 pub(super) const RETIRE: &str = "Retire";
 pub(super) const SIGNED_BY: &str = "Signed by (publisher key)";
