@@ -50,16 +50,16 @@
       e.preventDefault();
       var t = document.getElementById("token").value.trim();
       var out = document.getElementById("pair-result");
-      if (!/^[0-9a-fA-F]{16,128}$/.test(t)) { show(out, false, "That is not a token: it is the hex digits `okmesh key show --token` prints."); return; }
+      if (!/^[0-9a-fA-F]{16,128}$/.test(t)) { show(out, false, say("not-token")); return; }
       localStorage.setItem(KEY, t);
       document.cookie = "okmesh_token=" + t + "; Path=/; SameSite=Strict; Max-Age=31536000";
-      show(out, true, "Paired: this browser now sends the token with its changes.");
+      show(out, true, say("paired"));
     });
     var forget = document.getElementById("forget");
     forget.addEventListener("click", function () {
       localStorage.removeItem(KEY);
       document.cookie = "okmesh_token=; Path=/; SameSite=Strict; Max-Age=0";
-      show(document.getElementById("pair-result"), true, "Forgotten.");
+      show(document.getElementById("pair-result"), true, say("forgotten"));
     });
   }
 
@@ -83,12 +83,12 @@
         return r;
       };
       var name = v("name");
-      if (!name) { show(out, false, "Give the facility a name."); return; }
+      if (!name) { show(out, false, say("need-name")); return; }
       var loc = { city: v("city"), country: v("country") };
       var lat = v("lat"), lon = v("lon");
       if (lat || lon) {
         var la = Number(lat), lo = Number(lon);
-        if (!(la >= -90 && la <= 90 && lo >= -180 && lo <= 180)) { show(out, false, "Latitude is -90 to 90 and longitude -180 to 180 (decimal degrees)."); return; }
+        if (!(la >= -90 && la <= 90 && lo >= -180 && lo <= 180)) { show(out, false, say("bad-place")); return; }
         loc.latitude = la; loc.longitude = lo;
       }
       var facility = {
@@ -108,14 +108,14 @@
         return r.json().then(function (j) { return [r.status, j]; });
       }).then(function (sj) {
         var s = sj[0], j = sj[1];
-        if (s >= 400) { show(out, false, "Refused (" + s + "): " + (j.error || "")); return; }
+        if (s >= 400) { show(out, false, say("refused") + " (" + s + "): " + (j.error || "")); return; }
         var id = j.published[0].id;
-        show(out, true, "Published facility " + id + " (version " + j.published[0].seq + "); it now spreads over the mesh.");
+        show(out, true, say("facility-published") + " " + id + " (" + say("version") + " " + j.published[0].seq + "); " + say("spreads"));
         var a = document.createElement("a");
         a.href = "/build?facility=" + id; a.id = "published-link"; a.className = "button";
-        a.textContent = "What can this facility build?";
+        a.textContent = say("build-here");
         out.appendChild(document.createElement("br")); out.appendChild(a);
-      }).catch(function (err) { show(out, false, "Could not reach the node: " + err); });
+      }).catch(function (err) { show(out, false, say("unreachable") + " " + err); });
     });
   }
 

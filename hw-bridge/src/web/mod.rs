@@ -284,6 +284,125 @@ mod tests {
     }
 
     #[test]
+    fn every_word_the_script_says_is_in_the_text_module() {
+        let keys: Vec<&str> = text::SCRIPT_TEXT.iter().map(|(k, _)| *k).collect();
+        let mut said = 0;
+        for part in JS.split("say(\"").skip(1) {
+            let key = part.split('"').next().unwrap();
+            assert!(keys.contains(&key), "app.js says {key:?}, not in text.rs");
+            said += 1;
+        }
+        assert!(said > 20, "only {said} messages found");
+    }
+
+    /// A node's API answers, canned.
+    struct Canned {
+        items: Vec<Value>,
+        demands: Vec<Value>,
+    }
+
+    impl Backend for Canned {
+        async fn status(&self) -> Result<Value, PageError> {
+            Ok(serde_json::json!({"keys": {"publisher": {"fingerprint": "aaaa-bbbb"}}}))
+        }
+        async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, PageError> {
+            let k = kind.map(|k| match k {
+                ItemKind::Manifest => "manifest",
+                ItemKind::Facility => "facility",
+            });
+            Ok(self
+                .items
+                .iter()
+                .filter(|i| k.is_none_or(|k| i["kind"] == k))
+                .cloned()
+                .collect())
+        }
+        async fn item(&self, _: &str) -> Result<ItemPage, PageError> {
+            Err(PageError {
+                status: 404,
+                message: "none".into(),
+            })
+        }
+        async fn matches(&self, _: &[(String, String)]) -> Result<Value, PageError> {
+            Ok(Value::Null)
+        }
+        async fn demands(&self) -> Result<Vec<Value>, PageError> {
+            Ok(self.demands.clone())
+        }
+    }
+
+    fn render(b: &Canned, parts: &[&str]) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let p = rt.block_on(page(b, parts, &[]));
+        assert_eq!(p.status, 200, "{}", p.body);
+        p.body
+    }
+
+    fn canned() -> Canned {
+        let design = "11".repeat(16);
+        let item = |id: &str, name: &str, kind: &str, by: &str, retired: bool| {
+            serde_json::json!({"id": id, "name": name, "kind": kind, "seq": 1,
+                "size_bytes": 10, "signed_by": by, "retired": retired})
+        };
+        Canned {
+            items: vec![
+                item(
+                    &design,
+                    "<img src=x onerror=alert(1)>",
+                    "manifest",
+                    "aaaa-bbbb",
+                    false,
+                ),
+                item(
+                    &"22".repeat(16),
+                    "Gone design",
+                    "manifest",
+                    "aaaa-bbbb",
+                    true,
+                ),
+                item(
+                    &"33".repeat(16),
+                    "Their shop",
+                    "facility",
+                    "cccc-dddd",
+                    false,
+                ),
+            ],
+            demands: vec![
+                serde_json::json!({"id": "00112233aabbccdd", "design": design,
+                "quantity": 5, "taken": 2, "open": 3, "urgent": true, "ours": false,
+                "deadline_s": 1, "maker": {"facility": "x", "facility_name": "y", "score": 1.0}}),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_board_escapes_names_and_marks_what_the_facility_can_make() {
+        let body = render(&canned(), &["board"]);
+        assert!(!body.contains("<img src=x"), "unescaped name");
+        assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(body.contains(text::CAN_MAKE) && body.contains(text::URGENT_MARK));
+        assert!(body.contains("id=\"offer-00112233aabbccdd\" min=\"1\" max=\"3\""));
+        assert!(body.contains("passed"), "a deadline in the past says so");
+        assert!(!body.contains("Gone design"), "a retired design is offered");
+    }
+
+    #[test]
+    fn retired_items_leave_the_catalogue_and_my_items_lists_only_mine() {
+        let b = canned();
+        let cat = render(&b, &["catalogue"]);
+        assert!(!cat.contains("Gone design") && cat.contains("Their shop"));
+        let mine = render(&b, &["mine"]);
+        assert!(mine.contains("retire-1111") && !mine.contains("Gone design"));
+        assert!(
+            !mine.contains("Their shop"),
+            "another's facility listed as mine"
+        );
+    }
+
+    #[test]
     fn cookie_token_is_read_by_name() {
         assert_eq!(cookie_token("a=b; okmesh_token=abc12"), Some("abc12"));
         assert_eq!(cookie_token("okmesh_tokenx=abc"), None);

@@ -118,6 +118,23 @@ pub(super) const SCRIPT_TEXT: &[(&str, &str)] = &[
         "This browser is not paired: open Pair and enter the node's token first.",
     ),
     ("refused", "Refused"),
+    (
+        "not-token",
+        "That is not a token: it is the hex digits `okmesh key show --token` prints.",
+    ),
+    (
+        "paired",
+        "Paired: this browser now sends the token with its changes.",
+    ),
+    ("forgotten", "Forgotten."),
+    ("need-name", "Give the facility a name."),
+    (
+        "bad-place",
+        "Latitude is -90 to 90 and longitude -180 to 180 (decimal degrees).",
+    ),
+    ("facility-published", "Published facility"),
+    ("spreads", "it now spreads over the mesh."),
+    ("build-here", "What can this facility build?"),
     ("unreachable", "Could not reach the node:"),
     ("demand-made", "Demand sent to the mesh as signal"),
     ("confirmed", "Confirmation sent as signal"),
