@@ -1018,6 +1018,21 @@ fn an_operator_retires_their_own_design_and_it_leaves_both_catalogues() {
         .unwrap()
         .replace("yaml", "yml");
     assert!(fname.as_str().unwrap().ends_with(&ext), "{fname}");
+    // Changed and published again: a new version of the same item.
+    br.script(
+        "var t = document.getElementById('file-text'); \
+         t.value = t.value.replace(/^(description|function)(\\s*[:=]\\s*\"?)/m, '$1$2Edited. ');",
+    );
+    br.click("#publish-go");
+    br.find("#signed-key");
+    let said = br.text("#publish-result");
+    assert!(said.contains("version 2"), "{said}");
+    let (_, v) = http_json(&a, "GET", &format!("/items/{design}"), b"");
+    assert_eq!(v["seq"], 2, "{v}");
+    assert_eq!(
+        br.script("return document.querySelector('#published-item').getAttribute('href');"),
+        format!("/item/{design}").as_str()
+    );
     br.go(&format!("http://{a}/mine"));
     br.click(&format!("#retire-{design}"));
     br.accept_dialog();
