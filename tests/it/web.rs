@@ -950,10 +950,18 @@ fn a_design_published_from_the_page_is_checked_signed_and_offered_to_neighbours(
         said.starts_with("Checked and signed:") && said.contains(&title),
         "{said}"
     );
-    assert!(
-        br.text("#spread").starts_with("1 neighbours heard"),
-        "{said}"
-    );
+    // The spread, polled by the page: b comes to hold it (its summary
+    // matches a's catalogue again).
+    let start = Instant::now();
+    loop {
+        let spread = br.text("#spread");
+        assert!(spread.contains("1 neighbours heard"), "{spread}");
+        if spread.contains("this version included: 1 of 1") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{spread}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     br.screenshots("published");
     // It reaches b, signed by a's key, and its page says so.
     let items = wait_json(&b, "/manifests", |v| {

@@ -206,8 +206,19 @@
           out.appendChild(key);
           var spread = document.createElement("p");
           spread.id = "spread";
-          spread.textContent = (st.neighbours || []).length + " " + say("neighbours");
           out.appendChild(spread);
+          // Its spread: neighbours whose last summary matches this
+          // catalogue hold it too. Polled until all do (or for a minute).
+          var polls = 0;
+          var tell = function (st) {
+            var sy = st.sync || {};
+            spread.textContent = say("held-by") + " " + sy.peers_in_sync + " " + say("of") + " " +
+              sy.peers_summarised + ". " + (st.neighbours || []).length + " " + say("neighbours");
+            if (sy.peers_in_sync < sy.peers_summarised && ++polls < 30) {
+              setTimeout(function () { read("/status").then(function (r) { tell(r[1]); }); }, 2000);
+            }
+          };
+          tell(st);
         });
       });
     });

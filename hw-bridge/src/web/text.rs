@@ -47,6 +47,7 @@ pub(super) const DATA_SENT: &str = "Items sent";
 pub(super) const WANTS_SENT: &str = "Requests sent";
 pub(super) const REJECTED: &str = "Rejected";
 pub(super) const DUTY_CYCLE: &str = "Duty cycle used";
+pub(super) const SYNC_PEERS: &str = "Neighbours holding all of this catalogue";
 pub(super) const SYNC_NOTE: &str =
     "Two nodes are in sync when their catalogue fingerprints are equal.";
 pub(super) const SETUP_TITLE: &str = "Set up your facility";
@@ -118,6 +119,11 @@ pub(super) const SCRIPT_TEXT: &[(&str, &str)] = &[
         "This browser is not paired: open Pair and enter the node's token first.",
     ),
     ("refused", "Refused"),
+    (
+        "held-by",
+        "Neighbours holding everything this node holds, this version included:",
+    ),
+    ("of", "of"),
     (
         "not-token",
         "That is not a token: it is the hex digits `okmesh key show --token` prints.",
