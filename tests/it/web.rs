@@ -230,26 +230,29 @@ impl Browser {
         )
     }
 
+    /// Sets the page's viewport through the DevTools protocol (a headless
+    /// window is no taller than its screen, a viewport can be).
+    fn viewport(&self, w: u32, h: u64) {
+        self.cmd(
+            "POST",
+            &self.s("/goog/cdp/execute"),
+            &json!({"cmd": "Emulation.setDeviceMetricsOverride", "params":
+                {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600}}),
+        );
+    }
+
     /// Saves the page at phone and laptop widths as `NAME-phone.png`,
     /// `NAME-laptop.png` (the full page height, up to 3,000 px).
     fn screenshots(&self, name: &str) {
         let dir = screenshot_dir();
         for (label, (w, h)) in [("phone", PHONE), ("laptop", LAPTOP)] {
-            self.cmd(
-                "POST",
-                &self.s("/window/rect"),
-                &json!({"width": w, "height": h}),
-            );
+            self.viewport(w, u64::from(h));
             let full = self
                 .script("return document.documentElement.scrollHeight;")
                 .as_u64()
                 .unwrap_or(u64::from(h))
                 .clamp(u64::from(h), 3000);
-            self.cmd(
-                "POST",
-                &self.s("/window/rect"),
-                &json!({"width": w, "height": full}),
-            );
+            self.viewport(w, full);
             let b64 = self.cmd("GET", &self.s("/screenshot"), &json!({}));
             let png = base64_decode(b64.as_str().expect("base64"));
             assert!(png.starts_with(b"\x89PNG"), "not a PNG");
@@ -257,8 +260,8 @@ impl Browser {
         }
         self.cmd(
             "POST",
-            &self.s("/window/rect"),
-            &json!({"width": LAPTOP.0, "height": LAPTOP.1}),
+            &self.s("/goog/cdp/execute"),
+            &json!({"cmd": "Emulation.clearDeviceMetricsOverride", "params": {}}),
         );
     }
 
