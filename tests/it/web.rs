@@ -2,7 +2,7 @@
 //! driven through WebDriver (chromedriver). The W3C WebDriver protocol is
 //! JSON over HTTP, so a few lines over this suite's own HTTP helper drive
 //! it (no WebDriver crate and its TLS stack to build on a small machine).
-//! Screenshots of each page at phone (390 px) and laptop (1280 px) widths
+//! Screenshots of each page at phone (360 px) and laptop (1280 px) widths
 //! go to `target/web-screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use crate::field_support::{
 };
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-const PHONE: (u32, u32) = (390, 844);
+const PHONE: (u32, u32) = (360, 800);
 const LAPTOP: (u32, u32) = (1280, 900);
 
 /// A chromedriver process and one browser session, both ended on drop.
@@ -137,6 +137,76 @@ impl Browser {
         );
     }
 
+    /// Empties an input.
+    fn clear(&self, css: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &self.s(&format!("/element/{e}/clear")), &json!({}));
+    }
+
+    /// Accepts the `confirm()` the page opened, waiting up to 10 s for it.
+    fn accept_dialog(&self) {
+        let start = Instant::now();
+        loop {
+            let (code, _) =
+                wd_http(&self.addr, "POST", &self.s("/alert/accept"), b"{}").expect("webdriver");
+            if code == 200 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no dialog opened"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The current window's handle.
+    fn window(&self) -> String {
+        self.cmd("GET", &self.s("/window"), &json!({}))
+            .as_str()
+            .expect("handle")
+            .to_owned()
+    }
+
+    /// Opens a new tab and switches to it; returns its handle.
+    fn new_tab(&self) -> String {
+        let v = self.cmd("POST", &self.s("/window/new"), &json!({"type": "tab"}));
+        let h = v["handle"].as_str().expect("handle").to_owned();
+        self.switch_to(&h);
+        h
+    }
+
+    fn switch_to(&self, handle: &str) {
+        self.cmd("POST", &self.s("/window"), &json!({ "handle": handle }));
+    }
+
+    /// Reloads `url` until `css` is on it and `ok` holds for its text
+    /// (up to 60 s); returns the text.
+    fn wait_for(&self, url: &str, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            self.go(url);
+            let present = self
+                .script(&format!(
+                    "var e = document.querySelector({}); return e ? e.innerText : null;",
+                    Value::String(css.to_owned())
+                ))
+                .as_str()
+                .map(str::to_owned);
+            if let Some(t) = present
+                && ok(&t)
+            {
+                return t;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{url}: {css} never as expected; body:\n{}",
+                self.body_text()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     fn text(&self, css: &str) -> String {
         let e = self.find(css);
         self.cmd("GET", &self.s(&format!("/element/{e}/text")), &json!({}))
@@ -160,26 +230,29 @@ impl Browser {
         )
     }
 
+    /// Sets the page's viewport through the DevTools protocol (a headless
+    /// window is no taller than its screen, a viewport can be).
+    fn viewport(&self, w: u32, h: u64) {
+        self.cmd(
+            "POST",
+            &self.s("/goog/cdp/execute"),
+            &json!({"cmd": "Emulation.setDeviceMetricsOverride", "params":
+                {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600}}),
+        );
+    }
+
     /// Saves the page at phone and laptop widths as `NAME-phone.png`,
     /// `NAME-laptop.png` (the full page height, up to 3,000 px).
     fn screenshots(&self, name: &str) {
         let dir = screenshot_dir();
         for (label, (w, h)) in [("phone", PHONE), ("laptop", LAPTOP)] {
-            self.cmd(
-                "POST",
-                &self.s("/window/rect"),
-                &json!({"width": w, "height": h}),
-            );
+            self.viewport(w, u64::from(h));
             let full = self
                 .script("return document.documentElement.scrollHeight;")
                 .as_u64()
                 .unwrap_or(u64::from(h))
                 .clamp(u64::from(h), 3000);
-            self.cmd(
-                "POST",
-                &self.s("/window/rect"),
-                &json!({"width": w, "height": full}),
-            );
+            self.viewport(w, full);
             let b64 = self.cmd("GET", &self.s("/screenshot"), &json!({}));
             let png = base64_decode(b64.as_str().expect("base64"));
             assert!(png.starts_with(b"\x89PNG"), "not a PNG");
@@ -187,8 +260,8 @@ impl Browser {
         }
         self.cmd(
             "POST",
-            &self.s("/window/rect"),
-            &json!({"width": LAPTOP.0, "height": LAPTOP.1}),
+            &self.s("/goog/cdp/execute"),
+            &json!({"cmd": "Emulation.clearDeviceMetricsOverride", "params": {}}),
         );
     }
 
@@ -518,6 +591,11 @@ fn no_page_references_anything_outside_the_node() {
         "/catalogue".into(),
         format!("/item/{first}"),
         "/pair".into(),
+        "/board".into(),
+        format!("/board?design={first}"),
+        "/publish".into(),
+        format!("/publish?edit={first}"),
+        "/mine".into(),
         "/assets/app.css".into(),
         "/assets/app.js".into(),
     ];
@@ -556,7 +634,8 @@ fn no_page_references_anything_outside_the_node() {
 }
 
 /// Page load times from a node holding 2,000 manifests (corpus YAML files
-/// with varied titles). Prints the figures; run with
+/// with varied titles), a facility of its own and 20 live demands. Prints
+/// the figures; run with
 /// `cargo test --test it web::page_load -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement: prints page load times, asserts only that pages answer"]
@@ -604,10 +683,17 @@ fn page_load_from_a_node_holding_2000_manifests() {
         i += 1;
         assert!(i < 20_000, "only {held} manifests published");
     }
-    let first = http_json(&a, "GET", "/manifests", b"").1[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let all = http_json(&a, "GET", "/manifests", b"").1;
+    let first = all[0]["id"].as_str().unwrap().to_owned();
+    // A facility of the node's own and 20 demands, so that the board
+    // judges each demand against it.
+    let (shop, _, _) = shop_and_a_design_it_makes();
+    publish_file(&a, "facilities", &shop);
+    for m in all.as_array().unwrap().iter().take(20) {
+        let id = m["id"].as_str().unwrap();
+        let (code, v) = http_json(&a, "POST", &format!("/demands?design={id}&quantity=3"), b"");
+        assert_eq!(code, 201, "{v}");
+    }
     let t0 = Instant::now();
     get_text(&a, "/build?have=3d+printer,+PLA,+soldering+iron");
     let cold_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -617,6 +703,10 @@ fn page_load_from_a_node_holding_2000_manifests() {
         "/catalogue".into(),
         "/catalogue?q=microscope".into(),
         format!("/item/{first}"),
+        "/board".into(),
+        "/publish".into(),
+        format!("/publish?edit={first}"),
+        "/mine".into(),
         "/build?have=3d+printer,+PLA,+soldering+iron".into(),
         "/build?have=sewing+machine,+fabric".into(),
     ] {
@@ -639,4 +729,400 @@ fn page_load_from_a_node_holding_2000_manifests() {
             "first /build after loading (match index build): {cold_ms:.0} ms; {held} manifests held"
         );
     }
+}
+
+/// The facility file of the tests' shop, and a corpus design it can make
+/// outright (as `okmesh produce` ranks), with that design's title.
+fn shop_and_a_design_it_makes() -> (PathBuf, PathBuf, String) {
+    use crate::corpus::CORPUS;
+    let shop = PathBuf::from(format!(
+        "{CORPUS}/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml"
+    ));
+    let o = crate::util::okmesh(&[
+        "produce",
+        "--facility",
+        shop.to_str().unwrap(),
+        "--corpus",
+        &format!("{CORPUS}/okh"),
+        "--top",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let made: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &made["results"][0];
+    (
+        shop,
+        PathBuf::from(r["file"].as_str().unwrap()),
+        r["title"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Publishes `file` to the node at `addr` through the API; its item id.
+fn publish_file(addr: &str, kind: &str, file: &Path) -> String {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let (code, v) = http_json(
+        addr,
+        "POST",
+        &format!("/{kind}?name={name}"),
+        &std::fs::read(file).unwrap(),
+    );
+    assert_eq!(code, 201, "{}: {v}", file.display());
+    v["published"][0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Two nodes linked over the UDP testbed, with their API addresses.
+fn two_linked_nodes(
+    da: &Path,
+    db: &Path,
+) -> (
+    (crate::field_support::Proc, String),
+    (crate::field_support::Proc, String),
+) {
+    let p = free_udp_ports(2);
+    let ra = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[0], p[1]);
+    let rb = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[1], p[0]);
+    (start_api_node(&ra, da, &[]), start_api_node(&rb, db, &[]))
+}
+
+/// Waits (up to 60 s) until `GET path` on `addr` answers 200 and `ok`
+/// holds for its JSON.
+fn wait_json(addr: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (code, v) = http_json(addr, "GET", path, b"");
+        if code == 200 && ok(&v) {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{addr}{path}: {code} {v}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn a_demand_made_on_one_node_is_confirmed_on_the_board_of_another() {
+    let Some(br) = Browser::start() else { return };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (shop, design_file, title) = shop_and_a_design_it_makes();
+    // b's operator runs the shop; a's has the design, which syncs to b.
+    publish_file(&b, "facilities", &shop);
+    let design = publish_file(&a, "manifests", &design_file);
+    wait_json(&b, &format!("/items/{design}"), |_| true);
+
+    // b's board is open (with its live notices) while a's operator asks.
+    br.pair(&b);
+    let b_tab = br.window();
+    br.go(&format!("http://{b}/board"));
+    let start = Instant::now();
+    while !br.text("#notices-state").contains("Listening") {
+        assert!(start.elapsed() < Duration::from_secs(20), "no event stream");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    br.new_tab();
+    br.pair(&a);
+    br.go(&format!("http://{a}/item/{design}"));
+    br.click("#ask-for-it");
+    let chosen = br.script("return document.getElementById('design').value;");
+    assert_eq!(chosen, design.as_str(), "the item's link picks the design");
+    br.clear("#quantity");
+    br.type_in("#quantity", "7");
+    br.clear("#deadline");
+    br.type_in("#deadline", "3h");
+    br.click("#urgent");
+    br.click("#demand-go");
+    br.find("#reload-board");
+    let said = br.text("#demand-result");
+    assert!(said.contains("Demand sent"), "{said}");
+    let demand = http_json(&a, "GET", "/demands", b"").1[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(said.contains(&demand), "{said} vs {demand}");
+
+    // On b: told of it live, then listed and marked as makeable there.
+    br.switch_to(&b_tab);
+    let start = Instant::now();
+    loop {
+        let n = br.script("var l = document.querySelectorAll('#notice-list li'); return l.length ? l[0].innerText : '';");
+        let n = n.as_str().unwrap_or("");
+        if n.contains(&title) {
+            assert!(n.contains("New demand") && n.contains("× 7"), "{n}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no notice of the demand on b: {}",
+            br.body_text()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    br.screenshots("board-notice");
+    let row = br.wait_for(
+        &format!("http://{b}/board"),
+        &format!("#demand-{demand}"),
+        |_| true,
+    );
+    assert!(
+        row.contains(&title) && row.contains("You can make this") && row.contains("urgent"),
+        "{row}"
+    );
+    br.screenshots("board");
+    br.clear(&format!("#offer-{demand}"));
+    br.type_in(&format!("#offer-{demand}"), "4");
+    br.click(&format!("#confirm-{demand}"));
+    let said = br.text(&format!("#demand-{demand} .offer-result"));
+    let start = Instant::now();
+    let mut said = said;
+    while said.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+        said = br.text(&format!("#demand-{demand} .offer-result"));
+    }
+    assert!(said.contains("Confirmation sent"), "{said}");
+
+    // The confirmation crosses back: a's board shows 4 taken, 3 open.
+    br.new_tab();
+    let taken = br.wait_for(
+        &format!("http://{a}/board"),
+        &format!("#demand-{demand} .taken"),
+        |t| t == "4",
+    );
+    assert_eq!(taken, "4");
+    assert_eq!(br.text(&format!("#demand-{demand} .open")), "3");
+    let mine = br.text(&format!("#demand-{demand}"));
+    assert!(mine.contains("your demand"), "{mine}");
+    br.screenshots("board-taken");
+}
+
+#[test]
+fn a_design_published_from_the_page_is_checked_signed_and_offered_to_neighbours() {
+    let Some(br) = Browser::start() else { return };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (_, design_file, title) = shop_and_a_design_it_makes();
+    // a has heard b, so it has a neighbour to offer the design to.
+    wait_json(&a, "/status", |v| {
+        v["neighbours"].as_array().is_some_and(|n| !n.is_empty())
+    });
+    let publisher = http_json(&a, "GET", "/status", b"").1["keys"]["publisher"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    br.pair(&a);
+    br.go(&format!("http://{a}/publish"));
+    br.screenshots("publish");
+    // Nothing chosen: said so, nothing sent.
+    br.click("#publish-go");
+    assert!(br.text("#publish-result").contains("Choose a file"));
+    // A broken file: the node's parse error, shown as the API gives it.
+    br.type_in("#file-name", "broken.yml");
+    br.type_in("#file-text", "description: a manifest without its title\n");
+    br.click("#publish-go");
+    let start = Instant::now();
+    while !br.text("#publish-result").contains("Refused (400)") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            br.text("#publish-result")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(br.text("#publish-result").contains("broken.yml"));
+    // The real file, read from the device by the file input.
+    br.type_in("#file", design_file.to_str().unwrap());
+    let start = Instant::now();
+    while !br
+        .script("return document.getElementById('file-text').value;")
+        .as_str()
+        .unwrap()
+        .contains(&title)
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "file not read");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let name = br.script("return document.getElementById('file-name').value;");
+    assert_eq!(name, design_file.file_name().unwrap().to_str().unwrap());
+    br.click("#publish-go");
+    assert_eq!(br.text("#signed-key"), publisher);
+    let said = br.text("#publish-result");
+    assert!(
+        said.starts_with("Checked and signed:") && said.contains(&title),
+        "{said}"
+    );
+    // The spread, polled by the page: b comes to hold it (its summary
+    // matches a's catalogue again).
+    let start = Instant::now();
+    loop {
+        let spread = br.text("#spread");
+        assert!(spread.contains("1 neighbours heard"), "{spread}");
+        if spread.contains("this version included: 1 of 1") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{spread}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    br.screenshots("published");
+    // It reaches b, signed by a's key, and its page says so.
+    let items = wait_json(&b, "/manifests", |v| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|i| i["signed_by"] == publisher.as_str()))
+    });
+    let on_b = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["signed_by"] == publisher.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    br.pair(&b);
+    br.go(&format!("http://{b}/item/{on_b}"));
+    assert_eq!(br.text("#title"), title);
+    assert_eq!(br.text("#signed-by"), publisher);
+}
+
+#[test]
+fn an_operator_retires_their_own_design_and_it_leaves_both_catalogues() {
+    let Some(br) = Browser::start() else { return };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (shop, design_file, title) = shop_and_a_design_it_makes();
+    let design = publish_file(&a, "manifests", &design_file);
+    let facility = publish_file(&a, "facilities", &shop);
+    let other = publish_file(
+        &b,
+        "facilities",
+        &shop.with_file_name("DevhawkEngineering.okw.yml"),
+    );
+    wait_json(&b, &format!("/items/{design}"), |_| true);
+    wait_json(&a, &format!("/items/{other}"), |_| true);
+    // b cannot retire a's design, nor a b's facility.
+    let (code, v) = http_json(&b, "POST", &format!("/items/{design}/retire"), b"");
+    assert_eq!(code, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("own"), "{v}");
+
+    br.pair(&a);
+    br.go(&format!("http://{a}/mine"));
+    let rows = br.text("#mine");
+    assert!(rows.contains(&title), "{rows}");
+    assert!(!br.body_text().contains(&format!("retire-{other}")));
+    assert_eq!(
+        br.script("return document.querySelectorAll('#mine tr[id]').length;"),
+        2,
+        "a's design and facility, not b's facility"
+    );
+    br.screenshots("mine");
+    // Edit opens the file as published, ready for a new version.
+    br.click(&format!("#edit-{design}"));
+    let text = br.script("return document.getElementById('file-text').value;");
+    assert!(text.as_str().unwrap().contains(&title));
+    let fname = br.script("return document.getElementById('file-name').value;");
+    let ext = design_file
+        .extension()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .replace("yaml", "yml");
+    assert!(fname.as_str().unwrap().ends_with(&ext), "{fname}");
+    // Changed and published again: a new version of the same item.
+    br.script(
+        "var t = document.getElementById('file-text'); \
+         t.value = t.value.replace(/^(description|function)(\\s*[:=]\\s*\"?)/m, '$1$2Edited. ');",
+    );
+    br.click("#publish-go");
+    br.find("#signed-key");
+    let said = br.text("#publish-result");
+    assert!(said.contains("version 2"), "{said}");
+    let (_, v) = http_json(&a, "GET", &format!("/items/{design}"), b"");
+    assert_eq!(v["seq"], 2, "{v}");
+    assert_eq!(
+        br.script("return document.querySelector('#published-item').getAttribute('href');"),
+        format!("/item/{design}").as_str()
+    );
+    br.go(&format!("http://{a}/mine"));
+    br.click(&format!("#retire-{design}"));
+    br.accept_dialog();
+    let start = Instant::now();
+    while !br
+        .text(&format!("#mine-{design} .retire-result"))
+        .contains("Retired")
+    {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    br.screenshots("mine-retired");
+    // Gone from a's catalogue and "my items", the facility kept.
+    br.go(&format!("http://{a}/catalogue"));
+    let list = br.text("#items");
+    let shop_name = http_json(&a, "GET", &format!("/items/{facility}"), b"").1["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !list.contains(&title) && list.contains(&shop_name),
+        "{list}"
+    );
+    br.go(&format!("http://{a}/mine"));
+    assert!(!br.body_text().contains(&title));
+    br.find(&format!("#mine-{facility}"));
+    // And, over the UDP testbed, from b's.
+    br.pair(&b);
+    br.wait_for(&format!("http://{b}/catalogue"), "#items", |t| {
+        !t.contains(&title)
+    });
+    let (_, v) = http_json(&b, "GET", &format!("/items/{design}"), b"");
+    assert_eq!(v["retired"], true, "{v}");
+    // Twice is refused.
+    let (code, _) = http_json(&a, "POST", &format!("/items/{design}/retire"), b"");
+    assert_eq!(code, 409);
+}
+
+#[test]
+fn the_new_writes_without_the_token_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (_n, a) = start_api_node(&lone_udp_radio(), d.path(), &[]);
+    let (_, design_file, _) = shop_and_a_design_it_makes();
+    let design = publish_file(&a, "manifests", &design_file);
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        &format!("/demands?design={design}&quantity=2"),
+        b"",
+    );
+    assert_eq!(code, 201, "{v}");
+    let demand = v["id"].as_str().unwrap().to_owned();
+    let token = token_of(&a).unwrap();
+    let cookie = format!("okmesh_token={token}");
+    for path in [
+        format!("/items/{design}/retire"),
+        format!("/demands?design={design}&quantity=1"),
+        format!("/offers?demand={demand}&quantity=1"),
+        format!("/cancellations?signal={demand}"),
+    ] {
+        for headers in [
+            vec![("Content-Type", "application/json")],
+            vec![
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer 00ff"),
+            ],
+            vec![
+                ("Content-Type", "application/json"),
+                ("Cookie", cookie.as_str()),
+            ],
+        ] {
+            let (code, _) = http_with(&a, "POST", &path, &headers, b"").unwrap();
+            assert_eq!(code, 401, "{path} with {headers:?}");
+        }
+    }
+    // Nothing changed: the design is live, one demand held, untaken.
+    let (_, v) = http_json(&a, "GET", &format!("/items/{design}"), b"");
+    assert_eq!(v["retired"], false);
+    let (_, v) = http_json(&a, "GET", "/demands", b"");
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert!(v[0]["taken"].is_null(), "{v}");
 }

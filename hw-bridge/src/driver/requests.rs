@@ -32,6 +32,14 @@ pub enum Request {
         /// The outcome, once durable.
         reply: oneshot::Sender<Result<Vec<Published>, PublishError>>,
     },
+    /// Retire an item this node's publisher key owns (a signed tombstone,
+    /// spread by sync like a new version).
+    Retire {
+        /// The item.
+        id: ItemId,
+        /// The tombstone's version, once durable.
+        reply: oneshot::Sender<Result<Published, PublishError>>,
+    },
     /// List the catalogue.
     List {
         /// Only this kind, or every item.
@@ -270,6 +278,11 @@ impl NodeHandle {
         .await
     }
 
+    /// Retires an item of this node's; answers once the tombstone is durable.
+    pub async fn retire(&self, id: ItemId) -> Result<Result<Published, PublishError>, Stopped> {
+        self.ask(|reply| Request::Retire { id, reply }).await
+    }
+
     /// The catalogue (one kind or all) in id order.
     pub async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<ItemSummary>, Stopped> {
         self.ask(|reply| Request::List { kind, reply }).await
@@ -345,6 +358,13 @@ impl Loop {
                 if let Err(e) = &outcome {
                     tracing::warn!(node = %self.id, source = %Escaped(&source), error = %esc(e),
                         "publish refused");
+                }
+                let _ = reply.send(outcome);
+            }
+            Request::Retire { id, reply } => {
+                let outcome = node.retire(now, id, tx);
+                if let Err(e) = &outcome {
+                    tracing::warn!(node = %self.id, item = %id, error = %esc(e), "retire refused");
                 }
                 let _ = reply.send(outcome);
             }

@@ -126,6 +126,9 @@ pub struct NodeStatus {
     pub node_stats: NodeStats,
     /// Sync counters.
     pub sync: SyncStats,
+    /// Neighbours whose last summary matched this catalogue, and
+    /// neighbours summarised ([`Node::sync_peers`](node_core::Node::sync_peers)).
+    pub sync_peers: (usize, usize),
     /// The catalogue.
     pub catalogue: CatalogueStatus,
     /// Airtime of the frames this node queued over the last [`DUTY_CYCLE_WINDOW`].
@@ -161,6 +164,7 @@ impl Loop {
             driver: self.stats(tx),
             node_stats: node.stats(),
             sync: node.sync_stats(),
+            sync_peers: node.sync_peers(),
             catalogue: CatalogueStatus {
                 fingerprint: fingerprint.0,
                 items,

@@ -97,7 +97,9 @@ pub(super) fn stream(node: &NodeHandle, slots: &Arc<Semaphore>) -> Result<Respon
 }
 
 /// The node's facilities (signed with its own publisher key), parsed.
-async fn own_facilities(node: &NodeHandle) -> Option<Vec<(StoredItem, catalogue::okw::Facility)>> {
+pub(super) async fn own_facilities(
+    node: &NodeHandle,
+) -> Option<Vec<(StoredItem, catalogue::okw::Facility)>> {
     let me: PublicKey = node.status().await.ok()?.keys.publisher;
     let (_, items) = node.items(ItemKind::Facility).await.ok()?;
     let own: Vec<StoredItem> = items
@@ -116,7 +118,7 @@ async fn own_facilities(node: &NodeHandle) -> Option<Vec<(StoredItem, catalogue:
 
 /// The best of `facilities` that can make the stored design `design`
 /// outright: its item and name, and the score.
-fn best_maker(
+pub(super) fn best_maker(
     design: &StoredItem,
     facilities: &[(StoredItem, catalogue::okw::Facility)],
 ) -> Option<(String, String, f64)> {

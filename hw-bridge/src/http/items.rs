@@ -1,6 +1,7 @@
 //! The catalogue's routes: `GET /items[?kind=…]`, `GET /manifests`,
 //! `GET /facilities`, `GET /items/{id}`, `GET /items/{id}/raw`, and
-//! `POST /manifests` / `POST /facilities` to publish.
+//! `POST /manifests` / `POST /facilities` to publish, and
+//! `POST /items/{id}/retire` to retire one of this node's own items.
 
 use catalogue::document::MAX_DOCUMENT_BYTES;
 use catalogue::id::ItemKind;
@@ -9,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use node_core::node::PublishError;
-use node_core::store::StoreError;
+use node_core::store::{Reject, StoreError};
 use serde_json::{Value, json};
 
 use super::{BODY_READ_TIMEOUT, Body, Failure, MIN_ID_PREFIX, Server, json_response};
@@ -57,6 +58,12 @@ pub(super) fn detail_json(d: &ItemDetail) -> Value {
         .collect();
     let mut v = item_json(&ItemSummary::of(&d.item));
     v["history"] = Value::Array(history);
+    // The extension to publish an edited copy under.
+    v["format"] = json!(match d.item.format {
+        catalogue::document::Format::Json => "json",
+        catalogue::document::Format::Toml => "toml",
+        catalogue::document::Format::Yaml => "yaml",
+    });
     v
 }
 
@@ -105,6 +112,36 @@ impl Server {
                 }
             ))),
         }
+    }
+
+    /// `POST /items/{id}/retire`: a signed tombstone for an item this
+    /// node's publisher key owns; `200` with the tombstone's version.
+    pub(super) async fn retire(&self, id: &str) -> Result<Response<Body>, Failure> {
+        let d = self.find(id).await?;
+        let id = d.item.id;
+        if d.item.is_tombstone() {
+            return Err(Failure::new(
+                StatusCode::CONFLICT,
+                format!("item {id} is retired already"),
+            ));
+        }
+        let done = self.node.retire(id).await?.map_err(|e| {
+            let status = match &e {
+                PublishError::Store(StoreError::Rejected(Reject::NotOwner { .. })) => {
+                    StatusCode::FORBIDDEN
+                }
+                PublishError::Store(StoreError::Rejected(Reject::UnknownItem { .. })) => {
+                    StatusCode::NOT_FOUND
+                }
+                PublishError::Store(StoreError::Rejected(_)) => StatusCode::CONFLICT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Failure::new(status, e.to_string())
+        })?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"retired": done.item.to_string(), "seq": done.seq}),
+        ))
     }
 
     pub(super) async fn publish(

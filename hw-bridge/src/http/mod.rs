@@ -15,11 +15,12 @@
 //! | `GET /items/{id}/raw` | the item's original file |
 //! | `POST /manifests?name=FILE` | publish a manifest (body: the file; `name` gives the format by its extension) |
 //! | `POST /facilities?name=FILE` | register or update a facility |
+//! | `POST /items/{id}/retire` | retire an item this node's publisher key owns (a signed tombstone); 403 for another's |
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
 //! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
 //! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]) |
-//! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
+//! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/board`, `/publish`, `/mine`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
 //! # Who may ask
 //!
@@ -416,6 +417,10 @@ impl Server {
                 check_params(&q, &[])?;
                 self.item(id).await
             }
+            ["items", id, "retire"] if method == Method::POST => {
+                check_params(&q, &[])?;
+                self.retire(id).await
+            }
             ["items", id, "raw"] if method == Method::GET => {
                 check_params(&q, &[])?;
                 self.raw(id).await
@@ -461,7 +466,9 @@ impl Server {
             p if method == Method::GET && crate::web::is_page(p) => {
                 Ok(page_response(crate::web::page(self, p, &q).await))
             }
-            ["status" | "items" | "match"] | ["items", _] | ["items", _, "raw"] => wrong(),
+            ["status" | "items" | "match"] | ["items", _] | ["items", _, "raw" | "retire"] => {
+                wrong()
+            }
             _ => Err(Failure::not_found(format!("no such path: {path}"))),
         }
     }

@@ -41,6 +41,12 @@ impl crate::web::Backend for Server {
     async fn matches(&self, q: &[(String, String)]) -> Result<Value, crate::web::PageError> {
         Ok(self.match_json(q).await?)
     }
+    async fn demands(&self) -> Result<Vec<Value>, crate::web::PageError> {
+        match super::signals::demands(&self.node, &[]).await? {
+            Value::Array(a) => Ok(a),
+            _ => Ok(Vec::new()),
+        }
+    }
 }
 
 /// A rendered page, with the policy that keeps it to this node.

@@ -8,7 +8,7 @@
 //! | POST | `/demands?design=ID&quantity=N&deadline=2h&tags=a,b&urgent=true` | publish a demand |
 //! | POST | `/offers?demand=ID&quantity=N` | confirm a demand (`okmesh offer`), at most the quantity it wants |
 //! | POST | `/cancellations?signal=ID` | withdraw a signal this node signed |
-//! | GET | `/demands` | the live demands, each with `taken` (the winning confirmation's quantity, null if none) and `open` (wanted and not taken) |
+//! | GET | `/demands` | the live demands, each with `taken` (the winning confirmation's quantity, null if none), `open` (wanted and not taken) and `maker` (the node's own facility that can make it, null if none) |
 //! | POST | `/queries?need=a,b[&ttl=1h]` | who can meet a need (`okmesh ask`): `local` true and `200` when capability announcements in the book answer it (nothing is sent), else an urgent query goes to the mesh (`201`); `facilities` lists the announcements that meet it |
 //!
 //! Every bad parameter is a `400` that names it and says what is expected.
@@ -59,24 +59,49 @@ pub(super) fn signal_json(s: &SignalView) -> Value {
     v
 }
 
-/// `GET /demands`: the live demands with what is taken and open.
+/// `GET /demands`: the live demands with what is taken and open, and
+/// `maker`: the node's own facility that can make the design outright
+/// (`facility`, `facility_name`, `score`, as `GET /events` judges), or
+/// null.
 pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result<Value, Failure> {
     check_params(q, &[])?;
     let signals = node.signals().await?;
-    let out = signals
-        .iter()
-        .filter(|s| s.ty == SignalType::Demand)
-        .map(|d| {
-            let taken = d
-                .winner
-                .and_then(|w| signals.iter().find(|s| s.id == w))
-                .and_then(|w| w.quantity);
-            let mut v = signal_json(d);
-            v["taken"] = json!(taken);
-            v["open"] = json!(d.quantity.unwrap_or(0).saturating_sub(taken.unwrap_or(0)));
-            v
-        })
-        .collect();
+    let facilities = super::events::own_facilities(node)
+        .await
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for d in signals.iter().filter(|s| s.ty == SignalType::Demand) {
+        let taken = d
+            .winner
+            .and_then(|w| signals.iter().find(|s| s.id == w))
+            .and_then(|w| w.quantity);
+        let mut v = signal_json(d);
+        v["taken"] = json!(taken);
+        v["open"] = json!(d.quantity.unwrap_or(0).saturating_sub(taken.unwrap_or(0)));
+        v["maker"] = Value::Null;
+        let design = d.design.clone().unwrap_or_default();
+        if !facilities.is_empty()
+            && let Some(item) = node
+                .find(&design)
+                .await?
+                .into_iter()
+                .find(|i| i.item.id.to_string() == design)
+                .map(|i| i.item)
+                .filter(|i| !i.is_tombstone())
+        {
+            let fs = facilities.clone();
+            // Matching is CPU work: off the async threads.
+            let best = tokio::task::spawn_blocking(move || super::events::best_maker(&item, &fs))
+                .await
+                .ok()
+                .flatten();
+            if let Some((facility, facility_name, score)) = best {
+                v["maker"] =
+                    json!({"facility": facility, "facility_name": facility_name, "score": score});
+            }
+        }
+        out.push(v);
+    }
     Ok(Value::Array(out))
 }
 

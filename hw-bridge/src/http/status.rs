@@ -32,6 +32,11 @@ pub fn status_json(s: &NodeStatus) -> Value {
         })
         .collect();
     let c = &s.catalogue;
+    // How far this catalogue has spread: neighbours that last summarised
+    // the same fingerprint hold every version this node holds.
+    let mut sync = sync_json(&s.sync);
+    sync["peers_in_sync"] = json!(s.sync_peers.0);
+    sync["peers_summarised"] = json!(s.sync_peers.1);
     json!({
         "node": s.node.0,
         "uptime_s": s.now.as_micros() as f64 / 1e6,
@@ -53,7 +58,7 @@ pub fn status_json(s: &NodeStatus) -> Value {
             "items": c.items, "manifests": c.manifests, "facilities": c.facilities,
             "fingerprint": format!("{:016x}", c.fingerprint), "used_bytes": c.used_bytes,
         },
-        "sync": sync_json(&s.sync),
+        "sync": sync,
         "chat": {"sent": s.node_stats.chat_sent, "received": s.node_stats.chat_received},
         "frames_rejected": s.node_stats.frames_rejected,
         "keys": {

@@ -6,8 +6,8 @@ use catalogue::id::ItemKind;
 use serde_json::Value;
 
 use super::{
-    Backend, MAX_RAW_SHOWN_BYTES, MAX_ROWS, Page, PageError, esc, html, layout, num, param, s,
-    text, url,
+    Backend, MAX_RAW_SHOWN_BYTES, MAX_ROWS, Page, PageError, esc, html, layout, live, num, param,
+    s, text, url,
 };
 
 pub(super) async fn catalogue_page<B: Backend>(
@@ -21,7 +21,7 @@ pub(super) async fn catalogue_page<B: Backend>(
     };
     let needle = param(q, "q").unwrap_or("");
     let lower = needle.to_lowercase();
-    let items = b.list(kind).await?;
+    let items = live(b.list(kind).await?);
     let hits: Vec<&Value> = items
         .iter()
         .filter(|i| lower.is_empty() || s(i, "name").to_lowercase().contains(&lower))
@@ -138,7 +138,8 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
     let _ = write!(
         o,
         "<h1 id=\"title\">{}</h1><section><dl>{dl}<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\">{}</dd>\
-<dt>{}</dt><dd>{}</dd></dl></section><h2>{}</h2><section><table><tr><th>{}</th><th>{}</th></tr>",
+<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\" id=\"signed-by\">{}</dd></dl></section>\
+<h2>{}</h2><section><table><tr><th>{}</th><th>{}</th></tr>",
         esc(&title),
         text::KIND,
         if kind == "facility" {
@@ -150,6 +151,11 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
         esc(full_id),
         text::FILE,
         esc(name),
+        text::SIGNED_BY,
+        match meta["signed_by"].as_str() {
+            Some(k) => esc(k),
+            None => text::UNSIGNED.to_owned(),
+        },
         text::HISTORY,
         text::SEQ,
         text::CONTENT,
@@ -169,6 +175,13 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
             "<p><a class=\"button\" href=\"/build?facility={}\">{}</a></p>",
             url(full_id),
             text::BUILD_HERE
+        );
+    } else {
+        let _ = write!(
+            o,
+            "<p><a class=\"button\" href=\"/board?design={}\" id=\"ask-for-it\">{}</a></p>",
+            url(full_id),
+            text::ASK_FOR_IT
         );
     }
     let shown = &it.raw[..it.raw.len().min(MAX_RAW_SHOWN_BYTES)];

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use catalogue::id::ItemKind;
 use serde_json::Value;
 
-use super::{Backend, MAX_ROWS, Page, PageError, esc, html, layout, param, s, text};
+use super::{Backend, MAX_ROWS, Page, PageError, esc, html, layout, live, param, s, text};
 
 fn labels(v: &Value) -> String {
     let items: Vec<String> = v
@@ -25,7 +25,7 @@ pub(super) async fn build_page<B: Backend>(
 ) -> Result<Page, PageError> {
     let have = param(q, "have");
     let facility = param(q, "facility");
-    let facilities = b.list(Some(ItemKind::Facility)).await?;
+    let facilities = live(b.list(Some(ItemKind::Facility)).await?);
     let mut o = String::new();
     let _ = write!(
         o,

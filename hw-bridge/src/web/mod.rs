@@ -6,9 +6,10 @@
 //! ([`CSS`], [`JS`]) and every page carries a `Content-Security-Policy` of
 //! `'self'` only, so no page loads anything from outside the node. Pages
 //! read through the same calls as the JSON API ([`Backend`]), which stays
-//! the one source of truth; the only write, publishing a facility, is a
-//! `fetch` to `POST /facilities` with the token and a JSON body, checked
-//! by the API's guard like any other client.
+//! the one source of truth; every write (publishing a facility or design,
+//! retiring one, making or confirming a demand) is a `fetch` to the API
+//! with the token in its header, checked by the API's guard like any
+//! other client.
 //!
 //! | page | what |
 //! |---|---|
@@ -17,13 +18,19 @@
 //! | `/build?have=TEXT` or `?facility=ID` | what can I build? |
 //! | `/catalogue[?kind=K][&q=TEXT]` | browse the catalogue |
 //! | `/item/{id}` | one design or facility |
+//! | `/board[?design=ID]` | what's in demand: open demands, make one, confirm one, live notices |
+//! | `/publish[?edit=ID]` | publish (or edit) a design or facility file |
+//! | `/mine` | this node's own items: edit, retire |
 //! | `/pair` | enter the API token once |
 //!
 //! All text shown is in [`text`], so it can be translated in one place; each
-//! page is rendered by its own module (`status`, `setup`, `build`, `browse`).
+//! page is rendered by its own module (`status`, `setup`, `build`, `browse`,
+//! `board`, `publish`).
 
+mod board;
 mod browse;
 mod build;
+mod publish;
 mod setup;
 mod status;
 mod text;
@@ -76,6 +83,8 @@ pub trait Backend {
     async fn item(&self, id: &str) -> Result<ItemPage, PageError>;
     /// `GET /match` with these query pairs.
     async fn matches(&self, q: &[(String, String)]) -> Result<Value, PageError>;
+    /// `GET /demands`.
+    async fn demands(&self) -> Result<Vec<Value>, PageError>;
 }
 
 /// A rendered answer.
@@ -114,7 +123,9 @@ fn url(s: &str) -> String {
 pub fn is_page(parts: &[&str]) -> bool {
     matches!(
         parts,
-        [] | ["setup"] | ["build"] | ["catalogue"] | ["item", _] | ["pair"] | ["assets", _]
+        [] | ["setup" | "build" | "catalogue" | "board" | "publish" | "mine" | "pair"]
+            | ["item", _]
+            | ["assets", _]
     )
 }
 
@@ -150,12 +161,16 @@ fn layout(title: &str, current: &str, body: &str) -> String {
         };
         let _ = write!(nav, "<a href=\"{href}\"{cur}>{label}</a>");
     }
+    let mut words = String::new();
+    for (k, v) in text::SCRIPT_TEXT {
+        let _ = write!(words, " data-{k}=\"{}\"", esc(v));
+    }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{} · okmesh</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
 <body><header><strong>{}</strong><nav>{nav}</nav></header><main>{body}</main>\
-<script src=\"/assets/app.js\"></script></body></html>\n",
+<div id=\"ui-text\" hidden{words}></div><script src=\"/assets/app.js\"></script></body></html>\n",
         esc(title),
         text::BRAND
     )
@@ -190,6 +205,9 @@ pub async fn page<B: Backend>(b: &B, parts: &[&str], q: &[(String, String)]) -> 
         ["build"] => build::build_page(b, q).await,
         ["catalogue"] => browse::catalogue_page(b, q).await,
         ["item", id] => browse::item_page(b, id).await,
+        ["board"] => board::board_page(b, q).await,
+        ["publish"] => publish::publish_page(b, q).await,
+        ["mine"] => publish::mine_page(b).await,
         ["pair"] => Ok(html(
             200,
             layout(text::PAIR_TITLE, "/pair", text::PAIR_BODY),
@@ -225,6 +243,15 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }
 
+/// The catalogue as the pages list it: a retired item (a tombstone) is
+/// gone for the operator, though the store keeps it to spread.
+fn live(items: Vec<Value>) -> Vec<Value> {
+    items
+        .into_iter()
+        .filter(|i| i["retired"].as_bool() != Some(true))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use catalogue::taxonomy::Taxonomy;
@@ -254,6 +281,125 @@ mod tests {
         for a in [CSS, JS] {
             assert!(!a.contains("http://") && !a.contains("https://") && !a.contains("@import"));
         }
+    }
+
+    #[test]
+    fn every_word_the_script_says_is_in_the_text_module() {
+        let keys: Vec<&str> = text::SCRIPT_TEXT.iter().map(|(k, _)| *k).collect();
+        let mut said = 0;
+        for part in JS.split("say(\"").skip(1) {
+            let key = part.split('"').next().unwrap();
+            assert!(keys.contains(&key), "app.js says {key:?}, not in text.rs");
+            said += 1;
+        }
+        assert!(said > 20, "only {said} messages found");
+    }
+
+    /// A node's API answers, canned.
+    struct Canned {
+        items: Vec<Value>,
+        demands: Vec<Value>,
+    }
+
+    impl Backend for Canned {
+        async fn status(&self) -> Result<Value, PageError> {
+            Ok(serde_json::json!({"keys": {"publisher": {"fingerprint": "aaaa-bbbb"}}}))
+        }
+        async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, PageError> {
+            let k = kind.map(|k| match k {
+                ItemKind::Manifest => "manifest",
+                ItemKind::Facility => "facility",
+            });
+            Ok(self
+                .items
+                .iter()
+                .filter(|i| k.is_none_or(|k| i["kind"] == k))
+                .cloned()
+                .collect())
+        }
+        async fn item(&self, _: &str) -> Result<ItemPage, PageError> {
+            Err(PageError {
+                status: 404,
+                message: "none".into(),
+            })
+        }
+        async fn matches(&self, _: &[(String, String)]) -> Result<Value, PageError> {
+            Ok(Value::Null)
+        }
+        async fn demands(&self) -> Result<Vec<Value>, PageError> {
+            Ok(self.demands.clone())
+        }
+    }
+
+    fn render(b: &Canned, parts: &[&str]) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let p = rt.block_on(page(b, parts, &[]));
+        assert_eq!(p.status, 200, "{}", p.body);
+        p.body
+    }
+
+    fn canned() -> Canned {
+        let design = "11".repeat(16);
+        let item = |id: &str, name: &str, kind: &str, by: &str, retired: bool| {
+            serde_json::json!({"id": id, "name": name, "kind": kind, "seq": 1,
+                "size_bytes": 10, "signed_by": by, "retired": retired})
+        };
+        Canned {
+            items: vec![
+                item(
+                    &design,
+                    "<img src=x onerror=alert(1)>",
+                    "manifest",
+                    "aaaa-bbbb",
+                    false,
+                ),
+                item(
+                    &"22".repeat(16),
+                    "Gone design",
+                    "manifest",
+                    "aaaa-bbbb",
+                    true,
+                ),
+                item(
+                    &"33".repeat(16),
+                    "Their shop",
+                    "facility",
+                    "cccc-dddd",
+                    false,
+                ),
+            ],
+            demands: vec![
+                serde_json::json!({"id": "00112233aabbccdd", "design": design,
+                "quantity": 5, "taken": 2, "open": 3, "urgent": true, "ours": false,
+                "deadline_s": 1, "maker": {"facility": "x", "facility_name": "y", "score": 1.0}}),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_board_escapes_names_and_marks_what_the_facility_can_make() {
+        let body = render(&canned(), &["board"]);
+        assert!(!body.contains("<img src=x"), "unescaped name");
+        assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(body.contains(text::CAN_MAKE) && body.contains(text::URGENT_MARK));
+        assert!(body.contains("id=\"offer-00112233aabbccdd\" min=\"1\" max=\"3\""));
+        assert!(body.contains("passed"), "a deadline in the past says so");
+        assert!(!body.contains("Gone design"), "a retired design is offered");
+    }
+
+    #[test]
+    fn retired_items_leave_the_catalogue_and_my_items_lists_only_mine() {
+        let b = canned();
+        let cat = render(&b, &["catalogue"]);
+        assert!(!cat.contains("Gone design") && cat.contains("Their shop"));
+        let mine = render(&b, &["mine"]);
+        assert!(mine.contains("retire-1111") && !mine.contains("Gone design"));
+        assert!(
+            !mine.contains("Their shop"),
+            "another's facility listed as mine"
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub(super) async fn status_page<B: Backend>(b: &B) -> Result<Page, PageError> {
         o,
         "<h2>{}</h2><section><dl id=\"sync\">\
 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
-<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} % of {} s</dd></dl>\
+<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} % of {} s</dd><dt>{}</dt><dd id=\"peers-in-sync\">{} / {}</dd></dl>\
 <p class=\"note\">{}</p></section>",
         text::SYNC,
         text::SUMMARIES_SENT,
@@ -97,6 +97,9 @@ pub(super) async fn status_page<B: Backend>(b: &B) -> Result<Page, PageError> {
         text::DUTY_CYCLE,
         num(&d["used_pct"]),
         num(&d["window_s"]),
+        text::SYNC_PEERS,
+        num(&sy["peers_in_sync"]),
+        num(&sy["peers_summarised"]),
         text::SYNC_NOTE,
     );
     Ok(html(200, layout(text::STATUS_TITLE, "/", &o)))

@@ -6,6 +6,9 @@ pub(super) const NAV: &[(&str, &str)] = &[
     ("/setup", "Set up"),
     ("/build", "What can I build?"),
     ("/catalogue", "Catalogue"),
+    ("/board", "What's in demand?"),
+    ("/publish", "Publish a design"),
+    ("/mine", "My items"),
     ("/pair", "Pair"),
 ];
 pub(super) const ERROR_TITLE: &str = "Something went wrong";
@@ -44,6 +47,7 @@ pub(super) const DATA_SENT: &str = "Items sent";
 pub(super) const WANTS_SENT: &str = "Requests sent";
 pub(super) const REJECTED: &str = "Rejected";
 pub(super) const DUTY_CYCLE: &str = "Duty cycle used";
+pub(super) const SYNC_PEERS: &str = "Neighbours holding all of this catalogue";
 pub(super) const SYNC_NOTE: &str =
     "Two nodes are in sync when their catalogue fingerprints are equal.";
 pub(super) const SETUP_TITLE: &str = "Set up your facility";
@@ -105,4 +109,118 @@ pub(super) fn ranked(shown: usize, designs: u64) -> String {
 /// "Showing N of M".
 pub(super) fn showing(shown: usize, total: usize) -> String {
     format!("Showing {shown} of {total}")
+}
+
+/// What the script says, as `data-*` attributes of `#ui-text` (the script
+/// holds no words of its own).
+pub(super) const SCRIPT_TEXT: &[(&str, &str)] = &[
+    (
+        "unpaired",
+        "This browser is not paired: open Pair and enter the node's token first.",
+    ),
+    ("refused", "Refused"),
+    (
+        "held-by",
+        "Neighbours holding everything this node holds, this version included:",
+    ),
+    ("of", "of"),
+    (
+        "not-token",
+        "That is not a token: it is the hex digits `okmesh key show --token` prints.",
+    ),
+    (
+        "paired",
+        "Paired: this browser now sends the token with its changes.",
+    ),
+    ("forgotten", "Forgotten."),
+    ("need-name", "Give the facility a name."),
+    (
+        "bad-place",
+        "Latitude is -90 to 90 and longitude -180 to 180 (decimal degrees).",
+    ),
+    ("facility-published", "Published facility"),
+    ("spreads", "it now spreads over the mesh."),
+    ("build-here", "What can this facility build?"),
+    ("unreachable", "Could not reach the node:"),
+    ("demand-made", "Demand sent to the mesh as signal"),
+    ("confirmed", "Confirmation sent as signal"),
+    ("reload", "Reload the board"),
+    (
+        "retired",
+        "Retired: a signed tombstone now replaces it on every node.",
+    ),
+    (
+        "confirm-retire",
+        "Retire this item on every node? This cannot be undone.",
+    ),
+    ("published", "Checked and signed:"),
+    ("version", "version"),
+    ("signed-by", "signed by publisher key"),
+    (
+        "neighbours",
+        "neighbours heard now; sync offers it to each of them.",
+    ),
+    ("no-file", "Choose a file or paste its text first."),
+    ("new-demand", "New demand you can make:"),
+    ("new-design", "New design you can make:"),
+    (
+        "live",
+        "Listening for new demands and designs that this node's facility can make…",
+    ),
+    (
+        "lost",
+        "The event stream stopped; the browser tries again by itself.",
+    ),
+];
+pub(super) const BOARD_TITLE: &str = "What's in demand?";
+pub(super) const NOTICES: &str = "Notices";
+pub(super) const NOTICES_STATIC: &str = "With JavaScript on, new demands and designs this node's facility can make appear here as they arrive. Without it, reload the page.";
+pub(super) const OPEN_DEMANDS: &str = "Open demands";
+pub(super) const NO_DEMANDS: &str =
+    "No open demand heard yet. Demands made on any node reach this one over the mesh.";
+/// The demand board's columns (also each cell's label on a phone).
+pub(super) const DEMAND_COLS: [&str; 6] =
+    ["Design", "Wanted", "Taken", "Open", "Deadline", "Offer"];
+pub(super) const CAN_MAKE: &str = "You can make this";
+pub(super) const URGENT_MARK: &str = "urgent";
+pub(super) const YOURS: &str = "your demand";
+pub(super) const ALL_TAKEN: &str = "taken";
+pub(super) const UNKNOWN_DESIGN: &str = "design not held here";
+pub(super) const OFFER_QUANTITY: &str = "Quantity you can make";
+pub(super) const CONFIRM: &str = "Confirm";
+pub(super) const MAKE_DEMAND: &str = "Make a demand";
+pub(super) const DEMAND_NOTE: &str = "A demand asks the mesh for a design to be made: makers whose facility can make it see it on their board and confirm a quantity. Sending needs this browser to be <a href=\"/pair\">paired</a>.";
+pub(super) const DESIGN_FIELD: &str = "Design";
+pub(super) const QUANTITY: &str = "Quantity";
+pub(super) const DEADLINE: &str = "Deadline, from now (e.g. 2h, 3d; at most 30d)";
+pub(super) const URGENT: &str = "Urgent (sent ahead of other traffic)";
+pub(super) const SEND_DEMAND: &str = "Send the demand";
+pub(super) const NO_DESIGNS: &str = "No design is held yet to make a demand for.";
+pub(super) const ASK_FOR_IT: &str = "Make a demand for this design";
+pub(super) const PUBLISH_TITLE: &str = "Publish a design";
+pub(super) const PUBLISH_INTRO: &str = "<p class=\"note\">Upload an Open Know-How manifest (YAML, TOML or JSON) or paste it. The node checks it as <code>okmesh publish</code> does, signs it with its publisher key and shares it with its neighbours. Publishing needs this browser to be <a href=\"/pair\">paired</a>.</p>";
+pub(super) const EDIT_INTRO: &str = "<p class=\"note\">Editing: change the file below and publish it again under the same name; the node stores it as a new version of the same item.</p>";
+pub(super) const ITEM_KIND: &str = "What it is";
+pub(super) const FILE_NAME: &str = "File name (its extension gives the format: .yml, .toml, .json)";
+pub(super) const UPLOAD: &str = "Read a file from this device";
+pub(super) const FILE_TEXT: &str = "The file";
+pub(super) const PUBLISH_DESIGN: &str = "Check, sign and publish";
+pub(super) const MINE_TITLE: &str = "My items";
+pub(super) const MINE_INTRO: &str = "<p class=\"note\">Designs and facilities signed with this node's publisher key. Edit publishes a new version; Retire replaces the item everywhere with a signed tombstone. Both need this browser to be <a href=\"/pair\">paired</a>.</p>";
+pub(super) const NO_MINE: &str = "Nothing published from this node yet: <a href=\"/setup\">set up your facility</a> or <a href=\"/publish\">publish a design</a>.";
+/// The columns of "my items" (also each cell's label on a phone).
+pub(super) const MINE_COLS: [&str; 4] = ["Name", "Kind", "Version", "Change"];
+pub(super) const EDIT: &str = "Edit";
+pub(super) const RETIRE: &str = "Retire";
+pub(super) const SIGNED_BY: &str = "Signed by (publisher key)";
+pub(super) const UNSIGNED: &str = "unsigned (stored before items were signed)";
+
+/// How long until a deadline `secs` away (negative: passed).
+pub(super) fn due_in(secs: i64) -> String {
+    match secs {
+        s if s <= 0 => "passed".into(),
+        s if s < 3600 => format!("in {} min", (s + 59) / 60),
+        s if s < 48 * 3600 => format!("in {} h {} min", s / 3600, (s % 3600) / 60),
+        s => format!("in {} days", s / 86400),
+    }
 }

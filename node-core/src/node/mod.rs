@@ -162,6 +162,12 @@ impl<S: Storage> Node<S> {
         self.sync.stats()
     }
 
+    /// Neighbours whose last summary matched this node's catalogue, and
+    /// neighbours summarised (see [`SyncEngine::peers_in_sync`]).
+    pub fn sync_peers(&self) -> (usize, usize) {
+        self.sync.peers_in_sync()
+    }
+
     /// The catalogue.
     pub fn store(&self) -> &Store<S> {
         &self.store

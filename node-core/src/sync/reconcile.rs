@@ -113,6 +113,19 @@ impl Reconciler {
 }
 
 impl SyncEngine {
+    /// How many of the neighbours whose summaries this node keeps showed
+    /// its own catalogue fingerprint in their last one (they held every
+    /// version this node holds), and how many it keeps: a publisher's
+    /// view of how far a new version has spread.
+    pub fn peers_in_sync(&self) -> (usize, usize) {
+        let ours = self.set.fingerprint();
+        let peers = &self.reconcile.peers;
+        (
+            peers.values().filter(|p| p.fingerprint == ours).count(),
+            peers.len(),
+        )
+    }
+
     pub(super) fn send_summary(&mut self, now: Instant) {
         if self.config.strategy != Strategy::Reconcile {
             return;
