@@ -36,6 +36,9 @@ pub enum Destination {
 pub enum Priority {
     /// Bulk catch-up and chatter that may wait.
     Background,
+    /// Urgent supply-and-demand signals and their relays: ahead of
+    /// catalogue catch-up, behind people's messages (chat is `Normal`).
+    Signal,
     /// Ordinary traffic.
     #[default]
     Normal,

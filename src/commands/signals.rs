@@ -72,7 +72,7 @@ enum DemandCommand {
         /// 30 days ahead. The demand lives until then.
         #[arg(long)]
         deadline: String,
-        /// Urgent: sent ahead of catalogue traffic. Epidemic relays start only when a running
+        /// Urgent: sent ahead of catalogue traffic (behind chat). Epidemic relays start only when a running
         /// node publishes it (POST /demands?urgent=true); from the store it spreads by digests.
         #[arg(long)]
         urgent: bool,

@@ -88,7 +88,11 @@ pub fn from_node_num(num: u32) -> Destination {
 pub fn priority(p: node_core::Priority) -> pb::mesh_packet::Priority {
     match p {
         node_core::Priority::Background => pb::mesh_packet::Priority::Background,
-        node_core::Priority::Normal => pb::mesh_packet::Priority::Default,
+        // The firmware has no class between these two: okmesh's own queue
+        // already sends chat before signals, so on the radio they share one.
+        node_core::Priority::Signal | node_core::Priority::Normal => {
+            pb::mesh_packet::Priority::Default
+        }
         node_core::Priority::High => pb::mesh_packet::Priority::High,
     }
 }

@@ -8,7 +8,7 @@ use crate::NodeId;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
-use crate::transport::{Destination, RxFrame};
+use crate::transport::{Destination, Priority, RxFrame};
 
 /// Nodes on an undirected graph; every frame reaches the sender's
 /// neighbours at once.
@@ -631,4 +631,26 @@ fn neighbour_filters_age_out_and_the_table_is_bounded() {
         mesh.nodes[0].signals().neighbour_filters(),
         MAX_NEIGHBOUR_FILTERS
     );
+}
+
+#[test]
+fn urgent_signals_queue_behind_chat_and_ahead_of_catalogue_catch_up() {
+    // The order the radio's queue sends in: chat, then urgent signals, then
+    // background catch-up (sync's, and this layer's digests and pulls).
+    assert!(Priority::Background < Priority::Signal && Priority::Signal < Priority::Normal);
+    let mut mesh = Mesh::line(2, |_| certain());
+    mesh.deliver = false;
+    mesh.publish(0, demand(true, 3600));
+    mesh.run_until(secs(600));
+    let sent: Vec<Priority> = mesh.radios[0].frames.iter().map(|f| f.priority).collect();
+    assert_eq!(
+        sent.first(),
+        Some(&Priority::Signal),
+        "the urgent demand itself: {sent:?}"
+    );
+    assert!(
+        sent[1..].iter().all(|p| *p == Priority::Background),
+        "digests and adverts wait behind it: {sent:?}"
+    );
+    assert!(sent.len() > 1, "the digest timer ran: {sent:?}");
 }

@@ -62,9 +62,9 @@
 //!
 //! # Priority
 //!
-//! Urgent signals and their relays go at [`Priority::Normal`], the class
-//! chat uses (the transport has three classes: chat and urgent demand
-//! share one, FIFO), above catalogue catch-up, which sync sends at
+//! Urgent signals and their relays go at [`Priority::Signal`]: behind
+//! chat ([`Priority::Normal`]), so people's messages always leave first,
+//! and ahead of catalogue catch-up, which sync sends at
 //! [`Priority::Background`]; digests, pulls and other signals go at
 //! `Background` too and wait while the channel is busy.
 //!
@@ -652,7 +652,7 @@ fn relays(repr: &SignalRepr) -> bool {
 
 fn priority(repr: &SignalRepr) -> Priority {
     if relays(repr) {
-        Priority::Normal
+        Priority::Signal
     } else {
         Priority::Background
     }

@@ -177,7 +177,7 @@ impl SignalEngine {
             // relays the answer once (an announcement is not relayed
             // otherwise).
             signal_frame(hops.min(MAX_RELAY_HOPS) | FLOOD_FLAG, &bytes),
-            Priority::Normal,
+            Priority::Signal,
             false,
         );
     }
@@ -202,7 +202,7 @@ impl SignalEngine {
             now + delay,
             Some(conflict.winner),
             frame,
-            Priority::Normal,
+            Priority::Signal,
             false,
         );
     }
