@@ -119,23 +119,22 @@ fn a_demand_made_on_the_command_line_is_in_the_book_signed_by_the_node() {
     let shop = format!("{CORPUS}/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml");
     let (design, title) = makeable(&db, &shop).remove(0);
 
-    let (code, text, err) = at(
-        &db,
-        &[
-            "demand",
-            "new",
-            "--design",
-            &design,
-            "--quantity",
-            "40",
-            "--deadline",
-            "2h",
-            "--urgent",
-            "--tag",
-            "3d printing",
-            "--json",
-        ],
-    );
+    // The same demand is made again below, once cancelled.
+    let new_demand: [&str; 12] = [
+        "demand",
+        "new",
+        "--design",
+        &design,
+        "--quantity",
+        "40",
+        "--deadline",
+        "2h",
+        "--urgent",
+        "--tag",
+        "3d printing",
+        "--json",
+    ];
+    let (code, text, err) = at(&db, &new_demand);
     assert_eq!(code, 0, "{err}");
     let made: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(made["signed_by"], publisher.as_str());
@@ -204,23 +203,7 @@ fn a_demand_made_on_the_command_line_is_in_the_book_signed_by_the_node() {
     let (_, text, _) = at(&db, &["demand", "list"]);
     assert!(text.starts_with("no live demand in "), "{text}");
     // The very same demand (same second, same content: same id) stays cancelled.
-    let (code, _, err) = at(
-        &db,
-        &[
-            "demand",
-            "new",
-            "--design",
-            &design,
-            "--quantity",
-            "40",
-            "--deadline",
-            "2h",
-            "--urgent",
-            "--tag",
-            "3d printing",
-            "--json",
-        ],
-    );
+    let (code, _, err) = at(&db, &new_demand);
     assert_eq!(code, 2);
     assert!(err.contains("was cancelled and cannot come back"), "{err}");
     assert!(
