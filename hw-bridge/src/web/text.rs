@@ -147,7 +147,7 @@ pub(super) const SCRIPT_TEXT: &[(&str, &str)] = &[
     ("reload", "Reload the board"),
     (
         "retired",
-        "Retired: a signed tombstone now replaces it on every node.",
+        "Retired: a signed tombstone replaces it here and spreads to the other nodes as they sync.",
     ),
     (
         "confirm-retire",
