@@ -8,8 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use node_core::signals::{Payload, SignalBytes, SignalRepr, SignalSpec, tags_from};
-use node_core::testing::Outbox;
-use node_core::transport::{Destination, RxFrame};
+use node_core::testing::{Outbox, hear_and_step};
 use node_core::wire::{FrameRepr, SignalFrame};
 use node_core::{Duration, Instant, ItemId, Node, NodeConfig, NodeId};
 
@@ -49,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
         let payload = if how & 1 == 0 {
             chunk
         } else {
-            framed = SignalFrame::Signal { hops_left: *how >> 1, signal: chunk }.encode();
+            framed = SignalFrame::Signal {
+                hops_left: *how >> 1,
+                signal: chunk,
+            }
+            .encode();
             &framed
         };
         if let Ok(repr) = FrameRepr::decode(payload) {
@@ -60,19 +63,15 @@ fuzz_target!(|data: &[u8]| {
             }
             assert_eq!(FrameRepr::decode(&repr.encode()).ok(), Some(repr));
         }
-        let rx = RxFrame {
-            from: NodeId(u32::from(*from)),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -100.0,
-            snr_db: 0.0,
+        let from = NodeId(u32::from(*from));
+        now = hear_and_step(
+            &mut node,
+            now,
+            Duration::from_secs(1),
+            from,
             payload,
-        };
-        node.handle_frame(now, &rx, &mut radio);
-        now += Duration::from_secs(1);
-        if node.poll_timeout().is_some_and(|t| t <= now) {
-            node.handle_timeout(now, &mut radio);
-        }
+            &mut radio,
+        );
         radio.frames.clear();
         while node.poll_event().is_some() {}
     }

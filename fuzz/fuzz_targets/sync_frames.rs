@@ -7,8 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use node_core::ItemKind;
-use node_core::testing::Outbox;
-use node_core::transport::{Destination, RxFrame};
+use node_core::testing::{Outbox, hear_and_step};
 use node_core::wire::{FrameRepr, TransferHeader};
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId};
 
@@ -17,8 +16,14 @@ const MANIFEST: &[u8] = b"title: Fuzz lamp\ndescription: a lamp\nlicense: CC0-1.
 fuzz_target!(|data: &[u8]| {
     let mut radio = Outbox::new(16);
     let mut node = Node::new(NodeConfig::new(NodeId(0), 1), Instant::ZERO);
-    node.publish(Instant::ZERO, ItemKind::Manifest, MANIFEST, "lamp.yml", &mut radio)
-        .expect("a valid manifest publishes");
+    node.publish(
+        Instant::ZERO,
+        ItemKind::Manifest,
+        MANIFEST,
+        "lamp.yml",
+        &mut radio,
+    )
+    .expect("a valid manifest publishes");
     let mut now = Instant::ZERO;
     // Each chunk: a length byte, a sender byte, then the frame.
     let mut rest = data;
@@ -34,19 +39,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok((header, _)) = TransferHeader::parse(frame, 64 << 10) {
             assert!(header.len_bytes <= 64 << 10);
         }
-        let rx = RxFrame {
-            from: NodeId(u32::from(*from)),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -100.0,
-            snr_db: 0.0,
-            payload: frame,
-        };
-        node.handle_frame(now, &rx, &mut radio);
-        now += Duration::from_secs(1);
-        if node.poll_timeout().is_some_and(|t| t <= now) {
-            node.handle_timeout(now, &mut radio);
-        }
+        let from = NodeId(u32::from(*from));
+        now = hear_and_step(
+            &mut node,
+            now,
+            Duration::from_secs(1),
+            from,
+            frame,
+            &mut radio,
+        );
         radio.frames.clear();
         while node.poll_event().is_some() {}
     }

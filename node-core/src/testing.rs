@@ -59,3 +59,31 @@ impl Transport for Outbox {
         Ok(())
     }
 }
+
+/// Hands `payload` to `node` at `now` as a broadcast heard directly from
+/// `from` (a weak signal), then fires the node's timer if it is due by
+/// `now + step`; returns that later time. The fuzz targets and harnesses
+/// feed frames this way one after another.
+pub fn hear_and_step<S: crate::store::Storage>(
+    node: &mut crate::Node<S>,
+    now: crate::time::Instant,
+    step: Duration,
+    from: crate::NodeId,
+    payload: &[u8],
+    radio: &mut Outbox,
+) -> crate::time::Instant {
+    let rx = crate::transport::RxFrame {
+        from,
+        dest: crate::transport::Destination::Broadcast,
+        hops_away: 0,
+        rssi_dbm: -100.0,
+        snr_db: 0.0,
+        payload,
+    };
+    node.handle_frame(now, &rx, radio);
+    let later = now + step;
+    if node.poll_timeout().is_some_and(|t| t <= later) {
+        node.handle_timeout(later, radio);
+    }
+    later
+}

@@ -176,13 +176,18 @@ pub(crate) fn find_manifest(
         many => Err(CliError::BadInput(format!(
             "{query}: {} manifests in the store match ({}); give the item id",
             many.len(),
-            many.iter()
-                .take(10)
-                .map(|i| format!("{} \"{}\"", i.id, i.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(many)
         ))),
     }
+}
+
+/// The first ten of `many` as `id "title"`, for a message asking which.
+pub(crate) fn listed(many: &[&StoredItem]) -> String {
+    many.iter()
+        .take(10)
+        .map(|i| format!("{} \"{}\"", i.id, i.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where the designs to match come from: exactly one of `--corpus` and

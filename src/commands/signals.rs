@@ -303,11 +303,7 @@ fn find_design<'a>(local: &'a Local, query: &str) -> Result<&'a StoredItem, CliE
         many => Err(bad(format!(
             "--design '{query}': {} manifests match ({}); give the item id",
             many.len(),
-            many.iter()
-                .take(10)
-                .map(|i| format!("{} \"{}\"", i.id, i.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+            db::listed(many)
         ))),
     }
 }

@@ -226,70 +226,31 @@ fn bad_signal_arguments_exit_2_and_say_where_and_why() {
             tags: tags_from(["3d-printing", "material=pla"]).unwrap(),
         },
     );
+    fn new<'a>(design: &'a str, quantity: &'a str, deadline: &'a str) -> Vec<&'a str> {
+        vec![
+            "demand",
+            "new",
+            "--design",
+            design,
+            "--quantity",
+            quantity,
+            "--deadline",
+            deadline,
+        ]
+    }
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (new(&design, "0", "2h"), "--quantity <QUANTITY>"),
+        (new(&design, "1000001", "2h"), "from 1 to 1000000"),
         (
-            vec![
-                "demand",
-                "new",
-                "--design",
-                &design,
-                "--quantity",
-                "0",
-                "--deadline",
-                "2h",
-            ],
-            "--quantity <QUANTITY>",
-        ),
-        (
-            vec![
-                "demand",
-                "new",
-                "--design",
-                &design,
-                "--quantity",
-                "1000001",
-                "--deadline",
-                "2h",
-            ],
-            "from 1 to 1000000",
-        ),
-        (
-            vec![
-                "demand",
-                "new",
-                "--design",
-                &design,
-                "--quantity",
-                "4",
-                "--deadline",
-                "2026-12-01",
-            ],
+            new(&design, "4", "2026-12-01"),
             "--deadline '2026-12-01': 2026-12-01T00:00:00Z is not in the future",
         ),
         (
-            vec![
-                "demand",
-                "new",
-                "--design",
-                &design,
-                "--quantity",
-                "4",
-                "--deadline",
-                "31d",
-            ],
+            new(&design, "4", "31d"),
             "beyond the longest a signal lives (30d)",
         ),
         (
-            vec![
-                "demand",
-                "new",
-                "--design",
-                "no such design",
-                "--quantity",
-                "4",
-                "--deadline",
-                "2h",
-            ],
+            new("no such design", "4", "2h"),
             "--design 'no such design': no manifest in the store",
         ),
         (
