@@ -109,13 +109,7 @@ impl SignalEngine {
         };
         let max = crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES;
         if let Some(frame) = SignalFrame::filter_fitting(&say, max) {
-            self.schedule(
-                now,
-                None,
-                broadcast(frame.encode()),
-                Priority::Background,
-                false,
-            );
+            self.schedule_own(now, frame.encode());
             self.book.stats_mut().filters_sent += 1;
         }
         self.last_advert = Some(now);

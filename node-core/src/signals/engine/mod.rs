@@ -517,6 +517,12 @@ impl SignalEngine {
 
     // ----- internals ------------------------------------------------------
 
+    /// Queues a broadcast of this layer's own (a digest page, a filter
+    /// advert) for `at`, at background priority.
+    fn schedule_own(&mut self, at: Instant, payload: Vec<u8>) {
+        self.schedule(at, None, broadcast(payload), Priority::Background, false);
+    }
+
     fn jitter(&mut self) -> Duration {
         Duration::from_micros(self.rng.below(self.config.relay_jitter.as_micros().max(1)))
     }

@@ -54,13 +54,7 @@ impl SignalEngine {
             hi: hi.max(lo),
             ids: chunk.iter().map(|(p, _)| *p).collect(),
         };
-        self.schedule(
-            now,
-            None,
-            broadcast(frame.encode()),
-            Priority::Background,
-            false,
-        );
+        self.schedule_own(now, frame.encode());
         self.book.stats_mut().digests_sent += 1;
     }
 
