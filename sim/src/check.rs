@@ -92,6 +92,16 @@ impl TrustCheck {
 impl TraceSink for TrustCheck {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
+            self.observe_one(r);
+        }
+    }
+}
+
+impl TrustCheck {
+    /// Takes one record into account (only fault and node records matter).
+    #[inline]
+    fn observe_one(&mut self, r: &Record) {
+        {
             match *r {
                 Record::Fault {
                     fault: FaultRecord::Adversary { node },
@@ -120,7 +130,7 @@ impl TraceSink for TrustCheck {
                     event: NodeRecord::Stored { item, seq, element },
                 } => {
                     if self.adversaries.contains(&node) {
-                        continue;
+                        return;
                     }
                     let h = self.highest.entry((node, item)).or_insert(0);
                     let (forged, replayed) = (!self.published.contains(&(item, element)), seq < *h);
@@ -208,9 +218,17 @@ impl DutyCycleMeter {
 impl TraceSink for DutyCycleMeter {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
-            if let Record::TxStart { at, node, end, .. } = *r {
-                self.on_tx(node.index(), at.as_micros(), end.as_micros());
-            }
+            self.observe_one(r);
+        }
+    }
+}
+
+impl DutyCycleMeter {
+    /// Takes one record into account (only `TxStart` matters).
+    #[inline]
+    fn observe_one(&mut self, r: &Record) {
+        if let Record::TxStart { at, node, end, .. } = *r {
+            self.on_tx(node.index(), at.as_micros(), end.as_micros());
         }
     }
 }
@@ -226,7 +244,7 @@ pub struct Checks {
     own_txs: Vec<VecDeque<(u64, u64)>>,
     in_flight: InFlight<(u64, u64)>,
     half_duplex_violation: Option<String>,
-    hop_start: BTreeMap<PacketKey, u8>,
+    hop_start: HopStarts,
     hop_violation: Option<String>,
     checked_receptions: u64,
     checked_relays: u64,
@@ -243,7 +261,7 @@ impl Checks {
             own_txs: vec![VecDeque::new(); nodes],
             in_flight: InFlight::new(),
             half_duplex_violation: None,
-            hop_start: BTreeMap::new(),
+            hop_start: HopStarts::new(None),
             hop_violation: None,
             checked_receptions: 0,
             checked_relays: 0,
@@ -257,6 +275,7 @@ impl Checks {
     pub fn for_run(info: &RunInfo) -> Self {
         Checks {
             conservation: Some(ReceptionConservation::new(info)),
+            hop_start: HopStarts::new(Some(info.flood_lifetime)),
             ..Checks::new(
                 info.sites.len(),
                 info.radio.duty_cycle_limit_pct,
@@ -319,18 +338,47 @@ impl Checks {
 }
 
 impl TraceSink for Checks {
+    /// One pass over the batch for every checker: a 1,000-node hour is
+    /// sixteen million records, nearly all of them reception outcomes that
+    /// only the conservation check reads, and four passes paid the
+    /// dispatch four times.
     fn observe(&mut self, batch: &[Record]) {
-        self.duty.observe(batch);
-        self.trust.observe(batch);
-        if let Some(c) = &mut self.conservation {
-            c.observe(batch);
-        }
         for r in batch {
             match *r {
+                Record::BelowSensitivity { node, tx, .. } => {
+                    if let Some(c) = &mut self.conservation {
+                        c.resolve(tx, node, "a below-sensitivity record");
+                    }
+                }
+                Record::Collision { node, tx, .. } => {
+                    if let Some(c) = &mut self.conservation {
+                        c.resolve(tx, node, "a collision");
+                    }
+                }
+                _ => self.observe_rest(r),
+            }
+        }
+    }
+}
+
+impl Checks {
+    /// Every record but the two commonest outcomes: each checker that
+    /// reads it.
+    fn observe_rest(&mut self, r: &Record) {
+        self.duty.observe_one(r);
+        self.trust.observe_one(r);
+        if let Some(c) = &mut self.conservation {
+            c.observe_one(r);
+        }
+        {
+            match *r {
                 Record::Originate {
-                    packet, hop_limit, ..
+                    at,
+                    packet,
+                    hop_limit,
+                    ..
                 } => {
-                    self.hop_start.insert(packet, hop_limit);
+                    self.hop_start.insert(at.as_micros(), packet, hop_limit);
                 }
                 Record::TxStart {
                     at,
@@ -358,13 +406,19 @@ impl TraceSink for Checks {
                         own.pop_front();
                     }
                     own.push_back((s, e));
+                    self.hop_start.expire(s);
                     if relay {
                         self.checked_relays += 1;
-                        match self.hop_start.get(&packet) {
-                            Some(start) if hop_limit < *start => {}
-                            found => {
+                        match self.hop_start.get(packet) {
+                            Some(start) if hop_limit < start => {}
+                            Some(start) => {
                                 self.hop_violation.get_or_insert_with(|| {
-                                    format!("{node} relayed {packet:?} with hop limit {hop_limit} (originated with {found:?})")
+                                    format!("{node} relayed {packet:?} with hop limit {hop_limit} (originated with {start})")
+                                });
+                            }
+                            None => {
+                                self.hop_violation.get_or_insert_with(|| {
+                                    format!("{node} relayed {packet:?}, never originated, or longer than a flood's lifetime before")
                                 });
                             }
                         }
@@ -394,8 +448,8 @@ impl TraceSink for Checks {
                     }
                     if self
                         .hop_start
-                        .get(&packet)
-                        .is_some_and(|start| hops_away > *start)
+                        .get(packet)
+                        .is_some_and(|start| hops_away > start)
                     {
                         self.hop_violation.get_or_insert_with(|| format!("{node} received {packet:?} {hops_away} hops away, beyond its hop limit"));
                     }
@@ -406,6 +460,73 @@ impl TraceSink for Checks {
                 _ => {}
             }
         }
+    }
+}
+
+/// The hop limit each packet was originated with, for the hop-limit check,
+/// kept while the packet can still be on the air: for the flood's lifetime
+/// after its origination ([`RunInfo::flood_lifetime`]), after which any
+/// relay of it would itself break the queueing rules. A run of a million
+/// packets held every one of them to the end before; the window holds only
+/// those of the last lifetime (all of them without one, as for a trace
+/// checked with [`Checks::new`]).
+#[derive(Clone, Debug)]
+struct HopStarts {
+    lifetime_us: Option<u64>,
+    /// Hop start and the time of the origination that set it, µs.
+    by_packet: BTreeMap<PacketKey, (u8, u64)>,
+    /// Originations in the order they came, to expire the oldest.
+    order: VecDeque<(u64, PacketKey)>,
+}
+
+impl HopStarts {
+    fn new(lifetime: Option<Duration>) -> Self {
+        HopStarts {
+            lifetime_us: lifetime.map(Duration::as_micros),
+            by_packet: BTreeMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// `packet` was originated at `at_us` with `hop_limit` (a second
+    /// origination of the same key replaces the first).
+    fn insert(&mut self, at_us: u64, packet: PacketKey, hop_limit: u8) {
+        self.by_packet.insert(packet, (hop_limit, at_us));
+        if self.lifetime_us.is_some() {
+            self.order.push_back((at_us, packet));
+        }
+    }
+
+    /// Forgets the packets originated more than a lifetime before `now_us`.
+    fn expire(&mut self, now_us: u64) {
+        let Some(lifetime) = self.lifetime_us else {
+            return;
+        };
+        while let Some(&(at, packet)) = self.order.front() {
+            if at.saturating_add(lifetime) >= now_us {
+                break;
+            }
+            self.order.pop_front();
+            // Unless a later origination of the same key replaced it.
+            if self
+                .by_packet
+                .get(&packet)
+                .is_some_and(|&(_, set)| set == at)
+            {
+                self.by_packet.remove(&packet);
+            }
+        }
+    }
+
+    /// The hop limit `packet` was originated with, if it is remembered.
+    fn get(&self, packet: PacketKey) -> Option<u8> {
+        self.by_packet.get(&packet).map(|&(hop_start, _)| hop_start)
+    }
+
+    /// Packets remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_packet.len()
     }
 }
 
@@ -461,6 +582,12 @@ pub struct ReceptionConservation {
     up: Vec<bool>,
     group: Vec<u16>,
     in_flight: InFlight<Owed>,
+    /// The transmission whose outcome came last, held out of `in_flight`:
+    /// the engine records a transmission's outcomes one after another just
+    /// before its `TxEnd`, so all but the first find it here without a
+    /// lookup. (Any order still works: another transmission's outcome puts
+    /// it back.)
+    current: Option<(TxId, Owed)>,
     /// Whether every node is up and in one group (no crash, switch-off or
     /// partition in force): then a transmission owes its whole audience.
     all_up_one_group: bool,
@@ -489,6 +616,7 @@ impl ReceptionConservation {
             up,
             group: vec![0; n],
             in_flight: InFlight::new(),
+            current: None,
             all_up_one_group,
             reception_drops: Vec::new(),
             spare: Vec::new(),
@@ -506,7 +634,7 @@ impl ReceptionConservation {
                 format!(
                     "{} (transmission, receiver) pairs, each with exactly one outcome; {} transmissions still on the air at the end",
                     self.pairs,
-                    self.in_flight.len()
+                    self.in_flight.len() + usize::from(self.current.is_some())
                 )
             }),
         }
@@ -531,9 +659,38 @@ impl ReceptionConservation {
         }
     }
 
+    /// What `tx` owes, made the current transmission (a function of the
+    /// two fields, so the audience can be read while it is held).
+    #[inline]
+    fn owed_mut<'a>(
+        current: &'a mut Option<(TxId, Owed)>,
+        in_flight: &mut InFlight<Owed>,
+        tx: TxId,
+    ) -> Option<&'a mut Owed> {
+        if !matches!(current, Some((t, _)) if *t == tx) {
+            let owed = in_flight.remove(tx)?;
+            if let Some((t, previous)) = current.replace((tx, owed)) {
+                in_flight.insert(t, previous);
+            }
+        }
+        current.as_mut().map(|(_, owed)| owed)
+    }
+
+    /// Takes `tx` out of the transmissions on the air.
+    fn take(&mut self, tx: TxId) -> Option<Owed> {
+        match self.current.take() {
+            Some((t, owed)) if t == tx => Some(owed),
+            other => {
+                self.current = other;
+                self.in_flight.remove(tx)
+            }
+        }
+    }
+
     /// Marks `(tx, node)` as having its outcome; `what` names the record.
+    #[inline]
     fn resolve(&mut self, tx: TxId, node: NodeId, what: &'static str) {
-        let Some(owed) = self.in_flight.get_mut(tx) else {
+        let Some(owed) = Self::owed_mut(&mut self.current, &mut self.in_flight, tx) else {
             return self.fail(|| format!("{what} at {node} for tx {tx}, which is not on the air"));
         };
         let audience = &self.audience[owed.sender.index()];
@@ -552,7 +709,7 @@ impl ReceptionConservation {
     }
 
     fn on_tx_end(&mut self, tx: TxId, at: u64) {
-        let Some(mut owed) = self.in_flight.remove(tx) else {
+        let Some(mut owed) = self.take(tx) else {
             return self.fail(|| format!("tx {tx} ended without starting"));
         };
         let sender = owed.sender;
@@ -595,6 +752,16 @@ impl ReceptionConservation {
 impl TraceSink for ReceptionConservation {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
+            self.observe_one(r);
+        }
+    }
+}
+
+impl ReceptionConservation {
+    /// Takes one record into account.
+    #[inline]
+    fn observe_one(&mut self, r: &Record) {
+        {
             match *r {
                 Record::TxStart {
                     node, tx, packet, ..
@@ -623,6 +790,11 @@ impl TraceSink for ReceptionConservation {
                         }
                     }
                     self.pairs += owed.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+                    // A serial started again (an edited trace) replaces
+                    // the first, wherever it is held.
+                    if matches!(self.current, Some((t, _)) if t == tx) {
+                        self.current = None;
+                    }
                     self.in_flight.insert(
                         tx,
                         Owed {
@@ -658,7 +830,8 @@ impl TraceSink for ReceptionConservation {
                             if self.up[i] {
                                 self.up[i] = false;
                                 // Whatever it was receiving ends with the crash.
-                                for owed in self.in_flight.values_mut() {
+                                let current = self.current.as_mut().map(|(_, owed)| owed);
+                                for owed in self.in_flight.values_mut().chain(current) {
                                     if let Ok(k) =
                                         self.audience[owed.sender.index()].binary_search(&node.0)
                                         && bit(&owed.owed, k)
@@ -683,5 +856,115 @@ impl TraceSink for ReceptionConservation {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use node_core::wire::FrameClass;
+    use node_core::{Instant, NodeId};
+
+    use super::*;
+
+    fn key(id: u32) -> PacketKey {
+        PacketKey {
+            origin: NodeId(0),
+            id,
+        }
+    }
+
+    fn originate(at_s: u64, packet: PacketKey, hop_limit: u8) -> Record {
+        Record::Originate {
+            at: Instant::from_micros(at_s * 1_000_000),
+            node: packet.origin,
+            packet,
+            payload_bytes: 33,
+            hop_limit,
+            class: FrameClass::Chat,
+        }
+    }
+
+    /// Node 1 relays `packet` with `hop_limit` from `at_s` for a second.
+    fn relay(at_s: u64, tx: TxId, packet: PacketKey, hop_limit: u8) -> [Record; 2] {
+        let at = Instant::from_micros(at_s * 1_000_000);
+        let end = Instant::from_micros(at_s * 1_000_000 + 1_000_000);
+        [
+            Record::TxStart {
+                at,
+                node: NodeId(1),
+                tx,
+                packet,
+                hop_limit,
+                relay: true,
+                bytes_on_air: 56,
+                end,
+                class: FrameClass::Chat,
+                subject: 0,
+            },
+            Record::TxEnd {
+                at: end,
+                node: NodeId(1),
+                tx,
+            },
+        ]
+    }
+
+    /// Checks with a flood lifetime of `lifetime_s` seconds.
+    fn checks(lifetime_s: u64) -> Checks {
+        Checks {
+            hop_start: HopStarts::new(Some(Duration::from_secs(lifetime_s))),
+            ..Checks::new(2, 10.0, Duration::from_secs(3600))
+        }
+    }
+
+    fn hop_limit_passed(c: &Checks) -> bool {
+        c.outcomes()
+            .iter()
+            .find(|o| o.name == "hop_limit")
+            .expect("a hop-limit outcome")
+            .passed
+    }
+
+    #[test]
+    fn the_hop_starts_held_are_those_of_the_last_flood_lifetime() {
+        let mut c = checks(100);
+        // A packet a second for an hour, each relayed 50 s later.
+        for k in 0..3_600u32 {
+            let t = u64::from(k);
+            c.observe(&[originate(t, key(k), 3)]);
+            if k >= 50 {
+                c.observe(&relay(t, u64::from(k), key(k - 50), 2));
+            }
+        }
+        assert!(hop_limit_passed(&c), "{:?}", c.outcomes());
+        assert!(
+            c.hop_start.len() <= 102,
+            "{} packets held",
+            c.hop_start.len()
+        );
+        // A relay more than a lifetime after the origination is a violation.
+        c.observe(&relay(3_700, 9_000, key(3_500), 2));
+        assert!(!hop_limit_passed(&c));
+        // Without a lifetime, every packet is held.
+        let mut all = Checks::new(2, 10.0, Duration::from_secs(3600));
+        for k in 0..500u32 {
+            all.observe(&[originate(u64::from(k), key(k), 3)]);
+        }
+        all.observe(&relay(10_000, 1, key(0), 2));
+        assert!(hop_limit_passed(&all));
+        assert_eq!(all.hop_start.len(), 500);
+    }
+
+    #[test]
+    fn a_packet_originated_again_keeps_its_later_hop_start() {
+        let mut c = checks(100);
+        c.observe(&[originate(0, key(1), 3), originate(90, key(1), 5)]);
+        // The first origination expires; the second, with its hop start,
+        // stays for its own lifetime.
+        c.observe(&relay(150, 1, key(1), 4));
+        assert!(hop_limit_passed(&c), "{:?}", c.outcomes());
+        assert_eq!(c.hop_start.get(key(1)), Some(5));
+        c.observe(&relay(170, 2, key(1), 5));
+        assert!(!hop_limit_passed(&c), "a relay must lower the hop limit");
     }
 }

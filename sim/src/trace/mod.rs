@@ -55,6 +55,13 @@ pub struct RunInfo {
     /// of them an outcome per transmission). Not serialised.
     #[serde(skip)]
     pub audience: Vec<Vec<u32>>,
+    /// The longest after its origination that a packet can still be on the
+    /// air: at most hop limit + 1 transmissions, each after at most
+    /// `mesh.max_queue_delay` in a queue, each at most a largest frame's
+    /// airtime (the hop-limit checker forgets packets older than this).
+    /// Not serialised.
+    #[serde(skip)]
+    pub flood_lifetime: Duration,
     /// The sync strategy (`reconcile`, `flood`, `off`).
     pub sync_strategy: String,
     /// Trickle's largest interval.

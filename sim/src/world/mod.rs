@@ -234,30 +234,32 @@ impl Simulation {
                 _ => None,
             })
             .collect();
+        // One template: `NodeConfig::new` derives the shared publisher key
+        // (an Ed25519 base-point multiplication), which a 1,000-node setup
+        // paid twice per node when each node's config was made from scratch.
+        let template = NodeConfig::new(NodeId(0), config.seed);
         let nodes: Vec<SimNode> = (0..n)
             .map(|i| SimNode {
                 core: None,
                 parked: None,
                 config: NodeConfig {
+                    id: NodeId(i),
                     traffic: config
                         .traffic
                         .as_ref()
                         .filter(|t| t.sends(i))
                         .map(|t| t.per_node),
                     sync: config.sync,
-                    // Honest nodes publish as one organisation (key 0);
-                    // an adversary under a key of its own.
-                    publisher: NodeConfig::simulated_publisher(
-                        config.seed,
-                        if hostile.contains(&i) {
-                            1 + u64::from(i)
-                        } else {
-                            0
-                        },
-                    ),
+                    // Honest nodes publish as one organisation (key 0, the
+                    // template's); an adversary under a key of its own.
+                    publisher: if hostile.contains(&i) {
+                        NodeConfig::simulated_publisher(config.seed, 1 + u64::from(i))
+                    } else {
+                        template.publisher.clone()
+                    },
                     trust: config.trust.clone(),
                     signals: config.signals.config_of(i),
-                    ..NodeConfig::new(NodeId(i), config.seed)
+                    ..template.clone()
                 },
                 timer: TimerSlot::default(),
                 mac: Mac::new(
@@ -396,6 +398,11 @@ impl Simulation {
             audience: (0..self.topo.len() as u32)
                 .map(|i| self.topo.links_from(i).iter().map(|l| l.to).collect())
                 .collect(),
+            flood_lifetime: c
+                .mesh
+                .max_queue_delay
+                .saturating_add(r.airtime(node_core::transport::MESHTASTIC_MAX_PAYLOAD_BYTES))
+                .saturating_mul(u64::from(self.max_hop_limit) + 1),
             sync_strategy: sync_strategy_name(c.sync.strategy).into(),
             sync_imax: c.sync.trickle.imax,
             within_hop_limit: profile.within_hops,
@@ -554,6 +561,31 @@ mod tests {
             Simulation::new(&c),
             Err(BuildError::NoSuchNode { node: 7, .. })
         ));
+    }
+
+    #[test]
+    fn each_node_config_is_the_one_made_for_it_alone() {
+        let mut c = chain(4);
+        c.faults.push(Fault::Adversary {
+            from: Duration::from_secs(60),
+            node: 2,
+            every: Duration::from_secs(600),
+            kind: crate::fault::Adversary::Forger,
+        });
+        let sim = c.build().expect("builds");
+        for i in 0..4u32 {
+            let key = if i == 2 { 3 } else { 0 };
+            let alone = NodeConfig {
+                traffic: None,
+                sync: c.sync,
+                publisher: NodeConfig::simulated_publisher(c.seed, key),
+                trust: c.trust.clone(),
+                signals: c.signals.config_of(i),
+                ..NodeConfig::new(NodeId(i), c.seed)
+            };
+            assert_eq!(sim.nodes[i as usize].config, alone, "node {i}");
+        }
+        assert_ne!(sim.nodes[2].config.publisher, sim.nodes[0].config.publisher);
     }
 
     /// Node 0 of a quiet two-node chain queues two frames at once; returns
