@@ -98,6 +98,10 @@ pub struct ItemTracker {
     timeline: Timeline,
     /// Holders of each item at the end of each finished bucket.
     snapshots: Vec<Vec<u32>>,
+    /// The end of the bucket the next snapshot is taken at, µs
+    /// (`u64::MAX` once every bucket has one): [`ItemTracker::advance`]
+    /// runs for every record of the trace, so it compares with this only.
+    next_snapshot_us: u64,
     overflow: bool,
 }
 
@@ -115,6 +119,11 @@ impl ItemTracker {
             latency: new_histogram(),
             timeline,
             snapshots: Vec::new(),
+            next_snapshot_us: if timeline.buckets == 0 {
+                u64::MAX
+            } else {
+                timeline.end_of_us(0)
+            },
             overflow: false,
         }
     }
@@ -179,14 +188,26 @@ impl ItemTracker {
 
     /// Brings the bucket snapshots up to instant `at` (called before the
     /// record at `at` is applied).
+    #[inline]
     pub fn advance(&mut self, at: Instant) {
-        let t = at.as_micros();
+        if at.as_micros() > self.next_snapshot_us {
+            self.take_snapshots(at.as_micros());
+        }
+    }
+
+    /// Snapshots every bucket that ends before `t` µs.
+    fn take_snapshots(&mut self, t: u64) {
         while self.snapshots.len() < self.timeline.buckets
             && t > self.timeline.end_of_us(self.snapshots.len())
         {
             self.snapshots
                 .push(self.items.iter().map(|s| s.holders).collect());
         }
+        self.next_snapshot_us = if self.snapshots.len() < self.timeline.buckets {
+            self.timeline.end_of_us(self.snapshots.len())
+        } else {
+            u64::MAX
+        };
     }
 
     /// A data frame started.

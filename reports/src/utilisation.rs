@@ -20,7 +20,7 @@
 //! experiences, so it stays within 0–100 % whatever the area. Memory: one
 //! counter per node per time bucket.
 
-use sim::trace::{InFlight, Record};
+use sim::trace::{InFlight, Record, TxId};
 
 use crate::timeline::Timeline;
 
@@ -34,6 +34,10 @@ pub struct UtilisationMeter {
     in_flight: InFlight<(u64, u64)>,
     /// Per node: the end of what it has counted, µs.
     counted_until_us: Vec<u64>,
+    /// The transmission looked up last and its span: a transmission's
+    /// receptions are recorded one after another, so all but the first
+    /// find it here.
+    last: Option<(TxId, (u64, u64))>,
 }
 
 impl UtilisationMeter {
@@ -44,6 +48,7 @@ impl UtilisationMeter {
             busy_us: vec![0; nodes * timeline.buckets],
             in_flight: InFlight::new(),
             counted_until_us: vec![0; nodes],
+            last: None,
         }
     }
 
@@ -62,7 +67,9 @@ impl UtilisationMeter {
             .split(from_us, to_us, |b, us| busy[base + b] += us);
     }
 
-    /// Takes one trace record into account.
+    /// Takes one trace record into account (inlined into the metrics'
+    /// pass: it runs for every record, and most are none of its business).
+    #[inline(always)]
     pub fn observe(&mut self, r: &Record) {
         match *r {
             Record::TxStart {
@@ -70,16 +77,30 @@ impl UtilisationMeter {
             } => {
                 let span = (at.as_micros(), end.as_micros());
                 self.in_flight.insert(tx, span);
+                if self.last.is_some_and(|(t, _)| t == tx) {
+                    self.last = None; // a serial started again (an edited trace)
+                }
                 self.add(node.index(), span);
             }
             Record::RxOk { node, tx, .. } | Record::Collision { node, tx, .. } => {
-                if let Some(span) = self.in_flight.get(tx).copied() {
+                let span = match self.last {
+                    Some((t, span)) if t == tx => Some(span),
+                    _ => {
+                        let span = self.in_flight.get(tx).copied();
+                        self.last = span.map(|s| (tx, s));
+                        span
+                    }
+                };
+                if let Some(span) = span {
                     self.add(node.index(), span);
                 }
             }
             Record::TxEnd { tx, .. } => {
                 // Receptions are recorded when the transmission ends, before its end.
                 self.in_flight.remove(tx);
+                if self.last.is_some_and(|(t, _)| t == tx) {
+                    self.last = None;
+                }
             }
             _ => {}
         }
