@@ -167,6 +167,10 @@ impl Mac {
         // of that priority: one comparison of priorities per packet, where
         // comparing (priority, age) pairs cost a fifth of `setTransmitDelay`,
         // which runs after every frame a radio hears.
+        debug_assert!(
+            self.queue.windows(2).all(|w| w[0].seq < w[1].seq),
+            "the queue keeps the order packets entered it"
+        );
         let first = self.queue.first()?;
         let mut best = (0, first.packet.priority);
         for (i, q) in self.queue.iter().enumerate().skip(1) {
