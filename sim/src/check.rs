@@ -7,8 +7,10 @@
 //!   checking those windows is exact);
 //! * half duplex: no node decodes a frame that overlapped one of its own
 //!   transmissions;
-//! * hop limit: relays only ever decrement the hop limit, and nothing is
-//!   delivered farther than its originator allowed;
+//! * hop limit: relays only ever decrement the hop limit, nothing is
+//!   delivered farther than its originator allowed, and (for a run's
+//!   checks, [`Checks::for_run`]) no packet is relayed later than a
+//!   flood's lifetime after its origination ([`RunInfo::flood_lifetime`]);
 //! * reception conservation ([`ReceptionConservation`]): every
 //!   (transmission, receiver in range, up and not cut off) pair ends in
 //!   exactly one outcome record — no reception is lost without a trace;
