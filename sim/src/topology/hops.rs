@@ -217,8 +217,8 @@ impl Topology {
     /// [`Topology::stats`], every node's component and, given a hop limit
     /// `h`, how many other nodes each node has within `h + 1` hops (what a
     /// flood with hop limit `h` may cover): a search per component, then
-    /// the sets within `k` hops of every node ([`reach_sets`]) up to
-    /// [`EXACT_DIAMETER_MAX_NODES`] nodes, breadth-first searches above.
+    /// the sets within `k` hops of every node (bit sets, exact) up to
+    /// 3,000 nodes, breadth-first searches above.
     pub fn hop_profile(&self, hop_limit: Option<u8>) -> HopProfile {
         let n = self.len();
         let degrees: Vec<u32> = self.adjacency.iter().map(|a| a.len() as u32).collect();
