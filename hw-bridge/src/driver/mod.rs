@@ -418,6 +418,10 @@ fn drain_events<S: Storage>(
                 }
             }
             NodeEvent::Signal(e) => log_signal_event(id, e, limiter),
+            // Field nodes do not run the package swarm yet (issue 16).
+            NodeEvent::Package(e) => {
+                tracing::debug!(node = %id, event = %esc(format_args!("{e:?}")), "package swarm");
+            }
         }
     }
 }

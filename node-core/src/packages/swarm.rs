@@ -152,6 +152,17 @@ pub struct Swarm<S: Storage> {
     out: VecDeque<Outgoing>,
 }
 
+impl<S: Storage> std::fmt::Debug for Swarm<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Swarm")
+            .field("me", &self.me)
+            .field("wants", &self.wants.len())
+            .field("packages", &self.cache.ids().count())
+            .field("bad", &self.bad)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Storage> Swarm<S> {
     /// A swarm over `cache` for node `me`.
     pub fn new(me: NodeId, config: SwarmConfig, cache: PackageCache<S>) -> Self {
@@ -341,6 +352,14 @@ impl<S: Storage> Swarm<S> {
                 if let Some(w) = self.wants.get_mut(&package) {
                     w.in_flight.remove(&index);
                     w.received_bytes += piece.data.len() as u64;
+                    // The holder is serving: its other pieces queue behind
+                    // this one on a slow link, so their clocks restart.
+                    let deadline = now + self.config.request_timeout;
+                    for (holder, d) in w.in_flight.values_mut() {
+                        if *holder == Some(from) {
+                            *d = (*d).max(deadline);
+                        }
+                    }
                 }
                 if self.is_complete(package) && self.wants.remove(&package).is_some() {
                     return Ok(SwarmEvent::Complete(package));

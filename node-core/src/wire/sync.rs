@@ -187,7 +187,8 @@ impl<'a> SyncFrame<'a> {
             | FrameKind::Signal
             | FrameKind::SignalDigest
             | FrameKind::SignalPull
-            | FrameKind::SignalFilter => return Err(WireError::Kind(kind as u8)),
+            | FrameKind::SignalFilter
+            | FrameKind::PackageFragment => return Err(WireError::Kind(kind as u8)),
         };
         Ok(frame)
     }

@@ -7,7 +7,8 @@
 //! * `air` — transmitting, the physics of each reception, and
 //!   the managed flood on the receive path;
 //! * `workload` — publications, scheduled and
-//!   [`Simulation::publish`]ed;
+//!   [`Simulation::publish`]ed, and design packages given to nodes and
+//!   requested ([`Simulation::give_package`]);
 //! * `faults` — fault events taking effect and
 //!   [`Simulation::inject`];
 //! * `adversary` — what adversary nodes do at each attack.
@@ -37,7 +38,7 @@ use node_core::store::MemStorage;
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
 
 pub use self::faults::InjectError;
-pub use self::workload::PublishError;
+pub use self::workload::{PackageError, PackageLogEntry, PublishError, seeded_package};
 use crate::config::{Config, Placement, sync_strategy_name};
 use crate::engine::{EventQueue, TimerSlot};
 use crate::fault::{Fault, FaultPlan};
@@ -132,6 +133,8 @@ struct SimNode {
     core: Option<Node>,
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
+    /// The package cache's storage while the node is down.
+    parked_packages: Option<MemStorage>,
     config: NodeConfig,
     /// node-core's timer (`poll_timeout`).
     timer: TimerSlot,
@@ -179,6 +182,8 @@ pub struct Simulation {
     adversary_rng: Rng,
     /// The signal each signal action published, by action index.
     signal_ids: Vec<Option<node_core::signals::SignalId>>,
+    /// What the nodes' package swarms did, in order.
+    package_log: Vec<PackageLogEntry>,
 }
 
 impl Simulation {
@@ -238,6 +243,7 @@ impl Simulation {
             .map(|i| SimNode {
                 core: None,
                 parked: None,
+                parked_packages: None,
                 config: NodeConfig {
                     traffic: config
                         .traffic
@@ -257,6 +263,7 @@ impl Simulation {
                     ),
                     trust: config.trust.clone(),
                     signals: config.signals.config_of(i),
+                    packages: workload::package_config(&radio),
                     ..NodeConfig::new(NodeId(i), config.seed)
                 },
                 timer: TimerSlot::default(),
@@ -290,6 +297,7 @@ impl Simulation {
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
             adversary_rng: Rng::derive(config.seed, "adversary", 0),
             signal_ids: vec![None; config.signals.actions.len()],
+            package_log: Vec::new(),
             config: config.clone(),
             radio,
             topo,
