@@ -2,7 +2,8 @@
 //! ([`crate::packages::swarm`]) wired to the node's frames and timers.
 //!
 //! * **Receive**: package fragment frames are put back together per
-//!   neighbour ([`Reassembler`]) and each whole swarm message goes to the
+//!   neighbour ([`Reassembler`], which keeps partial messages so that a
+//!   message sent again fills their gaps) and each whole swarm message goes to the
 //!   [`Swarm`]. A package record is first checked against the signed
 //!   manifest the node holds: the design the record names, owned by the
 //!   record's signer, must be in the store at the manifest version the
@@ -22,7 +23,7 @@ use std::collections::VecDeque;
 use crate::id::NodeId;
 use crate::identity::owned_id;
 use crate::packages::cache::{CacheConfig, CacheError};
-use crate::packages::fragment::{Reassembled, Reassembler};
+use crate::packages::fragment::{Reassembled, Reassembler, message_number};
 use crate::packages::msg::SwarmMsg;
 use crate::packages::swarm::{CacheErrorOr, Progress, SwarmConfig, SwarmEvent};
 use crate::packages::{Package, PackageId, PackageRecord};
@@ -118,8 +119,6 @@ pub(super) struct Pump {
     frames: VecDeque<Vec<u8>>,
     /// Whether they carry a piece.
     piece: bool,
-    /// The next message number.
-    next_msg: u16,
     /// When to look at a full queue again.
     wake: Option<Instant>,
     reassembler: Reassembler,
@@ -204,8 +203,9 @@ impl<S: Storage, P: Storage> Node<S, P> {
         if !self.swarm_active() && self.pump.frames.is_empty() {
             return None;
         }
-        let t = self.swarm.poll_timeout();
-        Some(self.pump.wake.map_or(t, |w| w.min(t)))
+        // While the radio queue is full the swarm can send nothing, so
+        // its own deadlines wait for the queue.
+        Some(self.pump.wake.unwrap_or_else(|| self.swarm.poll_timeout()))
     }
 
     pub(super) fn handle_package_frame<T: Transport>(
@@ -282,8 +282,9 @@ impl<S: Storage, P: Storage> Node<S, P> {
                 // Every message goes to all neighbours (`out.dest` aside):
                 // requests name their target inside, and overhearing is how
                 // the swarm saves airtime.
-                let msg = self.pump.next_msg;
-                self.pump.next_msg = msg.wrapping_add(1);
+                // The same message sent again has the same number, so a
+                // receiver fills the gaps of the copy it kept.
+                let msg = message_number(&out.bytes);
                 let Some(frames) = fragment(msg, &out.bytes, max_payload) else {
                     self.send_failed(SendError::TooLarge {
                         len: out.bytes.len(),
@@ -292,6 +293,13 @@ impl<S: Storage, P: Storage> Node<S, P> {
                     continue;
                 };
                 self.pump.piece = out.bytes.first() == Some(&3);
+                // Each sending starts at another fragment: a receiver that
+                // misses the same position every time (its own reply to the
+                // request, half-duplex, overlaps the first frame) fills it
+                // from the next copy, as the reassembler takes any order.
+                let mut frames = frames;
+                let turn = (self.pump.stats.messages_sent % frames.len() as u64) as usize;
+                frames.rotate_left(turn);
                 self.pump.stats.messages_sent += 1;
                 self.pump.stats.pieces_sent += u64::from(self.pump.piece);
                 self.pump.frames = frames.into();
@@ -407,6 +415,8 @@ mod tests {
             for n in [&mut *a, &mut *b] {
                 if n.0.poll_timeout().is_some_and(|t| t <= now) {
                     n.0.handle_timeout(now, &mut n.1);
+                    // A timer handled is a timer moved on: never a busy loop.
+                    assert!(n.0.poll_timeout().is_none_or(|t| t > now));
                 }
             }
             while let Some(e) = b.0.poll_event() {

@@ -401,10 +401,12 @@ impl<S: Storage> Swarm<S> {
     /// When [`Swarm::poll_transmit`] may next have something without new
     /// input.
     pub fn poll_timeout(&self) -> Instant {
-        let deadlines = self
-            .wants
-            .values()
-            .flat_map(|w| w.in_flight.values().map(|(_, d)| *d).chain([w.next_query]));
+        // A want whose record is held queries no more: its query time is
+        // no deadline.
+        let deadlines = self.wants.iter().flat_map(|(id, w)| {
+            let query = self.cache.record(*id).is_none().then_some(w.next_query);
+            w.in_flight.values().map(|(_, d)| *d).chain(query)
+        });
         deadlines.fold(self.next_advert, Instant::min)
     }
 

@@ -6,7 +6,7 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | msg | u16: the sender's message number (wrapping) |
+//! | msg | u16: the message number, a digest of the message's bytes ([`crate::packages::fragment::message_number`]) |
 //! | index | varint: the fragment's number, below `total` |
 //! | total | varint: fragments in the message, 1 to [`MAX_FRAGMENTS`] |
 //! | chunk | the fragment's bytes, to the end of the frame |

@@ -122,8 +122,11 @@ pub struct PackageLogEntry {
 const PIECE_FRAMES: u64 = 21;
 
 /// The swarm's timers for the radio: a request waits for two pieces' time
-/// on air at the duty cycle (a holder serves one piece after another), and
-/// holders re-advertise once per piece time, at least every 30 s.
+/// on air at the duty cycle (a holder serves one piece after another, and
+/// each piece that arrives restarts the wait for the others from that
+/// holder; four pieces' time sends fewer pieces twice but waits longer for
+/// a lost one, and was slower over four hops), and holders re-advertise
+/// once per piece time, at least every 30 s.
 pub(super) fn package_config(radio: &RadioSetup) -> PackageConfig {
     let frame = radio.airtime(MESHTASTIC_MAX_PAYLOAD_BYTES);
     let duty = (radio.duty_cycle_pct / 100.0).clamp(0.01, 1.0);
