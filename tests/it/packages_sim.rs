@@ -366,3 +366,55 @@ fn corrupt_pieces_are_never_stored_and_their_sender_is_counted_then_ignored() {
         node.swarm().is_ignored(node_core::NodeId(2))
     );
 }
+
+/// `workload.packages` in a scenario: node 0 holds 20 KB from the start,
+/// node 2, two hops away, asks for it after 10 minutes and gets it; bad
+/// entries are refused with their field paths.
+#[test]
+fn a_scenario_workload_moves_a_package() {
+    let yaml = format!(
+        "name: packages\nseed: {SEED}\nduration: 6h\n\
+         radio: {{region: EU868, preset: LongFast, shadowing: {{sigma_db: 0}}}}\n\
+         sync: {{strategy: off}}\n\
+         topology: {{kind: chain, nodes: 3, spacing_m: 1000}}\n\
+         workload:\n  packages:\n    - {{size_bytes: 20000, seed: 5, holders: [0], requesters: [2], at: 10m}}\n"
+    );
+    let s = scenario(&yaml);
+    let mut sim = Simulation::new(&s.sim_config()).expect("builds");
+    // Without sync, node 1 and node 2 hold the manifest only if given it.
+    let package = sim::world::seeded_package(5, 20_000, 4096, &key());
+    run_to(&mut sim, Instant::ZERO + Duration::from_secs(1));
+    let manifest = package
+        .file(package.record().manifest_file as usize)
+        .to_vec();
+    for n in [1, 2] {
+        sim.publish(n, ItemKind::Manifest, &manifest, "okh.yaml")
+            .expect("publishes");
+    }
+    let id = package.id();
+    assert!(
+        sim.node(0).unwrap().swarm().cache().held(id).is_some(),
+        "node 0 holds it"
+    );
+    assert!(sim.package_progress(2, id).is_none(), "not asked yet");
+    let done = until_complete(
+        &mut sim,
+        2,
+        id,
+        Instant::ZERO + Duration::from_secs(6 * 3600),
+    )
+    .expect("node 2 completes");
+    assert!(done >= Instant::ZERO + Duration::from_secs(600));
+    assert_verified(&sim, 2, &package);
+
+    let bad = yaml
+        .replace("size_bytes: 20000", "size_bytes: 20000, piece_bytes: 1000")
+        .replace("requesters: [2]", "requesters: [9]");
+    let err = scenarios::load_str(&bad, "bad.yaml", None, &[]).expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("workload.packages[0].piece_bytes"), "{text}");
+    assert!(
+        text.contains("workload.packages[0].requesters[0]"),
+        "{text}"
+    );
+}

@@ -127,6 +127,10 @@ enum Event {
     Adversary { index: u32 },
     /// A signal action (index into the signal plan's actions).
     Signal { index: u32 },
+    /// A package is given to its holders (index into the packages).
+    PackageGive { index: u32 },
+    /// A package is requested by its requesters.
+    PackageRequest { index: u32 },
 }
 
 struct SimNode {
@@ -201,6 +205,12 @@ impl Simulation {
                     .iter()
                     .map(|p| ("a publication", p.node)),
             )
+            .chain(config.packages.iter().flat_map(|p| {
+                p.holders
+                    .iter()
+                    .chain(&p.requesters)
+                    .map(|n| ("a package transfer", *n))
+            }))
             .chain(
                 config
                     .signals
@@ -325,6 +335,13 @@ impl Simulation {
                     index: index as u32,
                 },
             );
+        }
+        for (index, p) in config.packages.iter().enumerate() {
+            let index = index as u32;
+            sim.queue
+                .schedule(Instant::ZERO, Event::PackageGive { index });
+            sim.queue
+                .schedule(Instant::ZERO + p.at, Event::PackageRequest { index });
         }
         for i in 0..n {
             if !late.contains(&i) {
@@ -462,6 +479,8 @@ impl Simulation {
                 Event::Publish { index } => self.on_publish(now, index),
                 Event::Adversary { index } => self.on_adversary(now, index),
                 Event::Signal { index } => self.on_signal(now, index),
+                Event::PackageGive { index } => self.on_package_give(index),
+                Event::PackageRequest { index } => self.on_package_request(index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);

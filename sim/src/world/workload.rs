@@ -245,6 +245,31 @@ impl Simulation {
         &self.package_log
     }
 
+    fn transfer_package(&self, index: u32) -> Package {
+        let p = &self.config.packages[index as usize];
+        let key = node_core::NodeConfig::simulated_publisher(self.config.seed, 0);
+        seeded_package(p.seed, p.size_bytes as usize, p.piece_len_bytes, &key)
+    }
+
+    /// A configured package reaches its holders (those up and honest).
+    pub(super) fn on_package_give(&mut self, index: u32) {
+        let package = self.transfer_package(index);
+        for h in self.config.packages[index as usize].holders.clone() {
+            if !self.nodes[h as usize].hostile {
+                // A holder that is down when the run starts holds nothing.
+                let _ = self.give_package(h, &package);
+            }
+        }
+    }
+
+    /// A configured package is requested by its requesters (those up).
+    pub(super) fn on_package_request(&mut self, index: u32) {
+        let id = self.transfer_package(index).id();
+        for r in self.config.packages[index as usize].requesters.clone() {
+            let _ = self.request_package(r, id);
+        }
+    }
+
     fn check_up(&self, node: u32) -> Result<(), PackageError> {
         match self.nodes.get(node as usize) {
             None => Err(PackageError::NoSuchNode(node)),
