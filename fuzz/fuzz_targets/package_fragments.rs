@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use node_core::packages::fragment::{MAX_MESSAGE_BYTES, MAX_PEERS, Reassembler};
+use node_core::packages::fragment::{MAX_PEER_BYTES, MAX_PEERS, Reassembler};
 use node_core::testing::{Outbox, hear_and_step};
 use node_core::wire::{FrameRepr, PackageFrame};
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId};
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             }) = f
             {
                 let _ = r.push(now, NodeId(u32::from(*from % 40)), msg, index, total, chunk);
-                assert!(r.held_bytes() <= MAX_PEERS * MAX_MESSAGE_BYTES);
+                assert!(r.held_bytes() <= MAX_PEERS * MAX_PEER_BYTES);
             }
         }
         now = hear_and_step(

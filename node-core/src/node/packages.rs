@@ -463,6 +463,40 @@ mod tests {
         assert!(p.piece_count > 16, "a package of many pieces");
     }
 
+    proptest::proptest! {
+        /// Arbitrary fragment frames from a few neighbours: the node never
+        /// panics and keeps its reassembly within bounds.
+        #[test]
+        fn arbitrary_fragments_never_panic_a_node(frames in proptest::collection::vec(
+            (0u32..4, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0u32..6, 1u32..6),
+            0..60,
+        )) {
+            let mut tx = Outbox::new(16);
+            let mut n = Node::new(config(0, 0), Instant::ZERO);
+            let mut now = Instant::ZERO;
+            for (from, body, index, total) in frames {
+                let payload = PackageFrame::Fragment { msg: 7, index: index % total, total, chunk: &body }.encode();
+                now += Duration::from_millis(50);
+                let rx = RxFrame {
+                    from: NodeId(1 + from),
+                    dest: Destination::Broadcast,
+                    hops_away: 0,
+                    rssi_dbm: -90.0,
+                    snr_db: 5.0,
+                    payload: &payload,
+                };
+                n.handle_frame(now, &rx, &mut tx);
+            }
+            // Whatever it sends (a relayed record query the bytes happened
+            // to spell) is a package fragment for direct neighbours.
+            for f in &tx.frames {
+                proptest::prop_assert_eq!((f.hop_limit, f.priority), (0, Priority::Background));
+                proptest::prop_assert!(matches!(crate::wire::FrameRepr::decode(&f.payload), Ok(crate::wire::FrameRepr::Package(_))));
+            }
+            proptest::prop_assert!(n.pump.reassembler.held_bytes() <= crate::packages::fragment::MAX_PEERS * crate::packages::fragment::MAX_PEER_BYTES);
+        }
+    }
+
     #[test]
     fn a_record_not_bound_to_a_held_signed_manifest_is_refused() {
         // Node 0 holds the manifest under another publisher key and builds a
