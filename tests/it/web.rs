@@ -421,6 +421,7 @@ fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
     );
     // No facility gives a position yet: the map is the world, and a click
     // in its middle sets the place to about 0°, 0°.
+    br.script("document.getElementById('map').scrollIntoView({block: 'center'});");
     br.click("#map");
     let place = br.script(
         "return [document.getElementById('lat').value, document.getElementById('lon').value];",
@@ -495,7 +496,7 @@ fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
     let events = br.text("#events");
     assert!(
         events.contains("New neighbour heard")
-            && events.contains(&format!("!{a_node:08x}"))
+            && events.contains(&format!("n{a_node}"))
             && events.contains("Received from the mesh")
             && events.contains("Riverside Makerspace <b>"),
         "{events}"

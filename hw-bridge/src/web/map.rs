@@ -16,11 +16,12 @@ use super::{Place, esc, text};
 /// Most facilities the map plots.
 pub const MAX_PLACES: usize = 500;
 /// Drawing width in SVG units (the page scales it to the screen).
-const W: f64 = 640.0;
+const W: f64 = 400.0;
 /// Drawing height.
-const H: f64 = 360.0;
-/// Smallest span shown, in degrees (a lone point gets a town-sized view).
-const MIN_SPAN_DEG: f64 = 0.2;
+const H: f64 = 240.0;
+/// Smallest span shown, in degrees (a lone point gets a view of its
+/// region, about 110 km tall).
+const MIN_SPAN_DEG: f64 = 1.0;
 
 /// The area a map shows, in degrees.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -142,7 +143,7 @@ data-lat-min=\"{}\" data-lat-max=\"{}\" data-lon-min=\"{}\" data-lon-max=\"{}\">
         let _ = write!(
             o,
             "<line x1=\"0\" y1=\"{y:.1}\" x2=\"{W}\" y2=\"{y:.1}\" stroke=\"#b8c4cf\" stroke-width=\"1\"/>\
-<text x=\"3\" y=\"{:.1}\" font-size=\"11\" fill=\"#52606d\">{:.*}°</text>",
+<text x=\"3\" y=\"{:.1}\" font-size=\"13\" fill=\"#52606d\">{:.*}°</text>",
             y - 2.0,
             decimals(lat_step),
             lat
@@ -152,14 +153,18 @@ data-lat-min=\"{}\" data-lat-max=\"{}\" data-lon-min=\"{}\" data-lon-max=\"{}\">
     let mut lon = (b.lon_min / lon_step).ceil() * lon_step;
     while lon <= b.lon_max {
         let (x, _) = b.xy(b.lat_min, lon);
+        // A label at the right edge would be cut off.
+        let label = if x < W - 40.0 {
+            format!("{:.*}°", decimals(lon_step), lon)
+        } else {
+            String::new()
+        };
         let _ = write!(
             o,
             "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{H}\" stroke=\"#b8c4cf\" stroke-width=\"1\"/>\
-<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#52606d\">{:.*}°</text>",
+<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" fill=\"#52606d\">{label}</text>",
             x + 2.0,
             H - 4.0,
-            decimals(lon_step),
-            lon
         );
         lon += lon_step;
     }
@@ -175,9 +180,9 @@ data-lat-min=\"{}\" data-lat-max=\"{}\" data-lon-min=\"{}\" data-lon-max=\"{}\">
         };
         let _ = write!(
             o,
-            "<g class=\"{class}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"2\">\
+            "<g class=\"{class}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"2\">\
 <title>{} ({:.4}, {:.4})</title></circle>\
-<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#1b2733\">{}</text></g>",
+<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"14\" fill=\"#1b2733\">{}</text></g>",
             esc(&p.name),
             p.lat_deg,
             p.lon_deg,
