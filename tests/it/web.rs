@@ -695,6 +695,16 @@ fn no_page_references_anything_outside_the_node() {
     let d = tempfile::tempdir().unwrap();
     let (_n, a) = start_api_node(&lone_udp_radio(), d.path(), &[]);
     assert!(publish_corpus(&a) > 5);
+    // A facility with a position, so that the wizard's map plots a place.
+    let f = json!({"name": "Mapped shop", "location": {"latitude": 45.7, "longitude": 4.8}});
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        "/facilities?name=m.okw.json",
+        f.to_string().as_bytes(),
+    );
+    assert_eq!(code, 201, "{v}");
+    assert!(get_text(&a, "/setup").contains("Mapped shop"));
     let items = http_json(&a, "GET", "/items", b"").1;
     let first = items[0]["id"].as_str().unwrap().to_owned();
     let pages = [
@@ -748,7 +758,8 @@ fn no_page_references_anything_outside_the_node() {
 }
 
 /// Page load times from a node holding 2,000 manifests (corpus YAML files
-/// with varied titles), a facility of its own and 20 live demands. Prints
+/// with varied titles), a facility of its own, 50 more with a position (on
+/// the wizard's map) and 20 live demands. Prints
 /// the figures; run with
 /// `cargo test --test it web::page_load -- --ignored --nocapture`.
 #[test]
@@ -803,6 +814,19 @@ fn page_load_from_a_node_holding_2000_manifests() {
     // judges each demand against it.
     let (shop, _, _) = shop_and_a_design_it_makes();
     publish_file(&a, "facilities", &shop);
+    // 50 facilities with a position, for the wizard's map.
+    for i in 0..50 {
+        let f = json!({"name": format!("Workshop {i}"), "location": {"city": "X",
+            "latitude": 45.0 + f64::from(i) * 0.03, "longitude": 4.0 + f64::from(i % 7) * 0.1},
+            "manufacturing_processes": ["3D printing"]});
+        let (code, v) = http_json(
+            &a,
+            "POST",
+            &format!("/facilities?name=w{i}.okw.json"),
+            f.to_string().as_bytes(),
+        );
+        assert_eq!(code, 201, "{v}");
+    }
     for m in all.as_array().unwrap().iter().take(20) {
         let id = m["id"].as_str().unwrap();
         let (code, v) = http_json(&a, "POST", &format!("/demands?design={id}&quantity=3"), b"");
@@ -814,6 +838,7 @@ fn page_load_from_a_node_holding_2000_manifests() {
     for page in [
         "/".to_owned(),
         "/setup".into(),
+        "/setup?template=makerspace".into(),
         "/catalogue".into(),
         "/catalogue?q=microscope".into(),
         format!("/item/{first}"),
@@ -1045,6 +1070,7 @@ fn a_demand_made_on_one_node_is_confirmed_on_the_board_of_another() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    br.screenshots("board-withdrawn");
     // Gone from a's board and, over the UDP testbed, from b's.
     br.go(&format!("http://{a}/board"));
     assert!(

@@ -69,8 +69,39 @@ pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result
     let facilities = super::events::own_facilities(node)
         .await
         .unwrap_or_default();
+    let demands: Vec<&SignalView> = signals
+        .iter()
+        .filter(|s| s.ty == SignalType::Demand)
+        .collect();
+    // The demanded designs held here (live), judged all at once.
+    let mut designs = Vec::new();
+    if !facilities.is_empty() {
+        let mut wanted: Vec<String> = demands.iter().filter_map(|d| d.design.clone()).collect();
+        wanted.sort();
+        wanted.dedup();
+        for design in wanted {
+            if let Some(item) = node
+                .find(&design)
+                .await?
+                .into_iter()
+                .find(|i| i.item.id.to_string() == design)
+                .map(|i| i.item)
+                .filter(|i| !i.is_tombstone())
+            {
+                designs.push(item);
+            }
+        }
+    }
+    let makers = if designs.is_empty() {
+        Default::default()
+    } else {
+        // Matching is CPU work: off the async threads.
+        tokio::task::spawn_blocking(move || super::events::best_makers(&designs, &facilities))
+            .await
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
-    for d in signals.iter().filter(|s| s.ty == SignalType::Demand) {
+    for d in demands {
         let taken = d
             .winner
             .and_then(|w| signals.iter().find(|s| s.id == w))
@@ -78,28 +109,12 @@ pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result
         let mut v = signal_json(d);
         v["taken"] = json!(taken);
         v["open"] = json!(d.quantity.unwrap_or(0).saturating_sub(taken.unwrap_or(0)));
-        v["maker"] = Value::Null;
-        let design = d.design.clone().unwrap_or_default();
-        if !facilities.is_empty()
-            && let Some(item) = node
-                .find(&design)
-                .await?
-                .into_iter()
-                .find(|i| i.item.id.to_string() == design)
-                .map(|i| i.item)
-                .filter(|i| !i.is_tombstone())
-        {
-            let fs = facilities.clone();
-            // Matching is CPU work: off the async threads.
-            let best = tokio::task::spawn_blocking(move || super::events::best_maker(&item, &fs))
-                .await
-                .ok()
-                .flatten();
-            if let Some((facility, facility_name, score)) = best {
-                v["maker"] =
-                    json!({"facility": facility, "facility_name": facility_name, "score": score});
+        v["maker"] = match d.design.as_ref().and_then(|id| makers.get(id)) {
+            Some((facility, facility_name, score)) => {
+                json!({"facility": facility, "facility_name": facility_name, "score": score})
             }
-        }
+            None => Value::Null,
+        };
         out.push(v);
     }
     Ok(Value::Array(out))
