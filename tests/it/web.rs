@@ -1320,3 +1320,29 @@ fn the_new_writes_without_the_token_are_refused() {
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert!(v[0]["taken"].is_null(), "{v}");
 }
+
+#[test]
+fn the_radio_check_shows_what_a_meshtastic_device_reports() {
+    // An emulated device answers the handshake with its LoRa config, as the
+    // firmware does.
+    let (_emu, devs) = crate::meshtastic_emulated::emulator(1, &[]);
+    let d = tempfile::tempdir().unwrap();
+    let radio = format!("tcp:{}", devs[0].1);
+    let (_n, a) = start_api_node(&radio, d.path(), &[]);
+    let (_, st) = http_json(&a, "GET", "/status", b"");
+    let r = &st["radio"];
+    assert_eq!(r["kind"], "meshtastic", "{st}");
+    assert_eq!(r["preset"], "LONG_FAST", "{st}");
+    let region = r["region"].as_str().unwrap_or("");
+    assert!(["EU_868", "US"].contains(&region), "{st}");
+    for page in ["/", "/setup"] {
+        let body = get_text(&a, page);
+        assert!(
+            body.contains("Meshtastic device")
+                && body.contains(&format!("<dd id=\"region\">{region}</dd>"))
+                && body.contains("<dd id=\"preset\">LONG_FAST</dd>")
+                && !body.contains("a UDP link has no radio"),
+            "{page}: {body}"
+        );
+    }
+}
