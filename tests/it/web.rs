@@ -510,8 +510,13 @@ fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
         br.script("return document.querySelector('#map .ours');")
             .is_null()
     );
-    br.type_in("#lat", "45.2");
-    br.type_in("#lon", "5.7");
+    // Typed numbers inside the map move its cross there.
+    br.type_in("#lat", "45.5");
+    br.type_in("#lon", "4.6");
+    assert_eq!(
+        br.script("return document.getElementById('map-here').getAttribute('visibility');"),
+        "visible"
+    );
     br.screenshots("setup-map");
     br.go(&format!("http://{b}/catalogue?kind=facility"));
     br.screenshots("catalogue");
