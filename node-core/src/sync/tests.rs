@@ -426,6 +426,48 @@ fn two_publishers_of_the_same_design_make_two_designs() {
 }
 
 #[test]
+fn an_untitled_facility_reaches_neighbours_under_its_file_name() {
+    // This corpus file has no name: OKW names it after its file, which a
+    // receiver has not got, so the stream carries the name. Two operators
+    // publish the same file (as two nodes in the web app's tests did).
+    let facility = include_bytes!(
+        "../../../corpus/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml"
+    );
+    let mut net = Net::line(2, Strategy::Reconcile);
+    let mut other = NodeConfig::new(NodeId(1), 7);
+    other.publisher = NodeConfig::simulated_publisher(7, 1);
+    net.nodes[1] = Node::new(other, Instant::ZERO);
+    for node in 0..2 {
+        let mut out = Outbox {
+            frames: Vec::new(),
+            room: usize::MAX,
+        };
+        net.nodes[node]
+            .publish(
+                net.now,
+                ItemKind::Facility,
+                facility,
+                "RobsArduinoShop.yml",
+                &mut out,
+            )
+            .expect("publishes");
+        net.take(node, out);
+    }
+    let converged = net.run_until(net.at(3600), |n| n.converged());
+    let rejected: Vec<_> = net
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, NodeEvent::ItemRejected { .. }))
+        .collect();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(converged, "converges");
+    for n in &net.nodes {
+        assert_eq!(n.store().len(), 2, "both operators' facilities");
+        assert!(n.store().items().all(|i| i.name == "RobsArduinoShop"));
+    }
+}
+
+#[test]
 fn a_stream_nobody_asked_for_is_not_stored_until_it_is_wanted() {
     let mut net = Net::line(2, Strategy::Reconcile);
     let mut out = Outbox {

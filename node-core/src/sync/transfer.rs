@@ -215,12 +215,26 @@ pub fn encode_stream(item: &StoredItem) -> Option<Vec<u8>> {
         seq: item.stamp.seq,
         len_bytes: item.bytes.len(),
         codec: codec as u8,
+        name: (!named_by_its_document(item)).then(|| item.name.clone()),
     }
     .encode(&mut s);
     author.encode(&mut s);
     s.extend_from_slice(&body);
     Some(s)
 }
+
+/// Whether a receiver, reading `item`'s bytes with no file name (as
+/// the receiving [`SyncEngine`] does), finds the item: false for an untitled OKW
+/// facility, which is named after the file it was published from.
+fn named_by_its_document(item: &StoredItem) -> bool {
+    item.bytes.is_empty()
+        || identify(item.kind, &item.bytes, UNNAMED, Some(item.format))
+            .is_ok_and(|found| found.iter().any(|i| i.id == item.catalogue_id()))
+}
+
+/// What received bytes are parsed under when the stream carries no name:
+/// it names them in messages.
+const UNNAMED: &str = "item";
 
 /// The data frames (encoded, in index order) that carry `element`'s
 /// transfer `stream` over a transport of `max_payload_bytes` per frame;
@@ -680,10 +694,11 @@ impl SyncEngine {
             }
             (TOMBSTONE_CONTENT, String::new())
         } else {
-            // Received bytes have no file name: "item" names them in
-            // messages (and names an untitled facility, as on every
-            // receiver). The item is the one with the signed catalogue id.
-            let it = identify(kind, &bytes, "item", Some(header.format))?
+            // Received bytes have no file name: an untitled facility comes
+            // with the name its publisher's file gave it. The item is the
+            // one with the signed catalogue id.
+            let source = header.name.as_deref().unwrap_or(UNNAMED);
+            let it = identify(kind, &bytes, source, Some(header.format))?
                 .into_iter()
                 .find(|i| i.id == author.catalogue_id)
                 .ok_or(RejectReason::Mismatch)?;
