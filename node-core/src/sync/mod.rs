@@ -78,6 +78,7 @@ mod outbox;
 mod quota;
 mod reconcile;
 pub mod sketch;
+mod stream;
 mod transfer;
 pub mod trickle;
 
@@ -89,7 +90,8 @@ pub use elements::{Element, Fingerprint, element_of};
 pub(crate) use outbox::channel_busy;
 pub use quota::{MAX_TRACKED, QuotaConfig};
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
-pub use transfer::{MAX_FRAGMENTS, RejectReason, data_frames, encode_stream};
+pub use stream::{RejectReason, encode_stream};
+pub use transfer::{MAX_FRAGMENTS, data_frames};
 pub use trickle::TrickleConfig;
 
 use catalogue::ItemId;

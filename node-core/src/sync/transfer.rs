@@ -5,9 +5,10 @@
 //! Missing elements are asked for with a **want** addressed to one holder
 //! (after a random delay, a window of [`WANT_WINDOW`] in flight; a node that
 //! overhears a want for the same element waits for that data instead). The
-//! holder broadcasts the item's transfer stream — a [`TransferHeader`] and
+//! holder broadcasts the item's transfer stream — a [`TransferHeader`](crate::wire::TransferHeader) and
 //! the compressed bytes — as **data** fragments every neighbour that lacks
-//! it takes. Lost fragments are asked for again by bitmap.
+//! it takes. Lost fragments are asked for again by bitmap. The stream and
+//! its checks are in [`stream`](super::stream).
 //!
 //! A received stream is decompressed, parsed, and its item id and content
 //! id recomputed; it is stored only if they hash to the element that was
@@ -23,21 +24,14 @@
 
 use std::collections::BTreeMap;
 
-use catalogue::{ParseError, identify};
-
-use crate::identity::{
-    AUTHORSHIP_LEN, Authorship, AuthorshipError, Fingerprint as KeyFingerprint, SignedError,
-    TOMBSTONE_CONTENT, VersionClaim, owned_id,
-};
-
-use super::compress::{self, DecompressError};
 use super::outbox::FLUSH_RETRY;
+use super::stream::{RejectReason, encode_stream};
 use super::{Element, Strategy, SyncEngine, SyncEvent, element_of};
 use crate::id::NodeId;
-use crate::store::{Change, Reject, Storage, Store, StoreError, StoredItem, VersionStamp};
+use crate::store::{Change, Storage, Store};
 use crate::time::{Duration, Instant};
 use crate::transport::{Priority, Transport};
-use crate::wire::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, TransferError, TransferHeader};
+use crate::wire::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame};
 
 /// Most fragments one item's stream may have (the want bitmap is 64 bits).
 pub const MAX_FRAGMENTS: usize = 64;
@@ -59,63 +53,6 @@ const REFUSED_HOLD: Duration = Duration::from_secs(3600);
 /// asked faster than it can answer.
 fn want_timeout(base: Duration, attempts: u32) -> Duration {
     base.saturating_mul(u64::from(attempts.min(3)) + 1)
-}
-
-/// Why a transfer was dropped instead of stored. The display texts are what
-/// the node logs.
-#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
-pub enum RejectReason {
-    /// The stream's header does not parse (or announces too large an item).
-    #[error(transparent)]
-    Header(#[from] TransferError),
-    /// The body does not decompress to the announced length.
-    #[error(transparent)]
-    Decompress(#[from] DecompressError),
-    /// The bytes are not a document of the announced kind and format.
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    /// The stream's authorship (publisher key and signature) is missing or
-    /// malformed.
-    #[error(transparent)]
-    Authorship(#[from] AuthorshipError),
-    /// The document parsed, but no item in it hashes to the element asked
-    /// for (corrupt, forged, or another version).
-    #[error("content does not match the element asked for")]
-    Mismatch,
-    /// The signature does not verify, or the signing key does not own the
-    /// design: a forged or tampered version.
-    #[error(transparent)]
-    Signature(#[from] SignedError),
-    /// The version is older than the one held (a replay).
-    #[error("version {offered} is older than version {held} held")]
-    Stale {
-        /// The seq offered.
-        offered: u32,
-        /// The seq held.
-        held: u32,
-    },
-    /// The trust policy refuses the signing key (`--refuse-unknown`).
-    #[error("publisher {0} is not trusted here")]
-    Untrusted(KeyFingerprint),
-    /// The publisher key has used up its quota for this window.
-    #[error("publisher {0} is over its quota")]
-    OverQuota(KeyFingerprint),
-    /// The store refused the item (too large, full of pinned items, …).
-    #[error("store refused it: {0}")]
-    StoreRefused(Reject),
-    /// The store's backend failed while writing it (its message: store
-    /// errors carry I/O errors, which cannot be cloned).
-    #[error("store refused it: {0}")]
-    StoreFailed(String),
-}
-
-impl From<StoreError> for RejectReason {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(r) => RejectReason::StoreRefused(r),
-            other => RejectReason::StoreFailed(other.to_string()),
-        }
-    }
 }
 
 /// What transfers keep between frames.
@@ -201,40 +138,6 @@ impl Transfers {
         self.wanted.remove(&element);
     }
 }
-
-/// The transfer stream of a stored version: its [`TransferHeader`], its
-/// [`Authorship`], then its (compressed) bytes. `None` for an unsigned
-/// version, which is never sent.
-pub fn encode_stream(item: &StoredItem) -> Option<Vec<u8>> {
-    let author = item.author?;
-    let (codec, body) = compress::compress(&item.bytes);
-    let mut s = Vec::with_capacity(16 + AUTHORSHIP_LEN + body.len());
-    TransferHeader {
-        kind: item.kind,
-        format: item.format,
-        seq: item.stamp.seq,
-        len_bytes: item.bytes.len(),
-        codec: codec as u8,
-        name: (!named_by_its_document(item)).then(|| item.name.clone()),
-    }
-    .encode(&mut s);
-    author.encode(&mut s);
-    s.extend_from_slice(&body);
-    Some(s)
-}
-
-/// Whether a receiver, reading `item`'s bytes with no file name (as
-/// the receiving [`SyncEngine`] does), finds the item: false for an untitled OKW
-/// facility, which is named after the file it was published from.
-fn named_by_its_document(item: &StoredItem) -> bool {
-    item.bytes.is_empty()
-        || identify(item.kind, &item.bytes, UNNAMED, Some(item.format))
-            .is_ok_and(|found| found.iter().any(|i| i.id == item.catalogue_id()))
-}
-
-/// What received bytes are parsed under when the stream carries no name:
-/// it names them in messages.
-const UNNAMED: &str = "item";
 
 /// The data frames (encoded, in index order) that carry `element`'s
 /// transfer `stream` over a transport of `max_payload_bytes` per frame;
@@ -485,7 +388,7 @@ impl SyncEngine {
         }
     }
 
-    /// The transfer stream of an element we hold: its [`TransferHeader`],
+    /// The transfer stream of an element we hold: its [`TransferHeader`](crate::wire::TransferHeader),
     /// then the (compressed) bytes.
     pub(super) fn stream<S: Storage>(
         &mut self,
@@ -678,55 +581,5 @@ impl SyncEngine {
             _ => {}
         }
         self.events.push(SyncEvent::Rejected { element, reason });
-    }
-
-    /// Decodes and checks a transfer stream against the element it claims
-    /// and its publisher's signature, then the trust policy.
-    fn verify(&self, element: Element, stream: &[u8]) -> Result<StoredItem, RejectReason> {
-        let (header, rest) = TransferHeader::parse(stream, self.config.max_item_bytes)?;
-        let (author, body) = Authorship::parse(rest)?;
-        let bytes = compress::decompress(header.codec, body, header.len_bytes)?;
-        let (kind, seq) = (header.kind, header.seq);
-        let id = owned_id(&author.publisher, author.catalogue_id);
-        let (content, name) = if author.tombstone {
-            if !bytes.is_empty() {
-                return Err(SignedError::Tombstone.into());
-            }
-            (TOMBSTONE_CONTENT, String::new())
-        } else {
-            // Received bytes have no file name: an untitled facility comes
-            // with the name its publisher's file gave it. The item is the
-            // one with the signed catalogue id.
-            let source = header.name.as_deref().unwrap_or(UNNAMED);
-            let it = identify(kind, &bytes, source, Some(header.format))?
-                .into_iter()
-                .find(|i| i.id == author.catalogue_id)
-                .ok_or(RejectReason::Mismatch)?;
-            (it.content, catalogue::entry::cut_name(&it.name))
-        };
-        let stamp = VersionStamp { seq, content };
-        if element_of(kind, id, stamp) != element {
-            return Err(RejectReason::Mismatch);
-        }
-        author.verify(&VersionClaim {
-            kind,
-            id,
-            seq,
-            content,
-        })?;
-        if !self.trust.admits(&author.publisher, &self.own_key)
-            && !self.known_keys.contains(&author.publisher)
-        {
-            return Err(RejectReason::Untrusted(author.publisher.fingerprint()));
-        }
-        Ok(StoredItem {
-            kind,
-            id,
-            stamp,
-            name,
-            format: header.format,
-            bytes,
-            author: Some(author),
-        })
     }
 }
