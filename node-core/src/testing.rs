@@ -87,3 +87,16 @@ pub fn hear_and_step<S: crate::store::Storage>(
     }
     later
 }
+
+/// The neighbour lists of `n` nodes in a line (node `i` hears `i - 1` and
+/// `i + 1`): the mesh most protocol tests start from.
+pub fn line_links(n: usize) -> Vec<Vec<usize>> {
+    (0..n)
+        .map(|i| {
+            [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+        .collect()
+}

@@ -89,15 +89,7 @@ impl Net {
     }
 
     pub(crate) fn line(n: usize, strategy: Strategy) -> Self {
-        let links = (0..n)
-            .map(|i| {
-                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            })
-            .collect();
-        Net::new(links, strategy, 0.0)
+        Net::new(crate::testing::line_links(n), strategy, 0.0)
     }
 
     pub(crate) fn publish(&mut self, node: usize, bytes: &[u8]) {
