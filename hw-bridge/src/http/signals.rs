@@ -16,7 +16,7 @@
 use catalogue::id::ItemId;
 use hyper::StatusCode;
 use node_core::signals::{
-    MAX_TTL_S, Payload, PublishSignalError, SignalId, SignalSpec, SignalType, tags_from,
+    MAX_TTL_S, Payload, PublishSignalError, SignalId, SignalSpec, SignalType, tags_from_list,
 };
 use node_core::time::parse_duration;
 use node_core::{Duration, Instant};
@@ -128,17 +128,12 @@ pub(super) async fn query(
 ) -> Result<(StatusCode, Value), Failure> {
     check_params(q, &["need", "ttl"])?;
     let text = param(q, "need").unwrap_or("");
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
+    let need = tags_from_list(text).map_err(|e| Failure::bad(format!("need '{text}': {e}")))?;
+    if need.is_empty() {
         return Err(Failure::bad(
             "need: say what is needed, comma-separated, e.g. need=3d-printing,material=pla",
         ));
     }
-    let need = tags_from(parts).map_err(|e| Failure::bad(format!("need '{text}': {e}")))?;
     let ttl_text = param(q, "ttl").unwrap_or("1h");
     let ttl = parse_duration(ttl_text)
         .ok()
@@ -193,10 +188,8 @@ pub(super) fn demand_spec(q: &[(String, String)], now: Instant) -> Result<Signal
         .ok()
         .filter(|d| *d >= Duration::from_secs(1) && d.as_micros() / 1_000_000 <= node_core::signals::MAX_TTL_S)
         .ok_or_else(|| Failure::bad(format!("deadline '{deadline_text}': expected a time from now such as 2h or 3d, at most 30 days")))?;
-    let tags = match param(q, "tags") {
-        None | Some("") => Vec::new(),
-        Some(t) => tags_from(t.split(',')).map_err(|e| Failure::bad(format!("tags '{t}': {e}")))?,
-    };
+    let t = param(q, "tags").unwrap_or("");
+    let tags = tags_from_list(t).map_err(|e| Failure::bad(format!("tags '{t}': {e}")))?;
     let urgent = match param(q, "urgent").unwrap_or("false") {
         "true" | "1" | "yes" => true,
         "false" | "0" | "no" => false,

@@ -10,6 +10,16 @@ use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, Priority, RxFrame};
 
+/// `tags` at the node `at`, nothing elsewhere: a capability or
+/// subscription list for one node of a mesh.
+fn only_at(i: usize, at: usize, tags: &[&str]) -> Vec<Tag> {
+    if i == at {
+        tags_from(tags.iter().copied()).unwrap()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Nodes on an undirected graph; every frame reaches the sender's
 /// neighbours at once.
 struct Mesh {
@@ -46,15 +56,7 @@ impl Mesh {
     }
 
     fn line(n: usize, config: impl Fn(usize) -> SignalConfig) -> Mesh {
-        let links = (0..n)
-            .map(|i| {
-                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            })
-            .collect();
-        Mesh::new(links, config)
+        Mesh::new(crate::testing::line_links(n), config)
     }
 
     fn drain(&mut self) {
@@ -321,11 +323,7 @@ fn two_confirmations_one_winner_everywhere_and_the_loser_is_told() {
 fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
     // The broadcast fallback (no filters): each node relays once.
     let mut mesh = Mesh::line(8, |i| SignalConfig {
-        capabilities: if i == 7 {
-            tags_from(["cnc"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 7, &["cnc"]),
         filters: false,
         ..certain()
     });
@@ -357,11 +355,7 @@ fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
 #[test]
 fn a_matching_facility_answers_and_a_known_one_answers_without_a_frame() {
     let mut mesh = Mesh::line(4, |i| SignalConfig {
-        capabilities: if i == 3 {
-            tags_from(["cnc", "laser-cutting"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 3, &["cnc", "laser-cutting"]),
         ..certain()
     });
     let need = tags_from(["laser-cutting"]).unwrap();
@@ -596,11 +590,7 @@ fn a_false_positive_carries_a_query_but_never_answers_it() {
 #[test]
 fn neighbour_filters_age_out_and_the_table_is_bounded() {
     let mut mesh = Mesh::line(2, |i| SignalConfig {
-        capabilities: if i == 1 {
-            tags_from(["cnc"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 1, &["cnc"]),
         ..certain()
     });
     mesh.run_until(secs(120));
