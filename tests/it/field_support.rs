@@ -78,15 +78,7 @@ impl Proc {
             .lines
             .recv_timeout(timeout)
             .unwrap_or_else(|e| panic!("no stdout line within {timeout:?}: {e}"));
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-        if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
-            TOKEN_FILES
-                .lock()
-                .unwrap()
-                .insert(addr.to_owned(), PathBuf::from(file));
-        }
-        v
+        start_line(&line)
     }
 
     /// Sends SIGTERM.
@@ -172,6 +164,20 @@ pub(crate) fn in_ci() -> bool {
 
 /// The token file of each node API address seen by [`Proc::json_line`].
 static TOKEN_FILES: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+
+/// A JSON line a node printed; the token file of a node that says where
+/// its API listens is remembered for [`token_of`].
+fn start_line(line: &str) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+    if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
+        TOKEN_FILES
+            .lock()
+            .unwrap()
+            .insert(addr.to_owned(), PathBuf::from(file));
+    }
+    v
+}
 
 /// The API token of the node at `addr`, if its token file is known.
 pub(crate) fn token_of(addr: &str) -> Option<String> {
@@ -305,14 +311,7 @@ fn try_start_api_node(
     let mut p = Proc::okmesh(&args);
     match p.lines.recv_timeout(Duration::from_secs(60)) {
         Ok(line) => {
-            let v: serde_json::Value =
-                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-            if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
-                TOKEN_FILES
-                    .lock()
-                    .unwrap()
-                    .insert(addr.to_owned(), PathBuf::from(file));
-            }
+            let v = start_line(&line);
             let addr = v["http"].as_str().expect("http address").to_owned();
             Ok((p, addr))
         }

@@ -144,6 +144,19 @@ impl Mesh {
     fn total_sent(&self) -> usize {
         self.sent.iter().sum()
     }
+
+    /// Node `i` asks who can meet `need`, for 10 minutes: the query and
+    /// whether the node's own book answered it.
+    fn ask(&mut self, i: usize, need: Vec<Tag>) -> (SignalId, bool) {
+        self.nodes[i]
+            .ask(
+                self.now,
+                need,
+                Duration::from_secs(600),
+                &mut self.radios[i],
+            )
+            .unwrap()
+    }
 }
 
 fn secs(s: u64) -> Instant {
@@ -328,14 +341,7 @@ fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
         ..certain()
     });
     let need = tags_from(["glass-blowing"]).unwrap();
-    let (q, local) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need,
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, local) = mesh.ask(0, need);
     assert!(!local);
     mesh.run_until(secs(700));
     assert!(mesh.taken(q).len() >= 6);
@@ -359,27 +365,13 @@ fn a_matching_facility_answers_and_a_known_one_answers_without_a_frame() {
         ..certain()
     });
     let need = tags_from(["laser-cutting"]).unwrap();
-    let (q, _) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need.clone(),
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, _) = mesh.ask(0, need.clone());
     mesh.run_until(secs(60));
     assert!(mesh.events.iter().any(|(i, e)| *i == 0
         && matches!(e, NodeEvent::Signal(SignalEvent::Answered { query, local: false, .. }) if *query == q)));
     // Node 0 now knows the facility: the same need costs no frame.
     let before = mesh.total_sent();
-    let (_, local) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need,
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (_, local) = mesh.ask(0, need);
     mesh.run_until(secs(61));
     assert!(local);
     assert_eq!(mesh.total_sent(), before);
@@ -519,14 +511,7 @@ fn a_query_no_one_can_answer_costs_one_frame_once_filters_are_known() {
     let mut mesh = grid_with_printers(true);
     mesh.run_until(secs(600));
     let before = mesh.total_sent();
-    let (q, local) = mesh.nodes[14]
-        .ask(
-            mesh.now,
-            tags_from(["glass-blowing"]).unwrap(),
-            Duration::from_secs(600),
-            &mut mesh.radios[14],
-        )
-        .unwrap();
+    let (q, local) = mesh.ask(14, tags_from(["glass-blowing"]).unwrap());
     assert!(!local);
     mesh.drain();
     mesh.exchange();
@@ -559,14 +544,7 @@ fn a_false_positive_carries_a_query_but_never_answers_it() {
         ..certain()
     });
     mesh.run_until(secs(600));
-    let (q, _) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            vec![ghost.clone()],
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, _) = mesh.ask(0, vec![ghost.clone()]);
     mesh.drain();
     mesh.exchange();
     mesh.run_until(secs(700));
