@@ -42,7 +42,10 @@ pub use signal::{
     FILTER_SUBJECT, MAX_DIGEST_IDS, MAX_FILTER_LEVELS, MAX_PULLS_PER_FRAME, MAX_SPARSE_BITS,
     SignalFrame,
 };
-pub use sync::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, syndrome_bytes};
+pub use sync::{
+    DATA_OVERHEAD, MAX_FRAGMENTS, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, Want, data_overhead,
+    syndrome_bytes,
+};
 pub use transfer::{TransferError, TransferHeader};
 
 use codec::Reader;
@@ -358,6 +361,14 @@ mod tests {
         assert!(FrameRepr::decode(&sk).is_err());
     }
 
+    fn want(element: u64, base: u16, fragments: u64) -> Want {
+        Want {
+            element: Element(element),
+            base,
+            fragments,
+        }
+    }
+
     fn one_of_each(syn: &[u8]) -> [FrameRepr<'_>; 6] {
         [
             FrameRepr::Chat(ChatFrame { seq: 9 }),
@@ -381,9 +392,9 @@ mod tests {
             FrameRepr::Sync(SyncFrame::Want {
                 target: NodeId(3),
                 wants: vec![
-                    (Element(11), 0),
-                    (Element(12), 0b1010),
-                    (Element(u64::MAX), u64::MAX),
+                    want(11, 0, 0),
+                    want(12, 0, 0b1010),
+                    want(u64::MAX, 0, u64::MAX),
                 ],
             }),
             FrameRepr::Sync(SyncFrame::Data {
@@ -414,16 +425,30 @@ mod tests {
         let syn = syndrome_bytes(&[1, u64::MAX, 0x0123_4567_89ab_cdef]);
         let lens: Vec<usize> = one_of_each(&syn).iter().map(|f| f.encode().len()).collect();
         assert_eq!(lens, [6, 28, 13, 36, 43, 17]);
-        let want = FrameRepr::Sync(SyncFrame::Want {
+        let one = FrameRepr::Sync(SyncFrame::Want {
             target: NodeId(0x0403_0201),
-            wants: vec![(Element(0x1122_3344_5566_7788), 0x81)],
+            wants: vec![want(0x1122_3344_5566_7788, 0, 0x81)],
         });
         assert_eq!(
-            want.encode(),
+            one.encode(),
             [
                 1, 5, 1, 2, 3, 4, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x81, 0x01
             ]
         );
+        // A want of fragments past the 64th carries bases (bit 7 of the
+        // count), for every want in the frame.
+        let based = FrameRepr::Sync(SyncFrame::Want {
+            target: NodeId(0x0403_0201),
+            wants: vec![want(7, 0, 1), want(8, 300, 0b11)],
+        });
+        assert_eq!(
+            based.encode(),
+            [
+                1, 5, 1, 2, 3, 4, 0x82, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0, 0, 0, 0xac,
+                0x02, 0b11
+            ]
+        );
+        assert_eq!(FrameRepr::decode(&based.encode()), Ok(based));
         let data = SyncFrame::Data {
             element: Element(0x0102_0304_0506_0708),
             index: 1,
@@ -435,6 +460,22 @@ mod tests {
             [1, 6, 8, 7, 6, 5, 4, 3, 2, 1, 1, 2, b'a', b'b']
         );
         assert_eq!(data.encode().len(), DATA_OVERHEAD + 2);
+        // From 128 fragments the numbers take two bytes each.
+        let big = SyncFrame::Data {
+            element: Element(1),
+            index: 300,
+            total: MAX_FRAGMENTS as u16,
+            chunk: b"ab",
+        };
+        assert_eq!(&big.encode()[10..14], [0xac, 0x02, 0x80, 0x20]);
+        assert_eq!(big.encode().len(), data_overhead(MAX_FRAGMENTS) + 2);
+        let too_many = SyncFrame::Data {
+            element: Element(1),
+            index: 300,
+            total: MAX_FRAGMENTS as u16 + 1,
+            chunk: b"ab",
+        };
+        assert!(FrameRepr::decode(&too_many.encode()).is_err());
     }
 
     #[test]
