@@ -288,7 +288,7 @@ impl<S: Storage, P: Storage> Node<S, P> {
                 let Some(frames) = fragment(msg, &out.bytes, max_payload) else {
                     self.send_failed(SendError::TooLarge {
                         len: out.bytes.len(),
-                        max: max_payload * crate::wire::MAX_FRAGMENTS as usize,
+                        max: max_payload * crate::wire::MAX_MESSAGE_FRAGMENTS as usize,
                     });
                     continue;
                 };

@@ -37,7 +37,7 @@ mod transfer;
 
 pub use chat::{CHAT_MIN_LEN, ChatFrame};
 pub use codec::{get_varint, put_varint};
-pub use package::{FRAGMENT_OVERHEAD, MAX_FRAGMENTS, PackageFrame, fragment};
+pub use package::{FRAGMENT_OVERHEAD, MAX_MESSAGE_FRAGMENTS, PackageFrame, fragment};
 pub use signal::{
     FILTER_SUBJECT, MAX_DIGEST_IDS, MAX_FILTER_LEVELS, MAX_PULLS_PER_FRAME, MAX_SPARSE_BITS,
     SignalFrame,

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | msg | u16: the message number, a digest of the message's bytes ([`crate::packages::fragment::message_number`]) |
 //! | index | varint: the fragment's number, below `total` |
-//! | total | varint: fragments in the message, 1 to [`MAX_FRAGMENTS`] |
+//! | total | varint: fragments in the message, 1 to [`MAX_MESSAGE_FRAGMENTS`] |
 //! | chunk | the fragment's bytes, to the end of the frame |
 //!
 //! The sync layer's data frames carry a `u8` fragment count, enough for a
@@ -21,7 +21,7 @@ use super::{FrameKind, HEADER_LEN, WIRE_VERSION, WireError};
 
 /// Most fragments one message may be cut into: a 64 KiB piece with its
 /// proof over 231-byte frames needs about 300.
-pub const MAX_FRAGMENTS: u32 = 512;
+pub const MAX_MESSAGE_FRAGMENTS: u32 = 512;
 
 /// Bytes before the chunk in the largest fragment header (frame header,
 /// msg, index and total as two-byte varints).
@@ -80,7 +80,7 @@ impl<'a> PackageFrame<'a> {
                 let msg = r.u16("msg")?;
                 let index = r.varint("index")?;
                 let total = r.varint("total")?;
-                if total == 0 || total > u64::from(MAX_FRAGMENTS) {
+                if total == 0 || total > u64::from(MAX_MESSAGE_FRAGMENTS) {
                     return Err(r.bad("total"));
                 }
                 if index >= total {
@@ -100,7 +100,7 @@ impl<'a> PackageFrame<'a> {
 }
 
 /// Cuts `message` into fragment frames of at most `max_payload_bytes`
-/// each; `None` if it needs more than [`MAX_FRAGMENTS`] or the frames are
+/// each; `None` if it needs more than [`MAX_MESSAGE_FRAGMENTS`] or the frames are
 /// too small to carry a byte.
 pub fn fragment(msg: u16, message: &[u8], max_payload_bytes: usize) -> Option<Vec<Vec<u8>>> {
     let room = max_payload_bytes.checked_sub(FRAGMENT_OVERHEAD)?;
@@ -108,7 +108,7 @@ pub fn fragment(msg: u16, message: &[u8], max_payload_bytes: usize) -> Option<Ve
         return None;
     }
     let total = message.len().div_ceil(room).max(1);
-    if total > MAX_FRAGMENTS as usize {
+    if total > MAX_MESSAGE_FRAGMENTS as usize {
         return None;
     }
     let chunks: Vec<&[u8]> = if message.is_empty() {
