@@ -8,8 +8,8 @@
 //! up, how much room does the radio have).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use node_core::{Capabilities, Destination, NodeId, OutFrame, RxFrame, SendError};
 use tokio::sync::mpsc;
@@ -83,6 +83,44 @@ pub enum RadioEvent {
     DeviceLog(String),
 }
 
+/// What kind of link carries the node's frames.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum LinkKind {
+    /// The UDP testbed: datagrams between processes, no radio at all.
+    #[default]
+    UdpTestbed,
+    /// A Meshtastic device over serial or TCP.
+    Meshtastic,
+}
+
+impl LinkKind {
+    /// The name the API reports (`udp` or `meshtastic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkKind::UdpTestbed => "udp",
+            LinkKind::Meshtastic => "meshtastic",
+        }
+    }
+}
+
+/// What the link says about itself, for the operator's radio check.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct RadioReport {
+    /// UDP testbed or Meshtastic device.
+    pub kind: LinkKind,
+    /// Where it is: the device address, or the UDP bind address and peers.
+    pub address: String,
+    /// The LoRa region the device is set to (e.g. `EU_868`), as it said
+    /// in its config; `None` when it did not (and always on UDP).
+    pub region: Option<String>,
+    /// The device's modem preset (e.g. `LONG_FAST`), or `CUSTOM` when it
+    /// uses its own bandwidth and spreading factor; `None` when it did not
+    /// say (and always on UDP).
+    pub preset: Option<String>,
+    /// The device's firmware version, if it said.
+    pub firmware: Option<String>,
+}
+
 /// State a radio task shares with the node-side transport.
 #[derive(Debug)]
 pub struct LinkState {
@@ -92,6 +130,8 @@ pub struct LinkState {
     channel_util: AtomicU64,
     /// Bits of an `f64` percentage; NaN until the radio reported one.
     air_util_tx: AtomicU64,
+    /// What the link said about itself (the status report's radio check).
+    report: Mutex<RadioReport>,
 }
 
 impl LinkState {
@@ -102,7 +142,22 @@ impl LinkState {
             room: AtomicUsize::new(room),
             channel_util: AtomicU64::new(f64::NAN.to_bits()),
             air_util_tx: AtomicU64::new(f64::NAN.to_bits()),
+            report: Mutex::new(RadioReport::default()),
         }
+    }
+    /// What the link last said about itself.
+    pub fn report(&self) -> RadioReport {
+        self.report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+    /// Records what the link says about itself.
+    pub fn set_report(&self, report: RadioReport) {
+        *self
+            .report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = report;
     }
     /// The channel utilisation the radio last reported (percent of time
     /// the channel was busy, all senders), if it reports one.
@@ -170,12 +225,14 @@ impl RadioLink {
     pub(crate) fn spawn_meshtastic<F>(
         node_id: NodeId,
         room: usize,
+        report: RadioReport,
         task: impl FnOnce(RadioEnds) -> F,
     ) -> RadioLink
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let (frames, events, ends) = channels(true, room);
+        ends.state.set_report(report);
         let state = ends.state.clone();
         RadioLink {
             node_id,

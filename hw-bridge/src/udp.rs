@@ -217,9 +217,20 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
             addr: config.bind,
             source,
         })?;
+    let peers: Vec<String> = config.peers.iter().map(ToString::to_string).collect();
+    let report = radio::RadioReport {
+        kind: radio::LinkKind::UdpTestbed,
+        address: format!(
+            "{} → {}",
+            socket.local_addr().unwrap_or(config.bind),
+            peers.join(" ")
+        ),
+        ..Default::default()
+    };
     Ok(RadioLink::spawn_meshtastic(
         config.node_id,
         radio::OUT_QUEUE_FRAMES,
+        report,
         |ends| run(socket, config, ends),
     ))
 }

@@ -62,8 +62,9 @@ impl Transport for Outbox {
 
 /// Hands `payload` to `node` at `now` as a broadcast heard directly from
 /// `from` (a weak signal), then fires the node's timer if it is due by
-/// `now + step`; returns that later time. The fuzz targets and harnesses
-/// feed frames this way one after another.
+/// `now + step`, and drops what the node sent (`radio`'s frames) and
+/// reported (its events); returns that later time. The fuzz targets feed
+/// frames this way one after another and look only at the node's state.
 pub fn hear_and_step<S: crate::store::Storage>(
     node: &mut crate::Node<S>,
     now: crate::time::Instant,
@@ -85,5 +86,20 @@ pub fn hear_and_step<S: crate::store::Storage>(
     if node.poll_timeout().is_some_and(|t| t <= later) {
         node.handle_timeout(later, radio);
     }
+    radio.frames.clear();
+    while node.poll_event().is_some() {}
     later
+}
+
+/// The neighbour lists of `n` nodes in a line (node `i` hears `i - 1` and
+/// `i + 1`): the mesh most protocol tests start from.
+pub fn line_links(n: usize) -> Vec<Vec<usize>> {
+    (0..n)
+        .map(|i| {
+            [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+        .collect()
 }

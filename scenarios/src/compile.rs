@@ -97,6 +97,19 @@ impl Scenario {
                 senders: t.senders.clone(),
             }),
             publications: self.workload.schedule.clone(),
+            packages: self
+                .workload
+                .packages
+                .iter()
+                .map(|p| sim::config::PackageTransfer {
+                    at: p.at,
+                    size_bytes: p.size_bytes,
+                    seed: p.seed,
+                    piece_len_bytes: p.piece_bytes,
+                    holders: p.holders.clone(),
+                    requesters: p.requesters.clone(),
+                })
+                .collect(),
             signals: self
                 .workload
                 .signals

@@ -406,9 +406,46 @@ pub struct Workload {
     /// Supply and demand signals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<crate::signals::SignalWorkload>,
+    /// Design packages held by some nodes and requested by others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<PackageSpec>,
     /// The resolved schedule (read from the corpus when the scenario loads).
     #[serde(skip)]
     pub schedule: Vec<Publication>,
+}
+
+/// A design package of `size_bytes` random bytes (from `seed`) and a small
+/// manifest, held with its manifest by `holders` from the start and
+/// requested by `requesters` at `at`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageSpec {
+    /// Package size in bytes (at most [`MAX_SIM_PACKAGE_BYTES`]).
+    pub size_bytes: u64,
+    /// Seed of its bytes.
+    #[serde(default = "default_package_seed")]
+    pub seed: u64,
+    /// Piece length in bytes: a power of two from 1024 to 1048576.
+    #[serde(default = "default_piece_bytes")]
+    pub piece_bytes: u32,
+    /// Nodes holding it from the start.
+    pub holders: Vec<u32>,
+    /// Nodes asking for it at `at`.
+    pub requesters: Vec<u32>,
+    /// When the requesters ask.
+    #[serde(with = "duration")]
+    pub at: Duration,
+}
+
+/// Largest package a scenario may move (every holder keeps a copy in memory).
+pub const MAX_SIM_PACKAGE_BYTES: u64 = 64 << 20;
+
+fn default_package_seed() -> u64 {
+    1
+}
+
+fn default_piece_bytes() -> u32 {
+    4096
 }
 
 /// Publish `items` files from a corpus at random times in `[from, until]`.

@@ -346,6 +346,32 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
             check_ids(ids, n, &at.key("nodes"), &mut bad);
         }
     }
+    for (i, p) in s.workload.packages.iter().enumerate() {
+        let at = root.key("workload").key("packages").index(i);
+        if p.size_bytes == 0 || p.size_bytes > crate::schema::MAX_SIM_PACKAGE_BYTES {
+            bad(
+                at.key("size_bytes"),
+                format!(
+                    "must be within 1..={}",
+                    crate::schema::MAX_SIM_PACKAGE_BYTES
+                ),
+            );
+        }
+        if !p.piece_bytes.is_power_of_two() || !(1024..=1 << 20).contains(&p.piece_bytes) {
+            bad(
+                at.key("piece_bytes"),
+                "must be a power of two from 1024 to 1048576".into(),
+            );
+        }
+        if p.holders.is_empty() {
+            bad(at.key("holders"), "needs at least one node".into());
+        }
+        check_ids(&p.holders, n, &at.key("holders"), &mut bad);
+        check_ids(&p.requesters, n, &at.key("requesters"), &mut bad);
+        if p.at > s.duration {
+            bad(at.key("at"), "is after the end of the run".into());
+        }
+    }
     if !s.workload.revise.is_empty() && s.workload.publish.is_empty() {
         bad(
             root.key("workload").key("revise"),

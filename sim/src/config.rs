@@ -83,6 +83,8 @@ pub struct Config {
     pub traffic: Option<Traffic>,
     /// Items published during the run, at given times and nodes.
     pub publications: Vec<Publication>,
+    /// Design packages given to holders at the start and requested later.
+    pub packages: Vec<PackageTransfer>,
     /// Supply and demand signals: facilities, settings, actions.
     pub signals: SignalPlan,
     /// Faults injected at given times.
@@ -109,6 +111,7 @@ impl Config {
             trust: node_core::identity::TrustPolicy::default(),
             traffic: None,
             publications: Vec::new(),
+            packages: Vec::new(),
             signals: SignalPlan::default(),
             faults: Vec::new(),
             max_events: DEFAULT_MAX_EVENTS,
@@ -382,6 +385,25 @@ impl Traffic {
     pub fn sends(&self, i: u32) -> bool {
         self.senders.as_ref().is_none_or(|l| l.contains(&i))
     }
+}
+
+/// A design package the workload moves: built from `seed`
+/// ([`seeded_package`](crate::world::seeded_package)), given with its
+/// manifest to `holders` at the start, requested by `requesters` at `at`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PackageTransfer {
+    /// When the requesters ask for it, from the start of the run.
+    pub at: Duration,
+    /// Package size in bytes (manifest included).
+    pub size_bytes: u64,
+    /// Seed of its bytes and manifest.
+    pub seed: u64,
+    /// Piece length in bytes (a power of two, 1 KiB to 1 MiB).
+    pub piece_len_bytes: u32,
+    /// Nodes that hold it from the start.
+    pub holders: Vec<u32>,
+    /// Nodes that ask for it at `at`.
+    pub requesters: Vec<u32>,
 }
 
 /// One publication the workload makes.

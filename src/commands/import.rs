@@ -382,12 +382,18 @@ pub(crate) fn run(a: ImportArgs) -> Result<ExitCode, CliError> {
     }
     let manifests = store.items_of(ItemKind::Manifest).count();
     let facilities = store.items_of(ItemKind::Facility).count();
+    let run = Run {
+        dbdir: &a.db,
+        reports: &reports,
+        t: &totals,
+        manifests,
+        facilities,
+        signer: &owner,
+    };
     if a.json {
-        print_json(&a.db, &reports, &totals, manifests, facilities, &owner)?;
+        print_json(&run)?;
     } else {
-        print_text(
-            &a.db, &reports, &totals, manifests, facilities, &owner, a.quiet,
-        );
+        print_text(&run, a.quiet);
     }
     Ok(if totals.skipped_files > 0 {
         ExitCode::from(2)
@@ -405,15 +411,22 @@ fn kind_str(k: Option<ItemKind>) -> Option<&'static str> {
     })
 }
 
-fn print_json(
-    dbdir: &Path,
-    reports: &[FileReport],
-    t: &Totals,
+/// What an import did, for its report.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    dbdir: &'a Path,
+    reports: &'a [FileReport],
+    t: &'a Totals,
+    /// Manifests in the database afterwards.
     manifests: usize,
+    /// Facilities in the database afterwards.
     facilities: usize,
-    signer: &node_core::identity::PublicKey,
-) -> Result<(), CliError> {
-    let files: Vec<Value> = reports
+    signer: &'a node_core::identity::PublicKey,
+}
+
+fn print_json(run: &Run<'_>) -> Result<(), CliError> {
+    let t = run.t;
+    let files: Vec<Value> = run.reports
         .iter()
         .map(|r| {
             let status = if r.skipped.is_some() {
@@ -452,17 +465,17 @@ fn print_json(
         })
         .collect();
     let out = json!({
-        "db": dbdir.display().to_string(),
+        "db": run.dbdir.display().to_string(),
         "files": files,
         "totals": {
             "files": t.files, "imported_files": t.imported_files, "skipped_files": t.skipped_files,
             "ignored_files": t.ignored_files, "new": t.new, "new_versions": t.new_versions,
             "unchanged": t.unchanged, "rejected": t.rejected, "batches": t.batches,
         },
-        "store": { "manifests": manifests, "facilities": facilities },
+        "store": { "manifests": run.manifests, "facilities": run.facilities },
         // Imported files carry no signature of their own: this store's
         // publisher key signed them, marked as signed on import.
-        "signed_on_import_by": signer.fingerprint().to_string(),
+        "signed_on_import_by": run.signer.fingerprint().to_string(),
     });
     outln!(
         "{}",
@@ -471,15 +484,8 @@ fn print_json(
     Ok(())
 }
 
-fn print_text(
-    dbdir: &Path,
-    reports: &[FileReport],
-    t: &Totals,
-    manifests: usize,
-    facilities: usize,
-    signer: &node_core::identity::PublicKey,
-    quiet: bool,
-) {
+fn print_text(run: &Run<'_>, quiet: bool) {
+    let t = run.t;
     let print_warnings = |r: &FileReport| {
         if quiet {
             return;
@@ -488,7 +494,7 @@ fn print_text(
             outln!("{:<12}   {w}", "warning");
         }
     };
-    for r in reports {
+    for r in run.reports {
         let warn = match r.warnings.len() {
             0 => String::new(),
             1 => " (1 warning)".to_owned(),
@@ -568,13 +574,15 @@ fn print_text(
         t.batches
     );
     outln!(
-        "store {}: {manifests} manifests, {facilities} facilities",
-        dbdir.display()
+        "store {}: {} manifests, {} facilities",
+        run.dbdir.display(),
+        run.manifests,
+        run.facilities
     );
     if t.new + t.new_versions > 0 {
         outln!(
             "signed by this node on import: publisher key {} (the files carry no signature of their authors)",
-            signer.fingerprint()
+            run.signer.fingerprint()
         );
     }
 }

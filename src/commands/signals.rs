@@ -24,7 +24,7 @@ use hw_bridge::store::DiskStorage;
 use node_core::identity::PublicKey;
 use node_core::signals::{
     Held, MAX_QUANTITY, MAX_TTL_S, Payload, PublishSignalError, RejectReason, SignalConfig,
-    SignalId, SignalSpec, SignalType, Tag, satisfies, tags_from,
+    SignalId, SignalSpec, SignalType, Tag, satisfies, tags_from, tags_from_list,
 };
 use node_core::store::{StorageError, StoredItem};
 use node_core::transport::{MAX_HOP_LIMIT, MESHTASTIC_MAX_PAYLOAD_BYTES};
@@ -587,15 +587,11 @@ pub(crate) fn run_offer(a: OfferArgs) -> Result<ExitCode, CliError> {
 
 /// Tags from `--need` text: comma-separated, each normalised.
 pub(crate) fn need_tags(text: &str) -> Result<Vec<Tag>, String> {
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
+    let tags = tags_from_list(text).map_err(|e| e.to_string())?;
+    if tags.is_empty() {
         return Err("say what is needed, e.g. \"3d printing, material=pla\"".into());
     }
-    tags_from(parts).map_err(|e| e.to_string())
+    Ok(tags)
 }
 
 pub(crate) fn run_ask(a: AskArgs) -> Result<ExitCode, CliError> {

@@ -10,16 +10,18 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A child process killed when dropped (a failing test leaks nothing), with
-/// its stdout lines delivered through a channel.
+/// its stdout lines delivered through a channel and its stderr collected
+/// as it comes (readable while it runs: [`Proc::stderr_so_far`]).
 pub(crate) struct Proc {
     pub(crate) child: Child,
     lines: mpsc::Receiver<String>,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<()>>,
+    stderr_text: Arc<Mutex<String>>,
 }
 
 impl Proc {
@@ -41,17 +43,31 @@ impl Proc {
                 }
             }
         });
-        let mut stderr = child.stderr.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let stderr_text = Arc::new(Mutex::new(String::new()));
+        let sink = stderr_text.clone();
         let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-            s
+            let mut r = BufReader::new(stderr);
+            let mut line = Vec::new();
+            // Lines as they come, so that a test can show a running node's log.
+            while matches!(r.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
         });
         Proc {
             child,
             lines,
             stderr: Some(stderr),
+            stderr_text,
         }
+    }
+
+    /// What the process wrote to stderr so far (it may still be running).
+    pub(crate) fn stderr_so_far(&self) -> String {
+        self.stderr_text.lock().unwrap().clone()
     }
 
     /// The next stdout line as JSON, within `timeout`. A node's
@@ -62,15 +78,7 @@ impl Proc {
             .lines
             .recv_timeout(timeout)
             .unwrap_or_else(|e| panic!("no stdout line within {timeout:?}: {e}"));
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-        if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
-            TOKEN_FILES
-                .lock()
-                .unwrap()
-                .insert(addr.to_owned(), PathBuf::from(file));
-        }
-        v
+        start_line(&line)
     }
 
     /// Sends SIGTERM.
@@ -102,10 +110,10 @@ impl Proc {
     }
 
     fn take_stderr(&mut self) -> String {
-        self.stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default()
+        if let Some(h) = self.stderr.take() {
+            let _ = h.join();
+        }
+        std::mem::take(&mut *self.stderr_text.lock().unwrap())
     }
 
     /// Waits for a successful exit and returns the last stdout line as JSON
@@ -156,6 +164,20 @@ pub(crate) fn in_ci() -> bool {
 
 /// The token file of each node API address seen by [`Proc::json_line`].
 static TOKEN_FILES: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+
+/// A JSON line a node printed; the token file of a node that says where
+/// its API listens is remembered for [`token_of`].
+fn start_line(line: &str) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+    if let (Some(addr), Some(file)) = (v["http"].as_str(), v["token_file"].as_str()) {
+        TOKEN_FILES
+            .lock()
+            .unwrap()
+            .insert(addr.to_owned(), PathBuf::from(file));
+    }
+    v
+}
 
 /// The API token of the node at `addr`, if its token file is known.
 pub(crate) fn token_of(addr: &str) -> Option<String> {
@@ -258,6 +280,21 @@ pub(crate) fn lone_udp_radio() -> String {
 /// and its data in `dir`; returns the process and the API address (whose
 /// token the API helpers then use).
 pub(crate) fn start_api_node(radio: &str, dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+    try_start_api_node(radio, dir, extra)
+        .unwrap_or_else(|e| panic!("okmesh node did not start; stderr:\n{e}"))
+}
+
+/// What a node's stderr says when its UDP port was taken between
+/// [`free_udp_ports`] and the node's own bind (by a test running alongside).
+const BIND_REFUSED: &str = "cannot bind UDP socket";
+
+/// Starts `okmesh node` like [`start_api_node`]; `Err(stderr)` when the
+/// node exits before its API listens.
+fn try_start_api_node(
+    radio: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Result<(Proc, String), String> {
     let dir = dir.to_str().expect("utf-8 path");
     let mut args = vec![
         "node",
@@ -271,10 +308,47 @@ pub(crate) fn start_api_node(radio: &str, dir: &std::path::Path, extra: &[&str])
         "2s",
     ];
     args.extend_from_slice(extra);
-    let p = Proc::okmesh(&args);
-    let line = p.json_line(Duration::from_secs(60));
-    let addr = line["http"].as_str().expect("http address").to_owned();
-    (p, addr)
+    let mut p = Proc::okmesh(&args);
+    match p.lines.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => {
+            let v = start_line(&line);
+            let addr = v["http"].as_str().expect("http address").to_owned();
+            Ok((p, addr))
+        }
+        Err(_) => Err(p.wait(Duration::from_secs(10)).1),
+    }
+}
+
+/// Starts two nodes that hear each other over the UDP testbed (each with
+/// its API, data in `dirs`, `extra[i]` added to node i's arguments).
+/// Their ports are picked free and then bound by the nodes, so a test
+/// running alongside can take one in between: the pair is started again on
+/// fresh ports when a node says its bind was refused (any other early exit
+/// fails the test with the node's stderr).
+pub(crate) fn start_linked_pair(
+    dirs: [&std::path::Path; 2],
+    extra: [&[&str]; 2],
+) -> [(Proc, String); 2] {
+    const ATTEMPTS: usize = 5;
+    let mut last = String::new();
+    for _ in 0..ATTEMPTS {
+        let p = free_udp_ports(2);
+        let radio = |i: usize| format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[i], p[1 - i]);
+        let a = match try_start_api_node(&radio(0), dirs[0], extra[0]) {
+            Ok(a) => a,
+            Err(e) if e.contains(BIND_REFUSED) => {
+                last = e;
+                continue;
+            }
+            Err(e) => panic!("node a did not start; stderr:\n{e}"),
+        };
+        match try_start_api_node(&radio(1), dirs[1], extra[1]) {
+            Ok(b) => return [a, b],
+            Err(e) if e.contains(BIND_REFUSED) => last = e,
+            Err(e) => panic!("node b did not start; stderr:\n{e}"),
+        }
+    }
+    panic!("no free pair of UDP ports in {ATTEMPTS} attempts; last stderr:\n{last}")
 }
 
 /// The `VmHWM` (peak resident set) and `VmRSS` of process `pid`, in KiB.

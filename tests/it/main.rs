@@ -18,6 +18,7 @@ mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod package_cli;
+mod packages_sim;
 mod radio;
 mod radio_fidelity;
 mod relevance;

@@ -46,12 +46,7 @@ fn without(records: &[Record], pick: impl Fn(&Record) -> bool, k: usize) -> Vec<
 fn every_library_scenario_conserves_receptions_and_keeps_its_assertions() {
     for name in scenarios::library::names() {
         let o = run(&library(name, &[]));
-        let c = o
-            .summary
-            .checks
-            .iter()
-            .find(|c| c.name == "reception_conservation")
-            .expect("the pipeline runs the conservation checker");
+        let c = o.check("reception_conservation");
         assert!(c.passed, "{name}: {}", c.detail);
         o.assert_checks_pass(name);
         assert!(

@@ -151,12 +151,7 @@ fn duty_cycle_is_never_exceeded_and_excess_is_dropped() {
          mesh: {max_queue_delay: 2m}\n\
          workload: {traffic: {period: 4s, payload_bytes: 120, hop_limit: 0}}\n",
     ));
-    let duty = o
-        .summary
-        .checks
-        .iter()
-        .find(|c| c.name == "duty_cycle")
-        .expect("duty check");
+    let duty = o.check("duty_cycle");
     assert!(duty.passed, "{}", duty.detail);
     assert!(o.summary.duty_cycle_max_pct <= 10.0);
     assert!(

@@ -45,12 +45,7 @@ fn attacked_and_clean(name: &str) -> (Outcome, Outcome, TrustCheck) {
     let t = trust_of(&attacked);
     assert_eq!(t.forged(), 0, "{name}: forged or tampered versions stored");
     assert_eq!(t.replayed(), 0, "{name}: replayed versions stored");
-    let trust = attacked
-        .summary
-        .checks
-        .iter()
-        .find(|c| c.name == "trust")
-        .expect("the trust check runs");
+    let trust = attacked.check("trust");
     assert!(trust.passed, "{name}: {}", trust.detail);
     assert!(
         attacked.summary.passed,

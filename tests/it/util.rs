@@ -29,6 +29,16 @@ impl Outcome {
         let failed: Vec<_> = self.summary.checks.iter().filter(|c| !c.passed).collect();
         assert!(failed.is_empty(), "{what}: checks failed: {failed:?}");
     }
+
+    /// The invariant checker called `name`; fails the test if the run did
+    /// not have one.
+    pub(crate) fn check(&self, name: &str) -> &reports::CheckResult {
+        let checks = &self.summary.checks;
+        checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name} among {checks:?}"))
+    }
 }
 
 /// Runs a scenario in-process through the run pipeline (without the

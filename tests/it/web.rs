@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::field_support::{
-    free_udp_ports, http, http_json, http_with, in_ci, lone_udp_radio, start_api_node, token_of,
+    http, http_json, http_with, in_ci, lone_udp_radio, start_api_node, start_linked_pair, token_of,
 };
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const PHONE: (u32, u32) = (360, 800);
 const LAPTOP: (u32, u32) = (1280, 900);
+/// Longest wait for something to cross the UDP testbed.
+const SYNC_WAIT: Duration = Duration::from_secs(60);
 
 /// A chromedriver process and one browser session, both ended on drop.
 struct Browser {
@@ -401,16 +403,37 @@ fn get_text(addr: &str, path: &str) -> String {
 #[test]
 fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
     let Some(br) = Browser::start() else { return };
-    let p = free_udp_ports(2);
-    let ra = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[0], p[1]);
-    let rb = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[1], p[0]);
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_a, a) = start_api_node(&ra, da.path(), &[]);
-    let (_b, b) = start_api_node(&rb, db.path(), &[]);
+    let (nodes, a, b) = two_linked_nodes(da.path(), db.path());
+    let b_node = http_json(&b, "GET", "/status", b"").1["node"]
+        .as_u64()
+        .unwrap();
 
     br.pair(&a);
     br.screenshots("pair");
     br.go(&format!("http://{a}/setup"));
+    // The radio check says what the link is (b may not be heard yet: with
+    // equal catalogues Trickle lets one of two nodes speak; see below).
+    let radio = br.text("#radio-check");
+    assert!(
+        radio.contains("UDP testbed") && radio.contains("none: a UDP link has no radio"),
+        "{radio}"
+    );
+    // No facility gives a position yet: the map is the world, and a click
+    // in its middle sets the place to about 0°, 0°.
+    br.script("document.getElementById('map').scrollIntoView({block: 'center'});");
+    br.click("#map");
+    let place = br.script(
+        "return [document.getElementById('lat').value, document.getElementById('lon').value];",
+    );
+    let deg = |i: usize| place[i].as_str().unwrap().parse::<f64>().unwrap();
+    assert!(deg(0).abs() < 5.0 && deg(1).abs() < 5.0, "{place}");
+    assert_eq!(
+        br.script("return document.getElementById('map-here').getAttribute('visibility');"),
+        "visible"
+    );
+    br.clear("#lat");
+    br.clear("#lon");
     br.type_in("#name", "Riverside Makerspace <b>");
     br.type_in("#city", "Lyon");
     br.type_in("#country", "France");
@@ -440,13 +463,26 @@ fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "facility never reached b:\n{page}"
+            start.elapsed() < SYNC_WAIT,
+            "facility never reached b:\n{page}\n{}",
+            nodes.logs()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // b asked a for it, so a has heard b: the radio check shows it.
+    br.go(&format!("http://{a}/setup"));
+    let radio = br.text("#radio-check");
+    assert!(radio.contains(&format!("!{b_node:08x}")), "{radio}");
+    assert!(
+        br.script("return document.querySelector('#map .ours') !== null;")
+            .as_bool()
+            .unwrap(),
+        "a's own facility is on its map"
+    );
+    br.screenshots("setup-radio");
 
-    // b's status page shows a as a neighbour.
+    // b's status page shows a as a neighbour, the link for what it is,
+    // and what happened: a heard, the facility received.
     let a_node = http_json(&a, "GET", "/status", b"").1["node"]
         .as_u64()
         .unwrap();
@@ -454,7 +490,34 @@ fn operator_completes_the_wizard_and_the_facility_reaches_a_second_node() {
     br.go(&format!("http://{b}/"));
     let row = br.text("#neighbours");
     assert!(row.contains(&format!("!{a_node:08x}")), "neighbours: {row}");
+    assert!(br.text("#link-kind").contains("UDP testbed"));
+    assert!(br.text("#region").contains("no radio"));
+    assert!(br.text("#channel-util").contains("not measured"));
+    let events = br.text("#events");
+    assert!(
+        events.contains("New neighbour heard")
+            && events.contains(&format!("n{a_node}"))
+            && events.contains("Received from the mesh")
+            && events.contains("Riverside Makerspace <b>"),
+        "{events}"
+    );
     br.screenshots("status");
+    // b's wizard plots a's facility where a's operator put it.
+    br.go(&format!("http://{b}/setup"));
+    let plotted = br.text("#map .place");
+    assert!(plotted.contains("Riverside Makerspace <b>"), "{plotted}");
+    assert!(
+        br.script("return document.querySelector('#map .ours');")
+            .is_null()
+    );
+    // Typed numbers inside the map move its cross there.
+    br.type_in("#lat", "45.5");
+    br.type_in("#lon", "4.6");
+    assert_eq!(
+        br.script("return document.getElementById('map-here').getAttribute('visibility');"),
+        "visible"
+    );
+    br.screenshots("setup-map");
     br.go(&format!("http://{b}/catalogue?kind=facility"));
     br.screenshots("catalogue");
     br.click("#items a");
@@ -480,7 +543,9 @@ fn a_maker_asks_what_they_can_build_and_opens_a_result() {
     br.click("#results .design");
     assert_eq!(br.text("#title"), first);
     let body = br.body_text();
-    assert!(body.contains("Versions held"), "{body}");
+    assert!(body.contains("Version history"), "{body}");
+    assert!(br.text("#history").contains("1"), "{body}");
+    assert!(br.text("#package").starts_with("Not held here"), "{body}");
     br.screenshots("design");
 }
 
@@ -574,6 +639,60 @@ fn pages_beyond_loopback_need_the_pairing_cookie() {
     assert_eq!(code, 200);
     let (code, _) = http_with(&addr, "GET", "/status", &[("Cookie", &cookie)], b"").unwrap();
     assert_eq!(code, 401, "the API's own paths take the bearer header only");
+    // The board's event stream is node data like a page: refused unpaired,
+    // opened for the pairing cookie (an EventSource sends no header).
+    let head = stream_head(&addr, "/events", &[]);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    let head = stream_head(&addr, "/events", &[("Cookie", &cookie)]);
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"),
+        "{head}"
+    );
+    let wrong = stream_head(&addr, "/events", &[("Cookie", "okmesh_token=00ff")]);
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+}
+
+#[test]
+fn the_event_stream_is_refused_to_other_sites_on_loopback() {
+    let d = tempfile::tempdir().unwrap();
+    let (_n, a) = start_api_node(&lone_udp_radio(), d.path(), &[]);
+    // On loopback every read is open, the stream too (as the pages are)…
+    let head = stream_head(&a, "/events", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // …but never to another site's page, nor through a foreign host name.
+    for h in [
+        ("Origin", "http://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Host", "evil.example:80"),
+    ] {
+        let head = stream_head(&a, "/events", &[h]);
+        assert!(head.starts_with("HTTP/1.1 403"), "{h:?}: {head}");
+    }
+}
+
+/// The status line and headers of a `GET` whose body may never end (an
+/// event stream), with these headers besides `Host`.
+fn stream_head(addr: &str, path: &str, headers: &[(&str, &str)]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert!(n > 0, "{path}: the connection closed before the headers");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 #[test]
@@ -581,6 +700,16 @@ fn no_page_references_anything_outside_the_node() {
     let d = tempfile::tempdir().unwrap();
     let (_n, a) = start_api_node(&lone_udp_radio(), d.path(), &[]);
     assert!(publish_corpus(&a) > 5);
+    // A facility with a position, so that the wizard's map plots a place.
+    let f = json!({"name": "Mapped shop", "location": {"latitude": 45.7, "longitude": 4.8}});
+    let (code, v) = http_json(
+        &a,
+        "POST",
+        "/facilities?name=m.okw.json",
+        f.to_string().as_bytes(),
+    );
+    assert_eq!(code, 201, "{v}");
+    assert!(get_text(&a, "/setup").contains("Mapped shop"));
     let items = http_json(&a, "GET", "/items", b"").1;
     let first = items[0]["id"].as_str().unwrap().to_owned();
     let pages = [
@@ -634,7 +763,8 @@ fn no_page_references_anything_outside_the_node() {
 }
 
 /// Page load times from a node holding 2,000 manifests (corpus YAML files
-/// with varied titles), a facility of its own and 20 live demands. Prints
+/// with varied titles), a facility of its own, 50 more with a position (on
+/// the wizard's map) and 20 live demands. Prints
 /// the figures; run with
 /// `cargo test --test it web::page_load -- --ignored --nocapture`.
 #[test]
@@ -689,6 +819,19 @@ fn page_load_from_a_node_holding_2000_manifests() {
     // judges each demand against it.
     let (shop, _, _) = shop_and_a_design_it_makes();
     publish_file(&a, "facilities", &shop);
+    // 50 facilities with a position, for the wizard's map.
+    for i in 0..50 {
+        let f = json!({"name": format!("Workshop {i}"), "location": {"city": "X",
+            "latitude": 45.0 + f64::from(i) * 0.03, "longitude": 4.0 + f64::from(i % 7) * 0.1},
+            "manufacturing_processes": ["3D printing"]});
+        let (code, v) = http_json(
+            &a,
+            "POST",
+            &format!("/facilities?name=w{i}.okw.json"),
+            f.to_string().as_bytes(),
+        );
+        assert_eq!(code, 201, "{v}");
+    }
     for m in all.as_array().unwrap().iter().take(20) {
         let id = m["id"].as_str().unwrap();
         let (code, v) = http_json(&a, "POST", &format!("/demands?design={id}&quantity=3"), b"");
@@ -700,6 +843,7 @@ fn page_load_from_a_node_holding_2000_manifests() {
     for page in [
         "/".to_owned(),
         "/setup".into(),
+        "/setup?template=makerspace".into(),
         "/catalogue".into(),
         "/catalogue?q=microscope".into(),
         format!("/item/{first}"),
@@ -771,23 +915,39 @@ fn publish_file(addr: &str, kind: &str, file: &Path) -> String {
     v["published"][0]["id"].as_str().unwrap().to_owned()
 }
 
-/// Two nodes linked over the UDP testbed, with their API addresses.
-fn two_linked_nodes(
-    da: &Path,
-    db: &Path,
-) -> (
-    (crate::field_support::Proc, String),
-    (crate::field_support::Proc, String),
-) {
-    let p = free_udp_ports(2);
-    let ra = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[0], p[1]);
-    let rb = format!("udp:127.0.0.1:{},peers=127.0.0.1:{}", p[1], p[0]);
-    (start_api_node(&ra, da, &[]), start_api_node(&rb, db, &[]))
+/// Two nodes linked over the UDP testbed: their processes (whose logs a
+/// failed wait prints) and API addresses.
+struct Linked {
+    procs: [crate::field_support::Proc; 2],
 }
 
-/// Waits (up to 60 s) until `GET path` on `addr` answers 200 and `ok`
-/// holds for its JSON.
-fn wait_json(addr: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+impl Linked {
+    /// Both nodes' stderr so far, for a failure message.
+    fn logs(&self) -> String {
+        let mut o = String::new();
+        for (name, p) in ["a", "b"].iter().zip(&self.procs) {
+            o.push_str(&format!(
+                "--- node {name} stderr ---\n{}",
+                p.stderr_so_far()
+            ));
+        }
+        o
+    }
+}
+
+fn two_linked_nodes(da: &Path, db: &Path) -> (Linked, String, String) {
+    linked_nodes(da, db, [&[], &[]])
+}
+
+/// [`two_linked_nodes`] with extra arguments for each.
+fn linked_nodes(da: &Path, db: &Path, extra: [&[&str]; 2]) -> (Linked, String, String) {
+    let [(na, a), (nb, b)] = start_linked_pair([da, db], extra);
+    (Linked { procs: [na, nb] }, a, b)
+}
+
+/// Waits (up to [`SYNC_WAIT`]) until `GET path` on `addr` answers 200 and
+/// `ok` holds for its JSON; on failure prints both nodes' logs.
+fn wait_json(nodes: &Linked, addr: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
         let (code, v) = http_json(addr, "GET", path, b"");
@@ -795,8 +955,9 @@ fn wait_json(addr: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
             return v;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{addr}{path}: {code} {v}"
+            start.elapsed() < SYNC_WAIT,
+            "{addr}{path}: {code} {v}\n{}",
+            nodes.logs()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -806,12 +967,12 @@ fn wait_json(addr: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
 fn a_demand_made_on_one_node_is_confirmed_on_the_board_of_another() {
     let Some(br) = Browser::start() else { return };
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (nodes, a, b) = two_linked_nodes(da.path(), db.path());
     let (shop, design_file, title) = shop_and_a_design_it_makes();
     // b's operator runs the shop; a's has the design, which syncs to b.
     publish_file(&b, "facilities", &shop);
     let design = publish_file(&a, "manifests", &design_file);
-    wait_json(&b, &format!("/items/{design}"), |_| true);
+    wait_json(&nodes, &b, &format!("/items/{design}"), |_| true);
 
     // b's board is open (with its live notices) while a's operator asks.
     br.pair(&b);
@@ -896,18 +1057,50 @@ fn a_demand_made_on_one_node_is_confirmed_on_the_board_of_another() {
     let mine = br.text(&format!("#demand-{demand}"));
     assert!(mine.contains("your demand"), "{mine}");
     br.screenshots("board-taken");
+
+    // Only its maker may withdraw it: b may not, a's board can.
+    let (code, v) = http_json(&b, "POST", &format!("/cancellations?signal={demand}"), b"");
+    assert_eq!(code, 403, "{v}");
+    br.click(&format!("#withdraw-{demand}"));
+    br.accept_dialog();
+    let start = Instant::now();
+    while !br
+        .text(&format!("#demand-{demand} .withdraw-result"))
+        .contains("Withdrawn")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            br.body_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    br.screenshots("board-withdrawn");
+    // Gone from a's board and, over the UDP testbed, from b's.
+    br.go(&format!("http://{a}/board"));
+    assert!(
+        br.script(&format!(
+            "return document.getElementById('demand-{demand}');"
+        ))
+        .is_null(),
+        "{}",
+        br.body_text()
+    );
+    wait_json(&nodes, &b, "/demands", |v| {
+        v.as_array()
+            .is_some_and(|d| d.iter().all(|d| d["id"] != demand.as_str()))
+    });
 }
 
 #[test]
 fn a_design_published_from_the_page_is_checked_signed_and_offered_to_neighbours() {
     let Some(br) = Browser::start() else { return };
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (nodes, a, b) = two_linked_nodes(da.path(), db.path());
     let (_, design_file, title) = shop_and_a_design_it_makes();
-    // a has heard b, so it has a neighbour to offer the design to.
-    wait_json(&a, "/status", |v| {
-        v["neighbours"].as_array().is_some_and(|n| !n.is_empty())
-    });
+    // No wait for a to hear b first: with equal catalogues Trickle lets one
+    // of two nodes speak (k = 1), so b may stay silent for as long as a's
+    // summaries come first. Publishing makes b ask, and a then hears it.
     let publisher = http_json(&a, "GET", "/status", b"").1["keys"]["publisher"]["fingerprint"]
         .as_str()
         .unwrap()
@@ -958,16 +1151,16 @@ fn a_design_published_from_the_page_is_checked_signed_and_offered_to_neighbours(
     let start = Instant::now();
     loop {
         let spread = br.text("#spread");
-        assert!(spread.contains("1 neighbours heard"), "{spread}");
-        if spread.contains("this version included: 1 of 1") {
+        if spread.contains("this version included: 1 of 1") && spread.contains("1 neighbours heard")
+        {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "{spread}");
+        assert!(start.elapsed() < SYNC_WAIT, "{spread}\n{}", nodes.logs());
         std::thread::sleep(Duration::from_millis(300));
     }
     br.screenshots("published");
     // It reaches b, signed by a's key, and its page says so.
-    let items = wait_json(&b, "/manifests", |v| {
+    let items = wait_json(&nodes, &b, "/manifests", |v| {
         v.as_array()
             .is_some_and(|a| a.iter().any(|i| i["signed_by"] == publisher.as_str()))
     });
@@ -990,7 +1183,7 @@ fn a_design_published_from_the_page_is_checked_signed_and_offered_to_neighbours(
 fn an_operator_retires_their_own_design_and_it_leaves_both_catalogues() {
     let Some(br) = Browser::start() else { return };
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let ((_na, a), (_nb, b)) = two_linked_nodes(da.path(), db.path());
+    let (nodes, a, b) = two_linked_nodes(da.path(), db.path());
     let (shop, design_file, title) = shop_and_a_design_it_makes();
     let design = publish_file(&a, "manifests", &design_file);
     let facility = publish_file(&a, "facilities", &shop);
@@ -999,8 +1192,8 @@ fn an_operator_retires_their_own_design_and_it_leaves_both_catalogues() {
         "facilities",
         &shop.with_file_name("DevhawkEngineering.okw.yml"),
     );
-    wait_json(&b, &format!("/items/{design}"), |_| true);
-    wait_json(&a, &format!("/items/{other}"), |_| true);
+    wait_json(&nodes, &b, &format!("/items/{design}"), |_| true);
+    wait_json(&nodes, &a, &format!("/items/{other}"), |_| true);
     // b cannot retire a's design, nor a b's facility.
     let (code, v) = http_json(&b, "POST", &format!("/items/{design}/retire"), b"");
     assert_eq!(code, 403, "{v}");
@@ -1044,6 +1237,12 @@ fn an_operator_retires_their_own_design_and_it_leaves_both_catalogues() {
         br.script("return document.querySelector('#published-item').getAttribute('href');"),
         format!("/item/{design}").as_str()
     );
+    // The design page lists both versions, newest first.
+    br.go(&format!("http://{a}/item/{design}"));
+    let seqs = br.script(
+        "return Array.from(document.querySelectorAll('#history tr td:first-child')).map(function (c) { return c.innerText; });",
+    );
+    assert_eq!(seqs, json!(["2", "1"]), "version history");
     br.go(&format!("http://{a}/mine"));
     br.click(&format!("#retire-{design}"));
     br.accept_dialog();
@@ -1125,4 +1324,30 @@ fn the_new_writes_without_the_token_are_refused() {
     let (_, v) = http_json(&a, "GET", "/demands", b"");
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert!(v[0]["taken"].is_null(), "{v}");
+}
+
+#[test]
+fn the_radio_check_shows_what_a_meshtastic_device_reports() {
+    // An emulated device answers the handshake with its LoRa config, as the
+    // firmware does.
+    let (_emu, devs) = crate::meshtastic_emulated::emulator(1, &[]);
+    let d = tempfile::tempdir().unwrap();
+    let radio = format!("tcp:{}", devs[0].1);
+    let (_n, a) = start_api_node(&radio, d.path(), &[]);
+    let (_, st) = http_json(&a, "GET", "/status", b"");
+    let r = &st["radio"];
+    assert_eq!(r["kind"], "meshtastic", "{st}");
+    assert_eq!(r["preset"], "LONG_FAST", "{st}");
+    let region = r["region"].as_str().unwrap_or("");
+    assert!(["EU_868", "US"].contains(&region), "{st}");
+    for page in ["/", "/setup"] {
+        let body = get_text(&a, page);
+        assert!(
+            body.contains("Meshtastic device")
+                && body.contains(&format!("<dd id=\"region\">{region}</dd>"))
+                && body.contains("<dd id=\"preset\">LONG_FAST</dd>")
+                && !body.contains("a UDP link has no radio"),
+            "{page}: {body}"
+        );
+    }
 }

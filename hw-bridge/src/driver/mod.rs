@@ -50,7 +50,8 @@ pub use self::requests::{
     handle,
 };
 pub use self::status::{
-    CatalogueStatus, ItemDetail, ItemSummary, KeyStatus, Neighbour, NodeStatus, TrustStatus,
+    CatalogueStatus, EventKind, ItemDetail, ItemSummary, KeyStatus, MAX_RECENT_EVENTS, Neighbour,
+    NodeStatus, RecentEvent, RecentEvents, TrustStatus,
 };
 pub use self::transport::ChannelTransport;
 use crate::keys::{Keys, KeysOrigin};
@@ -153,12 +154,18 @@ struct Loop {
     trust: TrustStatus,
     /// Peer-caused warnings, at most one line per kind per [`LOG_WINDOW`].
     limiter: LogLimiter,
+    /// The last events, for the status report.
+    recent: RecentEvents,
 }
 
 impl Loop {
     fn heard(&mut self, now: Instant, rx: &RxOwned) {
         self.stats.frames_received += 1;
         let frames = self.neighbours.get(&rx.from).map_or(0, |n| n.frames);
+        if frames == 0 && self.neighbours.len() < MAX_HEARD_NODES {
+            self.recent
+                .push(now, EventKind::NewNeighbour, rx.from.to_string());
+        }
         if frames > 0 || self.neighbours.len() < MAX_HEARD_NODES {
             self.neighbours.insert(
                 rx.from,
@@ -229,6 +236,7 @@ pub async fn run<S: Storage>(
             refuse_unknown: config.trust.refuse_unknown,
         },
         limiter: LogLimiter::default(),
+        recent: RecentEvents::default(),
     };
     let mut log_flush =
         tokio::time::interval_at(tokio::time::Instant::now() + LOG_WINDOW, LOG_WINDOW);
@@ -267,6 +275,7 @@ pub async fn run<S: Storage>(
                     }
                     RadioEvent::SendFailed { packet_id, error } => {
                         lp.stats.late_send_failures += 1;
+                        lp.recent.push(now, EventKind::SendRefused, error.to_string());
                         if error == SendError::DutyCycle {
                             tx.hold_until(now + DUTY_CYCLE_HOLD);
                         }
@@ -275,6 +284,7 @@ pub async fn run<S: Storage>(
                         node.handle_send_failed(now, error, &mut tx);
                     }
                     RadioEvent::Up { node: radio } => {
+                        lp.recent.push(now, EventKind::LinkUp, radio.to_string());
                         tracing::info!(node = %id, radio = %radio, "radio link up");
                         if radio != id {
                             tracing::error!(node = %id, radio = %radio,
@@ -283,6 +293,7 @@ pub async fn run<S: Storage>(
                     }
                     RadioEvent::Down { reason } => {
                         lp.stats.link_downs += 1;
+                        lp.recent.push(now, EventKind::LinkDown, reason.clone());
                         tracing::warn!(node = %id, reason = %esc(&reason),
                             "radio link down, reconnecting");
                     }
@@ -313,7 +324,7 @@ pub async fn run<S: Storage>(
                 log_suppressed(&lp.limiter.flush(tokio::time::Instant::now(), false), LOG_WINDOW);
             }
         }
-        drain_events(id, &mut node, &mut lp.limiter, &notices);
+        drain_events(id, &mut node, &mut lp, &notices, clock.now());
     }
     log_suppressed(
         &lp.limiter.flush(tokio::time::Instant::now(), true),
@@ -346,14 +357,17 @@ pub async fn run<S: Storage>(
 /// and title as fields. Titles and error texts come from peers and are
 /// escaped; warnings a peer causes are rate-limited by kind. New items
 /// and signals are announced on `notices` (the event stream's source; no
-/// listener is no error).
+/// listener is no error). Each also goes to the loop's recent events.
 fn drain_events<S: Storage>(
     id: NodeId,
     node: &mut Node<S>,
-    limiter: &mut LogLimiter,
+    lp: &mut Loop,
     notices: &tokio::sync::broadcast::Sender<Notice>,
+    now: Instant,
 ) {
+    let limiter = &mut lp.limiter;
     while let Some(event) = node.poll_event() {
+        remember(&mut lp.recent, node, &event, now);
         let notice = match &event {
             NodeEvent::Published { item, .. } => Some(Notice::Item {
                 id: *item,
@@ -418,8 +432,46 @@ fn drain_events<S: Storage>(
                 }
             }
             NodeEvent::Signal(e) => log_signal_event(id, e, limiter),
+            // Field nodes do not run the package swarm yet (issue 16).
+            NodeEvent::Package(e) => {
+                tracing::debug!(node = %id, event = %esc(format_args!("{e:?}")), "package swarm");
+            }
         }
     }
+}
+
+/// Puts an event the operator cares about in the recent events.
+fn remember<S: Storage>(
+    recent: &mut RecentEvents,
+    node: &Node<S>,
+    event: &NodeEvent,
+    now: Instant,
+) {
+    let item = |item: &ItemId, seq: u32| {
+        let name = node
+            .store()
+            .get(*item)
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+        format!("{name} ({item}, version {seq})")
+    };
+    let (kind, detail) = match event {
+        NodeEvent::Published { item: i, seq, .. } => (EventKind::Published, item(i, *seq)),
+        NodeEvent::Stored { item: i, seq, .. } => (EventKind::Stored, item(i, *seq)),
+        NodeEvent::ItemRejected { reason, .. } => (EventKind::ItemRejected, reason.to_string()),
+        NodeEvent::FrameRejected { from, error } => {
+            (EventKind::FrameRejected, format!("{from}: {error}"))
+        }
+        NodeEvent::Signal(SignalEvent::Published { id, ty, .. }) => {
+            (EventKind::SignalPublished, format!("{} {id}", ty.name()))
+        }
+        NodeEvent::Signal(SignalEvent::Taken { id, ty, from, .. }) => (
+            EventKind::SignalTaken,
+            format!("{} {id} from {from}", ty.name()),
+        ),
+        _ => return,
+    };
+    recent.push(now, kind, detail);
 }
 
 /// Logs a signal-layer event; refusals a peer causes are rate-limited.

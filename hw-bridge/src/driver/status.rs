@@ -107,6 +107,93 @@ pub struct TrustStatus {
     pub refuse_unknown: bool,
 }
 
+/// What happened, for the status page's recent events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EventKind {
+    /// An item version was published here.
+    Published,
+    /// An item version arrived from the mesh.
+    Stored,
+    /// An item transfer from the mesh was refused.
+    ItemRejected,
+    /// A frame from the mesh was refused.
+    FrameRejected,
+    /// A signal (demand, confirmation, …) was published here.
+    SignalPublished,
+    /// A signal arrived from the mesh.
+    SignalTaken,
+    /// A sender was heard for the first time.
+    NewNeighbour,
+    /// The radio link came up again.
+    LinkUp,
+    /// The radio link went down.
+    LinkDown,
+    /// The radio refused a frame it had accepted.
+    SendRefused,
+}
+
+impl EventKind {
+    /// The name the API reports (snake case).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Published => "published",
+            EventKind::Stored => "stored",
+            EventKind::ItemRejected => "item_rejected",
+            EventKind::FrameRejected => "frame_rejected",
+            EventKind::SignalPublished => "signal_published",
+            EventKind::SignalTaken => "signal_taken",
+            EventKind::NewNeighbour => "new_neighbour",
+            EventKind::LinkUp => "link_up",
+            EventKind::LinkDown => "link_down",
+            EventKind::SendRefused => "send_refused",
+        }
+    }
+}
+
+/// One entry of the node's recent event log.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecentEvent {
+    /// When (driver time).
+    pub at: Instant,
+    /// What.
+    pub kind: EventKind,
+    /// About what: an item's name and id, a signal, a sender, a reason
+    /// (text from peers, escaped by whoever shows it).
+    pub detail: String,
+}
+
+/// The last [`MAX_RECENT_EVENTS`] events, oldest first.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct RecentEvents(std::collections::VecDeque<RecentEvent>);
+
+/// Events the status report keeps.
+pub const MAX_RECENT_EVENTS: usize = 50;
+/// Longest detail kept per event, in bytes (a peer's title can be long).
+const MAX_DETAIL_BYTES: usize = 160;
+
+impl RecentEvents {
+    /// Records an event, dropping the oldest beyond [`MAX_RECENT_EVENTS`].
+    pub fn push(&mut self, at: Instant, kind: EventKind, detail: impl Into<String>) {
+        let mut detail = detail.into();
+        if detail.len() > MAX_DETAIL_BYTES {
+            let mut cut = MAX_DETAIL_BYTES;
+            while !detail.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            detail.truncate(cut);
+            detail.push('…');
+        }
+        if self.0.len() == MAX_RECENT_EVENTS {
+            self.0.pop_front();
+        }
+        self.0.push_back(RecentEvent { at, kind, detail });
+    }
+    /// Newest first.
+    pub fn newest_first(&self) -> impl Iterator<Item = &RecentEvent> {
+        self.0.iter().rev()
+    }
+}
+
 /// Everything the status report shows.
 #[derive(Clone, PartialEq, Debug)]
 pub struct NodeStatus {
@@ -143,6 +230,10 @@ pub struct NodeStatus {
     pub keys: KeyStatus,
     /// The trust settings.
     pub trust: TrustStatus,
+    /// What the radio link says about itself (kind, region, preset).
+    pub radio: crate::radio::RadioReport,
+    /// The node's recent events.
+    pub recent: RecentEvents,
 }
 
 impl Loop {
@@ -178,6 +269,8 @@ impl Loop {
             channel_utilisation_pct: tx.state.channel_utilisation_pct(),
             keys: self.keys,
             trust: self.trust.clone(),
+            radio: tx.state.report(),
+            recent: self.recent.clone(),
         }
     }
 }

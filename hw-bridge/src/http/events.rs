@@ -20,6 +20,7 @@
 //! stream starts with). At most [`MAX_EVENT_STREAMS`] streams are open at
 //! once (more: 503).
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -122,25 +123,50 @@ pub(super) fn best_maker(
     design: &StoredItem,
     facilities: &[(StoredItem, catalogue::okw::Facility)],
 ) -> Option<(String, String, f64)> {
+    best_makers(std::slice::from_ref(design), facilities)
+        .into_values()
+        .next()
+}
+
+/// For each of the stored `designs` that one of `facilities` can make
+/// outright, the best such facility (its item and name) and the score, by
+/// design id. One index over the designs and one ranking per facility,
+/// however many designs: the board judges every demand at once.
+pub(super) fn best_makers(
+    designs: &[StoredItem],
+    facilities: &[(StoredItem, catalogue::okw::Facility)],
+) -> BTreeMap<String, (String, String, f64)> {
+    let mut best: BTreeMap<String, (String, String, f64)> = BTreeMap::new();
     let tax = Taxonomy::builtin();
-    let designs = designs_from_stored([design], tax);
-    let idx = designs.index(tax).ok()?;
+    let designs = designs_from_stored(designs, tax);
+    let Ok(idx) = designs.index(tax) else {
+        return best;
+    };
     let opts = RankOptions {
         threshold: 0.0,
         complete_only: true,
-        top: 1,
+        top: designs.info.len().max(1),
     };
-    facilities
-        .iter()
-        .filter_map(|(item, f)| {
-            let input = Input::from_facility(f, tax);
-            let p = idx.profile(&input.caps);
-            let r = rank(&idx, &p, &opts).results.into_iter().next()?;
+    for (item, f) in facilities {
+        let input = Input::from_facility(f, tax);
+        let p = idx.profile(&input.caps);
+        for r in rank(&idx, &p, &opts).results {
+            let Some(info) = designs.info.get(r.design) else {
+                continue;
+            };
             // Three decimals, as a person reads a score.
             let score = (f64::from(r.score.score) * 1000.0).round() / 1000.0;
-            Some((item.id.to_string(), item.name.clone(), score))
-        })
-        .max_by(|a, b| a.2.total_cmp(&b.2))
+            let entry = (item.id.to_string(), item.name.clone(), score);
+            match best.get(&info.item_id.to_string()) {
+                // The first facility keeps a tie.
+                Some(held) if held.2 >= score => {}
+                _ => {
+                    best.insert(info.item_id.to_string(), entry);
+                }
+            }
+        }
+    }
+    best
 }
 
 /// What a notice means for the node's facility, as an event, if anything.

@@ -8,7 +8,7 @@
 //!
 //! | method and path | what |
 //! |---|---|
-//! | `GET /status` | neighbours heard, queue, duty cycle used, catalogue size and fingerprint, sync counters, the node's keys and trust settings |
+//! | `GET /status` | neighbours heard, the radio link (`radio`: kind, address, region and preset as the device reports them), queue, duty cycle used and channel utilisation, catalogue size and fingerprint, sync counters, the node's keys and trust settings, `recent_events` (newest first) |
 //! | `GET /items[?kind=manifest\|facility]` | the catalogue: `id`, `kind`, `seq`, `content`, `name`, `size_bytes` |
 //! | `GET /manifests`, `GET /facilities` | the same for one kind |
 //! | `GET /items/{id}` | one item's metadata and version history (`id`: 32 hex digits, or a prefix of at least 8) |
@@ -19,7 +19,7 @@
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
 //! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
-//! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]) |
+//! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]); the pairing cookie stands in for the bearer header, as on the pages |
 //! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/board`, `/publish`, `/mine`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
 //! # Who may ask
@@ -334,9 +334,15 @@ impl Server {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         // Web pages (GET only): a browser cannot send a bearer header on a
         // navigation, so the pairing cookie (SameSite=Strict) stands in for
-        // it and goes through the same check. The API's paths ignore it.
+        // it and goes through the same check. So it does for the pages'
+        // event stream (an EventSource cannot send headers either): it
+        // tells what this node's facility can make, node data like any
+        // page's, so it is as open as the pages, no more (on loopback like
+        // every read; beyond it, paired browsers only). The API's other
+        // paths ignore the cookie.
         let page = method == Method::GET && crate::web::is_page(&parts);
-        if page && !req.headers().contains_key(AUTHORIZATION) {
+        let cookie_ok = page || (method == Method::GET && parts == ["events"]);
+        if cookie_ok && !req.headers().contains_key(AUTHORIZATION) {
             let bearer = req
                 .headers()
                 .get(COOKIE)

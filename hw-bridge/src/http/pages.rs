@@ -47,6 +47,63 @@ impl crate::web::Backend for Server {
             _ => Ok(Vec::new()),
         }
     }
+    async fn places(&self) -> Result<Vec<crate::web::Place>, crate::web::PageError> {
+        let me = self
+            .node
+            .status()
+            .await
+            .map_err(Failure::from)?
+            .keys
+            .publisher;
+        let (_, items) = self
+            .node
+            .items(ItemKind::Facility)
+            .await
+            .map_err(Failure::from)?;
+        let live: Vec<_> = items
+            .into_iter()
+            .filter(|i| !i.is_tombstone())
+            .take(crate::web::map::MAX_PLACES)
+            .collect();
+        // Reading the files back is CPU work: off the async threads.
+        let places = tokio::task::spawn_blocking(move || {
+            let (facilities, _) = crate::kb::facilities_from_stored(&live);
+            facilities
+                .iter()
+                .filter_map(|f| {
+                    let (lat_deg, lon_deg) = position(f)?;
+                    let ours = live
+                        .iter()
+                        .find(|i| i.id == f.item_id)
+                        .and_then(|i| i.author)
+                        .is_some_and(|a| a.publisher == me);
+                    Some(crate::web::Place {
+                        id: f.item_id.to_string(),
+                        name: f.name.clone(),
+                        lat_deg,
+                        lon_deg,
+                        ours,
+                    })
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        Ok(places)
+    }
+}
+
+/// A facility's `location.latitude` and `location.longitude` (numbers or
+/// numeric text), if both are there and on the globe.
+fn position(f: &catalogue::okw::Facility) -> Option<(f64, f64)> {
+    let loc = f.extra.get("location")?;
+    let deg = |k: &str| match loc.get(k)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let (lat, lon) = (deg("latitude")?, deg("longitude")?);
+    crate::web::map::valid(lat, lon).then_some((lat, lon))
 }
 
 /// A rendered page, with the policy that keeps it to this node.

@@ -16,7 +16,7 @@
 use catalogue::id::ItemId;
 use hyper::StatusCode;
 use node_core::signals::{
-    MAX_TTL_S, Payload, PublishSignalError, SignalId, SignalSpec, SignalType, tags_from,
+    MAX_TTL_S, Payload, PublishSignalError, SignalId, SignalSpec, SignalType, tags_from_list,
 };
 use node_core::time::parse_duration;
 use node_core::{Duration, Instant};
@@ -69,8 +69,39 @@ pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result
     let facilities = super::events::own_facilities(node)
         .await
         .unwrap_or_default();
+    let demands: Vec<&SignalView> = signals
+        .iter()
+        .filter(|s| s.ty == SignalType::Demand)
+        .collect();
+    // The demanded designs held here (live), judged all at once.
+    let mut designs = Vec::new();
+    if !facilities.is_empty() {
+        let mut wanted: Vec<String> = demands.iter().filter_map(|d| d.design.clone()).collect();
+        wanted.sort();
+        wanted.dedup();
+        for design in wanted {
+            if let Some(item) = node
+                .find(&design)
+                .await?
+                .into_iter()
+                .find(|i| i.item.id.to_string() == design)
+                .map(|i| i.item)
+                .filter(|i| !i.is_tombstone())
+            {
+                designs.push(item);
+            }
+        }
+    }
+    let makers = if designs.is_empty() {
+        Default::default()
+    } else {
+        // Matching is CPU work: off the async threads.
+        tokio::task::spawn_blocking(move || super::events::best_makers(&designs, &facilities))
+            .await
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
-    for d in signals.iter().filter(|s| s.ty == SignalType::Demand) {
+    for d in demands {
         let taken = d
             .winner
             .and_then(|w| signals.iter().find(|s| s.id == w))
@@ -78,28 +109,12 @@ pub(super) async fn demands(node: &NodeHandle, q: &[(String, String)]) -> Result
         let mut v = signal_json(d);
         v["taken"] = json!(taken);
         v["open"] = json!(d.quantity.unwrap_or(0).saturating_sub(taken.unwrap_or(0)));
-        v["maker"] = Value::Null;
-        let design = d.design.clone().unwrap_or_default();
-        if !facilities.is_empty()
-            && let Some(item) = node
-                .find(&design)
-                .await?
-                .into_iter()
-                .find(|i| i.item.id.to_string() == design)
-                .map(|i| i.item)
-                .filter(|i| !i.is_tombstone())
-        {
-            let fs = facilities.clone();
-            // Matching is CPU work: off the async threads.
-            let best = tokio::task::spawn_blocking(move || super::events::best_maker(&item, &fs))
-                .await
-                .ok()
-                .flatten();
-            if let Some((facility, facility_name, score)) = best {
-                v["maker"] =
-                    json!({"facility": facility, "facility_name": facility_name, "score": score});
+        v["maker"] = match d.design.as_ref().and_then(|id| makers.get(id)) {
+            Some((facility, facility_name, score)) => {
+                json!({"facility": facility, "facility_name": facility_name, "score": score})
             }
-        }
+            None => Value::Null,
+        };
         out.push(v);
     }
     Ok(Value::Array(out))
@@ -113,17 +128,12 @@ pub(super) async fn query(
 ) -> Result<(StatusCode, Value), Failure> {
     check_params(q, &["need", "ttl"])?;
     let text = param(q, "need").unwrap_or("");
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
+    let need = tags_from_list(text).map_err(|e| Failure::bad(format!("need '{text}': {e}")))?;
+    if need.is_empty() {
         return Err(Failure::bad(
             "need: say what is needed, comma-separated, e.g. need=3d-printing,material=pla",
         ));
     }
-    let need = tags_from(parts).map_err(|e| Failure::bad(format!("need '{text}': {e}")))?;
     let ttl_text = param(q, "ttl").unwrap_or("1h");
     let ttl = parse_duration(ttl_text)
         .ok()
@@ -178,10 +188,8 @@ pub(super) fn demand_spec(q: &[(String, String)], now: Instant) -> Result<Signal
         .ok()
         .filter(|d| *d >= Duration::from_secs(1) && d.as_micros() / 1_000_000 <= node_core::signals::MAX_TTL_S)
         .ok_or_else(|| Failure::bad(format!("deadline '{deadline_text}': expected a time from now such as 2h or 3d, at most 30 days")))?;
-    let tags = match param(q, "tags") {
-        None | Some("") => Vec::new(),
-        Some(t) => tags_from(t.split(',')).map_err(|e| Failure::bad(format!("tags '{t}': {e}")))?,
-    };
+    let t = param(q, "tags").unwrap_or("");
+    let tags = tags_from_list(t).map_err(|e| Failure::bad(format!("tags '{t}': {e}")))?;
     let urgent = match param(q, "urgent").unwrap_or("false") {
         "true" | "1" | "yes" => true,
         "false" | "0" | "no" => false,

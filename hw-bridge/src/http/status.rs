@@ -37,8 +37,25 @@ pub fn status_json(s: &NodeStatus) -> Value {
     let mut sync = sync_json(&s.sync);
     sync["peers_in_sync"] = json!(s.sync_peers.0);
     sync["peers_summarised"] = json!(s.sync_peers.1);
+    let r = &s.radio;
+    // Newest first, with how long ago (the driver's clock is not wall time).
+    let recent: Vec<Value> = s
+        .recent
+        .newest_first()
+        .map(|e| {
+            json!({"kind": e.kind.name(), "detail": e.detail,
+                   "s_ago": (s.now - e.at).as_secs_f64()})
+        })
+        .collect();
     json!({
         "node": s.node.0,
+        // What the link says of itself: on the UDP testbed there is no
+        // radio, so no region or preset (null), only the addresses.
+        "radio": {
+            "kind": r.kind.name(), "address": r.address, "region": r.region,
+            "preset": r.preset, "firmware": r.firmware,
+        },
+        "recent_events": recent,
         "uptime_s": s.now.as_micros() as f64 / 1e6,
         "link_up": s.link_up,
         "neighbours": neighbours,

@@ -67,6 +67,25 @@ pub struct ClientConfig {
     pub first_packet_id: u32,
 }
 
+/// The region and preset of a device's LoRa config, by their protobuf
+/// names; a number this crate does not know is kept as a number.
+fn lora_names(l: &pb::config::LoRaConfig) -> (Option<String>, Option<String>) {
+    use pb::config::lo_ra_config::{ModemPreset, RegionCode};
+    let region = RegionCode::try_from(l.region).map_or_else(
+        |_| format!("region {}", l.region),
+        |r| r.as_str_name().to_owned(),
+    );
+    let preset = if l.use_preset {
+        ModemPreset::try_from(l.modem_preset).map_or_else(
+            |_| format!("preset {}", l.modem_preset),
+            |p| p.as_str_name().to_owned(),
+        )
+    } else {
+        "CUSTOM".to_owned()
+    };
+    (Some(region), Some(preset))
+}
+
 /// What the client reports.
 #[derive(Clone, PartialEq, Debug)]
 pub enum ClientEvent {
@@ -78,6 +97,11 @@ pub enum ClientEvent {
         known_nodes: usize,
         /// The device's firmware version, if it said.
         firmware: String,
+        /// Its LoRa region (e.g. `EU_868`), if its config said.
+        region: Option<String>,
+        /// Its modem preset (e.g. `LONG_FAST`; `CUSTOM` for its own
+        /// modem settings), if its config said.
+        preset: Option<String>,
     },
     /// A `PRIVATE_APP` packet from another node.
     Received(RxOwned),
@@ -144,6 +168,8 @@ pub struct MeshtasticClient {
     my_info: Option<pb::MyNodeInfo>,
     known_nodes: usize,
     firmware: String,
+    /// The LoRa region and preset from the device's config, by name.
+    lora: (Option<String>, Option<String>),
     last_write: Instant,
     events: VecDeque<ClientEvent>,
 }
@@ -165,6 +191,7 @@ impl MeshtasticClient {
             my_info: None,
             known_nodes: 0,
             firmware: String::new(),
+            lora: (None, None),
             last_write: now,
             events: VecDeque::new(),
         };
@@ -491,6 +518,9 @@ impl MeshtasticClient {
                 }
             }
             V::Metadata(m) => self.firmware = m.firmware_version,
+            V::Config(pb::Config {
+                payload_variant: Some(pb::config::PayloadVariant::Lora(l)),
+            }) => self.lora = lora_names(&l),
             V::ConfigCompleteId(id) => {
                 if !matches!(self.phase, Phase::Handshake { .. }) || id != self.config.config_id {
                     return;
@@ -510,6 +540,8 @@ impl MeshtasticClient {
                     // The database includes the device itself.
                     known_nodes: self.known_nodes.saturating_sub(1),
                     firmware: self.firmware.clone(),
+                    region: self.lora.0.clone(),
+                    preset: self.lora.1.clone(),
                 });
                 self.pump(now);
             }
@@ -646,6 +678,14 @@ mod tests {
             ..Default::default()
         })));
         bytes.extend(b"DEBUG | console noise\r\n");
+        bytes.extend(from_radio(V::Config(pb::Config {
+            payload_variant: Some(pb::config::PayloadVariant::Lora(pb::config::LoRaConfig {
+                use_preset: true,
+                modem_preset: pb::config::lo_ra_config::ModemPreset::LongFast as i32,
+                region: pb::config::lo_ra_config::RegionCode::Eu868 as i32,
+                ..Default::default()
+            })),
+        })));
         bytes.extend(from_radio(V::ConfigCompleteId(41))); // someone else's
         assert!(c.my_node_num().is_none());
         c.handle_bytes(Instant::ZERO, &bytes);
@@ -653,6 +693,24 @@ mod tests {
         c.handle_bytes(Instant::ZERO, &from_radio(V::ConfigCompleteId(42)));
         assert_eq!(c.my_node_num(), Some(ME));
         c
+    }
+
+    #[test]
+    fn lora_config_names_custom_and_unknown_settings() {
+        let l = |use_preset, modem_preset, region| pb::config::LoRaConfig {
+            use_preset,
+            modem_preset,
+            region,
+            ..Default::default()
+        };
+        assert_eq!(
+            lora_names(&l(false, 0, 3)),
+            (Some("EU_868".into()), Some("CUSTOM".into()))
+        );
+        assert_eq!(
+            lora_names(&l(true, 999, 9999)),
+            (Some("region 9999".into()), Some("preset 999".into()))
+        );
     }
 
     fn frame(dest: Destination, len: usize, hops: u8) -> OutFrame {
@@ -753,8 +811,10 @@ mod tests {
             Some(ClientEvent::Ready {
                 my_node_num: ME,
                 known_nodes: 0,
+                region: Some(r),
+                preset: Some(p),
                 ..
-            })
+            }) if r == "EU_868" && p == "LONG_FAST"
         ));
         let id = c
             .send(Instant::ZERO, frame(Destination::Broadcast, 231, 0))

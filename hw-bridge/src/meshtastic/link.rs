@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::client::{ClientConfig, ClientEvent, HANDSHAKE_TIMEOUT, MeshtasticClient};
 use super::proto;
 use crate::driver::Clock;
-use crate::radio::{RadioEnds, RadioEvent, RadioLink};
+use crate::radio::{LinkKind, RadioEnds, RadioEvent, RadioLink, RadioReport};
 
 /// First reconnect delay; doubled after each failure.
 pub const MIN_BACKOFF: StdDuration = StdDuration::from_secs(1);
@@ -210,11 +210,11 @@ impl Conn {
 }
 
 /// Opens the device and completes the handshake; returns the device's node
-/// number.
+/// number and what it said about itself.
 async fn establish(
     addr: &MeshtasticAddr,
     connect_timeout: StdDuration,
-) -> Result<(Conn, u32), LinkError> {
+) -> Result<(Conn, u32, RadioReport), LinkError> {
     let mut conn = Conn::start(addr, connect_timeout).await?;
     let handshake_err = |reason: String| LinkError::Handshake {
         addr: addr.to_string(),
@@ -228,10 +228,20 @@ async fn establish(
                     my_node_num,
                     known_nodes,
                     firmware,
+                    region,
+                    preset,
                 } => {
                     tracing::info!(device = %addr, node = %NodeId(my_node_num), known_nodes,
-                        %firmware, "Meshtastic device ready");
-                    return Ok((conn, my_node_num));
+                        %firmware, region = region.as_deref().unwrap_or("?"),
+                        preset = preset.as_deref().unwrap_or("?"), "Meshtastic device ready");
+                    let report = RadioReport {
+                        kind: LinkKind::Meshtastic,
+                        address: addr.to_string(),
+                        region,
+                        preset,
+                        firmware: Some(firmware).filter(|f| !f.is_empty()),
+                    };
+                    return Ok((conn, my_node_num, report));
                 }
                 ClientEvent::Failed(reason) => return Err(handshake_err(reason)),
                 ClientEvent::DeviceLog(line) => tracing::debug!(device = %addr, device_log = %line),
@@ -251,7 +261,7 @@ pub async fn connect(
     let bound = connect_timeout
         + StdDuration::from_micros(HANDSHAKE_TIMEOUT.as_micros())
         + StdDuration::from_secs(1);
-    let (conn, my_node_num) =
+    let (conn, my_node_num, report) =
         match tokio::time::timeout(bound, establish(&addr, connect_timeout)).await {
             Ok(r) => r?,
             Err(_) => {
@@ -264,6 +274,7 @@ pub async fn connect(
     Ok(RadioLink::spawn_meshtastic(
         NodeId(my_node_num),
         conn.client.queue_room(),
+        report,
         |ends| run(addr, connect_timeout, conn, ends),
     ))
 }
@@ -317,7 +328,8 @@ async fn run(
                 }
             }
             match establish(&addr, connect_timeout).await {
-                Ok((c, num)) => {
+                Ok((c, num, report)) => {
+                    ends.state.set_report(report);
                     ends.state.set_room(c.client.queue_room());
                     ends.state.set_up(true);
                     let _ = ends.events.send(RadioEvent::Up { node: NodeId(num) }).await;

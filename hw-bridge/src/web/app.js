@@ -119,6 +119,36 @@
     });
   }
 
+  // The wizard's map: a click sets the latitude and longitude fields
+  // (the SVG carries its bounds), and typed numbers move the cross.
+  var map = document.getElementById("map");
+  if (map) {
+    var bound = function (k) { return Number(map.getAttribute("data-" + k)); };
+    var here = document.getElementById("map-here");
+    var latIn = document.getElementById("lat"), lonIn = document.getElementById("lon");
+    var box = map.viewBox.baseVal;
+    var put = function (la, lo) {
+      var x = (lo - bound("lon-min")) / (bound("lon-max") - bound("lon-min")) * box.width;
+      var y = (bound("lat-max") - la) / (bound("lat-max") - bound("lat-min")) * box.height;
+      here.setAttribute("transform", "translate(" + x.toFixed(1) + " " + y.toFixed(1) + ")");
+      here.setAttribute("visibility", "visible");
+    };
+    map.addEventListener("click", function (e) {
+      var r = map.getBoundingClientRect();
+      var fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
+      var lo = bound("lon-min") + fx * (bound("lon-max") - bound("lon-min"));
+      var la = bound("lat-max") - fy * (bound("lat-max") - bound("lat-min"));
+      latIn.value = la.toFixed(5); lonIn.value = lo.toFixed(5);
+      put(la, lo);
+    });
+    var typed = function () {
+      var la = Number(latIn.value), lo = Number(lonIn.value);
+      if (latIn.value && lonIn.value && la >= bound("lat-min") && la <= bound("lat-max") &&
+          lo >= bound("lon-min") && lo <= bound("lon-max")) { put(la, lo); }
+    };
+    latIn.addEventListener("input", typed); lonIn.addEventListener("input", typed);
+  }
+
   // The demand board: make a demand, confirm one, live notices.
   var dform = document.getElementById("demand-form");
   if (dform && document.getElementById("design")) {
@@ -146,6 +176,19 @@
         "application/json", "", function (j) {
           show(out, true, say("confirmed") + " " + j.id + ".");
         });
+    });
+  }
+  // Withdrawing this node's own demand (a signed cancellation; asked first).
+  var withdraws = document.querySelectorAll("button.withdraw");
+  for (var w = 0; w < withdraws.length; w++) {
+    withdraws[w].addEventListener("click", function (e) {
+      var b = e.currentTarget, id = b.getAttribute("data-demand");
+      var out = b.parentNode.querySelector(".withdraw-result");
+      if (!window.confirm(say("confirm-withdraw"))) { return; }
+      write(out, "/cancellations?signal=" + encodeURIComponent(id), "application/json", "", function () {
+        show(out, true, say("withdrawn"));
+        b.parentNode.removeChild(b);
+      });
     });
   }
   var notices = document.getElementById("notice-list");
@@ -208,13 +251,16 @@
           spread.id = "spread";
           out.appendChild(spread);
           // Its spread: neighbours whose last summary matches this
-          // catalogue hold it too. Polled until all do (or for a minute).
+          // catalogue hold it too. Polled until all do (or for two
+          // minutes); also while no neighbour has summarised yet (a quiet
+          // neighbour speaks up once the new version makes it ask).
           var polls = 0;
           var tell = function (st) {
             var sy = st.sync || {};
             spread.textContent = say("held-by") + " " + sy.peers_in_sync + " " + say("of") + " " +
               sy.peers_summarised + ". " + (st.neighbours || []).length + " " + say("neighbours");
-            if (sy.peers_in_sync < sy.peers_summarised && ++polls < 30) {
+            var pending = !sy.peers_summarised || sy.peers_in_sync < sy.peers_summarised;
+            if (pending && ++polls < 60) {
               setTimeout(function () { read("/status").then(function (r) { tell(r[1]); }); }, 2000);
             }
           };

@@ -1,6 +1,7 @@
 //! "What's in demand?" (`/board`): the open demands the node's signal
 //! book holds, marked when this node's facility can make the design; a
-//! form to make a demand, one per row to confirm it, and notices from
+//! form to make a demand, one per row to confirm it (or, for this node's
+//! own, a button to withdraw it: `POST /cancellations`), and notices from
 //! `GET /events`. The board reads whole without JavaScript; sending needs
 //! it (a write carries the token in a header).
 
@@ -151,10 +152,16 @@ fn board_row(o: &mut String, d: &Value, names: &HashMap<&str, &str>, now: i64) {
     let due = d["deadline_s"]
         .as_i64()
         .map_or_else(|| "–".into(), |t| text::due_in(t - now));
-    let offer = if open == 0 {
+    let offer = if ours {
+        // The maker may withdraw it (a signed cancellation), taken or not.
+        format!(
+            "<button type=\"button\" class=\"withdraw\" data-demand=\"{id}\" id=\"withdraw-{id}\">{}</button>\
+<div class=\"withdraw-result\" role=\"status\"></div>",
+            text::WITHDRAW,
+            id = esc(id),
+        )
+    } else if open == 0 {
         text::ALL_TAKEN.to_owned()
-    } else if ours {
-        "–".to_owned()
     } else {
         format!(
             "<form class=\"confirm\" data-demand=\"{id}\"><label for=\"offer-{id}\">{}</label>\

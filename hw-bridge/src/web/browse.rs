@@ -139,7 +139,7 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
         o,
         "<h1 id=\"title\">{}</h1><section><dl>{dl}<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\">{}</dd>\
 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\" id=\"signed-by\">{}</dd></dl></section>\
-<h2>{}</h2><section><table><tr><th>{}</th><th>{}</th></tr>",
+<h2>{}</h2><section><p class=\"note\">{}</p><table id=\"history\"><tr><th>{}</th><th>{}</th></tr>",
         esc(&title),
         text::KIND,
         if kind == "facility" {
@@ -157,10 +157,12 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
             None => text::UNSIGNED.to_owned(),
         },
         text::HISTORY,
+        text::HISTORY_NOTE,
         text::SEQ,
         text::CONTENT,
     );
-    for h in meta["history"].as_array().into_iter().flatten() {
+    // The API lists versions oldest first; people read the newest first.
+    for h in meta["history"].as_array().into_iter().flatten().rev() {
         let _ = write!(
             o,
             "<tr><td>{}</td><td class=\"mono\">{}</td></tr>",
@@ -169,6 +171,15 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
         );
     }
     o.push_str("</table></section>");
+    if kind == "manifest" {
+        // A field node keeps no package cache: say so rather than guess.
+        let _ = write!(
+            o,
+            "<h2>{}</h2><section><p id=\"package\">{}</p></section>",
+            text::PACKAGE,
+            text::NO_PACKAGE
+        );
+    }
     if kind == "facility" {
         let _ = write!(
             o,

@@ -13,23 +13,25 @@
 //!
 //! | page | what |
 //! |---|---|
-//! | `/` | node status: id, keys, neighbours, catalogue, sync |
-//! | `/setup[?template=T]` | onboarding wizard: name, location, facility profile, publish |
+//! | `/` | node status: id, keys, radio link, neighbours, channel use, catalogue, sync, recent events |
+//! | `/setup[?template=T]` | onboarding wizard: name, location (numbers or the offline map), radio check, facility profile, publish |
 //! | `/build?have=TEXT` or `?facility=ID` | what can I build? |
 //! | `/catalogue[?kind=K][&q=TEXT]` | browse the catalogue |
-//! | `/item/{id}` | one design or facility |
-//! | `/board[?design=ID]` | what's in demand: open demands, make one, confirm one, live notices |
+//! | `/item/{id}` | one design or facility: its facts, version history (newest first), package availability |
+//! | `/board[?design=ID]` | what's in demand: open demands, make one, confirm one, withdraw one's own, live notices |
 //! | `/publish[?edit=ID]` | publish (or edit) a design or facility file |
 //! | `/mine` | this node's own items: edit, retire |
 //! | `/pair` | enter the API token once |
 //!
 //! All text shown is in [`text`], so it can be translated in one place; each
 //! page is rendered by its own module (`status`, `setup`, `build`, `browse`,
-//! `board`, `publish`).
+//! `board`, `publish`); [`map`] draws the offline map (an SVG made here,
+//! from the catalogue's facility positions: no tiles, no map data).
 
 mod board;
 mod browse;
 mod build;
+pub mod map;
 mod publish;
 mod setup;
 mod status;
@@ -85,6 +87,24 @@ pub trait Backend {
     async fn matches(&self, q: &[(String, String)]) -> Result<Value, PageError>;
     /// `GET /demands`.
     async fn demands(&self) -> Result<Vec<Value>, PageError>;
+    /// The facilities in the catalogue that give a position, for the map
+    /// (at most [`map::MAX_PLACES`]).
+    async fn places(&self) -> Result<Vec<Place>, PageError>;
+}
+
+/// A facility with a known position.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Place {
+    /// Its item id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Decimal degrees north.
+    pub lat_deg: f64,
+    /// Decimal degrees east.
+    pub lon_deg: f64,
+    /// Signed with this node's publisher key.
+    pub ours: bool,
 }
 
 /// A rendered answer.
@@ -201,7 +221,7 @@ pub async fn page<B: Backend>(b: &B, parts: &[&str], q: &[(String, String)]) -> 
             body: JS.into(),
         }),
         [] => status::status_page(b).await,
-        ["setup"] => Ok(setup::setup_page(param(q, "template"))),
+        ["setup"] => setup::setup_page(b, param(q, "template")).await,
         ["build"] => build::build_page(b, q).await,
         ["catalogue"] => browse::catalogue_page(b, q).await,
         ["item", id] => browse::item_page(b, id).await,
@@ -299,11 +319,22 @@ mod tests {
     struct Canned {
         items: Vec<Value>,
         demands: Vec<Value>,
+        /// `radio.kind` in the status.
+        radio: &'static str,
     }
 
     impl Backend for Canned {
         async fn status(&self) -> Result<Value, PageError> {
-            Ok(serde_json::json!({"keys": {"publisher": {"fingerprint": "aaaa-bbbb"}}}))
+            Ok(
+                serde_json::json!({"keys": {"publisher": {"fingerprint": "aaaa-bbbb"}},
+                "radio": {"kind": self.radio, "address": "127.0.0.1:1 → 127.0.0.1:2",
+                          "region": null, "preset": null, "firmware": null},
+                "duty_cycle": {"channel_utilisation_pct": null, "airtime_s": 1.5, "used_pct": 0.1,
+                               "window_s": 3600.0},
+                "recent_events": [{"kind": "stored", "detail": "<b>x</b> (11, version 1)", "s_ago": 2.0}],
+                "neighbours": [{"node": 7, "frames": 3, "rssi_dbm": -80.0, "snr_db": 8.0,
+                                "hops_away": 0, "last_heard_s_ago": 1.0}]}),
+            )
         }
         async fn list(&self, kind: Option<ItemKind>) -> Result<Vec<Value>, PageError> {
             let k = kind.map(|k| match k {
@@ -328,6 +359,15 @@ mod tests {
         }
         async fn demands(&self) -> Result<Vec<Value>, PageError> {
             Ok(self.demands.clone())
+        }
+        async fn places(&self) -> Result<Vec<Place>, PageError> {
+            Ok(vec![Place {
+                id: "33".repeat(16),
+                name: "Their <shop>".into(),
+                lat_deg: 45.76,
+                lon_deg: 4.83,
+                ours: false,
+            }])
         }
     }
 
@@ -374,7 +414,11 @@ mod tests {
                 serde_json::json!({"id": "00112233aabbccdd", "design": design,
                 "quantity": 5, "taken": 2, "open": 3, "urgent": true, "ours": false,
                 "deadline_s": 1, "maker": {"facility": "x", "facility_name": "y", "score": 1.0}}),
+                serde_json::json!({"id": "99112233aabbccdd", "design": design,
+                "quantity": 2, "taken": null, "open": 2, "urgent": false, "ours": true,
+                "deadline_s": 1, "maker": null}),
             ],
+            radio: "udp",
         }
     }
 
@@ -399,6 +443,39 @@ mod tests {
         assert!(
             !mine.contains("Their shop"),
             "another's facility listed as mine"
+        );
+    }
+
+    #[test]
+    fn the_status_page_shows_the_radio_channel_use_and_recent_events() {
+        let mut b = canned();
+        let body = render(&b, &[]);
+        assert!(body.contains(text::LINK_UDP) && body.contains(text::NONE_ON_UDP));
+        assert!(body.contains(text::UDP_NOTE) && body.contains(text::NOT_MEASURED));
+        assert!(body.contains("Received from the mesh") && body.contains("&lt;b&gt;x"));
+        assert!(!body.contains("<b>x</b>"), "an event's detail unescaped");
+        b.radio = "meshtastic";
+        let body = render(&b, &[]);
+        assert!(body.contains(text::LINK_MESHTASTIC) && body.contains(text::NOT_REPORTED));
+        assert!(!body.contains(text::UDP_NOTE));
+    }
+
+    #[test]
+    fn the_wizard_has_the_radio_check_and_the_map_with_known_places() {
+        let body = render(&canned(), &["setup"]);
+        assert!(body.contains(text::STEP_RADIO) && body.contains("id=\"neighbours\""));
+        assert!(body.contains("<svg id=\"map\"") && body.contains("Their &lt;shop&gt;"));
+        assert!(!body.contains(text::MAP_EMPTY));
+    }
+
+    #[test]
+    fn only_the_makers_own_demand_has_a_withdraw_button() {
+        let body = render(&canned(), &["board"]);
+        assert!(body.contains("id=\"withdraw-99112233aabbccdd\""));
+        assert!(!body.contains("withdraw-00112233aabbccdd"));
+        assert!(
+            !body.contains("offer-99112233aabbccdd"),
+            "one's own demand offered"
         );
     }
 

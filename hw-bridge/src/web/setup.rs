@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use catalogue::taxonomy::{ConceptKind, Taxonomy};
 
-use super::{Page, esc, html, layout, text};
+use super::{Backend, Page, PageError, esc, html, layout, map, text};
 
 /// A facility template: a label and the taxonomy keys it ticks.
 pub const TEMPLATES: [(&str, &str, &[&str]); 6] = [
@@ -143,7 +143,18 @@ pub const TEMPLATES: [(&str, &str, &[&str]); 6] = [
     ),
 ];
 
-pub(super) fn setup_page(template: Option<&str>) -> Page {
+pub(super) async fn setup_page<B: Backend>(
+    b: &B,
+    template: Option<&str>,
+) -> Result<Page, PageError> {
+    let st = b.status().await?;
+    let places = b.places().await?;
+    // The form starts at this node's own facility, if it has one with a
+    // position (the wizard run again edits it).
+    let here = places
+        .iter()
+        .find(|p| p.ours)
+        .map(|p| (p.lat_deg, p.lon_deg));
     let tax = Taxonomy::builtin();
     let ticked: &[&str] = TEMPLATES
         .iter()
@@ -151,14 +162,17 @@ pub(super) fn setup_page(template: Option<&str>) -> Page {
         .map(|t| t.2)
         .unwrap_or(&[]);
     let mut o = String::new();
+    let coord = |v: Option<f64>| v.map_or_else(String::new, |d| format!("{d:.5}"));
     let _ = write!(
         o,
         "<h1>{}</h1>{}<form id=\"setup-form\" class=\"card\" method=\"get\" action=\"/setup\">\
 <h2>{}</h2><label for=\"name\">{}</label><input type=\"text\" id=\"name\" name=\"name\" required autocomplete=\"organization\">\
 <div class=\"row\"><div><label for=\"city\">{}</label><input type=\"text\" id=\"city\"></div>\
 <div><label for=\"country\">{}</label><input type=\"text\" id=\"country\"></div>\
-<div><label for=\"lat\">{}</label><input type=\"text\" id=\"lat\" inputmode=\"decimal\"></div>\
-<div><label for=\"lon\">{}</label><input type=\"text\" id=\"lon\" inputmode=\"decimal\"></div></div>\
+<div><label for=\"lat\">{}</label><input type=\"text\" id=\"lat\" inputmode=\"decimal\" value=\"{}\"></div>\
+<div><label for=\"lon\">{}</label><input type=\"text\" id=\"lon\" inputmode=\"decimal\" value=\"{}\"></div></div>\
+<figure class=\"map-box\">{}<figcaption class=\"note\">{} {}</figcaption></figure>\
+<h2>{}</h2><section id=\"radio-check\">{}<h3>{} ({})</h3><div class=\"scroll\">{}</div></section>\
 <h2>{}</h2><label for=\"template\">{}</label><select id=\"template\" name=\"template\"><option value=\"\" data-keys=\"\">{}</option>",
         text::SETUP_TITLE,
         text::SETUP_INTRO,
@@ -167,7 +181,21 @@ pub(super) fn setup_page(template: Option<&str>) -> Page {
         text::CITY,
         text::COUNTRY,
         text::LATITUDE,
+        coord(here.map(|h| h.0)),
         text::LONGITUDE,
+        coord(here.map(|h| h.1)),
+        map::svg("map", &places, here),
+        text::MAP_NOTE,
+        if places.is_empty() {
+            text::MAP_EMPTY
+        } else {
+            ""
+        },
+        text::STEP_RADIO,
+        super::status::radio_facts(&st),
+        text::NEIGHBOURS,
+        st["neighbours"].as_array().map_or(0, Vec::len),
+        super::status::neighbour_table(&st),
         text::STEP_PROFILE,
         text::TEMPLATE,
         text::NO_TEMPLATE,
@@ -184,7 +212,11 @@ pub(super) fn setup_page(template: Option<&str>) -> Page {
             keys.join(" ")
         );
     }
-    o.push_str("</select><noscript><button type=\"submit\">Apply template</button></noscript>");
+    let _ = write!(
+        o,
+        "</select><noscript><button type=\"submit\">{}</button></noscript>",
+        text::APPLY_TEMPLATE
+    );
     for (kind, legend) in [
         (ConceptKind::Process, text::PROCESSES),
         (ConceptKind::Tool, text::EQUIPMENT),
@@ -218,5 +250,5 @@ pub(super) fn setup_page(template: Option<&str>) -> Page {
         text::PUBLISH_NOTE,
         text::PUBLISH,
     );
-    html(200, layout(text::SETUP_TITLE, "/setup", &o))
+    Ok(html(200, layout(text::SETUP_TITLE, "/setup", &o)))
 }

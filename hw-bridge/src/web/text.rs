@@ -46,10 +46,54 @@ pub(super) const ITEMS_RECEIVED: &str = "Items received";
 pub(super) const DATA_SENT: &str = "Items sent";
 pub(super) const WANTS_SENT: &str = "Requests sent";
 pub(super) const REJECTED: &str = "Rejected";
-pub(super) const DUTY_CYCLE: &str = "Duty cycle used";
 pub(super) const SYNC_PEERS: &str = "Neighbours holding all of this catalogue";
 pub(super) const SYNC_NOTE: &str =
     "Two nodes are in sync when their catalogue fingerprints are equal.";
+pub(super) const RADIO: &str = "Radio";
+pub(super) const LINK_KIND: &str = "Link";
+pub(super) const LINK_UDP: &str =
+    "UDP testbed (no radio: frames go between processes as datagrams)";
+pub(super) const LINK_MESHTASTIC: &str = "Meshtastic device";
+pub(super) const LINK_ADDRESS: &str = "Address";
+pub(super) const REGION: &str = "Region";
+pub(super) const PRESET: &str = "Modem preset";
+pub(super) const FIRMWARE: &str = "Firmware";
+pub(super) const NOT_REPORTED: &str = "not reported by the device";
+pub(super) const NONE_ON_UDP: &str = "none: a UDP link has no radio";
+pub(super) const UDP_NOTE: &str = "This node runs on the UDP testbed, so there is no region or preset to check: what matters is that the neighbours below are heard.";
+pub(super) const RADIO_NOTE: &str = "Every node of a mesh needs the same region and modem preset; change them with the Meshtastic app if a neighbour is not heard.";
+pub(super) const CHANNEL_USE: &str = "Channel use";
+pub(super) const CHANNEL_UTIL: &str = "Channel busy (all senders, as the radio measures it)";
+pub(super) const RADIO_TX: &str = "This radio's transmit time, last hour (as the radio reports it)";
+pub(super) const OWN_AIRTIME: &str = "Airtime of this node's frames (the node's own estimate)";
+pub(super) const NOT_MEASURED: &str = "not measured: the link reports no channel figures";
+pub(super) const RECENT_EVENTS: &str = "Recent events";
+pub(super) const NO_EVENTS: &str = "Nothing has happened since the node started.";
+pub(super) const AGO: &str = "s ago";
+/// What each recent event's kind (as `GET /status` names it) is called.
+pub(super) const EVENT_KINDS: &[(&str, &str)] = &[
+    ("published", "Published here"),
+    ("stored", "Received from the mesh"),
+    ("item_rejected", "Item refused"),
+    ("frame_rejected", "Frame refused"),
+    ("signal_published", "Signal sent"),
+    ("signal_taken", "Signal received"),
+    ("new_neighbour", "New neighbour heard"),
+    ("link_up", "Radio link up"),
+    ("link_down", "Radio link down"),
+    ("send_refused", "Radio refused a frame"),
+];
+pub(super) const STEP_RADIO: &str = "2. Radio check";
+pub(super) const MAP_TITLE: &str = "Map of known facilities on a latitude and longitude grid";
+pub(super) const MAP_HERE: &str = "This facility (from the latitude and longitude fields)";
+pub(super) const MAP_NOTE: &str = "The map is drawn by the node, without internet: a grid of latitude and longitude with the facilities whose files give a position (this node's own in green). It has no roads or coastlines. With JavaScript on, click it to fill in the latitude and longitude; the fields can always be typed in.";
+pub(super) const MAP_EMPTY: &str =
+    "No facility on the mesh gives a position yet, so the map shows the whole world.";
+pub(super) const PACKAGE: &str = "Package (the design's files)";
+pub(super) const NO_PACKAGE: &str = "Not held here: this node holds no package record for this design and none of its files (field nodes do not carry design packages yet).";
+pub(super) const WITHDRAW: &str = "Withdraw";
+pub(super) const HISTORY_NOTE: &str =
+    "Newest first. Every version is signed; the content id changes with every change to the file.";
 pub(super) const SETUP_TITLE: &str = "Set up your facility";
 pub(super) const SETUP_INTRO: &str = "<p class=\"note\">Describe your workshop once; the node publishes it to the mesh as an Open Know-Where facility so that makers nearby can find what you can make. Publishing needs this browser to be <a href=\"/pair\">paired</a>.</p>";
 pub(super) const STEP_PLACE: &str = "1. Name and place";
@@ -58,14 +102,15 @@ pub(super) const CITY: &str = "Town or city";
 pub(super) const COUNTRY: &str = "Country";
 pub(super) const LATITUDE: &str = "Latitude";
 pub(super) const LONGITUDE: &str = "Longitude";
-pub(super) const STEP_PROFILE: &str = "2. What you have";
+pub(super) const STEP_PROFILE: &str = "3. What you have";
 pub(super) const TEMPLATE: &str = "Start from a template";
 pub(super) const NO_TEMPLATE: &str = "(none)";
+pub(super) const APPLY_TEMPLATE: &str = "Apply template";
 pub(super) const PROCESSES: &str = "Processes";
 pub(super) const EQUIPMENT: &str = "Equipment";
 pub(super) const MATERIALS: &str = "Materials";
 pub(super) const OTHER: &str = "Anything else (free text, kept as the description)";
-pub(super) const STEP_PUBLISH: &str = "3. Publish";
+pub(super) const STEP_PUBLISH: &str = "4. Publish";
 pub(super) const PUBLISH_NOTE: &str = "The node checks the facility as the CLI does, signs it and shares it with its neighbours. Publishing again with the same name updates it.";
 pub(super) const PUBLISH: &str = "Publish to the mesh";
 pub(super) const BUILD_TITLE: &str = "What can I build?";
@@ -95,7 +140,7 @@ pub(super) const LINKS: &str = "Links (open when online)";
 pub(super) const PARSE: &str = "Could not read";
 pub(super) const ITEM_ID: &str = "Item id";
 pub(super) const FILE: &str = "File";
-pub(super) const HISTORY: &str = "Versions held";
+pub(super) const HISTORY: &str = "Version history (versions held)";
 pub(super) const SEQ: &str = "Version";
 pub(super) const CONTENT: &str = "Content id";
 pub(super) const BUILD_HERE: &str = "What can this facility build?";
@@ -144,6 +189,14 @@ pub(super) const SCRIPT_TEXT: &[(&str, &str)] = &[
     ("unreachable", "Could not reach the node:"),
     ("demand-made", "Demand sent to the mesh as signal"),
     ("confirmed", "Confirmation sent as signal"),
+    (
+        "withdrawn",
+        "Withdrawn: a signed cancellation replaces the demand here and spreads to the other nodes.",
+    ),
+    (
+        "confirm-withdraw",
+        "Withdraw this demand on every node? This cannot be undone.",
+    ),
     ("reload", "Reload the board"),
     (
         "retired",

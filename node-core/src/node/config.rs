@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub trust: TrustPolicy,
     /// Supply and demand signals.
     pub signals: SignalConfig,
+    /// Design packages: the swarm and its cache.
+    pub packages: super::PackageConfig,
 }
 
 impl NodeConfig {
@@ -64,6 +66,7 @@ impl NodeConfig {
             publisher: Self::simulated_publisher(root_seed, 0),
             trust: TrustPolicy::default(),
             signals: SignalConfig::default(),
+            packages: super::PackageConfig::default(),
         }
     }
 

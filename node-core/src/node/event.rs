@@ -55,6 +55,8 @@ pub enum NodeEvent {
     },
     /// Something happened in the signal layer.
     Signal(SignalEvent),
+    /// Something happened in the package swarm.
+    Package(super::PackageEvent),
 }
 
 /// Counters a driver can report.

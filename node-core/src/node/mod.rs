@@ -4,7 +4,8 @@
 //! * `config` — [`NodeConfig`], [`TrafficConfig`];
 //! * `event` — [`NodeEvent`], [`NodeStats`];
 //! * `publish` — what [`Node::publish`] returns;
-//! * `chat` — the background traffic the node generates.
+//! * `chat` — the background traffic the node generates;
+//! * `packages` — the design-package swarm wired to frames and timers.
 //!
 //! Frames are dispatched by family ([`FrameRepr`]'s variants): each family
 //! is one arm of [`Node::handle_frame`] and one sub-state machine that owns
@@ -13,10 +14,14 @@
 mod chat;
 mod config;
 mod event;
+mod packages;
 mod publish;
 
 pub use config::{MIN_TRAFFIC_PAYLOAD_BYTES, NodeConfig, TrafficConfig};
 pub use event::{NodeEvent, NodeStats};
+pub use packages::{
+    AddPackageError, PACKAGE_QUEUE_RESERVE, PackageConfig, PackageEvent, PackageStats, check_record,
+};
 pub use publish::{PublishError, Published};
 
 use std::collections::VecDeque;
@@ -26,6 +31,8 @@ use catalogue::entry::entries;
 
 use crate::id::NodeId;
 use crate::identity::Keypair;
+use crate::packages::PackageCache;
+use crate::packages::swarm::Swarm;
 use crate::rng::Rng;
 use crate::signals::{PublishSignalError, SignalEngine, SignalId, SignalSpec, Tag};
 use crate::store::{Change, MemStorage, Signer, Storage, Store, StoreError};
@@ -81,7 +88,7 @@ const MAX_PENDING_EVENTS: usize = 1024;
 ///    frames go to it during the call, never later, and the node keeps no
 ///    reference to it.
 #[derive(Debug)]
-pub struct Node<S: Storage = MemStorage> {
+pub struct Node<S: Storage = MemStorage, P: Storage = MemStorage> {
     config: NodeConfig,
     events: VecDeque<NodeEvent>,
     stats: NodeStats,
@@ -89,6 +96,8 @@ pub struct Node<S: Storage = MemStorage> {
     sync: SyncEngine,
     signals: SignalEngine,
     chat: Chat,
+    swarm: Swarm<P>,
+    pump: packages::Pump,
 }
 
 impl Node<MemStorage> {
@@ -101,8 +110,24 @@ impl Node<MemStorage> {
 
 impl<S: Storage> Node<S> {
     /// Starts a node at `now` on a storage backend, replaying whatever it
-    /// holds (a restart keeps every acknowledged item).
+    /// holds (a restart keeps every acknowledged item), with an empty
+    /// in-memory package cache.
     pub fn with_storage(config: NodeConfig, storage: S, now: Instant) -> Result<Self, StoreError> {
+        let (cache, _) = PackageCache::open(MemStorage::new(), config.packages.cache)
+            .expect("an empty in-memory package cache always opens");
+        Node::with_cache(config, storage, cache, now)
+    }
+}
+
+impl<S: Storage, P: Storage> Node<S, P> {
+    /// Starts a node at `now` on a storage backend and an opened package
+    /// cache (whose partial packages resume when requested again).
+    pub fn with_cache(
+        config: NodeConfig,
+        storage: S,
+        cache: PackageCache<P>,
+        now: Instant,
+    ) -> Result<Self, StoreError> {
         let (mut store, _) = Store::open(storage, config.store.clone())?;
         // Each life of each node has its own streams (see `NodeConfig::incarnation`).
         let stream = (u64::from(config.incarnation) << 32) | u64::from(config.id.0);
@@ -133,6 +158,7 @@ impl<S: Storage> Node<S> {
             &mut store,
             now,
         );
+        let swarm = Swarm::new(config.id, config.packages.swarm, cache);
         Ok(Node {
             config,
             events: VecDeque::new(),
@@ -141,12 +167,14 @@ impl<S: Storage> Node<S> {
             sync,
             signals,
             chat,
+            swarm,
+            pump: packages::Pump::default(),
         })
     }
 }
 
 /// **Getters**: state, read at any time.
-impl<S: Storage> Node<S> {
+impl<S: Storage, P: Storage> Node<S, P> {
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.config.id
@@ -186,7 +214,7 @@ impl<S: Storage> Node<S> {
 }
 
 /// **Inputs**: what happened, at `now`.
-impl<S: Storage> Node<S> {
+impl<S: Storage, P: Storage> Node<S, P> {
     /// Handles a frame the transport received.
     pub fn handle_frame<T: Transport>(&mut self, now: Instant, frame: &RxFrame<'_>, tx: &mut T) {
         // One arm per frame family.
@@ -201,6 +229,7 @@ impl<S: Storage> Node<S> {
                     .handle_frame(now, frame, f, &mut self.store, tx);
                 self.drain_signal_events();
             }
+            Ok(FrameRepr::Package(f)) => self.handle_package_frame(now, frame.from, f, tx),
             Err(error) => {
                 self.stats.frames_rejected += 1;
                 self.push_event(NodeEvent::FrameRejected {
@@ -227,6 +256,9 @@ impl<S: Storage> Node<S> {
             Some(Ok(())) => self.stats.chat_sent += 1,
             Some(Err(error)) => self.send_failed(error),
         }
+        if self.package_timeout().is_some_and(|t| t <= now) {
+            self.pump_packages(now, tx);
+        }
     }
 
     /// Reports that a frame the transport had accepted was refused later by
@@ -243,7 +275,7 @@ impl<S: Storage> Node<S> {
 }
 
 /// **Commands**: what the operator or the driver asks for.
-impl<S: Storage> Node<S> {
+impl<S: Storage, P: Storage> Node<S, P> {
     /// Publishes the items in a manifest or facility file (`source` names it
     /// in errors): each becomes a new version here, signed with the node's
     /// publisher key under the design id that key owns, unless its content
@@ -379,11 +411,20 @@ impl<S: Storage> Node<S> {
     pub fn into_storage(self) -> S {
         self.store.into_storage()
     }
+
+    /// Stops the node and hands back its catalogue storage and its package
+    /// cache's storage.
+    pub fn into_storages(self) -> (S, P) {
+        (
+            self.store.into_storage(),
+            self.swarm.into_cache().into_storage(),
+        )
+    }
 }
 
 /// **Outputs**: what the driver must do next, polled after every input or
 /// command.
-impl<S: Storage> Node<S> {
+impl<S: Storage, P: Storage> Node<S, P> {
     /// The next event for the driver, oldest first.
     pub fn poll_event(&mut self) -> Option<NodeEvent> {
         self.events.pop_front()
@@ -395,6 +436,7 @@ impl<S: Storage> Node<S> {
             self.chat.poll_timeout(),
             self.sync.poll_timeout(),
             self.signals.poll_timeout(),
+            self.package_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -402,7 +444,7 @@ impl<S: Storage> Node<S> {
     }
 }
 
-impl<S: Storage> Node<S> {
+impl<S: Storage, P: Storage> Node<S, P> {
     fn drain_sync_events(&mut self) {
         for e in self.sync.take_events() {
             let event = match e {

@@ -16,6 +16,9 @@
 //! * [`cache`] — the [`PackageCache`]: records and verified pieces on a
 //!   storage backend of their own, with capacity, LRU eviction, pinning,
 //!   and partial packages that survive restarts;
+//! * [`fragment`] — swarm messages put back together from the fragment
+//!   frames they travel in ([`crate::wire::PackageFrame`]), bounded per
+//!   neighbour;
 //! * [`msg`] — the swarm's messages (have, request, piece, record query,
 //!   record) and their checked codec;
 //! * [`swarm`] — the sans-IO [`Swarm`](swarm::Swarm): adverts, rarest-first
@@ -28,6 +31,7 @@
 
 pub mod cache;
 pub mod estimate;
+pub mod fragment;
 pub mod merkle;
 pub mod msg;
 pub mod package;

@@ -152,6 +152,17 @@ pub struct Swarm<S: Storage> {
     out: VecDeque<Outgoing>,
 }
 
+impl<S: Storage> std::fmt::Debug for Swarm<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Swarm")
+            .field("me", &self.me)
+            .field("wants", &self.wants.len())
+            .field("packages", &self.cache.ids().count())
+            .field("bad", &self.bad)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Storage> Swarm<S> {
     /// A swarm over `cache` for node `me`.
     pub fn new(me: NodeId, config: SwarmConfig, cache: PackageCache<S>) -> Self {
@@ -341,6 +352,14 @@ impl<S: Storage> Swarm<S> {
                 if let Some(w) = self.wants.get_mut(&package) {
                     w.in_flight.remove(&index);
                     w.received_bytes += piece.data.len() as u64;
+                    // The holder is serving: its other pieces queue behind
+                    // this one on a slow link, so their clocks restart.
+                    let deadline = now + self.config.request_timeout;
+                    for (holder, d) in w.in_flight.values_mut() {
+                        if *holder == Some(from) {
+                            *d = (*d).max(deadline);
+                        }
+                    }
                 }
                 if self.is_complete(package) && self.wants.remove(&package).is_some() {
                     return Ok(SwarmEvent::Complete(package));
@@ -382,10 +401,12 @@ impl<S: Storage> Swarm<S> {
     /// When [`Swarm::poll_transmit`] may next have something without new
     /// input.
     pub fn poll_timeout(&self) -> Instant {
-        let deadlines = self
-            .wants
-            .values()
-            .flat_map(|w| w.in_flight.values().map(|(_, d)| *d).chain([w.next_query]));
+        // A want whose record is held queries no more: its query time is
+        // no deadline.
+        let deadlines = self.wants.iter().flat_map(|(id, w)| {
+            let query = self.cache.record(*id).is_none().then_some(w.next_query);
+            w.in_flight.values().map(|(_, d)| *d).chain(query)
+        });
         deadlines.fold(self.next_advert, Instant::min)
     }
 

@@ -471,16 +471,7 @@ mod swarm {
         }
 
         fn line(n: usize) -> Net {
-            Net::new(
-                (0..n)
-                    .map(|i| {
-                        [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                            .into_iter()
-                            .flatten()
-                            .collect()
-                    })
-                    .collect(),
-            )
+            Net::new(crate::testing::line_links(n))
         }
 
         /// Node 0 holds `p`, node 1 requests it; stepped until node 1 holds

@@ -10,6 +10,16 @@ use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, Priority, RxFrame};
 
+/// `tags` at the node `at`, nothing elsewhere: a capability or
+/// subscription list for one node of a mesh.
+fn only_at(i: usize, at: usize, tags: &[&str]) -> Vec<Tag> {
+    if i == at {
+        tags_from(tags.iter().copied()).unwrap()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Nodes on an undirected graph; every frame reaches the sender's
 /// neighbours at once.
 struct Mesh {
@@ -46,15 +56,7 @@ impl Mesh {
     }
 
     fn line(n: usize, config: impl Fn(usize) -> SignalConfig) -> Mesh {
-        let links = (0..n)
-            .map(|i| {
-                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            })
-            .collect();
-        Mesh::new(links, config)
+        Mesh::new(crate::testing::line_links(n), config)
     }
 
     fn drain(&mut self) {
@@ -141,6 +143,19 @@ impl Mesh {
 
     fn total_sent(&self) -> usize {
         self.sent.iter().sum()
+    }
+
+    /// Node `i` asks who can meet `need`, for 10 minutes: the query and
+    /// whether the node's own book answered it.
+    fn ask(&mut self, i: usize, need: Vec<Tag>) -> (SignalId, bool) {
+        self.nodes[i]
+            .ask(
+                self.now,
+                need,
+                Duration::from_secs(600),
+                &mut self.radios[i],
+            )
+            .unwrap()
     }
 }
 
@@ -321,23 +336,12 @@ fn two_confirmations_one_winner_everywhere_and_the_loser_is_told() {
 fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
     // The broadcast fallback (no filters): each node relays once.
     let mut mesh = Mesh::line(8, |i| SignalConfig {
-        capabilities: if i == 7 {
-            tags_from(["cnc"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 7, &["cnc"]),
         filters: false,
         ..certain()
     });
     let need = tags_from(["glass-blowing"]).unwrap();
-    let (q, local) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need,
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, local) = mesh.ask(0, need);
     assert!(!local);
     mesh.run_until(secs(700));
     assert!(mesh.taken(q).len() >= 6);
@@ -357,35 +361,17 @@ fn a_query_no_one_can_answer_costs_at_most_one_frame_per_node() {
 #[test]
 fn a_matching_facility_answers_and_a_known_one_answers_without_a_frame() {
     let mut mesh = Mesh::line(4, |i| SignalConfig {
-        capabilities: if i == 3 {
-            tags_from(["cnc", "laser-cutting"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 3, &["cnc", "laser-cutting"]),
         ..certain()
     });
     let need = tags_from(["laser-cutting"]).unwrap();
-    let (q, _) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need.clone(),
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, _) = mesh.ask(0, need.clone());
     mesh.run_until(secs(60));
     assert!(mesh.events.iter().any(|(i, e)| *i == 0
         && matches!(e, NodeEvent::Signal(SignalEvent::Answered { query, local: false, .. }) if *query == q)));
     // Node 0 now knows the facility: the same need costs no frame.
     let before = mesh.total_sent();
-    let (_, local) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            need,
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (_, local) = mesh.ask(0, need);
     mesh.run_until(secs(61));
     assert!(local);
     assert_eq!(mesh.total_sent(), before);
@@ -525,14 +511,7 @@ fn a_query_no_one_can_answer_costs_one_frame_once_filters_are_known() {
     let mut mesh = grid_with_printers(true);
     mesh.run_until(secs(600));
     let before = mesh.total_sent();
-    let (q, local) = mesh.nodes[14]
-        .ask(
-            mesh.now,
-            tags_from(["glass-blowing"]).unwrap(),
-            Duration::from_secs(600),
-            &mut mesh.radios[14],
-        )
-        .unwrap();
+    let (q, local) = mesh.ask(14, tags_from(["glass-blowing"]).unwrap());
     assert!(!local);
     mesh.drain();
     mesh.exchange();
@@ -565,14 +544,7 @@ fn a_false_positive_carries_a_query_but_never_answers_it() {
         ..certain()
     });
     mesh.run_until(secs(600));
-    let (q, _) = mesh.nodes[0]
-        .ask(
-            mesh.now,
-            vec![ghost.clone()],
-            Duration::from_secs(600),
-            &mut mesh.radios[0],
-        )
-        .unwrap();
+    let (q, _) = mesh.ask(0, vec![ghost.clone()]);
     mesh.drain();
     mesh.exchange();
     mesh.run_until(secs(700));
@@ -596,11 +568,7 @@ fn a_false_positive_carries_a_query_but_never_answers_it() {
 #[test]
 fn neighbour_filters_age_out_and_the_table_is_bounded() {
     let mut mesh = Mesh::line(2, |i| SignalConfig {
-        capabilities: if i == 1 {
-            tags_from(["cnc"]).unwrap()
-        } else {
-            vec![]
-        },
+        capabilities: only_at(i, 1, &["cnc"]),
         ..certain()
     });
     mesh.run_until(secs(120));

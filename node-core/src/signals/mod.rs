@@ -56,4 +56,5 @@ pub use engine::{
 pub use signal::{
     Draft, MAX_QUANTITY, MAX_SIGNAL_BYTES, MAX_TAG_BYTES, MAX_TAGS, MAX_TTL_S, MIN_SIGNAL_BYTES,
     Payload, SignalBytes, SignalError, SignalId, SignalRepr, SignalType, Tag, tags_from,
+    tags_from_list,
 };

@@ -654,6 +654,13 @@ pub fn tags_from<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Vec<Tag
     Ok(tags)
 }
 
+/// Tags from comma-separated text (`3d printing, material=pla`), as the
+/// CLI and the HTTP API take them: parts trimmed, empty ones skipped (so a
+/// text naming nothing gives no tags, which the caller explains).
+pub fn tags_from_list(text: &str) -> Result<Vec<Tag>, SignalError> {
+    tags_from(text.split(',').map(str::trim).filter(|p| !p.is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,6 +668,14 @@ mod tests {
 
     fn key() -> Keypair {
         Keypair::derive(1, "signal test", 0)
+    }
+
+    #[test]
+    fn a_tag_list_skips_empty_parts_and_sorts() {
+        let tags = tags_from_list(" pla , ,3d printing,pla").unwrap();
+        assert_eq!(tags, tags_from(["3d printing", "pla"]).unwrap());
+        assert_eq!(tags_from_list(" , "), Ok(Vec::new()));
+        assert!(tags_from_list("pla/abs").is_err());
     }
 
     fn draft(payload: Payload) -> Draft {

@@ -304,6 +304,26 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// The `len` bytes of `field` next, unless `len` (read at `len_at`) is
+    /// over `max`: a length field is checked before anything is taken.
+    fn take_at_most(
+        &mut self,
+        len_at: usize,
+        len: usize,
+        max: usize,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        if len > max {
+            return Err(DecodeError::TooLong {
+                offset: len_at,
+                field,
+                len: len as u64,
+                max: max as u64,
+            });
+        }
+        self.take(len, field)
+    }
+
     pub(crate) fn array<const N: usize>(
         &mut self,
         field: &'static str,
@@ -366,33 +386,17 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn name(&mut self) -> Result<String, DecodeError> {
+        let len_at = self.pos;
+        let len = self.u16("name length")?.into();
         let at = self.pos;
-        let len = self.u16("name length")? as usize;
-        if len > MAX_NAME_BYTES {
-            return Err(DecodeError::TooLong {
-                offset: at,
-                field: "name",
-                len: len as u64,
-                max: MAX_NAME_BYTES as u64,
-            });
-        }
-        let at = self.pos;
-        let raw = self.take(len, "name")?;
+        let raw = self.take_at_most(len_at, len, MAX_NAME_BYTES, "name")?;
         String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::BadUtf8 { offset: at })
     }
 
     pub(crate) fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
         let at = self.pos;
         let len = self.u32(field)? as usize;
-        if len > MAX_ITEM_BYTES {
-            return Err(DecodeError::TooLong {
-                offset: at,
-                field,
-                len: len as u64,
-                max: MAX_ITEM_BYTES as u64,
-            });
-        }
-        Ok(self.take(len, field)?.to_vec())
+        Ok(self.take_at_most(at, len, MAX_ITEM_BYTES, field)?.to_vec())
     }
 
     pub(crate) fn item(&mut self) -> Result<StoredItem, DecodeError> {
@@ -445,16 +449,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn signal(&mut self) -> Result<(u64, Vec<u8>), DecodeError> {
         let id = self.u64("signal id")?;
         let at = self.pos;
-        let len = self.u16("signal length")? as usize;
-        if len > MAX_SIGNAL_RECORD_BYTES {
-            return Err(DecodeError::TooLong {
-                offset: at,
-                field: "signal",
-                len: len as u64,
-                max: MAX_SIGNAL_RECORD_BYTES as u64,
-            });
-        }
-        Ok((id, self.take(len, "signal bytes")?.to_vec()))
+        let len = self.u16("signal length")?.into();
+        let bytes = self.take_at_most(at, len, MAX_SIGNAL_RECORD_BYTES, "signal")?;
+        Ok((id, bytes.to_vec()))
     }
 
     pub(crate) fn key(&mut self) -> Result<EntryKey, DecodeError> {

@@ -62,7 +62,7 @@ impl Default for SyncConfig {
             max_outbox: 128,
             max_partials: 32,
             partial_timeout: Duration::from_secs(900),
-            max_item_bytes: 64 << 10,
+            max_item_bytes: 256 << 10,
             quota: QuotaConfig::default(),
         }
     }

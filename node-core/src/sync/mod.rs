@@ -78,18 +78,21 @@ mod outbox;
 mod quota;
 mod reconcile;
 pub mod sketch;
+mod stream;
 mod transfer;
 pub mod trickle;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use crate::wire::MAX_FRAGMENTS;
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
 pub(crate) use outbox::channel_busy;
 pub use quota::{MAX_TRACKED, QuotaConfig};
 pub use reconcile::{MAX_SUMMARY_SYNDROMES, SUMMARY_SYNDROMES};
-pub use transfer::{MAX_FRAGMENTS, RejectReason, data_frames, encode_stream};
+pub use stream::{RejectReason, encode_stream};
+pub use transfer::data_frames;
 pub use trickle::TrickleConfig;
 
 use catalogue::ItemId;
@@ -100,7 +103,7 @@ use crate::rng::Rng;
 use crate::store::{Storage, Store, StoredItem, VersionStamp};
 use crate::time::{Duration, Instant};
 use crate::transport::{RxFrame, Transport};
-use crate::wire::{DATA_OVERHEAD, SyncFrame};
+use crate::wire::SyncFrame;
 use elements::ElementSet;
 use outbox::Outbox;
 use quota::Quotas;
@@ -273,16 +276,15 @@ impl SyncEngine {
         let element = element_of(item.kind, item.id, item.stamp);
         self.set.insert(element, item.id, now);
         self.reconcile.note_added(now);
-        let chunk = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
-        let fragments = self
-            .stream(element, store)
-            .map_or(0, |s| s.len().div_ceil(chunk)) as u16;
+        let fragments =
+            self.stream(element, store)
+                .map_or(0, |s| transfer::cut(s.len(), max_payload_bytes).1) as u16;
         self.transfer.forget_want(element);
         if let Some(t) = self.trickle.as_mut() {
             t.hear_inconsistent(now, &mut self.rng);
         }
         if self.config.strategy == Strategy::Flood {
-            self.serve(now, element, 0, Duration::ZERO);
+            self.serve(now, element, Duration::ZERO);
         }
         (element, fragments)
     }

@@ -37,7 +37,7 @@ pub(super) struct Outbox {
     frames: BTreeMap<(Reverse<Priority>, u64), OutFrame>,
     max_frames: usize,
     /// Data fragments among `frames`.
-    queued_data: BTreeSet<(Element, u8)>,
+    queued_data: BTreeSet<(Element, u16)>,
     next_seq: u64,
     retry_at: Option<Instant>,
 }
@@ -60,7 +60,7 @@ impl Outbox {
     }
 
     /// Whether fragment `index` of `element` is waiting to go.
-    pub(super) fn holds_data(&self, element: Element, index: u8) -> bool {
+    pub(super) fn holds_data(&self, element: Element, index: u16) -> bool {
         self.queued_data.contains(&(element, index))
     }
 
@@ -78,7 +78,7 @@ impl Outbox {
     pub(super) fn queue_data(
         &mut self,
         element: Element,
-        index: u8,
+        index: u16,
         payload: Vec<u8>,
         priority: Priority,
     ) {
@@ -159,7 +159,7 @@ mod tests {
     use super::*;
     use crate::testing::Outbox as Radio;
 
-    fn data(element: u64, index: u8) -> Vec<u8> {
+    fn data(element: u64, index: u16) -> Vec<u8> {
         SyncFrame::Data {
             element: Element(element),
             index,

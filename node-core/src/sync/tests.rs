@@ -89,15 +89,7 @@ impl Net {
     }
 
     pub(crate) fn line(n: usize, strategy: Strategy) -> Self {
-        let links = (0..n)
-            .map(|i| {
-                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            })
-            .collect();
-        Net::new(links, strategy, 0.0)
+        Net::new(crate::testing::line_links(n), strategy, 0.0)
     }
 
     pub(crate) fn publish(&mut self, node: usize, bytes: &[u8]) {
@@ -423,6 +415,105 @@ fn two_publishers_of_the_same_design_make_two_designs() {
         );
         assert_eq!(items[0].catalogue_id(), items[1].catalogue_id());
     }
+}
+
+#[test]
+fn an_untitled_facility_reaches_neighbours_under_its_file_name() {
+    // This corpus file has no name: OKW names it after its file, which a
+    // receiver has not got, so the stream carries the name. Two operators
+    // publish the same file (as two nodes in the web app's tests did).
+    let facility = include_bytes!(
+        "../../../corpus/okw/helpfulengineering-library/alpha/okw/RobsArduinoShop.yml"
+    );
+    let mut net = Net::line(2, Strategy::Reconcile);
+    let mut other = NodeConfig::new(NodeId(1), 7);
+    other.publisher = NodeConfig::simulated_publisher(7, 1);
+    net.nodes[1] = Node::new(other, Instant::ZERO);
+    for node in 0..2 {
+        let mut out = Outbox {
+            frames: Vec::new(),
+            room: usize::MAX,
+        };
+        net.nodes[node]
+            .publish(
+                net.now,
+                ItemKind::Facility,
+                facility,
+                "RobsArduinoShop.yml",
+                &mut out,
+            )
+            .expect("publishes");
+        net.take(node, out);
+    }
+    let converged = net.run_until(net.at(3600), |n| n.converged());
+    let rejected: Vec<_> = net
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, NodeEvent::ItemRejected { .. }))
+        .collect();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(converged, "converges");
+    for n in &net.nodes {
+        assert_eq!(n.store().len(), 2, "both operators' facilities");
+        assert!(n.store().items().all(|i| i.name == "RobsArduinoShop"));
+    }
+}
+
+/// A manifest of about `len_bytes` whose description does not compress.
+fn large_manifest(len_bytes: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = Rng::derive(3, "large manifest", 0);
+    let words: String = (0..len_bytes)
+        .map(|i| match i % 9 {
+            8 => ' ',
+            _ => ALPHABET[rng.below(ALPHABET.len() as u64) as usize] as char,
+        })
+        .collect();
+    format!(
+        "title: A large design\n\
+         description: {words}\n\
+         license: CC0-1.0\n\
+         project-link: https://example.org/designs/large\n\
+         version: 1.0\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_100_kb_manifest_reaches_every_node() {
+    // 100 KB (compressed to about 73 KB) is over 300 fragments of a LoRa
+    // frame: two-byte fragment numbers; with 10 % of frames lost, the
+    // fragments past the 64th are only ever completed by wants for windows
+    // from a base.
+    let big = large_manifest(100_000);
+    assert!(big.len() > 100_000);
+    let mut net = Net::new(crate::testing::line_links(3), Strategy::Reconcile, 0.1);
+    net.publish(0, &big);
+    let (_, stream) = {
+        let item = net.nodes[0].store().items().next().expect("published");
+        let element = crate::sync::element_of(item.kind, item.id, item.stamp);
+        (element, crate::sync::encode_stream(item).expect("signed"))
+    };
+    let fragments = stream.len().div_ceil(220);
+    assert!(fragments > 300, "{fragments} fragments");
+    assert!(
+        net.run_until(net.at(6 * 3600), |n| n.converged()),
+        "converges"
+    );
+    // Two hops of every fragment, and what the losses cost again (1,032
+    // frames when written).
+    let data = net.sent.frames(FrameKind::Data) as usize;
+    assert!(data < 2 * 2 * fragments, "{data} data frames");
+    for n in &net.nodes {
+        let item = n.store().items().next().expect("one item");
+        assert_eq!(item.bytes, big, "the whole manifest, byte for byte");
+    }
+    let rejected = net
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, NodeEvent::ItemRejected { .. }))
+        .count();
+    assert_eq!(rejected, 0);
 }
 
 #[test]

@@ -5,9 +5,10 @@
 //! Missing elements are asked for with a **want** addressed to one holder
 //! (after a random delay, a window of [`WANT_WINDOW`] in flight; a node that
 //! overhears a want for the same element waits for that data instead). The
-//! holder broadcasts the item's transfer stream — a [`TransferHeader`] and
+//! holder broadcasts the item's transfer stream — a [`TransferHeader`](crate::wire::TransferHeader) and
 //! the compressed bytes — as **data** fragments every neighbour that lacks
-//! it takes. Lost fragments are asked for again by bitmap.
+//! it takes. Lost fragments are asked for again by bitmap. The stream and
+//! its checks are in [`stream`](super::stream).
 //!
 //! A received stream is decompressed, parsed, and its item id and content
 //! id recomputed; it is stored only if they hash to the element that was
@@ -23,24 +24,20 @@
 
 use std::collections::BTreeMap;
 
-use catalogue::{ParseError, identify};
-
-use crate::identity::{
-    AUTHORSHIP_LEN, Authorship, AuthorshipError, Fingerprint as KeyFingerprint, SignedError,
-    TOMBSTONE_CONTENT, VersionClaim, owned_id,
-};
-
-use super::compress::{self, DecompressError};
 use super::outbox::FLUSH_RETRY;
+use super::stream::{RejectReason, encode_stream};
 use super::{Element, Strategy, SyncEngine, SyncEvent, element_of};
 use crate::id::NodeId;
-use crate::store::{Change, Reject, Storage, Store, StoreError, StoredItem, VersionStamp};
+use crate::store::{Change, Storage, Store};
 use crate::time::{Duration, Instant};
 use crate::transport::{Priority, Transport};
-use crate::wire::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, TransferError, TransferHeader};
+use catalogue::entry::MAX_NAME_BYTES;
 
-/// Most fragments one item's stream may have (the want bitmap is 64 bits).
-pub const MAX_FRAGMENTS: usize = 64;
+use crate::identity::AUTHORSHIP_LEN;
+use crate::wire::{MAX_FRAGMENTS, MAX_WANTS_PER_FRAME, SyncFrame, Want, data_overhead};
+
+/// Fragments a want's bitmap speaks of (from its base).
+const WANT_WINDOW_FRAGMENTS: usize = 64;
 
 /// Most elements wanted at once.
 const MAX_WANTED: usize = 4096;
@@ -59,63 +56,6 @@ const REFUSED_HOLD: Duration = Duration::from_secs(3600);
 /// asked faster than it can answer.
 fn want_timeout(base: Duration, attempts: u32) -> Duration {
     base.saturating_mul(u64::from(attempts.min(3)) + 1)
-}
-
-/// Why a transfer was dropped instead of stored. The display texts are what
-/// the node logs.
-#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
-pub enum RejectReason {
-    /// The stream's header does not parse (or announces too large an item).
-    #[error(transparent)]
-    Header(#[from] TransferError),
-    /// The body does not decompress to the announced length.
-    #[error(transparent)]
-    Decompress(#[from] DecompressError),
-    /// The bytes are not a document of the announced kind and format.
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    /// The stream's authorship (publisher key and signature) is missing or
-    /// malformed.
-    #[error(transparent)]
-    Authorship(#[from] AuthorshipError),
-    /// The document parsed, but no item in it hashes to the element asked
-    /// for (corrupt, forged, or another version).
-    #[error("content does not match the element asked for")]
-    Mismatch,
-    /// The signature does not verify, or the signing key does not own the
-    /// design: a forged or tampered version.
-    #[error(transparent)]
-    Signature(#[from] SignedError),
-    /// The version is older than the one held (a replay).
-    #[error("version {offered} is older than version {held} held")]
-    Stale {
-        /// The seq offered.
-        offered: u32,
-        /// The seq held.
-        held: u32,
-    },
-    /// The trust policy refuses the signing key (`--refuse-unknown`).
-    #[error("publisher {0} is not trusted here")]
-    Untrusted(KeyFingerprint),
-    /// The publisher key has used up its quota for this window.
-    #[error("publisher {0} is over its quota")]
-    OverQuota(KeyFingerprint),
-    /// The store refused the item (too large, full of pinned items, …).
-    #[error("store refused it: {0}")]
-    StoreRefused(Reject),
-    /// The store's backend failed while writing it (its message: store
-    /// errors carry I/O errors, which cannot be cloned).
-    #[error("store refused it: {0}")]
-    StoreFailed(String),
-}
-
-impl From<StoreError> for RejectReason {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(r) => RejectReason::StoreRefused(r),
-            other => RejectReason::StoreFailed(other.to_string()),
-        }
-    }
 }
 
 /// What transfers keep between frames.
@@ -144,28 +84,90 @@ struct Wanted {
     attempts: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Serving {
-    fragments: u64,
+    /// Bit `i % 64` of word `i / 64`: fragment `i` is to go (words past
+    /// the end: none).
+    fragments: Vec<u64>,
     due: Instant,
+}
+
+impl Serving {
+    fn wants(&self, index: usize) -> bool {
+        self.fragments
+            .get(index / 64)
+            .is_some_and(|w| w & (1 << (index % 64)) != 0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.fragments.iter().all(|w| *w == 0)
+    }
 }
 
 #[derive(Clone, Debug)]
 struct Partial {
     chunks: Vec<Option<Vec<u8>>>,
     received: usize,
+    /// Bytes of the chunks received.
+    bytes: usize,
     last_progress: Instant,
 }
 
 impl Partial {
-    /// Bit `i` set for each fragment still missing.
-    fn missing_bitmap(&self) -> u64 {
-        self.chunks
+    /// What to ask for again: the window of up to 64 fragments from the
+    /// first one missing (from 0 while every missing one is below 64, as
+    /// streams of up to 64 fragments always are).
+    fn missing(&self, element: Element) -> Want {
+        let first = self.chunks.iter().position(Option::is_none).unwrap_or(0);
+        let last = self.chunks.iter().rposition(Option::is_none).unwrap_or(0);
+        let base = if last < WANT_WINDOW_FRAGMENTS {
+            0
+        } else {
+            first
+        };
+        let fragments = self.chunks[base..]
             .iter()
+            .take(WANT_WINDOW_FRAGMENTS)
             .enumerate()
             .filter(|(_, c)| c.is_none())
-            .fold(0u64, |m, (i, _)| m | (1u64 << i))
+            .fold(0u64, |m, (i, _)| m | (1u64 << i));
+        Want {
+            element,
+            base: base as u16,
+            fragments,
+        }
     }
+}
+
+/// How a stream of `len_bytes` is cut into data frames of at most
+/// `max_payload_bytes`: the chunk length and the fragment count (a stream
+/// of more than [`MAX_FRAGMENTS`] is not sent).
+pub(super) fn cut(len_bytes: usize, max_payload_bytes: usize) -> (usize, usize) {
+    let small = max_payload_bytes.saturating_sub(data_overhead(1)).max(1);
+    let (chunk_len, total) = match len_bytes.div_ceil(small) {
+        t if t < 128 => (small, t),
+        // Two-byte fragment numbers leave two bytes less for the chunk.
+        _ => {
+            let large = max_payload_bytes.saturating_sub(data_overhead(128)).max(1);
+            (large, len_bytes.div_ceil(large))
+        }
+    };
+    (chunk_len, total)
+}
+
+/// The longest transfer stream of an item of at most `max_item_bytes`: a
+/// header with a name, the authorship, and the bytes (never compressed
+/// to more than themselves).
+fn max_stream_bytes(max_item_bytes: usize) -> usize {
+    // Kind, seq and length varints, codec, name length and name.
+    const HEADER_MAX: usize = 1 + 5 + 10 + 1 + 2 + MAX_NAME_BYTES;
+    max_item_bytes + HEADER_MAX + AUTHORSHIP_LEN
+}
+
+/// The cut of a stream that can be sent: some fragments, not too many.
+fn sendable(len_bytes: usize, max_payload_bytes: usize) -> Option<(usize, usize)> {
+    let (chunk_len, total) = cut(len_bytes, max_payload_bytes);
+    (total > 0 && total <= MAX_FRAGMENTS).then_some((chunk_len, total))
 }
 
 impl Transfers {
@@ -202,44 +204,22 @@ impl Transfers {
     }
 }
 
-/// The transfer stream of a stored version: its [`TransferHeader`], its
-/// [`Authorship`], then its (compressed) bytes. `None` for an unsigned
-/// version, which is never sent.
-pub fn encode_stream(item: &StoredItem) -> Option<Vec<u8>> {
-    let author = item.author?;
-    let (codec, body) = compress::compress(&item.bytes);
-    let mut s = Vec::with_capacity(16 + AUTHORSHIP_LEN + body.len());
-    TransferHeader {
-        kind: item.kind,
-        format: item.format,
-        seq: item.stamp.seq,
-        len_bytes: item.bytes.len(),
-        codec: codec as u8,
-    }
-    .encode(&mut s);
-    author.encode(&mut s);
-    s.extend_from_slice(&body);
-    Some(s)
-}
-
 /// The data frames (encoded, in index order) that carry `element`'s
 /// transfer `stream` over a transport of `max_payload_bytes` per frame;
 /// empty if it would take more than [`MAX_FRAGMENTS`]. What a holder
 /// broadcasts when asked for everything.
 pub fn data_frames(element: Element, stream: &[u8], max_payload_bytes: usize) -> Vec<Vec<u8>> {
-    let chunk_len = max_payload_bytes.saturating_sub(DATA_OVERHEAD).max(1);
-    let total = stream.len().div_ceil(chunk_len);
-    if total == 0 || total > MAX_FRAGMENTS {
+    let Some((chunk_len, total)) = sendable(stream.len(), max_payload_bytes) else {
         return Vec::new();
-    }
+    };
     stream
         .chunks(chunk_len)
         .enumerate()
         .map(|(index, chunk)| {
             SyncFrame::Data {
                 element,
-                index: index as u8,
-                total: total as u8,
+                index: index as u16,
+                total: total as u16,
                 chunk,
             }
             .encode()
@@ -324,7 +304,7 @@ impl SyncEngine {
                 }
             }
         }
-        let mut batches: BTreeMap<NodeId, Vec<(Element, u64)>> = BTreeMap::new();
+        let mut batches: BTreeMap<NodeId, Vec<Want>> = BTreeMap::new();
         // A want that failed this often is given up; the next summary
         // exchange finds it again if it still matters (the holder may have
         // moved on to a newer version).
@@ -352,8 +332,15 @@ impl SyncEngine {
             if batch.len() >= MAX_WANTS_PER_FRAME {
                 continue;
             }
-            let fragments = t.partials.get(element).map_or(0, Partial::missing_bitmap);
-            batch.push((*element, fragments));
+            let want = t.partials.get(element).map_or(
+                Want {
+                    element: *element,
+                    base: 0,
+                    fragments: 0,
+                },
+                |p| p.missing(*element),
+            );
+            batch.push(want);
             w.asked = Some((holder, now));
             in_flight += 1;
         }
@@ -365,15 +352,15 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn on_want(&mut self, now: Instant, target: NodeId, wants: &[(Element, u64)]) {
+    pub(super) fn on_want(&mut self, now: Instant, target: NodeId, wants: &[Want]) {
         if target == self.me {
-            for (element, fragments) in wants {
-                if self.set.contains(*element) {
+            for w in wants {
+                if self.set.contains(w.element) {
                     // A random delay lets wants batch up and lets one of
                     // several asked holders go first and suppress the rest.
                     let quarter = self.config.serve_delay.as_micros() / 4;
                     let delay = Duration::from_micros(quarter + self.rng.below(3 * quarter.max(1)));
-                    self.serve(now, *element, *fragments, delay);
+                    self.serve_window(now, w.element, w.base, w.fragments, delay);
                 }
             }
             return;
@@ -381,32 +368,49 @@ impl SyncEngine {
         // Someone asked a neighbour we hear for what we need too: its
         // broadcast will reach us, so hold our own request for a while.
         if self.reconcile.knows(target) {
-            for (element, _) in wants {
-                if self.transfer.wanted.contains_key(element) {
+            for w in wants {
+                if self.transfer.wanted.contains_key(&w.element) {
                     self.transfer
                         .overheard
-                        .insert(*element, now + OVERHEARD_WANT_HOLD);
+                        .insert(w.element, now + OVERHEARD_WANT_HOLD);
                 }
             }
         }
     }
 
-    /// Broadcasts the `fragments` of `element` (0: all) after `delay`.
-    pub(super) fn serve(
+    /// Broadcasts every fragment of `element` after `delay`.
+    pub(super) fn serve(&mut self, now: Instant, element: Element, delay: Duration) {
+        self.serve_window(now, element, 0, 0, delay);
+    }
+
+    /// Broadcasts the fragments `base + i` of `element` for each bit `i` of
+    /// `fragments` (0: every fragment) after `delay`.
+    fn serve_window(
         &mut self,
         now: Instant,
         element: Element,
+        base: u16,
         fragments: u64,
         delay: Duration,
     ) {
-        let all = if fragments == 0 { u64::MAX } else { fragments };
         let due = now + delay;
-        let s = self
-            .transfer
-            .serving
-            .entry(element)
-            .or_insert(Serving { fragments: 0, due });
-        s.fragments |= all;
+        let s = self.transfer.serving.entry(element).or_insert(Serving {
+            fragments: Vec::new(),
+            due,
+        });
+        if fragments == 0 {
+            s.fragments = vec![u64::MAX; MAX_FRAGMENTS / 64];
+        } else {
+            // The window straddles at most two words.
+            let (word, shift) = (usize::from(base) / 64, usize::from(base) % 64);
+            if s.fragments.len() < word + 2 {
+                s.fragments.resize(word + 2, 0);
+            }
+            s.fragments[word] |= fragments << shift;
+            if shift > 0 {
+                s.fragments[word + 1] |= fragments >> (64 - shift);
+            }
+        }
         s.due = s.due.min(due);
     }
 
@@ -416,19 +420,15 @@ impl SyncEngine {
         store: &mut Store<S>,
         tx: &T,
     ) {
-        let due: Vec<(Element, u64)> = self
+        let due: Vec<Element> = self
             .transfer
             .serving
             .iter()
             .filter(|(_, s)| s.due <= now)
-            .map(|(e, s)| (*e, s.fragments))
+            .map(|(e, _)| *e)
             .collect();
-        let chunk_len = tx
-            .capabilities()
-            .max_payload_bytes
-            .saturating_sub(DATA_OVERHEAD)
-            .max(1);
-        for (element, fragments) in due {
+        let max_payload_bytes = tx.capabilities().max_payload_bytes;
+        for element in due {
             if self.outbox.is_full() {
                 // The rest wait until the queue has drained a little.
                 if let Some(s) = self.transfer.serving.get_mut(&element) {
@@ -436,14 +436,15 @@ impl SyncEngine {
                 }
                 continue;
             }
-            self.transfer.serving.remove(&element);
+            let Some(serving) = self.transfer.serving.remove(&element) else {
+                continue;
+            };
             let Some(stream) = self.stream(element, store) else {
                 continue;
             };
-            let total = stream.len().div_ceil(chunk_len);
-            if total == 0 || total > MAX_FRAGMENTS {
+            let Some((chunk_len, total)) = sendable(stream.len(), max_payload_bytes) else {
                 continue;
-            }
+            };
             let fresh = self
                 .set
                 .get(element)
@@ -454,14 +455,17 @@ impl SyncEngine {
                 Priority::Background
             };
             for (index, chunk) in stream.chunks(chunk_len).enumerate() {
-                let index = index as u8;
-                if fragments & (1u64 << index) == 0 || self.outbox.holds_data(element, index) {
-                    continue; // not asked for, or already waiting to go
+                if !serving.wants(index) {
+                    continue; // not asked for
+                }
+                let index = index as u16;
+                if self.outbox.holds_data(element, index) {
+                    continue; // already waiting to go
                 }
                 let frame = SyncFrame::Data {
                     element,
                     index,
-                    total: total as u8,
+                    total: total as u16,
                     chunk,
                 };
                 self.stats.data_sent += 1;
@@ -471,7 +475,7 @@ impl SyncEngine {
         }
     }
 
-    /// The transfer stream of an element we hold: its [`TransferHeader`],
+    /// The transfer stream of an element we hold: its [`TransferHeader`](crate::wire::TransferHeader),
     /// then the (compressed) bytes.
     pub(super) fn stream<S: Storage>(
         &mut self,
@@ -496,8 +500,8 @@ impl SyncEngine {
         &mut self,
         now: Instant,
         element: Element,
-        index: u8,
-        total: u8,
+        index: u16,
+        total: u16,
         chunk: &[u8],
         store: &mut Store<S>,
     ) {
@@ -507,17 +511,17 @@ impl SyncEngine {
             // else just did: the neighbours who asked us most likely heard
             // it, and ask again for whatever they still miss.
             if let Some(s) = t.serving.get_mut(&element) {
-                s.fragments &= !(1u64 << u32::from(index).min(63));
-                if s.fragments == 0 {
+                let index = usize::from(index);
+                if let Some(w) = s.fragments.get_mut(index / 64) {
+                    *w &= !(1 << (index % 64));
+                }
+                if s.is_empty() {
                     t.serving.remove(&element);
                 }
             }
             return;
         }
         let total = usize::from(total);
-        if total > MAX_FRAGMENTS {
-            return;
-        }
         if !t.partials.contains_key(&element) && t.partials.len() >= self.config.max_partials {
             // Full: make room for something we asked for by dropping the
             // stalest transfer nobody asked for; otherwise ignore it.
@@ -540,6 +544,7 @@ impl SyncEngine {
         let p = t.partials.entry(element).or_insert_with(|| Partial {
             chunks: vec![None; total],
             received: 0,
+            bytes: 0,
             last_progress: now,
         });
         if p.chunks.len() != total {
@@ -547,7 +552,14 @@ impl SyncEngine {
         }
         let slot = &mut p.chunks[usize::from(index)];
         let slot_filled = slot.is_none();
+        if slot_filled && p.bytes + chunk.len() > max_stream_bytes(self.config.max_item_bytes) {
+            // Longer than any item this node takes could be: a sender's
+            // lie, dropped before it costs more memory.
+            t.partials.remove(&element);
+            return;
+        }
         if slot_filled {
+            p.bytes += chunk.len();
             *slot = Some(chunk.to_vec());
             p.received += 1;
             p.last_progress = now;
@@ -622,7 +634,7 @@ impl SyncEngine {
             }
             if self.config.strategy == Strategy::Flood {
                 let jitter = self.jitter(self.config.serve_delay);
-                self.serve(now, element, 0, jitter);
+                self.serve(now, element, jitter);
             }
         }
     }
@@ -664,54 +676,5 @@ impl SyncEngine {
             _ => {}
         }
         self.events.push(SyncEvent::Rejected { element, reason });
-    }
-
-    /// Decodes and checks a transfer stream against the element it claims
-    /// and its publisher's signature, then the trust policy.
-    fn verify(&self, element: Element, stream: &[u8]) -> Result<StoredItem, RejectReason> {
-        let (header, rest) = TransferHeader::parse(stream, self.config.max_item_bytes)?;
-        let (author, body) = Authorship::parse(rest)?;
-        let bytes = compress::decompress(header.codec, body, header.len_bytes)?;
-        let (kind, seq) = (header.kind, header.seq);
-        let id = owned_id(&author.publisher, author.catalogue_id);
-        let (content, name) = if author.tombstone {
-            if !bytes.is_empty() {
-                return Err(SignedError::Tombstone.into());
-            }
-            (TOMBSTONE_CONTENT, String::new())
-        } else {
-            // Received bytes have no file name: "item" names them in
-            // messages (and names an untitled facility, as on every
-            // receiver). The item is the one with the signed catalogue id.
-            let it = identify(kind, &bytes, "item", Some(header.format))?
-                .into_iter()
-                .find(|i| i.id == author.catalogue_id)
-                .ok_or(RejectReason::Mismatch)?;
-            (it.content, catalogue::entry::cut_name(&it.name))
-        };
-        let stamp = VersionStamp { seq, content };
-        if element_of(kind, id, stamp) != element {
-            return Err(RejectReason::Mismatch);
-        }
-        author.verify(&VersionClaim {
-            kind,
-            id,
-            seq,
-            content,
-        })?;
-        if !self.trust.admits(&author.publisher, &self.own_key)
-            && !self.known_keys.contains(&author.publisher)
-        {
-            return Err(RejectReason::Untrusted(author.publisher.fingerprint()));
-        }
-        Ok(StoredItem {
-            kind,
-            id,
-            stamp,
-            name,
-            format: header.format,
-            bytes,
-            author: Some(author),
-        })
     }
 }

@@ -17,6 +17,7 @@
 //! | 8 signal digest | signals | fingerprint u64, count u16, lo u32, hi u32, id prefixes u32… |
 //! | 9 signal pull | signals | target u32, n u8, id prefixes u32… |
 //! | 10 signal filter | signals | head u8, per level: sparse bit list or 128-byte Bloom filter |
+//! | 11 package fragment | packages: [`PackageFrame`] | msg u16, index varint, total varint, chunk |
 //!
 //! The chunks of one element's data frames, put back together, are a
 //! transfer stream: a [`TransferHeader`] and the item's compressed bytes.
@@ -29,17 +30,22 @@
 
 mod chat;
 mod codec;
+mod package;
 mod signal;
 mod sync;
 mod transfer;
 
 pub use chat::{CHAT_MIN_LEN, ChatFrame};
 pub use codec::{get_varint, put_varint};
+pub use package::{FRAGMENT_OVERHEAD, MAX_MESSAGE_FRAGMENTS, PackageFrame, fragment};
 pub use signal::{
     FILTER_SUBJECT, MAX_DIGEST_IDS, MAX_FILTER_LEVELS, MAX_PULLS_PER_FRAME, MAX_SPARSE_BITS,
     SignalFrame,
 };
-pub use sync::{DATA_OVERHEAD, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, syndrome_bytes};
+pub use sync::{
+    DATA_OVERHEAD, MAX_FRAGMENTS, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, Want, data_overhead,
+    syndrome_bytes,
+};
 pub use transfer::{TransferError, TransferHeader};
 
 use codec::Reader;
@@ -76,6 +82,8 @@ pub enum FrameKind {
     /// A neighbour's capability and subscription Bloom filters (a
     /// hop-local routing hint).
     SignalFilter = 10,
+    /// One fragment of a package swarm message.
+    PackageFragment = 11,
 }
 
 impl FrameKind {
@@ -91,6 +99,7 @@ impl FrameKind {
             8 => FrameKind::SignalDigest,
             9 => FrameKind::SignalPull,
             10 => FrameKind::SignalFilter,
+            11 => FrameKind::PackageFragment,
             _ => return None,
         })
     }
@@ -112,7 +121,8 @@ pub enum FrameClass {
     Data,
     /// Supply and demand signals and their digests and pulls.
     Signal,
-    /// Anything else, including undecodable bytes.
+    /// Anything else, including undecodable bytes and package swarm
+    /// fragments (reports have no column of their own for them yet).
     #[default]
     Other,
 }
@@ -163,7 +173,7 @@ pub fn classify(bytes: &[u8]) -> (FrameClass, u64) {
         ),
         Ok((FrameKind::SignalDigest | FrameKind::SignalPull, _)) => (FrameClass::Signal, 0),
         Ok((FrameKind::SignalFilter, _)) => (FrameClass::Signal, FILTER_SUBJECT),
-        Err(_) => (FrameClass::Other, 0),
+        Ok((FrameKind::PackageFragment, _)) | Err(_) => (FrameClass::Other, 0),
     }
 }
 
@@ -237,6 +247,8 @@ pub enum FrameRepr<'a> {
     Sync(SyncFrame<'a>),
     /// Supply and demand signals, digests and pulls.
     Signal(SignalFrame<'a>),
+    /// Package swarm messages, in fragments.
+    Package(PackageFrame<'a>),
 }
 
 impl<'a> FrameRepr<'a> {
@@ -255,6 +267,7 @@ impl<'a> FrameRepr<'a> {
             | FrameKind::SignalDigest
             | FrameKind::SignalPull
             | FrameKind::SignalFilter => FrameRepr::Signal(SignalFrame::parse(kind, &mut r)?),
+            FrameKind::PackageFragment => FrameRepr::Package(PackageFrame::parse(kind, &mut r)?),
         })
     }
 
@@ -269,6 +282,7 @@ impl<'a> FrameRepr<'a> {
             FrameRepr::Chat(_) => FrameKind::Chat,
             FrameRepr::Sync(f) => f.kind(),
             FrameRepr::Signal(f) => f.kind(),
+            FrameRepr::Package(f) => f.kind(),
         }
     }
 
@@ -282,6 +296,7 @@ impl<'a> FrameRepr<'a> {
             FrameRepr::Chat(f) => f.encode_body(&mut out),
             FrameRepr::Sync(f) => f.encode_body(&mut out),
             FrameRepr::Signal(f) => f.encode_body(&mut out),
+            FrameRepr::Package(f) => f.encode_body(&mut out),
         }
         out
     }
@@ -346,6 +361,14 @@ mod tests {
         assert!(FrameRepr::decode(&sk).is_err());
     }
 
+    fn want(element: u64, base: u16, fragments: u64) -> Want {
+        Want {
+            element: Element(element),
+            base,
+            fragments,
+        }
+    }
+
     fn one_of_each(syn: &[u8]) -> [FrameRepr<'_>; 6] {
         [
             FrameRepr::Chat(ChatFrame { seq: 9 }),
@@ -369,9 +392,9 @@ mod tests {
             FrameRepr::Sync(SyncFrame::Want {
                 target: NodeId(3),
                 wants: vec![
-                    (Element(11), 0),
-                    (Element(12), 0b1010),
-                    (Element(u64::MAX), u64::MAX),
+                    want(11, 0, 0),
+                    want(12, 0, 0b1010),
+                    want(u64::MAX, 0, u64::MAX),
                 ],
             }),
             FrameRepr::Sync(SyncFrame::Data {
@@ -402,16 +425,30 @@ mod tests {
         let syn = syndrome_bytes(&[1, u64::MAX, 0x0123_4567_89ab_cdef]);
         let lens: Vec<usize> = one_of_each(&syn).iter().map(|f| f.encode().len()).collect();
         assert_eq!(lens, [6, 28, 13, 36, 43, 17]);
-        let want = FrameRepr::Sync(SyncFrame::Want {
+        let one = FrameRepr::Sync(SyncFrame::Want {
             target: NodeId(0x0403_0201),
-            wants: vec![(Element(0x1122_3344_5566_7788), 0x81)],
+            wants: vec![want(0x1122_3344_5566_7788, 0, 0x81)],
         });
         assert_eq!(
-            want.encode(),
+            one.encode(),
             [
                 1, 5, 1, 2, 3, 4, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x81, 0x01
             ]
         );
+        // A want of fragments past the 64th carries bases (bit 7 of the
+        // count), for every want in the frame.
+        let based = FrameRepr::Sync(SyncFrame::Want {
+            target: NodeId(0x0403_0201),
+            wants: vec![want(7, 0, 1), want(8, 300, 0b11)],
+        });
+        assert_eq!(
+            based.encode(),
+            [
+                1, 5, 1, 2, 3, 4, 0x82, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0, 0, 0, 0xac,
+                0x02, 0b11
+            ]
+        );
+        assert_eq!(FrameRepr::decode(&based.encode()), Ok(based));
         let data = SyncFrame::Data {
             element: Element(0x0102_0304_0506_0708),
             index: 1,
@@ -423,6 +460,22 @@ mod tests {
             [1, 6, 8, 7, 6, 5, 4, 3, 2, 1, 1, 2, b'a', b'b']
         );
         assert_eq!(data.encode().len(), DATA_OVERHEAD + 2);
+        // From 128 fragments the numbers take two bytes each.
+        let big = SyncFrame::Data {
+            element: Element(1),
+            index: 300,
+            total: MAX_FRAGMENTS as u16,
+            chunk: b"ab",
+        };
+        assert_eq!(&big.encode()[10..14], [0xac, 0x02, 0x80, 0x20]);
+        assert_eq!(big.encode().len(), data_overhead(MAX_FRAGMENTS) + 2);
+        let too_many = SyncFrame::Data {
+            element: Element(1),
+            index: 300,
+            total: MAX_FRAGMENTS as u16 + 1,
+            chunk: b"ab",
+        };
+        assert!(FrameRepr::decode(&too_many.encode()).is_err());
     }
 
     #[test]
@@ -461,7 +514,7 @@ mod tests {
         }
 
         #[test]
-        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..11, body in proptest::collection::vec(any::<u8>(), 0..240)) {
+        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..12, body in proptest::collection::vec(any::<u8>(), 0..240)) {
             let mut bytes = vec![WIRE_VERSION, kind];
             bytes.extend_from_slice(&body);
             if let Ok(f) = FrameRepr::decode(&bytes) {

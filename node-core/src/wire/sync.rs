@@ -7,11 +7,39 @@ use super::{FrameKind, HEADER_LEN, WIRE_VERSION, WireError};
 use crate::id::NodeId;
 use crate::sync::{Element, Fingerprint};
 
-/// Bytes before the chunk in a data frame (header, element, index, total).
-pub const DATA_OVERHEAD: usize = HEADER_LEN + 8 + 2;
+/// Bytes before the chunk in a data frame of a stream of under 128
+/// fragments (header, element, one-byte index and total).
+pub const DATA_OVERHEAD: usize = data_overhead(1);
+
+/// Bytes before the chunk in a data frame of a stream of `total` fragments:
+/// the index and total are varints, two bytes each from 128 fragments.
+pub const fn data_overhead(total: usize) -> usize {
+    HEADER_LEN + 8 + if total < 128 { 2 } else { 4 }
+}
 
 /// Most wants one frame may carry.
 pub const MAX_WANTS_PER_FRAME: usize = 24;
+
+/// Most fragments one transfer stream may have: 4,096 fragments of a LoRa
+/// frame's 221 bytes carry about 880 KB, over the 256 KB an item may have.
+pub const MAX_FRAGMENTS: usize = 4096;
+
+/// Bit 7 of a want frame's count byte: each want carries a base fragment.
+/// Without it every base is 0 (the form of streams of up to 64
+/// fragments).
+const WANTS_BASED: u8 = 0x80;
+
+/// One item (by sync element) asked for: all its fragments, or those in a
+/// window of 64 from `base`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Want {
+    /// The item version's sync element.
+    pub element: Element,
+    /// The first fragment `fragments` speaks of.
+    pub base: u16,
+    /// Bit `i` asks for fragment `base + i`; 0 asks for every fragment.
+    pub fragments: u64,
+}
 
 /// A decoded sync frame. Variable-length parts borrow from the input.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -48,24 +76,23 @@ pub enum SyncFrame<'a> {
         /// The syndromes.
         syndromes: Syndromes<'a>,
     },
-    /// Asks `target` for items (by sync element) — all fragments, or those
-    /// in a bitmap.
+    /// Asks `target` for items (by sync element) — all fragments, or a
+    /// window of them.
     Want {
         /// Who should answer.
         target: NodeId,
-        /// `(element, fragments)`: bit `i` of `fragments` asks for fragment
-        /// `i`; 0 asks for all.
-        wants: Vec<(Element, u64)>,
+        /// What is asked for.
+        wants: Vec<Want>,
     },
     /// Fragment `index` of `total` of an item's transfer stream (which
     /// starts with a [`TransferHeader`](super::TransferHeader)).
     Data {
         /// The item version's sync element.
         element: Element,
-        /// Fragment number.
-        index: u8,
-        /// Fragments in the stream.
-        total: u8,
+        /// Fragment number (a varint, one byte below 128).
+        index: u16,
+        /// Fragments in the stream, at most [`MAX_FRAGMENTS`] (a varint).
+        total: u16,
         /// The fragment's bytes.
         chunk: &'a [u8],
     },
@@ -158,20 +185,33 @@ impl<'a> SyncFrame<'a> {
             }
             FrameKind::Want => {
                 let target = NodeId(r.u32("target")?);
-                let n = usize::from(r.u8("count")?);
+                let count = r.u8("count")?;
+                let based = count & WANTS_BASED != 0;
+                let n = usize::from(count & !WANTS_BASED);
                 if n > MAX_WANTS_PER_FRAME {
                     return Err(r.bad("count"));
                 }
                 let mut wants = Vec::with_capacity(n);
                 for _ in 0..n {
-                    wants.push((Element(r.u64("element")?), r.varint("fragments")?));
+                    let element = Element(r.u64("element")?);
+                    let base = if based {
+                        fragment_number(r, "base", MAX_FRAGMENTS - 1)?
+                    } else {
+                        0
+                    };
+                    let fragments = r.varint("fragments")?;
+                    wants.push(Want {
+                        element,
+                        base,
+                        fragments,
+                    });
                 }
                 SyncFrame::Want { target, wants }
             }
             FrameKind::Data => {
                 let element = Element(r.u64("element")?);
-                let index = r.u8("index")?;
-                let total = r.u8("total")?;
+                let index = fragment_number(r, "index", MAX_FRAGMENTS - 1)?;
+                let total = fragment_number(r, "total", MAX_FRAGMENTS)?;
                 if total == 0 || index >= total {
                     return Err(r.bad("index"));
                 }
@@ -187,7 +227,8 @@ impl<'a> SyncFrame<'a> {
             | FrameKind::Signal
             | FrameKind::SignalDigest
             | FrameKind::SignalPull
-            | FrameKind::SignalFilter => return Err(WireError::Kind(kind as u8)),
+            | FrameKind::SignalFilter
+            | FrameKind::PackageFragment => return Err(WireError::Kind(kind as u8)),
         };
         Ok(frame)
     }
@@ -227,11 +268,16 @@ impl<'a> SyncFrame<'a> {
                 out.extend_from_slice(syndromes.0);
             }
             SyncFrame::Want { target, wants } => {
+                let wants = &wants[..wants.len().min(MAX_WANTS_PER_FRAME)];
+                let based = wants.iter().any(|w| w.base != 0);
                 out.extend_from_slice(&target.0.to_le_bytes());
-                out.push(wants.len().min(MAX_WANTS_PER_FRAME) as u8);
-                for (element, fragments) in wants.iter().take(MAX_WANTS_PER_FRAME) {
-                    out.extend_from_slice(&element.0.to_le_bytes());
-                    put_varint(out, *fragments);
+                out.push(wants.len() as u8 | if based { WANTS_BASED } else { 0 });
+                for w in wants {
+                    out.extend_from_slice(&w.element.0.to_le_bytes());
+                    if based {
+                        put_varint(out, u64::from(w.base));
+                    }
+                    put_varint(out, w.fragments);
                 }
             }
             SyncFrame::Data {
@@ -241,8 +287,8 @@ impl<'a> SyncFrame<'a> {
                 chunk,
             } => {
                 out.extend_from_slice(&element.0.to_le_bytes());
-                out.push(*index);
-                out.push(*total);
+                put_varint(out, u64::from(*index));
+                put_varint(out, u64::from(*total));
                 out.extend_from_slice(chunk);
             }
         }
@@ -253,4 +299,14 @@ impl<'a> SyncFrame<'a> {
 fn syndromes<'a>(r: &mut Reader<'a>) -> Result<Syndromes<'a>, WireError> {
     let rest = r.rest();
     Syndromes::from_bytes(rest).ok_or(r.bad("syndromes"))
+}
+
+/// A fragment number or count (a varint) of at most `max`.
+fn fragment_number(r: &mut Reader<'_>, field: &'static str, max: usize) -> Result<u16, WireError> {
+    let v = r.varint(field)?;
+    usize::try_from(v)
+        .ok()
+        .filter(|v| *v <= max)
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or_else(|| r.bad(field))
 }

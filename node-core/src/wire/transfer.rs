@@ -4,18 +4,25 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | kind | u8: the [`ItemKind`] in the low nibble, the document [`Format`] code in the high nibble |
+//! | kind | u8: the [`ItemKind`] in bits 0–2, bit 3 set when a name follows the codec, the document [`Format`] code in the high nibble |
 //! | seq | varint: the version number |
 //! | length | varint: the item's bytes once decompressed |
 //! | codec | u8: how the rest is compressed (`sync::compress::Codec`) |
+//! | name | only with bit 3: varint length, then that many UTF-8 bytes (at most [`MAX_NAME_BYTES`]) |
 //! | body | the (compressed) bytes, to the end of the stream |
+//!
+//! The name is sent only for an item whose document does not name it: an
+//! untitled OKW facility is named after its file, and a receiver has no
+//! file. It needs no signature of its own: the name is part of the content
+//! the signature covers, so a wrong one fails the receiver's check.
 
+use catalogue::entry::MAX_NAME_BYTES;
 use catalogue::{Format, ItemKind};
 
 use super::codec::{get_varint, put_varint};
 
 /// The header at the front of a transfer stream.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TransferHeader {
     /// What the item is.
     pub kind: ItemKind,
@@ -27,7 +34,13 @@ pub struct TransferHeader {
     pub len_bytes: usize,
     /// The compression codec byte (checked when decompressing).
     pub codec: u8,
+    /// The name to read the document under, when the document does not
+    /// name the item itself (see the module docs).
+    pub name: Option<String>,
 }
+
+/// Bit 3 of the kind byte: a name follows the codec byte.
+const NAMED: u8 = 0x08;
 
 /// Why a transfer stream's header could not be read. The display texts are
 /// what the node logs for a rejected transfer.
@@ -62,15 +75,27 @@ pub enum TransferError {
     /// The stream ends before the codec byte.
     #[error("missing codec")]
     MissingCodec,
+    /// The name's length is not a well-formed varint, is over
+    /// [`MAX_NAME_BYTES`], or runs past the stream's end.
+    #[error("bad name length")]
+    NameLength,
+    /// The name is not UTF-8.
+    #[error("name is not UTF-8")]
+    NameUtf8,
 }
 
 impl TransferHeader {
     /// Appends the header to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.push(kind_code(self.kind) | self.format.code() << 4);
+        let named = if self.name.is_some() { NAMED } else { 0 };
+        out.push(kind_code(self.kind) | named | self.format.code() << 4);
         put_varint(out, u64::from(self.seq));
         put_varint(out, self.len_bytes as u64);
         out.push(self.codec);
+        if let Some(name) = &self.name {
+            put_varint(out, name.len() as u64);
+            out.extend_from_slice(name.as_bytes());
+        }
     }
 
     /// Reads the header of untrusted `stream`, refusing an item announced
@@ -78,7 +103,7 @@ impl TransferHeader {
     /// the body after it.
     pub fn parse(stream: &[u8], max_len_bytes: usize) -> Result<(Self, &[u8]), TransferError> {
         let (&kind_byte, rest) = stream.split_first().ok_or(TransferError::Empty)?;
-        let kind = match kind_byte & 0x0f {
+        let kind = match kind_byte & 0x0f & !NAMED {
             0 => ItemKind::Manifest,
             1 => ItemKind::Facility,
             k => return Err(TransferError::Kind(k)),
@@ -97,13 +122,28 @@ impl TransferHeader {
                 len_bytes: len,
                 max_bytes: max_len_bytes,
             })?;
-        let (&codec, body) = rest.split_first().ok_or(TransferError::MissingCodec)?;
+        let (&codec, mut body) = rest.split_first().ok_or(TransferError::MissingCodec)?;
+        let mut name = None;
+        if kind_byte & NAMED != 0 {
+            let (len, used) = get_varint(body).ok_or(TransferError::NameLength)?;
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|l| *l <= MAX_NAME_BYTES)
+                .ok_or(TransferError::NameLength)?;
+            let bytes = body
+                .get(used..used + len)
+                .ok_or(TransferError::NameLength)?;
+            let text = std::str::from_utf8(bytes).map_err(|_| TransferError::NameUtf8)?;
+            name = Some(text.to_owned());
+            body = &body[used + len..];
+        }
         let header = TransferHeader {
             kind,
             format,
             seq,
             len_bytes,
             codec,
+            name,
         };
         Ok((header, body))
     }
@@ -129,6 +169,7 @@ mod tests {
             seq: 300,
             len_bytes: 1_000,
             codec: 1,
+            name: None,
         }
     }
 
@@ -143,6 +184,20 @@ mod tests {
             TransferHeader::parse(&s, 1_000),
             Ok((header(), &b"body"[..]))
         );
+    }
+
+    #[test]
+    fn a_name_follows_the_codec_when_bit_3_says_so() {
+        let named = TransferHeader {
+            name: Some("RobsArduinoShop".into()),
+            ..header()
+        };
+        let mut s = Vec::new();
+        named.encode(&mut s);
+        assert_eq!(&s[..7], [0x19, 0xac, 0x02, 0xe8, 0x07, 1, 15]);
+        assert_eq!(&s[7..], b"RobsArduinoShop");
+        s.extend_from_slice(b"body");
+        assert_eq!(TransferHeader::parse(&s, 1_000), Ok((named, &b"body"[..])));
     }
 
     #[test]
@@ -183,6 +238,20 @@ mod tests {
             })
         );
         assert_eq!(parse(&[0x10, 1, 5]), Err(TransferError::MissingCodec));
+        assert_eq!(parse(&[0x18, 1, 5, 0]), Err(TransferError::NameLength));
+        assert_eq!(
+            parse(&[0x18, 1, 5, 0, 3, b'a']),
+            Err(TransferError::NameLength)
+        );
+        assert_eq!(
+            parse(&[0x18, 1, 5, 0, 0x81, 0x08]),
+            Err(TransferError::NameLength),
+            "1,025 bytes is over MAX_NAME_BYTES"
+        );
+        assert_eq!(
+            parse(&[0x18, 1, 5, 0, 1, 0xff]),
+            Err(TransferError::NameUtf8)
+        );
         assert_eq!(TransferError::Kind(2).to_string(), "unknown item kind 2");
     }
 

@@ -7,7 +7,8 @@
 //! * `air` — transmitting, the physics of each reception, and
 //!   the managed flood on the receive path;
 //! * `workload` — publications, scheduled and
-//!   [`Simulation::publish`]ed;
+//!   [`Simulation::publish`]ed, and design packages given to nodes and
+//!   requested ([`Simulation::give_package`]);
 //! * `faults` — fault events taking effect and
 //!   [`Simulation::inject`];
 //! * `adversary` — what adversary nodes do at each attack.
@@ -37,7 +38,7 @@ use node_core::store::MemStorage;
 use node_core::{Duration, Instant, Node, NodeConfig, NodeId, Rng};
 
 pub use self::faults::InjectError;
-pub use self::workload::PublishError;
+pub use self::workload::{PackageError, PackageLogEntry, PublishError, seeded_package};
 use crate::config::{Config, Placement, sync_strategy_name};
 use crate::engine::{EventQueue, TimerSlot};
 use crate::fault::{Fault, FaultPlan};
@@ -126,12 +127,18 @@ enum Event {
     Adversary { index: u32 },
     /// A signal action (index into the signal plan's actions).
     Signal { index: u32 },
+    /// A package is given to its holders (index into the packages).
+    PackageGive { index: u32 },
+    /// A package is requested by its requesters.
+    PackageRequest { index: u32 },
 }
 
 struct SimNode {
     core: Option<Node>,
     /// The store's storage while the node is down (it survives a crash).
     parked: Option<MemStorage>,
+    /// The package cache's storage while the node is down.
+    parked_packages: Option<MemStorage>,
     config: NodeConfig,
     /// node-core's timer (`poll_timeout`).
     timer: TimerSlot,
@@ -179,6 +186,8 @@ pub struct Simulation {
     adversary_rng: Rng,
     /// The signal each signal action published, by action index.
     signal_ids: Vec<Option<node_core::signals::SignalId>>,
+    /// What the nodes' package swarms did, in order.
+    package_log: Vec<PackageLogEntry>,
 }
 
 impl Simulation {
@@ -196,6 +205,12 @@ impl Simulation {
                     .iter()
                     .map(|p| ("a publication", p.node)),
             )
+            .chain(config.packages.iter().flat_map(|p| {
+                p.holders
+                    .iter()
+                    .chain(&p.requesters)
+                    .map(|n| ("a package transfer", *n))
+            }))
             .chain(
                 config
                     .signals
@@ -242,6 +257,7 @@ impl Simulation {
             .map(|i| SimNode {
                 core: None,
                 parked: None,
+                parked_packages: None,
                 config: NodeConfig {
                     id: NodeId(i),
                     traffic: config
@@ -259,6 +275,7 @@ impl Simulation {
                     },
                     trust: config.trust.clone(),
                     signals: config.signals.config_of(i),
+                    packages: workload::package_config(&radio),
                     ..template.clone()
                 },
                 timer: TimerSlot::default(),
@@ -292,6 +309,7 @@ impl Simulation {
             cad_time: Duration::from_micros(CAD_SYMBOLS * radio.lora.symbol_ns() / 1_000),
             adversary_rng: Rng::derive(config.seed, "adversary", 0),
             signal_ids: vec![None; config.signals.actions.len()],
+            package_log: Vec::new(),
             config: config.clone(),
             radio,
             topo,
@@ -319,6 +337,13 @@ impl Simulation {
                     index: index as u32,
                 },
             );
+        }
+        for (index, p) in config.packages.iter().enumerate() {
+            let index = index as u32;
+            sim.queue
+                .schedule(Instant::ZERO, Event::PackageGive { index });
+            sim.queue
+                .schedule(Instant::ZERO + p.at, Event::PackageRequest { index });
         }
         for i in 0..n {
             if !late.contains(&i) {
@@ -461,6 +486,8 @@ impl Simulation {
                 Event::Publish { index } => self.on_publish(now, index),
                 Event::Adversary { index } => self.on_adversary(now, index),
                 Event::Signal { index } => self.on_signal(now, index),
+                Event::PackageGive { index } => self.on_package_give(index),
+                Event::PackageRequest { index } => self.on_package_request(index),
             }
             if self.trace.len() >= TRACE_BATCH {
                 self.flush(sinks);

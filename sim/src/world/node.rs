@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
+use node_core::packages::PackageCache;
 use node_core::transport::{
     Capabilities, MESHTASTIC_MAX_PAYLOAD_BYTES, OutFrame, SendError, Transport,
 };
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId};
 
 use super::air::set_transmit_delay;
-use super::{Event, Simulation};
+use super::{Event, PackageLogEntry, Simulation};
 use crate::engine::EventQueue;
 use crate::mac::{Mac, Packet};
 use crate::radio::RadioSetup;
@@ -22,7 +23,10 @@ impl Simulation {
     pub(super) fn boot(&mut self, now: Instant, i: u32) {
         let node = &mut self.nodes[i as usize];
         let storage = node.parked.take().unwrap_or_default();
-        let core = Node::with_storage(node.config.clone(), storage, now)
+        let packages = node.parked_packages.take().unwrap_or_default();
+        let (cache, _) = PackageCache::open(packages, node.config.packages.cache)
+            .expect("an in-memory package cache written by this run reopens");
+        let core = Node::with_cache(node.config.clone(), storage, cache, now)
             .expect("an in-memory store written by this run reopens");
         node.core = Some(core);
         self.sync_node(now, i);
@@ -34,9 +38,11 @@ impl Simulation {
         let node = &mut self.nodes[i as usize];
         if let Some(core) = node.core.take() {
             // Power loss: acknowledged writes survive, anything unsynced is lost.
-            let mut storage = core.into_storage();
+            let (mut storage, mut packages) = core.into_storages();
             storage.crash(0);
+            packages.crash(0);
             node.parked = Some(storage);
+            node.parked_packages = Some(packages);
         }
         node.config.incarnation += 1;
         node.timer.disarm();
@@ -63,6 +69,16 @@ impl Simulation {
         };
         while let Some(event) = core.poll_event() {
             let event = match event {
+                // Package events go to the package log (the trace has no
+                // record kind for them yet).
+                NodeEvent::Package(event) => {
+                    self.package_log.push(PackageLogEntry {
+                        at: now,
+                        node: i,
+                        event,
+                    });
+                    continue;
+                }
                 NodeEvent::SendFailed { .. } => NodeRecord::SendFailed,
                 NodeEvent::FrameRejected { .. } => NodeRecord::FrameRejected,
                 NodeEvent::Published {
