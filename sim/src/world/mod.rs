@@ -608,6 +608,7 @@ mod tests {
                 publisher: NodeConfig::simulated_publisher(c.seed, key),
                 trust: c.trust.clone(),
                 signals: c.signals.config_of(i),
+                packages: workload::package_config(&sim.radio),
                 ..NodeConfig::new(NodeId(i), c.seed)
             };
             assert_eq!(sim.nodes[i as usize].config, alone, "node {i}");
