@@ -20,7 +20,7 @@ mod keys;
 mod pinned;
 mod signed;
 
-pub use keys::{Fingerprint, KeyError, Keypair, PublicKey, Signature};
+pub use keys::{Fingerprint, KeyError, Keypair, LazyKeypair, PublicKey, Signature};
 pub use pinned::{MAX_LABEL_BYTES, MAX_PINNED_KEYS, PinnedKeys, PinnedKeysError};
 pub use signed::{
     AUTHORSHIP_LEN, Authorship, AuthorshipError, SignedError, TOMBSTONE_CONTENT, TrustPolicy,

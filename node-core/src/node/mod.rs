@@ -30,7 +30,7 @@ use catalogue::ItemKind;
 use catalogue::entry::entries;
 
 use crate::id::NodeId;
-use crate::identity::Keypair;
+use crate::identity::LazyKeypair;
 use crate::packages::PackageCache;
 use crate::packages::swarm::Swarm;
 use crate::rng::Rng;
@@ -146,9 +146,10 @@ impl<S: Storage, P: Storage> Node<S, P> {
             sync_rng,
             now,
         );
-        let key = config.signals.publisher.clone().unwrap_or_else(|| {
-            Keypair::derive(config.root_seed, "signals", u64::from(config.id.0))
-        });
+        let key = config.signals.publisher.clone().map_or_else(
+            || LazyKeypair::derived(config.root_seed, "signals", u64::from(config.id.0)),
+            LazyKeypair::given,
+        );
         let signals_rng = Rng::derive(config.root_seed, "signals", stream);
         let signals = SignalEngine::new(
             config.id,

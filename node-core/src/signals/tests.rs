@@ -323,7 +323,7 @@ fn the_signal_log_survives_a_restart_and_a_snapshot_and_expiry_prunes_it() {
     let engine = SignalEngine::new(
         crate::NodeId(1),
         SignalConfig::default(),
-        key(9),
+        crate::identity::LazyKeypair::given(key(9)),
         crate::Rng::derive(1, "t", 0),
         &mut store,
         at(200),

@@ -89,7 +89,7 @@ use super::book::{Conflict, RejectReason, SignalBook, check_live, satisfies};
 use super::config::SignalConfig;
 use super::signal::{Draft, Payload, SignalBytes, SignalError, SignalId, SignalRepr, SignalType};
 use crate::id::NodeId;
-use crate::identity::{Keypair, PublicKey};
+use crate::identity::{LazyKeypair, PublicKey};
 use crate::rng::Rng;
 use crate::store::{Storage, Store};
 use crate::sync::trickle::Trickle;
@@ -190,7 +190,7 @@ struct Copies {
 pub struct SignalEngine {
     id: NodeId,
     config: SignalConfig,
-    key: Keypair,
+    key: LazyKeypair,
     book: SignalBook,
     rng: Rng,
     trickle: Trickle,
@@ -220,7 +220,7 @@ impl SignalEngine {
     pub fn new<S: Storage>(
         id: NodeId,
         config: SignalConfig,
-        key: Keypair,
+        key: LazyKeypair,
         mut rng: Rng,
         store: &mut Store<S>,
         now: Instant,
@@ -277,7 +277,7 @@ impl SignalEngine {
 
     /// This node's signing key.
     pub fn public_key(&self) -> PublicKey {
-        self.key.public()
+        self.key.get().public()
     }
 
     /// The settings.
@@ -425,7 +425,7 @@ impl SignalEngine {
             return Err(PublishSignalError::Unknown(target));
         }
         let repr = SignalRepr::sign(
-            &self.key,
+            self.key.get(),
             Draft {
                 payload,
                 urgent,
@@ -480,7 +480,7 @@ impl SignalEngine {
         store: &mut Store<S>,
         tx: &mut T,
     ) -> Result<(SignalId, bool), PublishSignalError> {
-        let me = self.key.public();
+        let me = self.key.get().public();
         let known = self
             .book
             .supply()
@@ -490,7 +490,7 @@ impl SignalEngine {
         if known > 0 {
             // The query that would have been sent, for the record.
             let repr = SignalRepr::sign(
-                &self.key,
+                self.key.get(),
                 Draft {
                     payload,
                     urgent: true,

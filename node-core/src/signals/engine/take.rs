@@ -104,7 +104,7 @@ impl SignalEngine {
         if ty == SignalType::Capability {
             // A reply to one of our queries.
             let tags = repr.payload.tags().to_vec();
-            let me = self.key.public();
+            let me = self.key.get().public();
             let answered: Vec<SignalId> = self
                 .book
                 .of_type(mesh, SignalType::Query)
@@ -140,7 +140,7 @@ impl SignalEngine {
     /// back as far as the query came.
     pub(super) fn answer<S: Storage>(&mut self, now: Instant, hops: u8, store: &mut Store<S>) {
         let mesh = self.mesh(now);
-        let me = self.key.public();
+        let me = self.key.get().public();
         let held = self
             .book
             .of_type(mesh, SignalType::Capability)
@@ -157,7 +157,7 @@ impl SignalEngine {
                     created: mesh,
                     ttl: Duration::from_secs(24 * 3600),
                 };
-                let Ok(repr) = SignalRepr::sign(&self.key, draft) else {
+                let Ok(repr) = SignalRepr::sign(self.key.get(), draft) else {
                     return;
                 };
                 let bytes = repr.encode();
@@ -185,7 +185,7 @@ impl SignalEngine {
     /// Tells a losing confirmation's side about the winner: the winner is
     /// rebroadcast once per loser, with the full relay budget.
     pub(super) fn on_conflict(&mut self, now: Instant, conflict: Conflict) {
-        let ours_lost = conflict.loser_source == self.key.public();
+        let ours_lost = conflict.loser_source == self.key.get().public();
         self.events.push(SignalEvent::Conflict {
             conflict,
             ours_lost,
