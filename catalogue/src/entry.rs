@@ -128,14 +128,17 @@ fn list_entries(
 
 /// Cuts a title to [`MAX_NAME_BYTES`] on a character boundary.
 pub fn cut_name(title: &str) -> String {
-    if title.len() <= MAX_NAME_BYTES {
-        return title.to_owned();
-    }
-    let mut end = MAX_NAME_BYTES;
-    while !title.is_char_boundary(end) {
+    cut_to(title, MAX_NAME_BYTES).to_owned()
+}
+
+/// The longest start of `text` of at most `max_bytes` that ends on a
+/// character boundary.
+pub fn cut_to(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    title[..end].to_owned()
+    &text[..end]
 }
 
 impl Entry {

@@ -451,13 +451,7 @@ fn accept(tax: &Taxonomy, h: &Hit) -> Option<f32> {
 /// `critical_tools`: whether tools are critical (nothing else says how the
 /// design is made).
 pub fn infer(tax: &Taxonomy, prose: &Prose<'_>, critical_tools: bool) -> Vec<Requirement> {
-    let cut = |s: &str| -> String {
-        let mut end = s.len().min(MAX_PROSE_BYTES);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s[..end].to_owned()
-    };
+    let cut = |s: &str| -> String { crate::entry::cut_to(s, MAX_PROSE_BYTES).to_owned() };
     let mut hits = Vec::new();
     scan(tax, &cut(prose.title), Place::Title, &mut hits);
     scan(tax, &cut(&prose.keywords), Place::Keywords, &mut hits);

@@ -60,8 +60,26 @@ impl Transport for Outbox {
     }
 }
 
+/// `payload` sent by `from` to `dest`, heard directly (zero hops away) at
+/// a fair signal: how the test meshes hand each other frames (the node
+/// reads nothing from the signal figures).
+pub fn heard(
+    from: crate::NodeId,
+    dest: crate::transport::Destination,
+    payload: &[u8],
+) -> crate::transport::RxFrame<'_> {
+    crate::transport::RxFrame {
+        from,
+        dest,
+        hops_away: 0,
+        rssi_dbm: -90.0,
+        snr_db: 5.0,
+        payload,
+    }
+}
+
 /// Hands `payload` to `node` at `now` as a broadcast heard directly from
-/// `from` (a weak signal), then fires the node's timer if it is due by
+/// `from`, then fires the node's timer if it is due by
 /// `now + step`, and drops what the node sent (`radio`'s frames) and
 /// reported (its events); returns that later time. The fuzz targets feed
 /// frames this way one after another and look only at the node's state.
@@ -73,14 +91,7 @@ pub fn hear_and_step<S: crate::store::Storage>(
     payload: &[u8],
     radio: &mut Outbox,
 ) -> crate::time::Instant {
-    let rx = crate::transport::RxFrame {
-        from,
-        dest: crate::transport::Destination::Broadcast,
-        hops_away: 0,
-        rssi_dbm: -100.0,
-        snr_db: 0.0,
-        payload,
-    };
+    let rx = heard(from, crate::transport::Destination::Broadcast, payload);
     node.handle_frame(now, &rx, radio);
     let later = now + step;
     if node.poll_timeout().is_some_and(|t| t <= later) {

@@ -176,12 +176,7 @@ impl RecentEvents {
     pub fn push(&mut self, at: Instant, kind: EventKind, detail: impl Into<String>) {
         let mut detail = detail.into();
         if detail.len() > MAX_DETAIL_BYTES {
-            let mut cut = MAX_DETAIL_BYTES;
-            while !detail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            detail.truncate(cut);
-            detail.push('…');
+            detail = format!("{}…", catalogue::entry::cut_to(&detail, MAX_DETAIL_BYTES));
         }
         if self.0.len() == MAX_RECENT_EVENTS {
             self.0.pop_front();

@@ -151,11 +151,7 @@ impl PinnedKeys {
 /// characters removed (labels reach logs and terminals).
 fn cut(label: &str) -> String {
     let clean: String = label.chars().filter(|c| !c.is_control()).collect();
-    let mut end = clean.len().min(MAX_LABEL_BYTES);
-    while !clean.is_char_boundary(end) {
-        end -= 1;
-    }
-    clean[..end].to_owned()
+    catalogue::entry::cut_to(&clean, MAX_LABEL_BYTES).to_owned()
 }
 
 #[cfg(test)]

@@ -561,14 +561,7 @@ mod tests {
     fn garbage_from_the_air_is_rejected_with_an_event() {
         let mut tx = Outbox::new(16);
         let mut node = Node::new(NodeConfig::new(NodeId(0), 1), Instant::ZERO);
-        let frame = RxFrame {
-            from: NodeId(9),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -100.0,
-            snr_db: 3.0,
-            payload: &[0xff, 0x00],
-        };
+        let frame = crate::testing::heard(NodeId(9), Destination::Broadcast, &[0xff, 0x00]);
         node.handle_frame(Instant::ZERO, &frame, &mut tx);
         assert!(matches!(
             node.poll_event(),

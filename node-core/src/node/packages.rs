@@ -356,7 +356,7 @@ mod tests {
     use crate::identity::Keypair;
     use crate::node::NodeEvent;
     use crate::testing::Outbox;
-    use crate::transport::RxFrame;
+
     use catalogue::ItemKind;
 
     fn config(id: u32, publisher: u64) -> NodeConfig {
@@ -391,14 +391,7 @@ mod tests {
         }
         let f = from.1.frames.remove(0);
         assert_eq!((f.hop_limit, f.priority), (0, Priority::Background));
-        let rx = RxFrame {
-            from: from.0.id(),
-            dest: f.dest,
-            hops_away: 0,
-            rssi_dbm: -90.0,
-            snr_db: 5.0,
-            payload: &f.payload,
-        };
+        let rx = crate::testing::heard(from.0.id(), f.dest, &f.payload);
         to.0.handle_frame(now, &rx, &mut to.1);
     }
 
@@ -477,14 +470,7 @@ mod tests {
             for (from, body, index, total) in frames {
                 let payload = PackageFrame::Fragment { msg: 7, index: index % total, total, chunk: &body }.encode();
                 now += Duration::from_millis(50);
-                let rx = RxFrame {
-                    from: NodeId(1 + from),
-                    dest: Destination::Broadcast,
-                    hops_away: 0,
-                    rssi_dbm: -90.0,
-                    snr_db: 5.0,
-                    payload: &payload,
-                };
+                let rx = crate::testing::heard(NodeId(1 + from), Destination::Broadcast, &payload);
                 n.handle_frame(now, &rx, &mut tx);
             }
             // Whatever it sends (a relayed record query the bytes happened

@@ -8,7 +8,7 @@ use crate::NodeId;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
-use crate::transport::{Destination, Priority, RxFrame};
+use crate::transport::{Destination, Priority};
 
 /// `tags` at the node `at`, nothing elsewhere: a capability or
 /// subscription list for one node of a mesh.
@@ -81,14 +81,7 @@ impl Mesh {
                         {
                             continue;
                         }
-                        let rx = RxFrame {
-                            from: NodeId(i as u32),
-                            dest: f.dest,
-                            hops_away: 0,
-                            rssi_dbm: -90.0,
-                            snr_db: 5.0,
-                            payload: &f.payload,
-                        };
+                        let rx = crate::testing::heard(NodeId(i as u32), f.dest, &f.payload);
                         self.nodes[j].handle_frame(self.now, &rx, &mut self.radios[j]);
                     }
                 }
@@ -585,14 +578,7 @@ fn neighbour_filters_age_out_and_the_table_is_bounded() {
     .encode();
     let now = mesh.now;
     for k in 0..40u32 {
-        let rx = RxFrame {
-            from: NodeId(100 + k),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -90.0,
-            snr_db: 5.0,
-            payload: &liar,
-        };
+        let rx = crate::testing::heard(NodeId(100 + k), Destination::Broadcast, &liar);
         mesh.nodes[0].handle_frame(now, &rx, &mut mesh.radios[0]);
     }
     assert_eq!(

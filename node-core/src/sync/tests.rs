@@ -11,7 +11,7 @@ use crate::rng::Rng;
 use crate::sync::Strategy;
 use crate::testing::Outbox;
 use crate::time::{Duration, Instant};
-use crate::transport::{Destination, RxFrame};
+use crate::transport::Destination;
 use crate::wire::{FrameKind, FrameRepr};
 use catalogue::ItemKind;
 
@@ -167,14 +167,11 @@ impl Net {
                     if self.loss > 0.0 && self.rng.chance(self.loss) {
                         continue;
                     }
-                    let rx = RxFrame {
-                        from: NodeId(from as u32),
-                        dest: Destination::Broadcast,
-                        hops_away: 0,
-                        rssi_dbm: -100.0,
-                        snr_db: 0.0,
-                        payload: &payload,
-                    };
+                    let rx = crate::testing::heard(
+                        NodeId(from as u32),
+                        Destination::Broadcast,
+                        &payload,
+                    );
                     let mut out = Outbox {
                         frames: Vec::new(),
                         room: 16usize.saturating_sub(self.queues[to].len()),
@@ -365,14 +362,7 @@ fn frames_from_the_air_never_break_a_node() {
             bytes[0] = crate::wire::WIRE_VERSION;
             bytes[1] = 2 + (rng.below(5) as u8);
         }
-        let rx = RxFrame {
-            from: NodeId(1),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -90.0,
-            snr_db: 1.0,
-            payload: &bytes,
-        };
+        let rx = crate::testing::heard(NodeId(1), Destination::Broadcast, &bytes);
         net.nodes[0].handle_frame(Instant::ZERO, &rx, &mut out);
         let _ = FrameRepr::decode(&bytes);
     }
@@ -538,14 +528,7 @@ fn a_stream_nobody_asked_for_is_not_stored_until_it_is_wanted() {
     let element = crate::sync::element_of(item.kind, item.id, item.stamp);
     let stream = crate::sync::encode_stream(&item).unwrap();
     for payload in crate::sync::data_frames(element, &stream, 233) {
-        let rx = RxFrame {
-            from: NodeId(9),
-            dest: Destination::Broadcast,
-            hops_away: 0,
-            rssi_dbm: -90.0,
-            snr_db: 1.0,
-            payload: &payload,
-        };
+        let rx = crate::testing::heard(NodeId(9), Destination::Broadcast, &payload);
         net.nodes[0].handle_frame(Instant::ZERO, &rx, &mut out);
     }
     assert_eq!(net.nodes[0].store().len(), 0, "not stored unasked");

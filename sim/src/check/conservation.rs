@@ -244,100 +244,98 @@ impl ReceptionConservation {
     /// Takes one record into account.
     #[inline]
     pub(super) fn observe_one(&mut self, r: &Record) {
-        {
-            match *r {
-                Record::TxStart {
-                    node, tx, packet, ..
-                } => {
-                    let s = node.index();
-                    let audience = &self.audience[s];
-                    let words = audience.len().div_ceil(64);
-                    let mut owed = self.spare.pop().unwrap_or_default();
-                    let mut got = self.spare.pop().unwrap_or_default();
-                    owed.resize(words, 0);
-                    got.resize(words, 0);
-                    if self.all_up_one_group {
-                        // The common case: the whole audience, a word at a time.
-                        owed.fill(u64::MAX);
-                        if let Some(last) = owed.last_mut()
-                            && !audience.len().is_multiple_of(64)
-                        {
-                            *last = (1 << (audience.len() % 64)) - 1;
-                        }
-                    } else {
-                        for (i, &b) in audience.iter().enumerate() {
-                            let b = b as usize;
-                            if self.up[b] && self.group[b] == self.group[s] {
-                                owed[i / 64] |= 1 << (i % 64);
-                            }
+        match *r {
+            Record::TxStart {
+                node, tx, packet, ..
+            } => {
+                let s = node.index();
+                let audience = &self.audience[s];
+                let words = audience.len().div_ceil(64);
+                let mut owed = self.spare.pop().unwrap_or_default();
+                let mut got = self.spare.pop().unwrap_or_default();
+                owed.resize(words, 0);
+                got.resize(words, 0);
+                if self.all_up_one_group {
+                    // The common case: the whole audience, a word at a time.
+                    owed.fill(u64::MAX);
+                    if let Some(last) = owed.last_mut()
+                        && !audience.len().is_multiple_of(64)
+                    {
+                        *last = (1 << (audience.len() % 64)) - 1;
+                    }
+                } else {
+                    for (i, &b) in audience.iter().enumerate() {
+                        let b = b as usize;
+                        if self.up[b] && self.group[b] == self.group[s] {
+                            owed[i / 64] |= 1 << (i % 64);
                         }
                     }
-                    self.pairs += owed.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
-                    // A serial started again (an edited trace) replaces
-                    // the first, wherever it is held.
-                    if matches!(self.current, Some((t, _)) if t == tx) {
-                        self.current = None;
-                    }
-                    self.in_flight.insert(
-                        tx,
-                        Owed {
-                            sender: node,
-                            packet,
-                            owed,
-                            got,
-                            next: 0,
-                        },
-                    );
                 }
-                Record::RxOk { node, tx, .. } => self.resolve(tx, node, "a reception"),
-                Record::Collision { node, tx, .. } => self.resolve(tx, node, "a collision"),
-                Record::BelowSensitivity { node, tx, .. } => {
-                    self.resolve(tx, node, "a below-sensitivity record");
+                self.pairs += owed.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+                // A serial started again (an edited trace) replaces
+                // the first, wherever it is held.
+                if matches!(self.current, Some((t, _)) if t == tx) {
+                    self.current = None;
                 }
-                Record::HalfDuplexMiss { node, tx, .. } => {
-                    self.resolve(tx, node, "a half-duplex miss");
-                }
-                Record::Drop {
-                    at,
-                    node,
-                    packet,
-                    reason,
-                } if reason.at_reception() => {
-                    self.reception_drops.push((node.0, packet, at.as_micros()));
-                }
-                Record::TxEnd { at, tx, .. } => self.on_tx_end(tx, at.as_micros()),
-                Record::Fault { fault, .. } => {
-                    match fault {
-                        FaultRecord::Crash { node } => {
-                            let i = node.index();
-                            if self.up[i] {
-                                self.up[i] = false;
-                                // Whatever it was receiving ends with the crash.
-                                let current = self.current.as_mut().map(|(_, owed)| owed);
-                                for owed in self.in_flight.values_mut().chain(current) {
-                                    if let Ok(k) =
-                                        self.audience[owed.sender.index()].binary_search(&node.0)
-                                        && bit(&owed.owed, k)
-                                    {
-                                        owed.got[k / 64] |= 1 << (k % 64);
-                                    }
+                self.in_flight.insert(
+                    tx,
+                    Owed {
+                        sender: node,
+                        packet,
+                        owed,
+                        got,
+                        next: 0,
+                    },
+                );
+            }
+            Record::RxOk { node, tx, .. } => self.resolve(tx, node, "a reception"),
+            Record::Collision { node, tx, .. } => self.resolve(tx, node, "a collision"),
+            Record::BelowSensitivity { node, tx, .. } => {
+                self.resolve(tx, node, "a below-sensitivity record");
+            }
+            Record::HalfDuplexMiss { node, tx, .. } => {
+                self.resolve(tx, node, "a half-duplex miss");
+            }
+            Record::Drop {
+                at,
+                node,
+                packet,
+                reason,
+            } if reason.at_reception() => {
+                self.reception_drops.push((node.0, packet, at.as_micros()));
+            }
+            Record::TxEnd { at, tx, .. } => self.on_tx_end(tx, at.as_micros()),
+            Record::Fault { fault, .. } => {
+                match fault {
+                    FaultRecord::Crash { node } => {
+                        let i = node.index();
+                        if self.up[i] {
+                            self.up[i] = false;
+                            // Whatever it was receiving ends with the crash.
+                            let current = self.current.as_mut().map(|(_, owed)| owed);
+                            for owed in self.in_flight.values_mut().chain(current) {
+                                if let Ok(k) =
+                                    self.audience[owed.sender.index()].binary_search(&node.0)
+                                    && bit(&owed.owed, k)
+                                {
+                                    owed.got[k / 64] |= 1 << (k % 64);
                                 }
                             }
                         }
-                        FaultRecord::Restart { node } | FaultRecord::Join { node } => {
-                            self.up[node.index()] = true;
-                        }
-                        FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
-                        FaultRecord::Member { node, group } => self.group[node.index()] = group,
-                        FaultRecord::LossStart { .. }
-                        | FaultRecord::LossEnd { .. }
-                        | FaultRecord::Adversary { .. } => {}
                     }
-                    self.all_up_one_group =
-                        self.up.iter().all(|u| *u) && self.group.iter().all(|g| *g == 0);
+                    FaultRecord::Restart { node } | FaultRecord::Join { node } => {
+                        self.up[node.index()] = true;
+                    }
+                    FaultRecord::Partition { .. } | FaultRecord::Heal => self.group.fill(0),
+                    FaultRecord::Member { node, group } => self.group[node.index()] = group,
+                    FaultRecord::LossStart { .. }
+                    | FaultRecord::LossEnd { .. }
+                    | FaultRecord::Adversary { .. } => {}
                 }
-                _ => {}
+                self.all_up_one_group =
+                    self.up.iter().all(|u| *u) && self.group.iter().all(|g| *g == 0);
             }
+            _ => {}
         }
     }
 }

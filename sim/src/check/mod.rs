@@ -187,95 +187,95 @@ impl Checks {
         if let Some(c) = &mut self.conservation {
             c.observe_one(r);
         }
-        {
-            match *r {
-                Record::Originate {
-                    at,
-                    packet,
-                    hop_limit,
-                    ..
-                } => {
-                    self.hop_start.insert(at.as_micros(), packet, hop_limit);
+        match *r {
+            Record::Originate {
+                at,
+                packet,
+                hop_limit,
+                ..
+            } => {
+                self.hop_start.insert(at.as_micros(), packet, hop_limit);
+            }
+            Record::TxStart {
+                at,
+                node,
+                tx,
+                packet,
+                hop_limit,
+                relay,
+                end,
+                ..
+            } => {
+                let (s, e) = (at.as_micros(), end.as_micros());
+                self.in_flight.insert(tx, (s, e));
+                let own = &mut self.own_txs[node.index()];
+                if let Some(&(_, previous_end)) = own.back()
+                    && s < previous_end
+                {
+                    self.half_duplex_violation.get_or_insert_with(|| {
+                        format!("{node} started tx {tx} while its previous frame was on the air")
+                    });
                 }
-                Record::TxStart {
-                    at,
-                    node,
-                    tx,
-                    packet,
-                    hop_limit,
-                    relay,
-                    end,
-                    ..
-                } => {
-                    let (s, e) = (at.as_micros(), end.as_micros());
-                    self.in_flight.insert(tx, (s, e));
-                    let own = &mut self.own_txs[node.index()];
-                    if let Some(&(_, previous_end)) = own.back()
-                        && s < previous_end
-                    {
-                        self.half_duplex_violation.get_or_insert_with(|| {
-                            format!(
-                                "{node} started tx {tx} while its previous frame was on the air"
-                            )
-                        });
-                    }
-                    if own.len() == HALF_DUPLEX_HISTORY {
-                        own.pop_front();
-                    }
-                    own.push_back((s, e));
-                    self.hop_start.expire(s);
-                    if relay {
-                        self.checked_relays += 1;
-                        match self.hop_start.get(packet) {
-                            Some(start) if hop_limit < start => {}
-                            Some(start) => {
-                                self.hop_violation.get_or_insert_with(|| {
-                                    format!("{node} relayed {packet:?} with hop limit {hop_limit} (originated with {start})")
-                                });
-                            }
-                            None => {
-                                self.hop_violation.get_or_insert_with(|| {
-                                    format!("{node} relayed {packet:?}, never originated, or longer than a flood's lifetime before")
-                                });
-                            }
+                if own.len() == HALF_DUPLEX_HISTORY {
+                    own.pop_front();
+                }
+                own.push_back((s, e));
+                self.hop_start.expire(s);
+                if relay {
+                    self.checked_relays += 1;
+                    match self.hop_start.get(packet) {
+                        Some(start) if hop_limit < start => {}
+                        Some(start) => {
+                            self.hop_violation.get_or_insert_with(|| {
+                                format!("{node} relayed {packet:?} with hop limit {hop_limit} (originated with {start})")
+                            });
+                        }
+                        None => {
+                            self.hop_violation.get_or_insert_with(|| {
+                                format!("{node} relayed {packet:?}, never originated, or longer than a flood's lifetime before")
+                            });
                         }
                     }
                 }
-                Record::RxOk {
-                    node,
-                    tx,
-                    packet,
-                    hops_away,
-                    ..
-                } => {
-                    self.checked_receptions += 1;
-                    // A node's own transmissions never overlap each other
-                    // (checked at `TxStart`), so newest first, the search
-                    // stops at the first that ended before the frame began.
-                    if let Some(&(s, e)) = self.in_flight.get(tx)
-                        && self.own_txs[node.index()]
-                            .iter()
-                            .rev()
-                            .take_while(|(_, oe)| s < *oe)
-                            .any(|(os, _)| *os < e)
-                    {
-                        self.half_duplex_violation.get_or_insert_with(|| {
-                            format!("{node} decoded tx {tx} while transmitting")
-                        });
-                    }
-                    if self
-                        .hop_start
-                        .get(packet)
-                        .is_some_and(|start| hops_away > start)
-                    {
-                        self.hop_violation.get_or_insert_with(|| format!("{node} received {packet:?} {hops_away} hops away, beyond its hop limit"));
-                    }
-                }
-                Record::TxEnd { tx, .. } => {
-                    self.in_flight.remove(tx);
-                }
-                _ => {}
             }
+            Record::RxOk {
+                node,
+                tx,
+                packet,
+                hops_away,
+                ..
+            } => {
+                self.checked_receptions += 1;
+                // A node's own transmissions never overlap each other
+                // (checked at `TxStart`), so newest first, the search
+                // stops at the first that ended before the frame began.
+                if let Some(&(s, e)) = self.in_flight.get(tx)
+                    && self.own_txs[node.index()]
+                        .iter()
+                        .rev()
+                        .take_while(|(_, oe)| s < *oe)
+                        .any(|(os, _)| *os < e)
+                {
+                    self.half_duplex_violation.get_or_insert_with(|| {
+                        format!("{node} decoded tx {tx} while transmitting")
+                    });
+                }
+                if self
+                    .hop_start
+                    .get(packet)
+                    .is_some_and(|start| hops_away > start)
+                {
+                    self.hop_violation.get_or_insert_with(|| {
+                        format!(
+                            "{node} received {packet:?} {hops_away} hops away, beyond its hop limit"
+                        )
+                    });
+                }
+            }
+            Record::TxEnd { tx, .. } => {
+                self.in_flight.remove(tx);
+            }
+            _ => {}
         }
     }
 }

@@ -81,58 +81,56 @@ impl TrustCheck {
     /// Takes one record into account (only fault and node records matter).
     #[inline]
     pub(super) fn observe_one(&mut self, r: &Record) {
-        {
-            match *r {
-                Record::Fault {
-                    fault: FaultRecord::Adversary { node },
-                    ..
-                } => {
-                    self.adversaries.insert(node);
-                }
-                Record::Node {
-                    node,
-                    event:
-                        NodeRecord::Published {
-                            item, seq, element, ..
-                        },
-                    ..
-                } => {
-                    self.published.insert((item, element));
-                    if self.adversaries.contains(&node) {
-                        self.junk.insert(item);
-                    }
-                    let h = self.highest.entry((node, item)).or_insert(0);
-                    *h = (*h).max(seq);
-                }
-                Record::Node {
-                    at,
-                    node,
-                    event: NodeRecord::Stored { item, seq, element },
-                } => {
-                    if self.adversaries.contains(&node) {
-                        return;
-                    }
-                    let h = self.highest.entry((node, item)).or_insert(0);
-                    let (forged, replayed) = (!self.published.contains(&(item, element)), seq < *h);
-                    *h = (*h).max(seq);
-                    if forged {
-                        self.forged += 1;
-                    }
-                    if replayed {
-                        self.replayed += 1;
-                    }
-                    if (forged || replayed) && self.first_violation.is_none() {
-                        self.first_violation = Some(format!(
-                            "{node} stored {} version {seq} of {item} at {at}",
-                            if forged { "a forged" } else { "an older" }
-                        ));
-                    }
-                    if self.junk.contains(&item) {
-                        *self.junk_stored.entry(node).or_insert(0) += 1;
-                    }
-                }
-                _ => {}
+        match *r {
+            Record::Fault {
+                fault: FaultRecord::Adversary { node },
+                ..
+            } => {
+                self.adversaries.insert(node);
             }
+            Record::Node {
+                node,
+                event:
+                    NodeRecord::Published {
+                        item, seq, element, ..
+                    },
+                ..
+            } => {
+                self.published.insert((item, element));
+                if self.adversaries.contains(&node) {
+                    self.junk.insert(item);
+                }
+                let h = self.highest.entry((node, item)).or_insert(0);
+                *h = (*h).max(seq);
+            }
+            Record::Node {
+                at,
+                node,
+                event: NodeRecord::Stored { item, seq, element },
+            } => {
+                if self.adversaries.contains(&node) {
+                    return;
+                }
+                let h = self.highest.entry((node, item)).or_insert(0);
+                let (forged, replayed) = (!self.published.contains(&(item, element)), seq < *h);
+                *h = (*h).max(seq);
+                if forged {
+                    self.forged += 1;
+                }
+                if replayed {
+                    self.replayed += 1;
+                }
+                if (forged || replayed) && self.first_violation.is_none() {
+                    self.first_violation = Some(format!(
+                        "{node} stored {} version {seq} of {item} at {at}",
+                        if forged { "a forged" } else { "an older" }
+                    ));
+                }
+                if self.junk.contains(&item) {
+                    *self.junk_stored.entry(node).or_insert(0) += 1;
+                }
+            }
+            _ => {}
         }
     }
 }
