@@ -57,6 +57,26 @@ fn seed_package(sim: &mut Simulation, package: &Package, holders: &[u32]) -> Pac
     id.expect("at least one holder")
 }
 
+/// From one second in, `holders` hold `package` and `requester` asks for
+/// it; runs until it has it, verified, within `limit` of the request:
+/// the package and how long it took.
+fn fetch(
+    sim: &mut Simulation,
+    package: &Package,
+    holders: &[u32],
+    requester: u32,
+    limit: Duration,
+) -> (PackageId, Duration) {
+    run_to(sim, Instant::ZERO + Duration::from_secs(1));
+    let id = seed_package(sim, package, holders);
+    let start = sim.now();
+    sim.request_package(requester, id).expect("requests");
+    let done = until_complete(sim, requester, id, start + limit)
+        .unwrap_or_else(|| panic!("node {requester} completes the package"));
+    assert_verified(sim, requester, package);
+    (id, done - start)
+}
+
 /// Runs until `node` completes `id` or `limit` passes; the completion time.
 fn until_complete(
     sim: &mut Simulation,
@@ -148,25 +168,13 @@ fn a_200_kb_package_crosses_four_hops_verified_within_2_3_times_the_airtime_boun
     let mut sim = chain(5);
     let package = sim::world::seeded_package(1, 200_000, 4096, &key());
     assert_eq!(package.record().piece_count, 49);
-    run_to(&mut sim, Instant::ZERO + Duration::from_secs(1));
-    let id = seed_package(&mut sim, &package, &[0]);
-    let start = sim.now();
-    sim.request_package(4, id).expect("requests");
-    let done = until_complete(
-        &mut sim,
-        4,
-        id,
-        Instant::ZERO + Duration::from_secs(40 * 3600),
-    )
-    .expect("node 4 completes the package");
-    assert_verified(&sim, 4, &package);
+    let (_, took) = fetch(&mut sim, &package, &[0], 4, Duration::from_secs(40 * 3600));
     let (airtime, largest) = piece_airtime(&sim, &package);
     let window = node_core::radio::DUTY_CYCLE_WINDOW;
     let bound = duty_bound(airtime, window, sim.radio().duty_cycle_pct / 100.0)
         + largest
         + largest
         + largest;
-    let took = done - start;
     let ratio = took.as_secs_f64() / bound.as_secs_f64();
     let stats: Vec<_> = (0..5)
         .map(|n| sim.node(n).unwrap().package_stats())
@@ -200,18 +208,13 @@ fn three_holders_deliver_faster_than_one() {
     let package = sim::world::seeded_package(2, 100_000, 4096, &key());
     let time = |holders: &[u32]| {
         let mut sim = mesh("{kind: grid, nodes: 4, spacing_m: 300}");
-        run_to(&mut sim, Instant::ZERO + Duration::from_secs(1));
-        let id = seed_package(&mut sim, &package, holders);
-        let start = sim.now();
-        sim.request_package(0, id).expect("requests");
-        let done = until_complete(
+        let (_, took) = fetch(
             &mut sim,
+            &package,
+            holders,
             0,
-            id,
-            Instant::ZERO + Duration::from_secs(24 * 3600),
-        )
-        .expect("completes");
-        assert_verified(&sim, 0, &package);
+            Duration::from_secs(24 * 3600),
+        );
         let senders: std::collections::BTreeSet<u32> = sim
             .package_log()
             .iter()
@@ -220,7 +223,7 @@ fn three_holders_deliver_faster_than_one() {
                 _ => None,
             })
             .collect();
-        (done - start, senders)
+        (took, senders)
     };
     let (one, from_one) = time(&[1]);
     let (three, from_three) = time(&[1, 2, 3]);
