@@ -76,6 +76,9 @@ impl Scenario {
                     imax: self.sync.imax,
                     k: self.sync.k,
                 },
+                ask_jitter: self.sync.ask_jitter,
+                serve_delay: self.sync.serve_delay,
+                want_timeout: self.sync.want_timeout,
                 quota: node_core::sync::QuotaConfig {
                     window: self.trust.window,
                     frames_per_peer: self.trust.frames_per_peer,
@@ -243,6 +246,36 @@ mod tests {
             assert_eq!(c.sync.strategy, s.sync.strategy, "{name}");
             assert_eq!(c.traffic.is_some(), s.workload.traffic.is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn sync_timers_default_to_the_node_s_and_compile_when_set() {
+        let load = |sync: &str| {
+            crate::load_str(
+                &format!(
+                    "name: t\nduration: 10m\nsync: {sync}\n\
+                     topology: {{kind: chain, nodes: 3, spacing_m: 100}}\n"
+                ),
+                "t.yaml",
+                None,
+                &[],
+            )
+        };
+        let node = node_core::sync::SyncConfig::default();
+        let c = load("{}").unwrap().sim_config().sync;
+        assert_eq!(
+            (c.ask_jitter, c.serve_delay, c.want_timeout),
+            (node.ask_jitter, node.serve_delay, node.want_timeout)
+        );
+        let c = load("{ask_jitter: 2s, serve_delay: 20s, want_timeout: 3m}")
+            .unwrap()
+            .sim_config()
+            .sync;
+        assert_eq!(c.ask_jitter, node_core::Duration::from_secs(2));
+        assert_eq!(c.serve_delay, node_core::Duration::from_secs(20));
+        assert_eq!(c.want_timeout, node_core::Duration::from_secs(180));
+        let e = load("{want_timeout: 500ms}").unwrap_err().to_string();
+        assert!(e.contains("sync.want_timeout: must be at least 1s"), "{e}");
     }
 
     #[test]

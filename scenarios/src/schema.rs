@@ -343,16 +343,32 @@ pub struct SyncSettings {
     pub imax: Duration,
     /// Trickle's redundancy constant.
     pub k: u32,
+    /// Longest random delay before a node asks for an item it found
+    /// missing (spreads out neighbours that noticed the same difference).
+    #[serde(with = "duration")]
+    pub ask_jitter: Duration,
+    /// Delay before a holder serves a want (batches wants from several
+    /// neighbours, lets one of several holders go first).
+    #[serde(with = "duration")]
+    pub serve_delay: Duration,
+    /// How long a node waits for data before asking again.
+    #[serde(with = "duration")]
+    pub want_timeout: Duration,
 }
 
 impl Default for SyncSettings {
+    /// The node's own defaults ([`node_core::sync::SyncConfig::default`]).
     fn default() -> Self {
+        let node = node_core::sync::SyncConfig::default();
         SyncSettings {
             strategy: Strategy::Reconcile,
             baseline: false,
             imin: Duration::from_secs(180),
             imax: Duration::from_secs(32 * 60),
             k: 1,
+            ask_jitter: node.ask_jitter,
+            serve_delay: node.serve_delay,
+            want_timeout: node.want_timeout,
         }
     }
 }

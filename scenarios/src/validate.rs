@@ -388,6 +388,9 @@ pub fn validate(s: &Scenario) -> Vec<Found> {
     if !(1..=100).contains(&s.sync.k) {
         bad(sync.key("k"), "must be within 1..=100".into());
     }
+    if s.sync.want_timeout.as_micros() < 1_000_000 {
+        bad(sync.key("want_timeout"), "must be at least 1s".into());
+    }
 
     // Faults.
     for (i, fault) in s.faults.iter().enumerate() {
