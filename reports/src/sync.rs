@@ -21,13 +21,14 @@
 //! | `bytes_on_air`, `frames_on_air` | LoRa bytes and transmissions by frame class (`summary`, `request`, `data`, `chat`, `other`) |
 //! | `in_sync_summaries_per_node_per_imax` | summary frames per node per Trickle `Imax` after every reachable node held everything (`reachable_converged_at_s`) |
 //! | `in_sync_bytes_per_node_hour` | summary LoRa bytes per node per hour after the same time |
+//! | `data_reach` | where data frames went: receptions at nodes that lacked the version (decoded, and lost to collisions or half-duplex) and at nodes that held it, and the share of data frames no node lacking the version decoded |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use node_core::wire::FrameClass;
 use node_core::{Duration, Instant};
 use serde::Serialize;
-use sim::trace::{Record, RunInfo, TraceSink};
+use sim::trace::{NodeRecord, Record, RunInfo, TraceSink, TxId};
 
 use crate::Metrics;
 
@@ -38,23 +39,109 @@ pub struct SyncMetrics {
     frames: BTreeMap<FrameClass, u64>,
     /// Summary transmissions (time, LoRa bytes), for the in-sync overhead.
     summaries: Vec<(Instant, u16)>,
+    /// (node, sync element) of every version a node published or stored.
+    held: BTreeSet<(u32, u64)>,
+    /// Data frames on the air: the element each carries, and whether a
+    /// node lacking it has decoded it yet.
+    data_on_air: BTreeMap<TxId, (u64, bool)>,
+    reach: DataReach,
+}
+
+/// Where data frames went, counted per (transmission, receiver in range
+/// that could demodulate it): what separates a protocol that sends too
+/// much from a channel that loses what is sent.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct DataReach {
+    /// Decoded by a node that lacked the version (it may already have
+    /// had that fragment from an earlier copy).
+    pub lacking_decoded: u64,
+    /// Lost to a collision or to the receiver's own transmission at a
+    /// node that lacked the version.
+    pub lacking_lost: u64,
+    /// Decoded by a node that already held the version.
+    pub holding_decoded: u64,
+    /// Data frames that no node lacking the version decoded.
+    pub frames_unhelpful: u64,
+    /// Data frames transmitted.
+    pub frames: u64,
+}
+
+impl DataReach {
+    /// Share of data frames no node lacking the version decoded, percent.
+    pub fn unhelpful_pct(&self) -> Option<f64> {
+        (self.frames > 0).then(|| self.frames_unhelpful as f64 * 100.0 / self.frames as f64)
+    }
+
+    /// Share of receptions at nodes lacking the version that were lost,
+    /// percent.
+    pub fn lacking_lost_pct(&self) -> Option<f64> {
+        let all = self.lacking_decoded + self.lacking_lost;
+        (all > 0).then(|| self.lacking_lost as f64 * 100.0 / all as f64)
+    }
+}
+
+impl SyncMetrics {
+    /// A reception of `tx` at `node` ended: decoded, or lost.
+    fn data_heard(&mut self, tx: TxId, node: u32, decoded: bool) {
+        let Some((element, helped)) = self.data_on_air.get_mut(&tx) else {
+            return; // not a data frame
+        };
+        let lacking = !self.held.contains(&(node, *element));
+        let r = &mut self.reach;
+        match (lacking, decoded) {
+            (true, true) => {
+                r.lacking_decoded += 1;
+                *helped = true;
+            }
+            (true, false) => r.lacking_lost += 1,
+            (false, true) => r.holding_decoded += 1,
+            (false, false) => {}
+        }
+    }
 }
 
 impl TraceSink for SyncMetrics {
     fn observe(&mut self, batch: &[Record]) {
         for r in batch {
-            if let Record::TxStart {
-                at,
-                bytes_on_air,
-                class,
-                ..
-            } = *r
-            {
-                *self.bytes.entry(class).or_default() += u64::from(bytes_on_air);
-                *self.frames.entry(class).or_default() += 1;
-                if class == FrameClass::Summary {
-                    self.summaries.push((at, bytes_on_air));
+            match *r {
+                Record::TxStart {
+                    at,
+                    tx,
+                    bytes_on_air,
+                    class,
+                    subject,
+                    ..
+                } => {
+                    *self.bytes.entry(class).or_default() += u64::from(bytes_on_air);
+                    *self.frames.entry(class).or_default() += 1;
+                    match class {
+                        FrameClass::Summary => self.summaries.push((at, bytes_on_air)),
+                        FrameClass::Data => {
+                            self.data_on_air.insert(tx, (subject, false));
+                            self.reach.frames += 1;
+                        }
+                        _ => {}
+                    }
                 }
+                Record::RxOk { tx, node, .. } => self.data_heard(tx, node.0, true),
+                Record::Collision { tx, node, .. } | Record::HalfDuplexMiss { tx, node, .. } => {
+                    self.data_heard(tx, node.0, false);
+                }
+                // Receptions end before their transmission's end record.
+                Record::TxEnd { tx, .. } => {
+                    if let Some((_, false)) = self.data_on_air.remove(&tx) {
+                        self.reach.frames_unhelpful += 1;
+                    }
+                }
+                Record::Node {
+                    node,
+                    event:
+                        NodeRecord::Published { element, .. } | NodeRecord::Stored { element, .. },
+                    ..
+                } => {
+                    self.held.insert((node.0, element));
+                }
+                _ => {}
             }
         }
     }
@@ -121,6 +208,8 @@ pub struct SyncSummary {
     pub in_sync_summaries_per_node_per_imax: Option<f64>,
     /// Summary bytes per node per hour after convergence.
     pub in_sync_bytes_per_node_hour: Option<f64>,
+    /// Where the data frames went.
+    pub data_reach: DataReach,
 }
 
 impl SyncMetrics {
@@ -213,6 +302,112 @@ impl SyncMetrics {
             frames_on_air: self.frames.iter().map(|(c, b)| (c.name(), *b)).collect(),
             in_sync_summaries_per_node_per_imax: in_sync_imax,
             in_sync_bytes_per_node_hour: in_sync_hour,
+            data_reach: self.reach,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use node_core::{ItemId, NodeId};
+    use sim::trace::PacketKey;
+
+    use super::*;
+
+    const ELEMENT: u64 = 0xE1E;
+
+    fn data(tx: TxId, from: u32) -> [Record; 1] {
+        [Record::TxStart {
+            at: Instant::ZERO,
+            node: NodeId(from),
+            tx,
+            packet: PacketKey {
+                origin: NodeId(from),
+                id: tx as u32,
+            },
+            hop_limit: 0,
+            relay: false,
+            bytes_on_air: 230,
+            end: Instant::from_micros(1_900_000),
+            class: FrameClass::Data,
+            subject: ELEMENT,
+        }]
+    }
+
+    fn rx(tx: TxId, node: u32) -> Record {
+        Record::RxOk {
+            at: Instant::from_micros(1_900_000),
+            node: NodeId(node),
+            tx,
+            sender: NodeId(0),
+            packet: PacketKey {
+                origin: NodeId(0),
+                id: tx as u32,
+            },
+            hops_away: 0,
+            rssi_cdbm: -10_000,
+            duplicate: false,
+            class: FrameClass::Data,
+        }
+    }
+
+    fn end(tx: TxId) -> Record {
+        Record::TxEnd {
+            at: Instant::from_micros(1_900_000),
+            node: NodeId(0),
+            tx,
+        }
+    }
+
+    fn stored(node: u32) -> Record {
+        Record::Node {
+            at: Instant::from_micros(1_900_000),
+            node: NodeId(node),
+            event: NodeRecord::Stored {
+                item: ItemId([7; 16]),
+                seq: 1,
+                element: ELEMENT,
+            },
+        }
+    }
+
+    #[test]
+    fn data_reach_tells_needed_receptions_from_lost_and_redundant_ones() {
+        let mut m = SyncMetrics::default();
+        // Frame 1: node 1 lacks the version and decodes it (its last
+        // fragment: it stores the version right after), node 2 lacks it
+        // and loses it to a collision.
+        m.observe(&data(1, 0));
+        let lost = Record::Collision {
+            at: Instant::from_micros(1_900_000),
+            node: NodeId(2),
+            tx: 1,
+        };
+        m.observe(&[rx(1, 1), lost, stored(1), end(1)]);
+        // Frame 2: only node 1 hears it, and it holds the version now.
+        m.observe(&data(2, 0));
+        m.observe(&[rx(2, 1), end(2)]);
+        // A chat frame's receptions are not data receptions.
+        let mut chat = data(3, 0);
+        if let Record::TxStart { class, .. } = &mut chat[0] {
+            *class = FrameClass::Chat;
+        }
+        m.observe(&chat);
+        m.observe(&[rx(3, 2), end(3)]);
+        let r = m.reach;
+        assert_eq!(
+            r,
+            DataReach {
+                lacking_decoded: 1,
+                lacking_lost: 1,
+                holding_decoded: 1,
+                frames_unhelpful: 1,
+                frames: 2,
+            }
+        );
+        assert_eq!(r.unhelpful_pct(), Some(50.0));
+        assert_eq!(r.lacking_lost_pct(), Some(50.0));
+        assert!(m.data_on_air.is_empty(), "ended frames are forgotten");
+        assert_eq!(DataReach::default().unhelpful_pct(), None);
     }
 }

@@ -198,7 +198,10 @@ fn print_summary(s: &Summary, noun: &str, out_dir: &Path) {
             )
         );
     }
-    for (label, sync) in [("sync", &s.sync), ("flood baseline", &s.baseline)] {
+    for (label, data_label, sync) in [
+        ("sync", "sync data", &s.sync),
+        ("flood baseline", "baseline data", &s.baseline),
+    ] {
         if let Some(y) = sync {
             outln!(
                 "  {:<17} {:>12}   efficiency {} ({:.1} data frames per version, CDS {}); {} of {} items complete",
@@ -210,6 +213,15 @@ fn print_summary(s: &Summary, noun: &str, out_dir: &Path) {
                 y.items_complete,
                 y.items,
             );
+            let r = &y.data_reach;
+            if let (Some(unhelpful), Some(lost)) = (r.unhelpful_pct(), r.lacking_lost_pct()) {
+                outln!(
+                    "  {:<17} {:>12}   of data frames helped no node that lacked the version; {:.1} % of receptions at such nodes lost to collisions",
+                    data_label,
+                    format!("{unhelpful:.1} %"),
+                    lost,
+                );
+            }
         }
     }
     outln!(

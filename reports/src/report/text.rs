@@ -462,6 +462,25 @@ impl RunReport<'_> {
                  version; 1 is ideal"
                     .into(),
             ]);
+            let r = &y.data_reach;
+            if let (Some(unhelpful), Some(lost)) = (r.unhelpful_pct(), r.lacking_lost_pct()) {
+                eff.push(vec![
+                    format!("{label}: where data frames went"),
+                    format!(
+                        "{unhelpful:.1} % helped no node; {lost:.1} % of needed receptions lost"
+                    ),
+                    format!(
+                        "of {} data frames, {} reached no node lacking the version; receptions at \
+                         nodes lacking it: {} decoded, {} lost to collisions or their own \
+                         transmission; {} decoded by nodes already holding it",
+                        r.frames,
+                        r.frames_unhelpful,
+                        r.lacking_decoded,
+                        r.lacking_lost,
+                        r.holding_decoded
+                    ),
+                ]);
+            }
             let bytes: Vec<String> = y
                 .bytes_on_air
                 .iter()
