@@ -234,6 +234,19 @@ fn fault(f: &Fault) -> SimFault {
 mod tests {
     use crate::resolve;
 
+    /// A three-node chain scenario with one section written as `body`.
+    fn with_section(section: &str, body: &str) -> Result<crate::Scenario, crate::ScenarioError> {
+        crate::load_str(
+            &format!(
+                "name: t\nduration: 10m\n{section}: {body}\n\
+                 topology: {{kind: chain, nodes: 3, spacing_m: 100}}\n"
+            ),
+            "t.yaml",
+            None,
+            &[],
+        )
+    }
+
     #[test]
     fn every_library_scenario_compiles_to_what_it_says() {
         for name in crate::library::names() {
@@ -250,17 +263,7 @@ mod tests {
 
     #[test]
     fn sync_timers_default_to_the_node_s_and_compile_when_set() {
-        let load = |sync: &str| {
-            crate::load_str(
-                &format!(
-                    "name: t\nduration: 10m\nsync: {sync}\n\
-                     topology: {{kind: chain, nodes: 3, spacing_m: 100}}\n"
-                ),
-                "t.yaml",
-                None,
-                &[],
-            )
-        };
+        let load = |sync: &str| with_section("sync", sync);
         let node = node_core::sync::SyncConfig::default();
         let c = load("{}").unwrap().sim_config().sync;
         assert_eq!(
@@ -280,17 +283,7 @@ mod tests {
 
     #[test]
     fn capture_switches_compile_and_the_floor_follows_the_capture_threshold() {
-        let load = |radio: &str| {
-            crate::load_str(
-                &format!(
-                    "name: t\nduration: 10m\nradio: {radio}\n\
-                     topology: {{kind: chain, nodes: 3, spacing_m: 100}}\n"
-                ),
-                "t.yaml",
-                None,
-                &[],
-            )
-        };
+        let load = |radio: &str| with_section("radio", radio);
         let c = load("{}").unwrap().sim_config().radio.capture;
         assert_eq!(c, sim::config::CaptureRules::default());
         assert_eq!(c.interference_floor_db, -6.0);
