@@ -70,11 +70,13 @@
 //!
 //! The frames themselves are [`crate::wire::SyncFrame`]s.
 
+mod bucket;
 pub mod compress;
 mod config;
 mod elements;
 pub mod gf64;
 mod outbox;
+mod partition;
 mod quota;
 mod reconcile;
 pub mod sketch;
@@ -83,9 +85,12 @@ mod transfer;
 pub mod trickle;
 
 #[cfg(test)]
+mod partition_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use crate::wire::MAX_FRAGMENTS;
+pub use bucket::{Bucket, MAX_BUCKET_DEPTH};
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
 pub(crate) use outbox::channel_busy;
@@ -169,6 +174,21 @@ pub struct SyncStats {
     pub frames_over_quota: u64,
     /// Versions dropped because their publisher key was over its quota.
     pub items_over_quota: u64,
+    /// Partitioned reconciliation sessions opened (differences one sketch
+    /// could not decode).
+    pub sessions_opened: u64,
+    /// Of those, sessions given up (unanswered, or not explaining the
+    /// neighbour's set); the next summary starts over.
+    pub sessions_failed: u64,
+    /// Sessions that reconciled only part of a difference larger than
+    /// their memory bound (the rest is left to the next session).
+    pub sessions_truncated: u64,
+    /// Bucket requests sent.
+    pub bucket_requests_sent: u64,
+    /// Bucket count and bucket sketch frames sent.
+    pub bucket_frames_sent: u64,
+    /// Parts of bucket requests not answered: over what a node owes at once.
+    pub bucket_asks_dropped: u64,
 }
 
 /// A node's sync machinery. Owned by [`crate::Node`], which passes it the
@@ -331,6 +351,21 @@ impl SyncEngine {
                 total,
                 chunk,
             } => self.on_data(now, element, index, total, chunk, store),
+            SyncFrame::BucketRequest {
+                target,
+                fingerprint,
+                counts,
+                asks,
+            } => self.on_bucket_request(now, target, fingerprint, counts, &asks),
+            SyncFrame::BucketCounts {
+                fingerprint,
+                depth,
+                from: first,
+                counts,
+            } => self.on_bucket_counts(now, from, fingerprint, depth, first, &counts),
+            SyncFrame::BucketSketch { fingerprint, runs } => {
+                self.on_bucket_sketch(now, from, fingerprint, &runs)
+            }
         }
         self.finish_ready(now, store);
         self.outbox.flush(now, tx);
@@ -354,6 +389,8 @@ impl SyncEngine {
         }
         self.send_due_sketch_requests(now);
         self.send_due_sketch_reply(now);
+        self.send_due_bucket_request(now);
+        self.send_due_bucket_reply(now);
         self.finish_ready(now, store);
         self.send_due_wants(now);
         self.send_due_data(now, store, tx);

@@ -1,11 +1,13 @@
-//! The sync family (kinds 2–6): the frames of catalogue reconciliation and
-//! transfer (see [`crate::sync`] for the protocol they carry). Their fields
-//! use sync's vocabulary: [`Element`]s and set [`Fingerprint`]s.
+//! The sync family (kinds 2–6 and 12–14): the frames of catalogue
+//! reconciliation and transfer (see [`crate::sync`] for the protocol they
+//! carry). Their fields use sync's vocabulary: [`Element`]s, set
+//! [`Fingerprint`]s and [`Bucket`]s of the element space.
 
 use super::codec::{Reader, put_varint};
 use super::{FrameKind, HEADER_LEN, WIRE_VERSION, WireError};
 use crate::id::NodeId;
-use crate::sync::{Element, Fingerprint};
+use crate::sync::sketch::MAX_CAPACITY;
+use crate::sync::{Bucket, Element, Fingerprint};
 
 /// Bytes before the chunk in a data frame of a stream of under 128
 /// fragments (header, element, one-byte index and total).
@@ -24,6 +26,17 @@ pub const MAX_WANTS_PER_FRAME: usize = 24;
 /// frame's 221 bytes carry about 880 KB, over the 256 KB an item may have.
 pub const MAX_FRAGMENTS: usize = 4096;
 
+/// Most bucket sketches one bucket request may ask for.
+pub const MAX_BUCKET_ASKS: usize = 16;
+
+/// Most syndromes one bucket request may ask for in all (8 KB of
+/// answers, about 38 frames): what one request can make a node send.
+pub const MAX_ASKED_SYNDROMES: usize = 1024;
+
+/// Most bucket counts one bucket request may ask for (a few kilobytes of
+/// answers).
+pub const MAX_ASKED_COUNTS: u32 = 4096;
+
 /// Bit 7 of a want frame's count byte: each want carries a base fragment.
 /// Without it every base is 0 (the form of streams of up to 64
 /// fragments).
@@ -39,6 +52,39 @@ pub struct Want {
     pub base: u16,
     /// Bit `i` asks for fragment `base + i`; 0 asks for every fragment.
     pub fragments: u64,
+}
+
+/// Syndromes `first..first + count` of one bucket's sketch, asked for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BucketAsk {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// First syndrome wanted.
+    pub first: u16,
+    /// How many (at least one).
+    pub count: u16,
+}
+
+/// The element counts of buckets `from..from + n` at `depth`, asked for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CountAsk {
+    /// Depth of the buckets.
+    pub depth: u8,
+    /// First bucket (its prefix).
+    pub from: u32,
+    /// How many buckets (at least one).
+    pub n: u32,
+}
+
+/// Syndromes `first..` of one bucket's sketch, in a bucket sketch frame.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BucketSyndromes<'a> {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// Index of the first syndrome carried.
+    pub first: u16,
+    /// The syndromes (at least one).
+    pub syndromes: Syndromes<'a>,
 }
 
 /// A decoded sync frame. Variable-length parts borrow from the input.
@@ -96,6 +142,38 @@ pub enum SyncFrame<'a> {
         /// The fragment's bytes.
         chunk: &'a [u8],
     },
+    /// Asks `target` for the element counts of some buckets of its set
+    /// and for syndromes of some buckets' sketches (partitioned
+    /// reconciliation, for differences one sketch cannot decode).
+    BucketRequest {
+        /// Who should answer.
+        target: NodeId,
+        /// Low 32 bits of the target's fingerprint the request is about.
+        fingerprint: u32,
+        /// Bucket counts wanted, if any.
+        counts: Option<CountAsk>,
+        /// Bucket syndromes wanted (at most [`MAX_BUCKET_ASKS`], at most
+        /// [`MAX_ASKED_SYNDROMES`] in all).
+        asks: Vec<BucketAsk>,
+    },
+    /// The element counts of buckets `from..` at `depth` of the sender's set.
+    BucketCounts {
+        /// Low 32 bits of the sender's fingerprint (the set counted).
+        fingerprint: u32,
+        /// Depth of the buckets.
+        depth: u8,
+        /// First bucket counted.
+        from: u32,
+        /// One count per bucket from `from` (varints to the frame's end).
+        counts: Vec<u32>,
+    },
+    /// Syndromes of some buckets' sketches of the sender's set.
+    BucketSketch {
+        /// Low 32 bits of the sender's fingerprint (the set sketched).
+        fingerprint: u32,
+        /// Runs of syndromes, one per bucket (to the frame's end).
+        runs: Vec<BucketSyndromes<'a>>,
+    },
 }
 
 /// A run of 8-byte little-endian sketch syndromes inside a frame.
@@ -140,6 +218,9 @@ impl<'a> SyncFrame<'a> {
             SyncFrame::Sketch { .. } => FrameKind::Sketch,
             SyncFrame::Want { .. } => FrameKind::Want,
             SyncFrame::Data { .. } => FrameKind::Data,
+            SyncFrame::BucketRequest { .. } => FrameKind::BucketRequest,
+            SyncFrame::BucketCounts { .. } => FrameKind::BucketCounts,
+            SyncFrame::BucketSketch { .. } => FrameKind::BucketSketch,
         }
     }
 
@@ -222,6 +303,96 @@ impl<'a> SyncFrame<'a> {
                     chunk: r.rest(),
                 }
             }
+            FrameKind::BucketRequest => {
+                let target = NodeId(r.u32("target")?);
+                let fingerprint = r.u32("fingerprint")?;
+                let counts = match r.u8("count depth")? {
+                    NO_COUNTS => None,
+                    depth => {
+                        let from = bucket(r, depth, "counts from")?.prefix();
+                        let n =
+                            u32::try_from(r.varint("counts n")?).map_err(|_| r.bad("counts n"))?;
+                        let end = u64::from(from) + u64::from(n);
+                        if n == 0 || n > MAX_ASKED_COUNTS || end > Bucket::buckets_at(depth) {
+                            return Err(r.bad("counts n"));
+                        }
+                        Some(CountAsk { depth, from, n })
+                    }
+                };
+                let n = usize::from(r.u8("asks")?);
+                if n > MAX_BUCKET_ASKS {
+                    return Err(r.bad("asks"));
+                }
+                let mut asks = Vec::with_capacity(n);
+                let mut total = 0usize;
+                for _ in 0..n {
+                    let depth = r.u8("depth")?;
+                    let bucket = bucket(r, depth, "prefix")?;
+                    let first = syndrome_index(r, "first")?;
+                    let count = syndrome_index(r, "count")?;
+                    total += usize::from(count);
+                    if count == 0
+                        || usize::from(first) + usize::from(count) > MAX_CAPACITY
+                        || total > MAX_ASKED_SYNDROMES
+                    {
+                        return Err(r.bad("count"));
+                    }
+                    asks.push(BucketAsk {
+                        bucket,
+                        first,
+                        count,
+                    });
+                }
+                SyncFrame::BucketRequest {
+                    target,
+                    fingerprint,
+                    counts,
+                    asks,
+                }
+            }
+            FrameKind::BucketCounts => {
+                let fingerprint = r.u32("fingerprint")?;
+                let depth = r.u8("depth")?;
+                let from = bucket(r, depth, "from")?.prefix();
+                let mut counts = Vec::new();
+                while !r.is_empty() {
+                    counts.push(u32::try_from(r.varint("counts")?).map_err(|_| r.bad("counts"))?);
+                }
+                if counts.is_empty()
+                    || u64::from(from) + counts.len() as u64 > Bucket::buckets_at(depth)
+                {
+                    return Err(r.bad("counts"));
+                }
+                SyncFrame::BucketCounts {
+                    fingerprint,
+                    depth,
+                    from,
+                    counts,
+                }
+            }
+            FrameKind::BucketSketch => {
+                let fingerprint = r.u32("fingerprint")?;
+                let mut runs = Vec::new();
+                while !r.is_empty() {
+                    let depth = r.u8("depth")?;
+                    let bucket = bucket(r, depth, "prefix")?;
+                    let first = syndrome_index(r, "first")?;
+                    let n = usize::from(r.u8("syndromes")?);
+                    if n == 0 || usize::from(first) + n > MAX_CAPACITY {
+                        return Err(r.bad("syndromes"));
+                    }
+                    let bytes = r.bytes(8 * n, "syndromes")?;
+                    runs.push(BucketSyndromes {
+                        bucket,
+                        first,
+                        syndromes: Syndromes(bytes),
+                    });
+                }
+                if runs.is_empty() {
+                    return Err(r.bad("syndromes"));
+                }
+                SyncFrame::BucketSketch { fingerprint, runs }
+            }
             // The caller dispatches only this family's kinds here.
             FrameKind::Chat
             | FrameKind::Signal
@@ -291,8 +462,78 @@ impl<'a> SyncFrame<'a> {
                 put_varint(out, u64::from(*total));
                 out.extend_from_slice(chunk);
             }
+            SyncFrame::BucketRequest {
+                target,
+                fingerprint,
+                counts,
+                asks,
+            } => {
+                out.extend_from_slice(&target.0.to_le_bytes());
+                out.extend_from_slice(&fingerprint.to_le_bytes());
+                match counts {
+                    Some(c) => {
+                        out.push(c.depth);
+                        put_varint(out, u64::from(c.from));
+                        put_varint(out, u64::from(c.n));
+                    }
+                    None => out.push(NO_COUNTS),
+                }
+                let asks = &asks[..asks.len().min(MAX_BUCKET_ASKS)];
+                out.push(asks.len() as u8);
+                for a in asks {
+                    out.push(a.bucket.depth());
+                    put_varint(out, u64::from(a.bucket.prefix()));
+                    put_varint(out, u64::from(a.first));
+                    put_varint(out, u64::from(a.count));
+                }
+            }
+            SyncFrame::BucketCounts {
+                fingerprint,
+                depth,
+                from,
+                counts,
+            } => {
+                out.extend_from_slice(&fingerprint.to_le_bytes());
+                out.push(*depth);
+                put_varint(out, u64::from(*from));
+                for c in counts {
+                    put_varint(out, u64::from(*c));
+                }
+            }
+            SyncFrame::BucketSketch { fingerprint, runs } => {
+                out.extend_from_slice(&fingerprint.to_le_bytes());
+                for run in runs {
+                    out.push(run.bucket.depth());
+                    put_varint(out, u64::from(run.bucket.prefix()));
+                    put_varint(out, u64::from(run.first));
+                    out.push(run.syndromes.len().min(255) as u8);
+                    out.extend_from_slice(&run.syndromes.0[..8 * run.syndromes.len().min(255)]);
+                }
+            }
         }
     }
+}
+
+/// The count-depth byte of a bucket request that asks for no counts.
+const NO_COUNTS: u8 = 0xff;
+
+/// A bucket's prefix (a varint) at `depth`, checked.
+fn bucket(r: &mut Reader<'_>, depth: u8, field: &'static str) -> Result<Bucket, WireError> {
+    let prefix = r.varint(field)?;
+    u32::try_from(prefix)
+        .ok()
+        .and_then(|p| Bucket::new(depth, p))
+        .ok_or_else(|| r.bad(field))
+}
+
+/// A syndrome index or count (a varint) below [`MAX_CAPACITY`] + 1.
+fn syndrome_index(r: &mut Reader<'_>, field: &'static str) -> Result<u16, WireError> {
+    let v = r.varint(field)?;
+    usize::try_from(v)
+        .ok()
+        .filter(|v| *v <= MAX_CAPACITY)
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or_else(|| r.bad(field))
 }
 
 /// The rest of the body as whole syndromes.

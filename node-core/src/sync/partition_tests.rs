@@ -1,0 +1,115 @@
+//! Partitioned reconciliation between real nodes on the test mesh of
+//! `sync::tests`: differences far beyond one sketch's capacity, what they
+//! cost against the information bound, and catch-up of thousands of items.
+
+use std::collections::VecDeque;
+
+use super::tests::{Net, Sent, manifest};
+use crate::NodeId;
+use crate::node::{Node, NodeConfig};
+use crate::sync::{QuotaConfig, Strategy};
+use crate::time::Instant;
+use crate::wire::FrameKind;
+
+/// Per-peer and per-publisher quotas loose enough for thousands of items
+/// in an hour (the defaults allow 200 versions per publisher key per ten
+/// minutes: a throughput limit on catch-up, not on reconciliation).
+fn loose_quota() -> QuotaConfig {
+    QuotaConfig {
+        frames_per_peer: 1 << 20,
+        items_per_publisher: 1 << 20,
+        bytes_per_publisher: 1 << 40,
+        ..QuotaConfig::default()
+    }
+}
+
+/// A mesh on `links` whose nodes have loose quotas.
+fn net(links: Vec<Vec<usize>>) -> Net {
+    let mut net = Net::new(links, Strategy::Reconcile, 0.0);
+    net.nodes = (0..net.nodes.len())
+        .map(|i| {
+            let mut c = NodeConfig::new(NodeId(i as u32), 7);
+            c.sync.quota = loose_quota();
+            Node::new(c, Instant::ZERO)
+        })
+        .collect();
+    net
+}
+
+/// What node 1 spent learning its difference with node 0.
+#[derive(Debug)]
+struct Cost {
+    /// Reconciliation bytes: both nodes' summaries, node 1's requests and
+    /// node 0's sketch and bucket answers (no item data, no wants).
+    bytes: u64,
+    /// Seconds from meeting until node 1 knew the whole difference.
+    secs: f64,
+}
+
+/// Two nodes filled apart meet: one-sided, node 1 lacks `d` of node 0's
+/// items; two-sided, each lacks `d / 2` of the other's.
+fn reconciliation_cost(d: usize, two_sided: bool) -> Cost {
+    let n = d.max(1000);
+    let mut net = net(vec![vec![], vec![]]);
+    for i in 0..n {
+        let bytes = manifest(i, 1);
+        if !(two_sided && i < d / 2) {
+            net.publish(0, &bytes);
+        }
+        let b_lacks = if two_sided {
+            (d / 2..d).contains(&i)
+        } else {
+            i < d
+        };
+        if !b_lacks {
+            net.publish(1, &bytes);
+        }
+    }
+    net.run_until(net.at(1200), |_| false);
+    net.links = vec![vec![1], vec![0]];
+    net.sent = Sent::default();
+    net.queues.iter_mut().for_each(VecDeque::clear);
+    let met = net.now;
+    let done = net.run_until(net.at(8 * 3600), |n| n.nodes[1].sync_stats().decodes > 0);
+    assert!(done, "d = {d}, two-sided {two_sided}: difference found");
+    let s = &net.sent;
+    let bytes = s.node_bytes(0, FrameKind::Summary)
+        + s.node_bytes(1, FrameKind::Summary)
+        + s.node_bytes(1, FrameKind::SketchRequest)
+        + s.node_bytes(1, FrameKind::BucketRequest)
+        + s.node_bytes(0, FrameKind::Sketch)
+        + s.node_bytes(0, FrameKind::BucketCounts)
+        + s.node_bytes(0, FrameKind::BucketSketch);
+    Cost {
+        bytes,
+        secs: net.now.saturating_since(met).as_micros() as f64 / 1e6,
+    }
+}
+
+#[test]
+fn a_difference_of_a_thousand_costs_near_eight_bytes_each() {
+    for two_sided in [false, true] {
+        let c = reconciliation_cost(1000, two_sided);
+        let ratio = c.bytes as f64 / 8000.0;
+        assert!(ratio <= 1.5, "two-sided {two_sided}: {c:?}, {ratio:.2}x");
+    }
+}
+
+#[test]
+#[allow(clippy::print_stdout)]
+fn print_reconciliation_bytes_against_the_bound() {
+    println!("d      sides  bytes   bound   ratio  secs");
+    for d in [10usize, 100, 1000, 5000] {
+        for two_sided in [false, true] {
+            let c = reconciliation_cost(d, two_sided);
+            let bound = 8 * d as u64;
+            println!(
+                "{d:<6} {}    {:<7} {bound:<7} {:.2}   {:.0}",
+                if two_sided { "two" } else { "one" },
+                c.bytes,
+                c.bytes as f64 / bound as f64,
+                c.secs
+            );
+        }
+    }
+}
