@@ -63,7 +63,7 @@ use crate::wire::{
 /// similar size) opens a session instead of asking for half as many again:
 /// growing one sketch by half each time wastes up to a third of what a
 /// large difference costs.
-pub(super) const BUCKET_SWITCH: usize = 128;
+pub(super) const BUCKET_SWITCH: usize = 200;
 
 /// Differences a sketched bucket is planned to hold: large enough that the
 /// margin a capacity needs is a small share, small enough that a decode
@@ -73,8 +73,16 @@ const TARGET_PER_BUCKET: f64 = 64.0;
 /// Fine (counted) buckets per sketched bucket, as a depth: 16.
 const COUNT_REFINE: u8 = 4;
 
+/// Fewest fine buckets counted, as a depth (128): the variance of their
+/// count differences estimates the difference to within about 12 %.
+const MIN_COUNT_DEPTH: u8 = 7;
+
 /// Deepest buckets counted (`2^12` = [`MAX_ASKED_COUNTS`] counts).
 const MAX_COUNT_DEPTH: u8 = 12;
+
+/// Standard deviations of a bucket's unseen pairs planned for: a bucket
+/// that needs more is extended, by an eighth.
+const MARGIN: f64 = 0.5;
 
 /// Unanswered requests in a row before a session is given up.
 pub(super) const MAX_SESSION_RETRIES: u32 = 3;
@@ -154,7 +162,8 @@ impl Session {
         // Fine buckets of about TARGET / 16 differences each (at least the
         // lower bound's worth).
         let buckets = (floor as f64 / TARGET_PER_BUCKET).max(1.0);
-        let depth = (buckets.log2().ceil() as u8 + COUNT_REFINE).min(MAX_COUNT_DEPTH);
+        let depth =
+            (buckets.log2().ceil() as u8 + COUNT_REFINE).clamp(MIN_COUNT_DEPTH, MAX_COUNT_DEPTH);
         Session {
             peer,
             fingerprint,
@@ -470,7 +479,15 @@ impl SyncEngine {
         let mean = gaps.iter().sum::<i64>() as f64 / n as f64;
         let variance =
             gaps.iter().map(|g| (*g as f64 - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
-        let estimate = (variance * n as f64).max(seen as f64).max(s.floor as f64);
+        // A difference all on one side shows no fine bucket against the
+        // overall gap: then the count differences are the difference.
+        let total: i64 = gaps.iter().sum();
+        let one_sided = gaps.iter().all(|g| g.signum() * total.signum() >= 0);
+        let estimate = if one_sided {
+            seen as f64
+        } else {
+            (variance * n as f64).max(seen as f64).max(s.floor as f64)
+        };
         // Pairs a count difference cannot see, per fine bucket.
         let hidden = (estimate - seen as f64) / 2.0 / n as f64;
         let sketch_depth = ((estimate / TARGET_PER_BUCKET).max(1.0).log2().ceil() as u8)
@@ -483,8 +500,8 @@ impl SyncEngine {
             let base: i64 = gaps[fine.clone()].iter().map(|g| g.abs()).sum();
             let their: u32 = s.counts[fine].iter().map(|c| c.unwrap_or(0)).sum();
             let extra = 2.0 * hidden * per as f64;
-            let want =
-                ((base as f64 + extra + extra.sqrt()).ceil() as usize + 1).clamp(1, MAX_CAPACITY);
+            let want = ((base as f64 + extra + MARGIN * extra.sqrt()).ceil() as usize + 1)
+                .clamp(1, MAX_CAPACITY);
             if want > budget {
                 self.stats.sessions_truncated += 1;
                 break;

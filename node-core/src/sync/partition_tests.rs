@@ -8,7 +8,7 @@ use super::tests::{Net, Sent, manifest};
 use crate::NodeId;
 use crate::node::{Node, NodeConfig};
 use crate::sync::{QuotaConfig, Strategy};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::FrameKind;
 
 /// Per-peer and per-publisher quotas loose enough for thousands of items
@@ -112,4 +112,85 @@ fn print_reconciliation_bytes_against_the_bound() {
             );
         }
     }
+}
+
+/// Every node holds `items` items and the same catalogue.
+fn all_hold(net: &Net, items: usize) -> bool {
+    net.converged() && net.nodes.iter().all(|n| n.store().len() == items)
+}
+
+#[test]
+#[allow(clippy::print_stdout)]
+fn a_late_joiner_missing_5000_items_catches_up() {
+    // Three nodes that hold the same 5,000 items (one publisher key, so
+    // the same elements) and a fourth that joins empty next to node 2.
+    const ITEMS: usize = 5000;
+    let mut net = net(vec![vec![1, 2], vec![0, 2], vec![0, 1], vec![]]);
+    for i in 0..ITEMS {
+        let bytes = manifest(i, 1);
+        for node in 0..3 {
+            net.publish(node, &bytes);
+        }
+    }
+    net.run_until(net.at(600), |_| false);
+    net.links = vec![vec![1, 2], vec![0, 2], vec![0, 1, 3], vec![2]];
+    let joined = net.now;
+    // Bound: 5,000 one-fragment items at 0.5 s of airtime each take
+    // 2,500 s of node 2's airtime at best; allow three times that.
+    let bound = Duration::from_secs(3 * 2500);
+    let done = net.run_until(joined + bound, |n| all_hold(n, ITEMS));
+    let took = net.now.saturating_since(joined);
+    println!(
+        "late joiner: {ITEMS} items in {} s of simulated time",
+        took.as_secs_f64()
+    );
+    assert!(
+        done,
+        "caught up within {} s: holds {}",
+        bound.as_secs_f64(),
+        net.nodes[3].store().len()
+    );
+    let stats = net.nodes[3].sync_stats();
+    assert!(
+        stats.sessions_opened >= 1 && stats.sessions_failed == 0,
+        "{stats:?}"
+    );
+}
+
+#[test]
+#[allow(clippy::print_stdout)]
+fn two_halves_that_each_published_1000_items_converge_after_healing() {
+    // A line of six cut between nodes 2 and 3: each half holds its own
+    // 1,000 items; then the link heals.
+    const EACH: usize = 1000;
+    let mut net = net(vec![
+        vec![1],
+        vec![0, 2],
+        vec![1],
+        vec![4],
+        vec![3, 5],
+        vec![4],
+    ]);
+    for i in 0..2 * EACH {
+        let bytes = manifest(i, 1);
+        let half = if i < EACH { 0..3 } else { 3..6 };
+        for node in half {
+            net.publish(node, &bytes);
+        }
+    }
+    net.run_until(net.at(600), |_| false);
+    net.links = crate::testing::line_links(6);
+    let healed = net.now;
+    // Bound: 1,000 items cross the cut each way and then two more hops
+    // each side: at best 2 × 3 × 1,000 × 0.5 s = 3,000 s of airtime if
+    // nothing overlapped; allow 10,000 s.
+    let bound = Duration::from_secs(10_000);
+    let done = net.run_until(healed + bound, |n| all_hold(n, 2 * EACH));
+    let took = net.now.saturating_since(healed);
+    println!(
+        "partition 1000 + 1000: converged in {} s of simulated time",
+        took.as_secs_f64()
+    );
+    let held: Vec<usize> = net.nodes.iter().map(|n| n.store().len()).collect();
+    assert!(done, "converged within {} s: {held:?}", bound.as_secs_f64());
 }

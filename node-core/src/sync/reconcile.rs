@@ -331,7 +331,11 @@ impl SyncEngine {
         }
         let upto = upto.min(sketch::MAX_CAPACITY);
         if upto <= have {
-            return; // beyond what sketches can do; the summary exchange will retry
+            // One sketch at its largest did not decode.
+            if their_count >= self.set.len() {
+                self.open_session(now, from, their_fp, have + 1);
+            }
+            return;
         }
         if let Some(p) = self.reconcile.peers.get_mut(&from) {
             p.needs = upto;
