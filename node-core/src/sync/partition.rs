@@ -41,9 +41,10 @@
 //! [`sketch::MAX_CAPACITY`] syndromes. A session holds at most
 //! [`MAX_SESSION_SYNDROMES`] syndromes: a bigger difference is reconciled
 //! in part (counted in `SyncStats::sessions_truncated`) and the next
-//! summary opens a session for the rest. A session whose requests go
-//! unanswered [`MAX_SESSION_RETRIES`] times, or whose buckets cannot be
-//! split further, is given up (`SyncStats::sessions_failed`) and the next
+//! summary opens a session for the rest. A session whose first request
+//! goes unanswered (as a spoofed origin's would), or whose later requests
+//! go unanswered [`MAX_SESSION_RETRIES`] times in a row, or whose buckets
+//! cannot be split further, is given up (`SyncStats::sessions_failed`) and the next
 //! summary starts over.
 
 use std::collections::BTreeMap;
@@ -120,6 +121,10 @@ pub(super) struct Session {
     /// When the request in flight was sent.
     sent: Option<Instant>,
     retries: u32,
+    /// Whether the neighbour answered anything yet: a session with one
+    /// that never does (a spoofed origin's summary) ends at the first
+    /// timeout, as a sketch request would.
+    answered: bool,
     /// Syndromes received in all (the session's size on the air).
     received: usize,
 }
@@ -176,6 +181,7 @@ impl Session {
             due: now,
             sent: None,
             retries: 0,
+            answered: false,
             received: 0,
         }
     }
@@ -251,7 +257,7 @@ impl SyncEngine {
             for slot in s.slots.values_mut() {
                 slot.asked = false;
             }
-            if s.retries > MAX_SESSION_RETRIES {
+            if s.retries > MAX_SESSION_RETRIES || !s.answered {
                 self.close_session(false);
                 return;
             }
@@ -453,6 +459,7 @@ impl SyncEngine {
             }
         }
         s.retries = 0;
+        s.answered = true;
         if s.counts.iter().all(Option::is_some) {
             self.plan(now);
         }
@@ -560,6 +567,7 @@ impl SyncEngine {
             }
         }
         s.retries = 0;
+        s.answered = true;
         for bucket in ready {
             self.decode_bucket(now, bucket);
         }

@@ -194,3 +194,57 @@ fn two_halves_that_each_published_1000_items_converge_after_healing() {
     let held: Vec<usize> = net.nodes.iter().map(|n| n.store().len()).collect();
     assert!(done, "converged within {} s: {held:?}", bound.as_secs_f64());
 }
+
+#[test]
+fn what_one_hostile_requester_can_cost_is_bounded() {
+    // A node with 2,000 items hears 100 bucket requests at once, each
+    // asking for the most a request may: it owes at most
+    // MAX_REPLY_SYNDROMES syndromes and counts the rest as dropped.
+    use crate::sync::Bucket;
+    use crate::testing::{Outbox, heard};
+    use crate::transport::Destination;
+    use crate::wire::{BucketAsk, CountAsk, MAX_ASKED_COUNTS, SyncFrame};
+    let mut net = net(vec![vec![], vec![]]);
+    for i in 0..2000 {
+        net.publish(0, &manifest(i, 1));
+    }
+    let fingerprint = net.nodes[0].catalogue_summary().0.low_half();
+    let mut out = Outbox::new(usize::MAX);
+    for r in 0..100u32 {
+        let asks = (0..16)
+            .map(|k| BucketAsk {
+                bucket: Bucket::new(12, r * 16 + k).unwrap(),
+                first: 0,
+                count: 64,
+            })
+            .collect();
+        let frame = SyncFrame::BucketRequest {
+            target: NodeId(0),
+            fingerprint,
+            counts: Some(CountAsk {
+                depth: 12,
+                from: 0,
+                n: MAX_ASKED_COUNTS,
+            }),
+            asks,
+        }
+        .encode();
+        let rx = heard(NodeId(1), Destination::Broadcast, &frame);
+        net.nodes[0].handle_frame(Instant::ZERO, &rx, &mut out);
+    }
+    let mut t = Instant::ZERO;
+    while t < net.at(600) {
+        t = t + Duration::from_secs(1);
+        net.nodes[0].handle_timeout(t, &mut out);
+    }
+    let stats = net.nodes[0].sync_stats();
+    assert!(stats.bucket_asks_dropped > 0, "{stats:?}");
+    let syndromes = 4 * crate::wire::MAX_ASKED_SYNDROMES;
+    // 27 syndromes a frame at best, and 4,096 counts in frames of over 200.
+    let most = (syndromes / 27 + 1 + 4096 / 200 + 1) as u64;
+    assert!(
+        stats.bucket_frames_sent <= most,
+        "{} frames",
+        stats.bucket_frames_sent
+    );
+}

@@ -551,3 +551,115 @@ fn fragment_number(r: &mut Reader<'_>, field: &'static str, max: usize) -> Resul
         .and_then(|v| u16::try_from(v).ok())
         .ok_or_else(|| r.bad(field))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::MAX_BUCKET_DEPTH;
+    use crate::wire::FrameRepr;
+    use proptest::prelude::*;
+
+    fn any_bucket() -> impl Strategy<Value = Bucket> {
+        (0..=MAX_BUCKET_DEPTH, any::<u32>()).prop_map(|(depth, p)| {
+            Bucket::new(depth, (u64::from(p) % Bucket::buckets_at(depth)) as u32).unwrap()
+        })
+    }
+
+    fn any_ask() -> impl Strategy<Value = BucketAsk> {
+        (any_bucket(), 0..MAX_CAPACITY as u16, 1..=64u16).prop_map(|(bucket, first, count)| {
+            BucketAsk {
+                bucket,
+                first: first.min(MAX_CAPACITY as u16 - count),
+                count,
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn bucket_requests_round_trip(
+            target in any::<u32>(),
+            fingerprint in any::<u32>(),
+            counts in proptest::option::of((0..=12u8, any::<u32>(), 1..=MAX_ASKED_COUNTS)),
+            asks in proptest::collection::vec(any_ask(), 0..=MAX_BUCKET_ASKS),
+        ) {
+            let counts = counts.map(|(depth, from, n)| {
+                let all = Bucket::buckets_at(depth) as u32;
+                let n = n.min(all);
+                CountAsk { depth, from: from % (all - n + 1), n }
+            });
+            let f = SyncFrame::BucketRequest { target: NodeId(target), fingerprint, counts, asks };
+            let bytes = f.encode();
+            prop_assert!(bytes.len() <= crate::transport::MESHTASTIC_MAX_PAYLOAD_BYTES);
+            prop_assert_eq!(FrameRepr::decode(&bytes), Ok(FrameRepr::Sync(f)));
+        }
+
+        #[test]
+        fn bucket_counts_and_sketches_round_trip(
+            fingerprint in any::<u32>(),
+            depth in 0..=MAX_BUCKET_DEPTH,
+            counts in proptest::collection::vec(any::<u32>(), 1..40),
+            runs in proptest::collection::vec((any_bucket(), 0..480u16, proptest::collection::vec(any::<u64>(), 1..4)), 1..6),
+        ) {
+            let all = Bucket::buckets_at(depth);
+            let counts: Vec<u32> = counts.into_iter().take(all as usize).collect();
+            let from = (all - counts.len() as u64) as u32;
+            let f = SyncFrame::BucketCounts { fingerprint, depth, from, counts };
+            let encoded = f.encode();
+            prop_assert_eq!(FrameRepr::decode(&encoded), Ok(FrameRepr::Sync(f)));
+            let bytes: Vec<(Bucket, u16, Vec<u8>)> =
+                runs.into_iter().map(|(b, first, s)| (b, first, syndrome_bytes(&s))).collect();
+            let f = SyncFrame::BucketSketch {
+                fingerprint,
+                runs: bytes
+                    .iter()
+                    .map(|(bucket, first, s)| BucketSyndromes {
+                        bucket: *bucket,
+                        first: *first,
+                        syndromes: Syndromes::from_bytes(s).unwrap(),
+                    })
+                    .collect(),
+            };
+            let encoded = f.encode();
+            prop_assert_eq!(FrameRepr::decode(&encoded), Ok(FrameRepr::Sync(f)));
+        }
+
+        #[test]
+        fn bucket_frames_from_arbitrary_bodies_never_panic_and_stay_in_bounds(
+            kind in 12u8..=14,
+            body in proptest::collection::vec(any::<u8>(), 0..240),
+        ) {
+            let mut bytes = vec![crate::wire::WIRE_VERSION, kind];
+            bytes.extend_from_slice(&body);
+            match FrameRepr::decode(&bytes) {
+                Ok(FrameRepr::Sync(SyncFrame::BucketRequest { counts, asks, .. })) => {
+                    prop_assert!(asks.len() <= MAX_BUCKET_ASKS);
+                    let total: usize = asks.iter().map(|a| usize::from(a.count)).sum();
+                    prop_assert!(total <= MAX_ASKED_SYNDROMES);
+                    prop_assert!(asks.iter().all(|a| usize::from(a.first) + usize::from(a.count) <= MAX_CAPACITY));
+                    prop_assert!(counts.is_none_or(|c| c.n <= MAX_ASKED_COUNTS && c.depth <= MAX_BUCKET_DEPTH));
+                }
+                Ok(FrameRepr::Sync(SyncFrame::BucketSketch { runs, .. })) => {
+                    prop_assert!(runs.iter().all(|r| usize::from(r.first) + r.syndromes.len() <= MAX_CAPACITY));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_bucket_fields_are_errors() {
+        let bad = |body: &[u8]| {
+            let mut bytes = vec![crate::wire::WIRE_VERSION, FrameKind::BucketSketch as u8];
+            bytes.extend_from_slice(body);
+            FrameRepr::decode(&bytes).is_err()
+        };
+        // Depth 17; prefix 4 at depth 2; syndromes past the capacity; no run.
+        assert!(bad(&[0, 0, 0, 0, 17, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]));
+        assert!(bad(&[0, 0, 0, 0, 2, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]));
+        assert!(bad(&[
+            0, 0, 0, 0, 0, 0, 0xff, 0x03, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(bad(&[0, 0, 0, 0]));
+    }
+}
