@@ -234,7 +234,7 @@ fn what_one_hostile_requester_can_cost_is_bounded() {
     }
     let mut t = Instant::ZERO;
     while t < net.at(600) {
-        t = t + Duration::from_secs(1);
+        t += Duration::from_secs(1);
         net.nodes[0].handle_timeout(t, &mut out);
     }
     let stats = net.nodes[0].sync_stats();
