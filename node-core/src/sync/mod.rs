@@ -19,6 +19,15 @@
 //! broadcasts them in **sketch** frames that every other neighbour can use
 //! too, since a sketch describes the sender's set alone.
 //!
+//! A difference one sketch cannot decode (a late joiner missing thousands
+//! of items, two halves of a long partition) is reconciled by **buckets**
+//! of the element space instead: a **bucket request** asks the neighbour
+//! for its element count per fine bucket (**bucket counts**), the counts
+//! size one sketch per coarser bucket, and **bucket sketch** frames carry
+//! them; a bucket that does not decode is extended, and split if it must.
+//! The cost stays near the 8 bytes per difference of the bound (measured
+//! in `partition_tests`), and no size of difference stops sync.
+//!
 //! Missing elements are asked for with a **want** addressed to one holder
 //! (sent after a random delay; a node that overhears a want for the same
 //! element to a holder it can hear waits for the data instead). The holder
@@ -60,6 +69,8 @@
 //! * `config` — [`Strategy`] and [`SyncConfig`];
 //! * `elements` — the element set, its fingerprint and [`element_of`];
 //! * `reconcile` — summaries, sketch requests and replies, decoding;
+//! * `partition` over [`Bucket`] — sessions of bucket counts and bucket
+//!   sketches for differences of any size, and their limits;
 //! * `transfer` — wants, serving, partial streams, verification;
 //! * `outbox` — sync's queue in front of the radio, priorities and
 //!   channel-utilisation gating;

@@ -261,6 +261,10 @@ impl SyncEngine {
                 self.close_session(false);
                 return;
             }
+            // Asked again after a random delay: two nodes whose requests
+            // collided would otherwise collide again.
+            s.due = now + jitter(&mut self.rng, self.config.ask_jitter);
+            return;
         } else if now < s.due {
             return;
         }
@@ -527,8 +531,8 @@ impl SyncEngine {
             );
         }
         s.sent = None;
-        s.due = now;
-        self.send_due_bucket_request(now);
+        // Neighbours that heard the same counts plan at the same moment.
+        s.due = now + jitter(&mut self.rng, self.config.ask_jitter);
     }
 
     /// Bucket sketch syndromes from `from`.
@@ -577,10 +581,9 @@ impl SyncEngine {
         if s.slots.values().all(|slot| slot.done) {
             self.finish_session(now);
         } else if s.sent.is_some() && !s.slots.values().any(|slot| slot.asked) {
-            // The request is answered: ask for the next buckets now.
+            // The request is answered: ask for the next buckets soon.
             s.sent = None;
-            s.due = now;
-            self.send_due_bucket_request(now);
+            s.due = now + jitter(&mut self.rng, self.config.ask_jitter);
         }
     }
 
@@ -683,6 +686,12 @@ impl SyncEngine {
         }
         self.close_session(ok);
     }
+}
+
+/// A random delay in `0..max` ([`SyncEngine::jitter`] on the engine's
+/// stream, for where the engine is borrowed in part).
+fn jitter(rng: &mut crate::rng::Rng, max: crate::time::Duration) -> crate::time::Duration {
+    crate::time::Duration::from_micros(rng.below(max.as_micros().max(1)))
 }
 
 /// The largest frame sent.

@@ -6,9 +6,18 @@
 //! the syndromes into its own; if the result decodes into a difference that
 //! explains the neighbour's fingerprint, it wants what it lacks (see
 //! `transfer`). If not, it sends one sketch request at a time — to the
-//! neighbour most likely to hold what it lacks — for half as many syndromes
-//! again, and the neighbour broadcasts them in sketch frames every other
-//! neighbour can use too.
+//! neighbour most likely to hold what it lacks — for as many syndromes as
+//! the sets' sizes differ by, or else half as many again, and the
+//! neighbour broadcasts them in sketch frames every other neighbour can
+//! use too.
+//!
+//! One sketch cannot do every difference: when the sizes differ by more
+//! than [`sketch::MAX_CAPACITY`], when growing the sketch by half would
+//! pass [`BUCKET_SWITCH`] syndromes with sets of similar size, or when a
+//! sketch at the largest capacity fails, the node opens a partitioned
+//! session with that neighbour instead (see `partition`): bucket counts,
+//! then a sketch per bucket of the element space. Everything below those
+//! thresholds is exactly as before.
 
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
