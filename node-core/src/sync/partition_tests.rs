@@ -87,28 +87,29 @@ fn reconciliation_cost(d: usize, two_sided: bool) -> Cost {
 }
 
 #[test]
-fn a_difference_of_a_thousand_costs_near_eight_bytes_each() {
-    for two_sided in [false, true] {
-        let c = reconciliation_cost(1000, two_sided);
-        let ratio = c.bytes as f64 / 8000.0;
-        assert!(ratio <= 1.5, "two-sided {two_sided}: {c:?}, {ratio:.2}x");
-    }
-}
-
-#[test]
 #[allow(clippy::print_stdout)]
-fn print_reconciliation_bytes_against_the_bound() {
+fn reconciliation_bytes_stay_near_the_information_bound() {
+    // The table (`-- --nocapture`): bytes against 8 bytes per difference.
     println!("d      sides  bytes   bound   ratio  secs");
     for d in [10usize, 100, 1000, 5000] {
         for two_sided in [false, true] {
             let c = reconciliation_cost(d, two_sided);
             let bound = 8 * d as u64;
+            let ratio = c.bytes as f64 / bound as f64;
             println!(
-                "{d:<6} {}    {:<7} {bound:<7} {:.2}   {:.0}",
+                "{d:<6} {}    {:<7} {bound:<7} {ratio:.2}   {:.0}",
                 if two_sided { "two" } else { "one" },
                 c.bytes,
-                c.bytes as f64 / bound as f64,
                 c.secs
+            );
+            // The goal is 1.5x. Two-sided differences under a few hundred
+            // stay with the single sketch grown by half (unchanged, so the
+            // library traces are): its requests, frame headers and the
+            // summaries of two nodes weigh on a bound of 80 or 800 bytes.
+            let goal = if two_sided && d < 1000 { 3.0 } else { 1.5 };
+            assert!(
+                ratio <= goal,
+                "d = {d}, two-sided {two_sided}: {c:?}, {ratio:.2}x"
             );
         }
     }
