@@ -227,3 +227,155 @@ fn f_a_new_version_replaces_the_old_on_every_node() {
         "five items got a second version"
     );
 }
+
+/// A folder of `n` synthetic OKH manifests (`first..first + n`), for
+/// catalogues larger than the corpus.
+fn synthetic_corpus(name: &str, first: usize, n: usize) -> std::path::PathBuf {
+    let dir = crate::util::temp_dir(name);
+    for i in first..first + n {
+        let text = format!(
+            "title: Synthetic design {i}\n\
+             description: A generated design number {i}, for catalogue-scale sync tests.\n\
+             license: CC0-1.0\n\
+             project-link: https://example.org/designs/{i}\n\
+             version: 1.0\n"
+        );
+        std::fs::write(dir.join(format!("design-{i:05}.yml")), text).expect("writes");
+    }
+    dir
+}
+
+/// Quotas loose enough for thousands of items an hour from one publisher
+/// (the defaults allow 200 versions per key per ten minutes).
+const LOOSE_TRUST: &str = "trust:
+  window: 10m
+  frames_per_peer: 1000000
+  items_per_publisher: 1000000
+  bytes_per_publisher: 1000000000000
+";
+
+#[test]
+#[allow(clippy::print_stdout)]
+fn g_a_late_joiner_missing_5000_items_catches_up_in_the_simulator() {
+    const ITEMS: usize = 5000;
+    let corpus = synthetic_corpus("late-5000", 0, ITEMS);
+    let o = run(&crate::util::scenario(&format!(
+        "name: late-joiner-5000
+seed: 5
+duration: 8h
+radio:
+  region: US915
+  preset: ShortFast
+  shadowing:
+    sigma_db: 0
+{LOOSE_TRUST}topology:
+  kind: chain
+  nodes: 2
+  spacing_m: 300
+workload:
+  publish:
+    - items: {ITEMS}
+      corpus: {}
+      nodes: [0]
+      from: 0s
+      until: 1m
+faults:
+  - join: {{at: 10m, node: 1}}
+",
+        corpus.display()
+    )));
+    let join = Instant::ZERO + Duration::from_secs(600);
+    let stored: Vec<Instant> = o
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Node {
+                at,
+                node: NodeId(1),
+                event: NodeRecord::Stored { .. },
+            } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    let last = stored.iter().max().copied().unwrap_or(join);
+    assert_eq!(
+        stored.len(),
+        ITEMS,
+        "the joiner got every item; last at {last}"
+    );
+    let took = last - join;
+    println!("late joiner, 5,000 items over ShortFast: caught up in {took}");
+    assert!(took < Duration::from_secs(6 * 3600), "caught up in {took}");
+    assert_converged("late-joiner-5000", &o);
+}
+
+#[test]
+#[allow(clippy::print_stdout)]
+fn h_two_halves_that_each_published_1000_items_converge_in_the_simulator() {
+    const EACH: usize = 1000;
+    let west = synthetic_corpus("halves-west", 0, EACH);
+    let east = synthetic_corpus("halves-east", EACH, EACH);
+    let o = run(&crate::util::scenario(&format!(
+        "name: halves-1000
+seed: 6
+duration: 10h
+radio:
+  region: US915
+  preset: ShortFast
+  shadowing:
+    sigma_db: 0
+{LOOSE_TRUST}topology:
+  kind: chain
+  nodes: 4
+  spacing_m: 300
+workload:
+  publish:
+    - items: {EACH}
+      corpus: {}
+      nodes: [0]
+      from: 2m
+      until: 5m
+    - items: {EACH}
+      corpus: {}
+      nodes: [3]
+      from: 2m
+      until: 5m
+faults:
+  - partition:
+      at: 1m
+      heal_at: 3h
+      line: [[450, -1000], [450, 1000]]
+",
+        west.display(),
+        east.display()
+    )));
+    let heal = Instant::ZERO + Duration::from_secs(3 * 3600);
+    let held = holdings(&o);
+    for n in 0..4u32 {
+        assert_eq!(
+            held.get(&n).map_or(0, BTreeMap::len),
+            2 * EACH,
+            "node {n} holds both halves' items"
+        );
+    }
+    let last = o
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Node {
+                at,
+                event: NodeRecord::Stored { .. },
+                ..
+            } => Some(*at),
+            _ => None,
+        })
+        .max()
+        .expect("items stored");
+    let took = last - heal;
+    println!("partition, 1,000 + 1,000 items over ShortFast: converged {took} after healing");
+    assert!(
+        took < Duration::from_secs(6 * 3600),
+        "converged {took} after healing"
+    );
+    assert_converged("halves-1000", &o);
+}

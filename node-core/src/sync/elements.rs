@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use catalogue::{ItemId, ItemKind};
 
+use super::bucket::Bucket;
 use super::reconcile::SUMMARY_SYNDROMES;
 use super::sketch;
 use crate::rng::mix64;
@@ -144,6 +145,43 @@ impl ElementSet {
 
     pub(super) fn contains(&self, element: Element) -> bool {
         self.elements.contains_key(&element)
+    }
+
+    /// Syndromes `first..first + count` of the sketch of the elements in
+    /// `bucket`.
+    pub(super) fn bucket_syndromes(&self, bucket: Bucket, first: usize, count: usize) -> Vec<u64> {
+        let mut out = vec![0u64; count];
+        sketch::add_syndromes(
+            &mut out,
+            first,
+            self.elements.range(bucket.range()).map(|(e, _)| e.0),
+        );
+        out
+    }
+
+    /// How many elements `bucket` holds.
+    pub(super) fn bucket_len(&self, bucket: Bucket) -> u32 {
+        self.elements.range(bucket.range()).count() as u32
+    }
+
+    /// The element counts of the `n` buckets from `from` at `depth`, in one
+    /// pass over them.
+    pub(super) fn bucket_counts(&self, depth: u8, from: u32, n: u32) -> Vec<u32> {
+        let mut out = vec![0u32; n as usize];
+        let (Some(first), Some(last)) = (
+            Bucket::new(depth, from),
+            Bucket::new(depth, from.saturating_add(n.saturating_sub(1))),
+        ) else {
+            return out;
+        };
+        let range = *first.range().start()..=*last.range().end();
+        for e in self.elements.range(range).map(|(e, _)| *e) {
+            let i = (Bucket::of(e, depth).prefix() - from) as usize;
+            if let Some(c) = out.get_mut(i) {
+                *c += 1;
+            }
+        }
+        out
     }
 
     /// The item `element` is a version of, and when it was added here.

@@ -19,6 +19,15 @@
 //! broadcasts them in **sketch** frames that every other neighbour can use
 //! too, since a sketch describes the sender's set alone.
 //!
+//! A difference one sketch cannot decode (a late joiner missing thousands
+//! of items, two halves of a long partition) is reconciled by **buckets**
+//! of the element space instead: a **bucket request** asks the neighbour
+//! for its element count per fine bucket (**bucket counts**), the counts
+//! size one sketch per coarser bucket, and **bucket sketch** frames carry
+//! them; a bucket that does not decode is extended, and split if it must.
+//! The cost stays near the 8 bytes per difference of the bound (measured
+//! in `partition_tests`), and no size of difference stops sync.
+//!
 //! Missing elements are asked for with a **want** addressed to one holder
 //! (sent after a random delay; a node that overhears a want for the same
 //! element to a holder it can hear waits for the data instead). The holder
@@ -60,6 +69,8 @@
 //! * `config` — [`Strategy`] and [`SyncConfig`];
 //! * `elements` — the element set, its fingerprint and [`element_of`];
 //! * `reconcile` — summaries, sketch requests and replies, decoding;
+//! * `partition` over [`Bucket`] — sessions of bucket counts and bucket
+//!   sketches for differences of any size, and their limits;
 //! * `transfer` — wants, serving, partial streams, verification;
 //! * `outbox` — sync's queue in front of the radio, priorities and
 //!   channel-utilisation gating;
@@ -70,11 +81,13 @@
 //!
 //! The frames themselves are [`crate::wire::SyncFrame`]s.
 
+mod bucket;
 pub mod compress;
 mod config;
 mod elements;
 pub mod gf64;
 mod outbox;
+mod partition;
 mod quota;
 mod reconcile;
 pub mod sketch;
@@ -83,9 +96,12 @@ mod transfer;
 pub mod trickle;
 
 #[cfg(test)]
+mod partition_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use crate::wire::MAX_FRAGMENTS;
+pub use bucket::{Bucket, MAX_BUCKET_DEPTH};
 pub use config::{Strategy, SyncConfig};
 pub use elements::{Element, Fingerprint, element_of};
 pub(crate) use outbox::channel_busy;
@@ -169,6 +185,21 @@ pub struct SyncStats {
     pub frames_over_quota: u64,
     /// Versions dropped because their publisher key was over its quota.
     pub items_over_quota: u64,
+    /// Partitioned reconciliation sessions opened (differences one sketch
+    /// could not decode).
+    pub sessions_opened: u64,
+    /// Of those, sessions given up (unanswered, or not explaining the
+    /// neighbour's set); the next summary starts over.
+    pub sessions_failed: u64,
+    /// Sessions that reconciled only part of a difference larger than
+    /// their memory bound (the rest is left to the next session).
+    pub sessions_truncated: u64,
+    /// Bucket requests sent.
+    pub bucket_requests_sent: u64,
+    /// Bucket count and bucket sketch frames sent.
+    pub bucket_frames_sent: u64,
+    /// Parts of bucket requests not answered: over what a node owes at once.
+    pub bucket_asks_dropped: u64,
 }
 
 /// A node's sync machinery. Owned by [`crate::Node`], which passes it the
@@ -331,6 +362,21 @@ impl SyncEngine {
                 total,
                 chunk,
             } => self.on_data(now, element, index, total, chunk, store),
+            SyncFrame::BucketRequest {
+                target,
+                fingerprint,
+                counts,
+                asks,
+            } => self.on_bucket_request(now, target, fingerprint, counts, &asks),
+            SyncFrame::BucketCounts {
+                fingerprint,
+                depth,
+                from: first,
+                counts,
+            } => self.on_bucket_counts(now, from, fingerprint, depth, first, &counts),
+            SyncFrame::BucketSketch { fingerprint, runs } => {
+                self.on_bucket_sketch(now, from, fingerprint, &runs)
+            }
         }
         self.finish_ready(now, store);
         self.outbox.flush(now, tx);
@@ -354,6 +400,8 @@ impl SyncEngine {
         }
         self.send_due_sketch_requests(now);
         self.send_due_sketch_reply(now);
+        self.send_due_bucket_request(now);
+        self.send_due_bucket_reply(now);
         self.finish_ready(now, store);
         self.send_due_wants(now);
         self.send_due_data(now, store, tx);

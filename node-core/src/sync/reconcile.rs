@@ -6,13 +6,23 @@
 //! the syndromes into its own; if the result decodes into a difference that
 //! explains the neighbour's fingerprint, it wants what it lacks (see
 //! `transfer`). If not, it sends one sketch request at a time — to the
-//! neighbour most likely to hold what it lacks — for half as many syndromes
-//! again, and the neighbour broadcasts them in sketch frames every other
-//! neighbour can use too.
+//! neighbour most likely to hold what it lacks — for as many syndromes as
+//! the sets' sizes differ by, or else half as many again, and the
+//! neighbour broadcasts them in sketch frames every other neighbour can
+//! use too.
+//!
+//! One sketch cannot do every difference: when the sizes differ by more
+//! than [`sketch::MAX_CAPACITY`], when growing the sketch by half would
+//! pass [`BUCKET_SWITCH`] syndromes with sets of similar size, or when a
+//! sketch at the largest capacity fails, the node opens a partitioned
+//! session with that neighbour instead (see `partition`): bucket counts,
+//! then a sketch per bucket of the element space. Everything below those
+//! thresholds is exactly as before.
 
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 
+use super::partition::{BUCKET_SWITCH, BucketReply, Session};
 use super::sketch;
 use super::{Element, Fingerprint, Strategy, SyncEngine};
 use crate::id::NodeId;
@@ -48,6 +58,10 @@ pub(super) struct Reconciler {
     sketch_reply: Option<(usize, usize, Instant)>,
     /// When elements were added lately (bounded by the largest summary).
     recent: VecDeque<Instant>,
+    /// The partitioned session open with one neighbour, if any.
+    pub(super) session: Option<Session>,
+    /// Bucket counts and sketches we owe.
+    pub(super) bucket_reply: Option<BucketReply>,
 }
 
 /// A neighbour as we know it from its summaries and sketches.
@@ -94,6 +108,17 @@ impl Reconciler {
         self.recent.push_back(now);
     }
 
+    /// A partitioned session with `node` about its set `fingerprint` ended:
+    /// the neighbour is resolved if it succeeded and its set is unchanged;
+    /// either way nothing more is asked of it until its next summary.
+    pub(super) fn settle(&mut self, node: NodeId, fingerprint: Fingerprint, ok: bool) {
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.resolved = ok && p.fingerprint == fingerprint;
+            p.needs = 0;
+            p.request = None;
+        }
+    }
+
     /// Whether `node` is a neighbour we hear summaries from.
     pub(super) fn knows(&self, node: NodeId) -> bool {
         self.peers.contains_key(&node)
@@ -108,7 +133,13 @@ impl Reconciler {
             .filter_map(|p| p.request)
             .map(|a| a.sent.map_or(a.due, |at| at + want_timeout));
         let reply = self.sketch_reply.map(|(_, _, due)| due);
-        requests.chain(reply).min()
+        let session = self.session.as_ref().map(|s| s.deadline(want_timeout));
+        let bucket_reply = self.bucket_reply.as_ref().map(BucketReply::due);
+        requests
+            .chain(reply)
+            .chain(session)
+            .chain(bucket_reply)
+            .min()
     }
 }
 
@@ -184,13 +215,20 @@ impl SyncEngine {
         });
         peer.last_heard = now;
         peer.count = count;
-        if peer.fingerprint != fingerprint {
+        let changed = peer.fingerprint != fingerprint;
+        if changed {
             peer.fingerprint = fingerprint;
             peer.syndromes = syndromes.iter().collect();
             peer.resolved = false;
             peer.needs = 0;
             peer.request = None;
         }
+        if changed {
+            self.peer_changed(from, fingerprint);
+        }
+        let Some(peer) = self.reconcile.peers.get_mut(&from) else {
+            return;
+        };
         if fingerprint == self.set.fingerprint() {
             peer.resolved = true;
             if let Some(t) = self.trickle.as_mut() {
@@ -204,7 +242,12 @@ impl SyncEngine {
         if peer.resolved {
             peer.resolved = false;
         }
-        let idle = peer.request.is_none();
+        let idle = peer.request.is_none()
+            && self
+                .reconcile
+                .session
+                .as_ref()
+                .is_none_or(|s| s.peer != from);
         // Our summary helps a neighbour that may lack what we hold; one that
         // is strictly ahead of us needs nothing from us (if the difference
         // turns out two-sided, decoding it resets the timer then).
@@ -285,10 +328,23 @@ impl SyncEngine {
             size_gap
         } else {
             have + have.div_ceil(2)
+        };
+        // Beyond what one sketch can do, or growing it by half would cost
+        // more than partitioning: a session by buckets (`partition`), with
+        // a neighbour that is not behind us.
+        if size_gap > sketch::MAX_CAPACITY || (size_gap <= have && upto > BUCKET_SWITCH) {
+            if their_count >= self.set.len() {
+                self.open_session(now, from, their_fp, size_gap.max(have + 1));
+            }
+            return;
         }
-        .min(sketch::MAX_CAPACITY);
+        let upto = upto.min(sketch::MAX_CAPACITY);
         if upto <= have {
-            return; // beyond what sketches can do; the summary exchange will retry
+            // One sketch at its largest did not decode.
+            if their_count >= self.set.len() {
+                self.open_session(now, from, their_fp, have + 1);
+            }
+            return;
         }
         if let Some(p) = self.reconcile.peers.get_mut(&from) {
             p.needs = upto;
@@ -302,7 +358,9 @@ impl SyncEngine {
     /// largest set, then the most recently heard) for the syndromes it
     /// needs. A neighbour with fewer items than us is left to pull from us.
     fn schedule_request(&mut self, now: Instant) {
-        if self.reconcile.peers.values().any(|p| p.request.is_some()) {
+        if self.reconcile.peers.values().any(|p| p.request.is_some())
+            || self.reconcile.session.is_some()
+        {
             return;
         }
         let mine = self.set.len();

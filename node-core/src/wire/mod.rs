@@ -18,6 +18,9 @@
 //! | 9 signal pull | signals | target u32, n u8, id prefixes u32… |
 //! | 10 signal filter | signals | head u8, per level: sparse bit list or 128-byte Bloom filter |
 //! | 11 package fragment | packages: [`PackageFrame`] | msg u16, index varint, total varint, chunk |
+//! | 12 bucket request | sync | target u32, fingerprint u32, count depth u8 (0xff: none) [from varint, n varint], n u8 (≤ 16), n × (depth u8, prefix varint, first varint, count varint) |
+//! | 13 bucket counts | sync | fingerprint u32, depth u8, from varint, counts varint… |
+//! | 14 bucket sketch | sync | fingerprint u32, runs × (depth u8, prefix varint, first varint, n u8, n × syndrome u64) |
 //!
 //! The chunks of one element's data frames, put back together, are a
 //! transfer stream: a [`TransferHeader`] and the item's compressed bytes.
@@ -43,7 +46,8 @@ pub use signal::{
     SignalFrame,
 };
 pub use sync::{
-    DATA_OVERHEAD, MAX_FRAGMENTS, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, Want, data_overhead,
+    BucketAsk, BucketSyndromes, CountAsk, DATA_OVERHEAD, MAX_ASKED_COUNTS, MAX_ASKED_SYNDROMES,
+    MAX_BUCKET_ASKS, MAX_FRAGMENTS, MAX_WANTS_PER_FRAME, SyncFrame, Syndromes, Want, data_overhead,
     syndrome_bytes,
 };
 pub use transfer::{TransferError, TransferHeader};
@@ -84,6 +88,13 @@ pub enum FrameKind {
     SignalFilter = 10,
     /// One fragment of a package swarm message.
     PackageFragment = 11,
+    /// Asks one neighbour for bucket counts and bucket sketch syndromes
+    /// (partitioned reconciliation).
+    BucketRequest = 12,
+    /// Element counts of buckets of the sender's set.
+    BucketCounts = 13,
+    /// Syndromes of bucket sketches of the sender's set.
+    BucketSketch = 14,
 }
 
 impl FrameKind {
@@ -100,6 +111,9 @@ impl FrameKind {
             9 => FrameKind::SignalPull,
             10 => FrameKind::SignalFilter,
             11 => FrameKind::PackageFragment,
+            12 => FrameKind::BucketRequest,
+            13 => FrameKind::BucketCounts,
+            14 => FrameKind::BucketSketch,
             _ => return None,
         })
     }
@@ -157,9 +171,15 @@ pub fn classify(bytes: &[u8]) -> (FrameClass, u64) {
     match Frame::new_checked(bytes).map(|f| (f.kind(), f.body())) {
         Ok((FrameKind::Chat, _)) => (FrameClass::Chat, 0),
         Ok((FrameKind::Summary, _)) => (FrameClass::Summary, 0),
-        Ok((FrameKind::SketchRequest | FrameKind::Sketch | FrameKind::Want, _)) => {
-            (FrameClass::Request, 0)
-        }
+        Ok((
+            FrameKind::SketchRequest
+            | FrameKind::Sketch
+            | FrameKind::Want
+            | FrameKind::BucketRequest
+            | FrameKind::BucketCounts
+            | FrameKind::BucketSketch,
+            _,
+        )) => (FrameClass::Request, 0),
         Ok((FrameKind::Data, body)) => (
             FrameClass::Data,
             body.first_chunk::<8>()
@@ -262,7 +282,10 @@ impl<'a> FrameRepr<'a> {
             | FrameKind::SketchRequest
             | FrameKind::Sketch
             | FrameKind::Want
-            | FrameKind::Data => FrameRepr::Sync(SyncFrame::parse(kind, &mut r)?),
+            | FrameKind::Data
+            | FrameKind::BucketRequest
+            | FrameKind::BucketCounts
+            | FrameKind::BucketSketch => FrameRepr::Sync(SyncFrame::parse(kind, &mut r)?),
             FrameKind::Signal
             | FrameKind::SignalDigest
             | FrameKind::SignalPull
@@ -369,7 +392,7 @@ mod tests {
         }
     }
 
-    fn one_of_each(syn: &[u8]) -> [FrameRepr<'_>; 6] {
+    fn one_of_each(syn: &[u8]) -> [FrameRepr<'_>; 9] {
         [
             FrameRepr::Chat(ChatFrame { seq: 9 }),
             FrameRepr::Sync(SyncFrame::Summary {
@@ -403,6 +426,41 @@ mod tests {
                 total: 3,
                 chunk: b"hello",
             }),
+            FrameRepr::Sync(SyncFrame::BucketRequest {
+                target: NodeId(4),
+                fingerprint: 0xfeed,
+                counts: Some(CountAsk {
+                    depth: 8,
+                    from: 0,
+                    n: 256,
+                }),
+                asks: vec![BucketAsk {
+                    bucket: crate::sync::Bucket::new(3, 5).unwrap(),
+                    first: 40,
+                    count: 27,
+                }],
+            }),
+            FrameRepr::Sync(SyncFrame::BucketCounts {
+                fingerprint: 0xfeed,
+                depth: 8,
+                from: 250,
+                counts: vec![0, 1, 200, 70_000, 3, 4],
+            }),
+            FrameRepr::Sync(SyncFrame::BucketSketch {
+                fingerprint: 0xfeed,
+                runs: vec![
+                    BucketSyndromes {
+                        bucket: crate::sync::Bucket::ROOT,
+                        first: 0,
+                        syndromes: Syndromes::from_bytes(&syn[..8]).unwrap(),
+                    },
+                    BucketSyndromes {
+                        bucket: crate::sync::Bucket::new(16, 65_535).unwrap(),
+                        first: 511,
+                        syndromes: Syndromes::from_bytes(&syn[16..]).unwrap(),
+                    },
+                ],
+            }),
         ]
     }
 
@@ -424,7 +482,7 @@ mod tests {
         // Wire version 1: a change here is a new wire version.
         let syn = syndrome_bytes(&[1, u64::MAX, 0x0123_4567_89ab_cdef]);
         let lens: Vec<usize> = one_of_each(&syn).iter().map(|f| f.encode().len()).collect();
-        assert_eq!(lens, [6, 28, 13, 36, 43, 17]);
+        assert_eq!(lens, [6, 28, 13, 36, 43, 17, 19, 18, 33]);
         let one = FrameRepr::Sync(SyncFrame::Want {
             target: NodeId(0x0403_0201),
             wants: vec![want(0x1122_3344_5566_7788, 0, 0x81)],
@@ -514,7 +572,7 @@ mod tests {
         }
 
         #[test]
-        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..12, body in proptest::collection::vec(any::<u8>(), 0..240)) {
+        fn decoding_any_kind_with_arbitrary_bodies_never_panics(kind in 0u8..16, body in proptest::collection::vec(any::<u8>(), 0..240)) {
             let mut bytes = vec![WIRE_VERSION, kind];
             bytes.extend_from_slice(&body);
             if let Ok(f) = FrameRepr::decode(&bytes) {
