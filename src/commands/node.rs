@@ -90,9 +90,23 @@ pub(crate) struct NodeArgs {
     /// How often a status line is logged.
     #[arg(long, default_value = "60s", value_parser = duration_arg)]
     status_every: Duration,
+    /// Capacity of the design-package cache in MiB (with --data-dir it is
+    /// kept in DIR/packages; the cache also holds its pieces in memory, so
+    /// keep it well below the machine's RAM). Least recently used packages
+    /// are evicted past it, pinned ones never.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_PACKAGE_CACHE_MIB,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_PACKAGE_CACHE_MIB))]
+    package_cache_mib: u64,
     #[command(flatten)]
     logs: LogArgs,
 }
+
+/// Default package cache: room for a few large designs on a Raspberry Pi.
+const DEFAULT_PACKAGE_CACHE_MIB: u64 = 256;
+/// Largest `--package-cache-mib` (node-core's largest package).
+const MAX_PACKAGE_CACHE_MIB: u64 = node_core::packages::MAX_PACKAGE_BYTES >> 20;
+/// The package cache's folder in the data directory.
+const PACKAGE_DIR: &str = "packages";
 
 /// Parses `every=30s,bytes=40,hops=3`.
 fn parse_traffic(s: &str) -> Result<TrafficConfig, CliError> {
@@ -328,7 +342,10 @@ struct Run {
 
 /// Runs the node with its API until shutdown, flushes its store and returns
 /// the summary line.
-async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, CliError> {
+async fn serve<S: Storage, P: Storage>(
+    node: Node<S, P>,
+    r: Run,
+) -> Result<serde_json::Value, CliError> {
     let (handle, requests) = driver::handle();
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match r.listener {
@@ -402,6 +419,13 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
         "fingerprint": format!("{fingerprint:016x}"),
         "sync": hw_bridge::http::sync_json(&node.sync_stats()),
         "persistent": persistent,
+        "packages": {
+            "held": node.swarm().cache().ids().count(),
+            "wanted": node.swarm().wanted().count(),
+            "pieces_sent": node.package_stats().pieces_sent,
+            "frames_sent": node.package_stats().frames_sent,
+            "bad_pieces": node.package_stats().bad_pieces,
+        },
     }))
 }
 
@@ -418,6 +442,33 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         // The store and the API address first: a bad --data-dir or a taken
         // port fails before the radio is touched.
         let storage = args.data_dir.as_deref().map(open_data_dir).transpose()?;
+        let cache_config = node_core::packages::CacheConfig {
+            capacity_bytes: args.package_cache_mib << 20,
+            ..node_core::packages::CacheConfig::default()
+        };
+        // The package cache and the wanted list under the store's lock too.
+        let packages = match args.data_dir.as_deref().filter(|_| storage.is_some()) {
+            Some(dir) => {
+                let cache_dir = dir.join(PACKAGE_DIR);
+                let (cache, report) =
+                    hw_bridge::store::open_package_cache(&cache_dir, cache_config).map_err(
+                        |e| {
+                            bad(format!(
+                                "--data-dir: the package cache in {}: {e}",
+                                cache_dir.display()
+                            ))
+                        },
+                    )?;
+                let wanted =
+                    driver::Wanted::load(dir).map_err(|e| bad(format!("--data-dir: {e}")))?;
+                tracing::info!(dir = %cache_dir.display(), packages = cache.ids().count(),
+                    used_bytes = cache.used_bytes(), capacity_bytes = cache_config.capacity_bytes,
+                    from_snapshot = report.from_snapshot, wanted = wanted.ids().count(),
+                    "package cache opened");
+                Some((cache, wanted))
+            }
+            None => None,
+        };
         // Keys under the store's lock: two nodes cannot both create them.
         let (keys, keys_origin) = load_keys(args.data_dir.as_deref())?;
         let listener = match args.http {
@@ -467,6 +518,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
                 pinned: trust.pinned.clone(),
                 refuse_unknown: trust.refuse_unknown,
             },
+            packages: node_core::node::PackageConfig {
+                cache: cache_config,
+                ..node_core::node::PackageConfig::default()
+            },
             ..NodeConfig::new(link.node_id, args.seed)
         };
         let r = Run {
@@ -475,23 +530,27 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             driver: DriverConfig {
                 status_interval: args.status_every,
                 trust,
+                wanted: packages
+                    .as_ref()
+                    .map(|(_, w)| w.clone())
+                    .unwrap_or_default(),
                 ..DriverConfig::new(keys, keys_origin)
             },
             run_for: args.run_for,
             listener,
             data_dir: storage.as_ref().and(args.data_dir.clone()),
         };
-        match storage {
-            Some(disk) => {
+        match (storage, packages) {
+            (Some(disk), Some((cache, _))) => {
                 let dir = args
                     .data_dir
                     .as_deref()
                     .expect("storage comes from --data-dir");
-                let node = Node::with_storage(config, disk, clock.now())
+                let node = Node::with_cache(config, disk, cache, clock.now())
                     .map_err(|e| db::store_error(dir, e))?;
                 serve(node, r).await
             }
-            None => serve(Node::new(config, clock.now()), r).await,
+            _ => serve(Node::new(config, clock.now()), r).await,
         }
     })??;
     #[allow(clippy::print_stdout)]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use node_core::packages::estimate::LinkRate;
 use node_core::radio::{DUTY_CYCLE_WINDOW, DutyCycleBudget, LoraParams};
 use node_core::{Capabilities, Duration, Instant, OutFrame, SendError, Transport};
 use tokio::sync::mpsc;
@@ -66,7 +67,17 @@ impl ChannelTransport {
     pub fn queued(&self) -> u64 {
         self.queued
     }
+
+    /// What the link offers a package transfer, for estimates: LoRa at
+    /// the link's modem settings with the EU868 10 % duty cycle (the
+    /// strictest common limit; the radio enforces its region's own).
+    pub fn link_rate(&self) -> LinkRate {
+        LinkRate::lora(&self.lora, LORA_DUTY_CYCLE)
+    }
 }
+
+/// The duty-cycle share package estimates assume on a LoRa link.
+pub const LORA_DUTY_CYCLE: f64 = 0.1;
 
 impl Transport for ChannelTransport {
     fn capabilities(&self) -> Capabilities {

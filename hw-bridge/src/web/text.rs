@@ -82,6 +82,10 @@ pub(super) const EVENT_KINDS: &[(&str, &str)] = &[
     ("link_up", "Radio link up"),
     ("link_down", "Radio link down"),
     ("send_refused", "Radio refused a frame"),
+    ("package_requested", "Package requested"),
+    ("package_complete", "Package complete and verified"),
+    ("package_refused", "Package data refused"),
+    ("package_cache_failed", "Package cache refused a write"),
 ];
 pub(super) const STEP_RADIO: &str = "2. Radio check";
 pub(super) const MAP_TITLE: &str = "Map of known facilities on a latitude and longitude grid";
