@@ -45,7 +45,9 @@ use crate::commands::{CliError, bad};
 #[derive(clap::Args, Debug)]
 pub(crate) struct NodeArgs {
     /// The radio: serial:/dev/ttyUSB0[@BAUD], tcp:HOST[:4403], or
-    /// udp:BIND,peers=ADDR+ADDR[,id=N][,loss=P][,delay=D][,jitter=D].
+    /// udp:BIND,peers=ADDR+ADDR[,id=N][,loss=P][,delay=D][,jitter=D][,rate=BITS]
+    /// (rate: the testbed link's capacity in bit/s, e.g. 8M; sending is
+    /// paced to it and package estimates use it).
     #[arg(long)]
     radio: String,
     /// Keep the catalogue in this folder (created if missing; a restart
@@ -177,6 +179,7 @@ async fn open_radio(
             loss: u.loss,
             delay: u.delay,
             jitter: u.jitter,
+            rate_bps: u.rate_bps,
             seed,
         })
         .await
@@ -191,6 +194,30 @@ async fn open_radio(
                 .await
                 .map_err(|e| bad(e.to_string()))
         }
+    }
+}
+
+/// The swarm's timers: node-core's defaults suit LoRa (a piece takes
+/// half a minute there); on a link of known capacity adverts come four
+/// times a second (a requester learns its holders at once, for a few
+/// dozen bytes each)
+/// and a piece not received is asked for again after eight times the
+/// time a holder's share of the window takes at the link's rate (at
+/// least 2 s), not after two minutes.
+fn swarm_config(fast_link_bps: Option<u64>) -> node_core::packages::swarm::SwarmConfig {
+    let d = node_core::packages::swarm::SwarmConfig::default();
+    let Some(bps) = fast_link_bps else {
+        return d;
+    };
+    let piece_bits = u64::from(node_core::packages::LinkClass::Fast.piece_len_bytes()) * 8;
+    let window_us = d.per_holder_pieces as u64 * piece_bits * 1_000_000 / bps.max(1);
+    let timeout = Duration::from_micros(window_us.saturating_mul(8))
+        .max(Duration::from_secs(2))
+        .min(d.request_timeout);
+    node_core::packages::swarm::SwarmConfig {
+        advert_interval: Duration::from_millis(250),
+        request_timeout: timeout,
+        ..d
     }
 }
 
@@ -492,6 +519,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             }
             None => None,
         };
+        let fast_link_bps = match &spec {
+            RadioSpec::Udp(u) => u.rate_bps,
+            _ => None,
+        };
         let link = open_radio(spec, args.seed, args.connect_timeout).await?;
         let clock = Clock::start();
         // Signals are judged on mesh time: Unix time, so that lifetimes mean
@@ -520,7 +551,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             },
             packages: node_core::node::PackageConfig {
                 cache: cache_config,
-                ..node_core::node::PackageConfig::default()
+                swarm: swarm_config(fast_link_bps),
             },
             ..NodeConfig::new(link.node_id, args.seed)
         };
@@ -586,6 +617,25 @@ mod tests {
         assert_eq!((c.strategy, c.max_outbox), (d.strategy, d.max_outbox));
         assert!(sync_config(Duration::from_millis(99)).is_err());
         assert!(sync_config(Duration::from_secs(25 * 3600)).is_err());
+    }
+
+    #[test]
+    fn a_fast_link_shortens_the_swarm_timers() {
+        let d = node_core::packages::swarm::SwarmConfig::default();
+        assert_eq!(swarm_config(None), d);
+        let c = swarm_config(Some(8_000_000));
+        assert_eq!(c.advert_interval, Duration::from_millis(250));
+        // Four 64 KiB pieces at 8 Mbit/s are 262 ms; eight times that.
+        assert_eq!(c.request_timeout, Duration::from_micros(2_097_152));
+        assert_eq!(
+            swarm_config(Some(100_000_000)).request_timeout,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            swarm_config(Some(10_000)).request_timeout,
+            d.request_timeout
+        );
+        assert_eq!(c.window_pieces, d.window_pieces);
     }
 
     #[test]

@@ -236,8 +236,10 @@ pub async fn run<S: Storage, P: Storage>(
         mut events,
         state,
         task,
+        fixed_rate,
     } = link;
-    let mut tx = ChannelTransport::new(frames, state, capabilities, lora);
+    let mut tx =
+        ChannelTransport::new(frames, state, capabilities, lora).with_fixed_rate(fixed_rate);
     let Requests {
         rx: mut requests,
         notices,
@@ -671,6 +673,7 @@ mod tests {
             events,
             state,
             task: tokio::spawn(async {}),
+            fixed_rate: None,
         };
         (link, ends)
     }

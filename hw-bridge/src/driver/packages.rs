@@ -182,7 +182,9 @@ pub struct PackageView {
     pub files: usize,
     /// Pieces, bytes, rate, holders and ETA.
     pub progress: Progress,
-    /// Verified pieces received per sender since the node started.
+    /// Verified pieces received per sender since the node started (the
+    /// piece that completes a package is reported as the completion, whose
+    /// sender node-core does not name, so it is not counted).
     pub sources: BTreeMap<NodeId, u64>,
 }
 

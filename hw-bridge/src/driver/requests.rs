@@ -114,6 +114,13 @@ pub enum Request {
         /// `None` when the node neither holds nor wants it.
         reply: oneshot::Sender<Option<PackageView>>,
     },
+    /// A whole package held here, verified again, as a package file.
+    PackageFile {
+        /// The package.
+        id: PackageId,
+        /// The file's bytes; `None` unless every piece is held.
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
     /// Ask for a package: kept in the wanted list (durably) and fetched.
     WantPackage {
         /// The package.
@@ -387,6 +394,11 @@ impl NodeHandle {
         self.ask(|reply| Request::Package { id, reply }).await
     }
 
+    /// A complete package as a package file (`None` unless complete).
+    pub async fn package_file(&self, id: PackageId) -> Result<Option<Vec<u8>>, Stopped> {
+        self.ask(|reply| Request::PackageFile { id, reply }).await
+    }
+
     /// Asks for a package; answers once the want is durable.
     pub async fn want_package(
         &self,
@@ -537,6 +549,10 @@ impl Loop {
             }
             Request::Package { id, reply } => {
                 let _ = reply.send(packages::view(node, &self.wanted, &self.sources, now, id));
+            }
+            Request::PackageFile { id, reply } => {
+                let file = node.swarm().cache().package(id).map(|p| p.to_file_bytes());
+                let _ = reply.send(file);
             }
             Request::WantPackage { id, reply } => {
                 let mut ids: std::collections::BTreeSet<PackageId> = self.wanted.ids().collect();

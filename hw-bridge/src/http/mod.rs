@@ -19,7 +19,7 @@
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
 //! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
-//! | `GET /packages`, `POST /packages`, `GET /packages/{id}`, `POST /packages/{id}/request`, `/cancel` | design packages: held and wanted, add a package file, progress of one, fetch, stop (`packages` module) |
+//! | `GET /packages`, `POST /packages`, `GET /packages/{id}`, `GET /packages/{id}/file`, `POST /packages/{id}/request`, `/cancel` | design packages: held and wanted, add a package file, progress of one, fetch, stop (`packages` module) |
 //! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]); the pairing cookie stands in for the bearer header, as on the pages |
 //! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/board`, `/publish`, `/mine`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
@@ -489,6 +489,16 @@ impl Server {
                     &packages::one(&self.node, id).await?,
                 ))
             }
+            ["packages", id, "file"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                let bytes = packages::file(&self.node, id).await?;
+                let mut r = Response::new(full(bytes));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                Ok(r)
+            }
             ["packages", id, "request"] if method == Method::POST => {
                 check_params(&q, &[])?;
                 let (status, v) = packages::request(&self.node, id).await?;
@@ -501,7 +511,9 @@ impl Server {
                     &packages::cancel(&self.node, id).await?,
                 ))
             }
-            ["packages"] | ["packages", _] | ["packages", _, "request" | "cancel"] => wrong(),
+            ["packages"] | ["packages", _] | ["packages", _, "file" | "request" | "cancel"] => {
+                wrong()
+            }
             ["events"] if method == Method::GET => {
                 check_params(&q, &[])?;
                 events::stream(&self.node, &self.event_streams)

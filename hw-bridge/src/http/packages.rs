@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | GET | `/packages` | the packages held or wanted (`packages`, each as below), the cache's `used_bytes` and `capacity_bytes`, and `link` (`bitrate_bps`, `duty_cycle`, `efficiency`: what estimates assume of the node's link) |
 //! | POST | `/packages` | add a package file (body: the `.okpkg` bytes, at most [`MAX_PACKAGE_UPLOAD_BYTES`]); it is verified whole and its record must match a signed manifest the node holds; `201` with its `id` |
-//! | GET | `/packages/{id}` | one package: `wanted`, `complete`, `pieces`/`piece_count`, `bytes`/`total_bytes`, `rate_bytes_per_s`, `holders`, `eta_s` (null without a rate), `sources` (verified pieces per sender), `design` and `name` once the record is held, and `link` |
+//! | GET | `/packages/{id}` | one package: `wanted`, `complete`, `pieces`/`piece_count`, `bytes`/`total_bytes`, `rate_bytes_per_s`, `holders`, `eta_s` (null without a rate), `sources` (verified pieces received per sender since the node started, the completing piece aside), `design` and `name` once the record is held, and `link` |
+//! | GET | `/packages/{id}/file` | a complete package as a `.okpkg` file (`okmesh package verify`, `extract`); `404` unless every piece is held |
 //! | POST | `/packages/{id}/request` | fetch it (kept across restarts until complete); `202` with its state, `200` if it is complete already |
 //! | POST | `/packages/{id}/cancel` | stop fetching it (verified pieces stay cached); `404` if it was not wanted |
 //!
@@ -103,6 +104,16 @@ pub(super) async fn one(node: &NodeHandle, id: &str) -> Result<Value, Failure> {
     let mut v = package_json(&view);
     v["link"] = link_json(&node.packages().await?.link);
     Ok(v)
+}
+
+/// `GET /packages/{id}/file`: the package file's bytes.
+pub(super) async fn file(node: &NodeHandle, id: &str) -> Result<Vec<u8>, Failure> {
+    let id = parse_id(id)?;
+    node.package_file(id).await?.ok_or_else(|| {
+        Failure::not_found(format!(
+            "package {id} is not held whole here (GET /packages/{id} shows how much is)"
+        ))
+    })
 }
 
 /// `POST /packages/{id}/request`.
