@@ -200,7 +200,7 @@ async fn open_radio(
 /// The swarm's timers: node-core's defaults suit LoRa (a piece takes
 /// half a minute there); on a link of known capacity adverts come four
 /// times a second (a requester learns its holders at once, for a few
-/// dozen bytes each)
+/// dozen bytes each), twice the pieces are kept in flight
 /// and a piece not received is asked for again after eight times the
 /// time a holder's share of the window takes at the link's rate (at
 /// least 2 s), not after two minutes.
@@ -217,6 +217,10 @@ fn swarm_config(fast_link_bps: Option<u64>) -> node_core::packages::swarm::Swarm
     node_core::packages::swarm::SwarmConfig {
         advert_interval: Duration::from_millis(250),
         request_timeout: timeout,
+        // Twice the pieces in flight: a requester slow to ask again (a busy
+        // machine) still finds the holder with pieces to send.
+        window_pieces: d.window_pieces * 2,
+        per_holder_pieces: d.per_holder_pieces * 2,
         ..d
     }
 }
@@ -625,8 +629,8 @@ mod tests {
         assert_eq!(swarm_config(None), d);
         let c = swarm_config(Some(8_000_000));
         assert_eq!(c.advert_interval, Duration::from_millis(250));
-        // Four 64 KiB pieces at 8 Mbit/s are 262 ms; eight times that.
-        assert_eq!(c.request_timeout, Duration::from_micros(2_097_152));
+        // Eight 64 KiB pieces at 8 Mbit/s are 524 ms; eight times that.
+        assert_eq!(c.request_timeout, Duration::from_micros(4_194_304));
         assert_eq!(
             swarm_config(Some(100_000_000)).request_timeout,
             Duration::from_secs(2)
@@ -635,7 +639,7 @@ mod tests {
             swarm_config(Some(10_000)).request_timeout,
             d.request_timeout
         );
-        assert_eq!(c.window_pieces, d.window_pieces);
+        assert_eq!(c.window_pieces, d.window_pieces * 2);
     }
 
     #[test]

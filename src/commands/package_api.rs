@@ -57,9 +57,9 @@ fn parse_id(text: &str) -> Result<PackageId, CliError> {
 /// Bytes as a maker reads them.
 fn size(bytes: f64) -> String {
     match bytes {
-        b if b < 10_000.0 => format!("{b:.0} B"),
-        b if b < 10e6 => format!("{:.1} kB", b / 1e3),
-        b if b < 10e9 => format!("{:.1} MB", b / 1e6),
+        b if b < 1e3 => format!("{b:.0} B"),
+        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
+        b if b < 1e9 => format!("{:.1} MB", b / 1e6),
         b => format!("{:.1} GB", b / 1e9),
     }
 }
@@ -122,9 +122,11 @@ fn progress_line(v: &Value) -> String {
             v["holders"].as_u64().unwrap_or(0)
         );
     }
-    let eta = v["eta_s"]
-        .as_f64()
-        .map_or_else(|| "ETA unknown".to_string(), |s| format!("ETA {}", span(s)));
+    let eta = match v["eta_s"].as_f64() {
+        _ if pieces == count => "verified".to_string(),
+        Some(s) => format!("ETA {}", span(s)),
+        None => "ETA unknown".to_string(),
+    };
     format!(
         "pieces {pieces}/{count} · {}/{} · {}/s · {} holder(s) · {eta}",
         size(v["bytes"].as_f64().unwrap_or(0.0)),
@@ -379,7 +381,7 @@ mod tests {
         let p = progress_line(&v);
         assert_eq!(
             p,
-            "pieces 12/306 · 786.4 kB/20.0 MB · 1200.0 kB/s · 2 holder(s) · ETA 16.0 s"
+            "pieces 12/306 · 786.4 kB/20.0 MB · 1.2 MB/s · 2 holder(s) · ETA 16.0 s"
         );
         let e = estimate_line(&v).unwrap();
         assert!(e.contains("2 holder(s)") && e.contains("8.0 Mbit/s"), "{e}");

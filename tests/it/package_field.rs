@@ -261,6 +261,201 @@ fn a_20_mb_package_crosses_the_fast_testbed_from_one_then_two_holders_and_resume
     // The request is done, so the durable wanted list is empty again.
     let wanted = std::fs::read_to_string(dirs[2].join("packages-wanted")).unwrap_or_default();
     assert!(wanted.trim().is_empty(), "{wanted}");
-    drop((pa, pb, pc));
+    // Transmissions per piece delivered (a lost fragment costs its piece
+    // again): 306 pieces to b, the missing ones to c.
+    let mut sent = 0;
+    for mut p in [pa, pb] {
+        p.terminate();
+        sent += p.summary(Duration::from_secs(30))["packages"]["pieces_sent"]
+            .as_u64()
+            .unwrap_or(0);
+    }
+    let delivered = piece_count + (piece_count - resumed);
+    eprintln!(
+        "pieces sent by a and b: {sent} for {delivered} delivered ({:.3} per piece)",
+        sent as f64 / delivered as f64
+    );
+    drop(pc);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The package endpoints and commands on bad input: clear 4xx answers and
+/// non-zero exits, never a panic.
+#[test]
+fn bad_package_input_gets_clear_errors() {
+    let root = temp_dir("package-field-bad");
+    let dir = root.join("node");
+    let (p, addr) =
+        crate::field_support::start_api_node(&crate::field_support::lone_udp_radio(), &dir, &[]);
+    let unknown = "ab".repeat(32);
+    for (method, path, body, code, needle) in [
+        (
+            "POST",
+            "/packages".to_owned(),
+            &b"not a package"[..],
+            400,
+            "not a valid package file",
+        ),
+        ("POST", "/packages".to_owned(), &b""[..], 400, "empty body"),
+        (
+            "GET",
+            "/packages/xyz".to_owned(),
+            &b""[..],
+            400,
+            "64 hex digits",
+        ),
+        (
+            "GET",
+            format!("/packages/{unknown}"),
+            &b""[..],
+            404,
+            "neither held nor wanted",
+        ),
+        (
+            "GET",
+            format!("/packages/{unknown}/file"),
+            &b""[..],
+            404,
+            "not held whole",
+        ),
+        (
+            "POST",
+            format!("/packages/{unknown}/cancel"),
+            &b""[..],
+            404,
+            "not being fetched",
+        ),
+        (
+            "DELETE",
+            "/packages".to_owned(),
+            &b""[..],
+            405,
+            "not allowed",
+        ),
+    ] {
+        let (got, v) = http_json(&addr, method, &path, body);
+        assert_eq!(got, code, "{method} {path}: {v}");
+        assert!(
+            v["error"].as_str().unwrap_or("").contains(needle),
+            "{method} {path}: {v}"
+        );
+    }
+    // A write without the token is refused.
+    let (code, _) = crate::field_support::http_with(
+        &addr,
+        "POST",
+        &format!("/packages/{unknown}/request"),
+        &[("X-Okmesh-Client", "test")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(code, 401);
+    // A package whose manifest the node does not hold: 422, and it is not kept.
+    let design = root.join("design");
+    std::fs::create_dir_all(&design).unwrap();
+    std::fs::write(
+        design.join("okh.yml"),
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("corpus/okh/in-the-wild/Open-Hardware-Leaders__Otto-DIY/okh.yml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(design.join("part.stl"), noise(5_000, 3)).unwrap();
+    let keys = root.join("keys");
+    assert!(
+        okmesh(&["key", "new", "--data-dir", keys.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let file = root.join("d.okpkg");
+    let out = okmesh(&[
+        "package",
+        "build",
+        design.to_str().unwrap(),
+        "--data-dir",
+        keys.to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let (code, v) = http_json(&addr, "POST", "/packages", &std::fs::read(&file).unwrap());
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("publish or import its manifest"),
+        "{v}"
+    );
+    let (_, v) = http_json(&addr, "GET", "/packages", b"");
+    assert_eq!(v["packages"], serde_json::json!([]), "{v}");
+    // The commands: bad id, unknown package, unreachable node.
+    let d = dir.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "package",
+                "request",
+                "nope",
+                "--api",
+                &addr,
+                "--data-dir",
+                d,
+            ],
+            "64 hex digits",
+        ),
+        (
+            vec![
+                "package",
+                "status",
+                &unknown,
+                "--api",
+                &addr,
+                "--data-dir",
+                d,
+            ],
+            "neither holds nor wants",
+        ),
+        (
+            vec![
+                "package",
+                "cancel",
+                &unknown,
+                "--api",
+                &addr,
+                "--data-dir",
+                d,
+            ],
+            "not being fetched",
+        ),
+        (
+            vec![
+                "package",
+                "add",
+                file.to_str().unwrap(),
+                "--api",
+                &addr,
+                "--data-dir",
+                d,
+            ],
+            "422",
+        ),
+        (
+            vec!["package", "status", "--api", "127.0.0.1:1"],
+            "cannot connect",
+        ),
+    ] {
+        let out = okmesh(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let out = okmesh(&["package", "status", "--api", &addr, "--data-dir", d]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 package(s)"));
+    drop(p);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -527,9 +527,6 @@ impl Loop {
                         tracing::info!(node = %self.id, package = %pkg,
                             bytes = package.record().total_bytes,
                             pieces = package.record().piece_count, "package added");
-                        // Neighbours that want it learn of it now, not at
-                        // the next advert.
-                        node.handle_timeout(now, tx);
                     }
                     Err(e) => {
                         tracing::warn!(node = %self.id, error = %esc(e), "package refused");
