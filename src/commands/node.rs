@@ -210,17 +210,18 @@ fn swarm_config(fast_link_bps: Option<u64>) -> node_core::packages::swarm::Swarm
         return d;
     };
     let piece_bits = u64::from(node_core::packages::LinkClass::Fast.piece_len_bytes()) * 8;
-    let window_us = d.per_holder_pieces as u64 * piece_bits * 1_000_000 / bps.max(1);
+    // Twice the pieces in flight: a requester slow to ask again (a busy
+    // machine) still finds the holder with pieces to send.
+    let per_holder = d.per_holder_pieces * 2;
+    let window_us = per_holder as u64 * piece_bits * 1_000_000 / bps.max(1);
     let timeout = Duration::from_micros(window_us.saturating_mul(8))
         .max(Duration::from_secs(2))
         .min(d.request_timeout);
     node_core::packages::swarm::SwarmConfig {
         advert_interval: Duration::from_millis(250),
         request_timeout: timeout,
-        // Twice the pieces in flight: a requester slow to ask again (a busy
-        // machine) still finds the holder with pieces to send.
         window_pieces: d.window_pieces * 2,
-        per_holder_pieces: d.per_holder_pieces * 2,
+        per_holder_pieces: per_holder,
         ..d
     }
 }

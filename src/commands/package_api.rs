@@ -182,9 +182,8 @@ pub(crate) fn add(file: PathBuf, node: &NodeApi) -> Result<ExitCode, CliError> {
         hw_bridge::http::MAX_PACKAGE_UPLOAD_BYTES as u64,
     )
     .map_err(|e| bad(format!("{}: {e}", file.display())))?;
-    let (_, v) = api.post_bytes("/packages", &bytes)?;
-    let id = v["id"].as_str().unwrap_or("?");
-    debug_assert_eq!(id, package.id().to_string());
+    api.post_bytes("/packages", &bytes)?;
+    let id = package.id();
     outln!(
         "package {id}: {} in {} pieces added to the node at {}; it serves them to neighbours that ask",
         size(package.record().total_bytes as f64),
@@ -230,6 +229,11 @@ pub(crate) fn request(
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // What the node held already is not fetched: the rate counts the rest.
+    let held_before = before
+        .as_ref()
+        .and_then(|v| v["bytes"].as_f64())
+        .unwrap_or(0.0);
     let started = StdInstant::now();
     let every = if progress.tty { TTY_EVERY } else { LOG_EVERY };
     let mut last_line = StdInstant::now() - every;
@@ -251,13 +255,13 @@ pub(crate) fn request(
             progress.show(&progress_line(&v));
             progress.end();
             let secs = started.elapsed().as_secs_f64();
-            let total = v["total_bytes"].as_f64().unwrap_or(0.0);
+            let fetched = v["total_bytes"].as_f64().unwrap_or(0.0) - held_before;
             outln!(
-                "package {id}: all {} pieces held and verified on the node ({} in {}, {}/s)",
+                "package {id}: all {} pieces held and verified on the node ({} fetched in {}, {}/s)",
                 v["piece_count"],
-                size(total),
+                size(fetched),
                 span(secs),
-                size(total / secs.max(1e-3)),
+                size(fetched / secs.max(1e-3)),
             );
             return Ok(ExitCode::SUCCESS);
         }

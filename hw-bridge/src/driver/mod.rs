@@ -28,7 +28,9 @@
 //! By subsystem: `clock` (tokio time as node-core time), `transport`
 //! (the node's [`Transport`] and its airtime accounting, node-core's
 //! duty-cycle budget), `requests` (the API's way in), `status` (what
-//! the status report and listings show); this module holds the loop.
+//! the status report and listings show), `packages` (the durable list of
+//! wanted design packages, requested again at start, and what the API
+//! shows of each); this module holds the loop.
 
 mod clock;
 mod packages;
