@@ -215,6 +215,26 @@ pub struct RadioLink {
     pub state: Arc<LinkState>,
     /// The radio task; it ends when `frames` is dropped.
     pub task: JoinHandle<()>,
+    /// A link of known capacity (the UDP testbed with `rate=`): frames
+    /// take their bits over this rate, not LoRa time on air.
+    pub fixed_rate: Option<FixedRate>,
+}
+
+/// A link that carries a fixed number of bits per second.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FixedRate {
+    /// Bits per second.
+    pub bitrate_bps: u64,
+    /// Bytes each frame costs besides its payload (the link's own header).
+    pub frame_overhead_bytes: usize,
+}
+
+impl FixedRate {
+    /// Time a frame of `payload_bytes` occupies the link.
+    pub fn airtime(&self, payload_bytes: usize) -> node_core::Duration {
+        let bits = (payload_bytes + self.frame_overhead_bytes) as u64 * 8;
+        node_core::Duration::from_micros((bits * 1_000_000).div_ceil(self.bitrate_bps.max(1)))
+    }
 }
 
 impl RadioLink {
@@ -231,7 +251,7 @@ impl RadioLink {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let (frames, events, ends) = channels(true, room);
+        let (frames, events, ends) = channels_sized(true, room, room.max(OUT_QUEUE_FRAMES));
         ends.state.set_report(report);
         let state = ends.state.clone();
         RadioLink {
@@ -242,6 +262,7 @@ impl RadioLink {
             events,
             state,
             task: tokio::spawn(task(ends)),
+            fixed_rate: None,
         }
     }
 }
@@ -266,7 +287,20 @@ pub fn channels(
     mpsc::Receiver<RadioEvent>,
     RadioEnds,
 ) {
-    let (ftx, frx) = mpsc::channel(OUT_QUEUE_FRAMES);
+    channels_sized(up, room, OUT_QUEUE_FRAMES)
+}
+
+/// [`channels`] with a frame queue of `queue` frames.
+pub fn channels_sized(
+    up: bool,
+    room: usize,
+    queue: usize,
+) -> (
+    mpsc::Sender<OutFrame>,
+    mpsc::Receiver<RadioEvent>,
+    RadioEnds,
+) {
+    let (ftx, frx) = mpsc::channel(queue.max(1));
     let (etx, erx) = mpsc::channel(EVENT_QUEUE);
     let state = Arc::new(LinkState::new(up, room));
     (

@@ -3,7 +3,7 @@
 //! ```text
 //! serial:/dev/ttyUSB0[@115200]       a Meshtastic device on USB serial
 //! tcp:HOST[:4403]                    a Meshtastic device's TCP API
-//! udp:BIND,peers=A+B[,id=N][,loss=P][,delay=D][,jitter=D]
+//! udp:BIND,peers=A+B[,id=N][,loss=P][,delay=D][,jitter=D][,rate=BITS_PER_S]
 //!                                    the loopback testbed; peers are the
 //!                                    neighbours this node hears (joined
 //!                                    with '+'); id defaults to BIND's port
@@ -56,6 +56,9 @@ pub struct UdpSpec {
     pub delay: Duration,
     /// Random extra delay.
     pub jitter: Duration,
+    /// The link's rate in bits per second (`rate=`): sending is paced to
+    /// it; `None`, unpaced.
+    pub rate_bps: Option<u64>,
 }
 
 /// Why a `--radio` value is unusable; the message names the part at fault.
@@ -157,6 +160,30 @@ fn parse_addr(what: &str, s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{what} '{s}' is not an address"))
 }
 
+/// Reads a link rate in bits per second: `8000000`, `8M`, `512k`, `1G`
+/// (decimal multiples), within the UDP transport's range.
+fn parse_rate(value: &str) -> Result<u64, String> {
+    let (digits, mult) = match value.as_bytes().last() {
+        Some(b'k' | b'K') => (&value[..value.len() - 1], 1_000),
+        Some(b'M') => (&value[..value.len() - 1], 1_000_000),
+        Some(b'G') => (&value[..value.len() - 1], 1_000_000_000),
+        _ => (value, 1),
+    };
+    let range = crate::udp::MIN_RATE_BPS..=crate::udp::MAX_RATE_BPS;
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|d| d.checked_mul(mult))
+        .filter(|r| range.contains(r))
+        .ok_or_else(|| {
+            format!(
+                "rate '{value}' is not a rate in bits per second from {} to {} (e.g. 8M)",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
 fn parse_udp(rest: &str) -> Result<UdpSpec, String> {
     let mut parts = rest.split(',');
     let bind = parse_addr("bind address", parts.next().unwrap_or_default())?;
@@ -167,6 +194,7 @@ fn parse_udp(rest: &str) -> Result<UdpSpec, String> {
         loss: 0.0,
         delay: Duration::ZERO,
         jitter: Duration::ZERO,
+        rate_bps: None,
     };
     let mut have_peers = false;
     for part in parts {
@@ -197,9 +225,10 @@ fn parse_udp(rest: &str) -> Result<UdpSpec, String> {
             }
             "delay" => spec.delay = parse_duration(value).map_err(|e| format!("delay: {e}"))?,
             "jitter" => spec.jitter = parse_duration(value).map_err(|e| format!("jitter: {e}"))?,
+            "rate" => spec.rate_bps = Some(parse_rate(value)?),
             other => {
                 return Err(format!(
-                    "unknown option '{other}' (expected peers, id, loss, delay or jitter)"
+                    "unknown option '{other}' (expected peers, id, loss, delay, jitter or rate)"
                 ));
             }
         }
@@ -262,7 +291,20 @@ mod tests {
         let RadioSpec::Udp(u) = parse("udp:127.0.0.1:7001,peers=,id=5").unwrap() else {
             panic!()
         };
-        assert_eq!((u.id, u.peers.len()), (NodeId(5), 0));
+        assert_eq!((u.id, u.peers.len(), u.rate_bps), (NodeId(5), 0, None));
+        for (rate, bps) in [
+            ("8M", 8_000_000),
+            ("512k", 512_000),
+            ("1G", 1_000_000_000),
+            ("2500", 2_500),
+        ] {
+            let RadioSpec::Udp(u) =
+                parse(&format!("udp:127.0.0.1:7001,peers=,rate={rate}")).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(u.rate_bps, Some(bps), "{rate}");
+        }
     }
 
     #[test]
@@ -279,6 +321,9 @@ mod tests {
             ("udp:127.0.0.1,peers=", "needs a port"),
             ("udp:127.0.0.1:1,peers=127.0.0.1:x", "port 'x'"),
             ("udp:127.0.0.1:1,peers=,loss=2", "loss '2'"),
+            ("udp:127.0.0.1:1,peers=,rate=fast", "rate 'fast'"),
+            ("udp:127.0.0.1:1,peers=,rate=20G", "rate '20G'"),
+            ("udp:127.0.0.1:1,peers=,rate=999", "rate '999'"),
             ("udp:127.0.0.1:1,peers=,delay=3 parsecs", "delay"),
             (
                 "udp:127.0.0.1:1,peers=,colour=red",

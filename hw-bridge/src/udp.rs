@@ -13,6 +13,21 @@
 //! OS, not the seed, decides). Signal figures are fixed nominal values: there
 //! is no radio.
 //!
+//! **Link rate** (`rate_bps`, `rate=` in the `--radio` spec): without it
+//! frames leave as fast as the node hands them over, and the node paces
+//! itself by LoRa time on air, as on a Meshtastic radio. With it the
+//! testbed stands for a fast local link (Wi-Fi, Ethernet) of that
+//! capacity: each frame the node sends or relays occupies the link for
+//! its datagram's bits (the header below plus the payload; IP and UDP
+//! headers are not counted) over the rate, and frames wait their turn
+//! (a virtual clock, with at most [`PACE_BURST`] sent ahead of it, as a
+//! network card's queue would hold). A broadcast frame costs its
+//! time once, however many neighbours it reaches, as on a shared radio
+//! channel. The node sees the rate as its link's capacity (transport
+//! airtime, package estimates), and the frame queue holds
+//! [`QUEUE_SPAN`] of sending so that the node's senders, which look at a
+//! full queue again only after a few milliseconds, keep the link busy.
+//!
 //! Datagram layout (little-endian), parsed with [`Datagram::new_checked`]:
 //!
 //! ```text
@@ -46,6 +61,25 @@ pub const MAX_PEERS: usize = 64;
 pub const MAX_DELAYED: usize = 1024;
 /// Longest delay or jitter accepted.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// Receive buffer asked of the OS (Linux caps it at `net.core.rmem_max`):
+/// a quarter of a second at 100 Mbit/s.
+pub const RECV_BUFFER_BYTES: usize = 4 << 20;
+/// Slowest link rate accepted, bits per second.
+pub const MIN_RATE_BPS: u64 = 1_000;
+/// Fastest link rate accepted, bits per second.
+pub const MAX_RATE_BPS: u64 = 10_000_000_000;
+/// How far sending may run ahead of a paced link's clock: the frames a
+/// network card would hold queued (a few dozen at 8 Mbit/s, against its
+/// usual thousand), so that a timer that fires late or a process
+/// descheduled for a moment on a busy machine does not leave the link
+/// idle.
+pub const PACE_BURST: std::time::Duration = std::time::Duration::from_millis(20);
+/// Sending time a paced link's frame queue holds: more than
+/// [`PACE_BURST`], and several times the package pump's 10 ms wait at a
+/// full queue (node-core), so the link never idles while the node waits.
+pub const QUEUE_SPAN: std::time::Duration = std::time::Duration::from_millis(60);
+/// Most frames a paced link's queue holds.
+pub const MAX_QUEUE_FRAMES: usize = 1024;
 /// Signal strength reported for every frame (there is no radio).
 pub const NOMINAL_RSSI_DBM: f32 = -80.0;
 /// Signal-to-noise ratio reported for every frame.
@@ -66,6 +100,9 @@ pub struct UdpConfig {
     pub delay: Duration,
     /// Extra uniform random delay, 0..=jitter.
     pub jitter: Duration,
+    /// The link's rate in bits per second: sending is paced to it (see
+    /// the module docs); `None`, unpaced.
+    pub rate_bps: Option<u64>,
     /// Root seed for loss and jitter.
     pub seed: u64,
 }
@@ -203,6 +240,13 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
             "delay and jitter must be at most {MAX_DELAY}"
         )));
     }
+    if let Some(r) = config.rate_bps
+        && !(MIN_RATE_BPS..=MAX_RATE_BPS).contains(&r)
+    {
+        return Err(UdpError::Config(format!(
+            "rate {r} bit/s is not in {MIN_RATE_BPS}..={MAX_RATE_BPS}"
+        )));
+    }
     if config.peers.len() > MAX_PEERS {
         return Err(UdpError::Config(format!("at most {MAX_PEERS} peers")));
     }
@@ -217,6 +261,12 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
             addr: config.bind,
             source,
         })?;
+    // A fast link delivers faster than a busy machine schedules the node:
+    // a deep receive buffer (as far as the OS allows) keeps a burst from
+    // being dropped, and a dropped fragment costs its whole piece again.
+    if let Err(e) = socket2::SockRef::from(&socket).set_recv_buffer_size(RECV_BUFFER_BYTES) {
+        tracing::debug!(error = %e, "udp receive buffer left at the system default");
+    }
     let peers: Vec<String> = config.peers.iter().map(ToString::to_string).collect();
     let report = radio::RadioReport {
         kind: radio::LinkKind::UdpTestbed,
@@ -227,12 +277,26 @@ pub async fn spawn(config: UdpConfig) -> Result<RadioLink, UdpError> {
         ),
         ..Default::default()
     };
-    Ok(RadioLink::spawn_meshtastic(
-        config.node_id,
-        radio::OUT_QUEUE_FRAMES,
-        report,
-        |ends| run(socket, config, ends),
-    ))
+    let fixed_rate = config.rate_bps.map(|bitrate_bps| radio::FixedRate {
+        bitrate_bps,
+        frame_overhead_bytes: HEADER_BYTES,
+    });
+    let queue = fixed_rate.map_or(radio::OUT_QUEUE_FRAMES, queue_frames);
+    let mut link = RadioLink::spawn_meshtastic(config.node_id, queue, report, |ends| {
+        run(socket, config, ends)
+    });
+    if let Some(r) = fixed_rate {
+        link.capabilities.bitrate_bps = u32::try_from(r.bitrate_bps).unwrap_or(u32::MAX);
+    }
+    link.fixed_rate = fixed_rate;
+    Ok(link)
+}
+
+/// Frames of [`QUEUE_SPAN`] at a paced link's rate (full frames).
+fn queue_frames(rate: radio::FixedRate) -> usize {
+    let frame_bits = (HEADER_BYTES + proto::MAX_PAYLOAD_BYTES) as u64 * 8;
+    let frames = rate.bitrate_bps * QUEUE_SPAN.as_micros() as u64 / 1_000_000 / frame_bits;
+    (frames as usize).clamp(radio::OUT_QUEUE_FRAMES, MAX_QUEUE_FRAMES)
 }
 
 struct Udp {
@@ -247,6 +311,8 @@ struct Udp {
     events: tokio::sync::mpsc::Sender<RadioEvent>,
     /// Warnings a neighbour's flood causes, at most one line per window.
     limiter: crate::logs::LogLimiter,
+    /// When a paced link is free again (its virtual clock).
+    link_free: tokio::time::Instant,
 }
 
 async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
@@ -265,6 +331,7 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
         limiter: crate::logs::LogLimiter::default(),
         events,
         config,
+        link_free: tokio::time::Instant::now(),
     };
     let _ = udp
         .events
@@ -275,11 +342,18 @@ async fn run(socket: UdpSocket, config: UdpConfig, ends: RadioEnds) {
     let mut buf = vec![0u8; 2048];
     loop {
         let next_delayed = udp.delayed.peek().map(|Reverse((t, _, _))| *t);
+        // A paced link takes the next frame only when its clock allows.
+        let paced_until = udp
+            .config
+            .rate_bps
+            .map(|_| udp.link_free - PACE_BURST)
+            .filter(|t| *t > tokio::time::Instant::now());
         tokio::select! {
-            f = frames.recv() => {
+            f = frames.recv(), if paced_until.is_none() => {
                 let Some(f) = f else { break };
                 udp.send_own(f).await;
             }
+            () = crate::sleep_until_or_forever(paced_until) => {}
             r = udp.socket.recv_from(&mut buf) => {
                 match r {
                     Ok((len, src)) => udp.arrive(src, buf[..len].to_vec()).await,
@@ -319,7 +393,12 @@ impl Udp {
         self.broadcast(&d.encode()).await;
     }
 
-    async fn broadcast(&self, bytes: &[u8]) {
+    async fn broadcast(&mut self, bytes: &[u8]) {
+        if let Some(rate) = self.config.rate_bps {
+            let us = (bytes.len() as u64 * 8 * 1_000_000).div_ceil(rate);
+            let start = self.link_free.max(tokio::time::Instant::now());
+            self.link_free = start + std::time::Duration::from_micros(us);
+        }
         for peer in &self.config.peers {
             if let Err(e) = self.socket.send_to(bytes, peer).await {
                 tracing::debug!(%peer, error = %e, "udp send failed");
@@ -464,6 +543,7 @@ mod tests {
             loss: 0.0,
             delay: Duration::ZERO,
             jitter: Duration::ZERO,
+            rate_bps: None,
             seed: 1,
         }
     }
@@ -569,6 +649,59 @@ mod tests {
             lossy.events.try_recv(),
             Ok(RadioEvent::Received(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_link_rate_paces_frames_and_sizes_the_queue() {
+        let p = free_ports(2).await;
+        // 400 kbit/s: 60 full frames of 249 datagram bytes take 299 ms.
+        let a = spawn(UdpConfig {
+            rate_bps: Some(400_000),
+            ..config(1, p[0], &[p[1]])
+        })
+        .await
+        .unwrap();
+        let mut b = spawn(config(2, p[1], &[p[0]])).await.unwrap();
+        let rate = a.fixed_rate.expect("a fixed rate");
+        assert_eq!(rate.airtime(231), Duration::from_micros(4_980));
+        assert_eq!(a.capabilities.bitrate_bps, 400_000);
+        let sent = std::time::Instant::now();
+        let frames = 60;
+        let payload = [7u8; 231];
+        let sender = tokio::spawn(async move {
+            for _ in 0..frames {
+                a.frames.send(broadcast(0, &payload)).await.unwrap();
+            }
+            a
+        });
+        for _ in 0..frames {
+            next_rx(&mut b).await;
+        }
+        let took = sent.elapsed();
+        // The last frame starts when the first 59 have had their time, less
+        // the burst it may run ahead; never much later.
+        let ideal = std::time::Duration::from_micros(4_980 * frames);
+        let earliest = std::time::Duration::from_micros(4_980 * (frames - 1)) - PACE_BURST;
+        assert!(took >= earliest, "{took:?} for {ideal:?}");
+        assert!(took < ideal * 3, "{took:?} for {ideal:?}");
+        drop(sender.await.unwrap());
+        // The queue holds QUEUE_SPAN of sending, within bounds.
+        let q = |bps| {
+            queue_frames(radio::FixedRate {
+                bitrate_bps: bps,
+                frame_overhead_bytes: HEADER_BYTES,
+            })
+        };
+        assert_eq!(q(8_000_000), 240);
+        assert_eq!(q(10_000), radio::OUT_QUEUE_FRAMES);
+        assert_eq!(q(MAX_RATE_BPS), MAX_QUEUE_FRAMES);
+        let e = spawn(UdpConfig {
+            rate_bps: Some(10),
+            ..config(3, 0, &[])
+        })
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("rate 10"), "{e}");
     }
 
     #[tokio::test]

@@ -45,6 +45,14 @@ impl ApiArg {
         let Some(addr) = self.api.clone() else {
             return Ok(None);
         };
+        Api::new(addr, dir).map(Some)
+    }
+}
+
+impl Api {
+    /// The API at `addr`; `dir` is where the token is (else
+    /// `$OKMESH_API_TOKEN`, else none: reads only, on loopback).
+    pub(crate) fn new(addr: String, dir: Option<PathBuf>) -> Result<Api, CliError> {
         let token = match dir {
             Some(dir) => Some(
                 hw_bridge::keys::ApiToken::load(&dir)
@@ -56,7 +64,7 @@ impl ApiArg {
                 .ok()
                 .filter(|t| !t.trim().is_empty()),
         };
-        Ok(Some(Api { addr, token }))
+        Ok(Api { addr, token })
     }
 }
 
@@ -81,15 +89,21 @@ impl Api {
 
     /// `GET path`: the JSON answer.
     pub(crate) fn get(&self, path: &str) -> Result<Value, CliError> {
-        self.request("GET", path).map(|(_, v)| v)
+        self.request("GET", path, &[]).map(|(_, v)| v)
     }
 
     /// `POST path` with an empty body: the status and the JSON answer.
     pub(crate) fn post(&self, path: &str) -> Result<(u16, Value), CliError> {
-        self.request("POST", path)
+        self.request("POST", path, &[])
     }
 
-    fn request(&self, method: &str, path: &str) -> Result<(u16, Value), CliError> {
+    /// `POST path` with `body` (application/octet-stream): the status and
+    /// the JSON answer.
+    pub(crate) fn post_bytes(&self, path: &str, body: &[u8]) -> Result<(u16, Value), CliError> {
+        self.request("POST", path, body)
+    }
+
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Value), CliError> {
         let at = |what: String| CliError::Io(format!("--api {}: {what}", self.addr));
         let sock = self
             .addr
@@ -106,23 +120,31 @@ impl Api {
         s.set_read_timeout(Some(TIMEOUT))
             .map_err(|e| at(e.to_string()))?;
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nX-Okmesh-Client: okmesh-cli\r\nConnection: close\r\nContent-Length: 0\r\n",
-            self.addr
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nX-Okmesh-Client: okmesh-cli\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
         );
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/octet-stream\r\n");
+        }
         if let Some(t) = &self.token {
             head.push_str(&format!("Authorization: Bearer {}\r\n", t.trim()));
         }
         head.push_str("\r\n");
-        s.write_all(head.as_bytes())
-            .map_err(|e| at(format!("sending: {e}")))?;
+        // A node that refuses a large body early (413, 401) answers before
+        // it has read it all: its answer says more than the broken pipe.
+        let sent = s
+            .write_all(head.as_bytes())
+            .and_then(|()| s.write_all(body));
         let mut raw = Vec::new();
-        s.take(MAX_ANSWER_BYTES)
-            .read_to_end(&mut raw)
-            .map_err(|e| at(format!("reading the answer: {e}")))?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| at("not an HTTP answer".into()))?;
+        let read = s.take(MAX_ANSWER_BYTES).read_to_end(&mut raw);
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+        let split = match (sent, read, split) {
+            (_, _, Some(split)) => split,
+            (Err(e), _, None) => return Err(at(format!("sending: {e}"))),
+            (Ok(()), Err(e), None) => return Err(at(format!("reading the answer: {e}"))),
+            (Ok(()), Ok(_), None) => return Err(at("not an HTTP answer".into())),
+        };
         let status: u16 = String::from_utf8_lossy(&raw[..split])
             .split_whitespace()
             .nth(1)

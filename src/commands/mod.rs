@@ -13,6 +13,7 @@ pub(crate) mod merge;
 pub(crate) mod node;
 pub(crate) mod out;
 pub(crate) mod package;
+pub(crate) mod package_api;
 pub(crate) mod plan;
 pub(crate) mod produce;
 pub(crate) mod run;

@@ -45,7 +45,9 @@ use crate::commands::{CliError, bad};
 #[derive(clap::Args, Debug)]
 pub(crate) struct NodeArgs {
     /// The radio: serial:/dev/ttyUSB0[@BAUD], tcp:HOST[:4403], or
-    /// udp:BIND,peers=ADDR+ADDR[,id=N][,loss=P][,delay=D][,jitter=D].
+    /// udp:BIND,peers=ADDR+ADDR[,id=N][,loss=P][,delay=D][,jitter=D][,rate=BITS]
+    /// (rate: the testbed link's capacity in bit/s, e.g. 8M; sending is
+    /// paced to it and package estimates use it).
     #[arg(long)]
     radio: String,
     /// Keep the catalogue in this folder (created if missing; a restart
@@ -90,9 +92,23 @@ pub(crate) struct NodeArgs {
     /// How often a status line is logged.
     #[arg(long, default_value = "60s", value_parser = duration_arg)]
     status_every: Duration,
+    /// Capacity of the design-package cache in MiB (with --data-dir it is
+    /// kept in DIR/packages; the cache also holds its pieces in memory, so
+    /// keep it well below the machine's RAM). Least recently used packages
+    /// are evicted past it, pinned ones never.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_PACKAGE_CACHE_MIB,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_PACKAGE_CACHE_MIB))]
+    package_cache_mib: u64,
     #[command(flatten)]
     logs: LogArgs,
 }
+
+/// Default package cache: room for a few large designs on a Raspberry Pi.
+const DEFAULT_PACKAGE_CACHE_MIB: u64 = 256;
+/// Largest `--package-cache-mib` (node-core's largest package).
+const MAX_PACKAGE_CACHE_MIB: u64 = node_core::packages::MAX_PACKAGE_BYTES >> 20;
+/// The package cache's folder in the data directory.
+const PACKAGE_DIR: &str = "packages";
 
 /// Parses `every=30s,bytes=40,hops=3`.
 fn parse_traffic(s: &str) -> Result<TrafficConfig, CliError> {
@@ -163,6 +179,7 @@ async fn open_radio(
             loss: u.loss,
             delay: u.delay,
             jitter: u.jitter,
+            rate_bps: u.rate_bps,
             seed,
         })
         .await
@@ -177,6 +194,35 @@ async fn open_radio(
                 .await
                 .map_err(|e| bad(e.to_string()))
         }
+    }
+}
+
+/// The swarm's timers: node-core's defaults suit LoRa (a piece takes
+/// half a minute there); on a link of known capacity adverts come four
+/// times a second (a requester learns its holders at once, for a few
+/// dozen bytes each), twice the pieces are kept in flight
+/// and a piece not received is asked for again after eight times the
+/// time a holder's share of the window takes at the link's rate (at
+/// least 2 s), not after two minutes.
+fn swarm_config(fast_link_bps: Option<u64>) -> node_core::packages::swarm::SwarmConfig {
+    let d = node_core::packages::swarm::SwarmConfig::default();
+    let Some(bps) = fast_link_bps else {
+        return d;
+    };
+    let piece_bits = u64::from(node_core::packages::LinkClass::Fast.piece_len_bytes()) * 8;
+    // Twice the pieces in flight: a requester slow to ask again (a busy
+    // machine) still finds the holder with pieces to send.
+    let per_holder = d.per_holder_pieces * 2;
+    let window_us = per_holder as u64 * piece_bits * 1_000_000 / bps.max(1);
+    let timeout = Duration::from_micros(window_us.saturating_mul(8))
+        .max(Duration::from_secs(2))
+        .min(d.request_timeout);
+    node_core::packages::swarm::SwarmConfig {
+        advert_interval: Duration::from_millis(250),
+        request_timeout: timeout,
+        window_pieces: d.window_pieces * 2,
+        per_holder_pieces: per_holder,
+        ..d
     }
 }
 
@@ -328,7 +374,10 @@ struct Run {
 
 /// Runs the node with its API until shutdown, flushes its store and returns
 /// the summary line.
-async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, CliError> {
+async fn serve<S: Storage, P: Storage>(
+    node: Node<S, P>,
+    r: Run,
+) -> Result<serde_json::Value, CliError> {
     let (handle, requests) = driver::handle();
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match r.listener {
@@ -402,6 +451,13 @@ async fn serve<S: Storage>(node: Node<S>, r: Run) -> Result<serde_json::Value, C
         "fingerprint": format!("{fingerprint:016x}"),
         "sync": hw_bridge::http::sync_json(&node.sync_stats()),
         "persistent": persistent,
+        "packages": {
+            "held": node.swarm().cache().ids().count(),
+            "wanted": node.swarm().wanted().count(),
+            "pieces_sent": node.package_stats().pieces_sent,
+            "frames_sent": node.package_stats().frames_sent,
+            "bad_pieces": node.package_stats().bad_pieces,
+        },
     }))
 }
 
@@ -418,6 +474,33 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
         // The store and the API address first: a bad --data-dir or a taken
         // port fails before the radio is touched.
         let storage = args.data_dir.as_deref().map(open_data_dir).transpose()?;
+        let cache_config = node_core::packages::CacheConfig {
+            capacity_bytes: args.package_cache_mib << 20,
+            ..node_core::packages::CacheConfig::default()
+        };
+        // The package cache and the wanted list under the store's lock too.
+        let packages = match args.data_dir.as_deref().filter(|_| storage.is_some()) {
+            Some(dir) => {
+                let cache_dir = dir.join(PACKAGE_DIR);
+                let (cache, report) =
+                    hw_bridge::store::open_package_cache(&cache_dir, cache_config).map_err(
+                        |e| {
+                            bad(format!(
+                                "--data-dir: the package cache in {}: {e}",
+                                cache_dir.display()
+                            ))
+                        },
+                    )?;
+                let wanted =
+                    driver::Wanted::load(dir).map_err(|e| bad(format!("--data-dir: {e}")))?;
+                tracing::info!(dir = %cache_dir.display(), packages = cache.ids().count(),
+                    used_bytes = cache.used_bytes(), capacity_bytes = cache_config.capacity_bytes,
+                    from_snapshot = report.from_snapshot, wanted = wanted.ids().count(),
+                    "package cache opened");
+                Some((cache, wanted))
+            }
+            None => None,
+        };
         // Keys under the store's lock: two nodes cannot both create them.
         let (keys, keys_origin) = load_keys(args.data_dir.as_deref())?;
         let listener = match args.http {
@@ -440,6 +523,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
                 ))
             }
             None => None,
+        };
+        let fast_link_bps = match &spec {
+            RadioSpec::Udp(u) => u.rate_bps,
+            _ => None,
         };
         let link = open_radio(spec, args.seed, args.connect_timeout).await?;
         let clock = Clock::start();
@@ -467,6 +554,10 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
                 pinned: trust.pinned.clone(),
                 refuse_unknown: trust.refuse_unknown,
             },
+            packages: node_core::node::PackageConfig {
+                cache: cache_config,
+                swarm: swarm_config(fast_link_bps),
+            },
             ..NodeConfig::new(link.node_id, args.seed)
         };
         let r = Run {
@@ -475,23 +566,27 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode, CliError> {
             driver: DriverConfig {
                 status_interval: args.status_every,
                 trust,
+                wanted: packages
+                    .as_ref()
+                    .map(|(_, w)| w.clone())
+                    .unwrap_or_default(),
                 ..DriverConfig::new(keys, keys_origin)
             },
             run_for: args.run_for,
             listener,
             data_dir: storage.as_ref().and(args.data_dir.clone()),
         };
-        match storage {
-            Some(disk) => {
+        match (storage, packages) {
+            (Some(disk), Some((cache, _))) => {
                 let dir = args
                     .data_dir
                     .as_deref()
                     .expect("storage comes from --data-dir");
-                let node = Node::with_storage(config, disk, clock.now())
+                let node = Node::with_cache(config, disk, cache, clock.now())
                     .map_err(|e| db::store_error(dir, e))?;
                 serve(node, r).await
             }
-            None => serve(Node::new(config, clock.now()), r).await,
+            _ => serve(Node::new(config, clock.now()), r).await,
         }
     })??;
     #[allow(clippy::print_stdout)]
@@ -527,6 +622,25 @@ mod tests {
         assert_eq!((c.strategy, c.max_outbox), (d.strategy, d.max_outbox));
         assert!(sync_config(Duration::from_millis(99)).is_err());
         assert!(sync_config(Duration::from_secs(25 * 3600)).is_err());
+    }
+
+    #[test]
+    fn a_fast_link_shortens_the_swarm_timers() {
+        let d = node_core::packages::swarm::SwarmConfig::default();
+        assert_eq!(swarm_config(None), d);
+        let c = swarm_config(Some(8_000_000));
+        assert_eq!(c.advert_interval, Duration::from_millis(250));
+        // Eight 64 KiB pieces at 8 Mbit/s are 524 ms; eight times that.
+        assert_eq!(c.request_timeout, Duration::from_micros(4_194_304));
+        assert_eq!(
+            swarm_config(Some(100_000_000)).request_timeout,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            swarm_config(Some(10_000)).request_timeout,
+            d.request_timeout
+        );
+        assert_eq!(c.window_pieces, d.window_pieces * 2);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   of links (Meshtastic presets under the duty cycle, a fast local link)
 //!   for a package file or a size, with holders in reach and hops
 //!   ([`node_core::packages::estimate::estimate`]).
+//! * `package add / request / status / cancel` work on a running node
+//!   through its HTTP API ([`package_api`](super::package_api)).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +26,7 @@ use node_core::radio::ModemPreset;
 use node_core::time::Duration;
 
 use crate::commands::key::DataDir;
+use crate::commands::package_api::{self, NodeApi};
 use crate::commands::{CliError, bad};
 
 /// Manifest file names looked for at the top of a design folder.
@@ -103,6 +106,45 @@ enum PackageCommand {
         file: PathBuf,
         /// The folder to write into.
         dir: PathBuf,
+    },
+    /// Give a running node a package file to hold and serve (its manifest
+    /// must be on the node, signed by the package's publisher).
+    Add {
+        /// The package file.
+        file: PathBuf,
+        #[command(flatten)]
+        node: NodeApi,
+    },
+    /// Have a running node fetch a package from its neighbours; shows an
+    /// estimate, then progress on stderr until it is verified.
+    Request {
+        /// The package id (64 hex digits).
+        id: String,
+        #[command(flatten)]
+        node: NodeApi,
+        /// Return once the node has the request (it keeps fetching).
+        #[arg(long)]
+        no_wait: bool,
+        /// Give up waiting after this long, e.g. 10m (the node keeps fetching).
+        #[arg(long, value_parser = crate::commands::field::duration_arg)]
+        timeout: Option<Duration>,
+    },
+    /// What a running node holds and fetches, or one package's progress.
+    Status {
+        /// One package id (default: every package held or wanted).
+        id: Option<String>,
+        #[command(flatten)]
+        node: NodeApi,
+        /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a running node fetching a package (verified pieces stay).
+    Cancel {
+        /// The package id.
+        id: String,
+        #[command(flatten)]
+        node: NodeApi,
     },
 }
 
@@ -213,6 +255,17 @@ fn summary(p: &Package) -> String {
 #[allow(clippy::print_stdout)]
 pub(crate) fn run(args: PackageArgs) -> Result<ExitCode, CliError> {
     match args.command {
+        PackageCommand::Add { file, node } => return package_api::add(file, &node),
+        PackageCommand::Request {
+            id,
+            node,
+            no_wait,
+            timeout,
+        } => return package_api::request(&id, &node, no_wait, timeout),
+        PackageCommand::Status { id, node, json } => {
+            return package_api::status(id.as_deref(), &node, json);
+        }
+        PackageCommand::Cancel { id, node } => return package_api::cancel(&id, &node),
         PackageCommand::Build {
             dir,
             manifest,

@@ -286,11 +286,11 @@ pub(crate) fn start_api_node(radio: &str, dir: &std::path::Path, extra: &[&str])
 
 /// What a node's stderr says when its UDP port was taken between
 /// [`free_udp_ports`] and the node's own bind (by a test running alongside).
-const BIND_REFUSED: &str = "cannot bind UDP socket";
+pub(crate) const BIND_REFUSED: &str = "cannot bind UDP socket";
 
 /// Starts `okmesh node` like [`start_api_node`]; `Err(stderr)` when the
 /// node exits before its API listens.
-fn try_start_api_node(
+pub(crate) fn try_start_api_node(
     radio: &str,
     dir: &std::path::Path,
     extra: &[&str],

@@ -18,6 +18,7 @@ mod matching;
 mod meshtastic_client;
 mod meshtastic_emulated;
 mod package_cli;
+mod package_field;
 mod packages_sim;
 mod radio;
 mod radio_fidelity;

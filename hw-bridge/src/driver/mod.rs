@@ -28,9 +28,12 @@
 //! By subsystem: `clock` (tokio time as node-core time), `transport`
 //! (the node's [`Transport`] and its airtime accounting, node-core's
 //! duty-cycle budget), `requests` (the API's way in), `status` (what
-//! the status report and listings show); this module holds the loop.
+//! the status report and listings show), `packages` (the durable list of
+//! wanted design packages, requested again at start, and what the API
+//! shows of each); this module holds the loop.
 
 mod clock;
+mod packages;
 mod requests;
 mod status;
 mod transport;
@@ -40,11 +43,15 @@ use std::future::Future;
 
 use node_core::ItemId;
 use node_core::identity::PinnedKeys;
+use node_core::node::PackageEvent;
 use node_core::signals::SignalEvent;
 use node_core::store::Storage;
 use node_core::{Duration, Instant, Node, NodeEvent, NodeId, NodeStats, SendError, Transport};
 
 pub use self::clock::Clock;
+pub use self::packages::{
+    MAX_SOURCES, MAX_WANTED, PackageView, PackagesView, WANTED_FILE, Wanted, WantedError,
+};
 pub use self::requests::{
     Asked, MAX_FOUND, NOTICE_BUFFER, NodeHandle, Notice, Request, Requests, SignalView, Stopped,
     handle,
@@ -53,7 +60,7 @@ pub use self::status::{
     CatalogueStatus, EventKind, ItemDetail, ItemSummary, KeyStatus, MAX_RECENT_EVENTS, Neighbour,
     NodeStatus, RecentEvent, RecentEvents, TrustStatus,
 };
-pub use self::transport::ChannelTransport;
+pub use self::transport::{ChannelTransport, LORA_DUTY_CYCLE};
 use crate::keys::{Keys, KeysOrigin};
 use crate::logs::{Escaped, LOG_WINDOW, LogLimiter, esc, log_suppressed};
 use crate::radio::{RadioEvent, RadioLink, RxOwned};
@@ -89,9 +96,9 @@ pub struct DriverStats {
 
 /// The outcome of a driver run.
 #[derive(Debug)]
-pub struct DriverReport<S: Storage> {
+pub struct DriverReport<S: Storage, P: Storage = node_core::store::MemStorage> {
     /// The node, handed back for flushing or inspection.
-    pub node: Node<S>,
+    pub node: Node<S, P>,
     /// Node counters at shutdown.
     pub node_stats: NodeStats,
     /// Driver counters.
@@ -112,6 +119,9 @@ pub struct DriverConfig {
     pub keys_origin: KeysOrigin,
     /// The operator's trust settings (`--trust FILE`, `--refuse-unknown`).
     pub trust: TrustConfig,
+    /// The packages the operator asked for ([`Wanted::load`] on the data
+    /// directory): requested again at start, kept up to date.
+    pub wanted: Wanted,
 }
 
 impl DriverConfig {
@@ -122,6 +132,7 @@ impl DriverConfig {
             keys,
             keys_origin,
             trust: TrustConfig::default(),
+            wanted: Wanted::in_memory(),
         }
     }
 }
@@ -156,9 +167,23 @@ struct Loop {
     limiter: LogLimiter,
     /// The last events, for the status report.
     recent: RecentEvents,
+    /// The packages the operator asked for.
+    wanted: Wanted,
+    /// Verified pieces received per package and sender.
+    sources: packages::Sources,
 }
 
 impl Loop {
+    /// Drops the operator's wants the swarm has finished (complete) from
+    /// the durable list. A failure leaves the longer list, which only
+    /// means a finished package is asked for again after a restart.
+    fn sync_wanted<S: Storage, P: Storage>(&mut self, node: &Node<S, P>) {
+        let still = packages::still_wanted(node, &self.wanted);
+        if let Err(e) = self.wanted.set(still) {
+            tracing::error!(node = %self.id, error = %e, "cannot update the wanted packages");
+        }
+    }
+
     fn heard(&mut self, now: Instant, rx: &RxOwned) {
         self.stats.frames_received += 1;
         let frames = self.neighbours.get(&rx.from).map_or(0, |n| n.frames);
@@ -197,14 +222,14 @@ impl Loop {
 
 /// Runs `node` (created at `clock.now()`) over `link`, answering
 /// `requests`, until `shutdown` completes or the radio task ends.
-pub async fn run<S: Storage>(
-    mut node: Node<S>,
+pub async fn run<S: Storage, P: Storage>(
+    mut node: Node<S, P>,
     link: RadioLink,
     clock: Clock,
     config: DriverConfig,
     requests: Requests,
     shutdown: impl Future<Output = ()>,
-) -> DriverReport<S> {
+) -> DriverReport<S, P> {
     let RadioLink {
         node_id: _,
         capabilities,
@@ -213,8 +238,10 @@ pub async fn run<S: Storage>(
         mut events,
         state,
         task,
+        fixed_rate,
     } = link;
-    let mut tx = ChannelTransport::new(frames, state, capabilities, lora);
+    let mut tx =
+        ChannelTransport::new(frames, state, capabilities, lora).with_fixed_rate(fixed_rate);
     let Requests {
         rx: mut requests,
         notices,
@@ -237,6 +264,8 @@ pub async fn run<S: Storage>(
         },
         limiter: LogLimiter::default(),
         recent: RecentEvents::default(),
+        wanted: config.wanted.clone(),
+        sources: packages::Sources::default(),
     };
     let mut log_flush =
         tokio::time::interval_at(tokio::time::Instant::now() + LOG_WINDOW, LOG_WINDOW);
@@ -249,6 +278,21 @@ pub async fn run<S: Storage>(
         node_key = %lp.keys.node.fingerprint(), publisher_key = %lp.keys.publisher.fingerprint(),
         keys = lp.keys.origin.name(), pinned_keys = lp.trust.pinned,
         refuse_unknown = lp.trust.refuse_unknown, "driver started");
+    // The operator's requests from before the restart resume from the
+    // pieces the cache kept.
+    {
+        let now = clock.now();
+        tx.set_now(now);
+        let ids: Vec<_> = lp.wanted.ids().collect();
+        for pkg in ids {
+            node.request_package(now, pkg, &mut tx);
+            let held = node.swarm().cache().held(pkg);
+            tracing::info!(node = %id, package = %pkg,
+                pieces = held.map_or(0, |h| h.pieces), piece_count = held.map_or(0, |h| h.piece_count),
+                "package request resumed");
+        }
+        lp.sync_wanted(&node);
+    }
 
     loop {
         let timer = node.poll_timeout().and_then(|at| clock.deadline(at));
@@ -358,14 +402,15 @@ pub async fn run<S: Storage>(
 /// escaped; warnings a peer causes are rate-limited by kind. New items
 /// and signals are announced on `notices` (the event stream's source; no
 /// listener is no error). Each also goes to the loop's recent events.
-fn drain_events<S: Storage>(
+fn drain_events<S: Storage, P: Storage>(
     id: NodeId,
-    node: &mut Node<S>,
+    node: &mut Node<S, P>,
     lp: &mut Loop,
     notices: &tokio::sync::broadcast::Sender<Notice>,
     now: Instant,
 ) {
     let limiter = &mut lp.limiter;
+    let mut completed = false;
     while let Some(event) = node.poll_event() {
         remember(&mut lp.recent, node, &event, now);
         let notice = match &event {
@@ -432,18 +477,60 @@ fn drain_events<S: Storage>(
                 }
             }
             NodeEvent::Signal(e) => log_signal_event(id, e, limiter),
-            // Field nodes do not run the package swarm yet (issue 16).
             NodeEvent::Package(e) => {
-                tracing::debug!(node = %id, event = %esc(format_args!("{e:?}")), "package swarm");
+                if let PackageEvent::PieceStored { package, from, .. } = e {
+                    lp.sources.count(*package, *from);
+                }
+                completed |= matches!(e, PackageEvent::Complete { .. });
+                log_package_event(id, e, limiter);
+            }
+        }
+    }
+    if completed {
+        lp.sync_wanted(node);
+    }
+}
+
+/// Logs a package event; refusals a peer causes are rate-limited.
+fn log_package_event(id: NodeId, e: &PackageEvent, limiter: &mut LogLimiter) {
+    let now = tokio::time::Instant::now();
+    match e {
+        PackageEvent::PieceStored {
+            package,
+            index,
+            from,
+        } => {
+            tracing::debug!(node = %id, package = %package, index, from = %from,
+                "package piece stored");
+        }
+        PackageEvent::Complete { package } => {
+            tracing::info!(node = %id, package = %package, "package complete and verified");
+        }
+        PackageEvent::BadPiece { from, why } => {
+            if let Some(suppressed) = limiter.admit("package piece refused", now) {
+                tracing::warn!(node = %id, from = %from, reason = %esc(why), suppressed,
+                    "package piece failed its proof; dropped");
+            }
+        }
+        PackageEvent::RecordRefused { package, from, why } => {
+            if let Some(suppressed) = limiter.admit("package record refused", now) {
+                tracing::warn!(node = %id, package = %package, from = %from,
+                    reason = %esc(why), suppressed, "package record refused");
+            }
+        }
+        PackageEvent::CacheFailed { why } => {
+            if let Some(suppressed) = limiter.admit("package cache failed", now) {
+                tracing::error!(node = %id, error = %esc(why), suppressed,
+                    "package cache refused a write");
             }
         }
     }
 }
 
 /// Puts an event the operator cares about in the recent events.
-fn remember<S: Storage>(
+fn remember<S: Storage, P: Storage>(
     recent: &mut RecentEvents,
-    node: &Node<S>,
+    node: &Node<S, P>,
     event: &NodeEvent,
     now: Instant,
 ) {
@@ -469,6 +556,20 @@ fn remember<S: Storage>(
             EventKind::SignalTaken,
             format!("{} {id} from {from}", ty.name()),
         ),
+        NodeEvent::Package(PackageEvent::Complete { package }) => {
+            (EventKind::PackageComplete, package.to_string())
+        }
+        NodeEvent::Package(PackageEvent::BadPiece { from, why }) => (
+            EventKind::PackageRefused,
+            format!("piece from {from}: {why}"),
+        ),
+        NodeEvent::Package(PackageEvent::RecordRefused { package, from, why }) => (
+            EventKind::PackageRefused,
+            format!("record of {package} from {from}: {why}"),
+        ),
+        NodeEvent::Package(PackageEvent::CacheFailed { why }) => {
+            (EventKind::PackageCacheFailed, why.clone())
+        }
         _ => return,
     };
     recent.push(now, kind, detail);
@@ -526,7 +627,12 @@ fn log_signal_event(id: NodeId, e: &SignalEvent, limiter: &mut LogLimiter) {
     }
 }
 
-fn log_status<S: Storage>(lp: &Loop, node: &Node<S>, tx: &ChannelTransport, now: Instant) {
+fn log_status<S: Storage, P: Storage>(
+    lp: &Loop,
+    node: &Node<S, P>,
+    tx: &ChannelTransport,
+    now: Instant,
+) {
     let s = node.stats();
     let sync = node.sync_stats();
     let (fingerprint, items) = node.catalogue_summary();
@@ -569,6 +675,7 @@ mod tests {
             events,
             state,
             task: tokio::spawn(async {}),
+            fixed_rate: None,
         };
         (link, ends)
     }

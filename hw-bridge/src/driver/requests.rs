@@ -2,7 +2,8 @@
 //! API): [`Request`]s through a [`NodeHandle`], answered by the loop between
 //! two node calls.
 
-use node_core::node::{PublishError, Published};
+use node_core::node::{AddPackageError, PublishError, Published};
+use node_core::packages::{Package, PackageId};
 use node_core::signals::satisfies;
 use node_core::signals::{
     Payload, PublishSignalError, SignalEngine, SignalId, SignalRepr, SignalSpec, SignalType, Tag,
@@ -12,7 +13,8 @@ use node_core::{Duration, ItemId, ItemKind};
 use node_core::{Instant, Node};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::status::{ItemDetail, ItemSummary, NodeStatus};
+use super::packages::{self, PackageView, PackagesView, WantedError};
+use super::status::{EventKind, ItemDetail, ItemSummary, NodeStatus};
 use super::transport::ChannelTransport;
 use super::{Loop, REQUEST_QUEUE};
 use crate::logs::{Escaped, esc};
@@ -92,6 +94,46 @@ pub enum Request {
         /// The query's id, whether it was answered from the book, and the
         /// facilities known to meet it.
         reply: oneshot::Sender<Result<Asked, PublishSignalError>>,
+    },
+    /// Add a whole package (an uploaded file, verified) to hold and serve.
+    AddPackage {
+        /// The package.
+        package: Box<Package>,
+        /// Its id, once cached durably.
+        reply: oneshot::Sender<Result<PackageId, AddPackageError>>,
+    },
+    /// The packages held or wanted.
+    Packages {
+        /// With the cache's figures and the link.
+        reply: oneshot::Sender<PackagesView>,
+    },
+    /// One package held or wanted.
+    Package {
+        /// The package.
+        id: PackageId,
+        /// `None` when the node neither holds nor wants it.
+        reply: oneshot::Sender<Option<PackageView>>,
+    },
+    /// A whole package held here, verified again, as a package file.
+    PackageFile {
+        /// The package.
+        id: PackageId,
+        /// The file's bytes; `None` unless every piece is held.
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
+    /// Ask for a package: kept in the wanted list (durably) and fetched.
+    WantPackage {
+        /// The package.
+        id: PackageId,
+        /// Its view once the want is durable.
+        reply: oneshot::Sender<Result<Option<PackageView>, WantedError>>,
+    },
+    /// Stop fetching a package (its verified pieces stay cached).
+    CancelPackage {
+        /// The package.
+        id: PackageId,
+        /// Whether it was wanted, once the list is durable.
+        reply: oneshot::Sender<Result<bool, WantedError>>,
     },
 }
 
@@ -332,6 +374,47 @@ impl NodeHandle {
         self.ask(|reply| Request::Ask { need, ttl, reply }).await
     }
 
+    /// Adds a verified package to hold and serve.
+    pub async fn add_package(
+        &self,
+        package: Package,
+    ) -> Result<Result<PackageId, AddPackageError>, Stopped> {
+        let package = Box::new(package);
+        self.ask(|reply| Request::AddPackage { package, reply })
+            .await
+    }
+
+    /// The packages held or wanted.
+    pub async fn packages(&self) -> Result<PackagesView, Stopped> {
+        self.ask(|reply| Request::Packages { reply }).await
+    }
+
+    /// One package, if held or wanted.
+    pub async fn package(&self, id: PackageId) -> Result<Option<PackageView>, Stopped> {
+        self.ask(|reply| Request::Package { id, reply }).await
+    }
+
+    /// A complete package as a package file (`None` unless complete).
+    pub async fn package_file(&self, id: PackageId) -> Result<Option<Vec<u8>>, Stopped> {
+        self.ask(|reply| Request::PackageFile { id, reply }).await
+    }
+
+    /// Asks for a package; answers once the want is durable.
+    pub async fn want_package(
+        &self,
+        id: PackageId,
+    ) -> Result<Result<Option<PackageView>, WantedError>, Stopped> {
+        self.ask(|reply| Request::WantPackage { id, reply }).await
+    }
+
+    /// Stops fetching a package; whether it was wanted.
+    pub async fn cancel_package(
+        &self,
+        id: PackageId,
+    ) -> Result<Result<bool, WantedError>, Stopped> {
+        self.ask(|reply| Request::CancelPackage { id, reply }).await
+    }
+
     /// What is new in the node from now on.
     pub fn notices(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
@@ -339,10 +422,10 @@ impl NodeHandle {
 }
 
 impl Loop {
-    pub(super) fn serve<S: Storage>(
-        &self,
+    pub(super) fn serve<S: Storage, P: Storage>(
+        &mut self,
         req: Request,
-        node: &mut Node<S>,
+        node: &mut Node<S, P>,
         tx: &mut ChannelTransport,
         now: Instant,
     ) {
@@ -434,6 +517,66 @@ impl Loop {
                         local,
                         facilities,
                     }
+                });
+                let _ = reply.send(outcome);
+            }
+            Request::AddPackage { package, reply } => {
+                let outcome = node.add_package(&package);
+                match &outcome {
+                    Ok(pkg) => {
+                        tracing::info!(node = %self.id, package = %pkg,
+                            bytes = package.record().total_bytes,
+                            pieces = package.record().piece_count, "package added");
+                    }
+                    Err(e) => {
+                        tracing::warn!(node = %self.id, error = %esc(e), "package refused");
+                    }
+                }
+                let _ = reply.send(outcome);
+            }
+            Request::Packages { reply } => {
+                let cache = node.swarm().cache();
+                let view = PackagesView {
+                    packages: packages::views(node, &self.wanted, &self.sources, now),
+                    used_bytes: cache.used_bytes(),
+                    capacity_bytes: cache.config().capacity_bytes,
+                    link: tx.link_rate(),
+                };
+                let _ = reply.send(view);
+            }
+            Request::Package { id, reply } => {
+                let _ = reply.send(packages::view(node, &self.wanted, &self.sources, now, id));
+            }
+            Request::PackageFile { id, reply } => {
+                let file = node.swarm().cache().package(id).map(|p| p.to_file_bytes());
+                let _ = reply.send(file);
+            }
+            Request::WantPackage { id, reply } => {
+                let mut ids: std::collections::BTreeSet<PackageId> = self.wanted.ids().collect();
+                ids.insert(id);
+                let outcome = self.wanted.set(ids).map(|()| {
+                    node.request_package(now, id, tx);
+                    self.recent
+                        .push(now, EventKind::PackageRequested, id.to_string());
+                    tracing::info!(node = %self.id, package = %id, "package requested");
+                    // Already complete: nothing to fetch, nothing to keep.
+                    let still = packages::still_wanted(node, &self.wanted);
+                    if let Err(e) = self.wanted.set(still) {
+                        tracing::error!(node = %self.id, error = %e,
+                            "cannot update the wanted packages");
+                    }
+                    packages::view(node, &self.wanted, &self.sources, now, id)
+                });
+                let _ = reply.send(outcome);
+            }
+            Request::CancelPackage { id, reply } => {
+                let was = self.wanted.contains(id);
+                let mut ids: std::collections::BTreeSet<PackageId> = self.wanted.ids().collect();
+                ids.remove(&id);
+                let outcome = self.wanted.set(ids).map(|()| {
+                    let fetching = node.cancel_package(id);
+                    tracing::info!(node = %self.id, package = %id, "package request cancelled");
+                    was || fetching
                 });
                 let _ = reply.send(outcome);
             }

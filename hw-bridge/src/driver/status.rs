@@ -130,6 +130,15 @@ pub enum EventKind {
     LinkDown,
     /// The radio refused a frame it had accepted.
     SendRefused,
+    /// The operator asked for a package.
+    PackageRequested,
+    /// A wanted package is complete and verified.
+    PackageComplete,
+    /// A package piece failed its proof, or a record matched no signed
+    /// manifest held.
+    PackageRefused,
+    /// The package cache refused a write (full, or the disk failed).
+    PackageCacheFailed,
 }
 
 impl EventKind {
@@ -146,6 +155,10 @@ impl EventKind {
             EventKind::LinkUp => "link_up",
             EventKind::LinkDown => "link_down",
             EventKind::SendRefused => "send_refused",
+            EventKind::PackageRequested => "package_requested",
+            EventKind::PackageComplete => "package_complete",
+            EventKind::PackageRefused => "package_refused",
+            EventKind::PackageCacheFailed => "package_cache_failed",
         }
     }
 }
@@ -232,9 +245,9 @@ pub struct NodeStatus {
 }
 
 impl Loop {
-    pub(super) fn status<S: Storage>(
+    pub(super) fn status<S: Storage, P: Storage>(
         &self,
-        node: &Node<S>,
+        node: &Node<S, P>,
         tx: &ChannelTransport,
         now: Instant,
     ) -> NodeStatus {

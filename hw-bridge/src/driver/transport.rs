@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use node_core::packages::estimate::LinkRate;
 use node_core::radio::{DUTY_CYCLE_WINDOW, DutyCycleBudget, LoraParams};
 use node_core::{Capabilities, Duration, Instant, OutFrame, SendError, Transport};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::meshtastic::proto::packet_airtime;
-use crate::radio::LinkState;
+use crate::radio::{FixedRate, LinkState};
 
 /// node-core's [`Transport`] over a radio task's bounded channel.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ pub struct ChannelTransport {
     hold_until: Instant,
     queued: u64,
     airtime: DutyCycleBudget,
+    fixed_rate: Option<FixedRate>,
 }
 
 impl ChannelTransport {
@@ -42,6 +44,21 @@ impl ChannelTransport {
             queued: 0,
             // Measured only: the radio enforces its own limit.
             airtime: DutyCycleBudget::new(DUTY_CYCLE_WINDOW, 100.0),
+            fixed_rate: None,
+        }
+    }
+
+    /// Frames take their bits over `rate` instead of LoRa time on air
+    /// (a link of known capacity), for pacing and estimates.
+    pub fn with_fixed_rate(mut self, rate: Option<FixedRate>) -> Self {
+        self.fixed_rate = rate;
+        self
+    }
+
+    fn frame_airtime(&self, payload_bytes: usize) -> Duration {
+        match &self.fixed_rate {
+            Some(r) => r.airtime(payload_bytes),
+            None => packet_airtime(&self.lora, payload_bytes),
         }
     }
 
@@ -66,7 +83,31 @@ impl ChannelTransport {
     pub fn queued(&self) -> u64 {
         self.queued
     }
+
+    /// What the link offers a package transfer, for estimates: LoRa at
+    /// the link's modem settings with the EU868 10 % duty cycle (the
+    /// strictest common limit; the radio enforces its region's own).
+    /// On a link of known capacity: that rate, no duty limit, and the
+    /// share of each full frame that is package data (the link's header
+    /// and the fragment header are not).
+    pub fn link_rate(&self) -> LinkRate {
+        match &self.fixed_rate {
+            Some(r) => {
+                let payload = self.capabilities.max_payload_bytes;
+                let data = payload.saturating_sub(node_core::wire::FRAGMENT_OVERHEAD);
+                LinkRate {
+                    bitrate_bps: r.bitrate_bps as f64,
+                    duty_cycle: 1.0,
+                    efficiency: data as f64 / (payload + r.frame_overhead_bytes) as f64,
+                }
+            }
+            None => LinkRate::lora(&self.lora, LORA_DUTY_CYCLE),
+        }
+    }
 }
+
+/// The duty-cycle share package estimates assume on a LoRa link.
+pub const LORA_DUTY_CYCLE: f64 = 0.1;
 
 impl Transport for ChannelTransport {
     fn capabilities(&self) -> Capabilities {
@@ -74,7 +115,7 @@ impl Transport for ChannelTransport {
     }
 
     fn airtime(&self, payload_bytes: usize) -> Duration {
-        packet_airtime(&self.lora, payload_bytes)
+        self.frame_airtime(payload_bytes)
     }
 
     fn queue_room(&self) -> usize {
@@ -96,7 +137,7 @@ impl Transport for ChannelTransport {
         if self.now < self.hold_until {
             return Err(SendError::DutyCycle);
         }
-        let airtime = packet_airtime(&self.lora, frame.payload.len());
+        let airtime = self.frame_airtime(frame.payload.len());
         match self.frames.try_send(frame) {
             Ok(()) => {
                 self.queued += 1;

@@ -19,6 +19,7 @@
 //! | `GET /match?have=TEXT[&top=N][&threshold=T]` | designs ranked for what you have, as `okmesh match --json` |
 //! | `GET /match?facility=ID[&top=N][&threshold=T]` | the same for a stored facility |
 //! | `GET /signals`, `GET /demands`, `POST /demands`, `/offers`, `/cancellations`, `/queries` | supply and demand signals (`signals` module) |
+//! | `GET /packages`, `POST /packages`, `GET /packages/{id}`, `GET /packages/{id}/file`, `POST /packages/{id}/request`, `/cancel` | design packages: held and wanted, add a package file, progress of one, fetch, stop (`packages` module) |
 //! | `GET /events` | server-sent events when a new manifest or demand matches the node's facility ([`events`]); the pairing cookie stands in for the bearer header, as on the pages |
 //! | `GET /`, `/setup`, `/build`, `/catalogue`, `/item/{id}`, `/board`, `/publish`, `/mine`, `/pair`, `/assets/…` | the operator's web pages ([`crate::web`]); on them the pairing cookie stands in for the bearer header |
 //!
@@ -62,8 +63,10 @@
 //! error names the file, line and field), 401 without the right token, 403
 //! for a foreign `Host` or `Origin`, 404 for an unknown item or path, 405
 //! for a wrong method, 408 for a body too slow, 413 for a body over the
-//! document limit, 415 for a write of the wrong body type, 503 while the
-//! node shuts down.
+//! document limit (a package file's own limit for `POST /packages`), 415
+//! for a write of the wrong body type, 503 while the node shuts down;
+//! `POST /packages` adds 422 (no signed manifest held for the package)
+//! and 507 (the package cache is full).
 //!
 //! # Layout
 //!
@@ -72,6 +75,7 @@
 //! `status` (`/status`), `items` (`/items`, `/manifests`, `/facilities`),
 //! `matches` (`/match` and the shared design index), `signals`
 //! (`/signals`, `/demands`, `/offers`, `/cancellations`, `/queries`),
+//! `packages` (`/packages`),
 //! [`events`] (`/events`) and `pages` (the adapter the web pages of
 //! [`crate::web`] read through).
 
@@ -80,6 +84,7 @@ pub mod events;
 pub mod guard;
 mod items;
 mod matches;
+mod packages;
 mod pages;
 mod signals;
 mod status;
@@ -106,6 +111,7 @@ use matches::DesignCache;
 use pages::page_response;
 
 pub use items::{item_json, kind_name};
+pub use packages::{MAX_PACKAGE_UPLOAD_BYTES, link_json, package_json};
 pub use status::{status_json, sync_json};
 
 /// Connections open at once (beyond it, a new one replaces the oldest
@@ -463,6 +469,50 @@ impl Server {
             ["queries"] if method == Method::POST => {
                 let (status, v) = signals::query(&self.node, &q).await?;
                 Ok(json_response(status, &v))
+            }
+            ["packages"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &packages::list(&self.node).await?,
+                ))
+            }
+            ["packages"] if method == Method::POST => {
+                check_params(&q, &[])?;
+                let (status, v) = packages::add(&self.node, req.into_body()).await?;
+                Ok(json_response(status, &v))
+            }
+            ["packages", id] if method == Method::GET => {
+                check_params(&q, &[])?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &packages::one(&self.node, id).await?,
+                ))
+            }
+            ["packages", id, "file"] if method == Method::GET => {
+                check_params(&q, &[])?;
+                let bytes = packages::file(&self.node, id).await?;
+                let mut r = Response::new(full(bytes));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                Ok(r)
+            }
+            ["packages", id, "request"] if method == Method::POST => {
+                check_params(&q, &[])?;
+                let (status, v) = packages::request(&self.node, id).await?;
+                Ok(json_response(status, &v))
+            }
+            ["packages", id, "cancel"] if method == Method::POST => {
+                check_params(&q, &[])?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &packages::cancel(&self.node, id).await?,
+                ))
+            }
+            ["packages"] | ["packages", _] | ["packages", _, "file" | "request" | "cancel"] => {
+                wrong()
             }
             ["events"] if method == Method::GET => {
                 check_params(&q, &[])?;

@@ -47,6 +47,10 @@ impl crate::web::Backend for Server {
             _ => Ok(Vec::new()),
         }
     }
+    async fn packages(&self) -> Result<Vec<Value>, crate::web::PageError> {
+        let v = super::packages::list(&self.node).await?;
+        Ok(v["packages"].as_array().cloned().unwrap_or_default())
+    }
     async fn places(&self) -> Result<Vec<crate::web::Place>, crate::web::PageError> {
         let me = self
             .node

@@ -172,13 +172,42 @@ pub(super) async fn item_page<B: Backend>(b: &B, id: &str) -> Result<Page, PageE
     }
     o.push_str("</table></section>");
     if kind == "manifest" {
-        // A field node keeps no package cache: say so rather than guess.
-        let _ = write!(
-            o,
-            "<h2>{}</h2><section><p id=\"package\">{}</p></section>",
-            text::PACKAGE,
-            text::NO_PACKAGE
-        );
+        // The packages of this design the node holds or fetches; one it
+        // has never heard of is not listed (a package is asked for by id).
+        let packages: Vec<Value> = b
+            .packages()
+            .await?
+            .into_iter()
+            .filter(|p| p["design"].as_str() == Some(full_id))
+            .collect();
+        let _ = write!(o, "<h2>{}</h2><section id=\"package\">", text::PACKAGE);
+        if packages.is_empty() {
+            let _ = write!(o, "<p>{}</p>", text::NO_PACKAGE);
+        }
+        for p in &packages {
+            let state = if p["complete"] == true {
+                text::PACKAGE_HELD
+            } else if p["wanted"] == true || p["relay"] == true {
+                text::PACKAGE_FETCHING
+            } else {
+                text::PACKAGE_PARTIAL
+            };
+            let _ = write!(
+                o,
+                "<p><strong>{state}</strong>: {} {} {} {}, {} / {} {} ({} {})</p><p class=\"mono\">{}</p>",
+                num(&p["pieces"]),
+                text::OF,
+                num(&p["piece_count"]),
+                text::PIECES,
+                num(&p["bytes"]),
+                num(&p["total_bytes"]),
+                text::BYTES,
+                num(&p["files"]),
+                text::FILES,
+                esc(s(p, "id")),
+            );
+        }
+        o.push_str("</section>");
     }
     if kind == "facility" {
         let _ = write!(

@@ -90,6 +90,10 @@ pub trait Backend {
     /// The facilities in the catalogue that give a position, for the map
     /// (at most [`map::MAX_PLACES`]).
     async fn places(&self) -> Result<Vec<Place>, PageError>;
+    /// `GET /packages`' `packages` (held or wanted).
+    async fn packages(&self) -> Result<Vec<Value>, PageError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A facility with a known position.

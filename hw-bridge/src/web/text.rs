@@ -82,6 +82,10 @@ pub(super) const EVENT_KINDS: &[(&str, &str)] = &[
     ("link_up", "Radio link up"),
     ("link_down", "Radio link down"),
     ("send_refused", "Radio refused a frame"),
+    ("package_requested", "Package requested"),
+    ("package_complete", "Package complete and verified"),
+    ("package_refused", "Package data refused"),
+    ("package_cache_failed", "Package cache refused a write"),
 ];
 pub(super) const STEP_RADIO: &str = "2. Radio check";
 pub(super) const MAP_TITLE: &str = "Map of known facilities on a latitude and longitude grid";
@@ -90,7 +94,14 @@ pub(super) const MAP_NOTE: &str = "The map is drawn by the node, without interne
 pub(super) const MAP_EMPTY: &str =
     "No facility on the mesh gives a position yet, so the map shows the whole world.";
 pub(super) const PACKAGE: &str = "Package (the design's files)";
-pub(super) const NO_PACKAGE: &str = "Not held here: this node holds no package record for this design and none of its files (field nodes do not carry design packages yet).";
+pub(super) const NO_PACKAGE: &str = "Not held here: this node holds no package of this design and is fetching none. A package is fetched by its id: okmesh package request ID --api ADDR.";
+pub(super) const PACKAGE_HELD: &str = "Held and verified";
+pub(super) const PACKAGE_FETCHING: &str = "Being fetched";
+pub(super) const PACKAGE_PARTIAL: &str = "Partly held, not being fetched";
+pub(super) const OF: &str = "of";
+pub(super) const PIECES: &str = "pieces";
+pub(super) const BYTES: &str = "bytes";
+pub(super) const FILES: &str = "files";
 pub(super) const WITHDRAW: &str = "Withdraw";
 pub(super) const HISTORY_NOTE: &str =
     "Newest first. Every version is signed; the content id changes with every change to the file.";
