@@ -14,11 +14,19 @@
 //!   the radio a few fragments at a time and leaves
 //!   [`PACKAGE_QUEUE_RESERVE`] slots of the queue for everything else; when
 //!   the queue is that full it looks again after one frame's airtime.
+//! * **Repair**: a sender sends its messages one after another, so when a
+//!   fragment of another message arrives from a neighbour, the gaps in its
+//!   earlier piece (that this node wants) are losses: the node asks that
+//!   neighbour for just those fragments ([`SwarmMsg::Repair`]), and a
+//!   holder asked sends them again from the piece it recently sent
+//!   (the last sixteen; same bytes, same message number).
+//!   One lost frame then costs one frame and a short request, not the
+//!   twenty frames of a whole piece.
 //! * **Timers**: the swarm's deadline is the node's only while the swarm
 //!   has something to do (a package wanted or held), so a node that never
 //!   requests or holds a package runs exactly as before.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::id::NodeId;
 use crate::identity::owned_id;
@@ -36,6 +44,15 @@ use super::{Node, NodeEvent};
 
 /// Transmit-queue slots the swarm leaves free for chat, signals and sync.
 pub const PACKAGE_QUEUE_RESERVE: usize = 4;
+
+/// Piece messages a node remembers having sent, to repair them.
+const REPAIRABLE_MESSAGES: usize = 16;
+
+/// Repairs a node queues to serve (requests for one message merge).
+const MAX_PENDING_REPAIRS: usize = 16;
+
+/// Repair requests a node queues to send.
+const MAX_PENDING_ASKS: usize = 16;
 
 /// Shortest wait before looking at a full queue again.
 const MIN_PUMP_WAIT: Duration = Duration::from_millis(10);
@@ -110,6 +127,10 @@ pub struct PackageStats {
     pub records_refused: u64,
     /// Pieces that failed their proofs.
     pub bad_pieces: u64,
+    /// Repair requests sent (each names the missing fragments of one piece).
+    pub repairs_asked: u64,
+    /// Fragment frames sent again in answer to repair requests.
+    pub repair_frames_sent: u64,
 }
 
 /// The node's half of the swarm: what is being sent, and reassembly.
@@ -119,6 +140,14 @@ pub(super) struct Pump {
     frames: VecDeque<Vec<u8>>,
     /// Whether they carry a piece.
     piece: bool,
+    /// Whether they answer a repair request.
+    repair: bool,
+    /// Repair requests to send (encoded swarm messages), before anything.
+    asks: VecDeque<Vec<u8>>,
+    /// Repairs to serve: (message number, total) and the fragments missing.
+    repairs: VecDeque<((u16, u32), BTreeSet<u32>)>,
+    /// Piece messages sent lately: (message number, total) → the piece.
+    sent: VecDeque<((u16, u32), (PackageId, u32))>,
     /// When to look at a full queue again.
     wake: Option<Instant>,
     reassembler: Reassembler,
@@ -200,7 +229,10 @@ impl<S: Storage, P: Storage> Node<S, P> {
 
     /// The swarm's next deadline, if it has anything to do.
     pub(super) fn package_timeout(&self) -> Option<Instant> {
-        if !self.swarm_active() && self.pump.frames.is_empty() {
+        let idle = self.pump.frames.is_empty()
+            && self.pump.asks.is_empty()
+            && self.pump.repairs.is_empty();
+        if !self.swarm_active() && idle {
             return None;
         }
         // While the radio queue is full the swarm can send nothing, so
@@ -221,6 +253,7 @@ impl<S: Storage, P: Storage> Node<S, P> {
             total,
             chunk,
         } = frame;
+        self.ask_repairs(now, from, msg, total);
         let Reassembled::Message(bytes) = self
             .pump
             .reassembler
@@ -233,7 +266,108 @@ impl<S: Storage, P: Storage> Node<S, P> {
         self.pump_packages(now, tx);
     }
 
+    /// A fragment of message `(msg, total)` came from `from`: asks it for
+    /// the fragments lost from its earlier pieces this node wants.
+    fn ask_repairs(&mut self, now: Instant, from: NodeId, msg: u16, total: u32) {
+        if self.swarm.wanted().next().is_none() || self.swarm.is_ignored(from) {
+            return;
+        }
+        let swarm = &self.swarm;
+        // Without its first fragment a message is not known: it may be a
+        // wanted piece, and a request costs one short frame.
+        let wanted = |first: Option<&[u8]>| {
+            let Some(first) = first else { return true };
+            let Some((&3, rest)) = first.split_first() else {
+                return false;
+            };
+            let Some((id, rest)) = rest.split_first_chunk::<32>() else {
+                return true;
+            };
+            let id = PackageId(*id);
+            let index = crate::wire::get_varint(rest).and_then(|(i, _)| u32::try_from(i).ok());
+            swarm.wanted().any(|w| w == id)
+                && index.is_none_or(|i| !swarm.cache().has_piece(id, i))
+        };
+        let gaps = self.pump.reassembler.gaps(now, from, msg, total, wanted);
+        for gap in gaps {
+            if self.pump.asks.len() >= MAX_PENDING_ASKS {
+                break;
+            }
+            self.pump.stats.repairs_asked += 1;
+            self.pump.asks.push_back(
+                SwarmMsg::Repair {
+                    target: from,
+                    msg: gap.msg,
+                    total: gap.total,
+                    missing: gap.missing,
+                }
+                .encode(),
+            );
+        }
+    }
+
+    /// Queues the fragments a neighbour asks for again, if this node sent
+    /// that piece lately.
+    fn queue_repair(&mut self, msg: u16, total: u32, missing: Vec<u32>) {
+        let key = (msg, total);
+        if !self.pump.sent.iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        if let Some((_, m)) = self.pump.repairs.iter_mut().find(|(k, _)| *k == key) {
+            m.extend(missing);
+        } else if self.pump.repairs.len() < MAX_PENDING_REPAIRS {
+            self.pump
+                .repairs
+                .push_back((key, missing.into_iter().collect()));
+        }
+    }
+
+    /// The frames of the next queued repair, if its piece is still held.
+    fn next_repair(&mut self, max_payload: usize) -> Option<Vec<Vec<u8>>> {
+        while let Some((key, missing)) = self.pump.repairs.pop_front() {
+            let Some((_, (package, index))) = self.pump.sent.iter().find(|(k, _)| *k == key)
+            else {
+                continue;
+            };
+            let Some(piece) = self.swarm.cache().piece(*package, *index) else {
+                continue;
+            };
+            let bytes = SwarmMsg::Piece(piece).encode();
+            if message_number(&bytes) != key.0 {
+                continue;
+            }
+            let Some(frames) = fragment(key.0, &bytes, max_payload) else {
+                continue;
+            };
+            if frames.len() as u32 != key.1 {
+                continue;
+            }
+            let picked: Vec<Vec<u8>> = frames
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| missing.contains(&(*i as u32)))
+                .map(|(_, f)| f)
+                .collect();
+            if !picked.is_empty() {
+                return Some(picked);
+            }
+        }
+        None
+    }
+
     fn handle_swarm_message(&mut self, now: Instant, from: NodeId, bytes: &[u8]) {
+        if let Ok(SwarmMsg::Repair {
+            target,
+            msg,
+            total,
+            missing,
+        }) = SwarmMsg::parse(bytes)
+        {
+            if target == self.id() && !self.swarm.is_ignored(from) {
+                self.queue_repair(msg, total, missing);
+            }
+            return;
+        }
         // A record the swarm would take must match a signed manifest held.
         if let Ok(SwarmMsg::Record(record)) = SwarmMsg::parse(bytes) {
             let id = record.id();
@@ -276,6 +410,22 @@ impl<S: Storage, P: Storage> Node<S, P> {
         let max_payload = tx.capabilities().max_payload_bytes;
         loop {
             if self.pump.frames.is_empty() {
+                self.pump.repair = false;
+                if let Some(ask) = self.pump.asks.pop_front() {
+                    // A repair request fits one frame.
+                    if let Some(frames) = fragment(message_number(&ask), &ask, max_payload) {
+                        self.pump.piece = false;
+                        self.pump.stats.messages_sent += 1;
+                        self.pump.frames = frames.into();
+                    }
+                    continue;
+                }
+                if let Some(frames) = self.next_repair(max_payload) {
+                    self.pump.piece = true;
+                    self.pump.repair = true;
+                    self.pump.frames = frames.into();
+                    continue;
+                }
                 let Some(out) = self.swarm.poll_transmit(now) else {
                     return;
                 };
@@ -293,6 +443,14 @@ impl<S: Storage, P: Storage> Node<S, P> {
                     continue;
                 };
                 self.pump.piece = out.bytes.first() == Some(&3);
+                if let Ok(SwarmMsg::Piece(p)) = SwarmMsg::parse(&out.bytes) {
+                    if self.pump.sent.len() >= REPAIRABLE_MESSAGES {
+                        self.pump.sent.pop_front();
+                    }
+                    let key = (msg, frames.len() as u32);
+                    self.pump.sent.retain(|(k, _)| *k != key);
+                    self.pump.sent.push_back((key, (p.package, p.index)));
+                }
                 // Each sending starts at another fragment: a receiver that
                 // misses the same position every time (its own reply to the
                 // request, half-duplex, overlaps the first frame) fills it
@@ -320,6 +478,7 @@ impl<S: Storage, P: Storage> Node<S, P> {
                 Ok(()) => {
                     self.pump.stats.frames_sent += 1;
                     self.pump.stats.piece_frames_sent += u64::from(self.pump.piece);
+                    self.pump.stats.repair_frames_sent += u64::from(self.pump.repair);
                 }
                 Err(SendError::QueueFull) => {
                     // The rest of the message is useless without this frame.

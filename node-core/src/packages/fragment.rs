@@ -9,6 +9,13 @@
 //! time, in any order: a piece of twenty frames needs each frame once, not
 //! all twenty in one go.
 //!
+//! A sender sends its messages one after another, so once a fragment of
+//! another message arrives from it, the gaps of its earlier partial
+//! messages are losses, not fragments still to come: [`Reassembler::gaps`]
+//! names them, for a repair request that asks for just those fragments
+//! (at most [`MAX_REPAIRS`] per message; then the swarm's request timeout
+//! asks for the whole message again).
+//!
 //! Memory is bounded: at most [`MAX_PARTIALS_PER_PEER`] partial messages
 //! and [`MAX_PEER_BYTES`] per neighbour, [`MAX_MESSAGE_BYTES`] per message,
 //! and [`MAX_PEERS`] neighbours with partial messages; the partial touched
@@ -36,6 +43,20 @@ pub const MAX_PEER_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
 /// Neighbours with partial messages at once.
 pub const MAX_PEERS: usize = 16;
 
+/// Repair requests per partial message.
+pub const MAX_REPAIRS: u8 = 4;
+
+/// The missing fragments of a neighbour's partial message.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Gap {
+    /// The message number.
+    pub msg: u16,
+    /// Fragments in the message.
+    pub total: u32,
+    /// The missing fragment indices, ascending.
+    pub missing: Vec<u32>,
+}
+
 /// The message number of `message`: the first two bytes of its BLAKE3
 /// digest, so the same message sent again has the same number.
 pub fn message_number(message: &[u8]) -> u16 {
@@ -47,6 +68,9 @@ struct Partial {
     touched: Instant,
     chunks: Vec<Option<Vec<u8>>>,
     bytes: usize,
+    /// When its gaps were last named for repair, and how often.
+    asked: Option<Instant>,
+    repairs: u8,
 }
 
 /// What one fragment did.
@@ -99,6 +123,43 @@ impl Reassembler {
     /// Partial messages held.
     pub fn partials(&self) -> usize {
         self.partial.values().map(BTreeMap::len).sum()
+    }
+
+    /// The gaps of `from`'s partial messages other than `(msg, total)`,
+    /// the one a fragment just arrived for: the sender has moved on, so
+    /// they are losses. Each is named once per sending (again only after
+    /// another fragment of it arrived) and at most [`MAX_REPAIRS`] times;
+    /// `wanted` sees the message's first fragment, if held, and may skip it.
+    pub fn gaps(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        msg: u16,
+        total: u32,
+        wanted: impl Fn(Option<&[u8]>) -> bool,
+    ) -> Vec<Gap> {
+        let Some(peer) = self.partial.get_mut(&from) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (&(m, t), p) in peer.iter_mut() {
+            let fresh = p.asked.is_none_or(|a| p.touched > a);
+            if (m, t) == (msg, total) || !fresh || p.repairs >= MAX_REPAIRS {
+                continue;
+            }
+            if !wanted(p.chunks[0].as_deref()) {
+                continue;
+            }
+            p.asked = Some(now);
+            p.repairs += 1;
+            let missing = (0..t).filter(|i| p.chunks[*i as usize].is_none()).collect();
+            out.push(Gap {
+                msg: m,
+                total: t,
+                missing,
+            });
+        }
+        out
     }
 
     /// Takes fragment `index` of `total` of `from`'s message `msg`
@@ -154,6 +215,8 @@ impl Reassembler {
             touched: now,
             chunks: vec![None; total as usize],
             bytes: 0,
+            asked: None,
+            repairs: 0,
         });
         p.touched = now;
         let slot = &mut p.chunks[index as usize];
@@ -229,6 +292,45 @@ mod tests {
         }
         assert_eq!(last, Reassembled::Message(message));
         assert_eq!(r.partials(), 1, "the other message is still pending");
+    }
+
+    #[test]
+    fn gaps_are_named_once_the_sender_moves_on_and_once_per_sending() {
+        let mut r = Reassembler::new();
+        let a = NodeId(1);
+        let at = |s| T + Duration::from_secs(s);
+        let all = |_: Option<&[u8]>| true;
+        for i in [0, 1, 3] {
+            r.push(at(1), a, 5, i, 5, b"x");
+        }
+        // Still arriving: nothing to repair yet.
+        assert!(r.gaps(at(1), a, 5, 5, all).is_empty());
+        // Another message from the same sender: fragments 2 and 4 are lost.
+        r.push(at(2), a, 6, 0, 1, b"have");
+        let gaps = r.gaps(at(2), a, 6, 1, all);
+        assert_eq!(
+            gaps,
+            [Gap {
+                msg: 5,
+                total: 5,
+                missing: vec![2, 4]
+            }]
+        );
+        // Named once per sending, and only for messages wanted.
+        assert!(r.gaps(at(3), a, 6, 1, all).is_empty());
+        r.push(at(4), a, 5, 2, 5, b"x");
+        assert!(r.gaps(at(5), a, 7, 1, |_| false).is_empty());
+        let again = r.gaps(at(5), a, 7, 1, |first| first == Some(b"x".as_slice()));
+        assert_eq!(again[0].missing, [4]);
+        // Another neighbour's partials are its own.
+        assert!(r.gaps(at(6), NodeId(2), 1, 1, all).is_empty());
+        // At most MAX_REPAIRS times.
+        let mut asked = 2;
+        for s in 7..20 {
+            r.push(at(s), a, 5, 0, 5, b"x");
+            asked += r.gaps(at(s), a, 8, 1, all).len();
+        }
+        assert_eq!(asked, usize::from(MAX_REPAIRS));
     }
 
     #[test]

@@ -11,11 +11,12 @@
 //! | 3 | piece | a [`PieceMsg`] |
 //! | 4 | record query | package 32 B, hops left u8 |
 //! | 5 | record | an encoded [`PackageRecord`] |
+//! | 6 | repair | target u32 LE, message number u16 LE, total varint (2 to [`MAX_MESSAGE_FRAGMENTS`]), a bitmap of ⌈total / 8⌉ bytes (bit `i % 8` of byte `i / 8` set: fragment `i` missing; at least one set, none past `total`) |
 
 use super::piece::PieceMsg;
 use super::record::{MAX_PACKAGE_BYTES, PackageId, PackageRecord, PieceError};
 use crate::id::NodeId;
-use crate::wire::{get_varint, put_varint};
+use crate::wire::{MAX_MESSAGE_FRAGMENTS, get_varint, put_varint};
 
 /// Most ranges in one have message (a longer list is cut: the rest is
 /// advertised next time).
@@ -52,6 +53,19 @@ pub enum SwarmMsg<'a> {
     },
     /// A package record.
     Record(PackageRecord),
+    /// Asks `target` to send again only the fragments of one of its
+    /// messages that the sender missed (fragment-level repair: one lost
+    /// frame costs one frame, not the whole piece).
+    Repair {
+        /// The neighbour that sent the message.
+        target: NodeId,
+        /// Its message number.
+        msg: u16,
+        /// Fragments in the message.
+        total: u32,
+        /// The missing fragments, ascending, each below `total`.
+        missing: Vec<u32>,
+    },
 }
 
 /// Why a swarm message could not be decoded.
@@ -158,6 +172,24 @@ impl<'a> SwarmMsg<'a> {
                 out.push(5);
                 out.extend_from_slice(&r.encode());
             }
+            SwarmMsg::Repair {
+                target,
+                msg,
+                total,
+                missing,
+            } => {
+                out.push(6);
+                out.extend_from_slice(&target.0.to_le_bytes());
+                out.extend_from_slice(&msg.to_le_bytes());
+                put_varint(&mut out, u64::from(*total));
+                let mut bits = vec![0u8; (*total as usize).div_ceil(8)];
+                for &i in missing {
+                    if let Some(b) = bits.get_mut(i as usize / 8) {
+                        *b |= 1 << (i % 8);
+                    }
+                }
+                out.extend_from_slice(&bits);
+            }
         }
         out
     }
@@ -218,6 +250,34 @@ impl<'a> SwarmMsg<'a> {
                 SwarmMsg::RecordQuery { package, hops_left }
             }
             5 => SwarmMsg::Record(PackageRecord::parse(body, MAX_PACKAGE_BYTES)?),
+            6 => {
+                let mut c = cur("repair");
+                let (t, r) = body.split_first_chunk::<4>().ok_or(c.bad("target"))?;
+                let (m, r) = r.split_first_chunk::<2>().ok_or(c.bad("msg"))?;
+                c.bytes = r;
+                let total = c.u32v("total")?;
+                if !(2..=MAX_MESSAGE_FRAGMENTS).contains(&total) {
+                    return Err(c.bad("total"));
+                }
+                let bits = c.bytes;
+                if bits.len() != (total as usize).div_ceil(8) {
+                    return Err(c.bad("missing bitmap"));
+                }
+                let missing: Vec<u32> = (0..total)
+                    .filter(|i| bits[*i as usize / 8] & (1 << (i % 8)) != 0)
+                    .collect();
+                // Canonical: something missing, no bit past the end.
+                let used = bits.iter().map(|b| b.count_ones()).sum::<u32>();
+                if missing.is_empty() || used as usize != missing.len() {
+                    return Err(c.bad("missing bitmap"));
+                }
+                SwarmMsg::Repair {
+                    target: NodeId(u32::from_le_bytes(*t)),
+                    msg: u16::from_le_bytes(*m),
+                    total,
+                    missing,
+                }
+            }
             t => return Err(SwarmError::Tag(t)),
         })
     }

@@ -14,8 +14,10 @@
 //! * **Overhearing**: a piece overheard for a package whose record is held
 //!   is verified and kept; a request overheard for pieces this node also
 //!   wants holds back its own request for them (they will be broadcast);
-//!   a piece overheard while this node was about to serve it is dropped
-//!   from its queue.
+//!   a piece queued to serve is dropped from the queue once every node
+//!   that asked for it is known to hold it (it sent the piece or
+//!   advertised it). Overhearing another sender is not enough: on a chain
+//!   the requester may not hear that sender.
 //! * **Bad input**: a piece that fails its proof is dropped (never
 //!   stored) and its sender counted; past [`SwarmConfig::max_bad_pieces`]
 //!   the sender is ignored. A record that does not verify is ignored.
@@ -39,6 +41,9 @@ use crate::transport::Destination;
 pub const MAX_HOLDERS: usize = 64;
 /// Pieces an advert may name for a package whose record is not held yet.
 pub const MAX_UNKNOWN_PIECES: u32 = 1 << 16;
+/// Requesters remembered per queued piece (more still get it: the piece
+/// is broadcast; they just cannot cancel it).
+pub const MAX_PIECE_REQUESTERS: usize = 8;
 
 /// Knobs of the swarm.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -144,7 +149,8 @@ pub struct Swarm<S: Storage> {
     wants: BTreeMap<PackageId, Want>,
     haves: BTreeMap<PackageId, BTreeMap<NodeId, BTreeSet<u32>>>,
     bad: BTreeMap<NodeId, u32>,
-    serve: VecDeque<(PackageId, u32)>,
+    /// Pieces to broadcast, with who asked and may not hold them yet.
+    serve: VecDeque<(PackageId, u32, BTreeSet<NodeId>)>,
     records_to_send: BTreeSet<PackageId>,
     queries_to_send: VecDeque<(PackageId, u8)>,
     adverts_due: BTreeSet<PackageId>,
@@ -297,6 +303,7 @@ impl<S: Storage> Swarm<S> {
                     .iter()
                     .flat_map(|&(s, l)| s..s.saturating_add(l).min(limit))
                     .collect();
+                self.served_elsewhere(from, package, |i| set.contains(&i));
                 let peers = self.haves.entry(package).or_default();
                 if peers.len() < MAX_HOLDERS || peers.contains_key(&from) {
                     peers.insert(from, set);
@@ -309,11 +316,24 @@ impl<S: Storage> Swarm<S> {
             } => {
                 if target == self.me {
                     for p in pieces {
-                        if self.cache.has_piece(package, p)
-                            && !self.serve.contains(&(package, p))
-                            && self.serve.len() < self.config.max_serve_queue
-                        {
-                            self.serve.push_back((package, p));
+                        if !self.cache.has_piece(package, p) {
+                            continue;
+                        }
+                        let room = self.serve.len() < self.config.max_serve_queue;
+                        let queued = self
+                            .serve
+                            .iter_mut()
+                            .find(|(k, i, _)| (*k, *i) == (package, p));
+                        match queued {
+                            Some((_, _, who)) => {
+                                if who.len() < MAX_PIECE_REQUESTERS {
+                                    who.insert(from);
+                                }
+                            }
+                            None if room => {
+                                self.serve.push_back((package, p, BTreeSet::from([from])));
+                            }
+                            None => {}
                         }
                     }
                 } else if let Some(w) = self.wants.get_mut(&package) {
@@ -326,8 +346,8 @@ impl<S: Storage> Swarm<S> {
             }
             SwarmMsg::Piece(piece) => {
                 let (package, index) = (piece.package, piece.index);
-                // Someone else served it: no need to send it again.
-                self.serve.retain(|x| *x != (package, index));
+                // The sender holds it: it needs it from us no more.
+                self.served_elsewhere(from, package, |i| i == index);
                 if self.cache.record(package).is_none() || self.cache.has_piece(package, index) {
                     return Ok(SwarmEvent::None);
                 }
@@ -375,6 +395,9 @@ impl<S: Storage> Swarm<S> {
                     self.queries_to_send.push_back((package, hops_left - 1));
                 }
             }
+            // Fragments are the node's business (node::packages repairs
+            // them); a repair means nothing to the swarm.
+            SwarmMsg::Repair { .. } => {}
             SwarmMsg::Record(record) => {
                 let id = record.id();
                 if self.wants.contains_key(&id) && self.cache.record(id).is_none() {
@@ -444,7 +467,7 @@ impl<S: Storage> Swarm<S> {
             }
         }
         // Then one served piece.
-        while let Some((package, index)) = self.serve.pop_front() {
+        while let Some((package, index, _)) = self.serve.pop_front() {
             if let Some(p) = self.cache.piece(package, index) {
                 self.out.push_back(broadcast(SwarmMsg::Piece(p)));
                 break;
@@ -531,6 +554,19 @@ impl<S: Storage> Swarm<S> {
                 });
             }
         }
+    }
+
+    /// `node` holds the pieces of `package` that `held` names: it needs
+    /// them from this node no more, and a queued piece nobody else asked
+    /// for is dropped.
+    fn served_elsewhere(&mut self, node: NodeId, package: PackageId, held: impl Fn(u32) -> bool) {
+        self.serve.retain_mut(|(k, i, who)| {
+            if *k == package && held(*i) {
+                who.remove(&node);
+                return !who.is_empty();
+            }
+            true
+        });
     }
 
     /// Whether a want is a relay fetch (started by a neighbour's query).
