@@ -285,8 +285,7 @@ impl<S: Storage, P: Storage> Node<S, P> {
             };
             let id = PackageId(*id);
             let index = crate::wire::get_varint(rest).and_then(|(i, _)| u32::try_from(i).ok());
-            swarm.wanted().any(|w| w == id)
-                && index.is_none_or(|i| !swarm.cache().has_piece(id, i))
+            swarm.wanted().any(|w| w == id) && index.is_none_or(|i| !swarm.cache().has_piece(id, i))
         };
         let gaps = self.pump.reassembler.gaps(now, from, msg, total, wanted);
         for gap in gaps {
@@ -325,8 +324,7 @@ impl<S: Storage, P: Storage> Node<S, P> {
     /// The frames of the next queued repair, if its piece is still held.
     fn next_repair(&mut self, max_payload: usize) -> Option<Vec<Vec<u8>>> {
         while let Some((key, missing)) = self.pump.repairs.pop_front() {
-            let Some((_, (package, index))) = self.pump.sent.iter().find(|(k, _)| *k == key)
-            else {
+            let Some((_, (package, index))) = self.pump.sent.iter().find(|(k, _)| *k == key) else {
                 continue;
             };
             let Some(piece) = self.swarm.cache().piece(*package, *index) else {

@@ -325,11 +325,10 @@ impl<S: Storage> Swarm<S> {
                             .iter_mut()
                             .find(|(k, i, _)| (*k, *i) == (package, p));
                         match queued {
-                            Some((_, _, who)) => {
-                                if who.len() < MAX_PIECE_REQUESTERS {
-                                    who.insert(from);
-                                }
+                            Some((_, _, who)) if who.len() < MAX_PIECE_REQUESTERS => {
+                                who.insert(from);
                             }
+                            Some(_) => {}
                             None if room => {
                                 self.serve.push_back((package, p, BTreeSet::from([from])));
                             }
