@@ -164,7 +164,7 @@ fn duty_bound(airtime: Duration, window: Duration, duty: f64) -> Duration {
 /// piece = 17,055 s for this package (2,017 s of piece airtime per hop).
 #[test]
 #[allow(clippy::print_stderr)]
-fn a_200_kb_package_crosses_four_hops_verified_within_2_3_times_the_airtime_bound() {
+fn a_200_kb_package_crosses_four_hops_verified_within_2_times_the_airtime_bound() {
     let mut sim = chain(5);
     let package = sim::world::seeded_package(1, 200_000, 4096, &key());
     assert_eq!(package.record().piece_count, 49);
@@ -189,13 +189,12 @@ fn a_200_kb_package_crosses_four_hops_verified_within_2_3_times_the_airtime_boun
     for (n, s) in stats.iter().enumerate() {
         eprintln!("  node {n}: {s:?}");
     }
-    // Issue 16 asks for 2x; this run takes 2.15x (seed 7). What is left is
-    // whole pieces sent again: a receiver that missed a fragment waits for
-    // the request timeout and gets every frame of the piece again
-    // (fragment-level repair would cut that). The assertion pins what
-    // holds today, not the issue's goal.
+    // Issue 16 asks for 2x; this run takes 1.95x (seed 7; 2.15x before
+    // fragment-level repair), 1.37 piece transmissions per piece
+    // delivered. What is left is mostly hidden-terminal collisions at
+    // node 1, which make node 0 send pieces again.
     assert!(
-        ratio <= 2.3,
+        ratio <= 2.0,
         "took {took:?}, {ratio:.2}x the bound {bound:?}"
     );
 }
