@@ -2,9 +2,7 @@
 //! `sync::tests`: differences far beyond one sketch's capacity, what they
 //! cost against the information bound, and catch-up of thousands of items.
 
-use std::collections::VecDeque;
-
-use super::tests::{Net, Sent, manifest};
+use super::tests::{Net, fill_apart_then_meet, manifest};
 use crate::NodeId;
 use crate::node::{Node, NodeConfig};
 use crate::sync::{QuotaConfig, Strategy};
@@ -51,24 +49,7 @@ struct Cost {
 fn reconciliation_cost(d: usize, two_sided: bool) -> Cost {
     let n = d.max(1000);
     let mut net = net(vec![vec![], vec![]]);
-    for i in 0..n {
-        let bytes = manifest(i, 1);
-        if !(two_sided && i < d / 2) {
-            net.publish(0, &bytes);
-        }
-        let b_lacks = if two_sided {
-            (d / 2..d).contains(&i)
-        } else {
-            i < d
-        };
-        if !b_lacks {
-            net.publish(1, &bytes);
-        }
-    }
-    net.run_until(net.at(1200), |_| false);
-    net.links = vec![vec![1], vec![0]];
-    net.sent = Sent::default();
-    net.queues.iter_mut().for_each(VecDeque::clear);
+    fill_apart_then_meet(&mut net, n, d, two_sided);
     let met = net.now;
     let done = net.run_until(net.at(8 * 3600), |n| n.nodes[1].sync_stats().decodes > 0);
     assert!(done, "d = {d}, two-sided {two_sided}: difference found");

@@ -307,14 +307,11 @@ fn flooding_sends_every_item_from_every_node() {
     assert_eq!(net.sent.frames(FrameKind::Data), 5 * fragments);
 }
 
-/// Bytes spent finding `d` differences between two 1,000-item stores: the
-/// syndrome bytes decoded (in summaries and sketch frames) and all
-/// reconciliation frames (summaries, sketch requests, sketches).
-pub(crate) fn reconciliation_cost(d: usize, two_sided: bool) -> (u64, u64, u64) {
-    // The stores are filled apart and left to settle (summaries of a set at
-    // rest carry one syndrome), then the two nodes meet.
-    let mut net = Net::new(vec![vec![], vec![]], Strategy::Reconcile, 0.0);
-    for i in 0..1000 {
+/// Fills two unlinked nodes' stores with `n` manifests, node 1 lacking `d`
+/// of them (two-sided: each lacks `d / 2` of the other's), lets both
+/// settle, then links them with nothing sent or queued yet.
+pub(crate) fn fill_apart_then_meet(net: &mut Net, n: usize, d: usize, two_sided: bool) {
+    for i in 0..n {
         let bytes = manifest(i, 1);
         if !(two_sided && i < d / 2) {
             net.publish(0, &bytes);
@@ -332,6 +329,16 @@ pub(crate) fn reconciliation_cost(d: usize, two_sided: bool) -> (u64, u64, u64) 
     net.links = vec![vec![1], vec![0]];
     net.sent = Sent::default();
     net.queues.iter_mut().for_each(VecDeque::clear);
+}
+
+/// Bytes spent finding `d` differences between two 1,000-item stores: the
+/// syndrome bytes decoded (in summaries and sketch frames) and all
+/// reconciliation frames (summaries, sketch requests, sketches).
+pub(crate) fn reconciliation_cost(d: usize, two_sided: bool) -> (u64, u64, u64) {
+    // The stores are filled apart and left to settle (summaries of a set at
+    // rest carry one syndrome), then the two nodes meet.
+    let mut net = Net::new(vec![vec![], vec![]], Strategy::Reconcile, 0.0);
+    fill_apart_then_meet(&mut net, 1000, d, two_sided);
     // Stop as soon as node 1 has asked for everything it lacks.
     let done = net.run_until(net.at(7200), |n| n.nodes[1].sync_stats().wants_sent > 0);
     assert!(done, "difference found");
