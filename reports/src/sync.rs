@@ -123,8 +123,16 @@ impl TraceSink for SyncMetrics {
                         _ => {}
                     }
                 }
-                Record::RxOk { tx, node, .. } => self.data_heard(tx, node.0, true),
-                Record::Collision { tx, node, .. } | Record::HalfDuplexMiss { tx, node, .. } => {
+                Record::RxOk {
+                    tx,
+                    node,
+                    class: FrameClass::Data,
+                    ..
+                } => self.data_heard(tx, node.0, true),
+                // These do not say their class: only a data frame on the air counts.
+                Record::Collision { tx, node, .. } | Record::HalfDuplexMiss { tx, node, .. }
+                    if !self.data_on_air.is_empty() =>
+                {
                     self.data_heard(tx, node.0, false);
                 }
                 // Receptions end before their transmission's end record.
